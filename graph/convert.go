@@ -1,0 +1,59 @@
+package graph
+
+import (
+	"encoding/base64"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"holdfast/graph/model"
+	"holdfast/storage"
+)
+
+func money(cents *big.Int, currency string) *model.Money {
+	return &model.Money{Amount: storage.FormatCents(cents), CurrencyCode: currency}
+}
+
+// Page sizes for connections.
+const (
+	defaultPageSize = 20
+	maxPageSize     = 100
+)
+
+func pageSize(first *int) (int, error) {
+	if first == nil {
+		return defaultPageSize, nil
+	}
+	if *first < 1 || *first > maxPageSize {
+		return 0, badInput("first must be between 1 and 100")
+	}
+	return *first, nil
+}
+
+// Cursors are opaque to clients: base64url of "<kind>:<id>".
+func encodeCursor(kind, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + id))
+}
+
+func decodeCursor(kind string, after *string) (string, error) {
+	if after == nil || *after == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(*after)
+	if err != nil || len(*after) > 200 || !strings.HasPrefix(string(b), kind+":") {
+		return "", badInput("after is not a cursor returned by this connection")
+	}
+	return strings.TrimPrefix(string(b), kind+":"), nil
+}
+
+func decodeProductCursor(after *string) (int64, error) {
+	s, err := decodeCursor("product", after)
+	if err != nil || s == "" {
+		return 0, err
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id < 0 {
+		return 0, badInput("after is not a cursor returned by this connection")
+	}
+	return id, nil
+}

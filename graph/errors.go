@@ -1,0 +1,91 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"holdfast/graph/model"
+	"holdfast/storage"
+)
+
+// Error codes of GraphQL errors (userErrors have their own enum).
+const (
+	codeInternal    = "INTERNAL_SERVER_ERROR"
+	codeUnavailable = "SERVICE_UNAVAILABLE"
+	codeBadInput    = "BAD_USER_INPUT"
+	codeTimeout     = "TIMEOUT"
+)
+
+func badInput(msg string) error {
+	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": codeBadInput}}
+}
+
+// errorPresenter decides what a client sees of an error. Errors that carry
+// an extensions.code were written for clients and pass through; database
+// outages and timeouts get their own codes; everything else is logged with
+// its detail and shown only as "internal error", so no SQL, driver or stack
+// text ever reaches a client.
+func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		var gqlErr *gqlerror.Error
+		if errors.As(err, &gqlErr) && !errors.Is(err, storage.ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded) {
+			// Written by gqlgen or by us for clients: pass through, and give
+			// argument coercion errors (e.g. an Int out of range), which come
+			// without a code, the input-error code.
+			out := graphql.DefaultErrorPresenter(ctx, err)
+			if out.Extensions == nil {
+				out.Extensions = map[string]any{}
+			}
+			if out.Extensions["code"] == nil {
+				out.Extensions["code"] = codeBadInput
+			}
+			return out
+		}
+		out := &gqlerror.Error{Path: graphql.GetPath(ctx)}
+		switch {
+		case errors.Is(err, storage.ErrUnavailable):
+			log.WarnContext(ctx, "database unavailable", "err", err.Error())
+			out.Message = "the service is temporarily unavailable, please retry"
+			out.Extensions = map[string]any{"code": codeUnavailable}
+		case errors.Is(err, context.DeadlineExceeded):
+			log.WarnContext(ctx, "request timed out", "err", err.Error())
+			out.Message = "the request timed out"
+			out.Extensions = map[string]any{"code": codeTimeout}
+		default:
+			log.ErrorContext(ctx, "internal error", "err", err.Error(), "path", out.Path.String())
+			out.Message = "internal error"
+			out.Extensions = map[string]any{"code": codeInternal}
+		}
+		return out
+	}
+}
+
+// recoverFunc turns a panic in a resolver into an internal error, logged
+// with its stack.
+func recoverFunc(log *slog.Logger) graphql.RecoverFunc {
+	return func(ctx context.Context, p any) error {
+		log.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		return errors.New("panic recovered")
+	}
+}
+
+// userErrors converts a business refusal into the payload's userErrors.
+// Any other error is returned as is (and becomes an internal error).
+func userErrors(err error) ([]*model.UserError, error) {
+	var se *storage.Error
+	if !errors.As(err, &se) {
+		return nil, err
+	}
+	return []*model.UserError{{
+		Code:      model.ErrorCode(se.Code),
+		Message:   se.Message,
+		Field:     se.Field,
+		Available: se.Available,
+	}}, nil
+}

@@ -1,0 +1,62 @@
+// Package loaders holds the per-request dataloaders that keep a query's
+// database cost constant however many cart lines or products it touches.
+package loaders
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/vikstrous/dataloadgen"
+
+	"holdfast/storage"
+)
+
+type ctxKey struct{}
+
+// Loaders batch the reads of one request.
+type Loaders struct {
+	Product   *dataloadgen.Loader[int64, *storage.Product]
+	CartLines *dataloadgen.Loader[string, []*storage.CartLine]
+}
+
+// New builds a fresh set of loaders over store.
+func New(store *storage.Store) *Loaders {
+	wait := dataloadgen.WithWait(time.Millisecond)
+	return &Loaders{
+		// Mapped loaders key results by id, so missing or reordered rows
+		// cannot misalign results.
+		Product: dataloadgen.NewMappedLoader(store.ProductsByIDs, wait),
+		CartLines: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string][]*storage.CartLine, error) {
+			return store.CartLinesByCartIDs(ctx, ids)
+		}, wait),
+	}
+}
+
+// Reset forgets everything loaded so far. Mutations call it after they
+// write, so a payload never shows data cached before the write.
+func (l *Loaders) Reset() {
+	l.Product.ClearAll()
+	l.CartLines.ClearAll()
+}
+
+// Middleware gives every request its own loaders.
+func Middleware(store *storage.Store, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(With(r.Context(), New(store))))
+	})
+}
+
+// With returns ctx carrying l.
+func With(ctx context.Context, l *Loaders) context.Context {
+	return context.WithValue(ctx, ctxKey{}, l)
+}
+
+// For returns the request's loaders. Outside an HTTP request (websocket
+// subscriptions, tests) it returns fresh, unshared loaders.
+func For(ctx context.Context, store *storage.Store) *Loaders {
+	if l, ok := ctx.Value(ctxKey{}).(*Loaders); ok {
+		return l
+	}
+	return New(store)
+}

@@ -1,0 +1,63 @@
+// Package graph is Holdfast's GraphQL layer: gqlgen's generated executor and
+// thin resolvers that translate between GraphQL and package storage.
+package graph
+
+//go:generate go tool gqlgen generate
+
+import (
+	"context"
+	"log/slog"
+	"math/big"
+
+	"holdfast/graph/loaders"
+	"holdfast/graph/model"
+	"holdfast/storage"
+)
+
+// Resolver holds the dependencies every resolver needs.
+type Resolver struct {
+	Store *storage.Store
+	Log   *slog.Logger
+}
+
+// productByID loads a product through the request's dataloader.
+func (r *Resolver) productByID(ctx context.Context, id int64) (*storage.Product, error) {
+	return loaders.For(ctx, r.Store).Product.Load(ctx, id)
+}
+
+// subtotal sums a cart's lines (in the lines' currency, or the shop's
+// default for an empty cart).
+func (r *Resolver) subtotal(lines []*storage.CartLine) *model.Money {
+	total := new(big.Int)
+	currency := r.Store.DefaultCurrency()
+	for _, l := range lines {
+		total.Add(total, storage.LineTotal(l.PriceCents, l.Quantity))
+		currency = l.Currency
+	}
+	return money(total, currency)
+}
+
+// cartPayload answers a cart mutation: the cart as it is now (changed, or
+// unchanged after a refusal) and the refusal as userErrors.
+func (r *Resolver) cartPayload(ctx context.Context, cartID string, opErr error) (*model.CartPayload, error) {
+	ue, err := userErrors(opErr)
+	if err != nil {
+		return nil, err
+	}
+	loaders.For(ctx, r.Store).Reset()
+	cart, err := r.Store.CartByID(ctx, cartID)
+	if err != nil {
+		return nil, err
+	}
+	if ue == nil {
+		ue = []*model.UserError{}
+	}
+	return &model.CartPayload{Cart: cart, UserErrors: ue}, nil
+}
+
+// parseProductID maps a malformed id to 0, which matches no product, so the
+// caller answers PRODUCT_NOT_FOUND like for any other id that does not exist.
+func parseProductID(s string) int64 {
+	id, _ := storage.ParseProductID(s)
+	return id
+}

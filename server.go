@@ -1,0 +1,201 @@
+// Command holdfast serves the Holdfast GraphQL commerce API.
+//
+//	holdfast [serve]   migrate the database and serve the API (default)
+//	holdfast migrate   apply pending migrations and exit
+//
+// Configuration comes from the environment; see README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/caarlos0/env/v11"
+	"github.com/rs/cors"
+
+	"holdfast/graph"
+	"holdfast/migrations"
+	"holdfast/storage"
+)
+
+type config struct {
+	DatabaseURL     string        `env:"DATABASE_URL"`
+	ListenAddr      string        `env:"LISTEN_ADDR" envDefault:":8080"`
+	AdminToken      string        `env:"ADMIN_TOKEN"`
+	CORSOrigins     []string      `env:"CORS_ORIGINS" envSeparator:","`
+	HoldTTL         time.Duration `env:"HOLD_TTL" envDefault:"15m"`
+	ReaperInterval  time.Duration `env:"REAPER_INTERVAL" envDefault:"5s"`
+	DBMaxConns      int           `env:"DB_MAX_CONNS" envDefault:"20"`
+	Introspection   bool          `env:"GRAPHQL_INTROSPECTION" envDefault:"true"`
+	GraphiQL        bool          `env:"GRAPHIQL" envDefault:"true"`
+	SeedDemo        bool          `env:"SEED_DEMO" envDefault:"false"`
+	DefaultCurrency string        `env:"DEFAULT_CURRENCY" envDefault:"USD"`
+	LogLevel        slog.Level    `env:"LOG_LEVEL" envDefault:"INFO"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+}
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(os.Args[1:], log); err != nil {
+		log.Error("holdfast stopped", "err", err.Error())
+		os.Exit(1)
+	}
+}
+
+func run(args []string, log *slog.Logger) error {
+	cfg, err := env.ParseAs[config]()
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	if cfg.DatabaseURL == "" {
+		return errors.New("DATABASE_URL is not set (make run starts a private PostgreSQL cluster under .data/ and sets it for you)")
+	}
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	store, err := storage.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns, storage.Options{
+		HoldTTL:         cfg.HoldTTL,
+		DefaultCurrency: cfg.DefaultCurrency,
+	})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := migrations.Up(ctx, store.DB().DB, log); err != nil {
+		return err
+	}
+
+	switch cmd {
+	case "migrate":
+		log.Info("migrations applied")
+		return nil
+	case "serve":
+		return serve(ctx, cfg, store, log)
+	default:
+		return fmt.Errorf("unknown command %q (want serve or migrate)", cmd)
+	}
+}
+
+func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logger) error {
+	if cfg.SeedDemo {
+		n, err := store.SeedDemo(ctx)
+		if err != nil {
+			return fmt.Errorf("seed demo catalog: %w", err)
+		}
+		if n > 0 {
+			log.Info("seeded demo catalog", "products", n)
+		}
+	}
+	if cfg.AdminToken == "" {
+		log.Warn("ADMIN_TOKEN is not set: admin operations are disabled")
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", graph.NewHandler(graph.HandlerConfig{
+		Store:         store,
+		Log:           log,
+		AdminToken:    cfg.AdminToken,
+		Introspection: cfg.Introspection,
+	}))
+	if cfg.GraphiQL {
+		// GraphiQL's page loads its scripts from a CDN.
+		mux.Handle("GET /{$}", playground.Handler("Holdfast", "/graphql"))
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := store.Ping(pctx); err != nil {
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+
+	reaperDone := make(chan struct{})
+	go func() {
+		defer close(reaperDone)
+		store.RunReaper(ctx, cfg.ReaperInterval, log)
+	}()
+
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           corsHandler(cfg.CORSOrigins).Handler(mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	log.Info("holdfast listening", "addr", ln.Addr().String(), "graphiql", "http://"+displayAddr(ln.Addr())+"/", "graphql", "http://"+displayAddr(ln.Addr())+"/graphql")
+	fmt.Fprintf(os.Stderr, "\n  GraphiQL:  http://%s/\n  GraphQL:   http://%s/graphql\n\n", displayAddr(ln.Addr()), displayAddr(ln.Addr()))
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	<-reaperDone
+	return err
+}
+
+// corsHandler allows the configured origins; with none configured, only
+// localhost origins (any port), which is what local development needs.
+func corsHandler(origins []string) *cors.Cors {
+	opts := cors.Options{
+		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions},
+		AllowedHeaders: []string{"Content-Type", "Authorization", "Idempotency-Key"},
+		MaxAge:         600,
+	}
+	if len(origins) > 0 {
+		opts.AllowedOrigins = origins
+	} else {
+		opts.AllowOriginFunc = func(origin string) bool {
+			u, err := url.Parse(origin)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+				return false
+			}
+			h := u.Hostname()
+			return h == "localhost" || h == "127.0.0.1" || h == "::1"
+		}
+	}
+	return cors.New(opts)
+}
+
+func displayAddr(a net.Addr) string {
+	s := a.String()
+	if strings.HasPrefix(s, "[::]:") {
+		return "localhost:" + strings.TrimPrefix(s, "[::]:")
+	}
+	if strings.HasPrefix(s, "0.0.0.0:") {
+		return "localhost:" + strings.TrimPrefix(s, "0.0.0.0:")
+	}
+	return s
+}

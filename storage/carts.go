@@ -1,0 +1,319 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// Cart statuses.
+const (
+	CartActive     = "ACTIVE"
+	CartExpired    = "EXPIRED"
+	CartCheckedOut = "CHECKED_OUT"
+)
+
+// Cart is a shopper's cart. Its id is a bearer secret.
+type Cart struct {
+	ID        string    `db:"id"`
+	Status    string    `db:"status"`
+	CreatedAt time.Time `db:"created_at"`
+	UpdatedAt time.Time `db:"updated_at"`
+	ExpiresAt time.Time `db:"expires_at"`
+}
+
+// CartLine is one product held by a cart, with the product's current price.
+type CartLine struct {
+	CartID     string `db:"cart_id"`
+	ProductID  int64  `db:"product_id"`
+	Quantity   int    `db:"quantity"`
+	PriceCents int64  `db:"price_cents"`
+	Currency   string `db:"currency"`
+}
+
+// MaxQuantity bounds one request's quantity (a GraphQL Int is 32-bit; stock
+// can never exceed it either).
+const MaxQuantity = 1<<31 - 1
+
+const cartColumns = `id, status, created_at, updated_at, expires_at`
+
+// CreateCart opens an empty cart that expires HoldTTL from now.
+func (s *Store) CreateCart(ctx context.Context) (*Cart, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	const q = `
+		INSERT INTO carts (id, expires_at)
+		VALUES ($1, now() + $2 * interval '1 millisecond')
+		RETURNING ` + cartColumns
+	var c Cart
+	err := s.retry(ctx, func(ctx context.Context) error {
+		return sqlxGet(ctx, s.pool(), &c, q, NewSecretID(), s.opts.HoldTTL.Milliseconds())
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// CartByID returns the cart, or nil when there is none. A cart found past its
+// expiry is expired on the spot (its holds released) before it is returned,
+// so no reader ever sees holds that are no longer valid.
+func (s *Store) CartByID(ctx context.Context, id string) (*Cart, error) {
+	if !ValidSecretID(id) {
+		return nil, nil
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	const q = `SELECT ` + cartColumns + `, expires_at <= now() AS lapsed FROM carts WHERE id = $1`
+	var row struct {
+		Cart
+		Lapsed bool `db:"lapsed"`
+	}
+	for attempt := 0; attempt < 2; attempt++ {
+		if err := sqlxGet(ctx, s.pool(), &row, q, id); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return nil, nil
+			}
+			return nil, err
+		}
+		if row.Status != CartActive || !row.Lapsed {
+			break
+		}
+		if _, err := s.expireCarts(ctx, []string{id}); err != nil {
+			return nil, err
+		}
+	}
+	c := row.Cart
+	return &c, nil
+}
+
+// AddToCartParams is the input of AddToCart.
+type AddToCartParams struct {
+	CartID    string
+	ProductID int64
+	Quantity  int
+	// AllowPartial reserves what is available when it is less than Quantity
+	// (but more than zero) instead of refusing.
+	AllowPartial bool
+}
+
+// Reservation says what AddToCart granted.
+type Reservation struct {
+	Requested int
+	Reserved  int
+}
+
+// addToCartSQL is the whole reservation as ONE statement, so it is one
+// transaction (PostgreSQL wraps a lone statement in its own) and one network
+// round trip. The order of its parts is the point:
+//
+//  1. c locks the cart row first (one lock order everywhere: cart, then
+//     products), and only an active, unexpired cart passes.
+//  2. p is the guard: the conditional UPDATE takes the hot product row's lock
+//     only after the cart is settled. At READ COMMITTED, if another
+//     transaction changed the row meanwhile, PostgreSQL waits for it and
+//     re-evaluates "stock - held >= $3" on the newest row version, so no
+//     interleaving of any number of processes can push held past stock.
+//  3. l upserts the cart line and t bumps the cart's expiry, both only when
+//     p granted: a refused reservation changes nothing, expiry included.
+//
+// Because nothing else follows the UPDATE but two index writes and the
+// commit itself, the product row is locked for as short a time as
+// PostgreSQL allows: no client round trip happens while it is held (a
+// BEGIN/UPDATE/INSERT/COMMIT transaction would hold it across three).
+const addToCartSQL = `
+	WITH c AS (
+		SELECT id
+		FROM carts
+		WHERE id = $1 AND status = 'ACTIVE' AND expires_at > now()
+		FOR UPDATE
+	), p AS (
+		UPDATE products
+		SET held = held + $3, updated_at = now()
+		WHERE id = $2
+		  AND stock - held >= $3
+		  AND EXISTS (SELECT 1 FROM c)
+		  AND NOT EXISTS (
+			SELECT 1
+			FROM cart_lines cl
+			JOIN products o ON o.id = cl.product_id
+			WHERE cl.cart_id = $1 AND o.currency <> products.currency)
+		RETURNING id, $3::integer AS granted
+	), l AS (
+		INSERT INTO cart_lines (cart_id, product_id, quantity)
+		SELECT $1, id, granted FROM p
+		ON CONFLICT (cart_id, product_id)
+		DO UPDATE SET quantity = cart_lines.quantity + EXCLUDED.quantity, updated_at = now()
+		RETURNING quantity
+	), t AS (
+		UPDATE carts
+		SET updated_at = now(), expires_at = now() + $4 * interval '1 millisecond'
+		WHERE id = $1 AND EXISTS (SELECT 1 FROM l)
+		RETURNING id
+	)
+	SELECT COALESCE((SELECT granted FROM p), 0) AS granted, EXISTS (SELECT 1 FROM t) AS touched`
+
+// addToCartPartialSQL is addToCartSQL for allowPartial: o locks the product
+// row (after the cart, as everywhere) and p grants LEAST(asked, available)
+// computed from that locked row, so the amount is decided atomically by the
+// database, never read first and written later.
+const addToCartPartialSQL = `
+	WITH c AS (
+		SELECT id
+		FROM carts
+		WHERE id = $1 AND status = 'ACTIVE' AND expires_at > now()
+		FOR UPDATE
+	), o AS (
+		SELECT id, stock - held AS avail
+		FROM products
+		WHERE id = $2
+		  AND EXISTS (SELECT 1 FROM c)
+		  AND NOT EXISTS (
+			SELECT 1
+			FROM cart_lines cl
+			JOIN products x ON x.id = cl.product_id
+			WHERE cl.cart_id = $1 AND x.currency <> products.currency)
+		FOR UPDATE
+	), p AS (
+		UPDATE products
+		SET held = held + LEAST($3, o.avail), updated_at = now()
+		FROM o
+		WHERE products.id = o.id AND o.avail > 0
+		RETURNING products.id, LEAST($3, o.avail)::integer AS granted
+	), l AS (
+		INSERT INTO cart_lines (cart_id, product_id, quantity)
+		SELECT $1, id, granted FROM p
+		ON CONFLICT (cart_id, product_id)
+		DO UPDATE SET quantity = cart_lines.quantity + EXCLUDED.quantity, updated_at = now()
+		RETURNING quantity
+	), t AS (
+		UPDATE carts
+		SET updated_at = now(), expires_at = now() + $4 * interval '1 millisecond'
+		WHERE id = $1 AND EXISTS (SELECT 1 FROM l)
+		RETURNING id
+	)
+	SELECT COALESCE((SELECT granted FROM p), 0) AS granted, EXISTS (SELECT 1 FROM t) AS touched`
+
+// AddToCart reserves quantity units of a product for a cart. It either
+// reserves (all, or with AllowPartial what is available) and extends the
+// cart's expiry, or returns an *Error and changes nothing.
+func (s *Store) AddToCart(ctx context.Context, in AddToCartParams) (Reservation, error) {
+	res := Reservation{Requested: in.Quantity}
+	if in.Quantity < 1 || in.Quantity > MaxQuantity {
+		return res, userErr(CodeInvalidQuantity, "quantity must be a positive integer", "input", "quantity")
+	}
+	if !ValidSecretID(in.CartID) {
+		return res, userErr(CodeCartNotFound, "no cart with this id", "input", "cartId")
+	}
+	q := addToCartSQL
+	if in.AllowPartial {
+		q = addToCartPartialSQL
+	}
+	// A refusal is re-diagnosed with a fresh snapshot; if stock was released
+	// in between, the reservation is simply tried again (bounded).
+	for attempt := 0; ; attempt++ {
+		var out struct {
+			Granted int  `db:"granted"`
+			Touched bool `db:"touched"`
+		}
+		err := s.retry(ctx, func(ctx context.Context) error {
+			return sqlxGet(ctx, s.pool(), &out, q, in.CartID, in.ProductID, in.Quantity, s.opts.HoldTTL.Milliseconds())
+		})
+		if err != nil {
+			return res, err
+		}
+		if out.Touched {
+			res.Reserved = out.Granted
+			return res, nil
+		}
+		derr := s.diagnoseRefusal(ctx, in.CartID, in.ProductID, in.Quantity, in.AllowPartial)
+		if derr != nil || attempt == 2 {
+			if derr == nil {
+				derr = insufficient(0)
+			}
+			return res, derr
+		}
+	}
+}
+
+// diagnoseRefusal explains why a guarded statement reserved nothing, reading
+// a fresh snapshot (taken after the refusal, so `available` is current).
+// It returns nil when nothing stands in the way any more.
+func (s *Store) diagnoseRefusal(ctx context.Context, cartID string, productID int64, quantity int, partial bool) error {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	const q = `
+		SELECT
+			c.status AS cart_status,
+			c.expires_at <= now() AS cart_lapsed,
+			(SELECT stock - held FROM products WHERE id = $2) AS available,
+			EXISTS (
+				SELECT 1
+				FROM cart_lines cl
+				JOIN products o ON o.id = cl.product_id
+				JOIN products p ON p.id = $2
+				WHERE cl.cart_id = $1 AND o.currency <> p.currency) AS mismatch
+		FROM (SELECT 1) AS one
+		LEFT JOIN carts c ON c.id = $1`
+	var d struct {
+		CartStatus sql.NullString `db:"cart_status"`
+		CartLapsed sql.NullBool   `db:"cart_lapsed"`
+		Available  sql.NullInt64  `db:"available"`
+		Mismatch   bool           `db:"mismatch"`
+	}
+	if err := sqlxGet(ctx, s.pool(), &d, q, cartID, productID); err != nil {
+		return err
+	}
+	if err := cartStateError(d.CartStatus, d.CartLapsed); err != nil {
+		return err
+	}
+	switch {
+	case !d.Available.Valid:
+		return userErr(CodeProductNotFound, "no product with this id", "input", "productId")
+	case d.Mismatch:
+		return userErr(CodeCurrencyMismatch, "the cart already holds products priced in another currency", "input", "productId")
+	case int(d.Available.Int64) < quantity && !(partial && d.Available.Int64 > 0):
+		return insufficient(int(d.Available.Int64))
+	}
+	return nil
+}
+
+// cartStateError maps a cart row's state to the refusal a mutation gets.
+func cartStateError(status sql.NullString, lapsed sql.NullBool) error {
+	switch {
+	case !status.Valid:
+		return userErr(CodeCartNotFound, "no cart with this id", "input", "cartId")
+	case status.String == CartCheckedOut:
+		return userErr(CodeCartCheckedOut, "the cart has been checked out", "input", "cartId")
+	case status.String == CartExpired || lapsed.Bool:
+		return userErr(CodeCartExpired, "the cart has expired and its holds were released", "input", "cartId")
+	}
+	return nil
+}
+
+// CartLinesByCartIDs loads the lines of many carts in one query.
+func (s *Store) CartLinesByCartIDs(ctx context.Context, cartIDs []string) (map[string][]*CartLine, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	const q = `
+		SELECT cl.cart_id, cl.product_id, cl.quantity, p.price_cents, p.currency
+		FROM cart_lines cl
+		JOIN products p ON p.id = cl.product_id
+		WHERE cl.cart_id = ANY($1)
+		ORDER BY cl.cart_id, cl.product_id`
+	var lines []*CartLine
+	if err := sqlxSelect(ctx, s.pool(), &lines, q, pq.Array(cartIDs)); err != nil {
+		return nil, err
+	}
+	out := make(map[string][]*CartLine, len(cartIDs))
+	for _, id := range cartIDs {
+		out[id] = []*CartLine{}
+	}
+	for _, l := range lines {
+		out[l.CartID] = append(out[l.CartID], l)
+	}
+	return out, nil
+}

@@ -1,0 +1,82 @@
+package storage
+
+import (
+	"errors"
+)
+
+// Code classifies a business failure. The values are the GraphQL ErrorCode
+// enum's names, so the API layer can pass them through unchanged.
+type Code string
+
+// Business failure codes.
+const (
+	CodeInsufficientStock     Code = "INSUFFICIENT_STOCK"
+	CodeProductNotFound       Code = "PRODUCT_NOT_FOUND"
+	CodeCartNotFound          Code = "CART_NOT_FOUND"
+	CodeInvalidQuantity       Code = "INVALID_QUANTITY"
+	CodeInvalidInput          Code = "INVALID_INPUT"
+	CodeDuplicateSKU          Code = "DUPLICATE_SKU"
+	CodeCurrencyMismatch      Code = "CURRENCY_MISMATCH"
+	CodeCartExpired           Code = "CART_EXPIRED"
+	CodeCartCheckedOut        Code = "CART_CHECKED_OUT"
+	CodeCartEmpty             Code = "CART_EMPTY"
+	CodeOrderNotFound         Code = "ORDER_NOT_FOUND"
+	CodeOrderAlreadyCancelled Code = "ORDER_ALREADY_CANCELLED"
+	CodeStockBelowHeld        Code = "STOCK_BELOW_HELD"
+)
+
+// Error is a business failure: the operation was refused and changed nothing.
+type Error struct {
+	Code    Code
+	Message string
+	// Field is the path of the offending input field, if any.
+	Field []string
+	// Available is set on INSUFFICIENT_STOCK: the units that could still be
+	// reserved (stock - held) when the refusal was decided.
+	Available *int
+}
+
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
+
+// Is makes errors.Is(err, ErrInsufficientStock) and friends match on Code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// Sentinels for errors.Is. Match on the code, not on identity.
+var (
+	ErrInsufficientStock = &Error{Code: CodeInsufficientStock}
+	ErrProductNotFound   = &Error{Code: CodeProductNotFound}
+	ErrCartNotFound      = &Error{Code: CodeCartNotFound}
+	ErrCartExpired       = &Error{Code: CodeCartExpired}
+	ErrDuplicateSKU      = &Error{Code: CodeDuplicateSKU, Message: "a product with this sku already exists", Field: []string{"input", "sku"}}
+)
+
+// Infrastructure sentinels.
+var (
+	// ErrNotFound is a row that does not exist (reads return nil instead
+	// where a missing row is a normal answer).
+	ErrNotFound = errors.New("storage: not found")
+	// ErrOutOfRange is an arithmetic result that does not fit its column.
+	ErrOutOfRange = errors.New("storage: value out of range")
+	// ErrUnavailable means the database cannot be reached right now.
+	ErrUnavailable = errors.New("storage: database unavailable")
+)
+
+func userErr(code Code, msg string, field ...string) *Error {
+	return &Error{Code: code, Message: msg, Field: field}
+}
+
+func insufficient(available int) *Error {
+	if available < 0 {
+		available = 0
+	}
+	a := available
+	return &Error{
+		Code:      CodeInsufficientStock,
+		Message:   "not enough stock: requested more than is available",
+		Field:     []string{"input", "quantity"},
+		Available: &a,
+	}
+}

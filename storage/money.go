@@ -1,0 +1,66 @@
+package storage
+
+import (
+	"math/big"
+	"regexp"
+	"strconv"
+)
+
+// MaxPriceCents caps a unit price (10,000,000.00) so that prices stay far
+// from int64 limits; totals are summed with math/big all the same.
+const MaxPriceCents = 1_000_000_000
+
+var (
+	priceRe    = regexp.MustCompile(`^(0|[1-9][0-9]{0,7})(\.[0-9]{1,2})?$`)
+	currencyRe = regexp.MustCompile(`^[A-Z]{3}$`)
+)
+
+// ParsePrice parses a decimal amount such as "19.90" or "5" into cents. It
+// accepts at most two decimals, no sign, no exponent and no spaces.
+func ParsePrice(s string) (cents int64, ok bool) {
+	m := priceRe.FindStringSubmatch(s)
+	if m == nil {
+		return 0, false
+	}
+	whole, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	var frac int64
+	if f := m[2]; f != "" {
+		f = f[1:]
+		if len(f) == 1 {
+			f += "0"
+		}
+		frac, _ = strconv.ParseInt(f, 10, 64)
+	}
+	cents = whole*100 + frac
+	return cents, cents <= MaxPriceCents
+}
+
+// ValidCurrency reports whether s is a three-letter upper-case ISO 4217 code.
+func ValidCurrency(s string) bool { return currencyRe.MatchString(s) }
+
+// FormatCents renders cents as a decimal string with two decimals.
+func FormatCents(cents *big.Int) string {
+	neg := cents.Sign() < 0
+	abs := new(big.Int).Abs(cents)
+	q, r := new(big.Int).QuoRem(abs, big.NewInt(100), new(big.Int))
+	s := q.String() + "." + leftPad2(r.Int64())
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+// LineTotal multiplies a unit price by a quantity without overflow.
+func LineTotal(priceCents int64, quantity int) *big.Int {
+	return new(big.Int).Mul(big.NewInt(priceCents), big.NewInt(int64(quantity)))
+}
+
+func leftPad2(n int64) string {
+	if n < 10 {
+		return "0" + strconv.FormatInt(n, 10)
+	}
+	return strconv.FormatInt(n, 10)
+}

@@ -1,0 +1,172 @@
+package storage
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/lib/pq"
+)
+
+// Product is a catalog entry with its stock and the units carts hold.
+type Product struct {
+	ID          int64     `db:"id"`
+	SKU         string    `db:"sku"`
+	Name        string    `db:"name"`
+	Description *string   `db:"description"`
+	PriceCents  int64     `db:"price_cents"`
+	Currency    string    `db:"currency"`
+	Stock       int       `db:"stock"`
+	Held        int       `db:"held"`
+	CreatedAt   time.Time `db:"created_at"`
+	UpdatedAt   time.Time `db:"updated_at"`
+}
+
+// Available is what can still be reserved.
+func (p *Product) Available() int { return p.Stock - p.Held }
+
+const productColumns = `id, sku, name, description, price_cents, currency, stock, held, created_at, updated_at`
+
+// NewProduct is the input of CreateProduct.
+type NewProduct struct {
+	SKU         string
+	Name        string
+	Description *string
+	PriceAmount string
+	Currency    string
+	Stock       int
+}
+
+// Input limits.
+const (
+	MaxSKULen         = 64
+	MaxNameLen        = 200
+	MaxDescriptionLen = 5000
+	MaxStock          = 1<<31 - 1
+)
+
+func validText(s string, max int) bool {
+	return utf8.ValidString(s) && utf8.RuneCountInString(s) <= max && !strings.ContainsRune(s, 0)
+}
+
+func validSKU(s string) bool {
+	if s == "" || len(s) > MaxSKULen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// validateNewProduct checks every field before any statement runs.
+func validateNewProduct(in *NewProduct) (priceCents int64, err *Error) {
+	in.Name = strings.TrimSpace(in.Name)
+	if !validSKU(in.SKU) {
+		return 0, userErr(CodeInvalidInput, "sku must be 1-64 characters of letters, digits, '-', '_' or '.'", "input", "sku")
+	}
+	if in.Name == "" || !validText(in.Name, MaxNameLen) {
+		return 0, userErr(CodeInvalidInput, "name must be 1-200 characters of valid UTF-8", "input", "name")
+	}
+	if in.Description != nil && !validText(*in.Description, MaxDescriptionLen) {
+		return 0, userErr(CodeInvalidInput, "description must be at most 5000 characters of valid UTF-8", "input", "description")
+	}
+	cents, ok := ParsePrice(in.PriceAmount)
+	if !ok {
+		return 0, userErr(CodeInvalidInput, `priceAmount must be a decimal string such as "19.90": no sign, at most 2 decimals, at most 10000000.00`, "input", "priceAmount")
+	}
+	if !ValidCurrency(in.Currency) {
+		return 0, userErr(CodeInvalidInput, "currencyCode must be a three-letter ISO 4217 code such as USD", "input", "currencyCode")
+	}
+	if in.Stock < 0 || in.Stock > MaxStock {
+		return 0, userErr(CodeInvalidInput, "stock must be between 0 and 2147483647", "input", "stock")
+	}
+	return cents, nil
+}
+
+// CreateProduct adds a product and records its opening stock in the ledger,
+// in one transaction.
+func (s *Store) CreateProduct(ctx context.Context, in NewProduct) (*Product, error) {
+	cents, verr := validateNewProduct(&in)
+	if verr != nil {
+		return nil, verr
+	}
+	var p Product
+	err := s.WithTx(ctx, func(tx *Tx) error {
+		const q = `
+			INSERT INTO products (sku, name, description, price_cents, currency, stock)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			RETURNING ` + productColumns
+		if err := tx.q.QueryRowxContext(ctx, q, in.SKU, in.Name, in.Description, cents, in.Currency, in.Stock).StructScan(&p); err != nil {
+			return translate(err)
+		}
+		return recordMovement(ctx, tx.q, movement{ProductID: p.ID, Delta: in.Stock, Kind: MoveInitial, Reason: "created"})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// ProductByID returns the product, or nil when there is none.
+func (s *Store) ProductByID(ctx context.Context, id int64) (*Product, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	const q = `SELECT ` + productColumns + ` FROM products WHERE id = $1`
+	var p Product
+	if err := s.pool().QueryRowxContext(ctx, q, id).StructScan(&p); err != nil {
+		if err = translate(err); err == ErrNotFound {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return &p, nil
+}
+
+// ProductsByIDs loads many products in one query, keyed by id; missing ids
+// are simply absent. It backs the per-request product dataloader.
+func (s *Store) ProductsByIDs(ctx context.Context, ids []int64) (map[int64]*Product, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	const q = `SELECT ` + productColumns + ` FROM products WHERE id = ANY($1)`
+	rows, err := s.pool().QueryxContext(ctx, q, pq.Array(ids))
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := make(map[int64]*Product, len(ids))
+	for rows.Next() {
+		p := new(Product)
+		if err := rows.StructScan(p); err != nil {
+			return nil, translate(err)
+		}
+		out[p.ID] = p
+	}
+	return out, translate(rows.Err())
+}
+
+// ListProducts returns up to first products with id > after, in id order,
+// and whether more follow (keyset pagination: stable under inserts).
+func (s *Store) ListProducts(ctx context.Context, first int, after int64) ([]*Product, bool, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	const q = `
+		SELECT ` + productColumns + `
+		FROM products
+		WHERE id > $1
+		ORDER BY id
+		LIMIT $2`
+	var ps []*Product
+	if err := sqlxSelect(ctx, s.pool(), &ps, q, after, first+1); err != nil {
+		return nil, false, err
+	}
+	more := len(ps) > first
+	if more {
+		ps = ps[:first]
+	}
+	return ps, more, nil
+}

@@ -1,0 +1,128 @@
+package storage
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// expireCarts releases the holds of the given carts if they are active and
+// past their expiry, and marks them EXPIRED. Each cart row is locked first
+// (SKIP LOCKED: a cart that a shopper or another reaper holds right now is
+// left for the next pass), then the products it holds, in ascending id order.
+// It returns the ids it expired.
+func (s *Store) expireCarts(ctx context.Context, ids []string) ([]string, error) {
+	var expired []string
+	err := s.WithTx(ctx, func(tx *Tx) error {
+		expired = expired[:0]
+		const lock = `
+			SELECT id
+			FROM carts
+			WHERE id = ANY($1) AND status = 'ACTIVE' AND expires_at <= now()
+			ORDER BY id
+			FOR UPDATE SKIP LOCKED`
+		if err := sqlxSelect(ctx, tx.q, &expired, lock, pq.Array(ids)); err != nil {
+			return err
+		}
+		if len(expired) == 0 {
+			return nil
+		}
+		return releaseCarts(ctx, tx.q, expired, CartExpired)
+	})
+	return expired, err
+}
+
+// releaseCarts gives back every hold of the (locked) carts and sets their
+// status. The product updates run in ascending product id order, the one
+// lock order shared by every multi-product operation.
+func releaseCarts(ctx context.Context, q queryer, cartIDs []string, status string) error {
+	const release = `
+		WITH gone AS (
+			DELETE FROM cart_lines
+			WHERE cart_id = ANY($1)
+			RETURNING product_id, quantity
+		), per_product AS (
+			SELECT product_id, sum(quantity)::integer AS qty
+			FROM gone
+			GROUP BY product_id
+		), locked AS (
+			SELECT p.id, pp.qty
+			FROM products p
+			JOIN per_product pp ON pp.product_id = p.id
+			ORDER BY p.id
+			FOR UPDATE OF p
+		)
+		UPDATE products p
+		SET held = p.held - locked.qty, updated_at = now()
+		FROM locked
+		WHERE p.id = locked.id`
+	if _, err := q.ExecContext(ctx, release, pq.Array(cartIDs)); err != nil {
+		return translate(err)
+	}
+	const mark = `UPDATE carts SET status = $2, updated_at = now() WHERE id = ANY($1)`
+	_, err := q.ExecContext(ctx, mark, pq.Array(cartIDs), status)
+	return translate(err)
+}
+
+// ReaperBatch bounds how many carts one reaper transaction expires.
+const ReaperBatch = 100
+
+// ReapExpired expires up to limit carts whose holds have run out and returns
+// how many it expired. Several instances may run it at once: SKIP LOCKED
+// hands each cart to exactly one of them.
+func (s *Store) ReapExpired(ctx context.Context, limit int) (int, error) {
+	var n int
+	err := s.WithTx(ctx, func(tx *Tx) error {
+		var ids []string
+		const pick = `
+			SELECT id
+			FROM carts
+			WHERE status = 'ACTIVE' AND expires_at <= now()
+			ORDER BY expires_at
+			LIMIT $1
+			FOR UPDATE SKIP LOCKED`
+		if err := sqlxSelect(ctx, tx.q, &ids, pick, limit); err != nil {
+			return err
+		}
+		n = len(ids)
+		if n == 0 {
+			return nil
+		}
+		return releaseCarts(ctx, tx.q, ids, CartExpired)
+	})
+	return n, err
+}
+
+// RunReaper expires carts every interval until ctx ends, draining in bounded
+// batches.
+func (s *Store) RunReaper(ctx context.Context, interval time.Duration, log *slog.Logger) {
+	if interval <= 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for ctx.Err() == nil {
+			n, err := s.ReapExpired(ctx, ReaperBatch)
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Warn("reaper pass failed", "err", err.Error())
+				}
+				break
+			}
+			if n > 0 {
+				log.Info("reaper released expired carts", "carts", n)
+			}
+			if n < ReaperBatch {
+				break
+			}
+		}
+	}
+}

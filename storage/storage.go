@@ -1,0 +1,246 @@
+// Package storage owns every SQL statement and transaction of Holdfast.
+//
+// Callers see domain types and sentinel errors only: lib/pq errors are
+// translated here, at the boundary, so nothing above this package needs to
+// know SQLSTATE codes (and no SQL text can leak to a client by accident).
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
+)
+
+// Options tune a Store. Zero values take the defaults.
+type Options struct {
+	// HoldTTL is how long a cart's holds live after its last successful
+	// mutation (HOLD_TTL, default 15m).
+	HoldTTL time.Duration
+	// DefaultCurrency prices an empty cart (default USD).
+	DefaultCurrency string
+	// QueryTimeout bounds every statement that runs without a caller deadline.
+	QueryTimeout time.Duration
+}
+
+func (o *Options) setDefaults() {
+	if o.HoldTTL <= 0 {
+		o.HoldTTL = 15 * time.Minute
+	}
+	if o.DefaultCurrency == "" {
+		o.DefaultCurrency = "USD"
+	}
+	if o.QueryTimeout <= 0 {
+		o.QueryTimeout = 10 * time.Second
+	}
+}
+
+// Store is Holdfast's data layer over one PostgreSQL pool.
+type Store struct {
+	db      *sqlx.DB
+	opts    Options
+	queries atomic.Int64
+}
+
+// Open connects to url and checks the connection.
+func Open(ctx context.Context, url string, maxConns int, opts Options) (*Store, error) {
+	db, err := sqlx.Open("postgres", url)
+	if err != nil {
+		return nil, fmt.Errorf("storage: open: %w", err)
+	}
+	if maxConns <= 0 {
+		maxConns = 20
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("storage: ping: %w", err)
+	}
+	return New(db, opts), nil
+}
+
+// New wraps an open pool.
+func New(db *sqlx.DB, opts Options) *Store {
+	opts.setDefaults()
+	return &Store{db: db, opts: opts}
+}
+
+// DB exposes the pool (for migrations, health checks and tests).
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// QueryCount is the number of statements this Store has sent; tests use it
+// to prove that reads cost a constant number of queries.
+func (s *Store) QueryCount() int64 { return s.queries.Load() }
+
+// HoldTTL is the configured hold lifetime.
+func (s *Store) HoldTTL() time.Duration { return s.opts.HoldTTL }
+
+// queryer is what the statement helpers run on: the pool or a transaction.
+type queryer interface {
+	sqlx.ExtContext
+}
+
+// counted wraps a queryer and counts statements.
+type counted struct {
+	queryer
+	n *atomic.Int64
+}
+
+func (c counted) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	c.n.Add(1)
+	return c.queryer.QueryContext(ctx, q, args...)
+}
+
+func (c counted) QueryxContext(ctx context.Context, q string, args ...any) (*sqlx.Rows, error) {
+	c.n.Add(1)
+	return c.queryer.QueryxContext(ctx, q, args...)
+}
+
+func (c counted) QueryRowxContext(ctx context.Context, q string, args ...any) *sqlx.Row {
+	c.n.Add(1)
+	return c.queryer.QueryRowxContext(ctx, q, args...)
+}
+
+func (c counted) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	c.n.Add(1)
+	return c.queryer.ExecContext(ctx, q, args...)
+}
+
+// pool returns the counted pool for single statements outside a transaction.
+func (s *Store) pool() queryer { return counted{s.db, &s.queries} }
+
+// Tx is a transaction handed to WithTx callbacks.
+type Tx struct {
+	q queryer
+}
+
+// withTimeout gives ctx a deadline when it has none, so no statement can hang
+// forever on a lock or a dead connection.
+func (s *Store) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.opts.QueryTimeout)
+}
+
+const maxTxAttempts = 5
+
+// WithTx runs fn in one READ COMMITTED transaction: it begins, rolls back on
+// any error (also when ctx is cancelled), and commits. Serialization failures
+// and deadlocks (SQLSTATE 40001, 40P01) are retried a bounded number of times
+// with jittered backoff; fn must therefore be safe to run again.
+func (s *Store) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.tryTx(ctx, fn)
+		if err == nil || attempt == maxTxAttempts || !retryable(err) {
+			return err
+		}
+		backoff := time.Duration(attempt*attempt) * time.Millisecond
+		jitter := time.Duration(rand.Int64N(int64(backoff) + 1))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff + jitter):
+		}
+	}
+}
+
+func (s *Store) tryTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	sqlTx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	s.queries.Add(1)
+	defer func() {
+		if err != nil {
+			_ = sqlTx.Rollback()
+		}
+	}()
+	if err = fn(&Tx{q: counted{sqlTx, &s.queries}}); err != nil {
+		return err
+	}
+	s.queries.Add(1)
+	if err = sqlTx.Commit(); err != nil {
+		return translate(err)
+	}
+	return nil
+}
+
+// retry runs a single autocommit statement with the same bounded retry policy
+// as WithTx.
+func (s *Store) retry(ctx context.Context, fn func(ctx context.Context) error) error {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = fn(ctx)
+		if err == nil || attempt == maxTxAttempts || !retryable(err) {
+			return err
+		}
+		backoff := time.Duration(attempt*attempt) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff + time.Duration(rand.Int64N(int64(backoff)+1))):
+		}
+	}
+}
+
+func retryable(err error) bool {
+	return pq.As(err, pqerror.TRSerializationFailure, pqerror.TRDeadlockDetected) != nil
+}
+
+// translate maps driver errors onto the package's sentinels; anything else is
+// returned wrapped as an internal error.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	if e := pq.As(err); e != nil {
+		switch e.Code {
+		case pqerror.UniqueViolation:
+			if e.Constraint == "products_sku_key" {
+				return ErrDuplicateSKU
+			}
+		case pqerror.NumericValueOutOfRange:
+			return ErrOutOfRange
+		case pqerror.TRSerializationFailure, pqerror.TRDeadlockDetected:
+			return err // keep the pq error so retry() can see it
+		case pqerror.AdminShutdown, pqerror.CannotConnectNow, pqerror.CrashShutdown:
+			return fmt.Errorf("%w: %v", ErrUnavailable, e)
+		}
+	}
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, ErrUnavailable) {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return fmt.Errorf("storage: %w", err)
+}
+
+// DefaultCurrency prices an empty cart.
+func (s *Store) DefaultCurrency() string { return s.opts.DefaultCurrency }
