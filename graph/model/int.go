@@ -2,8 +2,10 @@
 package model
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
 )
@@ -15,9 +17,22 @@ func MarshalInt32(i int) graphql.Marshaler { return graphql.MarshalInt(i) }
 // 32-bit integer: 2147483648 is an input error, never a wrap-around or a
 // silently accepted 64-bit value.
 func UnmarshalInt32(v any) (int, error) {
-	i, err := graphql.UnmarshalInt64(v)
-	if err != nil {
-		return 0, fmt.Errorf("Int must be a whole number: %w", err)
+	var i int64
+	switch n := v.(type) {
+	case int:
+		i = int64(n)
+	case int32:
+		i = int64(n)
+	case int64:
+		i = n
+	case json.Number:
+		var err error
+		if i, err = strconv.ParseInt(string(n), 10, 64); err != nil {
+			return 0, fmt.Errorf("Int cannot represent %s: GraphQL Int is a signed 32-bit integer", n)
+		}
+	default:
+		// Strings ("3"), floats and anything else are not Ints.
+		return 0, fmt.Errorf("Int cannot represent a %T value", v)
 	}
 	if i < math.MinInt32 || i > math.MaxInt32 {
 		return 0, fmt.Errorf("Int cannot represent %d: GraphQL Int is a signed 32-bit integer", i)
