@@ -182,7 +182,7 @@ func TestProductsPagination(t *testing.T) {
 	type page struct {
 		Products struct {
 			Edges []struct {
-				Cursor string `json:"cursor"`
+				Cursor string               `json:"cursor"`
 				Node   struct{ Sku string } `json:"node"`
 			} `json:"edges"`
 			PageInfo struct {

@@ -48,4 +48,3 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	h = authMiddleware(cfg.AdminToken, h)
 	return h
 }
-
