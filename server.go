@@ -35,7 +35,7 @@ type config struct {
 	AdminToken      string        `env:"ADMIN_TOKEN"`
 	CORSOrigins     []string      `env:"CORS_ORIGINS" envSeparator:","`
 	HoldTTL         time.Duration `env:"HOLD_TTL" envDefault:"15m"`
-	ReaperInterval  time.Duration `env:"REAPER_INTERVAL" envDefault:"5s"`
+	ReaperInterval  time.Duration `env:"REAPER_INTERVAL" envDefault:"2s"`
 	DBMaxConns      int           `env:"DB_MAX_CONNS" envDefault:"20"`
 	Introspection   bool          `env:"GRAPHQL_INTROSPECTION" envDefault:"true"`
 	GraphiQL        bool          `env:"GRAPHIQL" envDefault:"true"`

@@ -46,8 +46,11 @@ func decodeCursor(kind string, after *string) (string, error) {
 	return strings.TrimPrefix(string(b), kind+":"), nil
 }
 
-func decodeProductCursor(after *string) (int64, error) {
-	s, err := decodeCursor("product", after)
+func decodeProductCursor(after *string) (int64, error) { return decodeSeqCursor("product", after) }
+
+// decodeSeqCursor reads a cursor holding a positive integer position.
+func decodeSeqCursor(kind string, after *string) (int64, error) {
+	s, err := decodeCursor(kind, after)
 	if err != nil || s == "" {
 		return 0, err
 	}

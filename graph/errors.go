@@ -79,6 +79,9 @@ func recoverFunc(log *slog.Logger) graphql.RecoverFunc {
 // Any other error is returned as is (and becomes an internal error).
 func userErrors(err error) ([]*model.UserError, error) {
 	var se *storage.Error
+	if err == nil {
+		return []*model.UserError{}, nil
+	}
 	if !errors.As(err, &se) {
 		return nil, err
 	}

@@ -39,7 +39,7 @@ func (r *Resolver) subtotal(lines []*storage.CartLine) *model.Money {
 
 // cartPayload answers a cart mutation: the cart as it is now (changed, or
 // unchanged after a refusal) and the refusal as userErrors.
-func (r *Resolver) cartPayload(ctx context.Context, cartID string, opErr error) (*model.CartPayload, error) {
+func (r *Resolver) cartPayload(ctx context.Context, cartID string, opErr error, warnings []*model.CartWarning) (*model.CartPayload, error) {
 	ue, err := userErrors(opErr)
 	if err != nil {
 		return nil, err
@@ -52,7 +52,23 @@ func (r *Resolver) cartPayload(ctx context.Context, cartID string, opErr error) 
 	if ue == nil {
 		ue = []*model.UserError{}
 	}
-	return &model.CartPayload{Cart: cart, UserErrors: ue}, nil
+	if warnings == nil {
+		warnings = []*model.CartWarning{}
+	}
+	return &model.CartPayload{Cart: cart, UserErrors: ue, Warnings: warnings}, nil
+}
+
+// productPayload answers a product mutation.
+func (r *Resolver) productPayload(ctx context.Context, p *storage.Product, opErr error) (*model.ProductPayload, error) {
+	ue, err := userErrors(opErr)
+	if err != nil {
+		return nil, err
+	}
+	if ue == nil {
+		ue = []*model.UserError{}
+	}
+	loaders.For(ctx, r.Store).Reset()
+	return &model.ProductPayload{Product: p, UserErrors: ue}, nil
 }
 
 // parseProductID maps a malformed id to 0, which matches no product, so the

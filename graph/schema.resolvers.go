@@ -7,10 +7,18 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"holdfast/graph/loaders"
 	"holdfast/graph/model"
 	"holdfast/storage"
+	"math/big"
+	"strconv"
 )
+
+// Product is the resolver for the product field.
+func (r *auditRowResolver) Product(ctx context.Context, obj *storage.AuditRow) (*storage.Product, error) {
+	return r.productByID(ctx, obj.ProductID)
+}
 
 // Lines is the resolver for the lines field.
 func (r *cartResolver) Lines(ctx context.Context, obj *storage.Cart) ([]*storage.CartLine, error) {
@@ -71,11 +79,7 @@ func (r *mutationResolver) CreateProduct(ctx context.Context, input model.Create
 		Currency:    input.CurrencyCode,
 		Stock:       input.Stock,
 	})
-	ue, err := userErrors(err)
-	if err != nil {
-		return nil, err
-	}
-	return &model.ProductPayload{Product: p, UserErrors: ue}, nil
+	return r.productPayload(ctx, p, err)
 }
 
 // CreateCart is the resolver for the createCart field.
@@ -84,17 +88,115 @@ func (r *mutationResolver) CreateCart(ctx context.Context) (*model.CartPayload, 
 	if err != nil {
 		return nil, err
 	}
-	return &model.CartPayload{Cart: c, UserErrors: []*model.UserError{}}, nil
+	return &model.CartPayload{Cart: c, UserErrors: []*model.UserError{}, Warnings: []*model.CartWarning{}}, nil
 }
 
 // AddToCart is the resolver for the addToCart field.
 func (r *mutationResolver) AddToCart(ctx context.Context, input model.AddToCartInput) (*model.CartPayload, error) {
-	_, err := r.Store.AddToCart(ctx, storage.AddToCartParams{
-		CartID:    input.CartID,
-		ProductID: parseProductID(input.ProductID),
-		Quantity:  input.Quantity,
+	res, err := r.Store.AddToCart(ctx, storage.AddToCartParams{
+		CartID:       input.CartID,
+		ProductID:    parseProductID(input.ProductID),
+		Quantity:     input.Quantity,
+		AllowPartial: input.AllowPartial != nil && *input.AllowPartial,
 	})
-	return r.cartPayload(ctx, input.CartID, err)
+	var warnings []*model.CartWarning
+	if err == nil && res.Reserved < res.Requested {
+		warnings = append(warnings, &model.CartWarning{
+			Code:      model.CartWarningCodeQuantityReduced,
+			Message:   fmt.Sprintf("only %d of the %d units requested were available and reserved", res.Reserved, res.Requested),
+			ProductID: &input.ProductID,
+			Requested: &res.Requested,
+			Reserved:  &res.Reserved,
+		})
+	}
+	return r.cartPayload(ctx, input.CartID, err, warnings)
+}
+
+// UpdateCartLine is the resolver for the updateCartLine field.
+func (r *mutationResolver) UpdateCartLine(ctx context.Context, input model.UpdateCartLineInput) (*model.CartPayload, error) {
+	err := r.Store.UpdateCartLine(ctx, input.CartID, parseProductID(input.ProductID), input.Quantity)
+	return r.cartPayload(ctx, input.CartID, err, nil)
+}
+
+// RemoveCartLine is the resolver for the removeCartLine field.
+func (r *mutationResolver) RemoveCartLine(ctx context.Context, input model.RemoveCartLineInput) (*model.CartPayload, error) {
+	err := r.Store.RemoveCartLine(ctx, input.CartID, parseProductID(input.ProductID))
+	return r.cartPayload(ctx, input.CartID, err, nil)
+}
+
+// Checkout is the resolver for the checkout field.
+func (r *mutationResolver) Checkout(ctx context.Context, input model.CheckoutInput) (*model.CheckoutPayload, error) {
+	order, err := r.Store.Checkout(ctx, input.CartID, input.Email)
+	ue, err := userErrors(err)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CheckoutPayload{Order: order, UserErrors: ue}, nil
+}
+
+// CancelOrder is the resolver for the cancelOrder field.
+func (r *mutationResolver) CancelOrder(ctx context.Context, input model.CancelOrderInput) (*model.OrderPayload, error) {
+	order, err := r.Store.CancelOrder(ctx, input.OrderID)
+	ue, err := userErrors(err)
+	if err != nil {
+		return nil, err
+	}
+	loaders.For(ctx, r.Store).Reset()
+	return &model.OrderPayload{Order: order, UserErrors: ue}, nil
+}
+
+// AdjustStock is the resolver for the adjustStock field.
+func (r *mutationResolver) AdjustStock(ctx context.Context, input model.AdjustStockInput) (*model.ProductPayload, error) {
+	reason := ""
+	if input.Reason != nil {
+		reason = *input.Reason
+	}
+	p, err := r.Store.AdjustStock(ctx, parseProductID(input.ProductID), input.Delta, reason)
+	return r.productPayload(ctx, p, err)
+}
+
+// UpdateProduct is the resolver for the updateProduct field.
+func (r *mutationResolver) UpdateProduct(ctx context.Context, input model.UpdateProductInput) (*model.ProductPayload, error) {
+	p, err := r.Store.UpdateProduct(ctx, parseProductID(input.ProductID), storage.ProductUpdate{
+		Name:        input.Name,
+		Description: input.Description,
+		PriceAmount: input.PriceAmount,
+		Currency:    input.CurrencyCode,
+	})
+	return r.productPayload(ctx, p, err)
+}
+
+// Lines is the resolver for the lines field.
+func (r *orderResolver) Lines(ctx context.Context, obj *storage.Order) ([]*storage.OrderLine, error) {
+	return loaders.For(ctx, r.Store).OrderLines.Load(ctx, obj.ID)
+}
+
+// Total is the resolver for the total field.
+func (r *orderResolver) Total(ctx context.Context, obj *storage.Order) (*model.Money, error) {
+	lines, err := loaders.For(ctx, r.Store).OrderLines.Load(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	total := new(big.Int)
+	for _, l := range lines {
+		total.Add(total, storage.LineTotal(l.UnitPriceCents, l.Quantity))
+	}
+	return money(total, obj.Currency), nil
+}
+
+// Product is the resolver for the product field.
+func (r *orderLineResolver) Product(ctx context.Context, obj *storage.OrderLine) (*storage.Product, error) {
+	return r.productByID(ctx, obj.ProductID)
+}
+
+// UnitPrice is the resolver for the unitPrice field.
+func (r *orderLineResolver) UnitPrice(ctx context.Context, obj *storage.OrderLine) (*model.Money, error) {
+	return money(storage.LineTotal(obj.UnitPriceCents, 1), obj.Currency), nil
+}
+
+// LineTotal is the resolver for the lineTotal field.
+func (r *orderLineResolver) LineTotal(ctx context.Context, obj *storage.OrderLine) (*model.Money, error) {
+	return money(storage.LineTotal(obj.UnitPriceCents, obj.Quantity), obj.Currency), nil
 }
 
 // ID is the resolver for the id field.
@@ -149,6 +251,42 @@ func (r *queryResolver) Cart(ctx context.Context, id string) (*storage.Cart, err
 	return r.Store.CartByID(ctx, id)
 }
 
+// Order is the resolver for the order field.
+func (r *queryResolver) Order(ctx context.Context, id string) (*storage.Order, error) {
+	return r.Store.OrderByID(ctx, id)
+}
+
+// Orders is the resolver for the orders field.
+func (r *queryResolver) Orders(ctx context.Context, first *int, after *string) (*model.OrderConnection, error) {
+	n, err := pageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	before, err := decodeSeqCursor("order", after)
+	if err != nil {
+		return nil, err
+	}
+	orders, more, err := r.Store.ListOrders(ctx, n, before)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.OrderConnection{Edges: make([]*model.OrderEdge, 0, len(orders)), PageInfo: &model.PageInfo{HasNextPage: more}}
+	for _, o := range orders {
+		cursor := encodeCursor("order", strconv.FormatInt(o.Seq, 10))
+		conn.Edges = append(conn.Edges, &model.OrderEdge{Cursor: cursor, Node: o})
+		conn.PageInfo.EndCursor = &cursor
+	}
+	return conn, nil
+}
+
+// InventoryAudit is the resolver for the inventoryAudit field.
+func (r *queryResolver) InventoryAudit(ctx context.Context) ([]*storage.AuditRow, error) {
+	return r.Store.InventoryAudit(ctx)
+}
+
+// AuditRow returns AuditRowResolver implementation.
+func (r *Resolver) AuditRow() AuditRowResolver { return &auditRowResolver{r} }
+
 // Cart returns CartResolver implementation.
 func (r *Resolver) Cart() CartResolver { return &cartResolver{r} }
 
@@ -158,6 +296,12 @@ func (r *Resolver) CartLine() CartLineResolver { return &cartLineResolver{r} }
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
+// Order returns OrderResolver implementation.
+func (r *Resolver) Order() OrderResolver { return &orderResolver{r} }
+
+// OrderLine returns OrderLineResolver implementation.
+func (r *Resolver) OrderLine() OrderLineResolver { return &orderLineResolver{r} }
+
 // Product returns ProductResolver implementation.
 func (r *Resolver) Product() ProductResolver { return &productResolver{r} }
 
@@ -165,9 +309,12 @@ func (r *Resolver) Product() ProductResolver { return &productResolver{r} }
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
 type (
-	cartResolver     struct{ *Resolver }
-	cartLineResolver struct{ *Resolver }
-	mutationResolver struct{ *Resolver }
-	productResolver  struct{ *Resolver }
-	queryResolver    struct{ *Resolver }
+	auditRowResolver  struct{ *Resolver }
+	cartResolver      struct{ *Resolver }
+	cartLineResolver  struct{ *Resolver }
+	mutationResolver  struct{ *Resolver }
+	orderResolver     struct{ *Resolver }
+	orderLineResolver struct{ *Resolver }
+	productResolver   struct{ *Resolver }
+	queryResolver     struct{ *Resolver }
 )

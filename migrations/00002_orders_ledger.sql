@@ -6,6 +6,7 @@ CREATE INDEX carts_active_expiry_idx ON carts (expires_at) WHERE status = 'ACTIV
 
 CREATE TABLE orders (
     id           text        PRIMARY KEY,
+    seq          bigint      GENERATED ALWAYS AS IDENTITY CONSTRAINT orders_seq_key UNIQUE,
     cart_id      text        NOT NULL CONSTRAINT orders_cart_id_key UNIQUE REFERENCES carts (id),
     email        text        NOT NULL,
     status       text        NOT NULL DEFAULT 'PLACED' CHECK (status IN ('PLACED', 'CANCELLED')),
@@ -14,7 +15,6 @@ CREATE TABLE orders (
     cancelled_at timestamptz,
     CHECK ((status = 'CANCELLED') = (cancelled_at IS NOT NULL))
 );
-CREATE INDEX orders_created_idx ON orders (created_at, id);
 
 CREATE TABLE order_lines (
     order_id         text    NOT NULL REFERENCES orders (id),

@@ -58,35 +58,28 @@ func (s *Store) CreateCart(ctx context.Context) (*Cart, error) {
 	return &c, nil
 }
 
-// CartByID returns the cart, or nil when there is none. A cart found past its
-// expiry is expired on the spot (its holds released) before it is returned,
-// so no reader ever sees holds that are no longer valid.
+// CartByID returns the cart, or nil when there is none. A cart past its
+// expiry shows as EXPIRED (with no lines: its holds are no longer valid)
+// even before the reaper has released them; reading never writes.
 func (s *Store) CartByID(ctx context.Context, id string) (*Cart, error) {
 	if !ValidSecretID(id) {
 		return nil, nil
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	const q = `SELECT ` + cartColumns + `, expires_at <= now() AS lapsed FROM carts WHERE id = $1`
-	var row struct {
-		Cart
-		Lapsed bool `db:"lapsed"`
+	const q = `
+		SELECT id,
+		       CASE WHEN status = 'ACTIVE' AND expires_at <= now() THEN 'EXPIRED' ELSE status END AS status,
+		       created_at, updated_at, expires_at
+		FROM carts
+		WHERE id = $1`
+	var c Cart
+	if err := sqlxGet(ctx, s.pool(), &c, q, id); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil
+		}
+		return nil, err
 	}
-	for attempt := 0; attempt < 2; attempt++ {
-		if err := sqlxGet(ctx, s.pool(), &row, q, id); err != nil {
-			if errors.Is(err, ErrNotFound) {
-				return nil, nil
-			}
-			return nil, err
-		}
-		if row.Status != CartActive || !row.Lapsed {
-			break
-		}
-		if _, err := s.expireCarts(ctx, []string{id}); err != nil {
-			return nil, err
-		}
-	}
-	c := row.Cart
 	return &c, nil
 }
 
@@ -294,15 +287,18 @@ func cartStateError(status sql.NullString, lapsed sql.NullBool) error {
 	return nil
 }
 
-// CartLinesByCartIDs loads the lines of many carts in one query.
+// CartLinesByCartIDs loads the live lines of many carts in one query (an
+// expired cart's lines are holds no longer, so it has none).
 func (s *Store) CartLinesByCartIDs(ctx context.Context, cartIDs []string) (map[string][]*CartLine, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	const q = `
 		SELECT cl.cart_id, cl.product_id, cl.quantity, p.price_cents, p.currency
 		FROM cart_lines cl
+		JOIN carts c ON c.id = cl.cart_id
 		JOIN products p ON p.id = cl.product_id
 		WHERE cl.cart_id = ANY($1)
+		  AND c.status = 'ACTIVE' AND c.expires_at > now()
 		ORDER BY cl.cart_id, cl.product_id`
 	var lines []*CartLine
 	if err := sqlxSelect(ctx, s.pool(), &lines, q, pq.Array(cartIDs)); err != nil {

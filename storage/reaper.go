@@ -8,32 +8,6 @@ import (
 	"github.com/lib/pq"
 )
 
-// expireCarts releases the holds of the given carts if they are active and
-// past their expiry, and marks them EXPIRED. Each cart row is locked first
-// (SKIP LOCKED: a cart that a shopper or another reaper holds right now is
-// left for the next pass), then the products it holds, in ascending id order.
-// It returns the ids it expired.
-func (s *Store) expireCarts(ctx context.Context, ids []string) ([]string, error) {
-	var expired []string
-	err := s.WithTx(ctx, func(tx *Tx) error {
-		expired = expired[:0]
-		const lock = `
-			SELECT id
-			FROM carts
-			WHERE id = ANY($1) AND status = 'ACTIVE' AND expires_at <= now()
-			ORDER BY id
-			FOR UPDATE SKIP LOCKED`
-		if err := sqlxSelect(ctx, tx.q, &expired, lock, pq.Array(ids)); err != nil {
-			return err
-		}
-		if len(expired) == 0 {
-			return nil
-		}
-		return releaseCarts(ctx, tx.q, expired, CartExpired)
-	})
-	return expired, err
-}
-
 // releaseCarts gives back every hold of the (locked) carts and sets their
 // status. The product updates run in ascending product id order, the one
 // lock order shared by every multi-product operation.

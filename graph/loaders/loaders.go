@@ -16,8 +16,9 @@ type ctxKey struct{}
 
 // Loaders batch the reads of one request.
 type Loaders struct {
-	Product   *dataloadgen.Loader[int64, *storage.Product]
-	CartLines *dataloadgen.Loader[string, []*storage.CartLine]
+	Product    *dataloadgen.Loader[int64, *storage.Product]
+	CartLines  *dataloadgen.Loader[string, []*storage.CartLine]
+	OrderLines *dataloadgen.Loader[string, []*storage.OrderLine]
 }
 
 // New builds a fresh set of loaders over store.
@@ -30,6 +31,7 @@ func New(store *storage.Store) *Loaders {
 		CartLines: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string][]*storage.CartLine, error) {
 			return store.CartLinesByCartIDs(ctx, ids)
 		}, wait),
+		OrderLines: dataloadgen.NewMappedLoader(store.OrderLinesByOrderIDs, wait),
 	}
 }
 
@@ -38,6 +40,7 @@ func New(store *storage.Store) *Loaders {
 func (l *Loaders) Reset() {
 	l.Product.ClearAll()
 	l.CartLines.ClearAll()
+	l.OrderLines.ClearAll()
 }
 
 // Middleware gives every request its own loaders.

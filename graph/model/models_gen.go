@@ -14,11 +14,43 @@ type AddToCartInput struct {
 	CartID    string `json:"cartId"`
 	ProductID string `json:"productId"`
 	Quantity  int    `json:"quantity"`
+	// Reserve what is available (if any) when it is less than quantity.
+	AllowPartial *bool `json:"allowPartial,omitempty"`
+}
+
+// A stock correction: positive delta restocks, negative writes stock off.
+type AdjustStockInput struct {
+	ProductID string  `json:"productId"`
+	Delta     int     `json:"delta"`
+	Reason    *string `json:"reason,omitempty"`
+}
+
+type CancelOrderInput struct {
+	OrderID string `json:"orderId"`
 }
 
 type CartPayload struct {
-	Cart       *storage.Cart `json:"cart,omitempty"`
-	UserErrors []*UserError  `json:"userErrors"`
+	Cart       *storage.Cart  `json:"cart,omitempty"`
+	UserErrors []*UserError   `json:"userErrors"`
+	Warnings   []*CartWarning `json:"warnings"`
+}
+
+type CartWarning struct {
+	Code      CartWarningCode `json:"code"`
+	Message   string          `json:"message"`
+	ProductID *string         `json:"productId,omitempty"`
+	Requested *int            `json:"requested,omitempty"`
+	Reserved  *int            `json:"reserved,omitempty"`
+}
+
+type CheckoutInput struct {
+	CartID string `json:"cartId"`
+	Email  string `json:"email"`
+}
+
+type CheckoutPayload struct {
+	Order      *storage.Order `json:"order,omitempty"`
+	UserErrors []*UserError   `json:"userErrors"`
 }
 
 type CreateProductInput struct {
@@ -37,6 +69,21 @@ type Money struct {
 }
 
 type Mutation struct {
+}
+
+type OrderConnection struct {
+	Edges    []*OrderEdge `json:"edges"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+type OrderEdge struct {
+	Cursor string         `json:"cursor"`
+	Node   *storage.Order `json:"node"`
+}
+
+type OrderPayload struct {
+	Order      *storage.Order `json:"order,omitempty"`
+	UserErrors []*UserError   `json:"userErrors"`
 }
 
 type PageInfo struct {
@@ -62,6 +109,27 @@ type ProductPayload struct {
 type Query struct {
 }
 
+type RemoveCartLineInput struct {
+	CartID    string `json:"cartId"`
+	ProductID string `json:"productId"`
+}
+
+// Sets the line's absolute quantity; 0 removes it.
+type UpdateCartLineInput struct {
+	CartID    string `json:"cartId"`
+	ProductID string `json:"productId"`
+	Quantity  int    `json:"quantity"`
+}
+
+type UpdateProductInput struct {
+	ProductID string  `json:"productId"`
+	Name      *string `json:"name,omitempty"`
+	// An empty string clears the description.
+	Description  *string `json:"description,omitempty"`
+	PriceAmount  *string `json:"priceAmount,omitempty"`
+	CurrencyCode *string `json:"currencyCode,omitempty"`
+}
+
 type UserError struct {
 	Code    ErrorCode `json:"code"`
 	Message string    `json:"message"`
@@ -69,6 +137,60 @@ type UserError struct {
 	Field []string `json:"field,omitempty"`
 	// On INSUFFICIENT_STOCK: the units that could still be reserved (stock - held).
 	Available *int `json:"available,omitempty"`
+}
+
+type CartWarningCode string
+
+const (
+	// allowPartial reserved fewer units than requested.
+	CartWarningCodeQuantityReduced CartWarningCode = "QUANTITY_REDUCED"
+)
+
+var AllCartWarningCode = []CartWarningCode{
+	CartWarningCodeQuantityReduced,
+}
+
+func (e CartWarningCode) IsValid() bool {
+	switch e {
+	case CartWarningCodeQuantityReduced:
+		return true
+	}
+	return false
+}
+
+func (e CartWarningCode) String() string {
+	return string(e)
+}
+
+func (e *CartWarningCode) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CartWarningCode(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CartWarningCode", str)
+	}
+	return nil
+}
+
+func (e CartWarningCode) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CartWarningCode) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CartWarningCode) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type ErrorCode string
@@ -86,6 +208,12 @@ const (
 	ErrorCodeCartExpired ErrorCode = "CART_EXPIRED"
 	// The cart was checked out; it accepts no more changes.
 	ErrorCodeCartCheckedOut ErrorCode = "CART_CHECKED_OUT"
+	// Checkout of a cart without lines.
+	ErrorCodeCartEmpty             ErrorCode = "CART_EMPTY"
+	ErrorCodeOrderNotFound         ErrorCode = "ORDER_NOT_FOUND"
+	ErrorCodeOrderAlreadyCancelled ErrorCode = "ORDER_ALREADY_CANCELLED"
+	// adjustStock would leave less stock than carts hold.
+	ErrorCodeStockBelowHeld ErrorCode = "STOCK_BELOW_HELD"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -98,11 +226,15 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeCurrencyMismatch,
 	ErrorCodeCartExpired,
 	ErrorCodeCartCheckedOut,
+	ErrorCodeCartEmpty,
+	ErrorCodeOrderNotFound,
+	ErrorCodeOrderAlreadyCancelled,
+	ErrorCodeStockBelowHeld,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut:
+	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld:
 		return true
 	}
 	return false

@@ -1,0 +1,153 @@
+package storage
+
+import (
+	"context"
+	"strings"
+)
+
+// MaxReasonLen bounds a stock adjustment's reason.
+const MaxReasonLen = 500
+
+// AdjustStock changes a product's stock by delta and records the movement in
+// the ledger, in one statement. It refuses (STOCK_BELOW_HELD) to leave less
+// stock than carts hold; the guard is in the UPDATE's WHERE clause, so a
+// concurrent reservation cannot slip in between a check and the write.
+func (s *Store) AdjustStock(ctx context.Context, productID int64, delta int, reason string) (*Product, error) {
+	reason = strings.TrimSpace(reason)
+	if delta == 0 {
+		return nil, userErr(CodeInvalidQuantity, "delta must not be zero", "input", "delta")
+	}
+	if !validText(reason, MaxReasonLen) {
+		return nil, userErr(CodeInvalidInput, "reason must be at most 500 characters of valid UTF-8", "input", "reason")
+	}
+	kind := MoveRestock
+	if delta < 0 {
+		kind = MoveAdjustment
+	}
+	const q = `
+		WITH p AS (
+			UPDATE products
+			SET stock = stock + $2, updated_at = now()
+			WHERE id = $1 AND stock::bigint + $2 >= held AND stock::bigint + $2 <= 2147483647
+			RETURNING ` + productColumns + `
+		), m AS (
+			INSERT INTO inventory_movements (product_id, delta, kind, reason)
+			SELECT id, $2, $3, NULLIF($4, '') FROM p
+		)
+		SELECT * FROM p`
+	var p Product
+	err := s.retry(ctx, func(ctx context.Context) error {
+		return sqlxGet(ctx, s.pool(), &p, q, productID, delta, kind, reason)
+	})
+	if err == ErrNotFound {
+		cur, err := s.ProductByID(ctx, productID)
+		switch {
+		case err != nil:
+			return nil, err
+		case cur == nil:
+			return nil, userErr(CodeProductNotFound, "no product with this id", "input", "productId")
+		case int64(cur.Stock)+int64(delta) > MaxStock:
+			return nil, userErr(CodeInvalidInput, "stock would exceed 2147483647", "input", "delta")
+		default:
+			e := userErr(CodeStockBelowHeld, "stock cannot fall below the units carts hold", "input", "delta")
+			avail := cur.Available()
+			e.Available = &avail
+			return nil, e
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// ProductUpdate is the input of UpdateProduct; nil fields stay unchanged.
+type ProductUpdate struct {
+	Name        *string
+	Description *string // "" clears it
+	PriceAmount *string
+	Currency    *string
+}
+
+// UpdateProduct changes a product's name, description or price.
+func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductUpdate) (*Product, error) {
+	var cents *int64
+	if in.Name != nil {
+		n := strings.TrimSpace(*in.Name)
+		if n == "" || !validText(n, MaxNameLen) {
+			return nil, userErr(CodeInvalidInput, "name must be 1-200 characters of valid UTF-8", "input", "name")
+		}
+		in.Name = &n
+	}
+	if in.Description != nil && !validText(*in.Description, MaxDescriptionLen) {
+		return nil, userErr(CodeInvalidInput, "description must be at most 5000 characters of valid UTF-8", "input", "description")
+	}
+	if in.PriceAmount != nil {
+		c, ok := ParsePrice(*in.PriceAmount)
+		if !ok {
+			return nil, userErr(CodeInvalidInput, `priceAmount must be a decimal string such as "19.90": no sign, at most 2 decimals, at most 10000000.00`, "input", "priceAmount")
+		}
+		cents = &c
+	}
+	if in.Currency != nil && !ValidCurrency(*in.Currency) {
+		return nil, userErr(CodeInvalidInput, "currencyCode must be a three-letter ISO 4217 code such as USD", "input", "currencyCode")
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	const q = `
+		UPDATE products
+		SET name = COALESCE($2, name),
+		    description = CASE WHEN $3::text IS NULL THEN description ELSE NULLIF($3, '') END,
+		    price_cents = COALESCE($4, price_cents),
+		    currency = COALESCE($5, currency),
+		    updated_at = now()
+		WHERE id = $1
+		RETURNING ` + productColumns
+	var p Product
+	err := sqlxGet(ctx, s.pool(), &p, q, id, in.Name, in.Description, cents, in.Currency)
+	if err == ErrNotFound {
+		return nil, userErr(CodeProductNotFound, "no product with this id", "input", "productId")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// AuditRow is one product's books recomputed from first principles.
+type AuditRow struct {
+	ProductID   int64 `db:"product_id"`
+	Stock       int   `db:"stock"`
+	LedgerStock int   `db:"ledger_stock"`
+	Held        int   `db:"held"`
+	CartHeld    int   `db:"cart_held"`
+	OK          bool  `db:"ok"`
+}
+
+// InventoryAudit recomputes, for every product, stock against the sum of its
+// ledger movements and held against the sum of live cart lines, from one
+// consistent snapshot.
+func (s *Store) InventoryAudit(ctx context.Context) ([]*AuditRow, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	const q = `
+		WITH ledger AS (
+			SELECT product_id, sum(delta) AS total FROM inventory_movements GROUP BY product_id
+		), carts AS (
+			SELECT product_id, sum(quantity) AS total FROM cart_lines GROUP BY product_id
+		)
+		SELECT p.id AS product_id, p.stock, p.held,
+		       COALESCE(l.total, 0) AS ledger_stock,
+		       COALESCE(c.total, 0) AS cart_held,
+		       p.stock = COALESCE(l.total, 0) AND p.held = COALESCE(c.total, 0)
+		           AND p.held BETWEEN 0 AND p.stock AS ok
+		FROM products p
+		LEFT JOIN ledger l ON l.product_id = p.id
+		LEFT JOIN carts c ON c.product_id = p.id
+		ORDER BY p.id`
+	var rows []*AuditRow
+	if err := sqlxSelect(ctx, s.pool(), &rows, q); err != nil {
+		return nil, err
+	}
+	return rows, nil
+}

@@ -1,0 +1,144 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+)
+
+// lockCart takes the cart row's lock, the first lock of every cart
+// operation: it serialises every change to the cart's lines, so statements
+// that follow it in the transaction read the lines as they really are.
+// It refuses carts that are missing, checked out or expired.
+func lockCart(ctx context.Context, q queryer, cartID string) (status string, err error) {
+	const stmt = `
+		SELECT status, expires_at <= now() AS lapsed
+		FROM carts
+		WHERE id = $1
+		FOR UPDATE`
+	var row struct {
+		Status string `db:"status"`
+		Lapsed bool   `db:"lapsed"`
+	}
+	if err := sqlxGet(ctx, q, &row, stmt, cartID); err != nil {
+		if err == ErrNotFound {
+			return "", cartStateError(sql.NullString{}, sql.NullBool{})
+		}
+		return "", err
+	}
+	return row.Status, cartStateError(sql.NullString{String: row.Status, Valid: true}, sql.NullBool{Bool: row.Lapsed, Valid: true})
+}
+
+// touchCart extends a cart's life after a successful mutation.
+func (s *Store) touchCart(ctx context.Context, q queryer, cartID string) error {
+	const stmt = `
+		UPDATE carts
+		SET updated_at = now(), expires_at = now() + $2 * interval '1 millisecond'
+		WHERE id = $1`
+	_, err := q.ExecContext(ctx, stmt, cartID, s.opts.HoldTTL.Milliseconds())
+	return translate(err)
+}
+
+// UpdateCartLine sets the absolute quantity of a product in a cart: an
+// increase reserves the difference with the same guarded UPDATE as
+// AddToCart, a decrease releases it, and 0 removes the line.
+func (s *Store) UpdateCartLine(ctx context.Context, cartID string, productID int64, quantity int) error {
+	if quantity < 0 || quantity > MaxQuantity {
+		return userErr(CodeInvalidQuantity, "quantity must be zero (to remove the line) or positive", "input", "quantity")
+	}
+	return s.changeLine(ctx, cartID, productID, func(current int) int { return quantity })
+}
+
+// RemoveCartLine releases a whole line. Removing a product the cart does not
+// hold succeeds and changes nothing but the cart's expiry.
+func (s *Store) RemoveCartLine(ctx context.Context, cartID string, productID int64) error {
+	return s.changeLine(ctx, cartID, productID, func(int) int { return 0 })
+}
+
+// changeLine moves a line from its current quantity to target(current), in
+// one transaction: cart lock, a read of the line (stable: we hold the cart),
+// then one statement that moves held by the difference — guarded by
+// stock - held when it grows — and writes the line.
+func (s *Store) changeLine(ctx context.Context, cartID string, productID int64, target func(current int) int) error {
+	if !ValidSecretID(cartID) {
+		return userErr(CodeCartNotFound, "no cart with this id", "input", "cartId")
+	}
+	return s.WithTx(ctx, func(tx *Tx) error {
+		if _, err := lockCart(ctx, tx.q, cartID); err != nil {
+			return err
+		}
+		const read = `
+			SELECT
+				EXISTS (SELECT 1 FROM products WHERE id = $2) AS product_exists,
+				COALESCE((SELECT quantity FROM cart_lines WHERE cart_id = $1 AND product_id = $2), 0) AS current,
+				EXISTS (
+					SELECT 1
+					FROM cart_lines cl
+					JOIN products o ON o.id = cl.product_id
+					JOIN products p ON p.id = $2
+					WHERE cl.cart_id = $1 AND o.currency <> p.currency) AS mismatch`
+		var cur struct {
+			ProductExists bool `db:"product_exists"`
+			Current       int  `db:"current"`
+			Mismatch      bool `db:"mismatch"`
+		}
+		if err := sqlxGet(ctx, tx.q, &cur, read, cartID, productID); err != nil {
+			return err
+		}
+		if !cur.ProductExists {
+			return userErr(CodeProductNotFound, "no product with this id", "input", "productId")
+		}
+		want := target(cur.Current)
+		delta := want - cur.Current
+		switch {
+		case delta > 0 && cur.Current == 0 && cur.Mismatch:
+			return userErr(CodeCurrencyMismatch, "the cart already holds products priced in another currency", "input", "productId")
+		case delta > 0:
+			const grow = `
+				WITH p AS (
+					UPDATE products
+					SET held = held + $3, updated_at = now()
+					WHERE id = $2 AND stock - held >= $3
+					RETURNING id
+				)
+				INSERT INTO cart_lines (cart_id, product_id, quantity)
+				SELECT $1, id, $4 FROM p
+				ON CONFLICT (cart_id, product_id)
+				DO UPDATE SET quantity = EXCLUDED.quantity, updated_at = now()`
+			res, err := tx.q.ExecContext(ctx, grow, cartID, productID, delta, want)
+			if err != nil {
+				return translate(err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return s.insufficientNow(ctx, tx.q, productID)
+			}
+		case delta < 0:
+			const shrink = `
+				WITH p AS (
+					UPDATE products
+					SET held = held - $3, updated_at = now()
+					WHERE id = $2
+					RETURNING id
+				), d AS (
+					DELETE FROM cart_lines
+					WHERE cart_id = $1 AND product_id = $2 AND $4 = 0
+				)
+				UPDATE cart_lines
+				SET quantity = $4, updated_at = now()
+				WHERE cart_id = $1 AND product_id = $2 AND $4 > 0`
+			if _, err := tx.q.ExecContext(ctx, shrink, cartID, productID, -delta, want); err != nil {
+				return translate(err)
+			}
+		}
+		return s.touchCart(ctx, tx.q, cartID)
+	})
+}
+
+// insufficientNow builds INSUFFICIENT_STOCK with the units that could be
+// reserved right now (a fresh statement, so a fresh snapshot).
+func (s *Store) insufficientNow(ctx context.Context, q queryer, productID int64) error {
+	var avail int
+	if err := sqlxGet(ctx, q, &avail, `SELECT stock - held FROM products WHERE id = $1`, productID); err != nil {
+		return err
+	}
+	return insufficient(avail)
+}

@@ -1,0 +1,239 @@
+package storage
+
+import (
+	"context"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// Order statuses.
+const (
+	OrderPlaced    = "PLACED"
+	OrderCancelled = "CANCELLED"
+)
+
+// Order is a checked-out cart. Its id is a bearer secret.
+type Order struct {
+	ID          string     `db:"id"`
+	Seq         int64      `db:"seq"`
+	CartID      string     `db:"cart_id"`
+	Email       string     `db:"email"`
+	Status      string     `db:"status"`
+	Currency    string     `db:"currency"`
+	CreatedAt   time.Time  `db:"created_at"`
+	CancelledAt *time.Time `db:"cancelled_at"`
+}
+
+// OrderLine is a snapshot of what was sold.
+type OrderLine struct {
+	OrderID        string `db:"order_id"`
+	ProductID      int64  `db:"product_id"`
+	SKU            string `db:"sku"`
+	Name           string `db:"name"`
+	UnitPriceCents int64  `db:"unit_price_cents"`
+	Currency       string `db:"currency"`
+	Quantity       int    `db:"quantity"`
+}
+
+const orderColumns = `id, seq, cart_id, email, status, currency, created_at, cancelled_at`
+
+// MaxEmailLen is the longest address SMTP allows.
+const MaxEmailLen = 254
+
+func validEmail(s string) bool {
+	if len(s) > MaxEmailLen || strings.ContainsAny(s, " \t\r\n<>\"") {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && strings.Contains(s[at+1:], ".")
+}
+
+// Checkout turns a cart's holds into an order in ONE transaction: the cart
+// row is locked first, then its products in ascending id order; for each
+// line stock and held both drop by the quantity, a sale is written to the
+// ledger, the order and its line snapshots are inserted, and the cart is
+// marked checked out. Checking out a checked-out cart returns its order and
+// sells nothing twice.
+func (s *Store) Checkout(ctx context.Context, cartID, email string) (*Order, error) {
+	email = strings.TrimSpace(email)
+	if !validEmail(email) {
+		return nil, userErr(CodeInvalidInput, "email must be a plain address such as ada@example.com", "input", "email")
+	}
+	if !ValidSecretID(cartID) {
+		return nil, userErr(CodeCartNotFound, "no cart with this id", "input", "cartId")
+	}
+	var order Order
+	err := s.WithTx(ctx, func(tx *Tx) error {
+		status, err := lockCart(ctx, tx.q, cartID)
+		if status == CartCheckedOut {
+			return sqlxGet(ctx, tx.q, &order, `SELECT `+orderColumns+` FROM orders WHERE cart_id = $1`, cartID)
+		}
+		if err != nil {
+			return err
+		}
+		var lines int
+		if err := sqlxGet(ctx, tx.q, &lines, `SELECT count(*) FROM cart_lines WHERE cart_id = $1`, cartID); err != nil {
+			return err
+		}
+		if lines == 0 {
+			return userErr(CodeCartEmpty, "the cart has no lines to check out", "input", "cartId")
+		}
+		const sell = `
+			WITH lines AS (
+				SELECT product_id, quantity
+				FROM cart_lines
+				WHERE cart_id = $1
+			), locked AS (
+				SELECT p.id, p.sku, p.name, p.price_cents, p.currency, l.quantity
+				FROM products p
+				JOIN lines l ON l.product_id = p.id
+				ORDER BY p.id
+				FOR UPDATE OF p
+			), o AS (
+				INSERT INTO orders (id, cart_id, email, currency)
+				SELECT $2, $1, $3, (SELECT currency FROM locked ORDER BY id LIMIT 1)
+				RETURNING ` + orderColumns + `
+			), ol AS (
+				INSERT INTO order_lines (order_id, product_id, sku, name, unit_price_cents, currency, quantity)
+				SELECT $2, id, sku, name, price_cents, currency, quantity
+				FROM locked
+			), sold AS (
+				UPDATE products p
+				SET stock = p.stock - l.quantity, held = p.held - l.quantity, updated_at = now()
+				FROM locked l
+				WHERE p.id = l.id
+			), ledger AS (
+				INSERT INTO inventory_movements (product_id, delta, kind, order_id)
+				SELECT id, -quantity, 'sale', $2
+				FROM locked
+			), emptied AS (
+				DELETE FROM cart_lines
+				WHERE cart_id = $1
+			), done AS (
+				UPDATE carts
+				SET status = 'CHECKED_OUT', updated_at = now()
+				WHERE id = $1
+			)
+			SELECT * FROM o`
+		return sqlxGet(ctx, tx.q, &order, sell, cartID, NewSecretID(), email)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &order, nil
+}
+
+// CancelOrder puts a placed order's units back in stock, once.
+func (s *Store) CancelOrder(ctx context.Context, orderID string) (*Order, error) {
+	if !ValidSecretID(orderID) {
+		return nil, userErr(CodeOrderNotFound, "no order with this id", "input", "orderId")
+	}
+	var order Order
+	err := s.WithTx(ctx, func(tx *Tx) error {
+		var status string
+		err := sqlxGet(ctx, tx.q, &status, `SELECT status FROM orders WHERE id = $1 FOR UPDATE`, orderID)
+		switch {
+		case err == ErrNotFound:
+			return userErr(CodeOrderNotFound, "no order with this id", "input", "orderId")
+		case err != nil:
+			return err
+		case status == OrderCancelled:
+			return userErr(CodeOrderAlreadyCancelled, "the order is already cancelled", "input", "orderId")
+		}
+		const restore = `
+			WITH locked AS (
+				SELECT p.id, l.quantity
+				FROM products p
+				JOIN order_lines l ON l.product_id = p.id AND l.order_id = $1
+				ORDER BY p.id
+				FOR UPDATE OF p
+			), restocked AS (
+				UPDATE products p
+				SET stock = p.stock + l.quantity, updated_at = now()
+				FROM locked l
+				WHERE p.id = l.id
+			), ledger AS (
+				INSERT INTO inventory_movements (product_id, delta, kind, order_id)
+				SELECT id, quantity, 'cancellation', $1
+				FROM locked
+			)
+			UPDATE orders
+			SET status = 'CANCELLED', cancelled_at = now()
+			WHERE id = $1
+			RETURNING ` + orderColumns
+		return sqlxGet(ctx, tx.q, &order, restore, orderID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &order, nil
+}
+
+// OrderByID returns the order, or nil.
+func (s *Store) OrderByID(ctx context.Context, id string) (*Order, error) {
+	if !ValidSecretID(id) {
+		return nil, nil
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	var o Order
+	if err := sqlxGet(ctx, s.pool(), &o, `SELECT `+orderColumns+` FROM orders WHERE id = $1`, id); err != nil {
+		if err == ErrNotFound {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return &o, nil
+}
+
+// ListOrders returns up to first orders, newest first, older than the order
+// with sequence number before (0: from the newest), and whether more follow.
+func (s *Store) ListOrders(ctx context.Context, first int, before int64) ([]*Order, bool, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	const q = `
+		SELECT ` + orderColumns + `
+		FROM orders
+		WHERE $1 = 0 OR seq < $1
+		ORDER BY seq DESC
+		LIMIT $2`
+	var os []*Order
+	if err := sqlxSelect(ctx, s.pool(), &os, q, before, first+1); err != nil {
+		return nil, false, err
+	}
+	more := len(os) > first
+	if more {
+		os = os[:first]
+	}
+	return os, more, nil
+}
+
+// OrderLinesByOrderIDs loads the lines of many orders in one query.
+func (s *Store) OrderLinesByOrderIDs(ctx context.Context, ids []string) (map[string][]*OrderLine, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	const q = `
+		SELECT order_id, product_id, sku, name, unit_price_cents, currency, quantity
+		FROM order_lines
+		WHERE order_id = ANY($1)
+		ORDER BY order_id, product_id`
+	var lines []*OrderLine
+	if err := sqlxSelect(ctx, s.pool(), &lines, q, pq.Array(ids)); err != nil {
+		return nil, err
+	}
+	out := make(map[string][]*OrderLine, len(ids))
+	for _, id := range ids {
+		out[id] = []*OrderLine{}
+	}
+	for _, l := range lines {
+		out[l.OrderID] = append(out[l.OrderID], l)
+	}
+	return out, nil
+}
