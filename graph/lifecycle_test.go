@@ -296,7 +296,7 @@ func TestAdjustStockAndAudit(t *testing.T) {
 
 	var audit struct {
 		InventoryAudit []struct {
-			Product struct{ ID string } `json:"product"`
+			Product                            struct{ ID string } `json:"product"`
 			Stock, LedgerStock, Held, CartHeld int
 			Ok                                 bool `json:"ok"`
 		} `json:"inventoryAudit"`
