@@ -164,3 +164,4 @@ func AssertBooks(t testing.TB, db *sqlx.DB) []Books {
 	}
 	return rows
 }
+

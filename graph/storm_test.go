@@ -1,0 +1,157 @@
+package graph_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"holdfast/storage"
+	"holdfast/storage/storagetest"
+)
+
+// TestStorm drives random adds, updates, removes, checkouts, stock
+// adjustments and cancellations from 32 workers through the HTTP API while
+// two reapers (on two pools, as two processes) expire carts with a TTL of a
+// fraction of a second. Afterwards every product's books must balance.
+func TestStorm(t *testing.T) {
+	t.Parallel()
+	e := expiring(t, 400*time.Millisecond)
+	const (
+		products = 20
+		carts    = 300
+		workers  = 32
+		initial  = 40
+	)
+	duration := 3 * time.Second
+	if testing.Short() {
+		duration = time.Second
+	}
+	pids := make([]string, products)
+	for i := range pids {
+		pids[i] = pid(storagetest.MustProduct(t, e.store, fmt.Sprintf("STORM-%02d", i), initial))
+	}
+	var cartMu sync.Mutex
+	cartIDs := make([]string, carts)
+	for i := range cartIDs {
+		cartIDs[i] = storagetest.MustCart(t, e.store).ID
+	}
+	var orderMu sync.Mutex
+	var orders []string
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var reapers sync.WaitGroup
+	for _, st := range []*storage.Store{e.store, storagetest.OpenStore(t, e.dbURL, storagetest.Options())} {
+		reapers.Add(1)
+		go func() {
+			defer reapers.Done()
+			st.RunReaper(ctx, 50*time.Millisecond, slog.New(slog.DiscardHandler))
+		}()
+	}
+
+	// Refusals the storm may legitimately meet.
+	okCodes := map[string]bool{"": true, "INSUFFICIENT_STOCK": true, "CART_EXPIRED": true, "CART_CHECKED_OUT": true,
+		"CART_EMPTY": true, "STOCK_BELOW_HELD": true, "ORDER_ALREADY_CANCELLED": true}
+	var adjusted [products]atomic.Int64
+	var ops, refusals atomic.Int64
+	deadline := time.Now().Add(duration)
+	race(workers, func(w int) {
+		rng := rand.New(rand.NewPCG(uint64(w), 42))
+		for time.Now().Before(deadline) {
+			slot := rng.IntN(carts)
+			cartMu.Lock()
+			c := cartIDs[slot]
+			cartMu.Unlock()
+			pi := rng.IntN(products)
+			var name string
+			var in map[string]any
+			switch op := rng.IntN(100); {
+			case op < 40:
+				name, in = "addToCart", map[string]any{"cartId": c, "productId": pids[pi], "quantity": 1 + rng.IntN(3), "allowPartial": rng.IntN(2) == 0}
+			case op < 55:
+				name, in = "updateCartLine", map[string]any{"cartId": c, "productId": pids[pi], "quantity": rng.IntN(5)}
+			case op < 65:
+				name, in = "removeCartLine", map[string]any{"cartId": c, "productId": pids[pi]}
+			case op < 80:
+				name, in = "checkout", map[string]any{"cartId": c, "email": "storm@example.com"}
+			case op < 90:
+				name, in = "adjustStock", map[string]any{"productId": pids[pi], "delta": rng.IntN(16) - 5, "reason": "storm"}
+			default:
+				orderMu.Lock()
+				if len(orders) == 0 {
+					orderMu.Unlock()
+					continue
+				}
+				o := orders[rng.IntN(len(orders))]
+				orderMu.Unlock()
+				name, in = "cancelOrder", map[string]any{"orderId": o}
+			}
+			m, r := mutate(t, e.srv.URL, name, in)
+			ops.Add(1)
+			if len(r.Errors) > 0 {
+				t.Errorf("%s: GraphQL error %+v", name, r.Errors)
+				continue
+			}
+			code := codeOf(m)
+			if !okCodes[code] && !(name == "adjustStock" && code == "INVALID_QUANTITY") {
+				t.Errorf("%s: unexpected refusal %s: %s", name, code, m.UserErrors[0].Message)
+			}
+			if code != "" {
+				refusals.Add(1)
+			}
+			switch {
+			case name == "adjustStock" && code == "":
+				adjusted[pi].Add(int64(in["delta"].(int)))
+			case name == "checkout" && code == "":
+				orderMu.Lock()
+				orders = append(orders, m.Order.ID)
+				orderMu.Unlock()
+			}
+			// A spent cart is replaced by a fresh one.
+			if code == "CART_EXPIRED" || code == "CART_CHECKED_OUT" || (name == "checkout" && code == "") {
+				fresh := storagetest.MustCart(t, e.store).ID
+				cartMu.Lock()
+				if cartIDs[slot] == c {
+					cartIDs[slot] = fresh
+				}
+				cartMu.Unlock()
+			}
+		}
+	})
+	cancel()
+	reapers.Wait()
+	t.Logf("storm: %d operations, %d refusals, %d orders", ops.Load(), refusals.Load(), len(orders))
+	require.Greater(t, len(orders), 0, "the storm placed orders")
+
+	books := storagetest.AssertBooks(t, e.store.DB())
+	// Stock + units sold - units cancelled = initial + adjustments, with the
+	// sales and cancellations counted from the orders, not the ledger.
+	var sales []struct {
+		ProductID int64 `db:"product_id"`
+		Sold      int   `db:"sold"`
+		Cancelled int   `db:"cancelled"`
+	}
+	require.NoError(t, e.store.DB().Select(&sales, `
+		SELECT ol.product_id,
+		       sum(ol.quantity)::int AS sold,
+		       COALESCE(sum(ol.quantity) FILTER (WHERE o.status = 'CANCELLED'), 0)::int AS cancelled
+		FROM order_lines ol JOIN orders o ON o.id = ol.order_id
+		GROUP BY ol.product_id`))
+	sold := map[int64][2]int{}
+	for _, s := range sales {
+		sold[s.ProductID] = [2]int{s.Sold, s.Cancelled}
+	}
+	for i, b := range books {
+		want := initial + int(adjusted[i].Load())
+		got := b.Stock + sold[b.ProductID][0] - sold[b.ProductID][1]
+		assert.Equal(t, want, got, "product %d: stock + sold - cancelled = initial + adjustments", b.ProductID)
+	}
+}
