@@ -164,4 +164,3 @@ func AssertBooks(t testing.TB, db *sqlx.DB) []Books {
 	}
 	return rows
 }
-
