@@ -201,6 +201,16 @@ func (s *Store) AddToCart(ctx context.Context, in AddToCartParams) (Reservation,
 	if !ValidSecretID(in.CartID) {
 		return res, userErr(CodeCartNotFound, "no cart with this id", "input", "cartId")
 	}
+	if in.AllowPartial || in.ProductID <= 0 || s.opts.MaxBatch == 1 {
+		return s.reserveOne(ctx, in)
+	}
+	return s.reserve(ctx, in)
+}
+
+// reserveOne runs one reservation on its own (addToCartSQL or its partial
+// variant).
+func (s *Store) reserveOne(ctx context.Context, in AddToCartParams) (Reservation, error) {
+	res := Reservation{Requested: in.Quantity}
 	q := addToCartSQL
 	if in.AllowPartial {
 		q = addToCartPartialSQL

@@ -28,6 +28,10 @@ type Options struct {
 	DefaultCurrency string
 	// QueryTimeout bounds every statement that runs without a caller deadline.
 	QueryTimeout time.Duration
+	// MaxBatch bounds how many concurrent reservations of one product are
+	// coalesced into one statement (default DefaultMaxBatch); 1 disables
+	// coalescing.
+	MaxBatch int
 }
 
 func (o *Options) setDefaults() {
@@ -44,9 +48,12 @@ func (o *Options) setDefaults() {
 
 // Store is Holdfast's data layer over one PostgreSQL pool.
 type Store struct {
-	db      *sqlx.DB
-	opts    Options
-	queries atomic.Int64
+	db             *sqlx.DB
+	opts           Options
+	queries        atomic.Int64
+	coalescer      *coalescer
+	batches        atomic.Int64
+	batchFallbacks atomic.Int64
 }
 
 // Open connects to url and checks the connection.
@@ -73,7 +80,7 @@ func Open(ctx context.Context, url string, maxConns int, opts Options) (*Store, 
 // New wraps an open pool.
 func New(db *sqlx.DB, opts Options) *Store {
 	opts.setDefaults()
-	return &Store{db: db, opts: opts}
+	return &Store{db: db, opts: opts, coalescer: newCoalescer(opts.MaxBatch)}
 }
 
 // DB exposes the pool (for migrations, health checks and tests).

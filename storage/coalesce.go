@@ -1,0 +1,276 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+
+	"github.com/lib/pq"
+)
+
+// Coalescing of concurrent reservations of one product.
+//
+// On a hot product every reservation must wait for the previous one to
+// commit: the row lock, the WAL flush and the release come one after the
+// other, so a flash sale's throughput collapses as clients pile up. Inside
+// one process, reservations of the same product that arrive while one is in
+// flight queue up and go together, as the next batch, in ONE statement: the
+// product row is locked once, members are granted in arrival order (each
+// all or nothing) against what is available, held moves by the batch total
+// through a conditional UPDATE, and the members' cart lines are upserted
+// (pre-aggregated per cart). A request that finds no reservation of its
+// product in flight runs at once, alone: no added latency without
+// contention.
+//
+// This is a throughput device, not the safety mechanism: each batch is one
+// transaction under the same guards as a single reservation, so PostgreSQL
+// stays the arbiter across any number of processes.
+
+// DefaultMaxBatch bounds the members of one batch.
+const DefaultMaxBatch = 128
+
+type coalescer struct {
+	mu     sync.Mutex
+	queues map[int64]*productQueue
+	max    int
+}
+
+type productQueue struct {
+	pending []*member
+}
+
+type member struct {
+	ctx  context.Context
+	in   AddToCartParams
+	done chan memberResult // buffered: the batch never blocks on a gone caller
+}
+
+type memberResult struct {
+	res Reservation
+	err error
+}
+
+func newCoalescer(max int) *coalescer {
+	if max <= 0 {
+		max = DefaultMaxBatch
+	}
+	return &coalescer{queues: map[int64]*productQueue{}, max: max}
+}
+
+// reserve is AddToCart's entry point for all-or-nothing reservations.
+func (s *Store) reserve(ctx context.Context, in AddToCartParams) (Reservation, error) {
+	c := s.coalescer
+	c.mu.Lock()
+	q, busy := c.queues[in.ProductID]
+	if !busy {
+		// Nothing in flight for this product: go now, alone.
+		c.queues[in.ProductID] = &productQueue{}
+		c.mu.Unlock()
+		res, err := s.reserveOne(ctx, in)
+		s.nextBatch(in.ProductID)
+		return res, err
+	}
+	m := &member{ctx: ctx, in: in, done: make(chan memberResult, 1)}
+	q.pending = append(q.pending, m)
+	c.mu.Unlock()
+	select {
+	case r := <-m.done:
+		return r.res, r.err
+	case <-ctx.Done():
+		// If the batch has not started, it will skip this member.
+		return Reservation{Requested: in.Quantity}, ctx.Err()
+	}
+}
+
+// nextBatch hands the product's queued requests, at most max of them, to a
+// new batch, or marks the product idle when none are waiting.
+func (s *Store) nextBatch(productID int64) {
+	c := s.coalescer
+	c.mu.Lock()
+	q := c.queues[productID]
+	if len(q.pending) == 0 {
+		delete(c.queues, productID)
+		c.mu.Unlock()
+		return
+	}
+	n := min(len(q.pending), c.max)
+	batch := append([]*member(nil), q.pending[:n]...)
+	q.pending = append(q.pending[:0:0], q.pending[n:]...)
+	c.mu.Unlock()
+	go func() {
+		s.runBatch(productID, batch)
+		s.nextBatch(productID)
+	}()
+}
+
+// runBatch reserves for every live member and delivers each its own result.
+func (s *Store) runBatch(productID int64, batch []*member) {
+	live := batch[:0]
+	for _, m := range batch {
+		if err := m.ctx.Err(); err != nil {
+			m.done <- memberResult{Reservation{Requested: m.in.Quantity}, err}
+			continue
+		}
+		live = append(live, m)
+	}
+	switch len(live) {
+	case 0:
+		return
+	case 1:
+		m := live[0]
+		res, err := s.reserveOne(m.ctx, m.in)
+		m.done <- memberResult{res, err}
+		return
+	}
+	// The batch serves many callers: one caller's cancellation must not
+	// abort it for the others.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(live[0].ctx), s.opts.QueryTimeout)
+	defer cancel()
+	rows, err := s.batchStatement(ctx, productID, live)
+	if err != nil {
+		// Fall back to one reservation per member.
+		s.batchFallbacks.Add(1)
+		var wg sync.WaitGroup
+		for _, m := range live {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := s.reserveOne(m.ctx, m.in)
+				m.done <- memberResult{res, err}
+			}()
+		}
+		wg.Wait()
+		return
+	}
+	s.batches.Add(1)
+	var wg sync.WaitGroup
+	for i, m := range live {
+		r := rows[i]
+		res := Reservation{Requested: m.in.Quantity}
+		switch {
+		case r.Granted:
+			res.Reserved = m.in.Quantity
+			m.done <- memberResult{res, nil}
+		case r.Eligible && r.Remaining.Valid && int(r.Remaining.Int64) < m.in.Quantity:
+			m.done <- memberResult{res, insufficient(int(r.Remaining.Int64))}
+		default:
+			// Its cart or the product refused it: it goes alone, which
+			// explains the refusal precisely (and serves it if the cause
+			// is gone).
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := s.reserveOne(m.ctx, m.in)
+				m.done <- memberResult{res, err}
+			}()
+		}
+	}
+	wg.Wait()
+}
+
+type batchRow struct {
+	Ord       int           `db:"ord"`
+	Granted   bool          `db:"granted"`
+	Eligible  bool          `db:"eligible"`
+	Remaining sql.NullInt64 `db:"remaining"`
+}
+
+// batchSQL reserves for many members in one statement. Order matters as in
+// addToCartSQL: the members' carts are locked first (ascending id, so
+// batches never deadlock on each other), then the product row, once. The
+// walk grants eligible members in arrival order, each all or nothing,
+// against what the locked row has available; the conditional UPDATE
+// re-checks the total against the row, and the line upserts and expiry
+// bumps happen only if it succeeded.
+const batchSQL = `
+	WITH RECURSIVE m AS (
+		SELECT cart_id, qty, ord
+		FROM unnest($2::text[], $3::integer[]) WITH ORDINALITY AS m(cart_id, qty, ord)
+	), c AS (
+		SELECT id
+		FROM carts
+		WHERE id = ANY($2) AND status = 'ACTIVE' AND expires_at > now()
+		ORDER BY id
+		FOR UPDATE
+	), p AS (
+		SELECT id, currency, stock - held AS avail
+		FROM products
+		WHERE id = $1 AND (SELECT count(*) FROM c) >= 0
+		FOR UPDATE
+	), eligible AS (
+		SELECT m.cart_id, m.qty, m.ord, row_number() OVER (ORDER BY m.ord) AS n
+		FROM m
+		JOIN c ON c.id = m.cart_id
+		CROSS JOIN p
+		WHERE NOT EXISTS (
+			SELECT 1
+			FROM cart_lines cl
+			JOIN products o ON o.id = cl.product_id
+			WHERE cl.cart_id = m.cart_id AND o.currency <> p.currency)
+	), walk (n, ord, cart_id, qty, remaining, take) AS (
+		-- Arrival order, each member all or nothing: a member that does not
+		-- fit is refused and the walk goes on with what is left.
+		SELECT 0::bigint, 0::bigint, ''::text, 0, (SELECT avail FROM p), false
+		UNION ALL
+		SELECT e.n, e.ord, e.cart_id, e.qty,
+		       CASE WHEN e.qty <= w.remaining THEN w.remaining - e.qty ELSE w.remaining END,
+		       e.qty <= w.remaining
+		FROM walk w
+		JOIN eligible e ON e.n = w.n + 1
+	), granted AS (
+		SELECT cart_id, qty, ord FROM walk WHERE take
+	), total AS (
+		SELECT COALESCE(sum(qty), 0)::integer AS n FROM granted
+	), upd AS (
+		UPDATE products
+		SET held = held + total.n, updated_at = now()
+		FROM total
+		WHERE products.id = $1 AND total.n > 0 AND stock - held >= total.n
+		RETURNING products.id
+	), lines AS (
+		INSERT INTO cart_lines (cart_id, product_id, quantity)
+		SELECT cart_id, $1, sum(qty)
+		FROM granted
+		WHERE EXISTS (SELECT 1 FROM upd)
+		GROUP BY cart_id
+		ON CONFLICT (cart_id, product_id)
+		DO UPDATE SET quantity = cart_lines.quantity + EXCLUDED.quantity, updated_at = now()
+	), touched AS (
+		UPDATE carts
+		SET updated_at = now(), expires_at = now() + $4 * interval '1 millisecond'
+		WHERE id IN (SELECT cart_id FROM granted) AND EXISTS (SELECT 1 FROM upd)
+	)
+	SELECT m.ord,
+	       (g.ord IS NOT NULL AND EXISTS (SELECT 1 FROM upd)) AS granted,
+	       (e.ord IS NOT NULL) AS eligible,
+	       (SELECT avail FROM p) - CASE WHEN EXISTS (SELECT 1 FROM upd) THEN (SELECT n FROM total) ELSE 0 END AS remaining
+	FROM m
+	LEFT JOIN eligible e ON e.ord = m.ord
+	LEFT JOIN granted g ON g.ord = m.ord
+	ORDER BY m.ord`
+
+func (s *Store) batchStatement(ctx context.Context, productID int64, members []*member) ([]batchRow, error) {
+	carts := make([]string, len(members))
+	qtys := make([]int64, len(members))
+	for i, m := range members {
+		carts[i] = m.in.CartID
+		qtys[i] = int64(m.in.Quantity)
+	}
+	var rows []batchRow
+	err := s.retry(ctx, func(ctx context.Context) error {
+		rows = rows[:0]
+		return sqlxSelect(ctx, s.pool(), &rows, batchSQL, productID, pq.Array(carts), pq.Array(qtys), s.opts.HoldTTL.Milliseconds())
+	})
+	if err == nil && len(rows) != len(members) {
+		err = errBatchShape
+	}
+	return rows, err
+}
+
+var errBatchShape = &Error{Code: CodeInvalidInput, Message: "batch answered with the wrong number of rows"}
+
+// BatchStats reports how many multi-member batches ran and how many fell
+// back to per-request reservations.
+func (s *Store) BatchStats() (batches, fallbacks int64) {
+	return s.batches.Load(), s.batchFallbacks.Load()
+}

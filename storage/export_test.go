@@ -1,0 +1,21 @@
+package storage
+
+import "context"
+
+// RunBatch runs the given reservations of one product as one coalesced
+// batch (exactly what concurrent requests would form) and returns each
+// member's outcome in order.
+func (s *Store) RunBatch(ctx context.Context, productID int64, ins []AddToCartParams) ([]Reservation, []error) {
+	members := make([]*member, len(ins))
+	for i, in := range ins {
+		members[i] = &member{ctx: ctx, in: in, done: make(chan memberResult, 1)}
+	}
+	s.runBatch(productID, members)
+	res := make([]Reservation, len(ins))
+	errs := make([]error, len(ins))
+	for i, m := range members {
+		r := <-m.done
+		res[i], errs[i] = r.res, r.err
+	}
+	return res, errs
+}
