@@ -1,0 +1,187 @@
+// Command holdbench benchmarks a Holdfast server over HTTP/GraphQL and, in the
+// same run, the raw-SQL baseline: the identical per-reservation transaction
+// (BEGIN; conditional UPDATE; upsert; COMMIT) issued straight from Go over a
+// pool of the same size, at the same concurrency, with no HTTP and no GraphQL.
+//
+//	go run ./cmd/holdbench [flags]          (or: make bench BENCH_ARGS="...")
+//
+// Without -url it builds the server from the repository, creates a fresh
+// database holdbench_<timestamp> on the PostgreSQL server of -db, starts the
+// server against it on a free port, and stops the server and drops the
+// database at the end (unless -keep). With -url it drives that server and
+// uses -db as is (for the raw baseline, seeding and the oversell checks).
+//
+// Scenarios (one cart per client):
+//
+//	hot      every client adds 1 unit of ONE product (stock 1e9) in a loop
+//	sellout  the same on a product with -sellout-stock units: a flash sale
+//	spread   each request adds 1 unit of a random one of 10,000 products
+//	mixed    60% add, 15% updateCartLine, 10% removeCartLine, 15% checkout
+//
+// Results go to a markdown table (-out) and an SVG plot (-plot).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	clients      []int
+	duration     time.Duration
+	scenarios    []string
+	url          string
+	db           string
+	pool         int
+	out          string
+	plot         string
+	smoke        bool
+	keep         bool
+	strict       bool
+	adminToken   string
+	selloutStock int
+	spreadN      int
+	mixedN       int
+	noRaw        bool
+}
+
+var allScenarios = []string{"hot", "sellout", "spread", "mixed"}
+
+func main() {
+	o, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "holdbench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code, err := run(ctx, o)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "holdbench:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func parseFlags(args []string) (*options, error) {
+	fs := flag.NewFlagSet("holdbench", flag.ContinueOnError)
+	o := &options{}
+	clients := fs.String("clients", "1,16,64,256", "comma-separated concurrent client counts (one cell each)")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "measured duration of each cell (API and raw each)")
+	scenarios := fs.String("scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios: "+strings.Join(allScenarios, ","))
+	fs.StringVar(&o.url, "url", "", "base URL of an already running Holdfast (e.g. http://127.0.0.1:8080); empty = build and start one")
+	fs.StringVar(&o.db, "db", os.Getenv("DATABASE_URL"), "PostgreSQL URL (default $DATABASE_URL, else scripts/devdb.sh url); without -url a fresh database is created on its server")
+	fs.IntVar(&o.pool, "pool", 20, "database pool size: the server's DB_MAX_CONNS and the raw baseline's pool")
+	fs.StringVar(&o.out, "out", "docs/benchmarks.md", "markdown report to write")
+	fs.StringVar(&o.plot, "plot", "docs/benchmarks.svg", "SVG plot to write (empty = none)")
+	fs.BoolVar(&o.smoke, "smoke", false, "seconds-long CI smoke: clients 1,4, duration 1s, scenarios hot,sellout, output to a temp dir unless -out/-plot are given; exit 1 on oversell or a cell with zero reservations")
+	fs.BoolVar(&o.keep, "keep", false, "keep the benchmark database (and the server log) instead of dropping it")
+	fs.BoolVar(&o.strict, "strict", false, "exit 1 when a target FAILs")
+	fs.StringVar(&o.adminToken, "admin-token", os.Getenv("ADMIN_TOKEN"), "admin token (default $ADMIN_TOKEN, else dev-admin-token)")
+	fs.IntVar(&o.selloutStock, "sellout-stock", 500, "stock of the sell-out product")
+	fs.IntVar(&o.spreadN, "spread-products", 10000, "number of products in the spread scenario")
+	fs.IntVar(&o.mixedN, "mixed-products", 100, "number of products in the mixed scenario")
+	fs.BoolVar(&o.noRaw, "no-raw", false, "skip the raw-SQL baseline")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: holdbench [flags]\n\nBenchmarks Holdfast's addToCart over GraphQL against a raw-SQL baseline.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.smoke {
+		if !set["clients"] {
+			*clients = "1,4"
+		}
+		if !set["duration"] {
+			o.duration = time.Second
+		}
+		if !set["scenarios"] {
+			*scenarios = "hot,sellout"
+		}
+		if !set["out"] || !set["plot"] {
+			dir, err := os.MkdirTemp("", "holdbench-smoke-")
+			if err != nil {
+				return nil, err
+			}
+			if !set["out"] {
+				o.out = filepath.Join(dir, "benchmarks.md")
+			}
+			if !set["plot"] {
+				o.plot = filepath.Join(dir, "benchmarks.svg")
+			}
+		}
+	}
+	if o.adminToken == "" {
+		o.adminToken = "dev-admin-token"
+	}
+	for _, s := range strings.Split(*clients, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-clients: %q is not a positive integer", s)
+		}
+		o.clients = append(o.clients, n)
+	}
+	if len(o.clients) == 0 {
+		return nil, errors.New("-clients: none given")
+	}
+	for _, s := range strings.Split(*scenarios, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		ok := false
+		for _, a := range allScenarios {
+			ok = ok || a == s
+		}
+		if !ok {
+			return nil, fmt.Errorf("-scenarios: unknown scenario %q (want %s)", s, strings.Join(allScenarios, ","))
+		}
+		o.scenarios = append(o.scenarios, s)
+	}
+	if len(o.scenarios) == 0 {
+		return nil, errors.New("-scenarios: none given")
+	}
+	if o.duration <= 0 {
+		return nil, errors.New("-duration must be positive")
+	}
+	if o.pool < 1 {
+		return nil, errors.New("-pool must be at least 1")
+	}
+	if o.selloutStock < 1 || o.spreadN < 1 || o.mixedN < 1 {
+		return nil, errors.New("-sellout-stock, -spread-products and -mixed-products must be positive")
+	}
+	return o, nil
+}
+
+func maxInt(xs []int) int {
+	m := 0
+	for _, x := range xs {
+		m = max(m, x)
+	}
+	return m
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "holdbench: "+format+"\n", args...)
+}
