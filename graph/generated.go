@@ -978,7 +978,7 @@ type Cart {
 
 """
 ACTIVE carts hold stock. A cart past its expiresAt is EXPIRED (its holds are
-released, by the reaper or on first touch); a checked-out cart is CHECKED_OUT.
+released by the reaper; reads show it EXPIRED at once); a checked-out cart is CHECKED_OUT.
 """
 enum CartStatus {
   ACTIVE

@@ -101,12 +101,20 @@ func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductUpdate) (
 		    price_cents = COALESCE($4, price_cents),
 		    currency = COALESCE($5, currency),
 		    updated_at = now()
-		WHERE id = $1
+		WHERE id = $1 AND ($5::text IS NULL OR $5 = currency OR held = 0)
 		RETURNING ` + productColumns
 	var p Product
 	err := sqlxGet(ctx, s.pool(), &p, q, id, in.Name, in.Description, cents, in.Currency)
 	if err == ErrNotFound {
-		return nil, userErr(CodeProductNotFound, "no product with this id", "input", "productId")
+		cur, err := s.ProductByID(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if cur == nil {
+			return nil, userErr(CodeProductNotFound, "no product with this id", "input", "productId")
+		}
+		// Carts priced in one currency must not silently change currency.
+		return nil, userErr(CodeCurrencyMismatch, "the currency cannot change while carts hold the product", "input", "currencyCode")
 	}
 	if err != nil {
 		return nil, err
