@@ -284,6 +284,8 @@ func TestAdjustStockAndAudit(t *testing.T) {
 	assert.Equal(t, "PRODUCT_NOT_FOUND", codeOf(m))
 	m = e.mustMutate(t, "updateProduct", map[string]any{"productId": pid(p), "priceAmount": "free"})
 	assert.Equal(t, "INVALID_INPUT", codeOf(m))
+	m = e.mustMutate(t, "updateProduct", map[string]any{"productId": pid(p), "currencyCode": "EUR"})
+	assert.Equal(t, "CURRENCY_MISMATCH", codeOf(m), "carts hold it in USD")
 	assert.Equal(t, before, storagetest.Snapshot(t, e.store.DB()))
 
 	m = e.mustMutate(t, "adjustStock", map[string]any{"productId": pid(p), "delta": -11, "reason": "breakage"})

@@ -52,10 +52,14 @@ func (r *Resolver) cartPayload(ctx context.Context, cartID string, opErr error, 
 	if ue == nil {
 		ue = []*model.UserError{}
 	}
-	if warnings == nil {
-		warnings = []*model.CartWarning{}
+	return &model.CartPayload{Cart: cart, UserErrors: ue, Warnings: orEmpty(warnings)}, nil
+}
+
+func orEmpty(w []*model.CartWarning) []*model.CartWarning {
+	if w == nil {
+		return []*model.CartWarning{}
 	}
-	return &model.CartPayload{Cart: cart, UserErrors: ue, Warnings: warnings}, nil
+	return w
 }
 
 // productPayload answers a product mutation.

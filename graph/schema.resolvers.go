@@ -109,6 +109,10 @@ func (r *mutationResolver) AddToCart(ctx context.Context, input model.AddToCartI
 			Reserved:  &res.Reserved,
 		})
 	}
+	if err == nil && res.Cart != nil {
+		// The reservation returned the cart as it left it: no re-read.
+		return &model.CartPayload{Cart: res.Cart, UserErrors: []*model.UserError{}, Warnings: orEmpty(warnings)}, nil
+	}
 	return r.cartPayload(ctx, input.CartID, err, warnings)
 }
 

@@ -97,6 +97,24 @@ type AddToCartParams struct {
 type Reservation struct {
 	Requested int
 	Reserved  int
+	// Cart is the cart as the reservation left it (nil on a refusal).
+	Cart *Cart
+}
+
+// nullableCart scans a cart from an outer join.
+type nullableCart struct {
+	ID        sql.NullString `db:"id"`
+	Status    sql.NullString `db:"status"`
+	CreatedAt sql.NullTime   `db:"created_at"`
+	UpdatedAt sql.NullTime   `db:"updated_at"`
+	ExpiresAt sql.NullTime   `db:"expires_at"`
+}
+
+func (n nullableCart) cart() *Cart {
+	if !n.ID.Valid {
+		return nil
+	}
+	return &Cart{ID: n.ID.String, Status: n.Status.String, CreatedAt: n.CreatedAt.Time, UpdatedAt: n.UpdatedAt.Time, ExpiresAt: n.ExpiresAt.Time}
 }
 
 // addToCartSQL is the whole reservation as ONE statement, so it is one
@@ -145,9 +163,11 @@ const addToCartSQL = `
 		UPDATE carts
 		SET updated_at = now(), expires_at = now() + $4 * interval '1 millisecond'
 		WHERE id = $1 AND EXISTS (SELECT 1 FROM l)
-		RETURNING id
+		RETURNING ` + cartColumns + `
 	)
-	SELECT COALESCE((SELECT granted FROM p), 0) AS granted, EXISTS (SELECT 1 FROM t) AS touched`
+	SELECT COALESCE((SELECT granted FROM p), 0) AS granted, t.*
+	FROM (SELECT 1) AS one
+	LEFT JOIN t ON true`
 
 // addToCartPartialSQL is addToCartSQL for allowPartial: o locks the product
 // row (after the cart, as everywhere) and p grants LEAST(asked, available)
@@ -186,9 +206,11 @@ const addToCartPartialSQL = `
 		UPDATE carts
 		SET updated_at = now(), expires_at = now() + $4 * interval '1 millisecond'
 		WHERE id = $1 AND EXISTS (SELECT 1 FROM l)
-		RETURNING id
+		RETURNING ` + cartColumns + `
 	)
-	SELECT COALESCE((SELECT granted FROM p), 0) AS granted, EXISTS (SELECT 1 FROM t) AS touched`
+	SELECT COALESCE((SELECT granted FROM p), 0) AS granted, t.*
+	FROM (SELECT 1) AS one
+	LEFT JOIN t ON true`
 
 // AddToCart reserves quantity units of a product for a cart. It either
 // reserves (all, or with AllowPartial what is available) and extends the
@@ -219,8 +241,8 @@ func (s *Store) reserveOne(ctx context.Context, in AddToCartParams) (Reservation
 	// in between, the reservation is simply tried again (bounded).
 	for attempt := 0; ; attempt++ {
 		var out struct {
-			Granted int  `db:"granted"`
-			Touched bool `db:"touched"`
+			Granted int `db:"granted"`
+			nullableCart
 		}
 		err := s.retry(ctx, func(ctx context.Context) error {
 			return sqlxGet(ctx, s.pool(), &out, q, in.CartID, in.ProductID, in.Quantity, s.opts.HoldTTL.Milliseconds())
@@ -228,8 +250,9 @@ func (s *Store) reserveOne(ctx context.Context, in AddToCartParams) (Reservation
 		if err != nil {
 			return res, err
 		}
-		if out.Touched {
+		if out.ID.Valid {
 			res.Reserved = out.Granted
+			res.Cart = out.cart()
 			return res, nil
 		}
 		derr := s.diagnoseRefusal(ctx, in.CartID, in.ProductID, in.Quantity, in.AllowPartial)

@@ -150,6 +150,7 @@ func (s *Store) runBatch(productID int64, batch []*member) {
 		switch {
 		case r.Granted:
 			res.Reserved = m.in.Quantity
+			res.Cart = r.cart()
 			m.done <- memberResult{res, nil}
 		case r.Eligible && r.Remaining.Valid && int(r.Remaining.Int64) < m.in.Quantity:
 			m.done <- memberResult{res, insufficient(int(r.Remaining.Int64))}
@@ -169,7 +170,8 @@ func (s *Store) runBatch(productID int64, batch []*member) {
 }
 
 type batchRow struct {
-	Ord       int           `db:"ord"`
+	Ord int `db:"ord"`
+	nullableCart
 	Granted   bool          `db:"granted"`
 	Eligible  bool          `db:"eligible"`
 	Remaining sql.NullInt64 `db:"remaining"`
@@ -239,14 +241,16 @@ const batchSQL = `
 		UPDATE carts
 		SET updated_at = now(), expires_at = now() + $4 * interval '1 millisecond'
 		WHERE id IN (SELECT cart_id FROM granted) AND EXISTS (SELECT 1 FROM upd)
+		RETURNING ` + cartColumns + `
 	)
-	SELECT m.ord,
+	SELECT m.ord, t.*,
 	       (g.ord IS NOT NULL AND EXISTS (SELECT 1 FROM upd)) AS granted,
 	       (e.ord IS NOT NULL) AS eligible,
 	       (SELECT avail FROM p) - CASE WHEN EXISTS (SELECT 1 FROM upd) THEN (SELECT n FROM total) ELSE 0 END AS remaining
 	FROM m
 	LEFT JOIN eligible e ON e.ord = m.ord
 	LEFT JOIN granted g ON g.ord = m.ord
+	LEFT JOIN touched t ON t.id = g.cart_id
 	ORDER BY m.ord`
 
 func (s *Store) batchStatement(ctx context.Context, productID int64, members []*member) ([]batchRow, error) {
