@@ -137,22 +137,18 @@ func (n nullableCart) cart() *Cart {
 // BEGIN/UPDATE/INSERT/COMMIT transaction would hold it across three).
 const addToCartSQL = `
 	WITH c AS (
-		SELECT id
+		SELECT id, currency
 		FROM carts
 		WHERE id = $1 AND status = 'ACTIVE' AND expires_at > now()
 		FOR UPDATE
 	), p AS (
 		UPDATE products
 		SET held = held + $3, updated_at = now()
-		WHERE id = $2
-		  AND stock - held >= $3
-		  AND EXISTS (SELECT 1 FROM c)
-		  AND NOT EXISTS (
-			SELECT 1
-			FROM cart_lines cl
-			JOIN products o ON o.id = cl.product_id
-			WHERE cl.cart_id = $1 AND o.currency <> products.currency)
-		RETURNING id, $3::integer AS granted
+		FROM c
+		WHERE products.id = $2
+		  AND products.stock - products.held >= $3
+		  AND (c.currency IS NULL OR c.currency = products.currency)
+		RETURNING products.id, products.currency, $3::integer AS granted
 	), l AS (
 		INSERT INTO cart_lines (cart_id, product_id, quantity)
 		SELECT $1, id, granted FROM p
@@ -161,7 +157,8 @@ const addToCartSQL = `
 		RETURNING quantity
 	), t AS (
 		UPDATE carts
-		SET updated_at = now(), expires_at = now() + $4 * interval '1 millisecond'
+		SET updated_at = now(), expires_at = now() + $4 * interval '1 millisecond',
+		    currency = COALESCE(carts.currency, (SELECT currency FROM p))
 		WHERE id = $1 AND EXISTS (SELECT 1 FROM l)
 		RETURNING ` + cartColumns + `
 	)
@@ -175,27 +172,22 @@ const addToCartSQL = `
 // database, never read first and written later.
 const addToCartPartialSQL = `
 	WITH c AS (
-		SELECT id
+		SELECT id, currency
 		FROM carts
 		WHERE id = $1 AND status = 'ACTIVE' AND expires_at > now()
 		FOR UPDATE
 	), o AS (
-		SELECT id, stock - held AS avail
-		FROM products
-		WHERE id = $2
-		  AND EXISTS (SELECT 1 FROM c)
-		  AND NOT EXISTS (
-			SELECT 1
-			FROM cart_lines cl
-			JOIN products x ON x.id = cl.product_id
-			WHERE cl.cart_id = $1 AND x.currency <> products.currency)
-		FOR UPDATE
+		SELECT products.id, products.stock - products.held AS avail
+		FROM products, c
+		WHERE products.id = $2
+		  AND (c.currency IS NULL OR c.currency = products.currency)
+		FOR UPDATE OF products
 	), p AS (
 		UPDATE products
 		SET held = held + LEAST($3, o.avail), updated_at = now()
 		FROM o
 		WHERE products.id = o.id AND o.avail > 0
-		RETURNING products.id, LEAST($3, o.avail)::integer AS granted
+		RETURNING products.id, products.currency, LEAST($3, o.avail)::integer AS granted
 	), l AS (
 		INSERT INTO cart_lines (cart_id, product_id, quantity)
 		SELECT $1, id, granted FROM p
@@ -204,7 +196,8 @@ const addToCartPartialSQL = `
 		RETURNING quantity
 	), t AS (
 		UPDATE carts
-		SET updated_at = now(), expires_at = now() + $4 * interval '1 millisecond'
+		SET updated_at = now(), expires_at = now() + $4 * interval '1 millisecond',
+		    currency = COALESCE(carts.currency, (SELECT currency FROM p))
 		WHERE id = $1 AND EXISTS (SELECT 1 FROM l)
 		RETURNING ` + cartColumns + `
 	)
@@ -276,12 +269,7 @@ func (s *Store) diagnoseRefusal(ctx context.Context, cartID string, productID in
 			c.status AS cart_status,
 			c.expires_at <= now() AS cart_lapsed,
 			(SELECT stock - held FROM products WHERE id = $2) AS available,
-			EXISTS (
-				SELECT 1
-				FROM cart_lines cl
-				JOIN products o ON o.id = cl.product_id
-				JOIN products p ON p.id = $2
-				WHERE cl.cart_id = $1 AND o.currency <> p.currency) AS mismatch
+			COALESCE(c.currency <> (SELECT currency FROM products WHERE id = $2), false) AS mismatch
 		FROM (SELECT 1) AS one
 		LEFT JOIN carts c ON c.id = $1`
 	var d struct {

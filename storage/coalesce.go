@@ -189,7 +189,7 @@ const batchSQL = `
 		SELECT cart_id, qty, ord
 		FROM unnest($2::text[], $3::integer[]) WITH ORDINALITY AS m(cart_id, qty, ord)
 	), c AS (
-		SELECT id
+		SELECT id, currency
 		FROM carts
 		WHERE id = ANY($2) AND status = 'ACTIVE' AND expires_at > now()
 		ORDER BY id
@@ -204,11 +204,7 @@ const batchSQL = `
 		FROM m
 		JOIN c ON c.id = m.cart_id
 		CROSS JOIN p
-		WHERE NOT EXISTS (
-			SELECT 1
-			FROM cart_lines cl
-			JOIN products o ON o.id = cl.product_id
-			WHERE cl.cart_id = m.cart_id AND o.currency <> p.currency)
+		WHERE c.currency IS NULL OR c.currency = p.currency
 	), walk (n, ord, cart_id, qty, remaining, take) AS (
 		-- Arrival order, each member all or nothing: a member that does not
 		-- fit is refused and the walk goes on with what is left.
@@ -239,7 +235,8 @@ const batchSQL = `
 		DO UPDATE SET quantity = cart_lines.quantity + EXCLUDED.quantity, updated_at = now()
 	), touched AS (
 		UPDATE carts
-		SET updated_at = now(), expires_at = now() + $4 * interval '1 millisecond'
+		SET updated_at = now(), expires_at = now() + $4 * interval '1 millisecond',
+		    currency = (SELECT currency FROM p)
 		WHERE id IN (SELECT cart_id FROM granted) AND EXISTS (SELECT 1 FROM upd)
 		RETURNING ` + cartColumns + `
 	)

@@ -111,3 +111,27 @@ func TestCoalescedSellOut(t *testing.T) {
 	assert.Greater(t, batches, int64(0), "concurrent reservations were coalesced")
 	assert.Zero(t, fallbacks)
 }
+
+// A cart holds one currency: the one of its first line, until it is empty.
+func TestCartCurrency(t *testing.T) {
+	t.Parallel()
+	s, _ := storagetest.NewStore(t, storagetest.Options())
+	ctx := context.Background()
+	usd := storagetest.MustProduct(t, s, "USD-1", 5)
+	eur, err := s.CreateProduct(ctx, storage.NewProduct{SKU: "EUR-1", Name: "Euro thing", PriceAmount: "1.00", Currency: "EUR", Stock: 5})
+	require.NoError(t, err)
+	c := storagetest.MustCart(t, s)
+
+	_, err = s.AddToCart(ctx, storage.AddToCartParams{CartID: c.ID, ProductID: eur.ID, Quantity: 1})
+	require.NoError(t, err)
+	_, err = s.AddToCart(ctx, storage.AddToCartParams{CartID: c.ID, ProductID: usd.ID, Quantity: 1})
+	assert.Equal(t, storage.CodeCurrencyMismatch, codeOf(err))
+	_, err = s.AddToCart(ctx, storage.AddToCartParams{CartID: c.ID, ProductID: usd.ID, Quantity: 1, AllowPartial: true})
+	assert.Equal(t, storage.CodeCurrencyMismatch, codeOf(err))
+	assert.Equal(t, storage.CodeCurrencyMismatch, codeOf(s.UpdateCartLine(ctx, c.ID, usd.ID, 2)))
+
+	require.NoError(t, s.RemoveCartLine(ctx, c.ID, eur.ID))
+	_, err = s.AddToCart(ctx, storage.AddToCartParams{CartID: c.ID, ProductID: usd.ID, Quantity: 1})
+	assert.NoError(t, err, "an emptied cart takes a new currency")
+	storagetest.AssertBooks(t, s.DB())
+}

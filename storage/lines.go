@@ -28,11 +28,18 @@ func lockCart(ctx context.Context, q queryer, cartID string) (status string, err
 	return row.Status, cartStateError(sql.NullString{String: row.Status, Valid: true}, sql.NullBool{Bool: row.Lapsed, Valid: true})
 }
 
-// touchCart extends a cart's life after a successful mutation.
+// touchCart extends a cart's life after a successful mutation and keeps its
+// currency that of its lines (none once it is empty).
 func (s *Store) touchCart(ctx context.Context, q queryer, cartID string) error {
 	const stmt = `
 		UPDATE carts
-		SET updated_at = now(), expires_at = now() + $2 * interval '1 millisecond'
+		SET updated_at = now(), expires_at = now() + $2 * interval '1 millisecond',
+		    currency = (
+			SELECT p.currency
+			FROM cart_lines cl
+			JOIN products p ON p.id = cl.product_id
+			WHERE cl.cart_id = $1
+			LIMIT 1)
 		WHERE id = $1`
 	_, err := q.ExecContext(ctx, stmt, cartID, s.opts.HoldTTL.Milliseconds())
 	return translate(err)
@@ -70,12 +77,7 @@ func (s *Store) changeLine(ctx context.Context, cartID string, productID int64, 
 			SELECT
 				EXISTS (SELECT 1 FROM products WHERE id = $2) AS product_exists,
 				COALESCE((SELECT quantity FROM cart_lines WHERE cart_id = $1 AND product_id = $2), 0) AS current,
-				EXISTS (
-					SELECT 1
-					FROM cart_lines cl
-					JOIN products o ON o.id = cl.product_id
-					JOIN products p ON p.id = $2
-					WHERE cl.cart_id = $1 AND o.currency <> p.currency) AS mismatch`
+				COALESCE((SELECT currency FROM carts WHERE id = $1) <> (SELECT currency FROM products WHERE id = $2), false) AS mismatch`
 		var cur struct {
 			ProductExists bool `db:"product_exists"`
 			Current       int  `db:"current"`
@@ -90,7 +92,7 @@ func (s *Store) changeLine(ctx context.Context, cartID string, productID int64, 
 		want := target(cur.Current)
 		delta := want - cur.Current
 		switch {
-		case delta > 0 && cur.Current == 0 && cur.Mismatch:
+		case delta > 0 && cur.Mismatch:
 			return userErr(CodeCurrencyMismatch, "the cart already holds products priced in another currency", "input", "productId")
 		case delta > 0:
 			const grow = `
