@@ -238,7 +238,7 @@ func (s *Store) reserveOne(ctx context.Context, in AddToCartParams) (Reservation
 			nullableCart
 		}
 		err := s.retry(ctx, func(ctx context.Context) error {
-			return sqlxGet(ctx, s.pool(), &out, q, in.CartID, in.ProductID, in.Quantity, s.opts.HoldTTL.Milliseconds())
+			return s.getPrepared(ctx, &out, q, in.CartID, in.ProductID, in.Quantity, s.opts.HoldTTL.Milliseconds())
 		})
 		if err != nil {
 			return res, err

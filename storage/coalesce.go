@@ -260,7 +260,7 @@ func (s *Store) batchStatement(ctx context.Context, productID int64, members []*
 	var rows []batchRow
 	err := s.retry(ctx, func(ctx context.Context) error {
 		rows = rows[:0]
-		return sqlxSelect(ctx, s.pool(), &rows, batchSQL, productID, pq.Array(carts), pq.Array(qtys), s.opts.HoldTTL.Milliseconds())
+		return s.selectPrepared(ctx, &rows, batchSQL, productID, pq.Array(carts), pq.Array(qtys), s.opts.HoldTTL.Milliseconds())
 	})
 	if err == nil && len(rows) != len(members) {
 		err = errBatchShape

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -52,6 +53,7 @@ type Store struct {
 	opts           Options
 	queries        atomic.Int64
 	coalescer      *coalescer
+	stmts          sync.Map // query text -> *sqlx.Stmt
 	batches        atomic.Int64
 	batchFallbacks atomic.Int64
 }
@@ -86,8 +88,14 @@ func New(db *sqlx.DB, opts Options) *Store {
 // DB exposes the pool (for migrations, health checks and tests).
 func (s *Store) DB() *sqlx.DB { return s.db }
 
-// Close closes the pool.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the prepared statements and the pool.
+func (s *Store) Close() error {
+	s.stmts.Range(func(_, st any) bool {
+		st.(*sqlx.Stmt).Close()
+		return true
+	})
+	return s.db.Close()
+}
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
@@ -251,3 +259,41 @@ func translate(err error) error {
 
 // DefaultCurrency prices an empty cart.
 func (s *Store) DefaultCurrency() string { return s.opts.DefaultCurrency }
+
+// prepared returns a pool-wide prepared statement for a hot query, so
+// PostgreSQL parses and plans it once per connection instead of on every
+// call (database/sql prepares it on each connection as needed).
+func (s *Store) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sqlx.Stmt), nil
+	}
+	st, err := s.db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, translate(err)
+	}
+	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sqlx.Stmt), nil
+	}
+	return st, nil
+}
+
+// getPrepared runs a prepared single-row query into dest.
+func (s *Store) getPrepared(ctx context.Context, dest any, query string, args ...any) error {
+	st, err := s.prepared(ctx, query)
+	if err != nil {
+		return err
+	}
+	s.queries.Add(1)
+	return translate(st.QueryRowxContext(ctx, args...).StructScan(dest))
+}
+
+// selectPrepared runs a prepared query into the slice dest.
+func (s *Store) selectPrepared(ctx context.Context, dest any, query string, args ...any) error {
+	st, err := s.prepared(ctx, query)
+	if err != nil {
+		return err
+	}
+	s.queries.Add(1)
+	return translate(st.SelectContext(ctx, dest, args...))
+}
