@@ -13,7 +13,7 @@ define with_dev_db
 if [ -z "$${DATABASE_URL:-}" ]; then DATABASE_URL="$$($(DEVDB) url)"; export DATABASE_URL; fi
 endef
 
-.PHONY: help run test bench generate verify build db-start db-stop db-url db-destroy
+.PHONY: help run test bench bench-smoke generate verify build db-start db-stop db-url db-destroy
 
 help: ## list targets
 	@echo "Holdfast make targets:"
@@ -37,6 +37,9 @@ bench: ## run ./cmd/holdbench $(BENCH_ARGS) against the dev DB
 	@$(with_dev_db); \
 	export ADMIN_TOKEN="$${ADMIN_TOKEN:-dev-admin-token}"; \
 	exec $(GO) run ./cmd/holdbench $(BENCH_ARGS)
+
+bench-smoke: ## seconds-long holdbench run (CI): fails on oversell or a cell with no reservations
+	@$(MAKE) --no-print-directory bench BENCH_ARGS="-smoke"
 
 generate: ## go generate ./...
 	$(GO) generate ./...
