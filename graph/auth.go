@@ -61,3 +61,36 @@ func adminDirective(ctx context.Context, _ any, next graphql.Resolver) (any, err
 	}
 	return next(ctx)
 }
+
+type idemHeaderKey struct{}
+
+// idempotencyHeader carries the Idempotency-Key header into the request's
+// context.
+func idempotencyHeader(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if k := r.Header.Get("Idempotency-Key"); k != "" {
+			r = r.WithContext(context.WithValue(r.Context(), idemHeaderKey{}, k))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// idempotencyKey is the input's key, else the Idempotency-Key header when
+// the operation has a single root field (a header cannot say which of
+// several mutations it belongs to, so it is ignored for those).
+func idempotencyKey(ctx context.Context, fromInput *string) string {
+	if fromInput != nil {
+		if *fromInput == "" {
+			return "\x00" // present but empty: refused as invalid
+		}
+		return *fromInput
+	}
+	k, _ := ctx.Value(idemHeaderKey{}).(string)
+	if k == "" || !graphql.HasOperationContext(ctx) {
+		return ""
+	}
+	if op := graphql.GetOperationContext(ctx).Operation; op == nil || len(op.SelectionSet) != 1 {
+		return ""
+	}
+	return k
+}

@@ -1018,6 +1018,8 @@ enum ErrorCode {
   ORDER_ALREADY_CANCELLED
   "adjustStock would leave less stock than carts hold."
   STOCK_BELOW_HELD
+  "The idempotency key was used before with a different input."
+  IDEMPOTENCY_KEY_REUSED
 }
 
 type UserError {
@@ -1070,6 +1072,8 @@ input AddToCartInput {
   quantity: Int!
   "Reserve what is available (if any) when it is less than quantity."
   allowPartial: Boolean = false
+  "Makes retries safe: see the README. 1-255 of A-Z a-z 0-9 - _ . :"
+  idempotencyKey: String
 }
 
 "Sets the line's absolute quantity; 0 removes it."
@@ -1077,16 +1081,19 @@ input UpdateCartLineInput {
   cartId: ID!
   productId: ID!
   quantity: Int!
+  idempotencyKey: String
 }
 
 input RemoveCartLineInput {
   cartId: ID!
   productId: ID!
+  idempotencyKey: String
 }
 
 input CheckoutInput {
   cartId: ID!
   email: String!
+  idempotencyKey: String
 }
 
 input CancelOrderInput {
@@ -5522,7 +5529,7 @@ func (ec *executionContext) unmarshalInputAddToCartInput(ctx context.Context, ob
 		asMap["allowPartial"] = false
 	}
 
-	fieldsInOrder := [...]string{"cartId", "productId", "quantity", "allowPartial"}
+	fieldsInOrder := [...]string{"cartId", "productId", "quantity", "allowPartial", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -5557,6 +5564,13 @@ func (ec *executionContext) unmarshalInputAddToCartInput(ctx context.Context, ob
 				return it, err
 			}
 			it.AllowPartial = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
 		}
 	}
 	return it, nil
@@ -5683,7 +5697,7 @@ func (ec *executionContext) unmarshalInputCheckoutInput(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"cartId", "email"}
+	fieldsInOrder := [...]string{"cartId", "email", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -5704,6 +5718,13 @@ func (ec *executionContext) unmarshalInputCheckoutInput(ctx context.Context, obj
 				return it, err
 			}
 			it.Email = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
 		}
 	}
 	return it, nil
@@ -5809,7 +5830,7 @@ func (ec *executionContext) unmarshalInputRemoveCartLineInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"cartId", "productId"}
+	fieldsInOrder := [...]string{"cartId", "productId", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -5830,6 +5851,13 @@ func (ec *executionContext) unmarshalInputRemoveCartLineInput(ctx context.Contex
 				return it, err
 			}
 			it.ProductID = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
 		}
 	}
 	return it, nil
@@ -5858,7 +5886,7 @@ func (ec *executionContext) unmarshalInputUpdateCartLineInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"cartId", "productId", "quantity"}
+	fieldsInOrder := [...]string{"cartId", "productId", "quantity", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -5886,6 +5914,13 @@ func (ec *executionContext) unmarshalInputUpdateCartLineInput(ctx context.Contex
 				return it, err
 			}
 			it.Quantity = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
 		}
 	}
 	return it, nil

@@ -45,6 +45,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 
 	var h http.Handler = srv
 	h = loaders.Middleware(cfg.Store, h)
+	h = idempotencyHeader(h)
 	h = authMiddleware(cfg.AdminToken, h)
 	return h
 }

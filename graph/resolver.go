@@ -81,3 +81,23 @@ func parseProductID(s string) int64 {
 	id, _ := storage.ParseProductID(s)
 	return id
 }
+
+// snapshotPayload answers a keyed cart mutation from the snapshot its
+// transaction took (the same snapshot on every replay): the request's
+// loaders are primed with its lines and products, so the payload renders
+// exactly what the first attempt saw.
+func (r *Resolver) snapshotPayload(ctx context.Context, snap *storage.CartSnapshot, opErr error, warnings []*model.CartWarning) (*model.CartPayload, error) {
+	ue, err := userErrors(opErr)
+	if err != nil {
+		return nil, err
+	}
+	l := loaders.For(ctx, r.Store)
+	l.Reset()
+	if snap.Cart != nil {
+		l.CartLines.Prime(snap.Cart.ID, snap.Lines)
+	}
+	for _, p := range snap.Products {
+		l.Product.Prime(p.ID, p)
+	}
+	return &model.CartPayload{Cart: snap.Cart, UserErrors: ue, Warnings: orEmpty(warnings)}, nil
+}

@@ -97,7 +97,8 @@ func (r *mutationResolver) AddToCart(ctx context.Context, input model.AddToCartI
 		CartID:       input.CartID,
 		ProductID:    parseProductID(input.ProductID),
 		Quantity:     input.Quantity,
-		AllowPartial: input.AllowPartial != nil && *input.AllowPartial,
+		AllowPartial:   input.AllowPartial != nil && *input.AllowPartial,
+		IdempotencyKey: idempotencyKey(ctx, input.IdempotencyKey),
 	})
 	var warnings []*model.CartWarning
 	if err == nil && res.Reserved < res.Requested {
@@ -109,28 +110,41 @@ func (r *mutationResolver) AddToCart(ctx context.Context, input model.AddToCartI
 			Reserved:  &res.Reserved,
 		})
 	}
-	if err == nil && res.Cart != nil {
+	if res.Snapshot != nil {
+		return r.snapshotPayload(ctx, res.Snapshot, err, warnings)
+	}
+	if res.Cart != nil {
 		// The reservation returned the cart as it left it: no re-read.
-		return &model.CartPayload{Cart: res.Cart, UserErrors: []*model.UserError{}, Warnings: orEmpty(warnings)}, nil
+		ue, err := userErrors(err)
+		if err != nil {
+			return nil, err
+		}
+		return &model.CartPayload{Cart: res.Cart, UserErrors: ue, Warnings: orEmpty(warnings)}, nil
 	}
 	return r.cartPayload(ctx, input.CartID, err, warnings)
 }
 
 // UpdateCartLine is the resolver for the updateCartLine field.
 func (r *mutationResolver) UpdateCartLine(ctx context.Context, input model.UpdateCartLineInput) (*model.CartPayload, error) {
-	err := r.Store.UpdateCartLine(ctx, input.CartID, parseProductID(input.ProductID), input.Quantity)
+	snap, err := r.Store.UpdateCartLine(ctx, input.CartID, parseProductID(input.ProductID), input.Quantity, idempotencyKey(ctx, input.IdempotencyKey))
+	if snap != nil {
+		return r.snapshotPayload(ctx, snap, err, nil)
+	}
 	return r.cartPayload(ctx, input.CartID, err, nil)
 }
 
 // RemoveCartLine is the resolver for the removeCartLine field.
 func (r *mutationResolver) RemoveCartLine(ctx context.Context, input model.RemoveCartLineInput) (*model.CartPayload, error) {
-	err := r.Store.RemoveCartLine(ctx, input.CartID, parseProductID(input.ProductID))
+	snap, err := r.Store.RemoveCartLine(ctx, input.CartID, parseProductID(input.ProductID), idempotencyKey(ctx, input.IdempotencyKey))
+	if snap != nil {
+		return r.snapshotPayload(ctx, snap, err, nil)
+	}
 	return r.cartPayload(ctx, input.CartID, err, nil)
 }
 
 // Checkout is the resolver for the checkout field.
 func (r *mutationResolver) Checkout(ctx context.Context, input model.CheckoutInput) (*model.CheckoutPayload, error) {
-	order, err := r.Store.Checkout(ctx, input.CartID, input.Email)
+	order, err := r.Store.Checkout(ctx, input.CartID, input.Email, idempotencyKey(ctx, input.IdempotencyKey))
 	ue, err := userErrors(err)
 	if err != nil {
 		return nil, err

@@ -91,6 +91,9 @@ type AddToCartParams struct {
 	// AllowPartial reserves what is available when it is less than Quantity
 	// (but more than zero) instead of refusing.
 	AllowPartial bool
+	// IdempotencyKey, when set, makes a repeat of this request answer with
+	// the first attempt's outcome instead of reserving again.
+	IdempotencyKey string
 }
 
 // Reservation says what AddToCart granted.
@@ -98,7 +101,9 @@ type Reservation struct {
 	Requested int
 	Reserved  int
 	// Cart is the cart as the reservation left it (nil on a refusal).
-	Cart *Cart
+	Cart *Cart `json:"-"`
+	// Snapshot is set for keyed requests: see CartSnapshot.
+	Snapshot *CartSnapshot `json:"-"`
 }
 
 // nullableCart scans a cart from an outer join.
@@ -216,19 +221,55 @@ func (s *Store) AddToCart(ctx context.Context, in AddToCartParams) (Reservation,
 	if !ValidSecretID(in.CartID) {
 		return res, userErr(CodeCartNotFound, "no cart with this id", "input", "cartId")
 	}
+	if in.IdempotencyKey != "" {
+		return s.addToCartKeyed(ctx, in)
+	}
 	if in.AllowPartial || in.ProductID <= 0 || s.opts.MaxBatch == 1 {
 		return s.reserveOne(ctx, in)
 	}
 	return s.reserve(ctx, in)
 }
 
-// reserveOne runs one reservation on its own (addToCartSQL or its partial
-// variant).
-func (s *Store) reserveOne(ctx context.Context, in AddToCartParams) (Reservation, error) {
+// addToCartKeyed is AddToCart under an idempotency key: the key's record and
+// the reservation share one transaction (keyed requests are not coalesced).
+// Its reservation carries the cart as the first attempt left it.
+func (s *Store) addToCartKeyed(ctx context.Context, in AddToCartParams) (Reservation, error) {
+	hash := requestHash("addToCart", in.ProductID, in.Quantity, in.AllowPartial)
+	out, err := s.idempotent(ctx, in.CartID, in.IdempotencyKey, "addToCart", hash, func(tx *Tx) (*Outcome, error) {
+		res, err := s.reserveOn(ctx, tx.q, in)
+		if err != nil {
+			return nil, err
+		}
+		return &Outcome{Reservation: &res}, nil
+	})
+	if err != nil {
+		return Reservation{Requested: in.Quantity}, err
+	}
 	res := Reservation{Requested: in.Quantity}
-	q := addToCartSQL
+	if out.Reservation != nil {
+		res = *out.Reservation
+	}
+	res.Snapshot = out.Snapshot
+	return res, out.Err()
+}
+
+// reserveOne runs one reservation on its own (addToCartSQL or its partial
+// variant) as a prepared autocommit statement.
+func (s *Store) reserveOne(ctx context.Context, in AddToCartParams) (Reservation, error) {
+	return s.reserveOn(ctx, nil, in)
+}
+
+// reserveOn runs one reservation, in transaction q, or on its own when q is
+// nil.
+func (s *Store) reserveOn(ctx context.Context, q queryer, in AddToCartParams) (Reservation, error) {
+	res := Reservation{Requested: in.Quantity}
+	stmt := addToCartSQL
 	if in.AllowPartial {
-		q = addToCartPartialSQL
+		stmt = addToCartPartialSQL
+	}
+	diag := q
+	if diag == nil {
+		diag = s.pool()
 	}
 	// A refusal is re-diagnosed with a fresh snapshot; if stock was released
 	// in between, the reservation is simply tried again (bounded).
@@ -237,9 +278,15 @@ func (s *Store) reserveOne(ctx context.Context, in AddToCartParams) (Reservation
 			Granted int `db:"granted"`
 			nullableCart
 		}
-		err := s.retry(ctx, func(ctx context.Context) error {
-			return s.getPrepared(ctx, &out, q, in.CartID, in.ProductID, in.Quantity, s.opts.HoldTTL.Milliseconds())
-		})
+		args := []any{in.CartID, in.ProductID, in.Quantity, s.opts.HoldTTL.Milliseconds()}
+		var err error
+		if q != nil {
+			err = sqlxGet(ctx, q, &out, stmt, args...)
+		} else {
+			err = s.retry(ctx, func(ctx context.Context) error {
+				return s.getPrepared(ctx, &out, stmt, args...)
+			})
+		}
 		if err != nil {
 			return res, err
 		}
@@ -248,7 +295,7 @@ func (s *Store) reserveOne(ctx context.Context, in AddToCartParams) (Reservation
 			res.Cart = out.cart()
 			return res, nil
 		}
-		derr := s.diagnoseRefusal(ctx, in.CartID, in.ProductID, in.Quantity, in.AllowPartial)
+		derr := s.diagnoseRefusal(ctx, diag, in.CartID, in.ProductID, in.Quantity, in.AllowPartial)
 		if derr != nil || attempt == 2 {
 			if derr == nil {
 				derr = insufficient(0)
@@ -261,10 +308,10 @@ func (s *Store) reserveOne(ctx context.Context, in AddToCartParams) (Reservation
 // diagnoseRefusal explains why a guarded statement reserved nothing, reading
 // a fresh snapshot (taken after the refusal, so `available` is current).
 // It returns nil when nothing stands in the way any more.
-func (s *Store) diagnoseRefusal(ctx context.Context, cartID string, productID int64, quantity int, partial bool) error {
+func (s *Store) diagnoseRefusal(ctx context.Context, q queryer, cartID string, productID int64, quantity int, partial bool) error {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	const q = `
+	const diagnoseSQL = `
 		SELECT
 			c.status AS cart_status,
 			c.expires_at <= now() AS cart_lapsed,
@@ -278,7 +325,7 @@ func (s *Store) diagnoseRefusal(ctx context.Context, cartID string, productID in
 		Available  sql.NullInt64  `db:"available"`
 		Mismatch   bool           `db:"mismatch"`
 	}
-	if err := sqlxGet(ctx, s.pool(), &d, q, cartID, productID); err != nil {
+	if err := sqlxGet(ctx, q, &d, diagnoseSQL, cartID, productID); err != nil {
 		return err
 	}
 	if err := cartStateError(d.CartStatus, d.CartLapsed); err != nil {

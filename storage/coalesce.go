@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync"
 
 	"github.com/lib/pq"
@@ -268,7 +269,7 @@ func (s *Store) batchStatement(ctx context.Context, productID int64, members []*
 	return rows, err
 }
 
-var errBatchShape = &Error{Code: CodeInvalidInput, Message: "batch answered with the wrong number of rows"}
+var errBatchShape = errors.New("storage: batch answered with the wrong number of rows")
 
 // BatchStats reports how many multi-member batches ran and how many fell
 // back to per-request reservations.

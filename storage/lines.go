@@ -48,91 +48,105 @@ func (s *Store) touchCart(ctx context.Context, q queryer, cartID string) error {
 // UpdateCartLine sets the absolute quantity of a product in a cart: an
 // increase reserves the difference with the same guarded UPDATE as
 // AddToCart, a decrease releases it, and 0 removes the line.
-func (s *Store) UpdateCartLine(ctx context.Context, cartID string, productID int64, quantity int) error {
+// A non-empty key makes the call idempotent (see AddToCartParams).
+// Keyed calls return the snapshot their payload is rendered from.
+func (s *Store) UpdateCartLine(ctx context.Context, cartID string, productID int64, quantity int, key string) (*CartSnapshot, error) {
 	if quantity < 0 || quantity > MaxQuantity {
-		return userErr(CodeInvalidQuantity, "quantity must be zero (to remove the line) or positive", "input", "quantity")
+		return nil, userErr(CodeInvalidQuantity, "quantity must be zero (to remove the line) or positive", "input", "quantity")
 	}
-	return s.changeLine(ctx, cartID, productID, func(current int) int { return quantity })
+	return s.changeLine(ctx, cartID, productID, quantity, key, "updateCartLine")
 }
 
 // RemoveCartLine releases a whole line. Removing a product the cart does not
 // hold succeeds and changes nothing but the cart's expiry.
-func (s *Store) RemoveCartLine(ctx context.Context, cartID string, productID int64) error {
-	return s.changeLine(ctx, cartID, productID, func(int) int { return 0 })
+func (s *Store) RemoveCartLine(ctx context.Context, cartID string, productID int64, key string) (*CartSnapshot, error) {
+	return s.changeLine(ctx, cartID, productID, 0, key, "removeCartLine")
 }
 
-// changeLine moves a line from its current quantity to target(current), in
-// one transaction: cart lock, a read of the line (stable: we hold the cart),
-// then one statement that moves held by the difference — guarded by
-// stock - held when it grows — and writes the line.
-func (s *Store) changeLine(ctx context.Context, cartID string, productID int64, target func(current int) int) error {
+// changeLine sets a line's quantity to want, in one transaction (with the
+// idempotency record when key is set).
+func (s *Store) changeLine(ctx context.Context, cartID string, productID int64, want int, key, op string) (*CartSnapshot, error) {
 	if !ValidSecretID(cartID) {
-		return userErr(CodeCartNotFound, "no cart with this id", "input", "cartId")
+		return nil, userErr(CodeCartNotFound, "no cart with this id", "input", "cartId")
 	}
-	return s.WithTx(ctx, func(tx *Tx) error {
-		if _, err := lockCart(ctx, tx.q, cartID); err != nil {
-			return err
+	if key != "" {
+		out, err := s.idempotent(ctx, cartID, key, op, requestHash(op, productID, want), func(tx *Tx) (*Outcome, error) {
+			return &Outcome{}, s.changeLineTx(ctx, tx, cartID, productID, want)
+		})
+		if err != nil {
+			return nil, err
 		}
-		const read = `
-			SELECT
-				EXISTS (SELECT 1 FROM products WHERE id = $2) AS product_exists,
-				COALESCE((SELECT quantity FROM cart_lines WHERE cart_id = $1 AND product_id = $2), 0) AS current,
-				COALESCE((SELECT currency FROM carts WHERE id = $1) <> (SELECT currency FROM products WHERE id = $2), false) AS mismatch`
-		var cur struct {
-			ProductExists bool `db:"product_exists"`
-			Current       int  `db:"current"`
-			Mismatch      bool `db:"mismatch"`
+		return out.Snapshot, out.Err()
+	}
+	return nil, s.WithTx(ctx, func(tx *Tx) error { return s.changeLineTx(ctx, tx, cartID, productID, want) })
+}
+
+// changeLineTx moves a line from its current quantity to want: cart lock, a
+// read of the line (stable: we hold the cart), then one statement that
+// moves held by the difference (guarded by stock - held when it grows) and
+// writes the line. Every refusal is decided before anything is written.
+func (s *Store) changeLineTx(ctx context.Context, tx *Tx, cartID string, productID int64, want int) error {
+	if _, err := lockCart(ctx, tx.q, cartID); err != nil {
+		return err
+	}
+	const read = `
+		SELECT
+			EXISTS (SELECT 1 FROM products WHERE id = $2) AS product_exists,
+			COALESCE((SELECT quantity FROM cart_lines WHERE cart_id = $1 AND product_id = $2), 0) AS current,
+			COALESCE((SELECT currency FROM carts WHERE id = $1) <> (SELECT currency FROM products WHERE id = $2), false) AS mismatch`
+	var cur struct {
+		ProductExists bool `db:"product_exists"`
+		Current       int  `db:"current"`
+		Mismatch      bool `db:"mismatch"`
+	}
+	if err := sqlxGet(ctx, tx.q, &cur, read, cartID, productID); err != nil {
+		return err
+	}
+	if !cur.ProductExists {
+		return userErr(CodeProductNotFound, "no product with this id", "input", "productId")
+	}
+	delta := want - cur.Current
+	switch {
+	case delta > 0 && cur.Mismatch:
+		return userErr(CodeCurrencyMismatch, "the cart already holds products priced in another currency", "input", "productId")
+	case delta > 0:
+		const grow = `
+			WITH p AS (
+				UPDATE products
+				SET held = held + $3, updated_at = now()
+				WHERE id = $2 AND stock - held >= $3
+				RETURNING id
+			)
+			INSERT INTO cart_lines (cart_id, product_id, quantity)
+			SELECT $1, id, $4 FROM p
+			ON CONFLICT (cart_id, product_id)
+			DO UPDATE SET quantity = EXCLUDED.quantity, updated_at = now()`
+		res, err := tx.q.ExecContext(ctx, grow, cartID, productID, delta, want)
+		if err != nil {
+			return translate(err)
 		}
-		if err := sqlxGet(ctx, tx.q, &cur, read, cartID, productID); err != nil {
-			return err
+		if n, _ := res.RowsAffected(); n == 0 {
+			return s.insufficientNow(ctx, tx.q, productID)
 		}
-		if !cur.ProductExists {
-			return userErr(CodeProductNotFound, "no product with this id", "input", "productId")
+	case delta < 0:
+		const shrink = `
+			WITH p AS (
+				UPDATE products
+				SET held = held - $3, updated_at = now()
+				WHERE id = $2
+				RETURNING id
+			), d AS (
+				DELETE FROM cart_lines
+				WHERE cart_id = $1 AND product_id = $2 AND $4 = 0
+			)
+			UPDATE cart_lines
+			SET quantity = $4, updated_at = now()
+			WHERE cart_id = $1 AND product_id = $2 AND $4 > 0`
+		if _, err := tx.q.ExecContext(ctx, shrink, cartID, productID, -delta, want); err != nil {
+			return translate(err)
 		}
-		want := target(cur.Current)
-		delta := want - cur.Current
-		switch {
-		case delta > 0 && cur.Mismatch:
-			return userErr(CodeCurrencyMismatch, "the cart already holds products priced in another currency", "input", "productId")
-		case delta > 0:
-			const grow = `
-				WITH p AS (
-					UPDATE products
-					SET held = held + $3, updated_at = now()
-					WHERE id = $2 AND stock - held >= $3
-					RETURNING id
-				)
-				INSERT INTO cart_lines (cart_id, product_id, quantity)
-				SELECT $1, id, $4 FROM p
-				ON CONFLICT (cart_id, product_id)
-				DO UPDATE SET quantity = EXCLUDED.quantity, updated_at = now()`
-			res, err := tx.q.ExecContext(ctx, grow, cartID, productID, delta, want)
-			if err != nil {
-				return translate(err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return s.insufficientNow(ctx, tx.q, productID)
-			}
-		case delta < 0:
-			const shrink = `
-				WITH p AS (
-					UPDATE products
-					SET held = held - $3, updated_at = now()
-					WHERE id = $2
-					RETURNING id
-				), d AS (
-					DELETE FROM cart_lines
-					WHERE cart_id = $1 AND product_id = $2 AND $4 = 0
-				)
-				UPDATE cart_lines
-				SET quantity = $4, updated_at = now()
-				WHERE cart_id = $1 AND product_id = $2 AND $4 > 0`
-			if _, err := tx.q.ExecContext(ctx, shrink, cartID, productID, -delta, want); err != nil {
-				return translate(err)
-			}
-		}
-		return s.touchCart(ctx, tx.q, cartID)
-	})
+	}
+	return s.touchCart(ctx, tx.q, cartID)
 }
 
 // insufficientNow builds INSUFFICIENT_STOCK with the units that could be

@@ -61,7 +61,9 @@ func validEmail(s string) bool {
 // ledger, the order and its line snapshots are inserted, and the cart is
 // marked checked out. Checking out a checked-out cart returns its order and
 // sells nothing twice.
-func (s *Store) Checkout(ctx context.Context, cartID, email string) (*Order, error) {
+//
+// A non-empty key makes the call idempotent (see AddToCartParams).
+func (s *Store) Checkout(ctx context.Context, cartID, email, key string) (*Order, error) {
 	email = strings.TrimSpace(email)
 	if !validEmail(email) {
 		return nil, userErr(CodeInvalidInput, "email must be a plain address such as ada@example.com", "input", "email")
@@ -69,8 +71,37 @@ func (s *Store) Checkout(ctx context.Context, cartID, email string) (*Order, err
 	if !ValidSecretID(cartID) {
 		return nil, userErr(CodeCartNotFound, "no cart with this id", "input", "cartId")
 	}
+	if key != "" {
+		out, err := s.idempotent(ctx, cartID, key, "checkout", requestHash("checkout", email), func(tx *Tx) (*Outcome, error) {
+			o, err := s.checkoutTx(ctx, tx, cartID, email)
+			if err != nil {
+				return nil, err
+			}
+			return &Outcome{OrderID: o.ID}, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := out.Err(); err != nil {
+			return nil, err
+		}
+		return s.OrderByID(ctx, out.OrderID)
+	}
+	var order *Order
+	err := s.WithTx(ctx, func(tx *Tx) (err error) {
+		order, err = s.checkoutTx(ctx, tx, cartID, email)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return order, nil
+}
+
+// checkoutTx is Checkout's transaction body.
+func (s *Store) checkoutTx(ctx context.Context, tx *Tx, cartID, email string) (*Order, error) {
 	var order Order
-	err := s.WithTx(ctx, func(tx *Tx) error {
+	err := func() error {
 		status, err := lockCart(ctx, tx.q, cartID)
 		if status == CartCheckedOut {
 			return sqlxGet(ctx, tx.q, &order, `SELECT `+orderColumns+` FROM orders WHERE cart_id = $1`, cartID)
@@ -123,7 +154,7 @@ func (s *Store) Checkout(ctx context.Context, cartID, email string) (*Order, err
 			)
 			SELECT * FROM o`
 		return sqlxGet(ctx, tx.q, &order, sell, cartID, NewSecretID(), email)
-	})
+	}()
 	if err != nil {
 		return nil, err
 	}

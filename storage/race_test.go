@@ -95,7 +95,7 @@ func TestRaceCheckoutVsExpiry(t *testing.T) {
 		var order *storage.Order
 		var coErr, reapErr error
 		together(
-			func() { order, coErr = s.Checkout(ctx, c.ID, "ada@example.com") },
+			func() { order, coErr = s.Checkout(ctx, c.ID, "ada@example.com", "") },
 			func() { _, reapErr = s.ReapExpired(ctx, 10) },
 		)
 		allowed(t, coErr, storage.CodeCartExpired)
@@ -122,8 +122,8 @@ func TestRaceCheckoutTwice(t *testing.T) {
 		var o1, o2 *storage.Order
 		var e1, e2 error
 		together(
-			func() { o1, e1 = s.Checkout(ctx, c.ID, "ada@example.com") },
-			func() { o2, e2 = other.Checkout(ctx, c.ID, "ada@example.com") },
+			func() { o1, e1 = s.Checkout(ctx, c.ID, "ada@example.com", "") },
+			func() { o2, e2 = other.Checkout(ctx, c.ID, "ada@example.com", "") },
 		)
 		require.NoError(t, e1)
 		require.NoError(t, e2)

@@ -98,5 +98,10 @@ func (s *Store) RunReaper(ctx context.Context, interval time.Duration, log *slog
 				break
 			}
 		}
+		if n, err := s.ReapIdempotencyKeys(ctx, 1000); err != nil && ctx.Err() == nil {
+			log.Warn("reaper: idempotency key cleanup failed", "err", err.Error())
+		} else if n > 0 {
+			log.Debug("reaper removed expired idempotency keys", "keys", n)
+		}
 	}
 }

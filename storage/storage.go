@@ -8,11 +8,15 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -29,6 +33,9 @@ type Options struct {
 	DefaultCurrency string
 	// QueryTimeout bounds every statement that runs without a caller deadline.
 	QueryTimeout time.Duration
+	// IdempotencyTTL is how long an idempotency key is remembered
+	// (IDEMPOTENCY_TTL, default 24h).
+	IdempotencyTTL time.Duration
 	// MaxBatch bounds how many concurrent reservations of one product are
 	// coalesced into one statement (default DefaultMaxBatch); 1 disables
 	// coalescing.
@@ -44,6 +51,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.QueryTimeout <= 0 {
 		o.QueryTimeout = 10 * time.Second
+	}
+	if o.IdempotencyTTL <= 0 {
+		o.IdempotencyTTL = 24 * time.Hour
 	}
 }
 
@@ -251,7 +261,9 @@ func translate(err error) error {
 			return fmt.Errorf("%w: %v", ErrUnavailable, e)
 		}
 	}
-	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, ErrUnavailable) {
+	var netErr net.Error
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) || errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return fmt.Errorf("storage: %w", err)

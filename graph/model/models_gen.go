@@ -16,6 +16,8 @@ type AddToCartInput struct {
 	Quantity  int    `json:"quantity"`
 	// Reserve what is available (if any) when it is less than quantity.
 	AllowPartial *bool `json:"allowPartial,omitempty"`
+	// Makes retries safe: see the README. 1-255 of A-Z a-z 0-9 - _ . :
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 // A stock correction: positive delta restocks, negative writes stock off.
@@ -44,8 +46,9 @@ type CartWarning struct {
 }
 
 type CheckoutInput struct {
-	CartID string `json:"cartId"`
-	Email  string `json:"email"`
+	CartID         string  `json:"cartId"`
+	Email          string  `json:"email"`
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 type CheckoutPayload struct {
@@ -110,15 +113,17 @@ type Query struct {
 }
 
 type RemoveCartLineInput struct {
-	CartID    string `json:"cartId"`
-	ProductID string `json:"productId"`
+	CartID         string  `json:"cartId"`
+	ProductID      string  `json:"productId"`
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 // Sets the line's absolute quantity; 0 removes it.
 type UpdateCartLineInput struct {
-	CartID    string `json:"cartId"`
-	ProductID string `json:"productId"`
-	Quantity  int    `json:"quantity"`
+	CartID         string  `json:"cartId"`
+	ProductID      string  `json:"productId"`
+	Quantity       int     `json:"quantity"`
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 type UpdateProductInput struct {
@@ -214,6 +219,8 @@ const (
 	ErrorCodeOrderAlreadyCancelled ErrorCode = "ORDER_ALREADY_CANCELLED"
 	// adjustStock would leave less stock than carts hold.
 	ErrorCodeStockBelowHeld ErrorCode = "STOCK_BELOW_HELD"
+	// The idempotency key was used before with a different input.
+	ErrorCodeIdempotencyKeyReused ErrorCode = "IDEMPOTENCY_KEY_REUSED"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -230,11 +237,12 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeOrderNotFound,
 	ErrorCodeOrderAlreadyCancelled,
 	ErrorCodeStockBelowHeld,
+	ErrorCodeIdempotencyKeyReused,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld:
+	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld, ErrorCodeIdempotencyKeyReused:
 		return true
 	}
 	return false

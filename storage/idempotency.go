@@ -1,0 +1,232 @@
+package storage
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+)
+
+// Idempotency keys.
+//
+// A client may send an idempotency key with a cart mutation. The key is
+// claimed, scoped to the cart, by the first statement of the mutation's
+// transaction; the outcome (success or refusal) is stored in the same
+// transaction as the effect. A repeat with the same key and input gets the
+// stored outcome and changes nothing; the same key with other input is
+// refused with IDEMPOTENCY_KEY_REUSED. Two attempts that arrive together
+// serialise on the key's unique index: the second waits for the first to
+// commit and then answers from its record.
+
+// CodeIdempotencyKeyReused: the key was used before with different input.
+const CodeIdempotencyKeyReused Code = "IDEMPOTENCY_KEY_REUSED"
+
+// MaxIdempotencyKeyLen bounds a key.
+const MaxIdempotencyKeyLen = 255
+
+// ValidIdempotencyKey: 1-255 characters of letters, digits and - _ . :
+func ValidIdempotencyKey(k string) bool {
+	if k == "" || len(k) > MaxIdempotencyKeyLen {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
+}
+
+func invalidKey() *Error {
+	return userErr(CodeInvalidInput, "idempotencyKey must be 1-255 characters of letters, digits, '-', '_', '.' or ':'", "input", "idempotencyKey")
+}
+
+// Outcome is what an idempotent mutation answered, as stored and replayed.
+type Outcome struct {
+	// Replayed is true when this outcome comes from an earlier attempt.
+	Replayed    bool          `json:"-"`
+	Reservation *Reservation  `json:"reservation,omitempty"`
+	Snapshot    *CartSnapshot `json:"snapshot,omitempty"`
+	OrderID     string        `json:"orderId,omitempty"`
+	Error       *Error        `json:"error,omitempty"`
+}
+
+// CartSnapshot is a cart as a mutation left it: the row, its live lines and
+// their products, read in the mutation's transaction. A keyed mutation's
+// payload is rendered from it, first time and on every replay alike, so a
+// retry sees exactly the answer the first attempt got.
+type CartSnapshot struct {
+	Cart     *Cart       `json:"cart"`
+	Lines    []*CartLine `json:"lines"`
+	Products []*Product  `json:"products"`
+}
+
+// snapshotCart reads a CartSnapshot within the transaction (nil if the cart
+// does not exist).
+func snapshotCart(ctx context.Context, q queryer, cartID string) (*CartSnapshot, error) {
+	c, err := cartForOutcome(ctx, q, cartID)
+	if err != nil || c == nil {
+		return nil, err
+	}
+	snap := &CartSnapshot{Cart: c, Lines: []*CartLine{}, Products: []*Product{}}
+	if c.Status != CartActive {
+		return snap, nil
+	}
+	const lines = `
+		SELECT cl.cart_id, cl.product_id, cl.quantity, p.price_cents, p.currency
+		FROM cart_lines cl
+		JOIN products p ON p.id = cl.product_id
+		WHERE cl.cart_id = $1
+		ORDER BY cl.product_id`
+	if err := sqlxSelect(ctx, q, &snap.Lines, lines, cartID); err != nil {
+		return nil, err
+	}
+	const products = `
+		SELECT ` + productColumns + `
+		FROM products
+		WHERE id IN (SELECT product_id FROM cart_lines WHERE cart_id = $1)
+		ORDER BY id`
+	if err := sqlxSelect(ctx, q, &snap.Products, products, cartID); err != nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
+// Err returns the stored refusal, if any, as an error.
+func (o *Outcome) Err() error {
+	if o.Error == nil {
+		return nil
+	}
+	return o.Error
+}
+
+// requestHash hashes the operation's normalised input.
+func requestHash(op string, parts ...any) []byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s", op)
+	for _, p := range parts {
+		fmt.Fprintf(h, "\x00%v", p)
+	}
+	return h.Sum(nil)
+}
+
+// claimKey claims (cartID, key) for this transaction, or returns the stored
+// outcome of an earlier attempt. An expired record is reclaimed.
+func (s *Store) claimKey(ctx context.Context, tx *Tx, cartID, key, op string, hash []byte) (*Outcome, error) {
+	const claim = `
+		INSERT INTO idempotency_keys (cart_id, key, operation, request_hash, response, expires_at)
+		VALUES ($1, $2, $3, $4, 'null', now() + $5 * interval '1 millisecond')
+		ON CONFLICT (cart_id, key) DO UPDATE
+		SET operation = EXCLUDED.operation, request_hash = EXCLUDED.request_hash,
+		    response = 'null', created_at = now(), expires_at = EXCLUDED.expires_at
+		WHERE idempotency_keys.expires_at <= now()
+		RETURNING true`
+	var claimed bool
+	err := sqlxGet(ctx, tx.q, &claimed, claim, cartID, key, op, hash, s.opts.IdempotencyTTL.Milliseconds())
+	if err == nil {
+		return nil, nil
+	}
+	if err != ErrNotFound {
+		return nil, err
+	}
+	// Someone used the key before (and committed: the INSERT waited).
+	var rec struct {
+		Operation   string          `db:"operation"`
+		RequestHash []byte          `db:"request_hash"`
+		Response    json.RawMessage `db:"response"`
+	}
+	const read = `SELECT operation, request_hash, response FROM idempotency_keys WHERE cart_id = $1 AND key = $2`
+	if err := sqlxGet(ctx, tx.q, &rec, read, cartID, key); err != nil {
+		return nil, err
+	}
+	if rec.Operation != op || string(rec.RequestHash) != string(hash) {
+		return nil, userErr(CodeIdempotencyKeyReused, "this idempotency key was already used with a different input", "input", "idempotencyKey")
+	}
+	var out Outcome
+	if err := json.Unmarshal(rec.Response, &out); err != nil {
+		return nil, fmt.Errorf("storage: idempotency record: %w", err)
+	}
+	out.Replayed = true
+	return &out, nil
+}
+
+// storeOutcome records the outcome under the claimed key.
+func storeOutcome(ctx context.Context, tx *Tx, cartID, key string, out *Outcome) error {
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	const q = `UPDATE idempotency_keys SET response = $3 WHERE cart_id = $1 AND key = $2`
+	_, err = tx.q.ExecContext(ctx, q, cartID, key, b)
+	return translate(err)
+}
+
+// idempotent runs op once per (cartID, key) in one transaction with the
+// key's record. A refusal is recorded and replayed like a success: op must
+// decide refusals before it writes anything.
+func (s *Store) idempotent(ctx context.Context, cartID, key, op string, hash []byte, run func(tx *Tx) (*Outcome, error)) (*Outcome, error) {
+	if !ValidIdempotencyKey(key) {
+		return nil, invalidKey()
+	}
+	var out *Outcome
+	err := s.WithTx(ctx, func(tx *Tx) error {
+		prev, err := s.claimKey(ctx, tx, cartID, key, op, hash)
+		if err != nil || prev != nil {
+			out = prev
+			return err
+		}
+		out, err = run(tx)
+		if se, ok := err.(*Error); ok {
+			out = &Outcome{Error: se}
+		} else if err != nil {
+			return err
+		}
+		if out.OrderID == "" {
+			if out.Snapshot, err = snapshotCart(ctx, tx.q, cartID); err != nil {
+				return err
+			}
+		}
+		return storeOutcome(ctx, tx, cartID, key, out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// cartForOutcome reads the cart row within the transaction (nil if none).
+func cartForOutcome(ctx context.Context, q queryer, cartID string) (*Cart, error) {
+	const stmt = `
+		SELECT id,
+		       CASE WHEN status = 'ACTIVE' AND expires_at <= now() THEN 'EXPIRED' ELSE status END AS status,
+		       created_at, updated_at, expires_at
+		FROM carts
+		WHERE id = $1`
+	var c Cart
+	if err := sqlxGet(ctx, q, &c, stmt, cartID); err != nil {
+		if err == ErrNotFound {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return &c, nil
+}
+
+// ReapIdempotencyKeys deletes up to limit expired keys.
+func (s *Store) ReapIdempotencyKeys(ctx context.Context, limit int) (int, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	const q = `
+		DELETE FROM idempotency_keys
+		WHERE ctid IN (
+			SELECT ctid FROM idempotency_keys
+			WHERE expires_at <= now()
+			LIMIT $1)`
+	res, err := s.pool().ExecContext(ctx, q, limit)
+	if err != nil {
+		return 0, translate(err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
