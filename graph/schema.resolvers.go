@@ -94,9 +94,9 @@ func (r *mutationResolver) CreateCart(ctx context.Context) (*model.CartPayload, 
 // AddToCart is the resolver for the addToCart field.
 func (r *mutationResolver) AddToCart(ctx context.Context, input model.AddToCartInput) (*model.CartPayload, error) {
 	res, err := r.Store.AddToCart(ctx, storage.AddToCartParams{
-		CartID:       input.CartID,
-		ProductID:    parseProductID(input.ProductID),
-		Quantity:     input.Quantity,
+		CartID:         input.CartID,
+		ProductID:      parseProductID(input.ProductID),
+		Quantity:       input.Quantity,
 		AllowPartial:   input.AllowPartial != nil && *input.AllowPartial,
 		IdempotencyKey: idempotencyKey(ctx, input.IdempotencyKey),
 	})
