@@ -25,6 +25,7 @@ import (
 	"github.com/rs/cors"
 
 	"holdfast/graph"
+	"holdfast/graph/live"
 	"holdfast/migrations"
 	"holdfast/storage"
 )
@@ -43,6 +44,11 @@ type config struct {
 	DefaultCurrency string        `env:"DEFAULT_CURRENCY" envDefault:"USD"`
 	LogLevel        slog.Level    `env:"LOG_LEVEL" envDefault:"INFO"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	IdempotencyTTL  time.Duration `env:"IDEMPOTENCY_TTL" envDefault:"24h"`
+	StockPush       time.Duration `env:"STOCK_PUSH_INTERVAL" envDefault:"100ms"`
+	MaxSubsPerConn  int           `env:"MAX_SUBSCRIPTIONS_PER_CONNECTION" envDefault:"20"`
+	MaxProductsSub  int           `env:"MAX_PRODUCTS_PER_SUBSCRIPTION" envDefault:"100"`
+	WSKeepAlive     time.Duration `env:"WS_KEEPALIVE" envDefault:"10s"`
 }
 
 func main() {
@@ -72,6 +78,7 @@ func run(args []string, log *slog.Logger) error {
 	store, err := storage.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns, storage.Options{
 		HoldTTL:         cfg.HoldTTL,
 		DefaultCurrency: cfg.DefaultCurrency,
+		IdempotencyTTL:  cfg.IdempotencyTTL,
 	})
 	if err != nil {
 		return err
@@ -106,12 +113,25 @@ func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logg
 		log.Warn("ADMIN_TOKEN is not set: admin operations are disabled")
 	}
 
+	events, err := storage.Listen(ctx, listenerURL(cfg.DatabaseURL), log)
+	if err != nil {
+		return fmt.Errorf("listen for changes: %w", err)
+	}
+	hub := live.New(store, log, cfg.StockPush)
+	go hub.Run(ctx, events)
+
+	cors, originAllowed := corsPolicy(cfg.CORSOrigins)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", graph.NewHandler(graph.HandlerConfig{
-		Store:         store,
-		Log:           log,
-		AdminToken:    cfg.AdminToken,
-		Introspection: cfg.Introspection,
+		Store:                      store,
+		Log:                        log,
+		AdminToken:                 cfg.AdminToken,
+		Introspection:              cfg.Introspection,
+		Hub:                        hub,
+		Origin:                     originAllowed,
+		MaxSubscriptionsPerConn:    cfg.MaxSubsPerConn,
+		MaxProductsPerSubscription: cfg.MaxProductsSub,
+		WebsocketKeepAlive:         cfg.WSKeepAlive,
 	}))
 	if cfg.GraphiQL {
 		// GraphiQL's page loads its scripts from a CDN.
@@ -141,7 +161,7 @@ func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logg
 		return err
 	}
 	srv := &http.Server{
-		Handler:           corsHandler(cfg.CORSOrigins).Handler(mux),
+		Handler:           cors.Handler(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -166,27 +186,43 @@ func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logg
 	return err
 }
 
-// corsHandler allows the configured origins; with none configured, only
-// localhost origins (any port), which is what local development needs.
-func corsHandler(origins []string) *cors.Cors {
-	opts := cors.Options{
-		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions},
-		AllowedHeaders: []string{"Content-Type", "Authorization", "Idempotency-Key"},
-		MaxAge:         600,
+// listenerURL names the LISTEN connection so operators (and tests) can
+// find it in pg_stat_activity.
+func listenerURL(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		q.Set("application_name", "holdfast-listener")
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " application_name=holdfast-listener"
+}
+
+// corsPolicy allows the configured origins; with none configured, only
+// localhost origins (any port), which is what local development needs. The
+// same rule guards websocket upgrades.
+func corsPolicy(origins []string) (*cors.Cors, func(origin string) bool) {
+	allowed := func(origin string) bool {
+		u, err := url.Parse(origin)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+			return false
+		}
+		h := u.Hostname()
+		return h == "localhost" || h == "127.0.0.1" || h == "::1"
 	}
 	if len(origins) > 0 {
-		opts.AllowedOrigins = origins
-	} else {
-		opts.AllowOriginFunc = func(origin string) bool {
-			u, err := url.Parse(origin)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-				return false
-			}
-			h := u.Hostname()
-			return h == "localhost" || h == "127.0.0.1" || h == "::1"
+		set := map[string]bool{}
+		for _, o := range origins {
+			set[strings.TrimRight(strings.TrimSpace(o), "/")] = true
 		}
+		allowed = func(origin string) bool { return set["*"] || set[origin] }
 	}
-	return cors.New(opts)
+	return cors.New(cors.Options{
+		AllowOriginFunc: allowed,
+		AllowedMethods:  []string{http.MethodGet, http.MethodPost, http.MethodOptions},
+		AllowedHeaders:  []string{"Content-Type", "Authorization", "Idempotency-Key"},
+		MaxAge:          600,
+	}), allowed
 }
 
 func displayAddr(a net.Addr) string {

@@ -3,6 +3,9 @@ package graph
 import (
 	"log/slog"
 	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
@@ -10,6 +13,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"holdfast/graph/live"
 	"holdfast/graph/loaders"
 	"holdfast/storage"
 )
@@ -20,6 +24,14 @@ type HandlerConfig struct {
 	Log           *slog.Logger
 	AdminToken    string
 	Introspection bool
+	// Hub serves subscriptions; without one, subscriptions are refused.
+	Hub *live.Hub
+	// Origin allows a websocket's Origin (nil: same host only).
+	Origin func(origin string) bool
+	// Limits (zero: defaults).
+	MaxSubscriptionsPerConn    int
+	MaxProductsPerSubscription int
+	WebsocketKeepAlive         time.Duration
 }
 
 // NewHandler builds the /graphql handler: the exact chain production runs,
@@ -28,11 +40,38 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.MaxSubscriptionsPerConn <= 0 {
+		cfg.MaxSubscriptionsPerConn = defaultMaxSubscriptionsPerConn
+	}
+	if cfg.MaxProductsPerSubscription <= 0 {
+		cfg.MaxProductsPerSubscription = defaultMaxProductsPerSub
+	}
+	if cfg.WebsocketKeepAlive <= 0 {
+		cfg.WebsocketKeepAlive = 10 * time.Second
+	}
 	schema := NewExecutableSchema(Config{
-		Resolvers:  &Resolver{Store: cfg.Store, Log: cfg.Log},
+		Resolvers: &Resolver{
+			Store:                      cfg.Store,
+			Log:                        cfg.Log,
+			Hub:                        cfg.Hub,
+			MaxSubscriptionsPerConn:    cfg.MaxSubscriptionsPerConn,
+			MaxProductsPerSubscription: cfg.MaxProductsPerSubscription,
+		},
 		Directives: DirectiveRoot{Admin: adminDirective},
 	})
 	srv := handler.New(schema)
+	if cfg.Hub != nil {
+		accept := websocket.AcceptOptions{}
+		if cfg.Origin != nil {
+			accept.InsecureSkipVerify = true // origin checked below, against the CORS allowlist
+		}
+		srv.AddTransport(transport.Websocket{
+			Implementation:        transport.CoderWebsocketImplementation{AcceptOptions: accept},
+			InitFunc:              wsInit(cfg.AdminToken),
+			InitTimeout:           10 * time.Second,
+			KeepAlivePingInterval: cfg.WebsocketKeepAlive,
+		})
+	}
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -45,7 +84,22 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 
 	var h http.Handler = srv
 	h = loaders.Middleware(cfg.Store, h)
+	if cfg.Origin != nil {
+		h = checkWebsocketOrigin(cfg.Origin, h)
+	}
 	h = idempotencyHeader(h)
 	h = authMiddleware(cfg.AdminToken, h)
 	return h
+}
+
+// checkWebsocketOrigin refuses websocket upgrades from origins the CORS
+// policy would refuse (a browser sends Origin; other clients may not).
+func checkWebsocketOrigin(allow func(string) bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o := r.Header.Get("Origin"); o != "" && r.Header.Get("Upgrade") != "" && !allow(o) {
+			http.Error(w, "origin not allowed", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

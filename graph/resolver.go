@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/big"
 
+	"holdfast/graph/live"
 	"holdfast/graph/loaders"
 	"holdfast/graph/model"
 	"holdfast/storage"
@@ -18,6 +19,10 @@ import (
 type Resolver struct {
 	Store *storage.Store
 	Log   *slog.Logger
+	Hub   *live.Hub
+
+	MaxSubscriptionsPerConn    int
+	MaxProductsPerSubscription int
 }
 
 // productByID loads a product through the request's dataloader.

@@ -302,6 +302,74 @@ func (r *queryResolver) InventoryAudit(ctx context.Context) ([]*storage.AuditRow
 	return r.Store.InventoryAudit(ctx)
 }
 
+// ProductID is the resolver for the productId field.
+func (r *stockLevelResolver) ProductID(ctx context.Context, obj *storage.StockLevel) (string, error) {
+	return storage.FormatProductID(obj.ProductID), nil
+}
+
+// StockChanged is the resolver for the stockChanged field.
+func (r *subscriptionResolver) StockChanged(ctx context.Context, productIds []string) (<-chan *storage.StockLevel, error) {
+	ids, err := r.subscriptionProducts(ctx, productIds)
+	if err != nil {
+		return nil, err
+	}
+	release, err := r.claimSubscription(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := r.Hub.SubscribeStock(ctx, ids)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	out := make(chan *storage.StockLevel)
+	go func() {
+		defer close(out)
+		defer release()
+		for l := range ch {
+			select {
+			case out <- &l:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// CartChanged is the resolver for the cartChanged field.
+func (r *subscriptionResolver) CartChanged(ctx context.Context, cartID string) (<-chan *storage.Cart, error) {
+	c, err := r.Store.CartByID(ctx, cartID)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, notFound("CART_NOT_FOUND", "no cart with this id")
+	}
+	release, err := r.claimSubscription(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := r.Hub.SubscribeCart(ctx, cartID)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	out := make(chan *storage.Cart)
+	go func() {
+		defer close(out)
+		defer release()
+		for c := range ch {
+			select {
+			case out <- c:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
 // AuditRow returns AuditRowResolver implementation.
 func (r *Resolver) AuditRow() AuditRowResolver { return &auditRowResolver{r} }
 
@@ -326,13 +394,21 @@ func (r *Resolver) Product() ProductResolver { return &productResolver{r} }
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// StockLevel returns StockLevelResolver implementation.
+func (r *Resolver) StockLevel() StockLevelResolver { return &stockLevelResolver{r} }
+
+// Subscription returns SubscriptionResolver implementation.
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
 type (
-	auditRowResolver  struct{ *Resolver }
-	cartResolver      struct{ *Resolver }
-	cartLineResolver  struct{ *Resolver }
-	mutationResolver  struct{ *Resolver }
-	orderResolver     struct{ *Resolver }
-	orderLineResolver struct{ *Resolver }
-	productResolver   struct{ *Resolver }
-	queryResolver     struct{ *Resolver }
+	auditRowResolver     struct{ *Resolver }
+	cartResolver         struct{ *Resolver }
+	cartLineResolver     struct{ *Resolver }
+	mutationResolver     struct{ *Resolver }
+	orderResolver        struct{ *Resolver }
+	orderLineResolver    struct{ *Resolver }
+	productResolver      struct{ *Resolver }
+	queryResolver        struct{ *Resolver }
+	stockLevelResolver   struct{ *Resolver }
+	subscriptionResolver struct{ *Resolver }
 )

@@ -135,6 +135,8 @@ func (n nullableCart) cart() *Cart {
 //     interleaving of any number of processes can push held past stock.
 //  3. l upserts the cart line and t bumps the cart's expiry, both only when
 //     p granted: a refused reservation changes nothing, expiry included.
+//  4. ns and nc notify live subscribers of the product and the cart, if any
+//     instance watches them; PostgreSQL delivers at commit.
 //
 // Because nothing else follows the UPDATE but two index writes and the
 // commit itself, the product row is locked for as short a time as
@@ -166,8 +168,17 @@ const addToCartSQL = `
 		    currency = COALESCE(carts.currency, (SELECT currency FROM p))
 		WHERE id = $1 AND EXISTS (SELECT 1 FROM l)
 		RETURNING ` + cartColumns + `
+	), ns AS (
+		SELECT pg_notify('holdfast_stock', w.id)
+		FROM p
+		JOIN watches w ON w.channel = 'holdfast_stock' AND w.id = p.id::text AND w.until > now()
+	), nc AS (
+		SELECT pg_notify('holdfast_cart', w.id)
+		FROM t
+		JOIN watches w ON w.channel = 'holdfast_cart' AND w.id = t.id AND w.until > now()
 	)
-	SELECT COALESCE((SELECT granted FROM p), 0) AS granted, t.*
+	SELECT COALESCE((SELECT granted FROM p), 0) AS granted, t.*,
+	       (SELECT count(*) FROM ns) + (SELECT count(*) FROM nc) AS notified
 	FROM (SELECT 1) AS one
 	LEFT JOIN t ON true`
 
@@ -205,8 +216,17 @@ const addToCartPartialSQL = `
 		    currency = COALESCE(carts.currency, (SELECT currency FROM p))
 		WHERE id = $1 AND EXISTS (SELECT 1 FROM l)
 		RETURNING ` + cartColumns + `
+	), ns AS (
+		SELECT pg_notify('holdfast_stock', w.id)
+		FROM p
+		JOIN watches w ON w.channel = 'holdfast_stock' AND w.id = p.id::text AND w.until > now()
+	), nc AS (
+		SELECT pg_notify('holdfast_cart', w.id)
+		FROM t
+		JOIN watches w ON w.channel = 'holdfast_cart' AND w.id = t.id AND w.until > now()
 	)
-	SELECT COALESCE((SELECT granted FROM p), 0) AS granted, t.*
+	SELECT COALESCE((SELECT granted FROM p), 0) AS granted, t.*,
+	       (SELECT count(*) FROM ns) + (SELECT count(*) FROM nc) AS notified
 	FROM (SELECT 1) AS one
 	LEFT JOIN t ON true`
 
@@ -275,7 +295,8 @@ func (s *Store) reserveOn(ctx context.Context, q queryer, in AddToCartParams) (R
 	// in between, the reservation is simply tried again (bounded).
 	for attempt := 0; ; attempt++ {
 		var out struct {
-			Granted int `db:"granted"`
+			Granted  int   `db:"granted"`
+			Notified int64 `db:"notified"`
 			nullableCart
 		}
 		args := []any{in.CartID, in.ProductID, in.Quantity, s.opts.HoldTTL.Milliseconds()}

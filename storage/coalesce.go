@@ -171,7 +171,8 @@ func (s *Store) runBatch(productID int64, batch []*member) {
 }
 
 type batchRow struct {
-	Ord int `db:"ord"`
+	Ord      int   `db:"ord"`
+	Notified int64 `db:"notified"`
 	nullableCart
 	Granted   bool          `db:"granted"`
 	Eligible  bool          `db:"eligible"`
@@ -240,8 +241,18 @@ const batchSQL = `
 		    currency = (SELECT currency FROM p)
 		WHERE id IN (SELECT cart_id FROM granted) AND EXISTS (SELECT 1 FROM upd)
 		RETURNING ` + cartColumns + `
+	), ns AS (
+		SELECT pg_notify('holdfast_stock', w.id)
+		FROM watches w
+		WHERE w.channel = 'holdfast_stock' AND w.id = $1::text AND w.until > now()
+		  AND EXISTS (SELECT 1 FROM upd)
+	), nc AS (
+		SELECT pg_notify('holdfast_cart', w.id)
+		FROM touched t
+		JOIN watches w ON w.channel = 'holdfast_cart' AND w.id = t.id AND w.until > now()
 	)
 	SELECT m.ord, t.*,
+	       (SELECT count(*) FROM ns) + (SELECT count(*) FROM nc) AS notified,
 	       (g.ord IS NOT NULL AND EXISTS (SELECT 1 FROM upd)) AS granted,
 	       (e.ord IS NOT NULL) AS eligible,
 	       (SELECT avail FROM p) - CASE WHEN EXISTS (SELECT 1 FROM upd) THEN (SELECT n FROM total) ELSE 0 END AS remaining

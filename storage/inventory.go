@@ -33,12 +33,20 @@ func (s *Store) AdjustStock(ctx context.Context, productID int64, delta int, rea
 		), m AS (
 			INSERT INTO inventory_movements (product_id, delta, kind, reason)
 			SELECT id, $2, $3, NULLIF($4, '') FROM p
+		), ns AS (
+			SELECT pg_notify('holdfast_stock', w.id)
+			FROM p
+			JOIN watches w ON w.channel = 'holdfast_stock' AND w.id = p.id::text AND w.until > now()
 		)
-		SELECT * FROM p`
-	var p Product
+		SELECT p.*, (SELECT count(*) FROM ns) AS notified FROM p`
+	var row struct {
+		Product
+		Notified int64 `db:"notified"`
+	}
 	err := s.retry(ctx, func(ctx context.Context) error {
-		return sqlxGet(ctx, s.pool(), &p, q, productID, delta, kind, reason)
+		return sqlxGet(ctx, s.pool(), &row, q, productID, delta, kind, reason)
 	})
+	p := row.Product
 	if err == ErrNotFound {
 		cur, err := s.ProductByID(ctx, productID)
 		switch {

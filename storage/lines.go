@@ -146,7 +146,15 @@ func (s *Store) changeLineTx(ctx context.Context, tx *Tx, cartID string, product
 			return translate(err)
 		}
 	}
-	return s.touchCart(ctx, tx.q, cartID)
+	if err := s.touchCart(ctx, tx.q, cartID); err != nil {
+		return err
+	}
+	if delta != 0 {
+		if err := notifyProducts(ctx, tx.q, productID); err != nil {
+			return err
+		}
+	}
+	return notify(ctx, tx.q, ChannelCart, []string{cartID})
 }
 
 // insufficientNow builds INSUFFICIENT_STOCK with the units that could be

@@ -153,7 +153,17 @@ func (s *Store) checkoutTx(ctx context.Context, tx *Tx, cartID, email string) (*
 				WHERE id = $1
 			)
 			SELECT * FROM o`
-		return sqlxGet(ctx, tx.q, &order, sell, cartID, NewSecretID(), email)
+		if err := sqlxGet(ctx, tx.q, &order, sell, cartID, NewSecretID(), email); err != nil {
+			return err
+		}
+		const notifySold = `
+			SELECT count(pg_notify(w.channel, w.id))
+			FROM watches w
+			WHERE w.until > now()
+			  AND ((w.channel = 'holdfast_cart' AND w.id = $1)
+			    OR (w.channel = 'holdfast_stock' AND w.id IN (SELECT product_id::text FROM order_lines WHERE order_id = $2)))`
+		var n int
+		return sqlxGet(ctx, tx.q, &n, notifySold, cartID, order.ID)
 	}()
 	if err != nil {
 		return nil, err

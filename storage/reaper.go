@@ -31,13 +31,20 @@ func releaseCarts(ctx context.Context, q queryer, cartIDs []string, status strin
 		UPDATE products p
 		SET held = p.held - locked.qty, updated_at = now()
 		FROM locked
-		WHERE p.id = locked.id`
-	if _, err := q.ExecContext(ctx, release, pq.Array(cartIDs)); err != nil {
-		return translate(err)
+		WHERE p.id = locked.id
+		RETURNING p.id`
+	var released []int64
+	if err := sqlxSelect(ctx, q, &released, release, pq.Array(cartIDs)); err != nil {
+		return err
 	}
 	const mark = `UPDATE carts SET status = $2, updated_at = now() WHERE id = ANY($1)`
-	_, err := q.ExecContext(ctx, mark, pq.Array(cartIDs), status)
-	return translate(err)
+	if _, err := q.ExecContext(ctx, mark, pq.Array(cartIDs), status); err != nil {
+		return translate(err)
+	}
+	if err := notifyProducts(ctx, q, released...); err != nil {
+		return err
+	}
+	return notify(ctx, q, ChannelCart, cartIDs)
 }
 
 // ReaperBatch bounds how many carts one reaper transaction expires.

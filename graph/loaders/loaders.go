@@ -43,9 +43,15 @@ func (l *Loaders) Reset() {
 	l.OrderLines.ClearAll()
 }
 
-// Middleware gives every request its own loaders.
+// Middleware gives every request its own loaders. A websocket lives for
+// many operations and events, so it gets none: its resolvers load fresh
+// data for every event.
 func Middleware(store *storage.Store, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(With(r.Context(), New(store))))
 	})
 }

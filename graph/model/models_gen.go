@@ -118,6 +118,13 @@ type RemoveCartLineInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// Live updates over websockets (graphql-transport-ws, and the legacy graphql-ws).
+// Each subscription first sends the current value(s), then changes as they
+// commit, coalesced to at most one message per product or cart every
+// STOCK_PUSH_INTERVAL; the last message is never older than the latest change.
+type Subscription struct {
+}
+
 // Sets the line's absolute quantity; 0 removes it.
 type UpdateCartLineInput struct {
 	CartID         string  `json:"cartId"`

@@ -1,0 +1,356 @@
+// Package live fans database change notifications out to GraphQL
+// subscribers.
+//
+// Each server instance holds one LISTEN connection (storage.Listen). A
+// notification carries only an id; the hub marks it dirty and, every push
+// interval, re-reads the current values of everything dirty in one pass and
+// hands each subscriber the latest value per product or cart. Reads happen
+// after the notification, in one sequential loop, so the last value a
+// subscriber gets is never older than the last committed change. After the
+// listener reconnects, everything watched is re-read and re-sent.
+package live
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"holdfast/storage"
+)
+
+// Hub is one instance's subscription fan-out.
+type Hub struct {
+	store    *storage.Store
+	log      *slog.Logger
+	interval time.Duration
+	watchTTL time.Duration
+
+	mu            sync.Mutex
+	products      map[int64]map[*Sub]struct{}
+	carts         map[string]map[*Sub]struct{}
+	dirtyProducts map[int64]struct{}
+	dirtyCarts    map[string]struct{}
+	expiry        map[string]*time.Timer
+	wake          chan struct{}
+}
+
+// New builds a hub that pushes at most every interval.
+func New(store *storage.Store, log *slog.Logger, interval time.Duration) *Hub {
+	if interval <= 0 {
+		interval = 100 * time.Millisecond
+	}
+	return &Hub{
+		store:         store,
+		log:           log,
+		interval:      interval,
+		watchTTL:      time.Minute,
+		products:      map[int64]map[*Sub]struct{}{},
+		carts:         map[string]map[*Sub]struct{}{},
+		dirtyProducts: map[int64]struct{}{},
+		dirtyCarts:    map[string]struct{}{},
+		expiry:        map[string]*time.Timer{},
+		wake:          make(chan struct{}, 1),
+	}
+}
+
+// Sub is one subscription's mailbox: the latest pending value per product
+// (or the latest cart), and a signal that something is pending.
+type Sub struct {
+	mu     sync.Mutex
+	levels map[int64]storage.StockLevel
+	cart   *storage.Cart
+	signal chan struct{}
+}
+
+func newSub() *Sub {
+	return &Sub{levels: map[int64]storage.StockLevel{}, signal: make(chan struct{}, 1)}
+}
+
+func (s *Sub) poke() {
+	select {
+	case s.signal <- struct{}{}:
+	default:
+	}
+}
+
+// Run consumes database events until ctx ends or events closes.
+func (h *Hub) Run(ctx context.Context, events <-chan storage.Event) {
+	tick := time.NewTicker(h.interval)
+	defer tick.Stop()
+	refresh := time.NewTicker(h.watchTTL / 3)
+	defer refresh.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			h.mark(ev)
+		case <-h.wake:
+			h.flush(ctx)
+		case <-tick.C:
+			h.flush(ctx)
+		case <-refresh.C:
+			h.refreshWatches(ctx)
+		}
+	}
+}
+
+func (h *Hub) mark(ev storage.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case ev.Resync:
+		for id := range h.products {
+			h.dirtyProducts[id] = struct{}{}
+		}
+		for id := range h.carts {
+			h.dirtyCarts[id] = struct{}{}
+		}
+	case ev.Channel == storage.ChannelStock:
+		if id, err := strconv.ParseInt(ev.ID, 10, 64); err == nil {
+			if _, watched := h.products[id]; watched {
+				h.dirtyProducts[id] = struct{}{}
+			}
+		}
+	case ev.Channel == storage.ChannelCart:
+		if _, watched := h.carts[ev.ID]; watched {
+			h.dirtyCarts[ev.ID] = struct{}{}
+		}
+	}
+}
+
+// flush re-reads everything dirty and hands the values to subscribers.
+func (h *Hub) flush(ctx context.Context) {
+	h.mu.Lock()
+	if len(h.dirtyProducts) == 0 && len(h.dirtyCarts) == 0 {
+		h.mu.Unlock()
+		return
+	}
+	pids := make([]int64, 0, len(h.dirtyProducts))
+	for id := range h.dirtyProducts {
+		pids = append(pids, id)
+	}
+	cids := make([]string, 0, len(h.dirtyCarts))
+	for id := range h.dirtyCarts {
+		cids = append(cids, id)
+	}
+	clear(h.dirtyProducts)
+	clear(h.dirtyCarts)
+	h.mu.Unlock()
+
+	if len(pids) > 0 {
+		levels, err := h.store.StockLevels(ctx, pids)
+		if err != nil {
+			h.retryLater(pids, nil, err)
+		} else {
+			h.mu.Lock()
+			for _, l := range levels {
+				for s := range h.products[l.ProductID] {
+					s.mu.Lock()
+					s.levels[l.ProductID] = l
+					s.mu.Unlock()
+					s.poke()
+				}
+			}
+			h.mu.Unlock()
+		}
+	}
+	for _, id := range cids {
+		c, err := h.store.CartByID(ctx, id)
+		if err != nil {
+			h.retryLater(nil, []string{id}, err)
+			continue
+		}
+		if c == nil {
+			continue
+		}
+		h.mu.Lock()
+		for s := range h.carts[id] {
+			s.mu.Lock()
+			s.cart = c
+			s.mu.Unlock()
+			s.poke()
+		}
+		if c.Status == storage.CartActive && len(h.carts[id]) > 0 {
+			h.scheduleExpiry(id, c.ExpiresAt)
+		}
+		h.mu.Unlock()
+	}
+}
+
+// scheduleExpiry re-reads a watched cart when its holds run out, so its
+// subscribers learn at once that it expired (the reaper may come later).
+// Called with h.mu held.
+func (h *Hub) scheduleExpiry(id string, at time.Time) {
+	if t := h.expiry[id]; t != nil {
+		t.Stop()
+	}
+	h.expiry[id] = time.AfterFunc(time.Until(at)+5*time.Millisecond, func() {
+		h.mark(storage.Event{Channel: storage.ChannelCart, ID: id})
+		h.poke()
+	})
+}
+
+func (h *Hub) retryLater(pids []int64, cids []string, err error) {
+	if h.log != nil {
+		h.log.Warn("live: reading current values failed; will retry", "err", err.Error())
+	}
+	h.mu.Lock()
+	for _, id := range pids {
+		h.dirtyProducts[id] = struct{}{}
+	}
+	for _, id := range cids {
+		h.dirtyCarts[id] = struct{}{}
+	}
+	h.mu.Unlock()
+}
+
+func (h *Hub) poke() {
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// refreshWatches keeps this instance's watches alive in the database.
+func (h *Hub) refreshWatches(ctx context.Context) {
+	h.mu.Lock()
+	pids := make([]string, 0, len(h.products))
+	for id := range h.products {
+		pids = append(pids, strconv.FormatInt(id, 10))
+	}
+	cids := make([]string, 0, len(h.carts))
+	for id := range h.carts {
+		cids = append(cids, id)
+	}
+	h.mu.Unlock()
+	if err := h.store.Watch(ctx, storage.ChannelStock, pids, h.watchTTL); err != nil && h.log != nil {
+		h.log.Warn("live: refreshing watches failed", "err", err.Error())
+	}
+	if err := h.store.Watch(ctx, storage.ChannelCart, cids, h.watchTTL); err != nil && h.log != nil {
+		h.log.Warn("live: refreshing watches failed", "err", err.Error())
+	}
+}
+
+// SubscribeStock delivers the levels of the given products: first their
+// current levels, then every change, coalesced per push interval. The
+// channel closes when ctx ends.
+func (h *Hub) SubscribeStock(ctx context.Context, ids []int64) (<-chan storage.StockLevel, error) {
+	strs := make([]string, len(ids))
+	for i, id := range ids {
+		strs[i] = strconv.FormatInt(id, 10)
+	}
+	// Watch first, so no change after this point goes unnotified.
+	if err := h.store.Watch(ctx, storage.ChannelStock, strs, h.watchTTL); err != nil {
+		return nil, err
+	}
+	s := newSub()
+	h.mu.Lock()
+	for _, id := range ids {
+		if h.products[id] == nil {
+			h.products[id] = map[*Sub]struct{}{}
+		}
+		h.products[id][s] = struct{}{}
+		h.dirtyProducts[id] = struct{}{} // the current level comes first
+	}
+	h.mu.Unlock()
+	h.poke()
+
+	out := make(chan storage.StockLevel)
+	go func() {
+		defer close(out)
+		defer func() {
+			h.mu.Lock()
+			for _, id := range ids {
+				delete(h.products[id], s)
+				if len(h.products[id]) == 0 {
+					delete(h.products, id)
+				}
+			}
+			h.mu.Unlock()
+		}()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.signal:
+			}
+			s.mu.Lock()
+			pending := make([]storage.StockLevel, 0, len(s.levels))
+			for _, l := range s.levels {
+				pending = append(pending, l)
+			}
+			clear(s.levels)
+			s.mu.Unlock()
+			slices.SortFunc(pending, func(a, b storage.StockLevel) int { return int(a.ProductID - b.ProductID) })
+			for _, l := range pending {
+				select {
+				case out <- l:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}
+
+// SubscribeCart delivers the cart now and after each change, coalesced per
+// push interval, until ctx ends.
+func (h *Hub) SubscribeCart(ctx context.Context, cartID string) (<-chan *storage.Cart, error) {
+	if err := h.store.Watch(ctx, storage.ChannelCart, []string{cartID}, h.watchTTL); err != nil {
+		return nil, err
+	}
+	s := newSub()
+	h.mu.Lock()
+	if h.carts[cartID] == nil {
+		h.carts[cartID] = map[*Sub]struct{}{}
+	}
+	h.carts[cartID][s] = struct{}{}
+	h.dirtyCarts[cartID] = struct{}{}
+	h.mu.Unlock()
+	h.poke()
+
+	out := make(chan *storage.Cart)
+	go func() {
+		defer close(out)
+		defer func() {
+			h.mu.Lock()
+			delete(h.carts[cartID], s)
+			if len(h.carts[cartID]) == 0 {
+				delete(h.carts, cartID)
+				if t := h.expiry[cartID]; t != nil {
+					t.Stop()
+					delete(h.expiry, cartID)
+				}
+			}
+			h.mu.Unlock()
+		}()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.signal:
+			}
+			s.mu.Lock()
+			c := s.cart
+			s.cart = nil
+			s.mu.Unlock()
+			if c == nil {
+				continue
+			}
+			select {
+			case out <- c:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
