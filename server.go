@@ -16,12 +16,16 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/caarlos0/env/v11"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/cors"
 
 	"holdfast/graph"
@@ -49,6 +53,22 @@ type config struct {
 	MaxSubsPerConn  int           `env:"MAX_SUBSCRIPTIONS_PER_CONNECTION" envDefault:"20"`
 	MaxProductsSub  int           `env:"MAX_PRODUCTS_PER_SUBSCRIPTION" envDefault:"100"`
 	WSKeepAlive     time.Duration `env:"WS_KEEPALIVE" envDefault:"10s"`
+
+	MaxBodyBytes    int64         `env:"MAX_BODY_BYTES" envDefault:"1048576"`
+	RequestTimeout  time.Duration `env:"REQUEST_TIMEOUT" envDefault:"10s"`
+	MaxComplexity   int           `env:"MAX_COMPLEXITY" envDefault:"1000"`
+	MaxDepth        int           `env:"MAX_DEPTH" envDefault:"12"`
+	MaxRootFields   int           `env:"MAX_ROOT_FIELDS" envDefault:"10"`
+	MaxAliases      int           `env:"MAX_ALIASES" envDefault:"30"`
+	APQCacheSize    int           `env:"APQ_CACHE_SIZE" envDefault:"1000"`
+	RateIP          float64       `env:"RATE_LIMIT_IP" envDefault:"1000"`
+	RateIPBurst     int           `env:"RATE_LIMIT_IP_BURST" envDefault:"2000"`
+	RateCart        float64       `env:"RATE_LIMIT_CART" envDefault:"20"`
+	RateCartBurst   int           `env:"RATE_LIMIT_CART_BURST" envDefault:"100"`
+	CORSCredentials bool          `env:"CORS_ALLOW_CREDENTIALS" envDefault:"false"`
+	MaxLineQuantity int           `env:"MAX_LINE_QUANTITY" envDefault:"1000"`
+	MaxCartQuantity int           `env:"MAX_CART_QUANTITY" envDefault:"10000"`
+	MaxCartLines    int           `env:"MAX_CART_LINES" envDefault:"200"`
 }
 
 func main() {
@@ -75,10 +95,13 @@ func run(args []string, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	store, err := storage.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns, storage.Options{
+	store, err := storage.Open(ctx, withConnectTimeout(cfg.DatabaseURL), cfg.DBMaxConns, storage.Options{
 		HoldTTL:         cfg.HoldTTL,
 		DefaultCurrency: cfg.DefaultCurrency,
 		IdempotencyTTL:  cfg.IdempotencyTTL,
+		MaxLineQuantity: cfg.MaxLineQuantity,
+		MaxCartQuantity: cfg.MaxCartQuantity,
+		MaxCartLines:    cfg.MaxCartLines,
 	})
 	if err != nil {
 		return err
@@ -120,7 +143,14 @@ func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logg
 	hub := live.New(store, log, cfg.StockPush)
 	go hub.Run(ctx, events)
 
-	cors, originAllowed := corsPolicy(cfg.CORSOrigins)
+	cors, originAllowed := corsPolicy(cfg.CORSOrigins, cfg.CORSCredentials)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := graph.NewMetrics(reg, store, hub)
+	// Websockets outlive http.Server.Shutdown's drain: this context ends them.
+	wsCtx, stopWebsockets := context.WithCancel(context.Background())
+	defer stopWebsockets()
+
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", graph.NewHandler(graph.HandlerConfig{
 		Store:                      store,
@@ -132,7 +162,22 @@ func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logg
 		MaxSubscriptionsPerConn:    cfg.MaxSubsPerConn,
 		MaxProductsPerSubscription: cfg.MaxProductsSub,
 		WebsocketKeepAlive:         cfg.WSKeepAlive,
+		Limits: graph.LimitConfig{
+			MaxComplexity:             cfg.MaxComplexity,
+			MaxDepth:                  cfg.MaxDepth,
+			MaxRootFields:             cfg.MaxRootFields,
+			MaxAliases:                cfg.MaxAliases,
+			MutationsPerSecondPerIP:   cfg.RateIP,
+			MutationBurstPerIP:        cfg.RateIPBurst,
+			MutationsPerSecondPerCart: cfg.RateCart,
+			MutationBurstPerCart:      cfg.RateCartBurst,
+		},
+		Guard:        graph.GuardConfig{MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout},
+		APQCacheSize: cfg.APQCacheSize,
+		Metrics:      metrics,
+		Shutdown:     wsCtx,
 	}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if cfg.GraphiQL {
 		// GraphiQL's page loads its scripts from a CDN.
 		mux.Handle("GET /{$}", playground.Handler("Holdfast", "/graphql"))
@@ -144,7 +189,11 @@ func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logg
 		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := store.Ping(pctx); err != nil {
-			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			http.Error(w, "not ready: database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		if pending, err := migrations.Pending(pctx, store.DB().DB); err != nil || pending {
+			http.Error(w, "not ready: database not migrated", http.StatusServiceUnavailable)
 			return
 		}
 		w.Write([]byte("ready\n"))
@@ -178,12 +227,31 @@ func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logg
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
+	log.Info("shutting down: draining requests and websockets", "deadline", cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	stopWebsockets()
 	err = srv.Shutdown(sctx)
 	<-reaperDone
+	log.Info("stopped")
 	return err
+}
+
+// withConnectTimeout bounds how long opening a connection may take, so a
+// database that does not answer makes requests fail fast instead of hang.
+func withConnectTimeout(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		if q.Get("connect_timeout") == "" {
+			q.Set("connect_timeout", "3")
+		}
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	if !strings.Contains(dsn, "connect_timeout") {
+		return dsn + " connect_timeout=3"
+	}
+	return dsn
 }
 
 // listenerURL names the LISTEN connection so operators (and tests) can
@@ -201,7 +269,7 @@ func listenerURL(dsn string) string {
 // corsPolicy allows the configured origins; with none configured, only
 // localhost origins (any port), which is what local development needs. The
 // same rule guards websocket upgrades.
-func corsPolicy(origins []string) (*cors.Cors, func(origin string) bool) {
+func corsPolicy(origins []string, credentials bool) (*cors.Cors, func(origin string) bool) {
 	allowed := func(origin string) bool {
 		u, err := url.Parse(origin)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
@@ -221,7 +289,10 @@ func corsPolicy(origins []string) (*cors.Cors, func(origin string) bool) {
 		AllowOriginFunc: allowed,
 		AllowedMethods:  []string{http.MethodGet, http.MethodPost, http.MethodOptions},
 		AllowedHeaders:  []string{"Content-Type", "Authorization", "Idempotency-Key"},
-		MaxAge:          600,
+		ExposedHeaders:  []string{"X-Request-Id", "Retry-After"},
+		// Credentials (cookies) only when configured, and never with "*".
+		AllowCredentials: credentials && len(origins) > 0 && !slices.Contains(origins, "*"),
+		MaxAge:           600,
 	}), allowed
 }
 

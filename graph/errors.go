@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"runtime/debug"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -45,23 +47,34 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			if out.Extensions["code"] == nil {
 				out.Extensions["code"] = codeBadInput
 			}
+			if code, ok := out.Extensions["code"].(string); ok {
+				stateFrom(ctx).setOutcome("error:" + code)
+			}
 			return out
 		}
 		out := &gqlerror.Error{Path: graphql.GetPath(ctx)}
+		st := stateFrom(ctx)
+		rid := RequestID(ctx)
 		switch {
 		case errors.Is(err, storage.ErrUnavailable):
-			log.WarnContext(ctx, "database unavailable", "err", err.Error())
+			log.WarnContext(ctx, "database unavailable", "request_id", rid, "err", err.Error())
 			out.Message = "the service is temporarily unavailable, please retry"
 			out.Extensions = map[string]any{"code": codeUnavailable}
+			st.setStatus(http.StatusServiceUnavailable, time.Second)
 		case errors.Is(err, context.DeadlineExceeded):
-			log.WarnContext(ctx, "request timed out", "err", err.Error())
+			log.WarnContext(ctx, "request timed out", "request_id", rid, "err", err.Error())
 			out.Message = "the request timed out"
 			out.Extensions = map[string]any{"code": codeTimeout}
+			st.setStatus(http.StatusGatewayTimeout, 0)
 		default:
-			log.ErrorContext(ctx, "internal error", "err", err.Error(), "path", out.Path.String())
+			log.ErrorContext(ctx, "internal error", "request_id", rid, "err", err.Error(), "path", out.Path.String())
 			out.Message = "internal error"
 			out.Extensions = map[string]any{"code": codeInternal}
 		}
+		if rid != "" {
+			out.Extensions["requestId"] = rid
+		}
+		st.setOutcome("error:" + out.Extensions["code"].(string))
 		return out
 	}
 }
@@ -77,7 +90,7 @@ func recoverFunc(log *slog.Logger) graphql.RecoverFunc {
 
 // userErrors converts a business refusal into the payload's userErrors.
 // Any other error is returned as is (and becomes an internal error).
-func userErrors(err error) ([]*model.UserError, error) {
+func userErrors(ctx context.Context, err error) ([]*model.UserError, error) {
 	var se *storage.Error
 	if err == nil {
 		return []*model.UserError{}, nil
@@ -85,10 +98,24 @@ func userErrors(err error) ([]*model.UserError, error) {
 	if !errors.As(err, &se) {
 		return nil, err
 	}
+	stateFrom(ctx).setOutcome("user_error:" + string(se.Code))
 	return []*model.UserError{{
 		Code:      model.ErrorCode(se.Code),
 		Message:   se.Message,
 		Field:     se.Field,
 		Available: se.Available,
 	}}, nil
+}
+
+// refusalCode is the business code of err ("" for none or a non-business
+// error).
+func refusalCode(err error) string {
+	var se *storage.Error
+	if errors.As(err, &se) {
+		return string(se.Code)
+	}
+	if err != nil {
+		return "ERROR"
+	}
+	return ""
 }

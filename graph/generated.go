@@ -67,6 +67,12 @@ type ComplexityRoot struct {
 		UpdatedAt     func(childComplexity int) int
 	}
 
+	CartHolding struct {
+		Cart     func(childComplexity int) int
+		Lines    func(childComplexity int) int
+		Quantity func(childComplexity int) int
+	}
+
 	CartLine struct {
 		LineTotal func(childComplexity int) int
 		Product   func(childComplexity int) int
@@ -180,6 +186,7 @@ type ComplexityRoot struct {
 		Orders         func(childComplexity int, first *int, after *string) int
 		Product        func(childComplexity int, id string) int
 		Products       func(childComplexity int, first *int, after *string) int
+		TopHolders     func(childComplexity int, productID *string, first *int) int
 	}
 
 	StockLevel struct {
@@ -252,6 +259,7 @@ type QueryResolver interface {
 	Order(ctx context.Context, id string) (*storage.Order, error)
 	Orders(ctx context.Context, first *int, after *string) (*model.OrderConnection, error)
 	InventoryAudit(ctx context.Context) ([]*storage.AuditRow, error)
+	TopHolders(ctx context.Context, productID *string, first *int) ([]*storage.CartHolding, error)
 }
 type StockLevelResolver interface {
 	ProductID(ctx context.Context, obj *storage.StockLevel) (string, error)
@@ -364,6 +372,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Cart.UpdatedAt(childComplexity), true
+
+	case "CartHolding.cart":
+		if e.ComplexityRoot.CartHolding.Cart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartHolding.Cart(childComplexity), true
+	case "CartHolding.lines":
+		if e.ComplexityRoot.CartHolding.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartHolding.Lines(childComplexity), true
+	case "CartHolding.quantity":
+		if e.ComplexityRoot.CartHolding.Quantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartHolding.Quantity(childComplexity), true
 
 	case "CartLine.lineTotal":
 		if e.ComplexityRoot.CartLine.LineTotal == nil {
@@ -831,6 +858,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Products(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.topHolders":
+		if e.ComplexityRoot.Query.TopHolders == nil {
+			break
+		}
+
+		args, err := ec.field_Query_topHolders_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.TopHolders(childComplexity, args["productId"].(*string), args["first"].(*int)), true
 
 	case "StockLevel.at":
 		if e.ComplexityRoot.StockLevel.At == nil {
@@ -1099,6 +1137,8 @@ enum ErrorCode {
   STOCK_BELOW_HELD
   "The idempotency key was used before with a different input."
   IDEMPOTENCY_KEY_REUSED
+  "An anti-hoarding cap (units per line, units per cart, lines per cart) would be exceeded."
+  CART_LIMIT_EXCEEDED
 }
 
 type UserError {
@@ -1263,6 +1303,18 @@ type Query {
   orders(first: Int = 20, after: String): OrderConnection! @admin
   "Recomputes every product's books from the ledger and the carts (admin)."
   inventoryAudit: [AuditRow!]! @admin
+  """
+  The active carts holding the most units (of one product, when productId
+  is given), biggest first (admin): who is sitting on a drop.
+  """
+  topHolders(productId: ID, first: Int = 10): [CartHolding!]! @admin
+}
+
+type CartHolding {
+  cart: Cart!
+  "Units held: of the product asked about, else in the whole cart."
+  quantity: Int!
+  lines: Int!
 }
 
 type Mutation {
@@ -1342,6 +1394,18 @@ func (ec *executionContext) childFields_Cart(ctx context.Context, field graphql.
 		return ec.fieldContext_Cart_status(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Cart", field.Name)
+}
+
+func (ec *executionContext) childFields_CartHolding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cart":
+		return ec.fieldContext_CartHolding_cart(ctx, field)
+	case "quantity":
+		return ec.fieldContext_CartHolding_quantity(ctx, field)
+	case "lines":
+		return ec.fieldContext_CartHolding_lines(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CartHolding", field.Name)
 }
 
 func (ec *executionContext) childFields_CartLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1886,6 +1950,28 @@ func (ec *executionContext) field_Query_products_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_topHolders_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "productId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["productId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Subscription_cartChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2335,6 +2421,84 @@ func (ec *executionContext) _Cart_status(ctx context.Context, field graphql.Coll
 }
 func (ec *executionContext) fieldContext_Cart_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Cart", field, false, false, "CartStatus")
+}
+
+func (ec *executionContext) _CartHolding_cart(ctx context.Context, field graphql.CollectedField, obj *storage.CartHolding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartHolding_cart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Cart) graphql.Marshaler {
+			return ec.marshalNCart2ᚖholdfastᚋstorageᚐCart(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CartHolding_cart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CartHolding",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cart(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CartHolding_quantity(ctx context.Context, field graphql.CollectedField, obj *storage.CartHolding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartHolding_quantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CartHolding_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CartHolding", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CartHolding_lines(ctx context.Context, field graphql.CollectedField, obj *storage.CartHolding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartHolding_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CartHolding_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CartHolding", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CartLine_product(ctx context.Context, field graphql.CollectedField, obj *storage.CartLine) (ret graphql.Marshaler) {
@@ -4411,6 +4575,63 @@ func (ec *executionContext) fieldContext_Query_inventoryAudit(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_topHolders(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_topHolders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().TopHolders(ctx, fc.Args["productId"].(*string), fc.Args["first"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal []*storage.CartHolding
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*storage.CartHolding) graphql.Marshaler {
+			return ec.marshalNCartHolding2ᚕᚖholdfastᚋstorageᚐCartHoldingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_topHolders(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CartHolding(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_topHolders_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6441,6 +6662,49 @@ func (ec *executionContext) _Cart(ctx context.Context, sel ast.SelectionSet, obj
 	return out
 }
 
+var cartHoldingImplementors = []string{"CartHolding"}
+
+func (ec *executionContext) _CartHolding(ctx context.Context, sel ast.SelectionSet, obj *storage.CartHolding) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cartHoldingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CartHolding")
+		case "cart":
+			out.Values[i] = ec._CartHolding_cart(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quantity":
+			out.Values[i] = ec._CartHolding_quantity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._CartHolding_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var cartLineImplementors = []string{"CartLine"}
 
 func (ec *executionContext) _CartLine(ctx context.Context, sel ast.SelectionSet, obj *storage.CartLine) graphql.Marshaler {
@@ -7270,6 +7534,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_inventoryAudit(ctx, field)
 				})
+		case "topHolders":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_topHolders(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -7836,6 +8106,30 @@ func (ec *executionContext) marshalNCart2ᚖholdfastᚋstorageᚐCart(ctx contex
 		return graphql.Null
 	}
 	return ec._Cart(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCartHolding2ᚕᚖholdfastᚋstorageᚐCartHoldingᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.CartHolding) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCartHolding2ᚖholdfastᚋstorageᚐCartHolding(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCartHolding2ᚖholdfastᚋstorageᚐCartHolding(ctx context.Context, sel ast.SelectionSet, v *storage.CartHolding) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CartHolding!")
+		return graphql.Null
+	}
+	return ec._CartHolding(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNCartLine2ᚕᚖholdfastᚋstorageᚐCartLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.CartLine) graphql.Marshaler {

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -32,6 +33,14 @@ type HandlerConfig struct {
 	MaxSubscriptionsPerConn    int
 	MaxProductsPerSubscription int
 	WebsocketKeepAlive         time.Duration
+	Limits                     LimitConfig
+	Guard                      GuardConfig
+	// APQCacheSize bounds the automatic persisted query cache (default 1000).
+	APQCacheSize int
+	// Metrics, if set, records requests and reservations.
+	Metrics *Metrics
+	// Shutdown, when done, closes every websocket (graceful stop).
+	Shutdown context.Context
 }
 
 // NewHandler builds the /graphql handler: the exact chain production runs,
@@ -49,17 +58,22 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	if cfg.WebsocketKeepAlive <= 0 {
 		cfg.WebsocketKeepAlive = 10 * time.Second
 	}
-	schema := NewExecutableSchema(Config{
+	if cfg.APQCacheSize <= 0 {
+		cfg.APQCacheSize = 1000
+	}
+	gqlCfg := Config{
 		Resolvers: &Resolver{
 			Store:                      cfg.Store,
 			Log:                        cfg.Log,
 			Hub:                        cfg.Hub,
+			Metrics:                    cfg.Metrics,
 			MaxSubscriptionsPerConn:    cfg.MaxSubscriptionsPerConn,
 			MaxProductsPerSubscription: cfg.MaxProductsPerSubscription,
 		},
 		Directives: DirectiveRoot{Admin: adminDirective},
-	})
-	srv := handler.New(schema)
+	}
+	complexityCosts(&gqlCfg.Complexity)
+	srv := handler.New(NewExecutableSchema(gqlCfg))
 	if cfg.Hub != nil {
 		accept := websocket.AcceptOptions{}
 		if cfg.Origin != nil {
@@ -67,9 +81,11 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		}
 		srv.AddTransport(transport.Websocket{
 			Implementation:        transport.CoderWebsocketImplementation{AcceptOptions: accept},
-			InitFunc:              wsInit(cfg.AdminToken),
+			InitFunc:              wsInit(cfg.AdminToken, cfg.Shutdown),
 			InitTimeout:           10 * time.Second,
-			KeepAlivePingInterval: cfg.WebsocketKeepAlive,
+			KeepAlivePingInterval: cfg.WebsocketKeepAlive, // graphql-ws "ka"
+			PingPongInterval:      cfg.WebsocketKeepAlive, // graphql-transport-ws ping
+			MissingPongOk:         true,                   // keep quiet clients connected
 		})
 	}
 	srv.AddTransport(transport.Options{})
@@ -79,6 +95,8 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.APQCacheSize)})
+	srv.Use(newLimits(cfg.Limits))
 	srv.SetErrorPresenter(errorPresenter(cfg.Log))
 	srv.SetRecoverFunc(recoverFunc(cfg.Log))
 
@@ -89,6 +107,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	}
 	h = idempotencyHeader(h)
 	h = authMiddleware(cfg.AdminToken, h)
+	h = guard(cfg.Guard, cfg.Log, cfg.Metrics.observe, h)
 	return h
 }
 

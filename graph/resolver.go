@@ -17,9 +17,10 @@ import (
 
 // Resolver holds the dependencies every resolver needs.
 type Resolver struct {
-	Store *storage.Store
-	Log   *slog.Logger
-	Hub   *live.Hub
+	Store   *storage.Store
+	Log     *slog.Logger
+	Hub     *live.Hub
+	Metrics *Metrics
 
 	MaxSubscriptionsPerConn    int
 	MaxProductsPerSubscription int
@@ -45,7 +46,7 @@ func (r *Resolver) subtotal(lines []*storage.CartLine) *model.Money {
 // cartPayload answers a cart mutation: the cart as it is now (changed, or
 // unchanged after a refusal) and the refusal as userErrors.
 func (r *Resolver) cartPayload(ctx context.Context, cartID string, opErr error, warnings []*model.CartWarning) (*model.CartPayload, error) {
-	ue, err := userErrors(opErr)
+	ue, err := userErrors(ctx, opErr)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +70,7 @@ func orEmpty(w []*model.CartWarning) []*model.CartWarning {
 
 // productPayload answers a product mutation.
 func (r *Resolver) productPayload(ctx context.Context, p *storage.Product, opErr error) (*model.ProductPayload, error) {
-	ue, err := userErrors(opErr)
+	ue, err := userErrors(ctx, opErr)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +93,7 @@ func parseProductID(s string) int64 {
 // loaders are primed with its lines and products, so the payload renders
 // exactly what the first attempt saw.
 func (r *Resolver) snapshotPayload(ctx context.Context, snap *storage.CartSnapshot, opErr error, warnings []*model.CartWarning) (*model.CartPayload, error) {
-	ue, err := userErrors(opErr)
+	ue, err := userErrors(ctx, opErr)
 	if err != nil {
 		return nil, err
 	}

@@ -100,6 +100,7 @@ func (r *mutationResolver) AddToCart(ctx context.Context, input model.AddToCartI
 		AllowPartial:   input.AllowPartial != nil && *input.AllowPartial,
 		IdempotencyKey: idempotencyKey(ctx, input.IdempotencyKey),
 	})
+	r.Metrics.reservation(refusalCode(err))
 	var warnings []*model.CartWarning
 	if err == nil && res.Reserved < res.Requested {
 		warnings = append(warnings, &model.CartWarning{
@@ -115,7 +116,7 @@ func (r *mutationResolver) AddToCart(ctx context.Context, input model.AddToCartI
 	}
 	if res.Cart != nil {
 		// The reservation returned the cart as it left it: no re-read.
-		ue, err := userErrors(err)
+		ue, err := userErrors(ctx, err)
 		if err != nil {
 			return nil, err
 		}
@@ -145,7 +146,7 @@ func (r *mutationResolver) RemoveCartLine(ctx context.Context, input model.Remov
 // Checkout is the resolver for the checkout field.
 func (r *mutationResolver) Checkout(ctx context.Context, input model.CheckoutInput) (*model.CheckoutPayload, error) {
 	order, err := r.Store.Checkout(ctx, input.CartID, input.Email, idempotencyKey(ctx, input.IdempotencyKey))
-	ue, err := userErrors(err)
+	ue, err := userErrors(ctx, err)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +156,7 @@ func (r *mutationResolver) Checkout(ctx context.Context, input model.CheckoutInp
 // CancelOrder is the resolver for the cancelOrder field.
 func (r *mutationResolver) CancelOrder(ctx context.Context, input model.CancelOrderInput) (*model.OrderPayload, error) {
 	order, err := r.Store.CancelOrder(ctx, input.OrderID)
-	ue, err := userErrors(err)
+	ue, err := userErrors(ctx, err)
 	if err != nil {
 		return nil, err
 	}
@@ -300,6 +301,21 @@ func (r *queryResolver) Orders(ctx context.Context, first *int, after *string) (
 // InventoryAudit is the resolver for the inventoryAudit field.
 func (r *queryResolver) InventoryAudit(ctx context.Context) ([]*storage.AuditRow, error) {
 	return r.Store.InventoryAudit(ctx)
+}
+
+// TopHolders is the resolver for the topHolders field.
+func (r *queryResolver) TopHolders(ctx context.Context, productID *string, first *int) ([]*storage.CartHolding, error) {
+	n, err := pageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	var pid int64
+	if productID != nil {
+		if pid = parseProductID(*productID); pid == 0 {
+			return []*storage.CartHolding{}, nil
+		}
+	}
+	return r.Store.TopHolders(ctx, pid, n)
 }
 
 // ProductID is the resolver for the productId field.

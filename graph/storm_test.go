@@ -23,7 +23,7 @@ import (
 // fraction of a second. Afterwards every product's books must balance.
 func TestStorm(t *testing.T) {
 	t.Parallel()
-	e := expiring(t, 400*time.Millisecond)
+	e := expiring(t, 800*time.Millisecond)
 	const (
 		products = 20
 		carts    = 300
@@ -62,6 +62,8 @@ func TestStorm(t *testing.T) {
 		"CART_EMPTY": true, "STOCK_BELOW_HELD": true, "ORDER_ALREADY_CANCELLED": true}
 	var adjusted [products]atomic.Int64
 	var ops, refusals atomic.Int64
+	var codesMu sync.Mutex
+	codes := map[string]int{}
 	deadline := time.Now().Add(duration)
 	race(workers, func(w int) {
 		rng := rand.New(rand.NewPCG(uint64(w), 42))
@@ -106,6 +108,9 @@ func TestStorm(t *testing.T) {
 			}
 			if code != "" {
 				refusals.Add(1)
+				codesMu.Lock()
+				codes[name+":"+code]++
+				codesMu.Unlock()
 			}
 			switch {
 			case name == "adjustStock" && code == "":
@@ -128,7 +133,7 @@ func TestStorm(t *testing.T) {
 	})
 	cancel()
 	reapers.Wait()
-	t.Logf("storm: %d operations, %d refusals, %d orders", ops.Load(), refusals.Load(), len(orders))
+	t.Logf("storm: %d operations, %d refusals, %d orders; refusals: %v", ops.Load(), refusals.Load(), len(orders), codes)
 	require.Greater(t, len(orders), 0, "the storm placed orders")
 
 	books := storagetest.AssertBooks(t, e.store.DB())

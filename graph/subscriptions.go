@@ -29,9 +29,15 @@ type connSubsKey struct{}
 // subscription counter and accepts the admin token as
 // {"Authorization": "Bearer <token>"} in the payload (browsers cannot set
 // headers on websockets).
-func wsInit(adminToken string) transport.WebsocketInitFunc {
+func wsInit(adminToken string, shutdown context.Context) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		ctx = context.WithValue(ctx, connSubsKey{}, new(atomic.Int32))
+		if shutdown != nil {
+			// A graceful stop ends every subscription and closes the socket.
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithCancel(ctx)
+			context.AfterFunc(shutdown, cancel)
+		}
 		auth := payload.Authorization()
 		if auth == "" {
 			if v, ok := payload["Authorization"].(string); ok {

@@ -135,7 +135,13 @@ func (n nullableCart) cart() *Cart {
 //     interleaving of any number of processes can push held past stock.
 //  3. l upserts the cart line and t bumps the cart's expiry, both only when
 //     p granted: a refused reservation changes nothing, expiry included.
-//  4. ns and nc notify live subscribers of the product and the cart, if any
+//  4. The anti-hoarding caps ride on the same writes: l and t compute the
+//     line's and the cart's new totals from the latest row versions (the
+//     upsert's conflict row, the locked cart row) and write -1 when a cap
+//     ($5 units per line, $6 units per cart, $7 lines per cart) would be
+//     exceeded, so a CHECK constraint fails the whole statement: the cap is
+//     checked where the reservation happens, never read first in Go.
+//  5. ns and nc notify live subscribers of the product and the cart, if any
 //     instance watches them; PostgreSQL delivers at commit.
 //
 // Because nothing else follows the UPDATE but two index writes and the
@@ -158,14 +164,21 @@ const addToCartSQL = `
 		RETURNING products.id, products.currency, $3::integer AS granted
 	), l AS (
 		INSERT INTO cart_lines (cart_id, product_id, quantity)
-		SELECT $1, id, granted FROM p
+		SELECT $1, id, CASE WHEN granted <= $5 THEN granted ELSE -1 END FROM p
 		ON CONFLICT (cart_id, product_id)
-		DO UPDATE SET quantity = cart_lines.quantity + EXCLUDED.quantity, updated_at = now()
-		RETURNING quantity
+		DO UPDATE SET quantity = CASE
+				WHEN EXCLUDED.quantity > 0 AND cart_lines.quantity + EXCLUDED.quantity <= $5
+				THEN cart_lines.quantity + EXCLUDED.quantity ELSE -1 END,
+			updated_at = now()
+		RETURNING quantity, (xmax = 0) AS inserted
 	), t AS (
 		UPDATE carts
 		SET updated_at = now(), expires_at = now() + $4 * interval '1 millisecond',
-		    currency = COALESCE(carts.currency, (SELECT currency FROM p))
+		    currency = COALESCE(carts.currency, (SELECT currency FROM p)),
+		    total_quantity = CASE WHEN total_quantity + (SELECT granted FROM p) <= $6
+		                          THEN total_quantity + (SELECT granted FROM p) ELSE -1 END,
+		    line_count = CASE WHEN line_count + (SELECT count(*) FROM l WHERE inserted) <= $7
+		                      THEN line_count + (SELECT count(*) FROM l WHERE inserted)::integer ELSE -1 END
 		WHERE id = $1 AND EXISTS (SELECT 1 FROM l)
 		RETURNING ` + cartColumns + `
 	), ns AS (
@@ -206,14 +219,21 @@ const addToCartPartialSQL = `
 		RETURNING products.id, products.currency, LEAST($3, o.avail)::integer AS granted
 	), l AS (
 		INSERT INTO cart_lines (cart_id, product_id, quantity)
-		SELECT $1, id, granted FROM p
+		SELECT $1, id, CASE WHEN granted <= $5 THEN granted ELSE -1 END FROM p
 		ON CONFLICT (cart_id, product_id)
-		DO UPDATE SET quantity = cart_lines.quantity + EXCLUDED.quantity, updated_at = now()
-		RETURNING quantity
+		DO UPDATE SET quantity = CASE
+				WHEN EXCLUDED.quantity > 0 AND cart_lines.quantity + EXCLUDED.quantity <= $5
+				THEN cart_lines.quantity + EXCLUDED.quantity ELSE -1 END,
+			updated_at = now()
+		RETURNING quantity, (xmax = 0) AS inserted
 	), t AS (
 		UPDATE carts
 		SET updated_at = now(), expires_at = now() + $4 * interval '1 millisecond',
-		    currency = COALESCE(carts.currency, (SELECT currency FROM p))
+		    currency = COALESCE(carts.currency, (SELECT currency FROM p)),
+		    total_quantity = CASE WHEN total_quantity + (SELECT granted FROM p) <= $6
+		                          THEN total_quantity + (SELECT granted FROM p) ELSE -1 END,
+		    line_count = CASE WHEN line_count + (SELECT count(*) FROM l WHERE inserted) <= $7
+		                      THEN line_count + (SELECT count(*) FROM l WHERE inserted)::integer ELSE -1 END
 		WHERE id = $1 AND EXISTS (SELECT 1 FROM l)
 		RETURNING ` + cartColumns + `
 	), ns AS (
@@ -299,10 +319,20 @@ func (s *Store) reserveOn(ctx context.Context, q queryer, in AddToCartParams) (R
 			Notified int64 `db:"notified"`
 			nullableCart
 		}
-		args := []any{in.CartID, in.ProductID, in.Quantity, s.opts.HoldTTL.Milliseconds()}
+		args := []any{in.CartID, in.ProductID, in.Quantity, s.opts.HoldTTL.Milliseconds(),
+			s.opts.MaxLineQuantity, s.opts.MaxCartQuantity, s.opts.MaxCartLines}
 		var err error
 		if q != nil {
-			err = sqlxGet(ctx, q, &out, stmt, args...)
+			// In a caller's transaction (keyed requests), a cap refusal must
+			// not abort the transaction that records it.
+			if _, err = q.ExecContext(ctx, `SAVEPOINT reserve`); err != nil {
+				return res, translate(err)
+			}
+			if err = sqlxGet(ctx, q, &out, stmt, args...); errors.Is(err, ErrCartLimit) {
+				if _, rerr := q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT reserve`); rerr != nil {
+					return res, translate(rerr)
+				}
+			}
 		} else {
 			err = s.retry(ctx, func(ctx context.Context) error {
 				return s.getPrepared(ctx, &out, stmt, args...)

@@ -185,7 +185,9 @@ type batchRow struct {
 // walk grants eligible members in arrival order, each all or nothing,
 // against what the locked row has available; the conditional UPDATE
 // re-checks the total against the row, and the line upserts and expiry
-// bumps happen only if it succeeded.
+// bumps happen only if it succeeded. A member breaking a cap fails the
+// statement (as in addToCartSQL); the batch then falls back to one
+// reservation per member, which refuses just that member.
 const batchSQL = `
 	WITH RECURSIVE m AS (
 		SELECT cart_id, qty, ord
@@ -229,18 +231,30 @@ const batchSQL = `
 		RETURNING products.id
 	), lines AS (
 		INSERT INTO cart_lines (cart_id, product_id, quantity)
-		SELECT cart_id, $1, sum(qty)
+		SELECT cart_id, $1, CASE WHEN sum(qty) <= $5 THEN sum(qty) ELSE -1 END
 		FROM granted
 		WHERE EXISTS (SELECT 1 FROM upd)
 		GROUP BY cart_id
 		ON CONFLICT (cart_id, product_id)
-		DO UPDATE SET quantity = cart_lines.quantity + EXCLUDED.quantity, updated_at = now()
+		DO UPDATE SET quantity = CASE
+				WHEN EXCLUDED.quantity > 0 AND cart_lines.quantity + EXCLUDED.quantity <= $5
+				THEN cart_lines.quantity + EXCLUDED.quantity ELSE -1 END,
+			updated_at = now()
+		RETURNING cart_id, (xmax = 0) AS inserted
+	), per_cart AS (
+		SELECT g.cart_id, sum(g.qty)::integer AS q,
+		       (SELECT count(*) FROM lines l WHERE l.cart_id = g.cart_id AND l.inserted)::integer AS new_lines
+		FROM granted g
+		GROUP BY g.cart_id
 	), touched AS (
 		UPDATE carts
 		SET updated_at = now(), expires_at = now() + $4 * interval '1 millisecond',
-		    currency = (SELECT currency FROM p)
-		WHERE id IN (SELECT cart_id FROM granted) AND EXISTS (SELECT 1 FROM upd)
-		RETURNING ` + cartColumns + `
+		    currency = (SELECT currency FROM p),
+		    total_quantity = CASE WHEN total_quantity + pc.q <= $6 THEN total_quantity + pc.q ELSE -1 END,
+		    line_count = CASE WHEN line_count + pc.new_lines <= $7 THEN line_count + pc.new_lines ELSE -1 END
+		FROM per_cart pc
+		WHERE carts.id = pc.cart_id AND EXISTS (SELECT 1 FROM upd)
+		RETURNING carts.id, carts.status, carts.created_at, carts.updated_at, carts.expires_at
 	), ns AS (
 		SELECT pg_notify('holdfast_stock', w.id)
 		FROM watches w
@@ -272,7 +286,8 @@ func (s *Store) batchStatement(ctx context.Context, productID int64, members []*
 	var rows []batchRow
 	err := s.retry(ctx, func(ctx context.Context) error {
 		rows = rows[:0]
-		return s.selectPrepared(ctx, &rows, batchSQL, productID, pq.Array(carts), pq.Array(qtys), s.opts.HoldTTL.Milliseconds())
+		return s.selectPrepared(ctx, &rows, batchSQL, productID, pq.Array(carts), pq.Array(qtys), s.opts.HoldTTL.Milliseconds(),
+			s.opts.MaxLineQuantity, s.opts.MaxCartQuantity, s.opts.MaxCartLines)
 	})
 	if err == nil && len(rows) != len(members) {
 		err = errBatchShape

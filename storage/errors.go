@@ -2,6 +2,7 @@ package storage
 
 import (
 	"errors"
+	"fmt"
 )
 
 // Code classifies a business failure. The values are the GraphQL ErrorCode
@@ -23,6 +24,7 @@ const (
 	CodeOrderNotFound         Code = "ORDER_NOT_FOUND"
 	CodeOrderAlreadyCancelled Code = "ORDER_ALREADY_CANCELLED"
 	CodeStockBelowHeld        Code = "STOCK_BELOW_HELD"
+	CodeCartLimitExceeded     Code = "CART_LIMIT_EXCEEDED"
 )
 
 // Error is a business failure: the operation was refused and changed nothing.
@@ -50,6 +52,7 @@ var (
 	ErrProductNotFound   = &Error{Code: CodeProductNotFound}
 	ErrCartNotFound      = &Error{Code: CodeCartNotFound}
 	ErrCartExpired       = &Error{Code: CodeCartExpired}
+	ErrCartLimit         = &Error{Code: CodeCartLimitExceeded}
 	ErrDuplicateSKU      = &Error{Code: CodeDuplicateSKU, Message: "a product with this sku already exists", Field: []string{"input", "sku"}}
 )
 
@@ -79,4 +82,19 @@ func insufficient(available int) *Error {
 		Field:     []string{"input", "quantity"},
 		Available: &a,
 	}
+}
+
+// Constraints that enforce the anti-hoarding caps (see addToCartSQL).
+const (
+	lineCapConstraint  = "cart_lines_quantity_check"
+	unitsCapConstraint = "carts_total_quantity_check"
+	linesCapConstraint = "carts_line_count_check"
+)
+
+func lineCapMsg(max int) string {
+	return fmt.Sprintf("a cart line may hold at most %d units", max)
+}
+
+func capErr(msg string) *Error {
+	return userErr(CodeCartLimitExceeded, msg, "input", "quantity")
 }

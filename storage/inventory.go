@@ -167,3 +167,36 @@ func (s *Store) InventoryAudit(ctx context.Context) ([]*AuditRow, error) {
 	}
 	return rows, nil
 }
+
+// CartHolding is one of the biggest holders.
+type CartHolding struct {
+	Cart     *Cart `db:"-"`
+	Quantity int   `db:"quantity"`
+	Lines    int   `db:"lines"`
+	nullableCart
+}
+
+// TopHolders lists the active carts holding the most units, of productID
+// when it is not 0.
+func (s *Store) TopHolders(ctx context.Context, productID int64, first int) ([]*CartHolding, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	const q = `
+		SELECT c.id, c.status, c.created_at, c.updated_at, c.expires_at,
+		       CASE WHEN $1 = 0 THEN c.total_quantity ELSE cl.quantity END AS quantity,
+		       c.line_count AS lines
+		FROM carts c
+		LEFT JOIN cart_lines cl ON cl.cart_id = c.id AND cl.product_id = $1
+		WHERE c.status = 'ACTIVE' AND c.expires_at > now()
+		  AND ($1 = 0 OR cl.product_id IS NOT NULL)
+		ORDER BY quantity DESC, c.id
+		LIMIT $2`
+	var rows []*CartHolding
+	if err := sqlxSelect(ctx, s.pool(), &rows, q, productID, first); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		r.Cart = r.cart()
+	}
+	return rows, nil
+}

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"fmt"
 )
 
 // lockCart takes the cart row's lock, the first lock of every cart
@@ -30,10 +31,12 @@ func lockCart(ctx context.Context, q queryer, cartID string) (status string, err
 
 // touchCart extends a cart's life after a successful mutation and keeps its
 // currency that of its lines (none once it is empty).
-func (s *Store) touchCart(ctx context.Context, q queryer, cartID string) error {
+func (s *Store) touchCart(ctx context.Context, q queryer, cartID string, units, lines int) error {
 	const stmt = `
 		UPDATE carts
 		SET updated_at = now(), expires_at = now() + $2 * interval '1 millisecond',
+		    total_quantity = total_quantity + $3,
+		    line_count = line_count + $4,
 		    currency = (
 			SELECT p.currency
 			FROM cart_lines cl
@@ -41,7 +44,7 @@ func (s *Store) touchCart(ctx context.Context, q queryer, cartID string) error {
 			WHERE cl.cart_id = $1
 			LIMIT 1)
 		WHERE id = $1`
-	_, err := q.ExecContext(ctx, stmt, cartID, s.opts.HoldTTL.Milliseconds())
+	_, err := q.ExecContext(ctx, stmt, cartID, s.opts.HoldTTL.Milliseconds(), units, lines)
 	return translate(err)
 }
 
@@ -91,10 +94,14 @@ func (s *Store) changeLineTx(ctx context.Context, tx *Tx, cartID string, product
 	}
 	const read = `
 		SELECT
+			(SELECT total_quantity FROM carts WHERE id = $1) AS total_quantity,
+			(SELECT line_count FROM carts WHERE id = $1) AS line_count,
 			EXISTS (SELECT 1 FROM products WHERE id = $2) AS product_exists,
 			COALESCE((SELECT quantity FROM cart_lines WHERE cart_id = $1 AND product_id = $2), 0) AS current,
 			COALESCE((SELECT currency FROM carts WHERE id = $1) <> (SELECT currency FROM products WHERE id = $2), false) AS mismatch`
 	var cur struct {
+		TotalQuantity int  `db:"total_quantity"`
+		LineCount     int  `db:"line_count"`
 		ProductExists bool `db:"product_exists"`
 		Current       int  `db:"current"`
 		Mismatch      bool `db:"mismatch"`
@@ -106,6 +113,35 @@ func (s *Store) changeLineTx(ctx context.Context, tx *Tx, cartID string, product
 		return userErr(CodeProductNotFound, "no product with this id", "input", "productId")
 	}
 	delta := want - cur.Current
+	lines := 0
+	switch {
+	case cur.Current == 0 && want > 0:
+		lines = 1
+	case cur.Current > 0 && want == 0:
+		lines = -1
+	}
+	// Caps: the cart row is locked, so these totals are the truth, and every
+	// refusal is decided before anything is written. Stock comes first: a
+	// request that stock could not serve anyway is INSUFFICIENT_STOCK.
+	var capRefusal *Error
+	switch {
+	case delta > 0 && want > s.opts.MaxLineQuantity:
+		capRefusal = capErr(lineCapMsg(s.opts.MaxLineQuantity))
+	case delta > 0 && cur.TotalQuantity+delta > s.opts.MaxCartQuantity:
+		capRefusal = capErr(fmt.Sprintf("a cart may hold at most %d units", s.opts.MaxCartQuantity))
+	case lines > 0 && cur.LineCount+1 > s.opts.MaxCartLines:
+		capRefusal = capErr(fmt.Sprintf("a cart may hold at most %d lines", s.opts.MaxCartLines))
+	}
+	if capRefusal != nil {
+		var avail int
+		if err := sqlxGet(ctx, tx.q, &avail, `SELECT stock - held FROM products WHERE id = $1`, productID); err != nil {
+			return err
+		}
+		if avail < delta {
+			return insufficient(avail)
+		}
+		return capRefusal
+	}
 	switch {
 	case delta > 0 && cur.Mismatch:
 		return userErr(CodeCurrencyMismatch, "the cart already holds products priced in another currency", "input", "productId")
@@ -146,7 +182,7 @@ func (s *Store) changeLineTx(ctx context.Context, tx *Tx, cartID string, product
 			return translate(err)
 		}
 	}
-	if err := s.touchCart(ctx, tx.q, cartID); err != nil {
+	if err := s.touchCart(ctx, tx.q, cartID, delta, lines); err != nil {
 		return err
 	}
 	if delta != 0 {

@@ -71,12 +71,14 @@ func (s *Store) Checkout(ctx context.Context, cartID, email, key string) (*Order
 	if !ValidSecretID(cartID) {
 		return nil, userErr(CodeCartNotFound, "no cart with this id", "input", "cartId")
 	}
+	var sold sale
 	if key != "" {
 		out, err := s.idempotent(ctx, cartID, key, "checkout", requestHash("checkout", email), func(tx *Tx) (*Outcome, error) {
-			o, err := s.checkoutTx(ctx, tx, cartID, email)
+			o, x, err := s.checkoutTx(ctx, tx, cartID, email)
 			if err != nil {
 				return nil, err
 			}
+			sold = x
 			return &Outcome{OrderID: o.ID}, nil
 		})
 		if err != nil {
@@ -85,21 +87,37 @@ func (s *Store) Checkout(ctx context.Context, cartID, email, key string) (*Order
 		if err := out.Err(); err != nil {
 			return nil, err
 		}
+		if !out.Replayed {
+			s.countSale(sold)
+		}
 		return s.OrderByID(ctx, out.OrderID)
 	}
 	var order *Order
 	err := s.WithTx(ctx, func(tx *Tx) (err error) {
-		order, err = s.checkoutTx(ctx, tx, cartID, email)
+		order, sold, err = s.checkoutTx(ctx, tx, cartID, email)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.countSale(sold)
 	return order, nil
 }
 
-// checkoutTx is Checkout's transaction body.
-func (s *Store) checkoutTx(ctx context.Context, tx *Tx, cartID, email string) (*Order, error) {
+// sale is what a checkout sold, for metrics.
+type sale struct{ units, cents int64 }
+
+func (s *Store) countSale(x sale) {
+	if x.units > 0 {
+		s.checkouts.Add(1)
+		s.unitsSold.Add(x.units)
+		s.salesCents.Add(x.cents)
+	}
+}
+
+// checkoutTx is Checkout's transaction body. sold is zero when the cart was
+// already checked out (the existing order is returned).
+func (s *Store) checkoutTx(ctx context.Context, tx *Tx, cartID, email string) (_ *Order, sold sale, _ error) {
 	var order Order
 	err := func() error {
 		status, err := lockCart(ctx, tx.q, cartID)
@@ -149,13 +167,22 @@ func (s *Store) checkoutTx(ctx context.Context, tx *Tx, cartID, email string) (*
 				WHERE cart_id = $1
 			), done AS (
 				UPDATE carts
-				SET status = 'CHECKED_OUT', updated_at = now()
+				SET status = 'CHECKED_OUT', updated_at = now(), total_quantity = 0, line_count = 0
 				WHERE id = $1
 			)
-			SELECT * FROM o`
-		if err := sqlxGet(ctx, tx.q, &order, sell, cartID, NewSecretID(), email); err != nil {
+			SELECT o.*,
+			       (SELECT sum(quantity) FROM locked) AS units,
+			       (SELECT sum(price_cents * quantity) FROM locked)::bigint AS cents
+			FROM o`
+		var row struct {
+			Order
+			Units int64 `db:"units"`
+			Cents int64 `db:"cents"`
+		}
+		if err := sqlxGet(ctx, tx.q, &row, sell, cartID, NewSecretID(), email); err != nil {
 			return err
 		}
+		order, sold = row.Order, sale{row.Units, row.Cents}
 		const notifySold = `
 			SELECT count(pg_notify(w.channel, w.id))
 			FROM watches w
@@ -166,9 +193,9 @@ func (s *Store) checkoutTx(ctx context.Context, tx *Tx, cartID, email string) (*
 		return sqlxGet(ctx, tx.q, &n, notifySold, cartID, order.ID)
 	}()
 	if err != nil {
-		return nil, err
+		return nil, sale{}, err
 	}
-	return &order, nil
+	return &order, sold, nil
 }
 
 // CancelOrder puts a placed order's units back in stock, once.

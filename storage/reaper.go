@@ -11,7 +11,7 @@ import (
 // releaseCarts gives back every hold of the (locked) carts and sets their
 // status. The product updates run in ascending product id order, the one
 // lock order shared by every multi-product operation.
-func releaseCarts(ctx context.Context, q queryer, cartIDs []string, status string) error {
+func releaseCarts(ctx context.Context, q queryer, cartIDs []string, status string) (units int64, err error) {
 	const release = `
 		WITH gone AS (
 			DELETE FROM cart_lines
@@ -32,19 +32,27 @@ func releaseCarts(ctx context.Context, q queryer, cartIDs []string, status strin
 		SET held = p.held - locked.qty, updated_at = now()
 		FROM locked
 		WHERE p.id = locked.id
-		RETURNING p.id`
-	var released []int64
+		RETURNING p.id, locked.qty`
+	var released []struct {
+		ID  int64 `db:"id"`
+		Qty int64 `db:"qty"`
+	}
 	if err := sqlxSelect(ctx, q, &released, release, pq.Array(cartIDs)); err != nil {
-		return err
+		return 0, err
 	}
-	const mark = `UPDATE carts SET status = $2, updated_at = now() WHERE id = ANY($1)`
+	const mark = `UPDATE carts SET status = $2, updated_at = now(), total_quantity = 0, line_count = 0 WHERE id = ANY($1)`
 	if _, err := q.ExecContext(ctx, mark, pq.Array(cartIDs), status); err != nil {
-		return translate(err)
+		return 0, translate(err)
 	}
-	if err := notifyProducts(ctx, q, released...); err != nil {
-		return err
+	ids := make([]int64, len(released))
+	for i, r := range released {
+		ids[i] = r.ID
+		units += r.Qty
 	}
-	return notify(ctx, q, ChannelCart, cartIDs)
+	if err := notifyProducts(ctx, q, ids...); err != nil {
+		return 0, err
+	}
+	return units, notify(ctx, q, ChannelCart, cartIDs)
 }
 
 // ReaperBatch bounds how many carts one reaper transaction expires.
@@ -55,6 +63,7 @@ const ReaperBatch = 100
 // hands each cart to exactly one of them.
 func (s *Store) ReapExpired(ctx context.Context, limit int) (int, error) {
 	var n int
+	var units int64
 	err := s.WithTx(ctx, func(tx *Tx) error {
 		var ids []string
 		const pick = `
@@ -71,8 +80,14 @@ func (s *Store) ReapExpired(ctx context.Context, limit int) (int, error) {
 		if n == 0 {
 			return nil
 		}
-		return releaseCarts(ctx, tx.q, ids, CartExpired)
+		var err error
+		units, err = releaseCarts(ctx, tx.q, ids, CartExpired)
+		return err
 	})
+	if err == nil {
+		s.cartsExpired.Add(int64(n))
+		s.unitsReleased.Add(units)
+	}
 	return n, err
 }
 

@@ -36,6 +36,9 @@ type Options struct {
 	// IdempotencyTTL is how long an idempotency key is remembered
 	// (IDEMPOTENCY_TTL, default 24h).
 	IdempotencyTTL time.Duration
+	// Anti-hoarding caps (0: defaults 1000 units per line, 10000 units per
+	// cart, 200 lines per cart).
+	MaxLineQuantity, MaxCartQuantity, MaxCartLines int
 	// MaxBatch bounds how many concurrent reservations of one product are
 	// coalesced into one statement (default DefaultMaxBatch); 1 disables
 	// coalescing.
@@ -52,6 +55,15 @@ func (o *Options) setDefaults() {
 	if o.QueryTimeout <= 0 {
 		o.QueryTimeout = 10 * time.Second
 	}
+	if o.MaxLineQuantity <= 0 {
+		o.MaxLineQuantity = 1000
+	}
+	if o.MaxCartQuantity <= 0 {
+		o.MaxCartQuantity = 10000
+	}
+	if o.MaxCartLines <= 0 {
+		o.MaxCartLines = 200
+	}
 	if o.IdempotencyTTL <= 0 {
 		o.IdempotencyTTL = 24 * time.Hour
 	}
@@ -66,6 +78,27 @@ type Store struct {
 	stmts          sync.Map // query text -> *sqlx.Stmt
 	batches        atomic.Int64
 	batchFallbacks atomic.Int64
+	cartsExpired   atomic.Int64
+	unitsReleased  atomic.Int64
+	checkouts      atomic.Int64
+	unitsSold      atomic.Int64
+	salesCents     atomic.Int64
+}
+
+// Stats are running totals for metrics.
+type Stats struct {
+	Batches, BatchFallbacks          int64
+	CartsExpired, UnitsReleased      int64
+	Checkouts, UnitsSold, SalesCents int64
+}
+
+// Stats reads the running totals.
+func (s *Store) Stats() Stats {
+	return Stats{
+		Batches: s.batches.Load(), BatchFallbacks: s.batchFallbacks.Load(),
+		CartsExpired: s.cartsExpired.Load(), UnitsReleased: s.unitsReleased.Load(),
+		Checkouts: s.checkouts.Load(), UnitsSold: s.unitsSold.Load(), SalesCents: s.salesCents.Load(),
+	}
 }
 
 // Open connects to url and checks the connection.
@@ -255,6 +288,15 @@ func translate(err error) error {
 			}
 		case pqerror.NumericValueOutOfRange:
 			return ErrOutOfRange
+		case pqerror.CheckViolation:
+			switch e.Constraint {
+			case lineCapConstraint:
+				return capErr("a cart line may not hold that many units (MAX_LINE_QUANTITY)")
+			case unitsCapConstraint:
+				return capErr("the cart may not hold that many units (MAX_CART_QUANTITY)")
+			case linesCapConstraint:
+				return capErr("the cart may not hold that many lines (MAX_CART_LINES)")
+			}
 		case pqerror.TRSerializationFailure, pqerror.TRDeadlockDetected:
 			return err // keep the pq error so retry() can see it
 		case pqerror.AdminShutdown, pqerror.CannotConnectNow, pqerror.CrashShutdown:

@@ -238,6 +238,23 @@ func (h *Hub) refreshWatches(ctx context.Context) {
 	}
 }
 
+// Subscriptions counts live subscriptions.
+func (h *Hub) Subscriptions() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	subs := map[*Sub]struct{}{}
+	for _, set := range h.products {
+		for s := range set {
+			subs[s] = struct{}{}
+		}
+	}
+	n := len(subs)
+	for _, set := range h.carts {
+		n += len(set)
+	}
+	return n
+}
+
 // SubscribeStock delivers the levels of the given products: first their
 // current levels, then every change, coalesced per push interval. The
 // channel closes when ctx ends.

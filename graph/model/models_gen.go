@@ -228,6 +228,8 @@ const (
 	ErrorCodeStockBelowHeld ErrorCode = "STOCK_BELOW_HELD"
 	// The idempotency key was used before with a different input.
 	ErrorCodeIdempotencyKeyReused ErrorCode = "IDEMPOTENCY_KEY_REUSED"
+	// An anti-hoarding cap (units per line, units per cart, lines per cart) would be exceeded.
+	ErrorCodeCartLimitExceeded ErrorCode = "CART_LIMIT_EXCEEDED"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -245,11 +247,12 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeOrderAlreadyCancelled,
 	ErrorCodeStockBelowHeld,
 	ErrorCodeIdempotencyKeyReused,
+	ErrorCodeCartLimitExceeded,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld, ErrorCodeIdempotencyKeyReused:
+	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld, ErrorCodeIdempotencyKeyReused, ErrorCodeCartLimitExceeded:
 		return true
 	}
 	return false
