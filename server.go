@@ -180,7 +180,13 @@ func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logg
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if cfg.GraphiQL {
 		// GraphiQL's page loads its scripts from a CDN.
-		mux.Handle("GET /{$}", playground.Handler("Holdfast", "/graphql"))
+		page := playground.Handler("Holdfast", "/graphql")
+		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			w.Header().Set("X-Frame-Options", "DENY")
+			w.Header().Set("Referrer-Policy", "no-referrer")
+			page(w, r)
+		})
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))

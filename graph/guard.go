@@ -154,6 +154,9 @@ func guard(cfg GuardConfig, log *slog.Logger, observe func(*reqState, int), next
 			st.mu.Lock()
 			outcome, op, opName := st.outcome, st.operation, st.opName
 			st.mu.Unlock()
+			if outcome == "" {
+				outcome = "ok"
+			}
 			log.Info("request", "request_id", st.id, "method", r.Method, "status", sw.code,
 				"operation", op, "operation_name", opName, "outcome", outcome,
 				"duration_ms", float64(time.Since(st.start).Microseconds())/1000, "bytes", sw.written)
