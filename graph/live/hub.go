@@ -33,6 +33,9 @@ type Hub struct {
 	carts         map[string]map[*Sub]struct{}
 	dirtyProducts map[int64]struct{}
 	dirtyCarts    map[string]struct{}
+	// New subscriptions' first values, read for them alone.
+	firstProducts map[*Sub][]int64
+	firstCarts    map[*Sub]string
 	expiry        map[string]*time.Timer
 	wake          chan struct{}
 }
@@ -51,6 +54,8 @@ func New(store *storage.Store, log *slog.Logger, interval time.Duration) *Hub {
 		carts:         map[string]map[*Sub]struct{}{},
 		dirtyProducts: map[int64]struct{}{},
 		dirtyCarts:    map[string]struct{}{},
+		firstProducts: map[*Sub][]int64{},
+		firstCarts:    map[*Sub]string{},
 		expiry:        map[string]*time.Timer{},
 		wake:          make(chan struct{}, 1),
 	}
@@ -125,63 +130,109 @@ func (h *Hub) mark(ev storage.Event) {
 	}
 }
 
-// flush re-reads everything dirty and hands the values to subscribers.
+// flush re-reads everything dirty (for all its subscribers) and the first
+// values of new subscriptions (for them alone), and hands the values over.
 func (h *Hub) flush(ctx context.Context) {
 	h.mu.Lock()
-	if len(h.dirtyProducts) == 0 && len(h.dirtyCarts) == 0 {
+	if len(h.dirtyProducts) == 0 && len(h.dirtyCarts) == 0 && len(h.firstProducts) == 0 && len(h.firstCarts) == 0 {
 		h.mu.Unlock()
 		return
 	}
-	pids := make([]int64, 0, len(h.dirtyProducts))
+	want := map[int64]struct{}{}
 	for id := range h.dirtyProducts {
+		want[id] = struct{}{}
+	}
+	for _, ids := range h.firstProducts {
+		for _, id := range ids {
+			want[id] = struct{}{}
+		}
+	}
+	pids := make([]int64, 0, len(want))
+	for id := range want {
 		pids = append(pids, id)
 	}
-	cids := make([]string, 0, len(h.dirtyCarts))
+	dirtyP := h.dirtyProducts
+	firstP := h.firstProducts
+	h.dirtyProducts, h.firstProducts = map[int64]struct{}{}, map[*Sub][]int64{}
+	carts := map[string]struct{}{}
 	for id := range h.dirtyCarts {
-		cids = append(cids, id)
+		carts[id] = struct{}{}
 	}
-	clear(h.dirtyProducts)
-	clear(h.dirtyCarts)
+	for _, id := range h.firstCarts {
+		carts[id] = struct{}{}
+	}
+	dirtyC := h.dirtyCarts
+	firstC := h.firstCarts
+	h.dirtyCarts, h.firstCarts = map[string]struct{}{}, map[*Sub]string{}
 	h.mu.Unlock()
 
 	if len(pids) > 0 {
 		levels, err := h.store.StockLevels(ctx, pids)
 		if err != nil {
-			h.retryLater(pids, nil, err)
-		} else {
-			h.mu.Lock()
-			for _, l := range levels {
-				for s := range h.products[l.ProductID] {
-					s.mu.Lock()
-					s.levels[l.ProductID] = l
-					s.mu.Unlock()
-					s.poke()
+			h.retryLater(dirtyP, firstP, dirtyC, firstC, err)
+			return
+		}
+		byID := make(map[int64]storage.StockLevel, len(levels))
+		for _, l := range levels {
+			byID[l.ProductID] = l
+		}
+		h.mu.Lock()
+		for id := range dirtyP {
+			if l, ok := byID[id]; ok {
+				for s := range h.products[id] {
+					s.put(l)
 				}
 			}
-			h.mu.Unlock()
 		}
+		for s, ids := range firstP {
+			for _, id := range ids {
+				if l, ok := byID[id]; ok {
+					s.put(l)
+				}
+			}
+		}
+		h.mu.Unlock()
 	}
-	for _, id := range cids {
+	for id := range carts {
 		c, err := h.store.CartByID(ctx, id)
 		if err != nil {
-			h.retryLater(nil, []string{id}, err)
-			continue
+			h.retryLater(nil, nil, dirtyC, firstC, err)
+			return
 		}
 		if c == nil {
 			continue
 		}
 		h.mu.Lock()
-		for s := range h.carts[id] {
-			s.mu.Lock()
-			s.cart = c
-			s.mu.Unlock()
-			s.poke()
+		if _, all := dirtyC[id]; all {
+			for s := range h.carts[id] {
+				s.putCart(c)
+			}
+		} else {
+			for s, cid := range firstC {
+				if cid == id {
+					s.putCart(c)
+				}
+			}
 		}
 		if c.Status == storage.CartActive && len(h.carts[id]) > 0 {
 			h.scheduleExpiry(id, c.ExpiresAt)
 		}
 		h.mu.Unlock()
 	}
+}
+
+func (s *Sub) put(l storage.StockLevel) {
+	s.mu.Lock()
+	s.levels[l.ProductID] = l
+	s.mu.Unlock()
+	s.poke()
+}
+
+func (s *Sub) putCart(c *storage.Cart) {
+	s.mu.Lock()
+	s.cart = c
+	s.mu.Unlock()
+	s.poke()
 }
 
 // scheduleExpiry re-reads a watched cart when its holds run out, so its
@@ -197,18 +248,25 @@ func (h *Hub) scheduleExpiry(id string, at time.Time) {
 	})
 }
 
-func (h *Hub) retryLater(pids []int64, cids []string, err error) {
+// retryLater puts back what a failed flush could not read.
+func (h *Hub) retryLater(dirtyP map[int64]struct{}, firstP map[*Sub][]int64, dirtyC map[string]struct{}, firstC map[*Sub]string, err error) {
 	if h.log != nil {
 		h.log.Warn("live: reading current values failed; will retry", "err", err.Error())
 	}
 	h.mu.Lock()
-	for _, id := range pids {
+	defer h.mu.Unlock()
+	for id := range dirtyP {
 		h.dirtyProducts[id] = struct{}{}
 	}
-	for _, id := range cids {
+	for s, ids := range firstP {
+		h.firstProducts[s] = append(h.firstProducts[s], ids...)
+	}
+	for id := range dirtyC {
 		h.dirtyCarts[id] = struct{}{}
 	}
-	h.mu.Unlock()
+	for s, id := range firstC {
+		h.firstCarts[s] = id
+	}
 }
 
 func (h *Hub) poke() {
@@ -274,8 +332,8 @@ func (h *Hub) SubscribeStock(ctx context.Context, ids []int64) (<-chan storage.S
 			h.products[id] = map[*Sub]struct{}{}
 		}
 		h.products[id][s] = struct{}{}
-		h.dirtyProducts[id] = struct{}{} // the current level comes first
 	}
+	h.firstProducts[s] = ids // the current levels come first
 	h.mu.Unlock()
 	h.poke()
 
@@ -284,6 +342,7 @@ func (h *Hub) SubscribeStock(ctx context.Context, ids []int64) (<-chan storage.S
 		defer close(out)
 		defer func() {
 			h.mu.Lock()
+			delete(h.firstProducts, s)
 			for _, id := range ids {
 				delete(h.products[id], s)
 				if len(h.products[id]) == 0 {
@@ -330,7 +389,7 @@ func (h *Hub) SubscribeCart(ctx context.Context, cartID string) (<-chan *storage
 		h.carts[cartID] = map[*Sub]struct{}{}
 	}
 	h.carts[cartID][s] = struct{}{}
-	h.dirtyCarts[cartID] = struct{}{}
+	h.firstCarts[s] = cartID // the current cart comes first
 	h.mu.Unlock()
 	h.poke()
 
@@ -339,6 +398,7 @@ func (h *Hub) SubscribeCart(ctx context.Context, cartID string) (<-chan *storage
 		defer close(out)
 		defer func() {
 			h.mu.Lock()
+			delete(h.firstCarts, s)
 			delete(h.carts[cartID], s)
 			if len(h.carts[cartID]) == 0 {
 				delete(h.carts, cartID)
