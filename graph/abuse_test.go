@@ -275,3 +275,22 @@ func TestMetricsAndRequestIDs(t *testing.T) {
 	assert.Contains(t, text, "go_sql_max_open_connections")
 	assert.NotContains(t, text, c1.ID[:12], "no cart id in metrics")
 }
+
+// A database error reaches the client as "internal error" with the request
+// id, never as SQL or driver text.
+func TestInternalErrorsHideDetail(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	_, err := e.store.DB().Exec(`ALTER TABLE products RENAME TO products_gone`)
+	require.NoError(t, err)
+	status, hdr, r := raw(t, e.srv.URL, "application/json", gqlBody(`{ products { edges { node { id } } } }`, nil), nil)
+	assert.Less(t, status, 500)
+	require.NotEmpty(t, r.Errors)
+	assert.Equal(t, "internal error", r.Errors[0].Message)
+	assert.Equal(t, "INTERNAL_SERVER_ERROR", r.code())
+	assert.Equal(t, hdr.Get("X-Request-Id"), r.Errors[0].Extensions["requestId"])
+	body, _ := json.Marshal(r)
+	for _, leak := range []string{"relation", "pq:", "products_gone", "SELECT", "storage:"} {
+		assert.NotContains(t, string(body), leak)
+	}
+}

@@ -35,11 +35,13 @@ func badInput(msg string) error {
 // text ever reaches a client.
 func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
+		// gqlgen wraps every resolver error in a *gqlerror.Error (with Err
+		// set) before it gets here, so "is a gqlerror" says nothing. What
+		// may reach a client as is: errors created as gqlerrors (ours, with
+		// a code, and gqlgen's own) and malformed scalar input. Anything
+		// else wrapped inside is treated as an internal error below.
 		var gqlErr *gqlerror.Error
-		if errors.As(err, &gqlErr) && !errors.Is(err, storage.ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded) {
-			// Written by gqlgen or by us for clients: pass through, and give
-			// argument coercion errors (e.g. an Int out of range), which come
-			// without a code, the input-error code.
+		if errors.As(err, &gqlErr) && clientFacing(gqlErr) {
 			out := graphql.DefaultErrorPresenter(ctx, err)
 			if out.Extensions == nil {
 				out.Extensions = map[string]any{}
@@ -118,4 +120,16 @@ func refusalCode(err error) string {
 		return "ERROR"
 	}
 	return ""
+}
+
+// clientFacing reports whether a gqlerror was written for clients (rather
+// than wrapping some internal error).
+func clientFacing(e *gqlerror.Error) bool {
+	inner := e.Unwrap()
+	if inner == nil {
+		return true
+	}
+	var input *model.InputError
+	var nested *gqlerror.Error
+	return errors.As(inner, &input) || (errors.As(inner, &nested) && nested != e && nested.Unwrap() == nil)
 }

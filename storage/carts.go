@@ -197,8 +197,12 @@ const addToCartSQL = `
 
 // addToCartPartialSQL is addToCartSQL for allowPartial: o locks the product
 // row (after the cart, as everywhere) and p grants LEAST(asked, available)
-// computed from that locked row, so the amount is decided atomically by the
-// database, never read first and written later.
+// computed from that locked row, so the amount is decided by the database,
+// never read first and written later. p keeps the guard all the same: under
+// concurrent stock adjustments the locked row's available and the row p
+// finally updates were seen to differ (the CHECK constraint caught it), so
+// the grant is re-checked on the row being written; if it no longer fits,
+// nothing is written and the request is diagnosed and retried.
 const addToCartPartialSQL = `
 	WITH c AS (
 		SELECT id, currency
@@ -216,6 +220,7 @@ const addToCartPartialSQL = `
 		SET held = held + LEAST($3, o.avail), updated_at = now()
 		FROM o
 		WHERE products.id = o.id AND o.avail > 0
+		  AND products.stock - products.held >= LEAST($3, o.avail)
 		RETURNING products.id, products.currency, LEAST($3, o.avail)::integer AS granted
 	), l AS (
 		INSERT INTO cart_lines (cart_id, product_id, quantity)
@@ -347,11 +352,12 @@ func (s *Store) reserveOn(ctx context.Context, q queryer, in AddToCartParams) (R
 			return res, nil
 		}
 		derr := s.diagnoseRefusal(ctx, diag, in.CartID, in.ProductID, in.Quantity, in.AllowPartial)
-		if derr != nil || attempt == 2 {
-			if derr == nil {
-				derr = insufficient(0)
-			}
+		if derr != nil {
 			return res, derr
+		}
+		if attempt == 2 {
+			// Contended three times over: refuse with what is available now.
+			return res, s.insufficientNow(ctx, diag, in.ProductID)
 		}
 	}
 }
