@@ -50,7 +50,14 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 				out.Extensions["code"] = codeBadInput
 			}
 			if code, ok := out.Extensions["code"].(string); ok {
-				stateFrom(ctx).setOutcome("error:" + code)
+				kind := "error:"
+				if refusalCodes[code] {
+					kind = "refused:"
+				}
+				stateFrom(ctx).setOutcome(kind + code)
+			}
+			if rid := RequestID(ctx); rid != "" {
+				out.Extensions["requestId"] = rid
 			}
 			return out
 		}
@@ -132,4 +139,10 @@ func clientFacing(e *gqlerror.Error) bool {
 	var input *model.InputError
 	var nested *gqlerror.Error
 	return errors.As(inner, &input) || (errors.As(inner, &nested) && nested != e && nested.Unwrap() == nil)
+}
+
+// refusalCodes are the limits' refusals, counted as such in metrics.
+var refusalCodes = map[string]bool{
+	codeRateLimited: true, codeDepthLimit: true, codeAliasLimit: true, codeComplexityLimit: true,
+	codeSubscriptionLimit: true,
 }

@@ -39,7 +39,7 @@ func NewMetrics(reg prometheus.Registerer, store *storage.Store, hub *live.Hub) 
 		}, []string{"result", "code"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "holdfast_refusals_total",
-			Help: "Requests refused before execution (limits, rate limits, malformed requests) by code.",
+			Help: "Requests refused before execution (malformed requests, shape limits, rate limits) by code.",
 		}, []string{"code"}),
 	}
 	stats := func(name, help string, f func(storage.Stats) int64) prometheus.Collector {
