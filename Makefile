@@ -13,7 +13,7 @@ define with_dev_db
 if [ -z "$${DATABASE_URL:-}" ]; then DATABASE_URL="$$($(DEVDB) url)"; export DATABASE_URL; fi
 endef
 
-.PHONY: help run test bench bench-smoke generate verify build db-start db-stop db-url db-destroy
+.PHONY: help run test test-faults bench bench-smoke generate verify build db-start db-stop db-url db-destroy
 
 help: ## list targets
 	@echo "Holdfast make targets:"
@@ -32,6 +32,18 @@ test: ## go vet + race tests (private cluster unless TEST_DATABASE_URL is set)
 	unset DATABASE_URL; \
 	$(GO) vet ./...; \
 	$(GO) test -race -count=1 ./...
+
+# The fault tests stop and start their PostgreSQL server, so they get a
+# cluster of their own (never the dev/test one): data in .data/faults-pg.
+FAULTS_DEVDB_ENV := DEVDB_DIR=.data/faults-pg DEVDB_PORT=54439
+
+test-faults: ## fault-injection tests (own private PostgreSQL cluster)
+	@export $(FAULTS_DEVDB_ENV); \
+	trap '$(DEVDB) stop || true' EXIT; \
+	FAULTS_DATABASE_URL="$$(DEVDB_NAME=postgres $(DEVDB) url)"; export FAULTS_DATABASE_URL; \
+	export FAULTS_DEVDB="$(CURDIR)/$(DEVDB)" FAULTS_DEVDB_ENV="$(FAULTS_DEVDB_ENV)"; \
+	unset DATABASE_URL TEST_DATABASE_URL; \
+	$(GO) test -tags faults -race -count=1 -v -timeout 5m ./faults/
 
 bench: ## run ./cmd/holdbench $(BENCH_ARGS) against the dev DB
 	@$(with_dev_db); \

@@ -8,11 +8,17 @@
 #   scripts/devdb.sh status    report state (exit 0 running, 3 stopped/absent)
 #   scripts/devdb.sh destroy   stop it and delete its data directory
 #
-# Environment: PG_BINDIR (server binaries), DEVDB_NAME (database for `url`).
+# Environment: PG_BINDIR (server binaries), DEVDB_NAME (database for `url`),
+# DEVDB_DIR / DEVDB_PORT (a second, independent cluster: see below).
 # The cluster listens on 127.0.0.1 only, trust auth, user "postgres", on a port
 # from 54329 upward (recorded in <datadir>/holdfast.port). Data lives in
 # <repo>/.data/pg, or — when run as root and the postgres user cannot reach the
 # repo — in /var/tmp/holdfast-pg-<hash>, recorded in <repo>/.data/pg-location.
+# DEVDB_DIR=<dir> (relative to the repo, or absolute) selects another cluster
+# with its own data dir, lock and location file (<repo>/.data/<name>.lock,
+# <repo>/.data/<name>-location); DEVDB_PORT sets the first port tried (default
+# 54329). `make test-faults` uses DEVDB_DIR=.data/faults-pg so that it can stop
+# and start its server without touching the dev/test cluster.
 # All diagnostics go to stderr.
 set -euo pipefail
 
@@ -21,7 +27,23 @@ STATE_DIR="$PROJECT/.data"
 LOCATION_FILE="$STATE_DIR/pg-location"
 LOCK_FILE="$STATE_DIR/devdb.lock"
 DEFAULT_DIR="$STATE_DIR/pg"
-BASE_PORT=54329
+FALLBACK_KEY="$PROJECT"   # hashed into the /var/tmp fallback dir name
+if [[ -n "${DEVDB_DIR:-}" ]]; then
+  case "$DEVDB_DIR" in
+    /*) DEFAULT_DIR="$DEVDB_DIR" ;;
+    *)  DEFAULT_DIR="$PROJECT/$DEVDB_DIR" ;;
+  esac
+  DEFAULT_DIR="${DEFAULT_DIR%/}"
+  [[ "$(basename "$DEFAULT_DIR")" =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]*$ ]] \
+    || { printf 'devdb: error: DEVDB_DIR=%s: last path element must match [A-Za-z0-9_.-]+\n' "$DEVDB_DIR" >&2; exit 1; }
+  if [[ "$DEFAULT_DIR" != "$STATE_DIR/pg" ]]; then
+    LOCATION_FILE="$STATE_DIR/$(basename "$DEFAULT_DIR")-location"
+    LOCK_FILE="$STATE_DIR/$(basename "$DEFAULT_DIR").lock"
+    FALLBACK_KEY="$PROJECT:$DEFAULT_DIR"
+  fi
+fi
+BASE_PORT="${DEVDB_PORT:-54329}"
+[[ "$BASE_PORT" =~ ^[0-9]+$ ]] || { printf 'devdb: error: DEVDB_PORT=%s is not a port number\n' "$BASE_PORT" >&2; exit 1; }
 DB_NAME="${DEVDB_NAME:-holdfast}"
 
 # Do not let a caller's libpq/pg_ctl environment redirect us elsewhere.
@@ -124,21 +146,22 @@ resolve_data_dir() {
     return 0
   fi
   DATA_DIR="$DEFAULT_DIR"
+  [[ -d "$(dirname "$DATA_DIR")" ]] || mkdir -p -m 755 "$(dirname "$DATA_DIR")"
   if ((IS_ROOT)); then
     if [[ ! -d "$DATA_DIR" ]]; then
       mkdir -m 700 "$DATA_DIR"
     fi
     chown postgres:postgres "$DATA_DIR" 2>/dev/null || true
-    if runuser -u postgres -- test -x "$STATE_DIR" 2>/dev/null \
+    if runuser -u postgres -- test -x "$(dirname "$DATA_DIR")" 2>/dev/null \
        && runuser -u postgres -- test -w "$DATA_DIR" 2>/dev/null; then
       return 0
     fi
     # postgres cannot reach the repo (e.g. it lives under /root, mode 700).
     rmdir "$DATA_DIR" 2>/dev/null || true
     local sum
-    sum="$(printf '%s' "$PROJECT" | sha1sum | cut -c1-12)"
+    sum="$(printf '%s' "$FALLBACK_KEY" | sha1sum | cut -c1-12)"
     DATA_DIR="/var/tmp/holdfast-pg-$sum"
-    log "postgres user cannot reach $STATE_DIR; using $DATA_DIR (recorded in $LOCATION_FILE)"
+    log "postgres user cannot reach $(dirname "$DEFAULT_DIR"); using $DATA_DIR (recorded in $LOCATION_FILE)"
     prepare_dir "$DATA_DIR"
     printf '%s\n' "$DATA_DIR" >"$LOCATION_FILE"
   else
@@ -362,7 +385,7 @@ case "$cmd" in
     rm -f -- "$LOCATION_FILE"
     ;;
   *)
-    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     [[ -z "$cmd" || "$cmd" == -h || "$cmd" == --help || "$cmd" == help ]] && exit 0
     exit 2
     ;;
