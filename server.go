@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -48,11 +49,14 @@ type config struct {
 	DefaultCurrency string        `env:"DEFAULT_CURRENCY" envDefault:"USD"`
 	LogLevel        slog.Level    `env:"LOG_LEVEL" envDefault:"INFO"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
-	IdempotencyTTL  time.Duration `env:"IDEMPOTENCY_TTL" envDefault:"24h"`
-	StockPush       time.Duration `env:"STOCK_PUSH_INTERVAL" envDefault:"100ms"`
-	MaxSubsPerConn  int           `env:"MAX_SUBSCRIPTIONS_PER_CONNECTION" envDefault:"20"`
-	MaxProductsSub  int           `env:"MAX_PRODUCTS_PER_SUBSCRIPTION" envDefault:"100"`
-	WSKeepAlive     time.Duration `env:"WS_KEEPALIVE" envDefault:"10s"`
+	// ShutdownDrainDelay is how long a stopping server keeps serving (with
+	// keep-alives off and /readyz failing) before it closes its listener.
+	ShutdownDrainDelay time.Duration `env:"SHUTDOWN_DRAIN_DELAY" envDefault:"500ms"`
+	IdempotencyTTL     time.Duration `env:"IDEMPOTENCY_TTL" envDefault:"24h"`
+	StockPush          time.Duration `env:"STOCK_PUSH_INTERVAL" envDefault:"100ms"`
+	MaxSubsPerConn     int           `env:"MAX_SUBSCRIPTIONS_PER_CONNECTION" envDefault:"20"`
+	MaxProductsSub     int           `env:"MAX_PRODUCTS_PER_SUBSCRIPTION" envDefault:"100"`
+	WSKeepAlive        time.Duration `env:"WS_KEEPALIVE" envDefault:"10s"`
 
 	MaxBodyBytes    int64         `env:"MAX_BODY_BYTES" envDefault:"1048576"`
 	RequestTimeout  time.Duration `env:"REQUEST_TIMEOUT" envDefault:"10s"`
@@ -191,7 +195,12 @@ func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logg
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
+	var draining atomic.Bool
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if draining.Load() {
+			http.Error(w, "not ready: shutting down", http.StatusServiceUnavailable)
+			return
+		}
 		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := store.Ping(pctx); err != nil {
@@ -215,8 +224,14 @@ func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logg
 	if err != nil {
 		return err
 	}
+	api := cors.Handler(mux)
 	srv := &http.Server{
-		Handler:           cors.Handler(mux),
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if draining.Load() {
+				w.Header().Set("Connection", "close")
+			}
+			api.ServeHTTP(w, r)
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -236,7 +251,17 @@ func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logg
 	log.Info("shutting down: draining requests and websockets", "deadline", cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	// First tell load balancers (readyz) and keep-alive clients (responses
+	// now carry Connection: close) to go elsewhere, so that closing idle
+	// connections does not race a client's next request on them; then stop.
+	// (SetKeepAlivesEnabled(false) would close idle connections at once,
+	// which is exactly that race.)
+	draining.Store(true)
 	stopWebsockets()
+	select {
+	case <-time.After(cfg.ShutdownDrainDelay):
+	case <-sctx.Done():
+	}
 	err = srv.Shutdown(sctx)
 	<-reaperDone
 	log.Info("stopped")
