@@ -144,10 +144,11 @@ func (n nullableCart) cart() *Cart {
 //  5. ns and nc notify live subscribers of the product and the cart, if any
 //     instance watches them; PostgreSQL delivers at commit.
 //
-// Because nothing else follows the UPDATE but two index writes and the
-// commit itself, the product row is locked for as short a time as
-// PostgreSQL allows: no client round trip happens while it is held (a
-// BEGIN/UPDATE/INSERT/COMMIT transaction would hold it across three).
+// Because nothing follows the UPDATE but the line upsert, the cart row's
+// update and the commit itself, all inside one statement, the product row
+// is locked for as short a time as PostgreSQL allows: no client round trip
+// happens while it is held (a BEGIN/UPDATE/INSERT/COMMIT transaction would
+// hold it across three).
 const addToCartSQL = `
 	WITH c AS (
 		SELECT id, currency
@@ -162,38 +163,7 @@ const addToCartSQL = `
 		  AND products.stock - products.held >= $3
 		  AND (c.currency IS NULL OR c.currency = products.currency)
 		RETURNING products.id, products.currency, $3::integer AS granted
-	), l AS (
-		INSERT INTO cart_lines (cart_id, product_id, quantity)
-		SELECT $1, id, CASE WHEN granted <= $5 THEN granted ELSE -1 END FROM p
-		ON CONFLICT (cart_id, product_id)
-		DO UPDATE SET quantity = CASE
-				WHEN EXCLUDED.quantity > 0 AND cart_lines.quantity + EXCLUDED.quantity <= $5
-				THEN cart_lines.quantity + EXCLUDED.quantity ELSE -1 END,
-			updated_at = now()
-		RETURNING quantity, (xmax = 0) AS inserted
-	), t AS (
-		UPDATE carts
-		SET updated_at = now(), expires_at = now() + $4 * interval '1 millisecond',
-		    currency = COALESCE(carts.currency, (SELECT currency FROM p)),
-		    total_quantity = CASE WHEN total_quantity + (SELECT granted FROM p) <= $6
-		                          THEN total_quantity + (SELECT granted FROM p) ELSE -1 END,
-		    line_count = CASE WHEN line_count + (SELECT count(*) FROM l WHERE inserted) <= $7
-		                      THEN line_count + (SELECT count(*) FROM l WHERE inserted)::integer ELSE -1 END
-		WHERE id = $1 AND EXISTS (SELECT 1 FROM l)
-		RETURNING ` + cartColumns + `
-	), ns AS (
-		SELECT pg_notify('holdfast_stock', w.id)
-		FROM p
-		JOIN watches w ON w.channel = 'holdfast_stock' AND w.id = p.id::text AND w.until > now()
-	), nc AS (
-		SELECT pg_notify('holdfast_cart', w.id)
-		FROM t
-		JOIN watches w ON w.channel = 'holdfast_cart' AND w.id = t.id AND w.until > now()
-	)
-	SELECT COALESCE((SELECT granted FROM p), 0) AS granted, t.*,
-	       (SELECT count(*) FROM ns) + (SELECT count(*) FROM nc) AS notified
-	FROM (SELECT 1) AS one
-	LEFT JOIN t ON true`
+` + reservationTail
 
 // addToCartPartialSQL is addToCartSQL for allowPartial: o locks the product
 // row (after the cart, as everywhere) and p grants LEAST(asked, available)
@@ -222,6 +192,12 @@ const addToCartPartialSQL = `
 		WHERE products.id = o.id AND o.avail > 0
 		  AND products.stock - products.held >= LEAST($3, o.avail)
 		RETURNING products.id, products.currency, LEAST($3, o.avail)::integer AS granted
+` + reservationTail
+
+// reservationTail is what both reservation statements do once p granted:
+// the cart line, the cart's expiry and totals (with the caps), and the
+// notifications.
+const reservationTail = `
 	), l AS (
 		INSERT INTO cart_lines (cart_id, product_id, quantity)
 		SELECT $1, id, CASE WHEN granted <= $5 THEN granted ELSE -1 END FROM p
