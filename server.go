@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"os/signal"
@@ -52,11 +53,14 @@ type config struct {
 	// ShutdownDrainDelay is how long a stopping server keeps serving (with
 	// keep-alives off and /readyz failing) before it closes its listener.
 	ShutdownDrainDelay time.Duration `env:"SHUTDOWN_DRAIN_DELAY" envDefault:"500ms"`
-	IdempotencyTTL     time.Duration `env:"IDEMPOTENCY_TTL" envDefault:"24h"`
-	StockPush          time.Duration `env:"STOCK_PUSH_INTERVAL" envDefault:"100ms"`
-	MaxSubsPerConn     int           `env:"MAX_SUBSCRIPTIONS_PER_CONNECTION" envDefault:"20"`
-	MaxProductsSub     int           `env:"MAX_PRODUCTS_PER_SUBSCRIPTION" envDefault:"100"`
-	WSKeepAlive        time.Duration `env:"WS_KEEPALIVE" envDefault:"10s"`
+	// PprofAddr, if set (e.g. 127.0.0.1:6060), serves net/http/pprof there,
+	// on its own listener, never on the public one.
+	PprofAddr      string        `env:"PPROF_ADDR"`
+	IdempotencyTTL time.Duration `env:"IDEMPOTENCY_TTL" envDefault:"24h"`
+	StockPush      time.Duration `env:"STOCK_PUSH_INTERVAL" envDefault:"100ms"`
+	MaxSubsPerConn int           `env:"MAX_SUBSCRIPTIONS_PER_CONNECTION" envDefault:"20"`
+	MaxProductsSub int           `env:"MAX_PRODUCTS_PER_SUBSCRIPTION" envDefault:"100"`
+	WSKeepAlive    time.Duration `env:"WS_KEEPALIVE" envDefault:"10s"`
 
 	MaxBodyBytes    int64         `env:"MAX_BODY_BYTES" envDefault:"1048576"`
 	RequestTimeout  time.Duration `env:"REQUEST_TIMEOUT" envDefault:"10s"`
@@ -213,6 +217,19 @@ func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logg
 		}
 		w.Write([]byte("ready\n"))
 	})
+
+	if cfg.PprofAddr != "" {
+		pm := http.NewServeMux()
+		pm.HandleFunc("/debug/pprof/", pprof.Index)
+		pm.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		pm.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		go func() {
+			log.Info("pprof listening", "addr", cfg.PprofAddr)
+			if err := http.ListenAndServe(cfg.PprofAddr, pm); err != nil {
+				log.Warn("pprof stopped", "err", err.Error())
+			}
+		}()
+	}
 
 	reaperDone := make(chan struct{})
 	go func() {
