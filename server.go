@@ -71,8 +71,9 @@ type config struct {
 	APQCacheSize    int           `env:"APQ_CACHE_SIZE" envDefault:"1000"`
 	RateIP          float64       `env:"RATE_LIMIT_IP" envDefault:"1000"`
 	RateIPBurst     int           `env:"RATE_LIMIT_IP_BURST" envDefault:"2000"`
-	RateCart        float64       `env:"RATE_LIMIT_CART" envDefault:"20"`
-	RateCartBurst   int           `env:"RATE_LIMIT_CART_BURST" envDefault:"100"`
+	RateCart        float64       `env:"RATE_LIMIT_CART" envDefault:"50"`
+	RateCartBurst   int           `env:"RATE_LIMIT_CART_BURST" envDefault:"500"`
+	RateLoopback    bool          `env:"RATE_LIMIT_LOOPBACK" envDefault:"false"`
 	CORSCredentials bool          `env:"CORS_ALLOW_CREDENTIALS" envDefault:"false"`
 	MaxLineQuantity int           `env:"MAX_LINE_QUANTITY" envDefault:"1000"`
 	MaxCartQuantity int           `env:"MAX_CART_QUANTITY" envDefault:"10000"`
@@ -179,6 +180,7 @@ func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logg
 			MutationBurstPerIP:        cfg.RateIPBurst,
 			MutationsPerSecondPerCart: cfg.RateCart,
 			MutationBurstPerCart:      cfg.RateCartBurst,
+			LimitLoopback:             cfg.RateLoopback,
 		},
 		Guard:        graph.GuardConfig{MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout},
 		APQCacheSize: cfg.APQCacheSize,
