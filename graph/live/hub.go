@@ -96,6 +96,11 @@ func (h *Hub) Run(ctx context.Context, events <-chan storage.Event) {
 				return
 			}
 			h.mark(ev)
+			if ev.Resync {
+				// The database may have restarted: its UNLOGGED watches
+				// table is then empty, so register ours again at once.
+				h.refreshWatches(ctx)
+			}
 		case <-h.wake:
 			h.flush(ctx)
 		case <-tick.C:
