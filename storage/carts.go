@@ -67,15 +67,21 @@ func (s *Store) CartByID(ctx context.Context, id string) (*Cart, error) {
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	const q = `
+	return readCart(ctx, s.pool(), id)
+}
+
+// readCart reads a cart row as clients see it (a lapsed ACTIVE cart reads
+// as EXPIRED), on the pool or in a transaction; nil if there is none.
+func readCart(ctx context.Context, q queryer, cartID string) (*Cart, error) {
+	const stmt = `
 		SELECT id,
 		       CASE WHEN status = 'ACTIVE' AND expires_at <= now() THEN 'EXPIRED' ELSE status END AS status,
 		       created_at, updated_at, expires_at
 		FROM carts
 		WHERE id = $1`
 	var c Cart
-	if err := sqlxGet(ctx, s.pool(), &c, q, id); err != nil {
-		if errors.Is(err, ErrNotFound) {
+	if err := sqlxGet(ctx, q, &c, stmt, cartID); err != nil {
+		if err == ErrNotFound {
 			return nil, nil
 		}
 		return nil, err

@@ -65,7 +65,7 @@ type CartSnapshot struct {
 // snapshotCart reads a CartSnapshot within the transaction (nil if the cart
 // does not exist).
 func snapshotCart(ctx context.Context, q queryer, cartID string) (*CartSnapshot, error) {
-	c, err := cartForOutcome(ctx, q, cartID)
+	c, err := readCart(ctx, q, cartID)
 	if err != nil || c == nil {
 		return nil, err
 	}
@@ -193,24 +193,6 @@ func (s *Store) idempotent(ctx context.Context, cartID, key, op string, hash []b
 		return nil, err
 	}
 	return out, nil
-}
-
-// cartForOutcome reads the cart row within the transaction (nil if none).
-func cartForOutcome(ctx context.Context, q queryer, cartID string) (*Cart, error) {
-	const stmt = `
-		SELECT id,
-		       CASE WHEN status = 'ACTIVE' AND expires_at <= now() THEN 'EXPIRED' ELSE status END AS status,
-		       created_at, updated_at, expires_at
-		FROM carts
-		WHERE id = $1`
-	var c Cart
-	if err := sqlxGet(ctx, q, &c, stmt, cartID); err != nil {
-		if err == ErrNotFound {
-			return nil, nil
-		}
-		return nil, err
-	}
-	return &c, nil
 }
 
 // ReapIdempotencyKeys deletes up to limit expired keys.

@@ -133,8 +133,8 @@ func (s *Store) changeLineTx(ctx context.Context, tx *Tx, cartID string, product
 		capRefusal = capErr(fmt.Sprintf("a cart may hold at most %d lines", s.opts.MaxCartLines))
 	}
 	if capRefusal != nil {
-		var avail int
-		if err := sqlxGet(ctx, tx.q, &avail, `SELECT stock - held FROM products WHERE id = $1`, productID); err != nil {
+		avail, err := availableNow(ctx, tx.q, productID)
+		if err != nil {
 			return err
 		}
 		if avail < delta {
@@ -196,9 +196,16 @@ func (s *Store) changeLineTx(ctx context.Context, tx *Tx, cartID string, product
 // insufficientNow builds INSUFFICIENT_STOCK with the units that could be
 // reserved right now (a fresh statement, so a fresh snapshot).
 func (s *Store) insufficientNow(ctx context.Context, q queryer, productID int64) error {
-	var avail int
-	if err := sqlxGet(ctx, q, &avail, `SELECT stock - held FROM products WHERE id = $1`, productID); err != nil {
+	avail, err := availableNow(ctx, q, productID)
+	if err != nil {
 		return err
 	}
 	return insufficient(avail)
+}
+
+// availableNow reads stock - held in a fresh statement.
+func availableNow(ctx context.Context, q queryer, productID int64) (int, error) {
+	var avail int
+	err := sqlxGet(ctx, q, &avail, `SELECT stock - held FROM products WHERE id = $1`, productID)
+	return avail, err
 }

@@ -205,22 +205,7 @@ const maxTxAttempts = 5
 // and deadlocks (SQLSTATE 40001, 40P01) are retried a bounded number of times
 // with jittered backoff; fn must therefore be safe to run again.
 func (s *Store) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	var err error
-	for attempt := 1; ; attempt++ {
-		err = s.tryTx(ctx, fn)
-		if err == nil || attempt == maxTxAttempts || !retryable(err) {
-			return err
-		}
-		backoff := time.Duration(attempt*attempt) * time.Millisecond
-		jitter := time.Duration(rand.Int64N(int64(backoff) + 1))
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff + jitter):
-		}
-	}
+	return s.retry(ctx, func(ctx context.Context) error { return s.tryTx(ctx, fn) })
 }
 
 func (s *Store) tryTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
