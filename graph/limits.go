@@ -35,6 +35,7 @@ type LimitConfig struct {
 	MaxDepth      int // default 12
 	MaxRootFields int // default 10: root fields (aliases included) per operation
 	MaxAliases    int // default 30: aliased fields anywhere in the operation
+	MaxTokens     int // default 15000: lexical tokens in a document, checked while parsing
 
 	MutationsPerSecondPerIP   float64 // default 1000 (a flood guard: many shoppers share NAT addresses)
 	MutationBurstPerIP        int     // default 2000
@@ -55,6 +56,7 @@ func (c *LimitConfig) setDefaults() {
 	def(&c.MaxDepth, 12)
 	def(&c.MaxRootFields, 10)
 	def(&c.MaxAliases, 30)
+	def(&c.MaxTokens, 15000)
 	deff := func(v *float64, d float64) {
 		if *v == 0 {
 			*v = d
@@ -68,9 +70,12 @@ func (c *LimitConfig) setDefaults() {
 
 // limits is a gqlgen extension that refuses, before anything executes,
 // operations that are too deep, too wide or too costly, and mutations over
-// their client's or cart's rate (admins are not rate limited).
+// their client's or cart's rate (admins are not rate limited). The shape of
+// the document is checked before gqlgen parses and validates it (see
+// doclimits.go); complexity, which depends on variables, after.
 type limits struct {
 	cfg    LimitConfig
+	cache  *boundedCache[*ast.QueryDocument] // gqlgen's query cache: what is in it passed the shape checks
 	es     graphql.ExecutableSchema
 	perIP  *keyedLimiter
 	perCar *keyedLimiter
@@ -78,13 +83,15 @@ type limits struct {
 
 var _ interface {
 	graphql.HandlerExtension
+	graphql.OperationParameterMutator
 	graphql.OperationContextMutator
 } = &limits{}
 
-func newLimits(cfg LimitConfig) *limits {
+func newLimits(cfg LimitConfig, cache *boundedCache[*ast.QueryDocument]) *limits {
 	cfg.setDefaults()
 	return &limits{
 		cfg:    cfg,
+		cache:  cache,
 		perIP:  newKeyedLimiter(cfg.MutationsPerSecondPerIP, cfg.MutationBurstPerIP),
 		perCar: newKeyedLimiter(cfg.MutationsPerSecondPerCart, cfg.MutationBurstPerCart),
 	}
@@ -108,13 +115,20 @@ func (l *limits) MutateOperationContext(ctx context.Context, rc *graphql.Operati
 	if op == nil {
 		return nil
 	}
+	if rc.DisableIntrospection && op.Operation == ast.Query {
+		for _, f := range rootFields(rc) {
+			if f.Name == "__schema" || f.Name == "__type" {
+				err := gqlerror.Errorf("introspection is disabled on this server")
+				errcode.Set(err, errcode.ValidationFailed)
+				return err
+			}
+		}
+	}
 	st := stateFrom(ctx)
 	if st != nil {
 		label := string(op.Operation)
-		if len(op.SelectionSet) > 0 {
-			if f, ok := op.SelectionSet[0].(*ast.Field); ok {
-				label += "." + f.Name
-			}
+		if roots := rootFields(rc); len(roots) > 0 {
+			label += "." + roots[0].Name
 		}
 		st.mu.Lock()
 		st.operation = label
@@ -124,15 +138,6 @@ func (l *limits) MutateOperationContext(ctx context.Context, rc *graphql.Operati
 		st.mu.Unlock()
 	}
 
-	roots, aliases, depth := shape(op.SelectionSet, 1, map[string]bool{})
-	switch {
-	case roots > l.cfg.MaxRootFields:
-		return limitErr(codeAliasLimit, "operation has %d root fields, the limit is %d", roots, l.cfg.MaxRootFields)
-	case aliases > l.cfg.MaxAliases:
-		return limitErr(codeAliasLimit, "operation has %d aliased fields, the limit is %d", aliases, l.cfg.MaxAliases)
-	case depth > l.cfg.MaxDepth:
-		return limitErr(codeDepthLimit, "operation is %d levels deep, the limit is %d", depth, l.cfg.MaxDepth)
-	}
 	if c := complexity.Calculate(ctx, l.es, op, rc.Variables); c > l.cfg.MaxComplexity {
 		return limitErr(codeComplexityLimit, "operation has complexity %d, the limit is %d", c, l.cfg.MaxComplexity)
 	}
@@ -145,11 +150,7 @@ func (l *limits) MutateOperationContext(ctx context.Context, rc *graphql.Operati
 			return l.rateLimited(st, wait, "too many mutations from this address")
 		}
 	}
-	for _, sel := range op.SelectionSet {
-		f, ok := sel.(*ast.Field)
-		if !ok {
-			continue
-		}
+	for _, f := range rootFields(rc) {
 		in, _ := f.ArgumentMap(rc.Variables)["input"].(map[string]any)
 		cart, _ := in["cartId"].(string)
 		if cart == "" || len(cart) > 64 {
@@ -167,46 +168,6 @@ func (l *limits) rateLimited(st *reqState, wait time.Duration, msg string) *gqle
 	err := limitErr(codeRateLimited, "%s: retry in %s", msg, wait.Round(time.Millisecond))
 	err.Extensions["retryAfterMs"] = wait.Milliseconds()
 	return err
-}
-
-// shape counts root fields and aliases and measures the depth of a
-// selection set, following fragments (each fragment once per path).
-func shape(set ast.SelectionSet, level int, seen map[string]bool) (roots, aliases, depth int) {
-	depth = level - 1
-	for _, sel := range set {
-		var sub ast.SelectionSet
-		switch s := sel.(type) {
-		case *ast.Field:
-			if level == 1 {
-				roots++
-			}
-			if s.Alias != "" && s.Alias != s.Name {
-				aliases++
-			}
-			if len(s.SelectionSet) == 0 {
-				depth = max(depth, level)
-				continue
-			}
-			_, a, d := shape(s.SelectionSet, level+1, seen)
-			aliases += a
-			depth = max(depth, d)
-			continue
-		case *ast.InlineFragment:
-			sub = s.SelectionSet
-		case *ast.FragmentSpread:
-			if s.Definition == nil || seen[s.Name] {
-				continue
-			}
-			seen[s.Name] = true
-			sub = s.Definition.SelectionSet
-			defer delete(seen, s.Name)
-		}
-		r, a, d := shape(sub, level, seen)
-		roots += r
-		aliases += a
-		depth = max(depth, d)
-	}
-	return roots, aliases, depth
 }
 
 // complexityCosts prices list fields: a connection costs first × its
@@ -231,4 +192,21 @@ func complexityCosts(c *ComplexityRoot) {
 func isLoopback(ip string) bool {
 	a, err := netip.ParseAddr(ip)
 	return err == nil && a.IsLoopback()
+}
+
+// rootFields are the operation's root fields as they execute: through inline
+// fragments and fragment spreads, without those @skip or @include leave out.
+// Every guard that looks at root fields uses it.
+func rootFields(rc *graphql.OperationContext) []graphql.CollectedField {
+	if rc == nil || rc.Operation == nil {
+		return nil
+	}
+	root := "Query"
+	switch rc.Operation.Operation {
+	case ast.Mutation:
+		root = "Mutation"
+	case ast.Subscription:
+		root = "Subscription"
+	}
+	return graphql.CollectFields(rc, rc.Operation.SelectionSet, []string{root})
 }

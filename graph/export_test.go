@@ -1,0 +1,12 @@
+package graph
+
+import "net/http"
+
+// NewHandlerWithCacheStats is NewHandler plus a view of its query cache:
+// entries, stored bytes, and lookups (gqlgen looks a document up just
+// before it validates it, so a refused document that never reached
+// validation leaves lookups unchanged).
+func NewHandlerWithCacheStats(cfg HandlerConfig) (http.Handler, func() (entries, bytes int, lookups int64)) {
+	h, c := newHandler(cfg)
+	return h, c.stats
+}
