@@ -19,8 +19,12 @@ help: ## list targets
 	@echo "Holdfast make targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
 
-run: ## serve the API (private dev DB unless DATABASE_URL is set; seeds demo data)
+run: ## serve the API on 127.0.0.1:8080 (private dev DB unless DATABASE_URL is set; seeds demo data)
 	@$(with_dev_db); \
+	if [ -z "$${LISTEN_ADDR:-}" ]; then \
+		export LISTEN_ADDR=127.0.0.1:8080; \
+		echo "Listening on loopback only; LISTEN_ADDR=:8080 (with your own ADMIN_TOKEN) exposes it to the network."; \
+	fi; \
 	if [ -z "$${ADMIN_TOKEN:-}" ]; then export ADMIN_TOKEN=dev-admin-token; echo "ADMIN_TOKEN=$$ADMIN_TOKEN"; fi; \
 	export SEED_DEMO=1; \
 	exec $(GO) run . serve

@@ -55,7 +55,11 @@ type config struct {
 	ShutdownDrainDelay time.Duration `env:"SHUTDOWN_DRAIN_DELAY" envDefault:"500ms"`
 	// PprofAddr, if set (e.g. 127.0.0.1:6060), serves net/http/pprof there,
 	// on its own listener, never on the public one.
-	PprofAddr      string        `env:"PPROF_ADDR"`
+	PprofAddr string `env:"PPROF_ADDR"`
+	// MetricsAddr, if set (e.g. 127.0.0.1:9090), serves /metrics there
+	// without auth; on the public listener /metrics needs the admin token.
+	MetricsAddr    string        `env:"METRICS_ADDR"`
+	MaxWSPerIP     int           `env:"WS_MAX_CONNECTIONS_PER_IP" envDefault:"100"`
 	IdempotencyTTL time.Duration `env:"IDEMPOTENCY_TTL" envDefault:"24h"`
 	StockPush      time.Duration `env:"STOCK_PUSH_INTERVAL" envDefault:"100ms"`
 	MaxSubsPerConn int           `env:"MAX_SUBSCRIPTIONS_PER_CONNECTION" envDefault:"20"`
@@ -68,6 +72,7 @@ type config struct {
 	MaxDepth        int           `env:"MAX_DEPTH" envDefault:"12"`
 	MaxRootFields   int           `env:"MAX_ROOT_FIELDS" envDefault:"10"`
 	MaxAliases      int           `env:"MAX_ALIASES" envDefault:"30"`
+	MaxTokens       int           `env:"MAX_QUERY_TOKENS" envDefault:"15000"`
 	APQCacheSize    int           `env:"APQ_CACHE_SIZE" envDefault:"1000"`
 	RateIP          float64       `env:"RATE_LIMIT_IP" envDefault:"1000"`
 	RateIPBurst     int           `env:"RATE_LIMIT_IP_BURST" envDefault:"2000"`
@@ -169,6 +174,7 @@ func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logg
 		Hub:                        hub,
 		Origin:                     originAllowed,
 		MaxSubscriptionsPerConn:    cfg.MaxSubsPerConn,
+		MaxWebsocketsPerAddress:    cfg.MaxWSPerIP,
 		MaxProductsPerSubscription: cfg.MaxProductsSub,
 		WebsocketKeepAlive:         cfg.WSKeepAlive,
 		Limits: graph.LimitConfig{
@@ -176,6 +182,7 @@ func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logg
 			MaxDepth:                  cfg.MaxDepth,
 			MaxRootFields:             cfg.MaxRootFields,
 			MaxAliases:                cfg.MaxAliases,
+			MaxTokens:                 cfg.MaxTokens,
 			MutationsPerSecondPerIP:   cfg.RateIP,
 			MutationBurstPerIP:        cfg.RateIPBurst,
 			MutationsPerSecondPerCart: cfg.RateCart,
@@ -187,7 +194,20 @@ func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logg
 		Metrics:      metrics,
 		Shutdown:     wsCtx,
 	}))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// Metrics (sales totals among them) are not public: on this listener
+	// they need the admin token; METRICS_ADDR serves them on a private one.
+	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	mux.Handle("GET /metrics", graph.RequireAdmin(cfg.AdminToken, metricsHandler))
+	if cfg.MetricsAddr != "" {
+		mm := http.NewServeMux()
+		mm.Handle("GET /metrics", metricsHandler)
+		go func() {
+			log.Info("metrics listening", "addr", cfg.MetricsAddr)
+			if err := http.ListenAndServe(cfg.MetricsAddr, mm); err != nil {
+				log.Warn("metrics listener stopped", "err", err.Error())
+			}
+		}()
+	}
 	if cfg.GraphiQL {
 		// GraphiQL's page loads its scripts from a CDN.
 		page := playground.Handler("Holdfast", "/graphql")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"runtime/debug"
 	"time"
 
@@ -43,6 +44,7 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		var gqlErr *gqlerror.Error
 		if errors.As(err, &gqlErr) && clientFacing(gqlErr) {
 			out := graphql.DefaultErrorPresenter(ctx, err)
+			out.Message = plainMessage(out.Message)
 			if out.Extensions == nil {
 				out.Extensions = map[string]any{}
 			}
@@ -145,4 +147,26 @@ func clientFacing(e *gqlerror.Error) bool {
 var refusalCodes = map[string]bool{
 	codeRateLimited: true, codeDepthLimit: true, codeAliasLimit: true, codeComplexityLimit: true,
 	codeSubscriptionLimit: true,
+}
+
+// gqlparser's variable coercion names Go kinds ("cannot use string as Int"
+// for the JSON number 1.5, read as a json.Number). plainMessage says the
+// same in the client's terms.
+var (
+	goKindCannotUse = regexp.MustCompile(`^cannot use [a-z0-9]+ as ([A-Za-z_][A-Za-z0-9_]*)$`)
+	goKindMustBe    = regexp.MustCompile(`^must be a ([A-Za-z_][A-Za-z0-9_]*), not a [a-z0-9]+$`)
+	goValue         = regexp.MustCompile(`<[a-z0-9.\[\]{} ]+ Value>`)
+)
+
+func plainMessage(msg string) string {
+	if m := goKindCannotUse.FindStringSubmatch(msg); m != nil {
+		if m[1] == "Int" {
+			return "Int cannot represent this value: a GraphQL Int is a whole number from -2147483648 to 2147483647"
+		}
+		return m[1] + " cannot represent this value"
+	}
+	if m := goKindMustBe.FindStringSubmatch(msg); m != nil {
+		return "must be a " + m[1] + " (a JSON object)"
+	}
+	return goValue.ReplaceAllString(msg, "this value")
 }

@@ -33,9 +33,10 @@ const (
 // the client address, the operation for logs and metrics, and an HTTP
 // status that a refusal inside GraphQL execution wants (429, 503, ...).
 type reqState struct {
-	id       string
-	clientIP string
-	start    time.Time
+	id        string
+	clientIP  string
+	start     time.Time
+	transport string // "" for HTTP, "websocket" for an operation on a socket
 
 	mu         sync.Mutex
 	status     int
@@ -127,6 +128,13 @@ type GuardConfig struct {
 	RequestTimeout time.Duration
 }
 
+func (c GuardConfig) requestTimeout() time.Duration {
+	if c.RequestTimeout <= 0 {
+		return defaultRequestTimeout
+	}
+	return c.RequestTimeout
+}
+
 // guard is the outermost layer of /graphql: request id, access log,
 // security headers, body size, content type, JSON shape, batching policy
 // and the per-request timeout. Everything it refuses gets a JSON GraphQL
@@ -136,9 +144,7 @@ func guard(cfg GuardConfig, log *slog.Logger, observe func(*reqState, int), next
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = defaultMaxBodyBytes
 	}
-	if cfg.RequestTimeout <= 0 {
-		cfg.RequestTimeout = defaultRequestTimeout
-	}
+	cfg.RequestTimeout = cfg.requestTimeout()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := &reqState{id: newRequestID(), clientIP: clientIP(r), start: time.Now()}
 		w.Header().Set("X-Request-Id", st.id)
@@ -148,7 +154,18 @@ func guard(cfg GuardConfig, log *slog.Logger, observe func(*reqState, int), next
 		websocket := strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 		defer func() {
 			if websocket {
-				return // a websocket's life is not one request
+				// A socket's life is not one request: its operations are
+				// logged and counted one by one (see websocket.go); this
+				// line records the connection (or its refusal).
+				st.mu.Lock()
+				outcome := st.outcome
+				st.mu.Unlock()
+				if outcome == "" {
+					outcome = "ok"
+				}
+				log.Info("websocket", "request_id", st.id, "status", sw.code, "outcome", outcome,
+					"duration_ms", float64(time.Since(st.start).Microseconds())/1000)
+				return
 			}
 			observe(st, sw.code)
 			st.mu.Lock()
@@ -202,6 +219,10 @@ func guard(cfg GuardConfig, log *slog.Logger, observe func(*reqState, int), next
 			}
 			if v := bytes.TrimSpace(probe.Variables); len(v) > 0 && v[0] != '{' && string(v) != "null" {
 				refuse(sw, st, http.StatusBadRequest, codeBadRequest, "variables must be a JSON object")
+				return
+			}
+			if v := bytes.TrimSpace(probe.Extensions); len(v) > 0 && v[0] != '{' && string(v) != "null" {
+				refuse(sw, st, http.StatusBadRequest, codeBadRequest, "extensions must be a JSON object")
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))

@@ -8,15 +8,23 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"holdfast/graph/live"
 	"holdfast/graph/loaders"
 	"holdfast/storage"
+)
+
+// The query and APQ caches keep documents up to queryCacheMaxDocument bytes
+// of text, queryCacheBytes in all (a parsed document weighs ~25 times its
+// text, so about 50 MB of parsed documents at most).
+const (
+	queryCacheMaxDocument = 32 << 10
+	queryCacheBytes       = 2 << 20
 )
 
 // HandlerConfig is what the GraphQL handler needs.
@@ -30,12 +38,16 @@ type HandlerConfig struct {
 	// Origin allows a websocket's Origin (nil: same host only).
 	Origin func(origin string) bool
 	// Limits (zero: defaults).
-	MaxSubscriptionsPerConn    int
+	MaxSubscriptionsPerConn int
+	// MaxWebsocketsPerAddress caps open sockets per client address
+	// (default 100; negative: no cap).
+	MaxWebsocketsPerAddress    int
 	MaxProductsPerSubscription int
 	WebsocketKeepAlive         time.Duration
 	Limits                     LimitConfig
 	Guard                      GuardConfig
-	// APQCacheSize bounds the automatic persisted query cache (default 1000).
+	// APQCacheSize bounds the automatic persisted query cache's entries
+	// (default 1000; its bytes are bounded too).
 	APQCacheSize int
 	// Metrics, if set, records requests and reservations.
 	Metrics *Metrics
@@ -46,6 +58,12 @@ type HandlerConfig struct {
 // NewHandler builds the /graphql handler: the exact chain production runs,
 // so tests exercise it end to end.
 func NewHandler(cfg HandlerConfig) http.Handler {
+	h, _ := newHandler(cfg)
+	return h
+}
+
+// newHandler also returns the query cache, for tests.
+func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocument]) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -75,50 +93,55 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	complexityCosts(&gqlCfg.Complexity)
 	srv := handler.New(NewExecutableSchema(gqlCfg))
 	if cfg.Hub != nil {
-		accept := websocket.AcceptOptions{}
-		if cfg.Origin != nil {
-			accept.InsecureSkipVerify = true // origin checked below, against the CORS allowlist
-		}
-		srv.AddTransport(transport.Websocket{
-			Implementation:        transport.CoderWebsocketImplementation{AcceptOptions: accept},
-			InitFunc:              wsInit(cfg.AdminToken, cfg.Shutdown),
-			InitTimeout:           10 * time.Second,
-			KeepAlivePingInterval: cfg.WebsocketKeepAlive, // graphql-ws "ka"
-			PingPongInterval:      cfg.WebsocketKeepAlive, // graphql-transport-ws ping
-			MissingPongOk:         true,                   // keep quiet clients connected
+		// Origins are checked by the gate below, against the CORS allowlist
+		// (with no allowlist, the library's same-host check applies).
+		accept := websocket.AcceptOptions{InsecureSkipVerify: cfg.Origin != nil}
+		srv.AddTransport(wsTransport{
+			Websocket: transport.Websocket{
+				Implementation:        wsImplementation{transport.CoderWebsocketImplementation{AcceptOptions: accept}},
+				InitFunc:              wsInit(cfg.AdminToken, cfg.Shutdown),
+				InitTimeout:           10 * time.Second,
+				KeepAlivePingInterval: cfg.WebsocketKeepAlive, // graphql-ws "ka"
+				PingPongInterval:      cfg.WebsocketKeepAlive, // graphql-transport-ws ping
+				MissingPongOk:         true,                   // keep quiet clients connected
+			},
+			log:     cfg.Log,
+			observe: cfg.Metrics.observe,
+			timeout: cfg.Guard.requestTimeout(),
 		})
 	}
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.AddTransport(getTransport{})
+	srv.AddTransport(postTransport{})
+	// Both caches are bounded by bytes: a refused or oversized document is
+	// never kept (see cache.go and doclimits.go).
+	queryCache := newBoundedCache[*ast.QueryDocument](1000, queryCacheMaxDocument, queryCacheBytes)
+	srv.SetQueryCache(queryCache)
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.APQCacheSize)})
-	srv.Use(newLimits(cfg.Limits))
+	srv.Use(extension.AutomaticPersistedQuery{Cache: newBoundedCache[string](cfg.APQCacheSize, queryCacheMaxDocument, queryCacheBytes)})
+	lim := newLimits(cfg.Limits, queryCache)
+	srv.Use(lim) // after APQ, which may fill in the query text
+	srv.SetParserTokenLimit(lim.cfg.MaxTokens)
+	// Mutations run one after another: each root mutation must read what
+	// the previous one wrote, never a value the request cached before it.
+	srv.AroundRootFields(func(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+		if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Mutation {
+			if l := loaders.From(ctx); l != nil {
+				l.Reset()
+			}
+		}
+		return next(ctx)
+	})
 	srv.SetErrorPresenter(errorPresenter(cfg.Log))
 	srv.SetRecoverFunc(recoverFunc(cfg.Log))
 
 	var h http.Handler = srv
 	h = loaders.Middleware(cfg.Store, h)
-	if cfg.Origin != nil {
-		h = checkWebsocketOrigin(cfg.Origin, h)
-	}
+	h = newWSGate(cfg.Origin, cfg.MaxWebsocketsPerAddress).wrap(h)
 	h = idempotencyHeader(h)
 	h = authMiddleware(cfg.AdminToken, h)
 	h = guard(cfg.Guard, cfg.Log, cfg.Metrics.observe, h)
-	return h
-}
-
-// checkWebsocketOrigin refuses websocket upgrades from origins the CORS
-// policy would refuse (a browser sends Origin; other clients may not).
-func checkWebsocketOrigin(allow func(string) bool, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if o := r.Header.Get("Origin"); o != "" && r.Header.Get("Upgrade") != "" && !allow(o) {
-			http.Error(w, "origin not allowed", http.StatusForbidden)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	return h, queryCache
 }

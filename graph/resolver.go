@@ -28,7 +28,7 @@ type Resolver struct {
 
 // productByID loads a product through the request's dataloader.
 func (r *Resolver) productByID(ctx context.Context, id int64) (*storage.Product, error) {
-	return loaders.For(ctx, r.Store).Product.Load(ctx, id)
+	return loaders.For(ctx, r.Store).ProductByID(ctx, id)
 }
 
 // subtotal sums a cart's lines (in the lines' currency, or the shop's

@@ -4,6 +4,7 @@ package loaders
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -35,6 +36,16 @@ func New(store *storage.Store) *Loaders {
 	}
 }
 
+// ProductByID loads one product; a product that does not exist is nil, not
+// an error (a stale link, or a line whose product was deleted).
+func (l *Loaders) ProductByID(ctx context.Context, id int64) (*storage.Product, error) {
+	p, err := l.Product.Load(ctx, id)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return nil, nil
+	}
+	return p, err
+}
+
 // Reset forgets everything loaded so far. Mutations call it after they
 // write, so a payload never shows data cached before the write.
 func (l *Loaders) Reset() {
@@ -59,6 +70,12 @@ func Middleware(store *storage.Store, next http.Handler) http.Handler {
 // With returns ctx carrying l.
 func With(ctx context.Context, l *Loaders) context.Context {
 	return context.WithValue(ctx, ctxKey{}, l)
+}
+
+// From returns the request's loaders, or nil outside an HTTP request.
+func From(ctx context.Context) *Loaders {
+	l, _ := ctx.Value(ctxKey{}).(*Loaders)
+	return l
 }
 
 // For returns the request's loaders. Outside an HTTP request (websocket
