@@ -247,4 +247,8 @@ if ((failed)); then
   log "FAILED. If the new answers are right, re-record them with scripts/docs-check.sh --update and review the diff."
   exit 1
 fi
-log "all ${#sessions[@]} session(s) match"
+if ((update)); then
+  log "re-recorded ${#sessions[@]} session(s); review the diff (git diff) before committing"
+else
+  log "all ${#sessions[@]} session(s) match"
+fi
