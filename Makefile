@@ -79,3 +79,7 @@ db-url: ## print the dev database URL (starting the cluster if needed)
 	@$(DEVDB) url
 db-destroy: ## stop it and delete its data
 	@$(DEVDB) destroy
+
+.PHONY: docs-check
+docs-check: ## run the docs' example sessions on a fresh server; fail if answers drift
+	@GO="$(GO)" scripts/docs-check.sh
