@@ -3,7 +3,10 @@
 //	holdfast [serve]   migrate the database and serve the API (default)
 //	holdfast migrate   apply pending migrations and exit
 //
-// Configuration comes from the environment; see README.md.
+// Configuration comes from the environment (package config; see
+// docs/operations.md). This file is wiring only: it opens the pool, runs the
+// migrations, builds the handlers of packages graph and httpapi, serves, and
+// shuts down.
 package main
 
 import (
@@ -17,73 +20,21 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/playground"
-	"github.com/caarlos0/env/v11"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/rs/cors"
 
+	"holdfast/config"
 	"holdfast/graph"
 	"holdfast/graph/live"
+	"holdfast/httpapi"
 	"holdfast/migrations"
 	"holdfast/storage"
 )
-
-type config struct {
-	DatabaseURL     string        `env:"DATABASE_URL"`
-	ListenAddr      string        `env:"LISTEN_ADDR" envDefault:":8080"`
-	AdminToken      string        `env:"ADMIN_TOKEN"`
-	CORSOrigins     []string      `env:"CORS_ORIGINS" envSeparator:","`
-	HoldTTL         time.Duration `env:"HOLD_TTL" envDefault:"15m"`
-	ReaperInterval  time.Duration `env:"REAPER_INTERVAL" envDefault:"2s"`
-	DBMaxConns      int           `env:"DB_MAX_CONNS" envDefault:"20"`
-	Introspection   bool          `env:"GRAPHQL_INTROSPECTION" envDefault:"true"`
-	GraphiQL        bool          `env:"GRAPHIQL" envDefault:"true"`
-	SeedDemo        bool          `env:"SEED_DEMO" envDefault:"false"`
-	DefaultCurrency string        `env:"DEFAULT_CURRENCY" envDefault:"USD"`
-	LogLevel        slog.Level    `env:"LOG_LEVEL" envDefault:"INFO"`
-	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
-	// ShutdownDrainDelay is how long a stopping server keeps serving (with
-	// keep-alives off and /readyz failing) before it closes its listener.
-	ShutdownDrainDelay time.Duration `env:"SHUTDOWN_DRAIN_DELAY" envDefault:"500ms"`
-	// PprofAddr, if set (e.g. 127.0.0.1:6060), serves net/http/pprof there,
-	// on its own listener, never on the public one.
-	PprofAddr string `env:"PPROF_ADDR"`
-	// MetricsAddr, if set (e.g. 127.0.0.1:9090), serves /metrics there
-	// without auth; on the public listener /metrics needs the admin token.
-	MetricsAddr    string        `env:"METRICS_ADDR"`
-	MaxWSPerIP     int           `env:"WS_MAX_CONNECTIONS_PER_IP" envDefault:"100"`
-	IdempotencyTTL time.Duration `env:"IDEMPOTENCY_TTL" envDefault:"24h"`
-	StockPush      time.Duration `env:"STOCK_PUSH_INTERVAL" envDefault:"100ms"`
-	MaxSubsPerConn int           `env:"MAX_SUBSCRIPTIONS_PER_CONNECTION" envDefault:"20"`
-	MaxProductsSub int           `env:"MAX_PRODUCTS_PER_SUBSCRIPTION" envDefault:"100"`
-	WSKeepAlive    time.Duration `env:"WS_KEEPALIVE" envDefault:"10s"`
-
-	MaxBodyBytes    int64         `env:"MAX_BODY_BYTES" envDefault:"1048576"`
-	RequestTimeout  time.Duration `env:"REQUEST_TIMEOUT" envDefault:"10s"`
-	MaxComplexity   int           `env:"MAX_COMPLEXITY" envDefault:"1000"`
-	MaxDepth        int           `env:"MAX_DEPTH" envDefault:"12"`
-	MaxRootFields   int           `env:"MAX_ROOT_FIELDS" envDefault:"10"`
-	MaxAliases      int           `env:"MAX_ALIASES" envDefault:"30"`
-	MaxTokens       int           `env:"MAX_QUERY_TOKENS" envDefault:"15000"`
-	APQCacheSize    int           `env:"APQ_CACHE_SIZE" envDefault:"1000"`
-	RateIP          float64       `env:"RATE_LIMIT_IP" envDefault:"1000"`
-	RateIPBurst     int           `env:"RATE_LIMIT_IP_BURST" envDefault:"2000"`
-	RateCart        float64       `env:"RATE_LIMIT_CART" envDefault:"50"`
-	RateCartBurst   int           `env:"RATE_LIMIT_CART_BURST" envDefault:"500"`
-	RateLoopback    bool          `env:"RATE_LIMIT_LOOPBACK" envDefault:"false"`
-	CORSCredentials bool          `env:"CORS_ALLOW_CREDENTIALS" envDefault:"false"`
-	MaxLineQuantity int           `env:"MAX_LINE_QUANTITY" envDefault:"1000"`
-	MaxCartQuantity int           `env:"MAX_CART_QUANTITY" envDefault:"10000"`
-	MaxCartLines    int           `env:"MAX_CART_LINES" envDefault:"200"`
-}
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -94,7 +45,7 @@ func main() {
 }
 
 func run(args []string, log *slog.Logger) error {
-	cfg, err := env.ParseAs[config]()
+	cfg, err := config.Load()
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
@@ -130,13 +81,18 @@ func run(args []string, log *slog.Logger) error {
 		log.Info("migrations applied")
 		return nil
 	case "serve":
-		return serve(ctx, cfg, store, log)
+		ln, err := net.Listen("tcp", cfg.ListenAddr)
+		if err != nil {
+			return err
+		}
+		return serve(ctx, cfg, store, ln, log)
 	default:
 		return fmt.Errorf("unknown command %q (want serve or migrate)", cmd)
 	}
 }
 
-func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logger) error {
+// serve serves the API on ln until ctx ends, then drains and stops.
+func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.Listener, log *slog.Logger) error {
 	if cfg.SeedDemo {
 		n, err := store.SeedDemo(ctx)
 		if err != nil {
@@ -157,100 +113,70 @@ func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logg
 	hub := live.New(store, log, cfg.StockPush)
 	go hub.Run(ctx, events)
 
-	cors, originAllowed := corsPolicy(cfg.CORSOrigins, cfg.CORSCredentials)
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics := graph.NewMetrics(reg, store, hub)
+	metrics := httpapi.NewMetrics(reg)
+	registerStoreMetrics(reg, store, hub)
+	checker, err := migrations.NewChecker(store.DB().DB)
+	if err != nil {
+		return err
+	}
 	// Websockets outlive http.Server.Shutdown's drain: this context ends them.
 	wsCtx, stopWebsockets := context.WithCancel(context.Background())
 	defer stopWebsockets()
 
-	mux := http.NewServeMux()
-	mux.Handle("/graphql", graph.NewHandler(graph.HandlerConfig{
+	corsPolicy, originAllowed := httpapi.CORSPolicy(cfg.CORSOrigins, cfg.CORSCredentials)
+	gql := graph.NewHandler(graph.HandlerConfig{
 		Store:                      store,
 		Log:                        log,
-		AdminToken:                 cfg.AdminToken,
 		Introspection:              cfg.Introspection,
+		AdminToken:                 cfg.AdminToken,
 		Hub:                        hub,
-		Origin:                     originAllowed,
 		MaxSubscriptionsPerConn:    cfg.MaxSubsPerConn,
-		MaxWebsocketsPerAddress:    cfg.MaxWSPerIP,
 		MaxProductsPerSubscription: cfg.MaxProductsSub,
 		WebsocketKeepAlive:         cfg.WSKeepAlive,
+		RequestTimeout:             cfg.RequestTimeout,
 		Limits: graph.LimitConfig{
-			MaxComplexity:             cfg.MaxComplexity,
-			MaxDepth:                  cfg.MaxDepth,
-			MaxRootFields:             cfg.MaxRootFields,
-			MaxAliases:                cfg.MaxAliases,
-			MaxTokens:                 cfg.MaxTokens,
-			MutationsPerSecondPerIP:   cfg.RateIP,
-			MutationBurstPerIP:        cfg.RateIPBurst,
-			MutationsPerSecondPerCart: cfg.RateCart,
-			MutationBurstPerCart:      cfg.RateCartBurst,
-			LimitLoopback:             cfg.RateLoopback,
+			MaxComplexity: cfg.MaxComplexity,
+			MaxDepth:      cfg.MaxDepth,
+			MaxRootFields: cfg.MaxRootFields,
+			MaxAliases:    cfg.MaxAliases,
+			MaxTokens:     cfg.MaxTokens,
+			PerAddress:    httpapi.NewKeyedLimiter(cfg.RateIP, cfg.RateIPBurst),
+			PerCart:       httpapi.NewKeyedLimiter(cfg.RateCart, cfg.RateCartBurst),
+			LimitLoopback: cfg.RateLoopback,
 		},
-		Guard:        graph.GuardConfig{MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout},
 		APQCacheSize: cfg.APQCacheSize,
 		Metrics:      metrics,
 		Shutdown:     wsCtx,
-	}))
-	// Metrics (sales totals among them) are not public: on this listener
-	// they need the admin token; METRICS_ADDR serves them on a private one.
-	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	mux.Handle("GET /metrics", graph.RequireAdmin(cfg.AdminToken, metricsHandler))
-	if cfg.MetricsAddr != "" {
-		mm := http.NewServeMux()
-		mm.Handle("GET /metrics", metricsHandler)
-		go func() {
-			log.Info("metrics listening", "addr", cfg.MetricsAddr)
-			if err := http.ListenAndServe(cfg.MetricsAddr, mm); err != nil {
-				log.Warn("metrics listener stopped", "err", err.Error())
-			}
-		}()
+	})
+	drain := &httpapi.Drain{}
+	routes := httpapi.Routes{
+		API: httpapi.API(httpapi.APIConfig{
+			AdminToken:              cfg.AdminToken,
+			Guard:                   httpapi.GuardConfig{MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout},
+			Origin:                  originAllowed,
+			MaxWebsocketsPerAddress: cfg.MaxWSPerIP,
+			Log:                     log,
+			Metrics:                 metrics,
+		}, gql),
+		Metrics:    metrics,
+		AdminToken: cfg.AdminToken,
+		Ready:      ready(store, checker),
+		Drain:      drain,
+		CORS:       corsPolicy,
 	}
 	if cfg.GraphiQL {
-		// GraphiQL's page loads its scripts from a CDN.
-		page := playground.Handler("Holdfast", "/graphql")
-		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("X-Content-Type-Options", "nosniff")
-			w.Header().Set("X-Frame-Options", "DENY")
-			w.Header().Set("Referrer-Policy", "no-referrer")
-			page(w, r)
-		})
+		routes.GraphiQL = graphiQL()
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Write([]byte("ok\n"))
-	})
-	var draining atomic.Bool
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if draining.Load() {
-			http.Error(w, "not ready: shutting down", http.StatusServiceUnavailable)
-			return
-		}
-		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := store.Ping(pctx); err != nil {
-			http.Error(w, "not ready: database unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		if pending, err := migrations.Pending(pctx, store.DB().DB); err != nil || pending {
-			http.Error(w, "not ready: database not migrated", http.StatusServiceUnavailable)
-			return
-		}
-		w.Write([]byte("ready\n"))
-	})
-
+	if cfg.MetricsAddr != "" {
+		go listen(log, "metrics", cfg.MetricsAddr, metrics.Handler())
+	}
 	if cfg.PprofAddr != "" {
 		pm := http.NewServeMux()
 		pm.HandleFunc("/debug/pprof/", pprof.Index)
 		pm.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		pm.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		go func() {
-			log.Info("pprof listening", "addr", cfg.PprofAddr)
-			if err := http.ListenAndServe(cfg.PprofAddr, pm); err != nil {
-				log.Warn("pprof stopped", "err", err.Error())
-			}
-		}()
+		go listen(log, "pprof", cfg.PprofAddr, pm)
 	}
 
 	reaperDone := make(chan struct{})
@@ -259,26 +185,17 @@ func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logg
 		store.RunReaper(ctx, cfg.ReaperInterval, log)
 	}()
 
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
-	if err != nil {
-		return err
-	}
-	api := cors.Handler(mux)
 	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if draining.Load() {
-				w.Header().Set("Connection", "close")
-			}
-			api.ServeHTTP(w, r)
-		}),
+		Handler:           httpapi.NewRouter(routes),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
-	log.Info("holdfast listening", "addr", ln.Addr().String(), "graphiql", "http://"+displayAddr(ln.Addr())+"/", "graphql", "http://"+displayAddr(ln.Addr())+"/graphql")
-	fmt.Fprintf(os.Stderr, "\n  GraphiQL:  http://%s/\n  GraphQL:   http://%s/graphql\n\n", displayAddr(ln.Addr()), displayAddr(ln.Addr()))
+	addr := displayAddr(ln.Addr())
+	log.Info("holdfast listening", "addr", ln.Addr().String(), "graphiql", "http://"+addr+"/", "graphql", "http://"+addr+"/graphql")
+	fmt.Fprintf(os.Stderr, "\n  GraphiQL:  http://%s/\n  GraphQL:   http://%s/graphql\n\n", addr, addr)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -291,11 +208,8 @@ func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logg
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	// First tell load balancers (readyz) and keep-alive clients (responses
-	// now carry Connection: close) to go elsewhere, so that closing idle
-	// connections does not race a client's next request on them; then stop.
-	// (SetKeepAlivesEnabled(false) would close idle connections at once,
-	// which is exactly that race.)
-	draining.Store(true)
+	// now carry Connection: close) to go elsewhere, then stop.
+	drain.Start()
 	stopWebsockets()
 	select {
 	case <-time.After(cfg.ShutdownDrainDelay):
@@ -307,72 +221,98 @@ func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logg
 	return err
 }
 
+// graphiQL is the playground page.
+func graphiQL() http.Handler {
+	page := playground.Handler("Holdfast", "/graphql")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		page(w, r)
+	})
+}
+
+// ready: the database answers and every migration is applied.
+func ready(store *storage.Store, checker *migrations.Checker) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := store.Ping(ctx); err != nil {
+			return errors.New("database unreachable")
+		}
+		if ok, err := checker.Migrated(ctx); err != nil || !ok {
+			return errors.New("database not migrated")
+		}
+		return nil
+	}
+}
+
+// registerStoreMetrics exports the pool's and the store's counters and the
+// number of live subscriptions.
+func registerStoreMetrics(reg *prometheus.Registry, store *storage.Store, hub *live.Hub) {
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	stats := func(name, help string, f func(storage.Stats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(f(store.Stats())) })
+	}
+	reg.MustRegister(
+		collectors.NewDBStatsCollector(store.DB().DB, "holdfast"),
+		stats("holdfast_reaper_carts_expired_total", "Carts expired by the reaper.", func(s storage.Stats) int64 { return s.CartsExpired }),
+		stats("holdfast_reaper_units_released_total", "Held units released by the reaper.", func(s storage.Stats) int64 { return s.UnitsReleased }),
+		stats("holdfast_checkouts_total", "Orders placed.", func(s storage.Stats) int64 { return s.Checkouts }),
+		stats("holdfast_checkout_units_total", "Units sold by checkouts.", func(s storage.Stats) int64 { return s.UnitsSold }),
+		stats("holdfast_checkout_value_cents_total", "Value of orders placed, in cents (all currencies summed).", func(s storage.Stats) int64 { return s.SalesCents }),
+		stats("holdfast_reservation_batches_total", "Coalesced reservation batches (more than one request in one statement).", func(s storage.Stats) int64 { return s.Batches }),
+		stats("holdfast_reservation_batch_fallbacks_total", "Batches that failed and fell back to per-request reservations.", func(s storage.Stats) int64 { return s.BatchFallbacks }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "holdfast_subscriptions",
+			Help: "Live subscriptions on this instance.",
+		}, func() float64 { return float64(hub.Subscriptions()) }),
+	)
+}
+
+// listen serves h on a side listener (metrics, pprof), never the public one.
+func listen(log *slog.Logger, what, addr string, h http.Handler) {
+	log.Info(what+" listening", "addr", addr)
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		log.Warn(what+" listener stopped", "err", err.Error())
+	}
+}
+
 // withConnectTimeout bounds how long opening a connection may take, so a
 // database that does not answer makes requests fail fast instead of hang.
 func withConnectTimeout(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
-		q := u.Query()
-		if q.Get("connect_timeout") == "" {
-			q.Set("connect_timeout", "3")
-		}
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	if !strings.Contains(dsn, "connect_timeout") {
-		return dsn + " connect_timeout=3"
-	}
-	return dsn
+	return withParam(dsn, "connect_timeout", "3", false)
 }
 
 // listenerURL names the LISTEN connection so operators (and tests) can
 // find it in pg_stat_activity.
 func listenerURL(dsn string) string {
+	return withParam(dsn, "application_name", "holdfast-listener", true)
+}
+
+// withParam sets a connection parameter in a URL or key=value DSN; unless
+// replace, a value already there stays.
+func withParam(dsn, key, value string, replace bool) string {
 	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
 		q := u.Query()
-		q.Set("application_name", "holdfast-listener")
+		if replace || q.Get(key) == "" {
+			q.Set(key, value)
+		}
 		u.RawQuery = q.Encode()
 		return u.String()
 	}
-	return dsn + " application_name=holdfast-listener"
-}
-
-// corsPolicy allows the configured origins; with none configured, only
-// localhost origins (any port), which is what local development needs. The
-// same rule guards websocket upgrades.
-func corsPolicy(origins []string, credentials bool) (*cors.Cors, func(origin string) bool) {
-	allowed := func(origin string) bool {
-		u, err := url.Parse(origin)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-			return false
-		}
-		h := u.Hostname()
-		return h == "localhost" || h == "127.0.0.1" || h == "::1"
+	if !replace && strings.Contains(dsn, key+"=") {
+		return dsn
 	}
-	if len(origins) > 0 {
-		set := map[string]bool{}
-		for _, o := range origins {
-			set[strings.TrimRight(strings.TrimSpace(o), "/")] = true
-		}
-		allowed = func(origin string) bool { return set["*"] || set[origin] }
-	}
-	return cors.New(cors.Options{
-		AllowOriginFunc: allowed,
-		AllowedMethods:  []string{http.MethodGet, http.MethodPost, http.MethodOptions},
-		AllowedHeaders:  []string{"Content-Type", "Authorization", "Idempotency-Key"},
-		ExposedHeaders:  []string{"X-Request-Id", "Retry-After"},
-		// Credentials (cookies) only when configured, and never with "*".
-		AllowCredentials: credentials && len(origins) > 0 && !slices.Contains(origins, "*"),
-		MaxAge:           600,
-	}), allowed
+	return dsn + " " + key + "=" + value
 }
 
 func displayAddr(a net.Addr) string {
 	s := a.String()
-	if strings.HasPrefix(s, "[::]:") {
-		return "localhost:" + strings.TrimPrefix(s, "[::]:")
-	}
-	if strings.HasPrefix(s, "0.0.0.0:") {
-		return "localhost:" + strings.TrimPrefix(s, "0.0.0.0:")
+	for _, any := range []string{"[::]:", "0.0.0.0:"} {
+		if port, ok := strings.CutPrefix(s, any); ok {
+			return "localhost:" + port
+		}
 	}
 	return s
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"holdfast/graph"
+	"holdfast/httpapi"
 	"holdfast/storage"
 	"holdfast/storage/storagetest"
 )
@@ -142,10 +143,10 @@ func TestAbuseIsRefused(t *testing.T) {
 func TestRateLimits(t *testing.T) {
 	t.Parallel()
 	store, _ := storagetest.NewStore(t, storagetest.Options())
-	srv := httptest.NewServer(graph.NewHandler(graph.HandlerConfig{
+	srv := httptest.NewServer(newAPI(graph.HandlerConfig{
 		Store: store, AdminToken: adminToken,
-		Limits: graph.LimitConfig{MutationsPerSecondPerCart: 1, MutationBurstPerCart: 3, MutationsPerSecondPerIP: -1},
-	}))
+		Limits: graph.LimitConfig{PerCart: httpapi.NewKeyedLimiter(1, 3)},
+	}, httpapi.APIConfig{}))
 	t.Cleanup(srv.Close)
 	p := storagetest.MustProduct(t, store, "RATE", 100)
 	c := storagetest.MustCart(t, store)
@@ -257,8 +258,8 @@ func TestMetricsAndRequestIDs(t *testing.T) {
 	t.Parallel()
 	store, _ := storagetest.NewStore(t, storagetest.Options())
 	reg := prometheus.NewRegistry()
-	metrics := graph.NewMetrics(reg, store, nil)
-	srv := httptest.NewServer(graph.NewHandler(graph.HandlerConfig{Store: store, AdminToken: adminToken, Metrics: metrics}))
+	metrics := httpapi.NewMetrics(reg)
+	srv := httptest.NewServer(newAPI(graph.HandlerConfig{Store: store, AdminToken: adminToken, Metrics: metrics}, httpapi.APIConfig{Metrics: metrics}))
 	t.Cleanup(srv.Close)
 	p := storagetest.MustProduct(t, store, "MET", 1)
 	c1, c2 := storagetest.MustCart(t, store), storagetest.MustCart(t, store)
@@ -272,7 +273,6 @@ func TestMetricsAndRequestIDs(t *testing.T) {
 	assert.Contains(t, text, "holdfast_reservations_total")
 	assert.Contains(t, text, "mutation.addToCart")
 	assert.Contains(t, text, "INSUFFICIENT_STOCK")
-	assert.Contains(t, text, "go_sql_max_open_connections")
 	assert.NotContains(t, text, c1.ID[:12], "no cart id in metrics")
 }
 

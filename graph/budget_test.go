@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"holdfast/graph"
+	"holdfast/httpapi"
 	"holdfast/storage/storagetest"
 )
 
@@ -82,7 +83,8 @@ func hostileDocument(r *rand.Rand, maxBytes int) string {
 // parallel, so the process's allocation counter is its own.
 func TestHostileDocumentsCostABoundedBudget(t *testing.T) {
 	store, _ := storagetest.NewStore(t, storagetest.Options())
-	h, stats := graph.NewHandlerWithCacheStats(graph.HandlerConfig{Store: store, Introspection: true})
+	gql, stats := graph.NewHandlerWithCacheStats(graph.HandlerConfig{Store: store, Introspection: true})
+	h := httpapi.API(httpapi.APIConfig{}, gql)
 	const budget = 64 << 20 // bytes allocated per refused document, whatever its shape
 	r := rand.New(rand.NewPCG(9, 9))
 	accepted := 0
@@ -126,7 +128,7 @@ func FuzzDocumentLimits(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	h := graph.NewHandler(graph.HandlerConfig{Introspection: true})
+	h := newAPI(graph.HandlerConfig{Introspection: true}, httpapi.APIConfig{})
 	f.Fuzz(func(t *testing.T, doc string) {
 		if strings.Contains(doc, "product") || strings.Contains(doc, "cart") || strings.Contains(doc, "order") || strings.Contains(doc, "utation") {
 			t.Skip("no store behind this handler: only documents that read nothing")
@@ -145,7 +147,7 @@ func FuzzDocumentLimits(f *testing.F) {
 // BenchmarkRefusal measures what refusing costs, against answering a small
 // query in the same run (make bench-refusal).
 func BenchmarkRefusal(b *testing.B) {
-	h := graph.NewHandler(graph.HandlerConfig{Introspection: true})
+	h := newAPI(graph.HandlerConfig{Introspection: true}, httpapi.APIConfig{})
 	distinct := func() string {
 		var s strings.Builder
 		s.WriteString("{")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"holdfast/reqstate"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -19,10 +20,12 @@ import (
 
 // Error codes of GraphQL errors (userErrors have their own enum).
 const (
-	codeInternal    = "INTERNAL_SERVER_ERROR"
-	codeUnavailable = "SERVICE_UNAVAILABLE"
-	codeBadInput    = "BAD_USER_INPUT"
-	codeTimeout     = "TIMEOUT"
+	codeInternal         = "INTERNAL_SERVER_ERROR"
+	codeUnavailable      = "SERVICE_UNAVAILABLE"
+	codeBadInput         = "BAD_USER_INPUT"
+	codeTimeout          = "TIMEOUT"
+	codeBadRequest       = "BAD_REQUEST"
+	codeMethodNotAllowed = "METHOD_NOT_ALLOWED"
 )
 
 func badInput(msg string) error {
@@ -56,27 +59,27 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 				if refusalCodes[code] {
 					kind = "refused:"
 				}
-				stateFrom(ctx).setOutcome(kind + code)
+				reqstate.From(ctx).SetOutcome(kind + code)
 			}
-			if rid := RequestID(ctx); rid != "" {
+			if rid := reqstate.RequestID(ctx); rid != "" {
 				out.Extensions["requestId"] = rid
 			}
 			return out
 		}
 		out := &gqlerror.Error{Path: graphql.GetPath(ctx)}
-		st := stateFrom(ctx)
-		rid := RequestID(ctx)
+		st := reqstate.From(ctx)
+		rid := reqstate.RequestID(ctx)
 		switch {
 		case errors.Is(err, storage.ErrUnavailable):
 			log.WarnContext(ctx, "database unavailable", "request_id", rid, "err", err.Error())
 			out.Message = "the service is temporarily unavailable, please retry"
 			out.Extensions = map[string]any{"code": codeUnavailable}
-			st.setStatus(http.StatusServiceUnavailable, time.Second)
+			st.SetStatus(http.StatusServiceUnavailable, time.Second)
 		case errors.Is(err, context.DeadlineExceeded):
 			log.WarnContext(ctx, "request timed out", "request_id", rid, "err", err.Error())
 			out.Message = "the request timed out"
 			out.Extensions = map[string]any{"code": codeTimeout}
-			st.setStatus(http.StatusGatewayTimeout, 0)
+			st.SetStatus(http.StatusGatewayTimeout, 0)
 		default:
 			log.ErrorContext(ctx, "internal error", "request_id", rid, "err", err.Error(), "path", out.Path.String())
 			out.Message = "internal error"
@@ -85,7 +88,7 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		if rid != "" {
 			out.Extensions["requestId"] = rid
 		}
-		st.setOutcome("error:" + out.Extensions["code"].(string))
+		st.SetOutcome("error:" + out.Extensions["code"].(string))
 		return out
 	}
 }
@@ -109,7 +112,7 @@ func userErrors(ctx context.Context, err error) ([]*model.UserError, error) {
 	if !errors.As(err, &se) {
 		return nil, err
 	}
-	stateFrom(ctx).setOutcome("user_error:" + string(se.Code))
+	reqstate.From(ctx).SetOutcome("user_error:" + string(se.Code))
 	return []*model.UserError{{
 		Code:      model.ErrorCode(se.Code),
 		Message:   se.Message,

@@ -14,8 +14,10 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"holdfast/config"
 	"holdfast/graph/live"
 	"holdfast/graph/loaders"
+	"holdfast/reqstate"
 	"holdfast/storage"
 )
 
@@ -27,36 +29,74 @@ const (
 	queryCacheBytes       = 2 << 20
 )
 
-// HandlerConfig is what the GraphQL handler needs.
+// Metrics is what the GraphQL layer records: each websocket operation
+// (HTTP requests are recorded by the transport) and each reservation.
+// httpapi.Metrics is one.
+type Metrics interface {
+	Observe(st *reqstate.State, status int)
+	Reservation(code string)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) Observe(*reqstate.State, int) {}
+func (noMetrics) Reservation(string)           {}
+
+// HandlerConfig is what the GraphQL handler needs. Zero limits take the
+// defaults of package config.
 type HandlerConfig struct {
 	Store         *storage.Store
 	Log           *slog.Logger
-	AdminToken    string
 	Introspection bool
+	// AdminToken is checked in a websocket's init payload (browsers cannot
+	// set headers on websockets); HTTP requests are authenticated by the
+	// transport.
+	AdminToken string
 	// Hub serves subscriptions; without one, subscriptions are refused.
-	Hub *live.Hub
-	// Origin allows a websocket's Origin (nil: same host only).
-	Origin func(origin string) bool
-	// Limits (zero: defaults).
-	MaxSubscriptionsPerConn int
-	// MaxWebsocketsPerAddress caps open sockets per client address
-	// (default 100; negative: no cap).
-	MaxWebsocketsPerAddress    int
+	Hub                        *live.Hub
+	MaxSubscriptionsPerConn    int
 	MaxProductsPerSubscription int
 	WebsocketKeepAlive         time.Duration
-	Limits                     LimitConfig
-	Guard                      GuardConfig
+	// RequestTimeout bounds each query and mutation on a websocket (HTTP
+	// requests get theirs from the transport).
+	RequestTimeout time.Duration
+	Limits         LimitConfig
 	// APQCacheSize bounds the automatic persisted query cache's entries
-	// (default 1000; its bytes are bounded too).
+	// (its bytes are bounded too).
 	APQCacheSize int
-	// Metrics, if set, records requests and reservations.
-	Metrics *Metrics
+	// Metrics, if set, records websocket operations and reservations.
+	Metrics Metrics
 	// Shutdown, when done, closes every websocket (graceful stop).
 	Shutdown context.Context
 }
 
-// NewHandler builds the /graphql handler: the exact chain production runs,
-// so tests exercise it end to end.
+func (cfg *HandlerConfig) setDefaults() {
+	d := config.Defaults()
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&cfg.MaxSubscriptionsPerConn, d.MaxSubsPerConn)
+	def(&cfg.MaxProductsPerSubscription, d.MaxProductsSub)
+	def(&cfg.APQCacheSize, d.APQCacheSize)
+	if cfg.WebsocketKeepAlive <= 0 {
+		cfg.WebsocketKeepAlive = d.WSKeepAlive
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = d.RequestTimeout
+	}
+}
+
+// NewHandler builds the GraphQL handler: gqlgen's executor with its
+// transports, limits, caches and error presenter, and the per-request
+// dataloaders. The transport's middleware (httpapi.API) goes in front.
 func NewHandler(cfg HandlerConfig) http.Handler {
 	h, _ := newHandler(cfg)
 	return h
@@ -64,21 +104,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 
 // newHandler also returns the query cache, for tests.
 func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocument]) {
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.MaxSubscriptionsPerConn <= 0 {
-		cfg.MaxSubscriptionsPerConn = defaultMaxSubscriptionsPerConn
-	}
-	if cfg.MaxProductsPerSubscription <= 0 {
-		cfg.MaxProductsPerSubscription = defaultMaxProductsPerSub
-	}
-	if cfg.WebsocketKeepAlive <= 0 {
-		cfg.WebsocketKeepAlive = 10 * time.Second
-	}
-	if cfg.APQCacheSize <= 0 {
-		cfg.APQCacheSize = 1000
-	}
+	cfg.setDefaults()
 	gqlCfg := Config{
 		Resolvers: &Resolver{
 			Store:                      cfg.Store,
@@ -93,9 +119,9 @@ func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocume
 	complexityCosts(&gqlCfg.Complexity)
 	srv := handler.New(NewExecutableSchema(gqlCfg))
 	if cfg.Hub != nil {
-		// Origins are checked by the gate below, against the CORS allowlist
-		// (with no allowlist, the library's same-host check applies).
-		accept := websocket.AcceptOptions{InsecureSkipVerify: cfg.Origin != nil}
+		// Origins are checked in front, by the transport's websocket gate
+		// (httpapi.WebsocketGate), against the CORS allowlist.
+		accept := websocket.AcceptOptions{InsecureSkipVerify: true}
 		srv.AddTransport(wsTransport{
 			Websocket: transport.Websocket{
 				Implementation:        wsImplementation{transport.CoderWebsocketImplementation{AcceptOptions: accept}},
@@ -106,8 +132,8 @@ func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocume
 				MissingPongOk:         true,                   // keep quiet clients connected
 			},
 			log:     cfg.Log,
-			observe: cfg.Metrics.observe,
-			timeout: cfg.Guard.requestTimeout(),
+			metrics: cfg.Metrics,
+			timeout: cfg.RequestTimeout,
 		})
 	}
 	srv.AddTransport(transport.Options{})
@@ -137,11 +163,5 @@ func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocume
 	srv.SetErrorPresenter(errorPresenter(cfg.Log))
 	srv.SetRecoverFunc(recoverFunc(cfg.Log))
 
-	var h http.Handler = srv
-	h = loaders.Middleware(cfg.Store, h)
-	h = newWSGate(cfg.Origin, cfg.MaxWebsocketsPerAddress).wrap(h)
-	h = idempotencyHeader(h)
-	h = authMiddleware(cfg.AdminToken, h)
-	h = guard(cfg.Guard, cfg.Log, cfg.Metrics.observe, h)
-	return h, queryCache
+	return loaders.Middleware(cfg.Store, srv), queryCache
 }

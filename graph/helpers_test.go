@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"holdfast/graph"
+	"holdfast/httpapi"
 	"holdfast/storage"
 	"holdfast/storage/storagetest"
 )
@@ -48,11 +49,21 @@ func setup(t *testing.T) *env {
 
 func newServer(t *testing.T, store *storage.Store) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(graph.NewHandler(graph.HandlerConfig{
+	srv := httptest.NewServer(newAPI(graph.HandlerConfig{
 		Store: store, AdminToken: adminToken, Introspection: true,
-	}))
+	}, httpapi.APIConfig{}))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// newAPI is the chain production runs in front of the store: the
+// transport's middleware (httpapi) around the GraphQL handler. The admin
+// token, unless api sets its own, is the GraphQL handler's.
+func newAPI(cfg graph.HandlerConfig, api httpapi.APIConfig) http.Handler {
+	if api.AdminToken == "" {
+		api.AdminToken = cfg.AdminToken
+	}
+	return httpapi.API(api, graph.NewHandler(cfg))
 }
 
 type gqlError struct {

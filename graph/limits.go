@@ -2,6 +2,9 @@ package graph
 
 import (
 	"context"
+
+	"holdfast/config"
+	"holdfast/reqstate"
 	"net/http"
 	"net/netip"
 	"time"
@@ -28,44 +31,42 @@ func init() {
 	}
 }
 
-// LimitConfig bounds what one operation may ask for. Zero values take the
-// defaults; a negative rate disables that rate limit.
-type LimitConfig struct {
-	MaxComplexity int // default 1000
-	MaxDepth      int // default 12
-	MaxRootFields int // default 10: root fields (aliases included) per operation
-	MaxAliases    int // default 30: aliased fields anywhere in the operation
-	MaxTokens     int // default 15000: lexical tokens in a document, checked while parsing
+// RateLimiter takes a token for a key (a client address, a cart id), or
+// says how long until one is free. httpapi.KeyedLimiter is one.
+type RateLimiter interface {
+	Allow(key string) (bool, time.Duration)
+}
 
-	MutationsPerSecondPerIP   float64 // default 1000 (a flood guard: many shoppers share NAT addresses)
-	MutationBurstPerIP        int     // default 2000
-	MutationsPerSecondPerCart float64 // default 50
-	MutationBurstPerCart      int     // default 500
+// LimitConfig bounds what one operation may ask for. Zero shape limits take
+// the defaults of package config; a nil rate limiter limits nothing.
+type LimitConfig struct {
+	MaxComplexity int // cost; also bounds the fields selected, fragments expanded
+	MaxDepth      int
+	MaxRootFields int // root fields (aliases included) per operation
+	MaxAliases    int // aliased fields anywhere in the operation
+	MaxTokens     int // lexical tokens in a document, checked while parsing
+
+	// Mutations per client address (a flood guard: many shoppers share NAT
+	// addresses) and per cart. Admins are not limited.
+	PerAddress RateLimiter
+	PerCart    RateLimiter
 	// LimitLoopback applies the per-address limit to loopback clients too
 	// (by default they are trusted: local tools, a co-located proxy).
 	LimitLoopback bool
 }
 
 func (c *LimitConfig) setDefaults() {
+	d := config.Defaults()
 	def := func(v *int, d int) {
 		if *v <= 0 {
 			*v = d
 		}
 	}
-	def(&c.MaxComplexity, 1000)
-	def(&c.MaxDepth, 12)
-	def(&c.MaxRootFields, 10)
-	def(&c.MaxAliases, 30)
-	def(&c.MaxTokens, 15000)
-	deff := func(v *float64, d float64) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	deff(&c.MutationsPerSecondPerIP, 1000)
-	deff(&c.MutationsPerSecondPerCart, 50)
-	def(&c.MutationBurstPerIP, 2*int(c.MutationsPerSecondPerIP))
-	def(&c.MutationBurstPerCart, 10*int(c.MutationsPerSecondPerCart))
+	def(&c.MaxComplexity, d.MaxComplexity)
+	def(&c.MaxDepth, d.MaxDepth)
+	def(&c.MaxRootFields, d.MaxRootFields)
+	def(&c.MaxAliases, d.MaxAliases)
+	def(&c.MaxTokens, d.MaxTokens)
 }
 
 // limits is a gqlgen extension that refuses, before anything executes,
@@ -74,11 +75,9 @@ func (c *LimitConfig) setDefaults() {
 // the document is checked before gqlgen parses and validates it (see
 // doclimits.go); complexity, which depends on variables, after.
 type limits struct {
-	cfg    LimitConfig
-	cache  *boundedCache[*ast.QueryDocument] // gqlgen's query cache: what is in it passed the shape checks
-	es     graphql.ExecutableSchema
-	perIP  *keyedLimiter
-	perCar *keyedLimiter
+	cfg   LimitConfig
+	cache *boundedCache[*ast.QueryDocument] // gqlgen's query cache: what is in it passed the shape checks
+	es    graphql.ExecutableSchema
 }
 
 var _ interface {
@@ -90,10 +89,8 @@ var _ interface {
 func newLimits(cfg LimitConfig, cache *boundedCache[*ast.QueryDocument]) *limits {
 	cfg.setDefaults()
 	return &limits{
-		cfg:    cfg,
-		cache:  cache,
-		perIP:  newKeyedLimiter(cfg.MutationsPerSecondPerIP, cfg.MutationBurstPerIP),
-		perCar: newKeyedLimiter(cfg.MutationsPerSecondPerCart, cfg.MutationBurstPerCart),
+		cfg:   cfg,
+		cache: cache,
 	}
 }
 
@@ -124,47 +121,45 @@ func (l *limits) MutateOperationContext(ctx context.Context, rc *graphql.Operati
 			}
 		}
 	}
-	st := stateFrom(ctx)
+	st := reqstate.From(ctx)
 	if st != nil {
 		label := string(op.Operation)
 		if roots := rootFields(rc); len(roots) > 0 {
 			label += "." + roots[0].Name
 		}
-		st.mu.Lock()
-		st.operation = label
-		if len(rc.OperationName) <= 64 {
-			st.opName = rc.OperationName
-		}
-		st.mu.Unlock()
+		st.SetOperation(label, rc.OperationName)
 	}
 
 	if c := complexity.Calculate(ctx, l.es, op, rc.Variables); c > l.cfg.MaxComplexity {
 		return limitErr(codeComplexityLimit, "operation has complexity %d, the limit is %d", c, l.cfg.MaxComplexity)
 	}
 
-	if op.Operation != ast.Mutation || IsAdmin(ctx) || st == nil {
+	if op.Operation != ast.Mutation || reqstate.IsAdmin(ctx) || st == nil {
 		return nil
 	}
-	if l.cfg.LimitLoopback || !isLoopback(st.clientIP) {
-		if ok, wait := l.perIP.allow(st.clientIP); !ok {
+	if l.cfg.PerAddress != nil && (l.cfg.LimitLoopback || !isLoopback(st.ClientIP)) {
+		if ok, wait := l.cfg.PerAddress.Allow(st.ClientIP); !ok {
 			return l.rateLimited(st, wait, "too many mutations from this address")
 		}
 	}
 	for _, f := range rootFields(rc) {
+		if l.cfg.PerCart == nil {
+			break
+		}
 		in, _ := f.ArgumentMap(rc.Variables)["input"].(map[string]any)
 		cart, _ := in["cartId"].(string)
 		if cart == "" || len(cart) > 64 {
 			continue
 		}
-		if ok, wait := l.perCar.allow(cart); !ok {
+		if ok, wait := l.cfg.PerCart.Allow(cart); !ok {
 			return l.rateLimited(st, wait, "too many changes to this cart")
 		}
 	}
 	return nil
 }
 
-func (l *limits) rateLimited(st *reqState, wait time.Duration, msg string) *gqlerror.Error {
-	st.setStatus(http.StatusTooManyRequests, wait)
+func (l *limits) rateLimited(st *reqstate.State, wait time.Duration, msg string) *gqlerror.Error {
+	st.SetStatus(http.StatusTooManyRequests, wait)
 	err := limitErr(codeRateLimited, "%s: retry in %s", msg, wait.Round(time.Millisecond))
 	err.Extensions["retryAfterMs"] = wait.Milliseconds()
 	return err

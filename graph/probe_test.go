@@ -24,6 +24,7 @@ import (
 
 	"holdfast/graph"
 	"holdfast/graph/live"
+	"holdfast/httpapi"
 	"holdfast/storage"
 	"holdfast/storage/storagetest"
 )
@@ -53,7 +54,7 @@ func fragmentChain(levels int) string {
 func cacheServer(t *testing.T, cfg graph.HandlerConfig) (*httptest.Server, func() (int, int, int64)) {
 	t.Helper()
 	h, stats := graph.NewHandlerWithCacheStats(cfg)
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(httpapi.API(httpapi.APIConfig{AdminToken: cfg.AdminToken}, h))
 	t.Cleanup(srv.Close)
 	return srv, stats
 }
@@ -188,10 +189,10 @@ func TestUnknownProductIsNull(t *testing.T) {
 func TestRootFieldGuardsSeeThroughFragments(t *testing.T) {
 	t.Parallel()
 	store, _ := storagetest.NewStore(t, storagetest.Options())
-	srv := httptest.NewServer(graph.NewHandler(graph.HandlerConfig{
+	srv := httptest.NewServer(newAPI(graph.HandlerConfig{
 		Store: store, AdminToken: adminToken,
-		Limits: graph.LimitConfig{MutationsPerSecondPerCart: 0.001, MutationBurstPerCart: 3},
-	}))
+		Limits: graph.LimitConfig{PerCart: httpapi.NewKeyedLimiter(0.001, 3)},
+	}, httpapi.APIConfig{}))
 	t.Cleanup(srv.Close)
 	p := storagetest.MustProduct(t, store, "FRAG", 100)
 
@@ -346,7 +347,7 @@ func (l *lockedBuffer) String() string {
 }
 
 // wsServer is a server with a hub whose log and metrics the test reads.
-func wsServer(t *testing.T, cfg graph.HandlerConfig) (*httptest.Server, *lockedBuffer, *prometheus.Registry) {
+func wsServer(t *testing.T, cfg graph.HandlerConfig, api httpapi.APIConfig) (*httptest.Server, *lockedBuffer, *prometheus.Registry) {
 	t.Helper()
 	store, dbURL := storagetest.NewStore(t, storagetest.Options())
 	ctx, cancel := context.WithCancel(context.Background())
@@ -360,8 +361,9 @@ func wsServer(t *testing.T, cfg graph.HandlerConfig) (*httptest.Server, *lockedB
 	reg := prometheus.NewRegistry()
 	cfg.Store, cfg.Hub, cfg.AdminToken = store, hub, adminToken
 	cfg.Log = slog.New(slog.NewJSONHandler(logs, nil))
-	cfg.Metrics = graph.NewMetrics(reg, store, hub)
-	srv := httptest.NewServer(graph.NewHandler(cfg))
+	metrics := httpapi.NewMetrics(reg)
+	cfg.Metrics, api.Metrics, api.Log = metrics, metrics, cfg.Log
+	srv := httptest.NewServer(newAPI(cfg, api))
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
 		srv.Close()
@@ -377,7 +379,7 @@ func wsServer(t *testing.T, cfg graph.HandlerConfig) (*httptest.Server, *lockedB
 // by the request timeout like HTTP requests.
 func TestWebsocketOperationsAreLoggedCountedAndTimed(t *testing.T) {
 	t.Parallel()
-	srv, logs, reg := wsServer(t, graph.HandlerConfig{})
+	srv, logs, reg := wsServer(t, graph.HandlerConfig{}, httpapi.APIConfig{})
 	ws := dialWS(t, srv)
 	payload, _ := json.Marshal(map[string]any{"query": `mutation { createCart { cart { id } } }`})
 	require.NoError(t, wsjson.Write(ws.ctx, ws.conn, wsMsg{ID: "1", Type: "subscribe", Payload: payload}))
@@ -391,7 +393,7 @@ func TestWebsocketOperationsAreLoggedCountedAndTimed(t *testing.T) {
 	assert.Equal(t, 1.0, n)
 
 	t.Run("the request timeout applies", func(t *testing.T) {
-		srv, _, _ := wsServer(t, graph.HandlerConfig{Guard: graph.GuardConfig{RequestTimeout: time.Nanosecond}})
+		srv, _, _ := wsServer(t, graph.HandlerConfig{RequestTimeout: time.Nanosecond}, httpapi.APIConfig{})
 		ws := dialWS(t, srv)
 		payload, _ := json.Marshal(map[string]any{"query": `{ products { edges { node { id } } } }`})
 		require.NoError(t, wsjson.Write(ws.ctx, ws.conn, wsMsg{ID: "1", Type: "subscribe", Payload: payload}))
@@ -424,7 +426,7 @@ func mustCounter(t *testing.T, reg *prometheus.Registry, op string) prometheus.C
 // one address may hold only so many sockets.
 func TestWebsocketProtocolGuards(t *testing.T) {
 	t.Parallel()
-	srv, _, _ := wsServer(t, graph.HandlerConfig{MaxWebsocketsPerAddress: 2})
+	srv, _, _ := wsServer(t, graph.HandlerConfig{}, httpapi.APIConfig{MaxWebsocketsPerAddress: 2})
 
 	t.Run("duplicate subscription id", func(t *testing.T) {
 		ws := dialWS(t, srv)
@@ -462,35 +464,4 @@ func TestWebsocketProtocolGuards(t *testing.T) {
 			return true
 		}, 5*time.Second, 20*time.Millisecond, "a closed socket frees its place")
 	})
-}
-
-// Finding 12: /metrics needs the admin token.
-func TestRequireAdmin(t *testing.T) {
-	t.Parallel()
-	h := graph.RequireAdmin(adminToken, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("secret")) }))
-	for token, want := range map[string]int{"": 401, "wrong": 401, adminToken: 200} {
-		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		assert.Equal(t, want, rec.Code, "token %q", token)
-		if want == 401 {
-			assert.Contains(t, rec.Body.String(), `"UNAUTHENTICATED"`)
-			assert.NotContains(t, rec.Body.String(), "secret")
-		}
-	}
-}
-
-// With introspection off, asking for it is a validation error, not an
-// internal one.
-func TestIntrospectionDisabledIsCoded(t *testing.T) {
-	t.Parallel()
-	store, _ := storagetest.NewStore(t, storagetest.Options())
-	srv := httptest.NewServer(graph.NewHandler(graph.HandlerConfig{Store: store}))
-	t.Cleanup(srv.Close)
-	status, _, r := raw(t, srv.URL, "application/json", gqlBody(`{ __schema { queryType { name } } }`, nil), nil)
-	assert.Equal(t, http.StatusUnprocessableEntity, status)
-	assert.Equal(t, "GRAPHQL_VALIDATION_FAILED", r.code())
 }

@@ -20,7 +20,7 @@ type Resolver struct {
 	Store   *storage.Store
 	Log     *slog.Logger
 	Hub     *live.Hub
-	Metrics *Metrics
+	Metrics Metrics
 
 	MaxSubscriptionsPerConn    int
 	MaxProductsPerSubscription int

@@ -100,7 +100,7 @@ func (r *mutationResolver) AddToCart(ctx context.Context, input model.AddToCartI
 		AllowPartial:   input.AllowPartial != nil && *input.AllowPartial,
 		IdempotencyKey: idempotencyKey(ctx, input.IdempotencyKey),
 	})
-	r.Metrics.reservation(refusalCode(err))
+	r.Metrics.Reservation(refusalCode(err))
 	var warnings []*model.CartWarning
 	if err == nil && res.Reserved < res.Requested {
 		warnings = append(warnings, &model.CartWarning{

@@ -17,6 +17,7 @@ import (
 
 	"holdfast/graph"
 	"holdfast/graph/live"
+	"holdfast/httpapi"
 	"holdfast/storage"
 	"holdfast/storage/storagetest"
 )
@@ -33,9 +34,9 @@ func liveServer(t *testing.T, dbURL string, opts storage.Options) (*storage.Stor
 	hub := live.New(store, log, 50*time.Millisecond)
 	done := make(chan struct{})
 	go func() { hub.Run(ctx, events); close(done) }()
-	srv := httptest.NewServer(graph.NewHandler(graph.HandlerConfig{
+	srv := httptest.NewServer(newAPI(graph.HandlerConfig{
 		Store: store, AdminToken: adminToken, Hub: hub, MaxProductsPerSubscription: 5, MaxSubscriptionsPerConn: 2,
-	}))
+	}, httpapi.APIConfig{}))
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
 		srv.Close()

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"holdfast/reqstate"
 	"strings"
 	"sync/atomic"
 
@@ -12,12 +13,9 @@ import (
 	"holdfast/storage"
 )
 
-// Subscription limits (configurable, see HandlerConfig).
-const (
-	defaultMaxSubscriptionsPerConn = 20
-	defaultMaxProductsPerSub       = 100
-	codeSubscriptionLimit          = "SUBSCRIPTION_LIMIT"
-)
+// codeSubscriptionLimit refuses a subscription over its connection's or its
+// own limits (HandlerConfig).
+const codeSubscriptionLimit = "SUBSCRIPTION_LIMIT"
 
 func notFound(code, msg string) error {
 	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": code}}
@@ -45,7 +43,7 @@ func wsInit(adminToken string, shutdown context.Context) transport.WebsocketInit
 			}
 		}
 		if auth != "" && adminToken != "" {
-			ctx = context.WithValue(ctx, adminKey{}, checkBearer(adminToken, auth))
+			ctx = reqstate.WithAdmin(ctx, reqstate.BearerMatches(adminToken, auth))
 		}
 		return ctx, nil, nil
 	}

@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"encoding/json"
+	"holdfast/reqstate"
 	"io"
 	"net/http"
 	"strings"
@@ -100,7 +101,7 @@ func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor,
 // writeRefusal answers with one coded error, presented like every other.
 func writeRefusal(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, status int, code, msg string) {
 	err := &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": code}}
-	stateFrom(r.Context()).setOutcome("refused:" + code)
+	reqstate.From(r.Context()).SetOutcome("refused:" + code)
 	resp := exec.DispatchError(graphql.WithOperationContext(r.Context(), &graphql.OperationContext{}), gqlerror.List{err})
 	w.Header().Set("Content-Type", responseType(r))
 	w.WriteHeader(status)

@@ -3,13 +3,12 @@ package graph
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"holdfast/reqstate"
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -20,8 +19,6 @@ import (
 )
 
 const (
-	codeConnectionLimit = "CONNECTION_LIMIT"
-	codeUpgradeRequired = "UPGRADE_REQUIRED"
 	// closeDuplicateID is graphql-transport-ws's close code for a subscribe
 	// message whose id is already in use on the socket.
 	closeDuplicateID       = 4409
@@ -29,12 +26,12 @@ const (
 )
 
 // wsTransport is gqlgen's websocket transport with what HTTP requests get
-// from the guard: each operation on the socket is logged, counted in the
+// from the transport's guard (httpapi.Guard): each operation on the socket is logged, counted in the
 // metrics, and (queries and mutations) bounded by the request timeout.
 type wsTransport struct {
 	transport.Websocket
 	log     *slog.Logger
-	observe func(*reqState, int)
+	metrics Metrics
 	timeout time.Duration
 }
 
@@ -46,16 +43,16 @@ func (t wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 type wsExecutor struct {
 	graphql.GraphExecutor
 	t   *wsTransport
-	ops sync.Map // *graphql.OperationContext -> *reqState
+	ops sync.Map // *graphql.OperationContext -> *reqstate.State
 }
 
 func (e *wsExecutor) CreateOperationContext(ctx context.Context, p *graphql.RawParams) (*graphql.OperationContext, gqlerror.List) {
-	conn := stateFrom(ctx)
-	st := &reqState{id: newRequestID(), start: time.Now(), transport: "websocket"}
-	if conn != nil {
-		st.clientIP = conn.clientIP
+	addr := ""
+	if conn := reqstate.From(ctx); conn != nil {
+		addr = conn.ClientIP
 	}
-	rc, errs := e.GraphExecutor.CreateOperationContext(context.WithValue(ctx, reqStateKey{}, st), p)
+	st := reqstate.New(addr, "websocket")
+	rc, errs := e.GraphExecutor.CreateOperationContext(reqstate.With(ctx, st), p)
 	if errs != nil {
 		kind := "error:"
 		code, _ := errs[0].Extensions["code"].(string)
@@ -65,7 +62,7 @@ func (e *wsExecutor) CreateOperationContext(ctx context.Context, p *graphql.RawP
 		if code == "" {
 			code = codeBadInput
 		}
-		st.setOutcome(kind + code)
+		st.SetOutcome(kind + code)
 		e.finish(st)
 		return rc, errs
 	}
@@ -75,11 +72,11 @@ func (e *wsExecutor) CreateOperationContext(ctx context.Context, p *graphql.RawP
 
 func (e *wsExecutor) DispatchOperation(ctx context.Context, rc *graphql.OperationContext) (graphql.ResponseHandler, context.Context) {
 	v, _ := e.ops.LoadAndDelete(rc)
-	st, _ := v.(*reqState)
+	st, _ := v.(*reqstate.State)
 	if st == nil {
 		return e.GraphExecutor.DispatchOperation(ctx, rc)
 	}
-	ctx = context.WithValue(ctx, reqStateKey{}, st)
+	ctx = reqstate.With(ctx, st)
 	cancel := func() {}
 	if rc.Operation != nil && rc.Operation.Operation != ast.Subscription {
 		ctx, cancel = context.WithTimeout(ctx, e.t.timeout)
@@ -92,9 +89,9 @@ func (e *wsExecutor) DispatchOperation(ctx context.Context, rc *graphql.Operatio
 		if resp == nil && !answered && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			// gqlgen ends an expired operation silently; say why.
 			resp = &graphql.Response{Errors: gqlerror.List{{
-				Message: "the request timed out", Extensions: map[string]any{"code": codeTimeout, "requestId": st.id},
+				Message: "the request timed out", Extensions: map[string]any{"code": codeTimeout, "requestId": st.ID},
 			}}}
-			st.setOutcome("error:" + codeTimeout)
+			st.SetOutcome("error:" + codeTimeout)
 		}
 		answered = answered || resp != nil
 		if resp == nil {
@@ -105,131 +102,12 @@ func (e *wsExecutor) DispatchOperation(ctx context.Context, rc *graphql.Operatio
 }
 
 // finish writes the operation's access-log line and metrics.
-func (e *wsExecutor) finish(st *reqState) {
-	e.t.observe(st, http.StatusOK)
-	st.mu.Lock()
-	outcome, op, opName := st.outcome, st.operation, st.opName
-	st.mu.Unlock()
-	if outcome == "" {
-		outcome = "ok"
-	}
-	e.t.log.Info("request", "request_id", st.id, "transport", "websocket", "operation", op,
-		"operation_name", opName, "outcome", outcome,
-		"duration_ms", float64(time.Since(st.start).Microseconds())/1000)
-}
-
-// wsGate stands in front of the websocket transport: it answers a malformed
-// upgrade with a coded JSON error (rather than the websocket library's plain
-// text), refuses origins the CORS policy refuses, and caps the sockets one
-// client address may hold open.
-type wsGate struct {
-	origin func(string) bool
-	max    int // per client address; < 0: no cap
-
-	mu     sync.Mutex
-	byAddr map[string]int
-}
-
-func newWSGate(origin func(string) bool, max int) *wsGate {
-	if max == 0 {
-		max = defaultMaxWSPerAddress
-	}
-	return &wsGate{origin: origin, max: max, byAddr: map[string]int{}}
-}
-
-func (g *wsGate) wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") == "" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		st := stateFrom(r.Context())
-		if status, msg := badUpgrade(r); status != 0 {
-			code := codeBadRequest
-			if status == http.StatusUpgradeRequired {
-				code = codeUpgradeRequired
-				w.Header().Set("Upgrade", "websocket")
-				w.Header().Set("Connection", "Upgrade")
-			}
-			refuse(w, st, status, code, msg)
-			return
-		}
-		if o := r.Header.Get("Origin"); o != "" && g.origin != nil && !g.origin(o) {
-			refuse(w, st, http.StatusForbidden, "ORIGIN_NOT_ALLOWED", "websocket connections from this origin are not allowed")
-			return
-		}
-		addr := ""
-		if st != nil {
-			addr = st.clientIP
-		}
-		if !g.claim(addr) {
-			refuse(w, st, http.StatusTooManyRequests, codeConnectionLimit, "too many websocket connections from this address")
-			return
-		}
-		defer g.release(addr)
-		next.ServeHTTP(w, r)
-	})
-}
-
-func (g *wsGate) claim(addr string) bool {
-	if g.max < 0 {
-		return true
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.byAddr[addr] >= g.max {
-		return false
-	}
-	g.byAddr[addr]++
-	return true
-}
-
-func (g *wsGate) release(addr string) {
-	if g.max < 0 {
-		return
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.byAddr[addr] <= 1 {
-		delete(g.byAddr, addr)
-		return
-	}
-	g.byAddr[addr]--
-}
-
-// badUpgrade checks a websocket handshake as RFC 6455 asks (the checks the
-// websocket library makes), returning the status and message to refuse it
-// with, or 0.
-func badUpgrade(r *http.Request) (int, string) {
-	switch {
-	case !headerHasToken(r.Header, "Upgrade", "websocket"):
-		return http.StatusUpgradeRequired, "only websocket upgrades are supported (Upgrade: websocket)"
-	case !headerHasToken(r.Header, "Connection", "upgrade"):
-		return http.StatusUpgradeRequired, "a websocket handshake needs Connection: Upgrade"
-	case r.Method != http.MethodGet:
-		return http.StatusMethodNotAllowed, "a websocket handshake must be a GET request"
-	case r.Header.Get("Sec-WebSocket-Version") != "13":
-		return http.StatusBadRequest, "unsupported websocket version: only 13 is supported"
-	}
-	keys := r.Header.Values("Sec-WebSocket-Key")
-	if len(keys) != 1 {
-		return http.StatusBadRequest, "a websocket handshake needs one Sec-WebSocket-Key"
-	}
-	if k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(keys[0])); err != nil || len(k) != 16 {
-		return http.StatusBadRequest, "Sec-WebSocket-Key must be 16 bytes, base64-encoded"
-	}
-	return 0, ""
-}
-
-func headerHasToken(h http.Header, name, token string) bool {
-	for _, v := range h.Values(name) {
-		for _, t := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
+func (e *wsExecutor) finish(st *reqstate.State) {
+	e.t.metrics.Observe(st, http.StatusOK)
+	sum := st.Summary()
+	e.t.log.Info("request", "request_id", st.ID, "transport", "websocket", "operation", sum.Operation,
+		"operation_name", sum.OperationName, "outcome", sum.Outcome,
+		"duration_ms", float64(time.Since(st.Start).Microseconds())/1000)
 }
 
 // wsImplementation wraps the websocket library's connections to enforce what

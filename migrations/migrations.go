@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"sync"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -43,13 +44,38 @@ func Up(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 	return nil
 }
 
-// Pending reports whether the database lacks any embedded migration.
-func Pending(ctx context.Context, db *sql.DB) (bool, error) {
+// Checker answers readiness probes: are the embedded migrations applied?
+// It builds its provider once, and once it has seen them all applied it
+// answers without asking the database again (applied migrations stay
+// applied).
+type Checker struct {
+	mu       sync.Mutex
+	p        *goose.Provider
+	migrated bool
+}
+
+// NewChecker makes a Checker for db.
+func NewChecker(db *sql.DB) (*Checker, error) {
 	p, err := goose.NewProvider(goose.DialectPostgres, db, files)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: provider: %w", err)
+	}
+	return &Checker{p: p}, nil
+}
+
+// Migrated reports whether no embedded migration is pending.
+func (c *Checker) Migrated(ctx context.Context) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.migrated {
+		return true, nil
+	}
+	pending, err := c.p.HasPending(ctx)
 	if err != nil {
 		return false, err
 	}
-	return p.HasPending(ctx)
+	c.migrated = !pending
+	return c.migrated, nil
 }
 
 // Hash identifies the schema the embedded files produce (used by tests to

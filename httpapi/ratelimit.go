@@ -1,4 +1,4 @@
-package graph
+package httpapi
 
 import (
 	"sync"
@@ -7,9 +7,9 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// keyedLimiter holds one token bucket per key (client address, cart id),
+// KeyedLimiter holds one token bucket per key (client address, cart id),
 // forgetting keys idle for a while so the map stays bounded.
-type keyedLimiter struct {
+type KeyedLimiter struct {
 	limit rate.Limit
 	burst int
 
@@ -25,19 +25,21 @@ type bucket struct {
 
 const maxLimiterKeys = 100_000
 
-func newKeyedLimiter(perSecond float64, burst int) *keyedLimiter {
+// NewKeyedLimiter allows perSecond per key with bursts of burst; a rate
+// <= 0 gives nil, which allows everything.
+func NewKeyedLimiter(perSecond float64, burst int) *KeyedLimiter {
 	if perSecond <= 0 {
 		return nil
 	}
 	if burst < 1 {
 		burst = 1
 	}
-	return &keyedLimiter{limit: rate.Limit(perSecond), burst: burst, buckets: map[string]*bucket{}, sweep: time.Now()}
+	return &KeyedLimiter{limit: rate.Limit(perSecond), burst: burst, buckets: map[string]*bucket{}, sweep: time.Now()}
 }
 
-// allow takes a token for key, or says how long until one is available.
+// Allow takes a token for key, or says how long until one is available.
 // A nil limiter allows everything.
-func (k *keyedLimiter) allow(key string) (bool, time.Duration) {
+func (k *KeyedLimiter) Allow(key string) (bool, time.Duration) {
 	if k == nil {
 		return true, 0
 	}

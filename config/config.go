@@ -1,0 +1,89 @@
+// Package config is Holdfast's configuration: every environment variable the
+// server reads, with its default. Each default is defined here once (in the
+// envDefault tags); the packages it configures take their zero values from
+// Defaults, so a test that builds a handler by hand gets the same limits as
+// production. See docs/operations.md for what each setting does.
+package config
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Config is the server's configuration.
+type Config struct {
+	DatabaseURL     string        `env:"DATABASE_URL"`
+	ListenAddr      string        `env:"LISTEN_ADDR" envDefault:":8080"`
+	AdminToken      string        `env:"ADMIN_TOKEN"`
+	CORSOrigins     []string      `env:"CORS_ORIGINS" envSeparator:","`
+	CORSCredentials bool          `env:"CORS_ALLOW_CREDENTIALS" envDefault:"false"`
+	HoldTTL         time.Duration `env:"HOLD_TTL" envDefault:"15m"`
+	ReaperInterval  time.Duration `env:"REAPER_INTERVAL" envDefault:"2s"`
+	DBMaxConns      int           `env:"DB_MAX_CONNS" envDefault:"20"`
+	Introspection   bool          `env:"GRAPHQL_INTROSPECTION" envDefault:"true"`
+	GraphiQL        bool          `env:"GRAPHIQL" envDefault:"true"`
+	SeedDemo        bool          `env:"SEED_DEMO" envDefault:"false"`
+	DefaultCurrency string        `env:"DEFAULT_CURRENCY" envDefault:"USD"`
+	LogLevel        slog.Level    `env:"LOG_LEVEL" envDefault:"INFO"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	// ShutdownDrainDelay is how long a stopping server keeps serving (with
+	// keep-alives off and /readyz failing) before it closes its listener.
+	ShutdownDrainDelay time.Duration `env:"SHUTDOWN_DRAIN_DELAY" envDefault:"500ms"`
+	// PprofAddr, if set (e.g. 127.0.0.1:6060), serves net/http/pprof there,
+	// on its own listener, never on the public one.
+	PprofAddr string `env:"PPROF_ADDR"`
+	// MetricsAddr, if set (e.g. 127.0.0.1:9090), serves /metrics there
+	// without auth; on the public listener /metrics needs the admin token.
+	MetricsAddr    string        `env:"METRICS_ADDR"`
+	IdempotencyTTL time.Duration `env:"IDEMPOTENCY_TTL" envDefault:"24h"`
+
+	StockPush      time.Duration `env:"STOCK_PUSH_INTERVAL" envDefault:"100ms"`
+	MaxSubsPerConn int           `env:"MAX_SUBSCRIPTIONS_PER_CONNECTION" envDefault:"20"`
+	MaxProductsSub int           `env:"MAX_PRODUCTS_PER_SUBSCRIPTION" envDefault:"100"`
+	WSKeepAlive    time.Duration `env:"WS_KEEPALIVE" envDefault:"10s"`
+	// MaxWSPerIP caps open websockets per client address (-1: no cap).
+	MaxWSPerIP int `env:"WS_MAX_CONNECTIONS_PER_IP" envDefault:"100"`
+
+	MaxBodyBytes   int64         `env:"MAX_BODY_BYTES" envDefault:"1048576"`
+	RequestTimeout time.Duration `env:"REQUEST_TIMEOUT" envDefault:"10s"`
+	MaxComplexity  int           `env:"MAX_COMPLEXITY" envDefault:"1000"`
+	MaxDepth       int           `env:"MAX_DEPTH" envDefault:"12"`
+	MaxRootFields  int           `env:"MAX_ROOT_FIELDS" envDefault:"10"`
+	MaxAliases     int           `env:"MAX_ALIASES" envDefault:"30"`
+	MaxTokens      int           `env:"MAX_QUERY_TOKENS" envDefault:"15000"`
+	APQCacheSize   int           `env:"APQ_CACHE_SIZE" envDefault:"1000"`
+	// Mutation rate limits (a negative rate disables one). Loopback clients
+	// skip the per-address limit unless RateLoopback.
+	RateIP        float64 `env:"RATE_LIMIT_IP" envDefault:"1000"`
+	RateIPBurst   int     `env:"RATE_LIMIT_IP_BURST" envDefault:"2000"`
+	RateCart      float64 `env:"RATE_LIMIT_CART" envDefault:"50"`
+	RateCartBurst int     `env:"RATE_LIMIT_CART_BURST" envDefault:"500"`
+	RateLoopback  bool    `env:"RATE_LIMIT_LOOPBACK" envDefault:"false"`
+
+	MaxLineQuantity int `env:"MAX_LINE_QUANTITY" envDefault:"1000"`
+	MaxCartQuantity int `env:"MAX_CART_QUANTITY" envDefault:"10000"`
+	MaxCartLines    int `env:"MAX_CART_LINES" envDefault:"200"`
+}
+
+// Load reads the configuration from the environment.
+func Load() (Config, error) { return env.ParseAs[Config]() }
+
+var (
+	defaultsOnce sync.Once
+	defaults     Config
+)
+
+// Defaults is the configuration of an empty environment.
+func Defaults() Config {
+	defaultsOnce.Do(func() {
+		var err error
+		defaults, err = env.ParseAsWithOptions[Config](env.Options{Environment: map[string]string{}})
+		if err != nil {
+			panic("config: the defaults do not parse: " + err.Error())
+		}
+	})
+	return defaults
+}

@@ -1,0 +1,34 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"holdfast/reqstate"
+)
+
+// Auth marks the request as admin when it carries
+// "Authorization: Bearer <token>" with the configured token (an empty token
+// disables admin access), and carries its Idempotency-Key header along.
+func Auth(token string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := reqstate.WithAdmin(r.Context(), reqstate.BearerMatches(token, r.Header.Get("Authorization")))
+		if k := r.Header.Get("Idempotency-Key"); k != "" {
+			ctx = reqstate.WithIdempotencyHeader(ctx, k)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// RequireAdmin serves next only to requests with the admin token; others get
+// 401 with a coded JSON error.
+func RequireAdmin(token string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !reqstate.BearerMatches(token, r.Header.Get("Authorization")) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="holdfast"`)
+			Refuse(w, reqstate.From(r.Context()), http.StatusUnauthorized, "UNAUTHENTICATED",
+				"this endpoint requires the admin token (Authorization: Bearer <ADMIN_TOKEN>)")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

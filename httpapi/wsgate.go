@@ -1,0 +1,143 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"holdfast/config"
+	"holdfast/reqstate"
+)
+
+// Codes of refused websocket upgrades.
+const (
+	CodeConnectionLimit  = "CONNECTION_LIMIT"
+	CodeUpgradeRequired  = "UPGRADE_REQUIRED"
+	CodeOriginNotAllowed = "ORIGIN_NOT_ALLOWED"
+)
+
+// WebsocketGate stands in front of the websocket transport: it answers a malformed
+// upgrade with a coded JSON error (rather than the websocket library's plain
+// text), refuses origins the CORS policy refuses, and caps the sockets one
+// client address may hold open.
+type WebsocketGate struct {
+	origin func(string) bool
+	max    int // per client address; < 0: no cap
+
+	mu     sync.Mutex
+	byAddr map[string]int
+}
+
+// NewWebsocketGate allows the server's own origin and those origin accepts
+// (nil: no others) and max sockets per client address (0: the
+// default; negative: no cap).
+func NewWebsocketGate(origin func(string) bool, max int) *WebsocketGate {
+	if max == 0 {
+		max = config.Defaults().MaxWSPerIP
+	}
+	return &WebsocketGate{origin: origin, max: max, byAddr: map[string]int{}}
+}
+
+func (g *WebsocketGate) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		st := reqstate.From(r.Context())
+		if status, msg := badUpgrade(r); status != 0 {
+			code := CodeBadRequest
+			if status == http.StatusUpgradeRequired {
+				code = CodeUpgradeRequired
+				w.Header().Set("Upgrade", "websocket")
+				w.Header().Set("Connection", "Upgrade")
+			}
+			Refuse(w, st, status, code, msg)
+			return
+		}
+		if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r) && (g.origin == nil || !g.origin(o)) {
+			Refuse(w, st, http.StatusForbidden, CodeOriginNotAllowed, "websocket connections from this origin are not allowed")
+			return
+		}
+		addr := ""
+		if st != nil {
+			addr = st.ClientIP
+		}
+		if !g.claim(addr) {
+			Refuse(w, st, http.StatusTooManyRequests, CodeConnectionLimit, "too many websocket connections from this address")
+			return
+		}
+		defer g.release(addr)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (g *WebsocketGate) claim(addr string) bool {
+	if g.max < 0 {
+		return true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.byAddr[addr] >= g.max {
+		return false
+	}
+	g.byAddr[addr]++
+	return true
+}
+
+func (g *WebsocketGate) release(addr string) {
+	if g.max < 0 {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.byAddr[addr] <= 1 {
+		delete(g.byAddr, addr)
+		return
+	}
+	g.byAddr[addr]--
+}
+
+// badUpgrade checks a websocket handshake as RFC 6455 asks (the checks the
+// websocket library makes), returning the status and message to refuse it
+// with, or 0.
+func badUpgrade(r *http.Request) (int, string) {
+	switch {
+	case !headerHasToken(r.Header, "Upgrade", "websocket"):
+		return http.StatusUpgradeRequired, "only websocket upgrades are supported (Upgrade: websocket)"
+	case !headerHasToken(r.Header, "Connection", "upgrade"):
+		return http.StatusUpgradeRequired, "a websocket handshake needs Connection: Upgrade"
+	case r.Method != http.MethodGet:
+		return http.StatusMethodNotAllowed, "a websocket handshake must be a GET request"
+	case r.Header.Get("Sec-WebSocket-Version") != "13":
+		return http.StatusBadRequest, "unsupported websocket version: only 13 is supported"
+	}
+	keys := r.Header.Values("Sec-WebSocket-Key")
+	if len(keys) != 1 {
+		return http.StatusBadRequest, "a websocket handshake needs one Sec-WebSocket-Key"
+	}
+	if k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(keys[0])); err != nil || len(k) != 16 {
+		return http.StatusBadRequest, "Sec-WebSocket-Key must be 16 bytes, base64-encoded"
+	}
+	return 0, ""
+}
+
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sameOrigin reports whether origin names the host the request was sent to
+// (a page served by this server, such as GraphiQL).
+func sameOrigin(origin string, r *http.Request) bool {
+	u, err := url.Parse(origin)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && strings.EqualFold(u.Host, r.Host)
+}
