@@ -99,7 +99,8 @@ func TestCreateProductValidationAndAuth(t *testing.T) {
 		}
 		// stock and held are admin-only fields, refused loudly.
 		r := e.gql(t, "", `{ products { edges { node { id stock } } } }`, nil)
-		_ = r
+		require.NotEmpty(t, r.Errors, "stock without the admin token")
+		assert.Equal(t, "UNAUTHENTICATED", r.code())
 		assert.Equal(t, before, storagetest.Snapshot(t, e.store.DB()))
 	})
 

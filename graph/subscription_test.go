@@ -194,7 +194,9 @@ func TestCartChangedOnExpiry(t *testing.T) {
 	t.Parallel()
 	dbURL := storagetest.URL(t)
 	opts := storagetest.Options()
-	opts.HoldTTL = 700 * time.Millisecond
+	// Long enough that a loaded machine adds the line before the hold
+	// lapses; the expiry is then waited for as an event, with margin.
+	opts.HoldTTL = 3 * time.Second
 	store, srv := liveServer(t, dbURL, opts)
 	p := storagetest.MustProduct(t, store, "CC", 10)
 	cart := storagetest.MustCart(t, store)
@@ -211,7 +213,7 @@ func TestCartChangedOnExpiry(t *testing.T) {
 		} `json:"data"`
 	}
 	read := func() cc {
-		m := ws.next(5 * time.Second)
+		m := ws.next(15 * time.Second)
 		require.Equal(t, "next", m.Type, "payload %s", m.Payload)
 		var out cc
 		require.NoError(t, json.Unmarshal(m.Payload, &out))
