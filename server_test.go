@@ -12,10 +12,15 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"holdfast/config"
 	"holdfast/storage/storagetest"
 )
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("database/sql.(*DB).connectionOpener"))
+}
 
 // The wiring, end to end: serve on a real listener with the default
 // configuration, then check each endpoint and a graceful stop.
