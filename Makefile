@@ -13,7 +13,7 @@ define with_dev_db
 if [ -z "$${DATABASE_URL:-}" ]; then DATABASE_URL="$$($(DEVDB) url)"; export DATABASE_URL; fi
 endef
 
-.PHONY: help run test test-faults bench bench-smoke generate verify build db-start db-stop db-url db-destroy
+.PHONY: help run test test-faults bench bench-smoke bench-refusal generate verify lint build db-start db-stop db-url db-destroy
 
 help: ## list targets
 	@echo "Holdfast make targets:"
@@ -54,19 +54,33 @@ bench: ## run ./cmd/holdbench $(BENCH_ARGS) against the dev DB
 	export ADMIN_TOKEN="$${ADMIN_TOKEN:-dev-admin-token}"; \
 	exec $(GO) run ./cmd/holdbench $(BENCH_ARGS)
 
+bench-refusal: ## what refusing hostile documents costs, against a small query (Go benchmark)
+	$(GO) test -run '^$$' -bench Refusal -benchmem -count 3 ./graph/
+
 bench-smoke: ## seconds-long holdbench run (CI): fails on oversell or a cell with no reservations
 	@$(MAKE) --no-print-directory bench BENCH_ARGS="-smoke"
 
 generate: ## go generate ./...
 	$(GO) generate ./...
 
-verify: generate ## regenerate; fail on diffs in tracked files or unformatted Go
+verify: ## regenerate and tidy; fail on any diff that caused, or on unformatted Go
 	@if [ -n "$$(git status --porcelain --untracked-files=no)" ]; then \
-		echo "verify: tracked files differ (after generate):"; git status --short --untracked-files=no; exit 1; \
+		echo "verify: commit or stash your changes first (verify judges the diff that generation causes)"; \
+		git status --short --untracked-files=no; exit 1; \
+	fi
+	@$(GO) generate ./...
+	@$(GO) mod tidy
+	@(cd tools && $(GO) mod tidy)
+	@if [ -n "$$(git status --porcelain --untracked-files=no)" ]; then \
+		echo "verify: go generate / go mod tidy changed tracked files:"; git status --short --untracked-files=no; \
+		git --no-pager diff --stat; exit 1; \
 	fi
 	@files="$$(git ls-files --cached --others --exclude-standard -- '*.go')"; \
 	bad="$$( [ -z "$$files" ] || gofmt -l $$files)"; \
 	if [ -n "$$bad" ]; then echo "verify: not gofmt'ed:"; echo "$$bad"; exit 1; fi
+
+lint: ## golangci-lint (version pinned in tools/go.mod, config in .golangci.yml)
+	$(GO) tool -modfile=tools/go.mod golangci-lint run ./...
 
 build: ## build bin/holdfast
 	$(GO) build -o bin/holdfast .

@@ -37,19 +37,18 @@ import (
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	if err := run(os.Args[1:], log); err != nil {
-		log.Error("holdfast stopped", "err", err.Error())
+	if err := run(os.Args[1:]); err != nil {
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("holdfast stopped", "err", err.Error())
 		os.Exit(1)
 	}
 }
 
-func run(args []string, log *slog.Logger) error {
+func run(args []string) error {
 	cfg, err := config.Load()
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	if cfg.DatabaseURL == "" {
 		return errors.New("DATABASE_URL is not set (make run starts a private PostgreSQL cluster under .data/ and sets it for you)")
 	}

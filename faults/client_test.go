@@ -47,11 +47,6 @@ func (o outcome) key() string {
 	return o.Class + ":" + o.Code
 }
 
-// answered reports whether the request got a complete GraphQL JSON answer.
-func (o outcome) answered() bool {
-	return o.Class == classOK || o.Class == classUserError || o.Class == classGQLError
-}
-
 // recorder collects outcomes (safe for concurrent use).
 type recorder struct {
 	mu  sync.Mutex
@@ -342,7 +337,7 @@ func getStatus(base, path string, timeout time.Duration) (int, time.Duration) {
 	if err != nil {
 		return 0, time.Since(begin)
 	}
-	io.Copy(io.Discard, resp.Body)
+	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode, time.Since(begin)
 }

@@ -196,7 +196,7 @@ func (s *server) start() {
 	s.cmd, s.exited, s.state = cmd, make(chan struct{}), nil
 	exited := s.exited
 	go func() {
-		cmd.Wait()
+		_ = cmd.Wait() // the exit state is read from cmd.ProcessState
 		logf.Close()
 		s.state = cmd.ProcessState
 		close(exited)
@@ -241,7 +241,7 @@ func (s *server) kill() {
 	if !s.running() {
 		return
 	}
-	s.cmd.Process.Signal(syscall.SIGKILL)
+	_ = s.cmd.Process.Signal(syscall.SIGKILL) // fails only if it already exited
 	<-s.exited
 }
 
@@ -252,7 +252,7 @@ func (s *server) terminate(limit time.Duration) (int, time.Duration) {
 		return s.state.ExitCode(), 0
 	}
 	begin := time.Now()
-	s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = s.cmd.Process.Signal(syscall.SIGTERM) // fails only if it already exited
 	select {
 	case <-s.exited:
 		return s.state.ExitCode(), time.Since(begin)

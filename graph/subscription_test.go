@@ -65,8 +65,11 @@ func dialWS(t *testing.T, srv *httptest.Server) *wsClient {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	url := "ws" + strings.TrimPrefix(srv.URL, "http")
-	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	conn, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
 	require.NoError(t, err)
+	if resp.Body != nil {
+		resp.Body.Close()
+	}
 	t.Cleanup(func() { conn.Close(websocket.StatusNormalClosure, "") })
 	c := &wsClient{t: t, conn: conn, ctx: ctx}
 	require.NoError(t, wsjson.Write(ctx, conn, wsMsg{Type: "connection_init", Payload: json.RawMessage(`{}`)}))

@@ -160,7 +160,7 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 		case "subscribe", "start":
 			if c.active[m.ID] {
 				c.mu.Unlock()
-				_ = c.WebsocketConn.WriteClose(closeDuplicateID, "Subscriber for "+truncate(m.ID, 64)+" already exists")
+				_ = c.WriteClose(closeDuplicateID, "Subscriber for "+truncate(m.ID, 64)+" already exists")
 				return mt, nil, transport.ErrWebsocketClosed
 			}
 			c.active[m.ID] = true

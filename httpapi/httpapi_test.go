@@ -160,7 +160,7 @@ func TestKeyedLimiter(t *testing.T) {
 	assert.Greater(t, wait, time.Second)
 	allowed, _ = l.Allow("b")
 	assert.True(t, allowed, "keys have their own buckets")
-	var none *httpapi.KeyedLimiter = httpapi.NewKeyedLimiter(-1, 0)
+	none := httpapi.NewKeyedLimiter(-1, 0)
 	allowed, _ = none.Allow("a")
 	assert.True(t, allowed, "a disabled limit allows everything")
 }

@@ -261,5 +261,5 @@ func waitReady(ctx context.Context, baseURL string, timeout time.Duration, exite
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("%s not ready after %s: %v", u, timeout, last)
+	return fmt.Errorf("%s not ready after %s: %w", u, timeout, last)
 }

@@ -26,7 +26,6 @@ type cellStats struct {
 	check     checkResult
 	rssMB     float64 // max server RSS during the cell; -1 = not measured
 	problem   string  // a correctness problem besides the check (e.g. sold > stock)
-	rateBasis string  // how rate() is computed, for notes
 	sellout   bool
 }
 
@@ -137,7 +136,7 @@ func runCell(ctx context.Context, s side, clients int, dur time.Duration, step s
 
 	start := time.Now()
 	deadline := start.Add(dur)
-	var finish []time.Duration = make([]time.Duration, clients)
+	finish := make([]time.Duration, clients)
 	for i, w := range workers {
 		wg.Add(1)
 		go func() {

@@ -243,7 +243,7 @@ func (e *env) scenario(ctx context.Context, sc string) error {
 		e.finishCell(sc, st)
 		r.api = st
 		if e.srv != nil && !e.srv.alive() {
-			return fmt.Errorf("the server exited during the run: %v\n%s", e.srv.waitErr, tail(e.srv.logPath, 30))
+			return fmt.Errorf("the server exited during the run: %w\n%s", e.srv.waitErr, tail(e.srv.logPath, 30))
 		}
 
 		if !o.noRaw {
