@@ -23,7 +23,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/caarlos0/env/v11"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -32,6 +31,7 @@ import (
 
 	"holdfast/graph"
 	"holdfast/graph/live"
+	"holdfast/httpapi/graphiql"
 	"holdfast/migrations"
 	"holdfast/storage"
 )
@@ -209,14 +209,10 @@ func serve(ctx context.Context, cfg config, store *storage.Store, log *slog.Logg
 		}()
 	}
 	if cfg.GraphiQL {
-		// GraphiQL's page loads its scripts from a CDN.
-		page := playground.Handler("Holdfast", "/graphql")
-		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("X-Content-Type-Options", "nosniff")
-			w.Header().Set("X-Frame-Options", "DENY")
-			w.Header().Set("Referrer-Policy", "no-referrer")
-			page(w, r)
-		})
+		// GraphiQL and all it loads are embedded: no CDN, strict CSP.
+		gi := graphiql.Handler("/graphql")
+		mux.Handle("GET /{$}", gi)
+		mux.Handle("GET "+graphiql.AssetsPath, gi)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
