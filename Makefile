@@ -94,6 +94,9 @@ db-url: ## print the dev database URL (starting the cluster if needed)
 db-destroy: ## stop it and delete its data
 	@$(DEVDB) destroy
 
-.PHONY: docs-check
+.PHONY: docs-check test-browser
 docs-check: ## run the docs' example sessions on a fresh server; fail if answers drift
 	@GO="$(GO)" scripts/docs-check.sh
+
+test-browser: ## browser tests (e2e/, Playwright + Debian's Chromium) on a fresh server; writes docs/img/graphiql.png
+	@GO="$(GO)" scripts/test-browser.sh

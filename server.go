@@ -24,7 +24,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -32,6 +31,7 @@ import (
 	"holdfast/graph"
 	"holdfast/graph/live"
 	"holdfast/httpapi"
+	"holdfast/httpapi/graphiql"
 	"holdfast/migrations"
 	"holdfast/storage"
 )
@@ -165,7 +165,7 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 		CORS:       corsPolicy,
 	}
 	if cfg.GraphiQL {
-		routes.GraphiQL = graphiQL()
+		routes.GraphiQL = graphiql.Handler("/graphql")
 	}
 	if cfg.MetricsAddr != "" {
 		go listen(log, "metrics", cfg.MetricsAddr, metrics.Handler())
@@ -218,17 +218,6 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 	<-reaperDone
 	log.Info("stopped")
 	return err
-}
-
-// graphiQL is the playground page.
-func graphiQL() http.Handler {
-	page := playground.Handler("Holdfast", "/graphql")
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("X-Frame-Options", "DENY")
-		w.Header().Set("Referrer-Policy", "no-referrer")
-		page(w, r)
-	})
 }
 
 // ready: the database answers and every migration is applied.
