@@ -81,7 +81,7 @@ func readCart(ctx context.Context, q queryer, cartID string) (*Cart, error) {
 		WHERE id = $1`
 	var c Cart
 	if err := sqlxGet(ctx, q, &c, stmt, cartID); err != nil {
-		if err == ErrNotFound {
+		if errors.Is(err, ErrNotFound) {
 			return nil, nil
 		}
 		return nil, err

@@ -1,8 +1,17 @@
 package storage
 
 import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
+
+	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 )
 
 // Code classifies a business failure. The values are the GraphQL ErrorCode
@@ -40,7 +49,7 @@ type Error struct {
 
 func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
 
-// Is makes errors.Is(err, ErrInsufficientStock) and friends match on Code.
+// Is makes errors.Is(err, ErrCartLimit) and friends match on Code.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Code == e.Code
@@ -48,12 +57,8 @@ func (e *Error) Is(target error) bool {
 
 // Sentinels for errors.Is. Match on the code, not on identity.
 var (
-	ErrInsufficientStock = &Error{Code: CodeInsufficientStock}
-	ErrProductNotFound   = &Error{Code: CodeProductNotFound}
-	ErrCartNotFound      = &Error{Code: CodeCartNotFound}
-	ErrCartExpired       = &Error{Code: CodeCartExpired}
-	ErrCartLimit         = &Error{Code: CodeCartLimitExceeded}
-	ErrDuplicateSKU      = &Error{Code: CodeDuplicateSKU, Message: "a product with this sku already exists", Field: []string{"input", "sku"}}
+	ErrCartLimit    = &Error{Code: CodeCartLimitExceeded}
+	ErrDuplicateSKU = &Error{Code: CodeDuplicateSKU, Message: "a product with this sku already exists", Field: []string{"input", "sku"}}
 )
 
 // Infrastructure sentinels.
@@ -97,4 +102,51 @@ func lineCapMsg(max int) string {
 
 func capErr(msg string) *Error {
 	return userErr(CodeCartLimitExceeded, msg, "input", "quantity")
+}
+
+func retryable(err error) bool {
+	return pq.As(err, pqerror.TRSerializationFailure, pqerror.TRDeadlockDetected) != nil
+}
+
+// translate maps driver errors onto the package's sentinels; anything else is
+// returned wrapped as an internal error.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	if e := pq.As(err); e != nil {
+		switch e.Code {
+		case pqerror.UniqueViolation:
+			if e.Constraint == "products_sku_key" {
+				return ErrDuplicateSKU
+			}
+		case pqerror.NumericValueOutOfRange:
+			return ErrOutOfRange
+		case pqerror.CheckViolation:
+			switch e.Constraint {
+			case lineCapConstraint:
+				return capErr("a cart line may not hold that many units (MAX_LINE_QUANTITY)")
+			case unitsCapConstraint:
+				return capErr("the cart may not hold that many units (MAX_CART_QUANTITY)")
+			case linesCapConstraint:
+				return capErr("the cart may not hold that many lines (MAX_CART_LINES)")
+			}
+		case pqerror.TRSerializationFailure, pqerror.TRDeadlockDetected:
+			return err // keep the pq error so retry() can see it
+		case pqerror.AdminShutdown, pqerror.CannotConnectNow, pqerror.CrashShutdown:
+			return fmt.Errorf("%w: %v", ErrUnavailable, e)
+		}
+	}
+	var netErr net.Error
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) || errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return fmt.Errorf("storage: %w", err)
 }

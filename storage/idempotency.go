@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -127,7 +128,7 @@ func (s *Store) claimKey(ctx context.Context, tx *Tx, cartID, key, op string, ha
 	if err == nil {
 		return nil, nil
 	}
-	if err != ErrNotFound {
+	if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
 	// Someone used the key before (and committed: the INSERT waited).
@@ -177,7 +178,8 @@ func (s *Store) idempotent(ctx context.Context, cartID, key, op string, hash []b
 			return err
 		}
 		out, err = run(tx)
-		if se, ok := err.(*Error); ok {
+		var se *Error
+		if errors.As(err, &se) {
 			out = &Outcome{Error: se}
 		} else if err != nil {
 			return err

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"strings"
 )
 
@@ -47,7 +48,7 @@ func (s *Store) AdjustStock(ctx context.Context, productID int64, delta int, rea
 		return sqlxGet(ctx, s.pool(), &row, q, productID, delta, kind, reason)
 	})
 	p := row.Product
-	if err == ErrNotFound {
+	if errors.Is(err, ErrNotFound) {
 		cur, err := s.ProductByID(ctx, productID)
 		switch {
 		case err != nil:
@@ -113,7 +114,7 @@ func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductUpdate) (
 		RETURNING ` + productColumns
 	var p Product
 	err := sqlxGet(ctx, s.pool(), &p, q, id, in.Name, in.Description, cents, in.Currency)
-	if err == ErrNotFound {
+	if errors.Is(err, ErrNotFound) {
 		cur, err := s.ProductByID(ctx, id)
 		if err != nil {
 			return nil, err

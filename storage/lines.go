@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -21,7 +22,7 @@ func lockCart(ctx context.Context, q queryer, cartID string) (status string, err
 		Lapsed bool   `db:"lapsed"`
 	}
 	if err := sqlxGet(ctx, q, &row, stmt, cartID); err != nil {
-		if err == ErrNotFound {
+		if errors.Is(err, ErrNotFound) {
 			return "", cartStateError(sql.NullString{}, sql.NullBool{})
 		}
 		return "", err

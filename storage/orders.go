@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"net/mail"
 	"strings"
 	"time"
@@ -208,7 +209,7 @@ func (s *Store) CancelOrder(ctx context.Context, orderID string) (*Order, error)
 		var status string
 		err := sqlxGet(ctx, tx.q, &status, `SELECT status FROM orders WHERE id = $1 FOR UPDATE`, orderID)
 		switch {
-		case err == ErrNotFound:
+		case errors.Is(err, ErrNotFound):
 			return userErr(CodeOrderNotFound, "no order with this id", "input", "orderId")
 		case err != nil:
 			return err
@@ -253,7 +254,7 @@ func (s *Store) OrderByID(ctx context.Context, id string) (*Order, error) {
 	defer cancel()
 	var o Order
 	if err := sqlxGet(ctx, s.pool(), &o, `SELECT `+orderColumns+` FROM orders WHERE id = $1`, id); err != nil {
-		if err == ErrNotFound {
+		if errors.Is(err, ErrNotFound) {
 			return nil, nil
 		}
 		return nil, err
