@@ -89,11 +89,14 @@ func insufficient(available int) *Error {
 	}
 }
 
-// Constraints that enforce the anti-hoarding caps (see addToCartSQL).
+// Constraints translate maps to refusals, by the names the migrations give
+// them. The caps' constraints fail a statement in which cart_cap_add
+// (migrations/00007) wrote -1 (see addToCartSQL).
 const (
-	lineCapConstraint  = "cart_lines_quantity_check"
-	unitsCapConstraint = "carts_total_quantity_check"
-	linesCapConstraint = "carts_line_count_check"
+	skuConstraint      = "products_sku_key"             // 00001
+	lineCapConstraint  = "cart_lines_quantity_positive" // 00001, named in 00007
+	unitsCapConstraint = "carts_total_quantity_check"   // 00006
+	linesCapConstraint = "carts_line_count_check"       // 00006
 )
 
 func lineCapMsg(max int) string {
@@ -123,7 +126,7 @@ func translate(err error) error {
 	if e := pq.As(err); e != nil {
 		switch e.Code {
 		case pqerror.UniqueViolation:
-			if e.Constraint == "products_sku_key" {
+			if e.Constraint == skuConstraint {
 				return ErrDuplicateSKU
 			}
 		case pqerror.NumericValueOutOfRange:
