@@ -150,7 +150,10 @@ func (n nullableCart) cart() *Cart {
 //     cart, and a CHECK constraint fails the whole statement when one would
 //     be exceeded: the cap is checked where the reservation happens, never
 //     read first in Go.
-//  5. notify_stock and notify_cart notify live subscribers of the product
+//  5. The line records the product's currency; the cart takes it if it had
+//     none. Foreign keys (migrations/00008) make the database refuse a line
+//     whose currency is not its cart's or its product's.
+//  6. notify_stock and notify_cart notify live subscribers of the product
 //     and the cart, if any instance watches them; PostgreSQL delivers at
 //     commit.
 //
@@ -213,10 +216,11 @@ const addToCartPartialSQL = `
 // otherwise.
 const reservationTail = `
 	), line AS (
-		INSERT INTO cart_lines (cart_id, product_id, quantity)
-		SELECT $1, id, cart_cap_add(0, granted, $5) FROM reserved
+		INSERT INTO cart_lines (cart_id, product_id, quantity, currency)
+		SELECT $1, id, cart_cap_add(0, granted, $5), currency FROM reserved
 		ON CONFLICT (cart_id, product_id)
-		DO UPDATE SET quantity = cart_cap_add(cart_lines.quantity, EXCLUDED.quantity, $5), updated_at = now()
+		DO UPDATE SET quantity = cart_cap_add(cart_lines.quantity, EXCLUDED.quantity, $5),
+			currency = EXCLUDED.currency, updated_at = now()
 		RETURNING quantity
 	), cart_touched AS (
 		UPDATE carts
@@ -315,16 +319,10 @@ func (s *Store) reserveOn(ctx context.Context, q queryer, in AddToCartParams) (R
 			s.opts.MaxLineQuantity, s.opts.MaxCartQuantity, s.opts.MaxCartLines}
 		var err error
 		if q != nil {
-			// In a caller's transaction (keyed requests), a cap refusal must
-			// not abort the transaction that records it.
-			if _, err = q.ExecContext(ctx, `SAVEPOINT reserve`); err != nil {
-				return res, translate(err)
-			}
-			if err = sqlxGet(ctx, q, &out, stmt, args...); errors.Is(err, ErrCartLimit) {
-				if _, rerr := q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT reserve`); rerr != nil {
-					return res, translate(rerr)
-				}
-			}
+			// A refusal that fails the statement (a cap, a currency key)
+			// aborts the caller's transaction; idempotent() rolls back to
+			// its savepoint to record it.
+			err = sqlxGet(ctx, q, &out, stmt, args...)
 		} else {
 			err = s.retry(ctx, func(ctx context.Context) error {
 				return s.getPrepared(ctx, &out, stmt, args...)
@@ -378,7 +376,7 @@ func (s *Store) diagnoseRefusal(ctx context.Context, q queryer, cartID string, p
 	case !d.Available.Valid:
 		return userErr(CodeProductNotFound, "no product with this id", "input", "productId")
 	case d.Mismatch:
-		return userErr(CodeCurrencyMismatch, "the cart already holds products priced in another currency", "input", "productId")
+		return cartCurrencyErr()
 	case int(d.Available.Int64) < quantity && !(partial && d.Available.Int64 > 0):
 		return insufficient(int(d.Available.Int64))
 	}

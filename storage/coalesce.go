@@ -236,10 +236,11 @@ const batchSQL = `
 		WHERE EXISTS (SELECT 1 FROM reserved)
 		GROUP BY cart_id
 	), line AS (
-		INSERT INTO cart_lines (cart_id, product_id, quantity)
-		SELECT cart_id, $1, cart_cap_add(0, qty, $5) FROM granted_per_cart
+		INSERT INTO cart_lines (cart_id, product_id, quantity, currency)
+		SELECT cart_id, $1, cart_cap_add(0, qty, $5), (SELECT currency FROM product) FROM granted_per_cart
 		ON CONFLICT (cart_id, product_id)
-		DO UPDATE SET quantity = cart_cap_add(cart_lines.quantity, EXCLUDED.quantity, $5), updated_at = now()
+		DO UPDATE SET quantity = cart_cap_add(cart_lines.quantity, EXCLUDED.quantity, $5),
+			currency = EXCLUDED.currency, updated_at = now()
 		RETURNING cart_id, quantity
 	), carts_touched AS (
 		UPDATE carts

@@ -97,10 +97,17 @@ const (
 	lineCapConstraint  = "cart_lines_quantity_positive" // 00001, named in 00007
 	unitsCapConstraint = "carts_total_quantity_check"   // 00006
 	linesCapConstraint = "carts_line_count_check"       // 00006
+
+	cartCurrencyConstraint    = "cart_lines_cart_currency_fkey"    // 00008
+	productCurrencyConstraint = "cart_lines_product_currency_fkey" // 00008
 )
 
-func lineCapMsg(max int) string {
-	return fmt.Sprintf("a cart line may hold at most %d units", max)
+func cartCurrencyErr() *Error {
+	return userErr(CodeCurrencyMismatch, "the cart already holds products priced in another currency", "input", "productId")
+}
+
+func productCurrencyErr() *Error {
+	return userErr(CodeCurrencyMismatch, "the currency cannot change while carts hold the product", "input", "currencyCode")
 }
 
 func capErr(msg string) *Error {
@@ -128,6 +135,13 @@ func translate(err error) error {
 		case pqerror.UniqueViolation:
 			if e.Constraint == skuConstraint {
 				return ErrDuplicateSKU
+			}
+		case pqerror.ForeignKeyViolation:
+			switch e.Constraint {
+			case cartCurrencyConstraint:
+				return cartCurrencyErr()
+			case productCurrencyConstraint:
+				return productCurrencyErr()
 			}
 		case pqerror.NumericValueOutOfRange:
 			return ErrOutOfRange

@@ -177,9 +177,18 @@ func (s *Store) idempotent(ctx context.Context, cartID, key, op string, hash []b
 			out = prev
 			return err
 		}
+		// A refusal may come from a statement the database failed (a cap's
+		// CHECK, a currency key): the savepoint keeps the transaction usable
+		// to record it, and guarantees the refusal wrote nothing.
+		if _, err := tx.q.ExecContext(ctx, `SAVEPOINT refusal`); err != nil {
+			return translate(err)
+		}
 		out, err = run(tx)
 		var se *Error
 		if errors.As(err, &se) {
+			if _, err := tx.q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT refusal`); err != nil {
+				return translate(err)
+			}
 			out = &Outcome{Error: se}
 		} else if err != nil {
 			return err

@@ -123,7 +123,7 @@ func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductUpdate) (
 			return nil, userErr(CodeProductNotFound, "no product with this id", "input", "productId")
 		}
 		// Carts priced in one currency must not silently change currency.
-		return nil, userErr(CodeCurrencyMismatch, "the currency cannot change while carts hold the product", "input", "currencyCode")
+		return nil, productCurrencyErr()
 	}
 	if err != nil {
 		return nil, err
