@@ -34,6 +34,7 @@ const (
 	CodeOrderAlreadyCancelled Code = "ORDER_ALREADY_CANCELLED"
 	CodeStockBelowHeld        Code = "STOCK_BELOW_HELD"
 	CodeCartLimitExceeded     Code = "CART_LIMIT_EXCEEDED"
+	CodeStockLimitExceeded    Code = "STOCK_LIMIT_EXCEEDED"
 )
 
 // Error is a business failure: the operation was refused and changed nothing.
@@ -59,6 +60,12 @@ func (e *Error) Is(target error) bool {
 var (
 	ErrCartLimit    = &Error{Code: CodeCartLimitExceeded}
 	ErrDuplicateSKU = &Error{Code: CodeDuplicateSKU, Message: "a product with this sku already exists", Field: []string{"input", "sku"}}
+	// ErrOutOfRange is an arithmetic result that does not fit its column
+	// (SQLSTATE 22003). Every integer column holds a unit count (stock,
+	// held, quantities, cart totals), so it is a refusal, never an internal
+	// error; the paths that can get there refuse with a precise message
+	// first.
+	ErrOutOfRange = &Error{Code: CodeStockLimitExceeded, Message: "a unit count would exceed 2147483647, the most the database holds"}
 )
 
 // Infrastructure sentinels.
@@ -66,8 +73,6 @@ var (
 	// ErrNotFound is a row that does not exist (reads return nil instead
 	// where a missing row is a normal answer).
 	ErrNotFound = errors.New("storage: not found")
-	// ErrOutOfRange is an arithmetic result that does not fit its column.
-	ErrOutOfRange = errors.New("storage: value out of range")
 	// ErrUnavailable means the database cannot be reached right now.
 	ErrUnavailable = errors.New("storage: database unavailable")
 )
@@ -144,7 +149,8 @@ func translate(err error) error {
 				return productCurrencyErr()
 			}
 		case pqerror.NumericValueOutOfRange:
-			return ErrOutOfRange
+			out := *ErrOutOfRange
+			return &out
 		case pqerror.CheckViolation:
 			switch e.Constraint {
 			case lineCapConstraint:

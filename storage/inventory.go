@@ -18,6 +18,9 @@ func (s *Store) AdjustStock(ctx context.Context, productID int64, delta int, rea
 	if delta == 0 {
 		return nil, userErr(CodeInvalidQuantity, "delta must not be zero", "input", "delta")
 	}
+	if delta < -MaxStock || delta > MaxStock {
+		return nil, userErr(CodeInvalidInput, "stock would exceed 2147483647", "input", "delta")
+	}
 	if !validText(reason, MaxReasonLen) {
 		return nil, userErr(CodeInvalidInput, "reason must be at most 500 characters of valid UTF-8", "input", "reason")
 	}
@@ -184,7 +187,7 @@ func (s *Store) TopHolders(ctx context.Context, productID int64, first int) ([]*
 	defer cancel()
 	const q = `
 		SELECT c.id, c.status, c.created_at, c.updated_at, c.expires_at,
-		       CASE WHEN $1 = 0 THEN c.total_quantity ELSE cl.quantity END AS quantity,
+		       CASE WHEN $1::bigint = 0 THEN c.total_quantity ELSE cl.quantity END AS quantity,
 		       c.line_count AS lines
 		FROM carts c
 		LEFT JOIN cart_lines cl ON cl.cart_id = c.id AND cl.product_id = $1

@@ -171,9 +171,10 @@ func (s *Store) checkoutTx(ctx context.Context, tx *Tx, cartID, email string) (_
 				SET status = 'CHECKED_OUT', updated_at = now(), total_quantity = 0, line_count = 0
 				WHERE id = $1
 			)
+			-- cents only feeds a metric: clamped, never an overflow error.
 			SELECT o.*,
 			       (SELECT sum(quantity) FROM locked) AS units,
-			       (SELECT sum(price_cents * quantity) FROM locked)::bigint AS cents
+			       LEAST((SELECT sum(price_cents::numeric * quantity) FROM locked), 9223372036854775807)::bigint AS cents
 			FROM o`
 		var row struct {
 			Order
@@ -199,7 +200,9 @@ func (s *Store) checkoutTx(ctx context.Context, tx *Tx, cartID, email string) (_
 	return &order, sold, nil
 }
 
-// CancelOrder puts a placed order's units back in stock, once.
+// CancelOrder puts a placed order's units back in stock, once. It refuses
+// (STOCK_LIMIT_EXCEEDED) when a product's stock would pass what an integer
+// holds, and then changes nothing.
 func (s *Store) CancelOrder(ctx context.Context, orderID string) (*Order, error) {
 	if !ValidSecretID(orderID) {
 		return nil, userErr(CodeOrderNotFound, "no order with this id", "input", "orderId")
@@ -216,6 +219,10 @@ func (s *Store) CancelOrder(ctx context.Context, orderID string) (*Order, error)
 		case status == OrderCancelled:
 			return userErr(CodeOrderAlreadyCancelled, "the order is already cancelled", "input", "orderId")
 		}
+		// Every line restocks, or the order stays placed: restocked skips a
+		// product whose stock would overflow, the order is cancelled only if
+		// no line was skipped, and otherwise the refusal rolls back the
+		// transaction, the lines restocked so far included.
 		const restore = `
 			WITH locked AS (
 				SELECT p.id, l.quantity
@@ -227,17 +234,23 @@ func (s *Store) CancelOrder(ctx context.Context, orderID string) (*Order, error)
 				UPDATE products p
 				SET stock = p.stock + l.quantity, updated_at = now()
 				FROM locked l
-				WHERE p.id = l.id
+				WHERE p.id = l.id AND p.stock::bigint + l.quantity <= 2147483647
+				RETURNING p.id, l.quantity
 			), ledger AS (
 				INSERT INTO inventory_movements (product_id, delta, kind, order_id)
 				SELECT id, quantity, 'cancellation', $1
-				FROM locked
+				FROM restocked
 			)
 			UPDATE orders
 			SET status = 'CANCELLED', cancelled_at = now()
-			WHERE id = $1
+			WHERE id = $1 AND (SELECT count(*) FROM restocked) = (SELECT count(*) FROM locked)
 			RETURNING ` + orderColumns
-		return sqlxGet(ctx, tx.q, &order, restore, orderID)
+		err = sqlxGet(ctx, tx.q, &order, restore, orderID)
+		if errors.Is(err, ErrNotFound) {
+			// The order is locked and placed: only the stock guard refuses.
+			return userErr(CodeStockLimitExceeded, "cancelling would take a product's stock past 2147483647 units", "input", "orderId")
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -270,7 +283,7 @@ func (s *Store) ListOrders(ctx context.Context, first int, before int64) ([]*Ord
 	const q = `
 		SELECT ` + orderColumns + `
 		FROM orders
-		WHERE $1 = 0 OR seq < $1
+		WHERE $1::bigint = 0 OR seq < $1
 		ORDER BY seq DESC
 		LIMIT $2`
 	var os []*Order
