@@ -27,11 +27,17 @@ type Cart struct {
 
 // CartLine is one product held by a cart, with the product's current price.
 type CartLine struct {
-	CartID     string `db:"cart_id"`
+	// CartID is not stored in snapshots (it is the snapshot's cart's).
+	CartID     string `db:"cart_id" json:"-"`
 	ProductID  int64  `db:"product_id"`
 	Quantity   int    `db:"quantity"`
 	PriceCents int64  `db:"price_cents"`
 	Currency   string `db:"currency"`
+	// ProductStock and ProductHeld are set on a CartSnapshot's lines only:
+	// the product's stock figures as the mutation left them, so that a
+	// replay shows the same available units as the first answer.
+	ProductStock *int `db:"product_stock" json:",omitempty"`
+	ProductHeld  *int `db:"product_held" json:",omitempty"`
 }
 
 // MaxQuantity bounds one request's quantity (a GraphQL Int is 32-bit; stock
