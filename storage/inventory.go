@@ -29,20 +29,21 @@ func (s *Store) AdjustStock(ctx context.Context, productID int64, delta int, rea
 		kind = MoveAdjustment
 	}
 	const q = `
-		WITH p AS (
+		WITH adjusted AS (
 			UPDATE products
 			SET stock = stock + $2, updated_at = now()
 			WHERE id = $1 AND stock::bigint + $2 >= held AND stock::bigint + $2 <= 2147483647
 			RETURNING ` + productColumns + `
-		), m AS (
+		), movement AS (
 			INSERT INTO inventory_movements (product_id, delta, kind, reason)
-			SELECT id, $2, $3, NULLIF($4, '') FROM p
-		), ns AS (
+			SELECT id, $2, $3, NULLIF($4, '') FROM adjusted
+		), notify_stock AS (
 			SELECT pg_notify('holdfast_stock', w.id)
-			FROM p
-			JOIN watches w ON w.channel = 'holdfast_stock' AND w.id = p.id::text AND w.until > now()
+			FROM adjusted
+			JOIN watches w ON w.channel = 'holdfast_stock' AND w.id = adjusted.id::text AND w.until > now()
 		)
-		SELECT p.*, (SELECT count(*) FROM ns) AS notified FROM p`
+		-- notified reads notify_stock: PostgreSQL runs a SELECT CTE only if the query reads it.
+		SELECT adjusted.*, (SELECT count(*) FROM notify_stock) AS notified FROM adjusted`
 	var row struct {
 		Product
 		Notified int64 `db:"notified"`

@@ -141,16 +141,17 @@ func (s *Store) checkoutTx(ctx context.Context, tx *Tx, cartID, email string) (_
 				FROM cart_lines
 				WHERE cart_id = $1
 			), locked AS (
+				-- Ascending id: the lock order of every multi-product statement.
 				SELECT p.id, p.sku, p.name, p.price_cents, p.currency, l.quantity
 				FROM products p
 				JOIN lines l ON l.product_id = p.id
 				ORDER BY p.id
 				FOR UPDATE OF p
-			), o AS (
+			), placed AS (
 				INSERT INTO orders (id, cart_id, email, currency)
 				SELECT $2, $1, $3, (SELECT currency FROM locked ORDER BY id LIMIT 1)
 				RETURNING ` + orderColumns + `
-			), ol AS (
+			), order_lines_written AS (
 				INSERT INTO order_lines (order_id, product_id, sku, name, unit_price_cents, currency, quantity)
 				SELECT $2, id, sku, name, price_cents, currency, quantity
 				FROM locked
@@ -166,16 +167,16 @@ func (s *Store) checkoutTx(ctx context.Context, tx *Tx, cartID, email string) (_
 			), emptied AS (
 				DELETE FROM cart_lines
 				WHERE cart_id = $1
-			), done AS (
+			), checked_out AS (
 				UPDATE carts
 				SET status = 'CHECKED_OUT', updated_at = now(), total_quantity = 0, line_count = 0
 				WHERE id = $1
 			)
 			-- cents only feeds a metric: clamped, never an overflow error.
-			SELECT o.*,
+			SELECT placed.*,
 			       (SELECT sum(quantity) FROM locked) AS units,
 			       LEAST((SELECT sum(price_cents::numeric * quantity) FROM locked), 9223372036854775807)::bigint AS cents
-			FROM o`
+			FROM placed`
 		var row struct {
 			Order
 			Units int64 `db:"units"`
