@@ -187,8 +187,9 @@ func storeOutcome(ctx context.Context, tx *Tx, cartID, key string, out *Outcome)
 }
 
 // idempotent runs op once per (cartID, key) in one transaction with the
-// key's record. A refusal is recorded and replayed like a success: op must
-// decide refusals before it writes anything.
+// key's record. A refusal is recorded and replayed like a success; whatever
+// op wrote before refusing is rolled back to a savepoint first. A request
+// for a cart that does not exist is refused without a record (claimKey).
 func (s *Store) idempotent(ctx context.Context, cartID, key, op string, hash []byte, run func(tx *Tx) (*Outcome, error)) (*Outcome, error) {
 	if !ValidIdempotencyKey(key) {
 		return nil, invalidKey()

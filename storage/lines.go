@@ -85,7 +85,8 @@ func (s *Store) changeLine(ctx context.Context, cartID string, productID int64, 
 // reserves the difference with the reservation statement itself (see
 // addToCartSQL), so its guards decide on the locked rows, exactly as for
 // addToCart: stock, the cart's currency, the caps. Shrinking releases the
-// difference. Every refusal is decided before anything is written.
+// difference. A refusal writes nothing: the guarded statement refuses as a
+// whole, and the transaction is rolled back (to its savepoint when keyed).
 func (s *Store) changeLineTx(ctx context.Context, tx *Tx, cartID string, productID int64, want int) error {
 	if _, err := lockCart(ctx, tx.q, cartID); err != nil {
 		return err
