@@ -48,14 +48,16 @@ func decodeCursor(kind string, after *string) (string, error) {
 
 func decodeProductCursor(after *string) (int64, error) { return decodeSeqCursor("product", after) }
 
-// decodeSeqCursor reads a cursor holding a positive integer position.
+// decodeSeqCursor reads a cursor holding a positive int64 position, written
+// as encodeCursor writes it (decimal, no sign, no leading zeros); anything
+// else is bad input.
 func decodeSeqCursor(kind string, after *string) (int64, error) {
 	s, err := decodeCursor(kind, after)
-	if err != nil || s == "" {
+	if err != nil || after == nil || *after == "" {
 		return 0, err
 	}
 	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id < 0 {
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != s {
 		return 0, badInput("after is not a cursor returned by this connection")
 	}
 	return id, nil

@@ -1139,6 +1139,8 @@ enum ErrorCode {
   IDEMPOTENCY_KEY_REUSED
   "An anti-hoarding cap (units per line, units per cart, lines per cart) would be exceeded."
   CART_LIMIT_EXCEEDED
+  "A product's stock (or another unit count) would exceed 2147483647, the most the database holds."
+  STOCK_LIMIT_EXCEEDED
 }
 
 type UserError {

@@ -81,6 +81,19 @@ func (r *Resolver) productPayload(ctx context.Context, p *storage.Product, opErr
 	return &model.ProductPayload{Product: p, UserErrors: ue}, nil
 }
 
+// lineProduct is a cart line's product as it is now, except that a
+// snapshot's line (see storage.CartSnapshot) shows the stock figures the
+// snapshot kept, so a replayed answer has the first answer's available.
+func (r *Resolver) lineProduct(ctx context.Context, l *storage.CartLine) (*storage.Product, error) {
+	p, err := r.productByID(ctx, l.ProductID)
+	if err != nil || p == nil || l.ProductStock == nil || l.ProductHeld == nil {
+		return p, err
+	}
+	kept := *p
+	kept.Stock, kept.Held = *l.ProductStock, *l.ProductHeld
+	return &kept, nil
+}
+
 // parseProductID maps a malformed id to 0, which matches no product, so the
 // caller answers PRODUCT_NOT_FOUND like for any other id that does not exist.
 func parseProductID(s string) int64 {
@@ -89,9 +102,11 @@ func parseProductID(s string) int64 {
 }
 
 // snapshotPayload answers a keyed cart mutation from the snapshot its
-// transaction took (the same snapshot on every replay): the request's
-// loaders are primed with its lines and products, so the payload renders
-// exactly what the first attempt saw.
+// transaction took (the same snapshot on every replay): the request's cart
+// loader is primed with its lines, so status, quantities, line totals,
+// subtotal, available units and userErrors are exactly the first
+// attempt's. The snapshot keeps no product rows (see storage.CartSnapshot):
+// a line's other product fields render as the product is now.
 func (r *Resolver) snapshotPayload(ctx context.Context, snap *storage.CartSnapshot, opErr error, warnings []*model.CartWarning) (*model.CartPayload, error) {
 	ue, err := userErrors(ctx, opErr)
 	if err != nil {
@@ -101,9 +116,6 @@ func (r *Resolver) snapshotPayload(ctx context.Context, snap *storage.CartSnapsh
 	l.Reset()
 	if snap.Cart != nil {
 		l.CartLines.Prime(snap.Cart.ID, snap.Lines)
-	}
-	for _, p := range snap.Products {
-		l.Product.Prime(p.ID, p)
 	}
 	return &model.CartPayload{Cart: snap.Cart, UserErrors: ue, Warnings: orEmpty(warnings)}, nil
 }

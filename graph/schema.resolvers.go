@@ -61,7 +61,7 @@ func (r *cartResolver) Subtotal(ctx context.Context, obj *storage.Cart) (*model.
 
 // Product is the resolver for the product field.
 func (r *cartLineResolver) Product(ctx context.Context, obj *storage.CartLine) (*storage.Product, error) {
-	return r.productByID(ctx, obj.ProductID)
+	return r.lineProduct(ctx, obj)
 }
 
 // LineTotal is the resolver for the lineTotal field.

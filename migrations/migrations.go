@@ -20,9 +20,6 @@ import (
 //go:embed *.sql
 var files embed.FS
 
-// FS returns the embedded migration files.
-func FS() fs.FS { return files }
-
 // Up applies every pending migration. A PostgreSQL session advisory lock
 // serialises replicas that start together, so only one of them migrates.
 func Up(ctx context.Context, db *sql.DB, log *slog.Logger) error {

@@ -27,11 +27,17 @@ type Cart struct {
 
 // CartLine is one product held by a cart, with the product's current price.
 type CartLine struct {
-	CartID     string `db:"cart_id"`
+	// CartID is not stored in snapshots (it is the snapshot's cart's).
+	CartID     string `db:"cart_id" json:"-"`
 	ProductID  int64  `db:"product_id"`
 	Quantity   int    `db:"quantity"`
 	PriceCents int64  `db:"price_cents"`
 	Currency   string `db:"currency"`
+	// ProductStock and ProductHeld are set on a CartSnapshot's lines only:
+	// the product's stock figures as the mutation left them, so that a
+	// replay shows the same available units as the first answer.
+	ProductStock *int `db:"product_stock" json:",omitempty"`
+	ProductHeld  *int `db:"product_held" json:",omitempty"`
 }
 
 // MaxQuantity bounds one request's quantity (a GraphQL Int is 32-bit; stock
@@ -81,7 +87,7 @@ func readCart(ctx context.Context, q queryer, cartID string) (*Cart, error) {
 		WHERE id = $1`
 	var c Cart
 	if err := sqlxGet(ctx, q, &c, stmt, cartID); err != nil {
-		if err == ErrNotFound {
+		if errors.Is(err, ErrNotFound) {
 			return nil, nil
 		}
 		return nil, err
@@ -132,23 +138,30 @@ func (n nullableCart) cart() *Cart {
 // transaction (PostgreSQL wraps a lone statement in its own) and one network
 // round trip. The order of its parts is the point:
 //
-//  1. c locks the cart row first (one lock order everywhere: cart, then
+//  1. cart locks the cart row first (one lock order everywhere: cart, then
 //     products), and only an active, unexpired cart passes.
-//  2. p is the guard: the conditional UPDATE takes the hot product row's lock
-//     only after the cart is settled. At READ COMMITTED, if another
-//     transaction changed the row meanwhile, PostgreSQL waits for it and
-//     re-evaluates "stock - held >= $3" on the newest row version, so no
-//     interleaving of any number of processes can push held past stock.
-//  3. l upserts the cart line and t bumps the cart's expiry, both only when
-//     p granted: a refused reservation changes nothing, expiry included.
-//  4. The anti-hoarding caps ride on the same writes: l and t compute the
-//     line's and the cart's new totals from the latest row versions (the
-//     upsert's conflict row, the locked cart row) and write -1 when a cap
-//     ($5 units per line, $6 units per cart, $7 lines per cart) would be
-//     exceeded, so a CHECK constraint fails the whole statement: the cap is
-//     checked where the reservation happens, never read first in Go.
-//  5. ns and nc notify live subscribers of the product and the cart, if any
-//     instance watches them; PostgreSQL delivers at commit.
+//  2. reserved is the guard: the conditional UPDATE takes the hot product
+//     row's lock only after the cart is settled. At READ COMMITTED, if
+//     another transaction changed the row meanwhile, PostgreSQL waits for it
+//     and re-evaluates the WHERE clause ("stock - held >= $3", the cart's
+//     currency) on the newest row version, so no interleaving of any number
+//     of processes can push held past stock or mix currencies in a cart.
+//  3. line upserts the cart line and cart_touched bumps the cart's expiry,
+//     both only when reserved granted: a refused reservation changes
+//     nothing, expiry included, and the statement returns no row.
+//  4. The anti-hoarding caps ride on the same writes: cart_cap_add (see
+//     migrations/00007) computes the line's and the cart's new totals from
+//     the latest row versions (the upsert's conflict row, the locked cart
+//     row) against $5 units per line, $6 units per cart and $7 lines per
+//     cart, and a CHECK constraint fails the whole statement when one would
+//     be exceeded: the cap is checked where the reservation happens, never
+//     read first in Go.
+//  5. The line records the product's currency; the cart takes it if it had
+//     none. Foreign keys (migrations/00008) make the database refuse a line
+//     whose currency is not its cart's or its product's.
+//  6. notify_stock and notify_cart notify live subscribers of the product
+//     and the cart, if any instance watches them; PostgreSQL delivers at
+//     commit.
 //
 // Because nothing follows the UPDATE but the line upsert, the cart row's
 // update and the commit itself, all inside one statement, the product row
@@ -156,86 +169,88 @@ func (n nullableCart) cart() *Cart {
 // happens while it is held (a BEGIN/UPDATE/INSERT/COMMIT transaction would
 // hold it across three).
 const addToCartSQL = `
-	WITH c AS (
+	WITH cart AS (
 		SELECT id, currency
 		FROM carts
 		WHERE id = $1 AND status = 'ACTIVE' AND expires_at > now()
 		FOR UPDATE
-	), p AS (
+	), reserved AS (
+		-- Joining cart locks the cart row before this locks the product row.
 		UPDATE products
 		SET held = held + $3, updated_at = now()
-		FROM c
+		FROM cart
 		WHERE products.id = $2
 		  AND products.stock - products.held >= $3
-		  AND (c.currency IS NULL OR c.currency = products.currency)
+		  AND (cart.currency IS NULL OR cart.currency = products.currency)
 		RETURNING products.id, products.currency, $3::integer AS granted
 ` + reservationTail
 
-// addToCartPartialSQL is addToCartSQL for allowPartial: o locks the product
-// row (after the cart, as everywhere) and p grants LEAST(asked, available)
-// computed from that locked row, so the amount is decided by the database,
-// never read first and written later. p keeps the guard all the same: under
-// concurrent stock adjustments the locked row's available and the row p
-// finally updates were seen to differ (the CHECK constraint caught it), so
-// the grant is re-checked on the row being written; if it no longer fits,
-// nothing is written and the request is diagnosed and retried.
+// addToCartPartialSQL is addToCartSQL for allowPartial: product locks the
+// product row (after the cart, as everywhere) and reserved grants
+// LEAST(asked, available) computed from that locked row, so the amount is
+// decided by the database, never read first and written later. reserved
+// keeps the guard all the same: under concurrent stock adjustments the
+// locked row's available and the row reserved finally updates were seen to
+// differ (the CHECK constraint caught it), so the grant is re-checked on the
+// row being written; if it no longer fits, nothing is written and the
+// request is diagnosed and retried.
 const addToCartPartialSQL = `
-	WITH c AS (
+	WITH cart AS (
 		SELECT id, currency
 		FROM carts
 		WHERE id = $1 AND status = 'ACTIVE' AND expires_at > now()
 		FOR UPDATE
-	), o AS (
-		SELECT products.id, products.stock - products.held AS avail
-		FROM products, c
+	), product AS (
+		-- Joining cart locks the cart row before this locks the product row.
+		SELECT products.id, products.stock - products.held AS available
+		FROM products
+		JOIN cart ON cart.currency IS NULL OR cart.currency = products.currency
 		WHERE products.id = $2
-		  AND (c.currency IS NULL OR c.currency = products.currency)
 		FOR UPDATE OF products
-	), p AS (
+	), reserved AS (
 		UPDATE products
-		SET held = held + LEAST($3, o.avail), updated_at = now()
-		FROM o
-		WHERE products.id = o.id AND o.avail > 0
-		  AND products.stock - products.held >= LEAST($3, o.avail)
-		RETURNING products.id, products.currency, LEAST($3, o.avail)::integer AS granted
+		SET held = held + LEAST($3, product.available), updated_at = now()
+		FROM product
+		WHERE products.id = product.id AND product.available > 0
+		  AND products.stock - products.held >= LEAST($3, product.available)
+		RETURNING products.id, products.currency, LEAST($3, product.available)::integer AS granted
 ` + reservationTail
 
-// reservationTail is what both reservation statements do once p granted:
-// the cart line, the cart's expiry and totals (with the caps), and the
-// notifications.
+// reservationTail is what both reservation statements do once reserved
+// granted: the cart line, the cart's expiry and totals (with the caps), and
+// the notifications. It returns one row when units were reserved, none
+// otherwise.
 const reservationTail = `
-	), l AS (
-		INSERT INTO cart_lines (cart_id, product_id, quantity)
-		SELECT $1, id, CASE WHEN granted <= $5 THEN granted ELSE -1 END FROM p
+	), line AS (
+		INSERT INTO cart_lines (cart_id, product_id, quantity, currency)
+		SELECT $1, id, cart_cap_add(0, granted, $5), currency FROM reserved
 		ON CONFLICT (cart_id, product_id)
-		DO UPDATE SET quantity = CASE
-				WHEN EXCLUDED.quantity > 0 AND cart_lines.quantity + EXCLUDED.quantity <= $5
-				THEN cart_lines.quantity + EXCLUDED.quantity ELSE -1 END,
-			updated_at = now()
-		RETURNING quantity, (xmax = 0) AS inserted
-	), t AS (
+		DO UPDATE SET quantity = cart_cap_add(cart_lines.quantity, EXCLUDED.quantity, $5),
+			currency = EXCLUDED.currency, updated_at = now()
+		RETURNING quantity
+	), cart_touched AS (
 		UPDATE carts
 		SET updated_at = now(), expires_at = now() + $4 * interval '1 millisecond',
-		    currency = COALESCE(carts.currency, (SELECT currency FROM p)),
-		    total_quantity = CASE WHEN total_quantity + (SELECT granted FROM p) <= $6
-		                          THEN total_quantity + (SELECT granted FROM p) ELSE -1 END,
-		    line_count = CASE WHEN line_count + (SELECT count(*) FROM l WHERE inserted) <= $7
-		                      THEN line_count + (SELECT count(*) FROM l WHERE inserted)::integer ELSE -1 END
-		WHERE id = $1 AND EXISTS (SELECT 1 FROM l)
-		RETURNING ` + cartColumns + `
-	), ns AS (
+		    currency = COALESCE(carts.currency, reserved.currency),
+		    total_quantity = cart_cap_add(carts.total_quantity, reserved.granted, $6),
+		    -- A line holding exactly the grant is new: an existing one held at least a unit more.
+		    line_count = cart_cap_add(carts.line_count, (line.quantity = reserved.granted)::integer, $7)
+		FROM reserved, line
+		WHERE carts.id = $1
+		RETURNING carts.id, carts.status, carts.created_at, carts.updated_at, carts.expires_at
+	), notify_stock AS (
 		SELECT pg_notify('holdfast_stock', w.id)
-		FROM p
-		JOIN watches w ON w.channel = 'holdfast_stock' AND w.id = p.id::text AND w.until > now()
-	), nc AS (
+		FROM reserved
+		JOIN watches w ON w.channel = 'holdfast_stock' AND w.id = reserved.id::text AND w.until > now()
+	), notify_cart AS (
 		SELECT pg_notify('holdfast_cart', w.id)
-		FROM t
-		JOIN watches w ON w.channel = 'holdfast_cart' AND w.id = t.id AND w.until > now()
+		FROM cart_touched
+		JOIN watches w ON w.channel = 'holdfast_cart' AND w.id = cart_touched.id AND w.until > now()
 	)
-	SELECT COALESCE((SELECT granted FROM p), 0) AS granted, t.*,
-	       (SELECT count(*) FROM ns) + (SELECT count(*) FROM nc) AS notified
-	FROM (SELECT 1) AS one
-	LEFT JOIN t ON true`
+	-- notified reads the notify_ CTEs: PostgreSQL runs a SELECT CTE only if the query reads it.
+	SELECT reserved.granted, cart_touched.*,
+	       (SELECT count(*) FROM notify_stock) + (SELECT count(*) FROM notify_cart) AS notified
+	FROM reserved, cart_touched`
 
 // AddToCart reserves quantity units of a product for a cart. It either
 // reserves (all, or with AllowPartial what is available) and extends the
@@ -304,35 +319,30 @@ func (s *Store) reserveOn(ctx context.Context, q queryer, in AddToCartParams) (R
 		var out struct {
 			Granted  int   `db:"granted"`
 			Notified int64 `db:"notified"`
-			nullableCart
+			Cart
 		}
 		args := []any{in.CartID, in.ProductID, in.Quantity, s.opts.HoldTTL.Milliseconds(),
 			s.opts.MaxLineQuantity, s.opts.MaxCartQuantity, s.opts.MaxCartLines}
 		var err error
 		if q != nil {
-			// In a caller's transaction (keyed requests), a cap refusal must
-			// not abort the transaction that records it.
-			if _, err = q.ExecContext(ctx, `SAVEPOINT reserve`); err != nil {
-				return res, translate(err)
-			}
-			if err = sqlxGet(ctx, q, &out, stmt, args...); errors.Is(err, ErrCartLimit) {
-				if _, rerr := q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT reserve`); rerr != nil {
-					return res, translate(rerr)
-				}
-			}
+			// A refusal that fails the statement (a cap, a currency key)
+			// aborts the caller's transaction; idempotent() rolls back to
+			// its savepoint to record it.
+			err = sqlxGet(ctx, q, &out, stmt, args...)
 		} else {
 			err = s.retry(ctx, func(ctx context.Context) error {
 				return s.getPrepared(ctx, &out, stmt, args...)
 			})
 		}
-		if err != nil {
-			return res, err
-		}
-		if out.ID.Valid {
+		if err == nil {
 			res.Reserved = out.Granted
-			res.Cart = out.cart()
+			res.Cart = &out.Cart
 			return res, nil
 		}
+		if !errors.Is(err, ErrNotFound) {
+			return res, err
+		}
+		// No row: nothing was reserved.
 		derr := s.diagnoseRefusal(ctx, diag, in.CartID, in.ProductID, in.Quantity, in.AllowPartial)
 		if derr != nil {
 			return res, derr
@@ -352,12 +362,10 @@ func (s *Store) diagnoseRefusal(ctx context.Context, q queryer, cartID string, p
 	defer cancel()
 	const diagnoseSQL = `
 		SELECT
-			c.status AS cart_status,
-			c.expires_at <= now() AS cart_lapsed,
+			(SELECT status FROM carts WHERE id = $1) AS cart_status,
+			(SELECT expires_at <= now() FROM carts WHERE id = $1) AS cart_lapsed,
 			(SELECT stock - held FROM products WHERE id = $2) AS available,
-			COALESCE(c.currency <> (SELECT currency FROM products WHERE id = $2), false) AS mismatch
-		FROM (SELECT 1) AS one
-		LEFT JOIN carts c ON c.id = $1`
+			COALESCE((SELECT currency FROM carts WHERE id = $1) <> (SELECT currency FROM products WHERE id = $2), false) AS mismatch`
 	var d struct {
 		CartStatus sql.NullString `db:"cart_status"`
 		CartLapsed sql.NullBool   `db:"cart_lapsed"`
@@ -374,7 +382,7 @@ func (s *Store) diagnoseRefusal(ctx context.Context, q queryer, cartID string, p
 	case !d.Available.Valid:
 		return userErr(CodeProductNotFound, "no product with this id", "input", "productId")
 	case d.Mismatch:
-		return userErr(CodeCurrencyMismatch, "the cart already holds products priced in another currency", "input", "productId")
+		return cartCurrencyErr()
 	case int(d.Available.Int64) < quantity && !(partial && d.Available.Int64 > 0):
 		return insufficient(int(d.Available.Int64))
 	}

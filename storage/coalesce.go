@@ -186,33 +186,34 @@ type batchRow struct {
 // against what the locked row has available; the conditional UPDATE
 // re-checks the total against the row, and the line upserts and expiry
 // bumps happen only if it succeeded. A member breaking a cap fails the
-// statement (as in addToCartSQL); the batch then falls back to one
-// reservation per member, which refuses just that member.
+// statement (cart_cap_add, as in addToCartSQL); the batch then falls back to
+// one reservation per member, which refuses just that member.
 const batchSQL = `
-	WITH RECURSIVE m AS (
+	WITH RECURSIVE members AS (
 		SELECT cart_id, qty, ord
 		FROM unnest($2::text[], $3::integer[]) WITH ORDINALITY AS m(cart_id, qty, ord)
-	), c AS (
+	), carts_locked AS (
 		SELECT id, currency
 		FROM carts
 		WHERE id = ANY($2) AND status = 'ACTIVE' AND expires_at > now()
 		ORDER BY id
 		FOR UPDATE
-	), p AS (
-		SELECT id, currency, stock - held AS avail
+	), product AS (
+		-- The count makes PostgreSQL lock carts_locked before this locks the product row.
+		SELECT id, currency, stock - held AS available
 		FROM products
-		WHERE id = $1 AND (SELECT count(*) FROM c) >= 0
+		WHERE id = $1 AND (SELECT count(*) FROM carts_locked) >= 0
 		FOR UPDATE
 	), eligible AS (
-		SELECT m.cart_id, m.qty, m.ord, row_number() OVER (ORDER BY m.ord) AS n
-		FROM m
-		JOIN c ON c.id = m.cart_id
-		CROSS JOIN p
-		WHERE c.currency IS NULL OR c.currency = p.currency
+		SELECT members.cart_id, members.qty, members.ord, row_number() OVER (ORDER BY members.ord) AS n
+		FROM members
+		JOIN carts_locked c ON c.id = members.cart_id
+		CROSS JOIN product
+		WHERE c.currency IS NULL OR c.currency = product.currency
 	), walk (n, ord, cart_id, qty, remaining, take) AS (
 		-- Arrival order, each member all or nothing: a member that does not
 		-- fit is refused and the walk goes on with what is left.
-		SELECT 0::bigint, 0::bigint, ''::text, 0, (SELECT avail FROM p), false
+		SELECT 0::bigint, 0::bigint, ''::text, 0, (SELECT available FROM product), false
 		UNION ALL
 		SELECT e.n, e.ord, e.cart_id, e.qty,
 		       CASE WHEN e.qty <= w.remaining THEN w.remaining - e.qty ELSE w.remaining END,
@@ -223,58 +224,57 @@ const batchSQL = `
 		SELECT cart_id, qty, ord FROM walk WHERE take
 	), total AS (
 		SELECT COALESCE(sum(qty), 0)::integer AS n FROM granted
-	), upd AS (
+	), reserved AS (
 		UPDATE products
 		SET held = held + total.n, updated_at = now()
 		FROM total
 		WHERE products.id = $1 AND total.n > 0 AND stock - held >= total.n
 		RETURNING products.id
-	), lines AS (
-		INSERT INTO cart_lines (cart_id, product_id, quantity)
-		SELECT cart_id, $1, CASE WHEN sum(qty) <= $5 THEN sum(qty) ELSE -1 END
+	), granted_per_cart AS (
+		SELECT cart_id, sum(qty)::integer AS qty
 		FROM granted
-		WHERE EXISTS (SELECT 1 FROM upd)
+		WHERE EXISTS (SELECT 1 FROM reserved)
 		GROUP BY cart_id
+	), line AS (
+		INSERT INTO cart_lines (cart_id, product_id, quantity, currency)
+		SELECT cart_id, $1, cart_cap_add(0, qty, $5), (SELECT currency FROM product) FROM granted_per_cart
 		ON CONFLICT (cart_id, product_id)
-		DO UPDATE SET quantity = CASE
-				WHEN EXCLUDED.quantity > 0 AND cart_lines.quantity + EXCLUDED.quantity <= $5
-				THEN cart_lines.quantity + EXCLUDED.quantity ELSE -1 END,
-			updated_at = now()
-		RETURNING cart_id, (xmax = 0) AS inserted
-	), per_cart AS (
-		SELECT g.cart_id, sum(g.qty)::integer AS q,
-		       (SELECT count(*) FROM lines l WHERE l.cart_id = g.cart_id AND l.inserted)::integer AS new_lines
-		FROM granted g
-		GROUP BY g.cart_id
-	), touched AS (
+		DO UPDATE SET quantity = cart_cap_add(cart_lines.quantity, EXCLUDED.quantity, $5),
+			currency = EXCLUDED.currency, updated_at = now()
+		RETURNING cart_id, quantity
+	), carts_touched AS (
 		UPDATE carts
 		SET updated_at = now(), expires_at = now() + $4 * interval '1 millisecond',
-		    currency = (SELECT currency FROM p),
-		    total_quantity = CASE WHEN total_quantity + pc.q <= $6 THEN total_quantity + pc.q ELSE -1 END,
-		    line_count = CASE WHEN line_count + pc.new_lines <= $7 THEN line_count + pc.new_lines ELSE -1 END
-		FROM per_cart pc
-		WHERE carts.id = pc.cart_id AND EXISTS (SELECT 1 FROM upd)
+		    currency = (SELECT currency FROM product),
+		    total_quantity = cart_cap_add(carts.total_quantity, g.qty, $6),
+		    -- A line holding exactly the grant is new: an existing one held at least a unit more.
+		    line_count = cart_cap_add(carts.line_count, (line.quantity = g.qty)::integer, $7)
+		FROM granted_per_cart g
+		JOIN line ON line.cart_id = g.cart_id
+		WHERE carts.id = g.cart_id
 		RETURNING carts.id, carts.status, carts.created_at, carts.updated_at, carts.expires_at
-	), ns AS (
+	), notify_stock AS (
 		SELECT pg_notify('holdfast_stock', w.id)
 		FROM watches w
 		WHERE w.channel = 'holdfast_stock' AND w.id = $1::text AND w.until > now()
-		  AND EXISTS (SELECT 1 FROM upd)
-	), nc AS (
+		  AND EXISTS (SELECT 1 FROM reserved)
+	), notify_cart AS (
 		SELECT pg_notify('holdfast_cart', w.id)
-		FROM touched t
+		FROM carts_touched t
 		JOIN watches w ON w.channel = 'holdfast_cart' AND w.id = t.id AND w.until > now()
 	)
-	SELECT m.ord, t.*,
-	       (SELECT count(*) FROM ns) + (SELECT count(*) FROM nc) AS notified,
-	       (g.ord IS NOT NULL AND EXISTS (SELECT 1 FROM upd)) AS granted,
+	-- One row per member, in order. notified reads the notify_ CTEs: PostgreSQL
+	-- runs a SELECT CTE only if the query reads it.
+	SELECT members.ord, t.*,
+	       (SELECT count(*) FROM notify_stock) + (SELECT count(*) FROM notify_cart) AS notified,
+	       (g.ord IS NOT NULL AND EXISTS (SELECT 1 FROM reserved)) AS granted,
 	       (e.ord IS NOT NULL) AS eligible,
-	       (SELECT avail FROM p) - CASE WHEN EXISTS (SELECT 1 FROM upd) THEN (SELECT n FROM total) ELSE 0 END AS remaining
-	FROM m
-	LEFT JOIN eligible e ON e.ord = m.ord
-	LEFT JOIN granted g ON g.ord = m.ord
-	LEFT JOIN touched t ON t.id = g.cart_id
-	ORDER BY m.ord`
+	       (SELECT available FROM product) - CASE WHEN EXISTS (SELECT 1 FROM reserved) THEN (SELECT n FROM total) ELSE 0 END AS remaining
+	FROM members
+	LEFT JOIN eligible e ON e.ord = members.ord
+	LEFT JOIN granted g ON g.ord = members.ord
+	LEFT JOIN carts_touched t ON t.id = g.cart_id
+	ORDER BY members.ord`
 
 func (s *Store) batchStatement(ctx context.Context, productID int64, members []*member) ([]batchRow, error) {
 	carts := make([]string, len(members))

@@ -1,8 +1,17 @@
 package storage
 
 import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
+
+	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 )
 
 // Code classifies a business failure. The values are the GraphQL ErrorCode
@@ -25,6 +34,7 @@ const (
 	CodeOrderAlreadyCancelled Code = "ORDER_ALREADY_CANCELLED"
 	CodeStockBelowHeld        Code = "STOCK_BELOW_HELD"
 	CodeCartLimitExceeded     Code = "CART_LIMIT_EXCEEDED"
+	CodeStockLimitExceeded    Code = "STOCK_LIMIT_EXCEEDED"
 )
 
 // Error is a business failure: the operation was refused and changed nothing.
@@ -40,7 +50,7 @@ type Error struct {
 
 func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
 
-// Is makes errors.Is(err, ErrInsufficientStock) and friends match on Code.
+// Is makes errors.Is(err, ErrCartLimit) and friends match on Code.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Code == e.Code
@@ -48,12 +58,14 @@ func (e *Error) Is(target error) bool {
 
 // Sentinels for errors.Is. Match on the code, not on identity.
 var (
-	ErrInsufficientStock = &Error{Code: CodeInsufficientStock}
-	ErrProductNotFound   = &Error{Code: CodeProductNotFound}
-	ErrCartNotFound      = &Error{Code: CodeCartNotFound}
-	ErrCartExpired       = &Error{Code: CodeCartExpired}
-	ErrCartLimit         = &Error{Code: CodeCartLimitExceeded}
-	ErrDuplicateSKU      = &Error{Code: CodeDuplicateSKU, Message: "a product with this sku already exists", Field: []string{"input", "sku"}}
+	ErrCartLimit    = &Error{Code: CodeCartLimitExceeded}
+	ErrDuplicateSKU = &Error{Code: CodeDuplicateSKU, Message: "a product with this sku already exists", Field: []string{"input", "sku"}}
+	// ErrOutOfRange is an arithmetic result that does not fit its column
+	// (SQLSTATE 22003). Every integer column holds a unit count (stock,
+	// held, quantities, cart totals), so it is a refusal, never an internal
+	// error; the paths that can get there refuse with a precise message
+	// first.
+	ErrOutOfRange = &Error{Code: CodeStockLimitExceeded, Message: "a unit count would exceed 2147483647, the most the database holds"}
 )
 
 // Infrastructure sentinels.
@@ -61,8 +73,6 @@ var (
 	// ErrNotFound is a row that does not exist (reads return nil instead
 	// where a missing row is a normal answer).
 	ErrNotFound = errors.New("storage: not found")
-	// ErrOutOfRange is an arithmetic result that does not fit its column.
-	ErrOutOfRange = errors.New("storage: value out of range")
 	// ErrUnavailable means the database cannot be reached right now.
 	ErrUnavailable = errors.New("storage: database unavailable")
 )
@@ -84,17 +94,82 @@ func insufficient(available int) *Error {
 	}
 }
 
-// Constraints that enforce the anti-hoarding caps (see addToCartSQL).
+// Constraints translate maps to refusals, by the names the migrations give
+// them. The caps' constraints fail a statement in which cart_cap_add
+// (migrations/00007) wrote -1 (see addToCartSQL).
 const (
-	lineCapConstraint  = "cart_lines_quantity_check"
-	unitsCapConstraint = "carts_total_quantity_check"
-	linesCapConstraint = "carts_line_count_check"
+	skuConstraint      = "products_sku_key"             // 00001
+	lineCapConstraint  = "cart_lines_quantity_positive" // 00001, named in 00007
+	unitsCapConstraint = "carts_total_quantity_check"   // 00006
+	linesCapConstraint = "carts_line_count_check"       // 00006
+
+	cartCurrencyConstraint    = "cart_lines_cart_currency_fkey"    // 00008
+	productCurrencyConstraint = "cart_lines_product_currency_fkey" // 00008
 )
 
-func lineCapMsg(max int) string {
-	return fmt.Sprintf("a cart line may hold at most %d units", max)
+func cartCurrencyErr() *Error {
+	return userErr(CodeCurrencyMismatch, "the cart already holds products priced in another currency", "input", "productId")
+}
+
+func productCurrencyErr() *Error {
+	return userErr(CodeCurrencyMismatch, "the currency cannot change while carts hold the product", "input", "currencyCode")
 }
 
 func capErr(msg string) *Error {
 	return userErr(CodeCartLimitExceeded, msg, "input", "quantity")
+}
+
+func retryable(err error) bool {
+	return pq.As(err, pqerror.TRSerializationFailure, pqerror.TRDeadlockDetected) != nil
+}
+
+// translate maps driver errors onto the package's sentinels; anything else is
+// returned wrapped as an internal error.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	if e := pq.As(err); e != nil {
+		switch e.Code {
+		case pqerror.UniqueViolation:
+			if e.Constraint == skuConstraint {
+				return ErrDuplicateSKU
+			}
+		case pqerror.ForeignKeyViolation:
+			switch e.Constraint {
+			case cartCurrencyConstraint:
+				return cartCurrencyErr()
+			case productCurrencyConstraint:
+				return productCurrencyErr()
+			}
+		case pqerror.NumericValueOutOfRange:
+			out := *ErrOutOfRange
+			return &out
+		case pqerror.CheckViolation:
+			switch e.Constraint {
+			case lineCapConstraint:
+				return capErr("a cart line may not hold that many units (MAX_LINE_QUANTITY)")
+			case unitsCapConstraint:
+				return capErr("the cart may not hold that many units (MAX_CART_QUANTITY)")
+			case linesCapConstraint:
+				return capErr("the cart may not hold that many lines (MAX_CART_LINES)")
+			}
+		case pqerror.TRSerializationFailure, pqerror.TRDeadlockDetected:
+			return err // keep the pq error so retry() can see it
+		case pqerror.AdminShutdown, pqerror.CannotConnectNow, pqerror.CrashShutdown:
+			return fmt.Errorf("%w: %v", ErrUnavailable, e)
+		}
+	}
+	var netErr net.Error
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) || errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return fmt.Errorf("storage: %w", err)
 }

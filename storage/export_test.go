@@ -19,3 +19,7 @@ func (s *Store) RunBatch(ctx context.Context, productID int64, ins []AddToCartPa
 	}
 	return res, errs
 }
+
+// Constraints are the constraint names translate maps to refusals.
+var Constraints = []string{skuConstraint, lineCapConstraint, unitsCapConstraint, linesCapConstraint,
+	cartCurrencyConstraint, productCurrencyConstraint}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -52,14 +53,19 @@ type Outcome struct {
 	Error       *Error        `json:"error,omitempty"`
 }
 
-// CartSnapshot is a cart as a mutation left it: the row, its live lines and
-// their products, read in the mutation's transaction. A keyed mutation's
-// payload is rendered from it, first time and on every replay alike, so a
-// retry sees exactly the answer the first attempt got.
+// CartSnapshot is a cart as a mutation left it: the row and its live lines
+// (product id, quantity, unit price, currency, and the product's stock and
+// held), read in the mutation's transaction. A keyed mutation's payload is
+// rendered from it, first time and on every replay alike, so a retry gets
+// the first attempt's status, quantities, line totals, subtotal, available
+// units and userErrors. The lines' product rows are not kept (a description
+// alone may be 5,000 characters, kept for the key's whole lifetime): their
+// other fields (sku, name, description, price) render as the product is
+// when the answer is rendered. A record is therefore small, about 110 bytes
+// a line, bounded by MAX_CART_LINES whatever the products hold.
 type CartSnapshot struct {
-	Cart     *Cart       `json:"cart"`
-	Lines    []*CartLine `json:"lines"`
-	Products []*Product  `json:"products"`
+	Cart  *Cart       `json:"cart"`
+	Lines []*CartLine `json:"lines"`
 }
 
 // snapshotCart reads a CartSnapshot within the transaction (nil if the cart
@@ -69,25 +75,18 @@ func snapshotCart(ctx context.Context, q queryer, cartID string) (*CartSnapshot,
 	if err != nil || c == nil {
 		return nil, err
 	}
-	snap := &CartSnapshot{Cart: c, Lines: []*CartLine{}, Products: []*Product{}}
+	snap := &CartSnapshot{Cart: c, Lines: []*CartLine{}}
 	if c.Status != CartActive {
 		return snap, nil
 	}
 	const lines = `
-		SELECT cl.cart_id, cl.product_id, cl.quantity, p.price_cents, p.currency
+		SELECT cl.cart_id, cl.product_id, cl.quantity, p.price_cents, p.currency,
+		       p.stock AS product_stock, p.held AS product_held
 		FROM cart_lines cl
 		JOIN products p ON p.id = cl.product_id
 		WHERE cl.cart_id = $1
 		ORDER BY cl.product_id`
 	if err := sqlxSelect(ctx, q, &snap.Lines, lines, cartID); err != nil {
-		return nil, err
-	}
-	const products = `
-		SELECT ` + productColumns + `
-		FROM products
-		WHERE id IN (SELECT product_id FROM cart_lines WHERE cart_id = $1)
-		ORDER BY id`
-	if err := sqlxSelect(ctx, q, &snap.Products, products, cartID); err != nil {
 		return nil, err
 	}
 	return snap, nil
@@ -112,43 +111,68 @@ func requestHash(op string, parts ...any) []byte {
 }
 
 // claimKey claims (cartID, key) for this transaction, or returns the stored
-// outcome of an earlier attempt. An expired record is reclaimed.
+// outcome of an earlier attempt. An expired record is reclaimed. A cart
+// that does not exist gets CART_NOT_FOUND and no record: cart ids are
+// random secrets that only CreateCart makes, so nothing could ever make the
+// request succeed, and remembering it would only let anyone fill the table.
 func (s *Store) claimKey(ctx context.Context, tx *Tx, cartID, key, op string, hash []byte) (*Outcome, error) {
 	const claim = `
 		INSERT INTO idempotency_keys (cart_id, key, operation, request_hash, response, expires_at)
-		VALUES ($1, $2, $3, $4, 'null', now() + $5 * interval '1 millisecond')
+		SELECT $1, $2, $3, $4, 'null', now() + $5 * interval '1 millisecond'
+		WHERE EXISTS (SELECT 1 FROM carts WHERE id = $1)
 		ON CONFLICT (cart_id, key) DO UPDATE
 		SET operation = EXCLUDED.operation, request_hash = EXCLUDED.request_hash,
 		    response = 'null', created_at = now(), expires_at = EXCLUDED.expires_at
 		WHERE idempotency_keys.expires_at <= now()
 		RETURNING true`
-	var claimed bool
-	err := sqlxGet(ctx, tx.q, &claimed, claim, cartID, key, op, hash, s.opts.IdempotencyTTL.Milliseconds())
-	if err == nil {
-		return nil, nil
-	}
-	if err != ErrNotFound {
-		return nil, err
-	}
-	// Someone used the key before (and committed: the INSERT waited).
-	var rec struct {
-		Operation   string          `db:"operation"`
-		RequestHash []byte          `db:"request_hash"`
-		Response    json.RawMessage `db:"response"`
-	}
 	const read = `SELECT operation, request_hash, response FROM idempotency_keys WHERE cart_id = $1 AND key = $2`
-	if err := sqlxGet(ctx, tx.q, &rec, read, cartID, key); err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		var claimed bool
+		err := sqlxGet(ctx, tx.q, &claimed, claim, cartID, key, op, hash, s.opts.IdempotencyTTL.Milliseconds())
+		if err == nil {
+			return nil, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		// Someone used the key before (and committed: the INSERT waited),
+		// or the cart does not exist.
+		var rec struct {
+			Operation   string          `db:"operation"`
+			RequestHash []byte          `db:"request_hash"`
+			Response    json.RawMessage `db:"response"`
+		}
+		err = sqlxGet(ctx, tx.q, &rec, read, cartID, key)
+		if errors.Is(err, ErrNotFound) {
+			c, err := readCart(ctx, tx.q, cartID)
+			if err != nil {
+				return nil, err
+			}
+			if c == nil {
+				return &Outcome{Error: userErr(CodeCartNotFound, "no cart with this id", "input", "cartId")}, nil
+			}
+			if attempt == 0 {
+				continue // the record expired and was reaped meanwhile: claim it now
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		if rec.Operation != op || string(rec.RequestHash) != string(hash) {
+			return nil, userErr(CodeIdempotencyKeyReused, "this idempotency key was already used with a different input", "input", "idempotencyKey")
+		}
+		var out Outcome
+		if err := json.Unmarshal(rec.Response, &out); err != nil {
+			return nil, fmt.Errorf("storage: idempotency record: %w", err)
+		}
+		if snap := out.Snapshot; snap != nil && snap.Cart != nil {
+			for _, l := range snap.Lines {
+				l.CartID = snap.Cart.ID
+			}
+		}
+		out.Replayed = true
+		return &out, nil
 	}
-	if rec.Operation != op || string(rec.RequestHash) != string(hash) {
-		return nil, userErr(CodeIdempotencyKeyReused, "this idempotency key was already used with a different input", "input", "idempotencyKey")
-	}
-	var out Outcome
-	if err := json.Unmarshal(rec.Response, &out); err != nil {
-		return nil, fmt.Errorf("storage: idempotency record: %w", err)
-	}
-	out.Replayed = true
-	return &out, nil
 }
 
 // storeOutcome records the outcome under the claimed key.
@@ -163,8 +187,9 @@ func storeOutcome(ctx context.Context, tx *Tx, cartID, key string, out *Outcome)
 }
 
 // idempotent runs op once per (cartID, key) in one transaction with the
-// key's record. A refusal is recorded and replayed like a success: op must
-// decide refusals before it writes anything.
+// key's record. A refusal is recorded and replayed like a success; whatever
+// op wrote before refusing is rolled back to a savepoint first. A request
+// for a cart that does not exist is refused without a record (claimKey).
 func (s *Store) idempotent(ctx context.Context, cartID, key, op string, hash []byte, run func(tx *Tx) (*Outcome, error)) (*Outcome, error) {
 	if !ValidIdempotencyKey(key) {
 		return nil, invalidKey()
@@ -176,8 +201,18 @@ func (s *Store) idempotent(ctx context.Context, cartID, key, op string, hash []b
 			out = prev
 			return err
 		}
+		// A refusal may come from a statement the database failed (a cap's
+		// CHECK, a currency key): the savepoint keeps the transaction usable
+		// to record it, and guarantees the refusal wrote nothing.
+		if _, err := tx.q.ExecContext(ctx, `SAVEPOINT refusal`); err != nil {
+			return translate(err)
+		}
 		out, err = run(tx)
-		if se, ok := err.(*Error); ok {
+		var se *Error
+		if errors.As(err, &se) {
+			if _, err := tx.q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT refusal`); err != nil {
+				return translate(err)
+			}
 			out = &Outcome{Error: se}
 		} else if err != nil {
 			return err

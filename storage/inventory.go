@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"strings"
 )
 
@@ -17,6 +18,9 @@ func (s *Store) AdjustStock(ctx context.Context, productID int64, delta int, rea
 	if delta == 0 {
 		return nil, userErr(CodeInvalidQuantity, "delta must not be zero", "input", "delta")
 	}
+	if delta < -MaxStock || delta > MaxStock {
+		return nil, userErr(CodeInvalidInput, "stock would exceed 2147483647", "input", "delta")
+	}
 	if !validText(reason, MaxReasonLen) {
 		return nil, userErr(CodeInvalidInput, "reason must be at most 500 characters of valid UTF-8", "input", "reason")
 	}
@@ -25,20 +29,21 @@ func (s *Store) AdjustStock(ctx context.Context, productID int64, delta int, rea
 		kind = MoveAdjustment
 	}
 	const q = `
-		WITH p AS (
+		WITH adjusted AS (
 			UPDATE products
 			SET stock = stock + $2, updated_at = now()
 			WHERE id = $1 AND stock::bigint + $2 >= held AND stock::bigint + $2 <= 2147483647
 			RETURNING ` + productColumns + `
-		), m AS (
+		), movement AS (
 			INSERT INTO inventory_movements (product_id, delta, kind, reason)
-			SELECT id, $2, $3, NULLIF($4, '') FROM p
-		), ns AS (
+			SELECT id, $2, $3, NULLIF($4, '') FROM adjusted
+		), notify_stock AS (
 			SELECT pg_notify('holdfast_stock', w.id)
-			FROM p
-			JOIN watches w ON w.channel = 'holdfast_stock' AND w.id = p.id::text AND w.until > now()
+			FROM adjusted
+			JOIN watches w ON w.channel = 'holdfast_stock' AND w.id = adjusted.id::text AND w.until > now()
 		)
-		SELECT p.*, (SELECT count(*) FROM ns) AS notified FROM p`
+		-- notified reads notify_stock: PostgreSQL runs a SELECT CTE only if the query reads it.
+		SELECT adjusted.*, (SELECT count(*) FROM notify_stock) AS notified FROM adjusted`
 	var row struct {
 		Product
 		Notified int64 `db:"notified"`
@@ -47,7 +52,7 @@ func (s *Store) AdjustStock(ctx context.Context, productID int64, delta int, rea
 		return sqlxGet(ctx, s.pool(), &row, q, productID, delta, kind, reason)
 	})
 	p := row.Product
-	if err == ErrNotFound {
+	if errors.Is(err, ErrNotFound) {
 		cur, err := s.ProductByID(ctx, productID)
 		switch {
 		case err != nil:
@@ -113,7 +118,7 @@ func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductUpdate) (
 		RETURNING ` + productColumns
 	var p Product
 	err := sqlxGet(ctx, s.pool(), &p, q, id, in.Name, in.Description, cents, in.Currency)
-	if err == ErrNotFound {
+	if errors.Is(err, ErrNotFound) {
 		cur, err := s.ProductByID(ctx, id)
 		if err != nil {
 			return nil, err
@@ -122,7 +127,7 @@ func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductUpdate) (
 			return nil, userErr(CodeProductNotFound, "no product with this id", "input", "productId")
 		}
 		// Carts priced in one currency must not silently change currency.
-		return nil, userErr(CodeCurrencyMismatch, "the currency cannot change while carts hold the product", "input", "currencyCode")
+		return nil, productCurrencyErr()
 	}
 	if err != nil {
 		return nil, err
@@ -183,7 +188,7 @@ func (s *Store) TopHolders(ctx context.Context, productID int64, first int) ([]*
 	defer cancel()
 	const q = `
 		SELECT c.id, c.status, c.created_at, c.updated_at, c.expires_at,
-		       CASE WHEN $1 = 0 THEN c.total_quantity ELSE cl.quantity END AS quantity,
+		       CASE WHEN $1::bigint = 0 THEN c.total_quantity ELSE cl.quantity END AS quantity,
 		       c.line_count AS lines
 		FROM carts c
 		LEFT JOIN cart_lines cl ON cl.cart_id = c.id AND cl.product_id = $1

@@ -2,13 +2,12 @@ package storage
 
 import "context"
 
-// Movement kinds in the inventory ledger.
+// Movement kinds in the inventory ledger written from Go (checkout and
+// cancellation write 'sale' and 'cancellation' rows in their own SQL).
 const (
-	MoveInitial      = "initial"
-	MoveRestock      = "restock"
-	MoveAdjustment   = "adjustment"
-	MoveSale         = "sale"
-	MoveCancellation = "cancellation"
+	MoveInitial    = "initial"
+	MoveRestock    = "restock"
+	MoveAdjustment = "adjustment"
 )
 
 type movement struct {

@@ -3,7 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"fmt"
+	"errors"
 )
 
 // lockCart takes the cart row's lock, the first lock of every cart
@@ -21,7 +21,7 @@ func lockCart(ctx context.Context, q queryer, cartID string) (status string, err
 		Lapsed bool   `db:"lapsed"`
 	}
 	if err := sqlxGet(ctx, q, &row, stmt, cartID); err != nil {
-		if err == ErrNotFound {
+		if errors.Is(err, ErrNotFound) {
 			return "", cartStateError(sql.NullString{}, sql.NullBool{})
 		}
 		return "", err
@@ -29,20 +29,16 @@ func lockCart(ctx context.Context, q queryer, cartID string) (status string, err
 	return row.Status, cartStateError(sql.NullString{String: row.Status, Valid: true}, sql.NullBool{Bool: row.Lapsed, Valid: true})
 }
 
-// touchCart extends a cart's life after a successful mutation and keeps its
-// currency that of its lines (none once it is empty).
+// touchCart extends a cart's life after a successful mutation that added no
+// units, moves its running totals by units and lines, and forgets its
+// currency once it has no lines left.
 func (s *Store) touchCart(ctx context.Context, q queryer, cartID string, units, lines int) error {
 	const stmt = `
 		UPDATE carts
 		SET updated_at = now(), expires_at = now() + $2 * interval '1 millisecond',
 		    total_quantity = total_quantity + $3,
 		    line_count = line_count + $4,
-		    currency = (
-			SELECT p.currency
-			FROM cart_lines cl
-			JOIN products p ON p.id = cl.product_id
-			WHERE cl.cart_id = $1
-			LIMIT 1)
+		    currency = CASE WHEN EXISTS (SELECT 1 FROM cart_lines WHERE cart_id = $1) THEN currency END
 		WHERE id = $1`
 	_, err := q.ExecContext(ctx, stmt, cartID, s.opts.HoldTTL.Milliseconds(), units, lines)
 	return translate(err)
@@ -85,26 +81,23 @@ func (s *Store) changeLine(ctx context.Context, cartID string, productID int64, 
 }
 
 // changeLineTx moves a line from its current quantity to want: cart lock, a
-// read of the line (stable: we hold the cart), then one statement that
-// moves held by the difference (guarded by stock - held when it grows) and
-// writes the line. Every refusal is decided before anything is written.
+// read of the line (stable: we hold the cart), then the move. Growing
+// reserves the difference with the reservation statement itself (see
+// addToCartSQL), so its guards decide on the locked rows, exactly as for
+// addToCart: stock, the cart's currency, the caps. Shrinking releases the
+// difference. A refusal writes nothing: the guarded statement refuses as a
+// whole, and the transaction is rolled back (to its savepoint when keyed).
 func (s *Store) changeLineTx(ctx context.Context, tx *Tx, cartID string, productID int64, want int) error {
 	if _, err := lockCart(ctx, tx.q, cartID); err != nil {
 		return err
 	}
 	const read = `
 		SELECT
-			(SELECT total_quantity FROM carts WHERE id = $1) AS total_quantity,
-			(SELECT line_count FROM carts WHERE id = $1) AS line_count,
 			EXISTS (SELECT 1 FROM products WHERE id = $2) AS product_exists,
-			COALESCE((SELECT quantity FROM cart_lines WHERE cart_id = $1 AND product_id = $2), 0) AS current,
-			COALESCE((SELECT currency FROM carts WHERE id = $1) <> (SELECT currency FROM products WHERE id = $2), false) AS mismatch`
+			COALESCE((SELECT quantity FROM cart_lines WHERE cart_id = $1 AND product_id = $2), 0) AS current`
 	var cur struct {
-		TotalQuantity int  `db:"total_quantity"`
-		LineCount     int  `db:"line_count"`
 		ProductExists bool `db:"product_exists"`
 		Current       int  `db:"current"`
-		Mismatch      bool `db:"mismatch"`
 	}
 	if err := sqlxGet(ctx, tx.q, &cur, read, cartID, productID); err != nil {
 		return err
@@ -113,65 +106,20 @@ func (s *Store) changeLineTx(ctx context.Context, tx *Tx, cartID string, product
 		return userErr(CodeProductNotFound, "no product with this id", "input", "productId")
 	}
 	delta := want - cur.Current
+	if delta > 0 {
+		// The line holds cur.Current units until we commit (the cart is
+		// locked), so adding delta makes it exactly want.
+		_, err := s.reserveOn(ctx, tx.q, AddToCartParams{CartID: cartID, ProductID: productID, Quantity: delta})
+		return err
+	}
 	lines := 0
-	switch {
-	case cur.Current == 0 && want > 0:
-		lines = 1
-	case cur.Current > 0 && want == 0:
-		lines = -1
-	}
-	// Caps: the cart row is locked, so these totals are the truth, and every
-	// refusal is decided before anything is written. Stock comes first: a
-	// request that stock could not serve anyway is INSUFFICIENT_STOCK.
-	var capRefusal *Error
-	switch {
-	case delta > 0 && want > s.opts.MaxLineQuantity:
-		capRefusal = capErr(lineCapMsg(s.opts.MaxLineQuantity))
-	case delta > 0 && cur.TotalQuantity+delta > s.opts.MaxCartQuantity:
-		capRefusal = capErr(fmt.Sprintf("a cart may hold at most %d units", s.opts.MaxCartQuantity))
-	case lines > 0 && cur.LineCount+1 > s.opts.MaxCartLines:
-		capRefusal = capErr(fmt.Sprintf("a cart may hold at most %d lines", s.opts.MaxCartLines))
-	}
-	if capRefusal != nil {
-		avail, err := availableNow(ctx, tx.q, productID)
-		if err != nil {
-			return err
-		}
-		if avail < delta {
-			return insufficient(avail)
-		}
-		return capRefusal
-	}
-	switch {
-	case delta > 0 && cur.Mismatch:
-		return userErr(CodeCurrencyMismatch, "the cart already holds products priced in another currency", "input", "productId")
-	case delta > 0:
-		const grow = `
-			WITH p AS (
-				UPDATE products
-				SET held = held + $3, updated_at = now()
-				WHERE id = $2 AND stock - held >= $3
-				RETURNING id
-			)
-			INSERT INTO cart_lines (cart_id, product_id, quantity)
-			SELECT $1, id, $4 FROM p
-			ON CONFLICT (cart_id, product_id)
-			DO UPDATE SET quantity = EXCLUDED.quantity, updated_at = now()`
-		res, err := tx.q.ExecContext(ctx, grow, cartID, productID, delta, want)
-		if err != nil {
-			return translate(err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return s.insufficientNow(ctx, tx.q, productID)
-		}
-	case delta < 0:
+	if delta < 0 {
 		const shrink = `
-			WITH p AS (
+			WITH released AS (
 				UPDATE products
 				SET held = held - $3, updated_at = now()
 				WHERE id = $2
-				RETURNING id
-			), d AS (
+			), removed AS (
 				DELETE FROM cart_lines
 				WHERE cart_id = $1 AND product_id = $2 AND $4 = 0
 			)
@@ -180,6 +128,9 @@ func (s *Store) changeLineTx(ctx context.Context, tx *Tx, cartID string, product
 			WHERE cart_id = $1 AND product_id = $2 AND $4 > 0`
 		if _, err := tx.q.ExecContext(ctx, shrink, cartID, productID, -delta, want); err != nil {
 			return translate(err)
+		}
+		if want == 0 {
+			lines = -1
 		}
 	}
 	if err := s.touchCart(ctx, tx.q, cartID, delta, lines); err != nil {

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"net/mail"
 	"strings"
 	"time"
@@ -140,16 +141,17 @@ func (s *Store) checkoutTx(ctx context.Context, tx *Tx, cartID, email string) (_
 				FROM cart_lines
 				WHERE cart_id = $1
 			), locked AS (
+				-- Ascending id: the lock order of every multi-product statement.
 				SELECT p.id, p.sku, p.name, p.price_cents, p.currency, l.quantity
 				FROM products p
 				JOIN lines l ON l.product_id = p.id
 				ORDER BY p.id
 				FOR UPDATE OF p
-			), o AS (
+			), placed AS (
 				INSERT INTO orders (id, cart_id, email, currency)
 				SELECT $2, $1, $3, (SELECT currency FROM locked ORDER BY id LIMIT 1)
 				RETURNING ` + orderColumns + `
-			), ol AS (
+			), order_lines_written AS (
 				INSERT INTO order_lines (order_id, product_id, sku, name, unit_price_cents, currency, quantity)
 				SELECT $2, id, sku, name, price_cents, currency, quantity
 				FROM locked
@@ -165,15 +167,16 @@ func (s *Store) checkoutTx(ctx context.Context, tx *Tx, cartID, email string) (_
 			), emptied AS (
 				DELETE FROM cart_lines
 				WHERE cart_id = $1
-			), done AS (
+			), checked_out AS (
 				UPDATE carts
 				SET status = 'CHECKED_OUT', updated_at = now(), total_quantity = 0, line_count = 0
 				WHERE id = $1
 			)
-			SELECT o.*,
+			-- cents only feeds a metric: clamped, never an overflow error.
+			SELECT placed.*,
 			       (SELECT sum(quantity) FROM locked) AS units,
-			       (SELECT sum(price_cents * quantity) FROM locked)::bigint AS cents
-			FROM o`
+			       LEAST((SELECT sum(price_cents::numeric * quantity) FROM locked), 9223372036854775807)::bigint AS cents
+			FROM placed`
 		var row struct {
 			Order
 			Units int64 `db:"units"`
@@ -198,7 +201,9 @@ func (s *Store) checkoutTx(ctx context.Context, tx *Tx, cartID, email string) (_
 	return &order, sold, nil
 }
 
-// CancelOrder puts a placed order's units back in stock, once.
+// CancelOrder puts a placed order's units back in stock, once. It refuses
+// (STOCK_LIMIT_EXCEEDED) when a product's stock would pass what an integer
+// holds, and then changes nothing.
 func (s *Store) CancelOrder(ctx context.Context, orderID string) (*Order, error) {
 	if !ValidSecretID(orderID) {
 		return nil, userErr(CodeOrderNotFound, "no order with this id", "input", "orderId")
@@ -208,13 +213,17 @@ func (s *Store) CancelOrder(ctx context.Context, orderID string) (*Order, error)
 		var status string
 		err := sqlxGet(ctx, tx.q, &status, `SELECT status FROM orders WHERE id = $1 FOR UPDATE`, orderID)
 		switch {
-		case err == ErrNotFound:
+		case errors.Is(err, ErrNotFound):
 			return userErr(CodeOrderNotFound, "no order with this id", "input", "orderId")
 		case err != nil:
 			return err
 		case status == OrderCancelled:
 			return userErr(CodeOrderAlreadyCancelled, "the order is already cancelled", "input", "orderId")
 		}
+		// Every line restocks, or the order stays placed: restocked skips a
+		// product whose stock would overflow, the order is cancelled only if
+		// no line was skipped, and otherwise the refusal rolls back the
+		// transaction, the lines restocked so far included.
 		const restore = `
 			WITH locked AS (
 				SELECT p.id, l.quantity
@@ -226,17 +235,23 @@ func (s *Store) CancelOrder(ctx context.Context, orderID string) (*Order, error)
 				UPDATE products p
 				SET stock = p.stock + l.quantity, updated_at = now()
 				FROM locked l
-				WHERE p.id = l.id
+				WHERE p.id = l.id AND p.stock::bigint + l.quantity <= 2147483647
+				RETURNING p.id, l.quantity
 			), ledger AS (
 				INSERT INTO inventory_movements (product_id, delta, kind, order_id)
 				SELECT id, quantity, 'cancellation', $1
-				FROM locked
+				FROM restocked
 			)
 			UPDATE orders
 			SET status = 'CANCELLED', cancelled_at = now()
-			WHERE id = $1
+			WHERE id = $1 AND (SELECT count(*) FROM restocked) = (SELECT count(*) FROM locked)
 			RETURNING ` + orderColumns
-		return sqlxGet(ctx, tx.q, &order, restore, orderID)
+		err = sqlxGet(ctx, tx.q, &order, restore, orderID)
+		if errors.Is(err, ErrNotFound) {
+			// The order is locked and placed: only the stock guard refuses.
+			return userErr(CodeStockLimitExceeded, "cancelling would take a product's stock past 2147483647 units", "input", "orderId")
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -253,7 +268,7 @@ func (s *Store) OrderByID(ctx context.Context, id string) (*Order, error) {
 	defer cancel()
 	var o Order
 	if err := sqlxGet(ctx, s.pool(), &o, `SELECT `+orderColumns+` FROM orders WHERE id = $1`, id); err != nil {
-		if err == ErrNotFound {
+		if errors.Is(err, ErrNotFound) {
 			return nil, nil
 		}
 		return nil, err
@@ -269,7 +284,7 @@ func (s *Store) ListOrders(ctx context.Context, first int, before int64) ([]*Ord
 	const q = `
 		SELECT ` + orderColumns + `
 		FROM orders
-		WHERE $1 = 0 OR seq < $1
+		WHERE $1::bigint = 0 OR seq < $1
 		ORDER BY seq DESC
 		LIMIT $2`
 	var os []*Order

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -119,7 +120,7 @@ func (s *Store) ProductByID(ctx context.Context, id int64) (*Product, error) {
 	const q = `SELECT ` + productColumns + ` FROM products WHERE id = $1`
 	var p Product
 	if err := s.pool().QueryRowxContext(ctx, q, id).StructScan(&p); err != nil {
-		if err = translate(err); err == ErrNotFound {
+		if err = translate(err); errors.Is(err, ErrNotFound) {
 			return nil, nil
 		}
 		return nil, err

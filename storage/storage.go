@@ -1,27 +1,21 @@
 // Package storage owns every SQL statement and transaction of Holdfast.
 //
 // Callers see domain types and sentinel errors only: lib/pq errors are
-// translated here, at the boundary, so nothing above this package needs to
-// know SQLSTATE codes (and no SQL text can leak to a client by accident).
+// translated here, at the boundary (translate in errors.go), so nothing
+// above this package needs to know SQLSTATE codes (and no SQL text can leak
+// to a client by accident).
 package storage
 
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
-	"github.com/lib/pq/pqerror"
 )
 
 // Options tune a Store. Zero values take the defaults.
@@ -147,9 +141,6 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 // to prove that reads cost a constant number of queries.
 func (s *Store) QueryCount() int64 { return s.queries.Load() }
 
-// HoldTTL is the configured hold lifetime.
-func (s *Store) HoldTTL() time.Duration { return s.opts.HoldTTL }
-
 // queryer is what the statement helpers run on: the pool or a transaction.
 type queryer interface {
 	sqlx.ExtContext
@@ -247,53 +238,6 @@ func (s *Store) retry(ctx context.Context, fn func(ctx context.Context) error) e
 		case <-time.After(backoff + time.Duration(rand.Int64N(int64(backoff)+1))):
 		}
 	}
-}
-
-func retryable(err error) bool {
-	return pq.As(err, pqerror.TRSerializationFailure, pqerror.TRDeadlockDetected) != nil
-}
-
-// translate maps driver errors onto the package's sentinels; anything else is
-// returned wrapped as an internal error.
-func translate(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return err
-	}
-	if e := pq.As(err); e != nil {
-		switch e.Code {
-		case pqerror.UniqueViolation:
-			if e.Constraint == "products_sku_key" {
-				return ErrDuplicateSKU
-			}
-		case pqerror.NumericValueOutOfRange:
-			return ErrOutOfRange
-		case pqerror.CheckViolation:
-			switch e.Constraint {
-			case lineCapConstraint:
-				return capErr("a cart line may not hold that many units (MAX_LINE_QUANTITY)")
-			case unitsCapConstraint:
-				return capErr("the cart may not hold that many units (MAX_CART_QUANTITY)")
-			case linesCapConstraint:
-				return capErr("the cart may not hold that many lines (MAX_CART_LINES)")
-			}
-		case pqerror.TRSerializationFailure, pqerror.TRDeadlockDetected:
-			return err // keep the pq error so retry() can see it
-		case pqerror.AdminShutdown, pqerror.CannotConnectNow, pqerror.CrashShutdown:
-			return fmt.Errorf("%w: %v", ErrUnavailable, e)
-		}
-	}
-	var netErr net.Error
-	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) || errors.As(err, &netErr) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
-	}
-	return fmt.Errorf("storage: %w", err)
 }
 
 // DefaultCurrency prices an empty cart.

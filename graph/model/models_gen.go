@@ -230,6 +230,8 @@ const (
 	ErrorCodeIdempotencyKeyReused ErrorCode = "IDEMPOTENCY_KEY_REUSED"
 	// An anti-hoarding cap (units per line, units per cart, lines per cart) would be exceeded.
 	ErrorCodeCartLimitExceeded ErrorCode = "CART_LIMIT_EXCEEDED"
+	// A product's stock (or another unit count) would exceed 2147483647, the most the database holds.
+	ErrorCodeStockLimitExceeded ErrorCode = "STOCK_LIMIT_EXCEEDED"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -248,11 +250,12 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeStockBelowHeld,
 	ErrorCodeIdempotencyKeyReused,
 	ErrorCodeCartLimitExceeded,
+	ErrorCodeStockLimitExceeded,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld, ErrorCodeIdempotencyKeyReused, ErrorCodeCartLimitExceeded:
+	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld, ErrorCodeIdempotencyKeyReused, ErrorCodeCartLimitExceeded, ErrorCodeStockLimitExceeded:
 		return true
 	}
 	return false
