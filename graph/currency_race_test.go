@@ -45,7 +45,7 @@ func TestCurrencyChangeRacesCartLine(t *testing.T) {
 			assert.Empty(t, r.Errors, "round %d: GraphQL errors", i)
 		})
 		lineOK, prodOK := codeOf(lineRes) == "", codeOf(prodRes) == ""
-		assert.True(t, lineOK != prodOK, "round %d: exactly one wins (%s: %q, updateProduct: %q)", i, op, codeOf(lineRes), codeOf(prodRes))
+		assert.NotEqual(t, lineOK, prodOK, "round %d: exactly one wins (%s: %q, updateProduct: %q)", i, op, codeOf(lineRes), codeOf(prodRes))
 		if !lineOK {
 			assert.Equal(t, "CURRENCY_MISMATCH", codeOf(lineRes), "round %d", i)
 		}

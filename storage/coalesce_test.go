@@ -62,7 +62,7 @@ func TestBatchMembersFailAlone(t *testing.T) {
 	assert.NoError(t, errs[6], "a later, smaller member still gets what is left")
 	assert.Equal(t, storage.CodeInsufficientStock, codeOf(errs[7]))
 	var se *storage.Error
-	require.True(t, errors.As(errs[7], &se))
+	require.ErrorAs(t, errs[7], &se)
 	assert.Equal(t, 0, *se.Available)
 	assert.Equal(t, 4, res[0].Reserved)
 	assert.Equal(t, 5, res[4].Reserved)
@@ -108,7 +108,7 @@ func TestCoalescedSellOut(t *testing.T) {
 	books := storagetest.AssertBooks(t, s.DB())
 	assert.Equal(t, 100, books[0].Held)
 	batches, fallbacks := s.BatchStats()
-	assert.Greater(t, batches, int64(0), "concurrent reservations were coalesced")
+	assert.Positive(t, batches, "concurrent reservations were coalesced")
 	assert.Zero(t, fallbacks)
 }
 

@@ -163,13 +163,13 @@ func translate(err error) error {
 		case pqerror.TRSerializationFailure, pqerror.TRDeadlockDetected:
 			return err // keep the pq error so retry() can see it
 		case pqerror.AdminShutdown, pqerror.CannotConnectNow, pqerror.CrashShutdown:
-			return fmt.Errorf("%w: %v", ErrUnavailable, e)
+			return fmt.Errorf("%w: %w", ErrUnavailable, e)
 		}
 	}
 	var netErr net.Error
 	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) || errors.As(err, &netErr) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return fmt.Errorf("storage: %w", err)
 }

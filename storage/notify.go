@@ -127,7 +127,7 @@ func Listen(ctx context.Context, url string, log *slog.Logger) (<-chan Event, er
 				}
 			case <-ping.C:
 				// Detects a dead connection that no notification would.
-				go l.Ping()
+				go func() { _ = l.Ping() }() // a failure shows as the listener's reconnect event
 			}
 		}
 	}()

@@ -11,6 +11,7 @@
 package live
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"slices"
@@ -369,7 +370,7 @@ func (h *Hub) SubscribeStock(ctx context.Context, ids []int64) (<-chan storage.S
 			}
 			clear(s.levels)
 			s.mu.Unlock()
-			slices.SortFunc(pending, func(a, b storage.StockLevel) int { return int(a.ProductID - b.ProductID) })
+			slices.SortFunc(pending, func(a, b storage.StockLevel) int { return cmp.Compare(a.ProductID, b.ProductID) })
 			for _, l := range pending {
 				select {
 				case out <- l:

@@ -66,8 +66,8 @@ func (a *asset) gz() []byte {
 	a.gzipOnce.Do(func() {
 		var b bytes.Buffer
 		w, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
-		w.Write(a.body)
-		w.Close()
+		_, _ = w.Write(a.body) // a bytes.Buffer does not fail
+		_ = w.Close()
 		if b.Len() < len(a.body)*9/10 {
 			a.gzipped = b.Bytes()
 		}

@@ -1,0 +1,13 @@
+package storage_test
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// The store starts goroutines (coalescers, the listener, the reaper): every
+// test must leave none behind.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("database/sql.(*DB).connectionOpener"))
+}
