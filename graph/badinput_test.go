@@ -91,6 +91,7 @@ func TestCreateProductValidationAndAuth(t *testing.T) {
 	}
 
 	t.Run("auth", func(t *testing.T) {
+		storagetest.MustProduct(t, e.store, "AUTH-1", 1) // so that a product's stock is asked for
 		before := storagetest.Snapshot(t, e.store.DB())
 		for _, token := range []string{"", "wrong-token", adminToken + "x"} {
 			r := e.gql(t, token, createProductMutation, map[string]any{"in": valid()})
