@@ -66,6 +66,7 @@ func run(args []string) error {
 		MaxLineQuantity: cfg.MaxLineQuantity,
 		MaxCartQuantity: cfg.MaxCartQuantity,
 		MaxCartLines:    cfg.MaxCartLines,
+		ReadMaxConns:    cfg.DBReadMaxConns,
 	})
 	if err != nil {
 		return err

@@ -23,6 +23,9 @@ type Config struct {
 	HoldTTL         time.Duration `env:"HOLD_TTL" envDefault:"15m"`
 	ReaperInterval  time.Duration `env:"REAPER_INTERVAL" envDefault:"2s"`
 	DBMaxConns      int           `env:"DB_MAX_CONNS" envDefault:"20"`
+	// DBReadMaxConns sizes the read pool that renders answers (cart lines,
+	// products, pages), apart from the pool reservations use.
+	DBReadMaxConns  int           `env:"DB_READ_MAX_CONNS" envDefault:"10"`
 	Introspection   bool          `env:"GRAPHQL_INTROSPECTION" envDefault:"true"`
 	GraphiQL        bool          `env:"GRAPHIQL" envDefault:"true"`
 	SeedDemo        bool          `env:"SEED_DEMO" envDefault:"false"`

@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"holdfast/storage"
 	"holdfast/storage/storagetest"
 )
 
@@ -173,5 +175,86 @@ func TestCartQueryCountIsConstant(t *testing.T) {
 	assert.Equal(t, 50, bigCart.TotalQuantity)
 	assert.Equal(t, "500.00", bigCart.Subtotal.Amount)
 	assert.Equal(t, smallCost, bigCost, "query count must not grow with the number of lines")
-	assert.LessOrEqual(t, bigCost, int64(3), "cart + lines + products")
+	assert.LessOrEqual(t, bigCost, int64(2), "the cart, then its lines with their products")
+}
+
+// storefrontCart is the cart a storefront renders after "Add to cart".
+const storefrontCart = `id status expiresAt totalQuantity subtotal { amount currencyCode }
+	lines { quantity lineTotal { amount currencyCode } product { id sku name price { amount currencyCode } available } }`
+
+// The answer a storefront renders costs the reservation statement and one
+// read, whatever the cart's size; the minimal answer costs the reservation
+// alone.
+func TestMutationAnswerCostIsConstant(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	small, big := e.createCart(t), e.createCart(t)
+	var last *storage.Product
+	for i := 0; i < 100; i++ {
+		last = storagetest.MustProduct(t, e.store, fmt.Sprintf("BIG-%03d", i), 50)
+		if i == 0 {
+			_, r := addToCart(t, e.srv.URL, small, pid(last), 1)
+			require.Empty(t, r.Errors)
+		}
+		_, r := addToCart(t, e.srv.URL, big, pid(last), 1)
+		require.Empty(t, r.Errors)
+	}
+	cost := func(cartID, selection string) (int64, cart) {
+		before := e.store.QueryCount()
+		var out struct {
+			AddToCart struct {
+				Cart cart `json:"cart"`
+			} `json:"addToCart"`
+		}
+		decode(t, e.gql(t, "", `mutation($in: AddToCartInput!) { addToCart(input: $in) { cart { `+selection+` } userErrors { code } warnings { code } } }`,
+			map[string]any{"in": map[string]any{"cartId": cartID, "productId": pid(last), "quantity": 1}}), &out)
+		return e.store.QueryCount() - before, out.AddToCart.Cart
+	}
+	smallCost, smallCart := cost(small, storefrontCart)
+	bigCost, bigCart := cost(big, storefrontCart)
+	require.Len(t, smallCart.Lines, 2)
+	require.Len(t, bigCart.Lines, 100)
+	assert.Equal(t, 101, bigCart.TotalQuantity)
+	assert.Equal(t, int64(2), smallCost, "the reservation, then the lines with their products")
+	assert.Equal(t, smallCost, bigCost, "an answer's cost does not grow with the cart")
+	minimal, _ := cost(big, "id")
+	assert.Equal(t, int64(1), minimal, "the reservation statement returns the cart")
+}
+
+// A product's new name and price show in the very next answer after the
+// change commits: nothing of the catalog is cached past a request.
+func TestProductChangesShowInTheNextAnswer(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	p := storagetest.MustProduct(t, e.store, "RENAME", 10)
+	c := e.createCart(t)
+	read := func() (string, string) {
+		var out struct {
+			AddToCart struct {
+				Cart struct {
+					Lines []struct {
+						Product struct {
+							Name  string                  `json:"name"`
+							Price struct{ Amount string } `json:"price"`
+						} `json:"product"`
+					} `json:"lines"`
+				} `json:"cart"`
+			} `json:"addToCart"`
+		}
+		decode(t, e.gql(t, "", `mutation($in: AddToCartInput!) { addToCart(input: $in) { cart { `+storefrontCart+` } } }`,
+			map[string]any{"in": map[string]any{"cartId": c, "productId": pid(p), "quantity": 1}}), &out)
+		l := out.AddToCart.Cart.Lines[0].Product
+		return l.Name, l.Price.Amount
+	}
+	name, price := read()
+	require.Equal(t, "10.00", price)
+	for i, want := range []string{"12.50", "9.99", "11.00"} {
+		newName := fmt.Sprintf("Renamed %d", i)
+		r := e.gql(t, adminToken, `mutation($in: UpdateProductInput!) { updateProduct(input: $in) { userErrors { code } } }`,
+			map[string]any{"in": map[string]any{"productId": pid(p), "name": newName, "priceAmount": want}})
+		require.Empty(t, r.Errors)
+		name, price = read()
+		assert.Equal(t, newName, name)
+		assert.Equal(t, want, price)
+	}
 }

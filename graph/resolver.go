@@ -85,6 +85,9 @@ func (r *Resolver) productPayload(ctx context.Context, p *storage.Product, opErr
 // snapshot's line (see storage.CartSnapshot) shows the stock figures the
 // snapshot kept, so a replayed answer has the first answer's available.
 func (r *Resolver) lineProduct(ctx context.Context, l *storage.CartLine) (*storage.Product, error) {
+	if l.Product != nil {
+		return l.Product, nil // read with the line, in the same query
+	}
 	p, err := r.productByID(ctx, l.ProductID)
 	if err != nil || p == nil || l.ProductStock == nil || l.ProductHeld == nil {
 		return p, err

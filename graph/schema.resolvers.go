@@ -27,13 +27,19 @@ func (r *cartResolver) Lines(ctx context.Context, obj *storage.Cart) ([]*storage
 	if err != nil {
 		return nil, err
 	}
-	// Queue every line's product in one batch now, so the lines' product
-	// resolvers (run concurrently) find them loaded by a single query.
-	ids := make([]int64, len(lines))
-	for i, line := range lines {
-		ids[i] = line.ProductID
+	// Lines read by the cart loader carry their products. Others (a keyed
+	// mutation's snapshot) queue every product in one batch now, so the
+	// lines' product resolvers (run concurrently) find them loaded by a
+	// single query.
+	var ids []int64
+	for _, line := range lines {
+		if line.Product == nil {
+			ids = append(ids, line.ProductID)
+		}
 	}
-	l.Product.LoadAllThunk(ctx, ids)
+	if len(ids) > 0 {
+		l.Product.LoadAllThunk(ctx, ids)
+	}
 	return lines, nil
 }
 

@@ -38,6 +38,10 @@ type CartLine struct {
 	// replay shows the same available units as the first answer.
 	ProductStock *int `db:"product_stock" json:",omitempty"`
 	ProductHeld  *int `db:"product_held" json:",omitempty"`
+	// Product is the line's product, read with the line (by
+	// CartLinesByCartIDs), so that rendering a cart of any size costs one
+	// query; nil when the line came from elsewhere.
+	Product *Product `db:"p" json:"-"`
 }
 
 // MaxQuantity bounds one request's quantity (a GraphQL Int is 32-bit; stock
@@ -73,7 +77,7 @@ func (s *Store) CartByID(ctx context.Context, id string) (*Cart, error) {
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	return readCart(ctx, s.pool(), id)
+	return readCart(ctx, s.reader(), id)
 }
 
 // readCart reads a cart row as clients see it (a lapsed ACTIVE cart reads
@@ -402,13 +406,14 @@ func cartStateError(status sql.NullString, lapsed sql.NullBool) error {
 	return nil
 }
 
-// CartLinesByCartIDs loads the live lines of many carts in one query (an
-// expired cart's lines are holds no longer, so it has none).
+// CartLinesByCartIDs loads the live lines of many carts, each with its
+// product, in one query on the read pool (an expired cart's lines are holds
+// no longer, so it has none). What it reads was committed before it ran.
 func (s *Store) CartLinesByCartIDs(ctx context.Context, cartIDs []string) (map[string][]*CartLine, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	const q = `
-		SELECT cl.cart_id, cl.product_id, cl.quantity, p.price_cents, p.currency
+	q := `
+		SELECT cl.cart_id, cl.product_id, cl.quantity, p.price_cents, p.currency, ` + lineProductColumns + `
 		FROM cart_lines cl
 		JOIN carts c ON c.id = cl.cart_id
 		JOIN products p ON p.id = cl.product_id
@@ -416,7 +421,7 @@ func (s *Store) CartLinesByCartIDs(ctx context.Context, cartIDs []string) (map[s
 		  AND c.status = 'ACTIVE' AND c.expires_at > now()
 		ORDER BY cl.cart_id, cl.product_id`
 	var lines []*CartLine
-	if err := sqlxSelect(ctx, s.pool(), &lines, q, pq.Array(cartIDs)); err != nil {
+	if err := sqlxSelect(ctx, s.reader(), &lines, q, pq.Array(cartIDs)); err != nil {
 		return nil, err
 	}
 	out := make(map[string][]*CartLine, len(cartIDs))

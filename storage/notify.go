@@ -74,7 +74,7 @@ func (s *Store) StockLevels(ctx context.Context, ids []int64) ([]StockLevel, err
 	defer cancel()
 	const q = `SELECT id, stock - held AS available, clock_timestamp() AS at FROM products WHERE id = ANY($1) ORDER BY id`
 	var out []StockLevel
-	if err := sqlxSelect(ctx, s.pool(), &out, q, pq.Array(ids)); err != nil {
+	if err := sqlxSelect(ctx, s.reader(), &out, q, pq.Array(ids)); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -267,7 +267,7 @@ func (s *Store) OrderByID(ctx context.Context, id string) (*Order, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	var o Order
-	if err := sqlxGet(ctx, s.pool(), &o, `SELECT `+orderColumns+` FROM orders WHERE id = $1`, id); err != nil {
+	if err := sqlxGet(ctx, s.reader(), &o, `SELECT `+orderColumns+` FROM orders WHERE id = $1`, id); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, nil
 		}
@@ -288,7 +288,7 @@ func (s *Store) ListOrders(ctx context.Context, first int, before int64) ([]*Ord
 		ORDER BY seq DESC
 		LIMIT $2`
 	var os []*Order
-	if err := sqlxSelect(ctx, s.pool(), &os, q, before, first+1); err != nil {
+	if err := sqlxSelect(ctx, s.reader(), &os, q, before, first+1); err != nil {
 		return nil, false, err
 	}
 	more := len(os) > first
@@ -308,7 +308,7 @@ func (s *Store) OrderLinesByOrderIDs(ctx context.Context, ids []string) (map[str
 		WHERE order_id = ANY($1)
 		ORDER BY order_id, product_id`
 	var lines []*OrderLine
-	if err := sqlxSelect(ctx, s.pool(), &lines, q, pq.Array(ids)); err != nil {
+	if err := sqlxSelect(ctx, s.reader(), &lines, q, pq.Array(ids)); err != nil {
 		return nil, err
 	}
 	out := make(map[string][]*OrderLine, len(ids))

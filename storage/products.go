@@ -29,6 +29,17 @@ func (p *Product) Available() int { return p.Stock - p.Held }
 
 const productColumns = `id, sku, name, description, price_cents, currency, stock, held, created_at, updated_at`
 
+// lineProductColumns are productColumns of the products table aliased p,
+// named "p.<column>" so that they scan into CartLine.Product.
+var lineProductColumns = func() string {
+	cols := strings.Split(productColumns, ",")
+	for i, c := range cols {
+		c = strings.TrimSpace(c)
+		cols[i] = "p." + c + ` AS "p.` + c + `"`
+	}
+	return strings.Join(cols, ", ")
+}()
+
 // NewProduct is the input of CreateProduct.
 type NewProduct struct {
 	SKU         string
@@ -134,7 +145,7 @@ func (s *Store) ProductsByIDs(ctx context.Context, ids []int64) (map[int64]*Prod
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	const q = `SELECT ` + productColumns + ` FROM products WHERE id = ANY($1)`
-	rows, err := s.pool().QueryxContext(ctx, q, pq.Array(ids))
+	rows, err := s.reader().QueryxContext(ctx, q, pq.Array(ids))
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -162,7 +173,7 @@ func (s *Store) ListProducts(ctx context.Context, first int, after int64) ([]*Pr
 		ORDER BY id
 		LIMIT $2`
 	var ps []*Product
-	if err := sqlxSelect(ctx, s.pool(), &ps, q, after, first+1); err != nil {
+	if err := sqlxSelect(ctx, s.reader(), &ps, q, after, first+1); err != nil {
 		return nil, false, err
 	}
 	more := len(ps) > first

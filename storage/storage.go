@@ -33,6 +33,11 @@ type Options struct {
 	// Anti-hoarding caps (0: defaults 1000 units per line, 10000 units per
 	// cart, 200 lines per cart).
 	MaxLineQuantity, MaxCartQuantity, MaxCartLines int
+	// ReadMaxConns sizes the read pool (DB_READ_MAX_CONNS, default 10):
+	// the reads that render answers (cart lines, products, pages) have
+	// connections of their own, so they never queue behind reservations
+	// waiting for the write pool.
+	ReadMaxConns int
 	// MaxBatch bounds how many concurrent reservations of one product are
 	// coalesced into one statement (default DefaultMaxBatch); 1 disables
 	// coalescing.
@@ -63,9 +68,11 @@ func (o *Options) setDefaults() {
 	}
 }
 
-// Store is Holdfast's data layer over one PostgreSQL pool.
+// Store is Holdfast's data layer over PostgreSQL: a pool for writes and the
+// transactions, and a read pool for the reads that render answers.
 type Store struct {
 	db             *sqlx.DB
+	reads          *sqlx.DB // == db when the Store was made with New
 	opts           Options
 	queries        atomic.Int64
 	coalescer      *coalescer
@@ -113,13 +120,27 @@ func Open(ctx context.Context, url string, maxConns int, opts Options) (*Store, 
 		db.Close()
 		return nil, fmt.Errorf("storage: ping: %w", err)
 	}
-	return New(db, opts), nil
+	reads, err := sqlx.Open("postgres", url)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("storage: open: %w", err)
+	}
+	n := opts.ReadMaxConns
+	if n <= 0 {
+		n = 10
+	}
+	reads.SetMaxOpenConns(n)
+	reads.SetMaxIdleConns(n)
+	reads.SetConnMaxIdleTime(5 * time.Minute)
+	s := New(db, opts)
+	s.reads = reads
+	return s, nil
 }
 
 // New wraps an open pool.
 func New(db *sqlx.DB, opts Options) *Store {
 	opts.setDefaults()
-	return &Store{db: db, opts: opts, coalescer: newCoalescer(opts.MaxBatch)}
+	return &Store{db: db, reads: db, opts: opts, coalescer: newCoalescer(opts.MaxBatch)}
 }
 
 // DB exposes the pool (for migrations, health checks and tests).
@@ -131,6 +152,9 @@ func (s *Store) Close() error {
 		st.(*sqlx.Stmt).Close()
 		return true
 	})
+	if s.reads != s.db {
+		s.reads.Close()
+	}
 	return s.db.Close()
 }
 
@@ -174,6 +198,10 @@ func (c counted) ExecContext(ctx context.Context, q string, args ...any) (sql.Re
 
 // pool returns the counted pool for single statements outside a transaction.
 func (s *Store) pool() queryer { return counted{s.db, &s.queries} }
+
+// reader is the read pool, for reads that render answers (never inside a
+// transaction, never before a write that depends on them).
+func (s *Store) reader() queryer { return counted{s.reads, &s.queries} }
 
 // Tx is a transaction handed to WithTx callbacks.
 type Tx struct {
