@@ -219,6 +219,14 @@ func TestMutationAnswerCostIsConstant(t *testing.T) {
 	assert.Equal(t, smallCost, bigCost, "an answer's cost does not grow with the cart")
 	minimal, _ := cost(big, "id")
 	assert.Equal(t, int64(1), minimal, "the reservation statement returns the cart")
+	// A cart whose only line is the one reserved renders from the
+	// reservation statement alone.
+	first, only := cost(e.createCart(t), storefrontCart)
+	assert.Equal(t, int64(1), first, "the reservation statement tells the whole one-line cart")
+	require.Len(t, only.Lines, 1)
+	assert.Equal(t, 1, only.TotalQuantity)
+	assert.Equal(t, pid(last), only.Lines[0].Product.ID)
+	assert.Equal(t, 50-5, only.Lines[0].Product.Available, "available as the reservation left it (5 units held)")
 }
 
 // A product's new name and price show in the very next answer after the

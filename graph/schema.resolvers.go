@@ -121,7 +121,11 @@ func (r *mutationResolver) AddToCart(ctx context.Context, input model.AddToCartI
 		return r.snapshotPayload(ctx, res.Snapshot, err, warnings)
 	}
 	if res.Cart != nil {
-		// The reservation returned the cart as it left it: no re-read.
+		// The reservation returned the cart as it left it: no re-read (and,
+		// when it could tell them, its lines: nothing more to read).
+		if res.Lines != nil {
+			loaders.For(ctx, r.Store).CartLines.Prime(res.Cart.ID, res.Lines)
+		}
 		ue, err := userErrors(ctx, err)
 		if err != nil {
 			return nil, err

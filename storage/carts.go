@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -118,8 +119,34 @@ type Reservation struct {
 	Reserved  int
 	// Cart is the cart as the reservation left it (nil on a refusal).
 	Cart *Cart `json:"-"`
+	// Lines are the cart's lines with their products as the reservation
+	// left them, when its statement could tell them all (the reserved line
+	// is the cart's only one); nil otherwise, and the cart's lines are read.
+	Lines []*CartLine `json:"-"`
 	// Snapshot is set for keyed requests: see CartSnapshot.
 	Snapshot *CartSnapshot `json:"-"`
+}
+
+// reservedLine is what a reservation statement says of the line it wrote.
+type reservedLine struct {
+	LineCount    sql.NullInt64 `db:"line_count"`
+	LineQuantity sql.NullInt64 `db:"line_quantity"`
+	ProductJSON  []byte        `db:"product_json"`
+}
+
+// lines renders the cart's lines from the statement alone when the
+// reserved line is the cart's only one (lineCount 1); nil otherwise, or if
+// anything is missing.
+func (r reservedLine) lines(cartID string, lineCount int) []*CartLine {
+	if lineCount != 1 || !r.LineQuantity.Valid || len(r.ProductJSON) == 0 {
+		return nil
+	}
+	p := new(Product)
+	if json.Unmarshal(r.ProductJSON, p) != nil {
+		return nil
+	}
+	return []*CartLine{{CartID: cartID, ProductID: p.ID, Quantity: int(r.LineQuantity.Int64),
+		PriceCents: p.PriceCents, Currency: p.Currency, Product: p}}
 }
 
 // nullableCart scans a cart from an outer join.
@@ -172,7 +199,7 @@ func (n nullableCart) cart() *Cart {
 // is locked for as short a time as PostgreSQL allows: no client round trip
 // happens while it is held (a BEGIN/UPDATE/INSERT/COMMIT transaction would
 // hold it across three).
-const addToCartSQL = `
+var addToCartSQL = `
 	WITH cart AS (
 		SELECT id, currency
 		FROM carts
@@ -186,7 +213,8 @@ const addToCartSQL = `
 		WHERE products.id = $2
 		  AND products.stock - products.held >= $3
 		  AND (cart.currency IS NULL OR cart.currency = products.currency)
-		RETURNING products.id, products.currency, $3::integer AS granted
+		RETURNING products.id, products.currency, $3::integer AS granted,
+		          ` + productJSON("products") + ` AS product_json
 ` + reservationTail
 
 // addToCartPartialSQL is addToCartSQL for allowPartial: product locks the
@@ -198,7 +226,7 @@ const addToCartSQL = `
 // differ (the CHECK constraint caught it), so the grant is re-checked on the
 // row being written; if it no longer fits, nothing is written and the
 // request is diagnosed and retried.
-const addToCartPartialSQL = `
+var addToCartPartialSQL = `
 	WITH cart AS (
 		SELECT id, currency
 		FROM carts
@@ -217,7 +245,8 @@ const addToCartPartialSQL = `
 		FROM product
 		WHERE products.id = product.id AND product.available > 0
 		  AND products.stock - products.held >= LEAST($3, product.available)
-		RETURNING products.id, products.currency, LEAST($3, product.available)::integer AS granted
+		RETURNING products.id, products.currency, LEAST($3, product.available)::integer AS granted,
+		          ` + productJSON("products") + ` AS product_json
 ` + reservationTail
 
 // reservationTail is what both reservation statements do once reserved
@@ -241,7 +270,7 @@ const reservationTail = `
 		    line_count = cart_cap_add(carts.line_count, (line.quantity = reserved.granted)::integer, $7)
 		FROM reserved, line
 		WHERE carts.id = $1
-		RETURNING carts.id, carts.status, carts.created_at, carts.updated_at, carts.expires_at
+		RETURNING carts.id, carts.status, carts.created_at, carts.updated_at, carts.expires_at, carts.line_count
 	), notify_stock AS (
 		SELECT pg_notify('holdfast_stock', w.id)
 		FROM reserved
@@ -252,9 +281,11 @@ const reservationTail = `
 		JOIN watches w ON w.channel = 'holdfast_cart' AND w.id = cart_touched.id AND w.until > now()
 	)
 	-- notified reads the notify_ CTEs: PostgreSQL runs a SELECT CTE only if the query reads it.
-	SELECT reserved.granted, cart_touched.*,
+	-- The product as reserved left it and the line's quantity let the caller
+	-- render a cart whose only line this is without reading it again.
+	SELECT reserved.granted, cart_touched.*, reserved.product_json, line.quantity AS line_quantity,
 	       (SELECT count(*) FROM notify_stock) + (SELECT count(*) FROM notify_cart) AS notified
-	FROM reserved, cart_touched`
+	FROM reserved, cart_touched, line`
 
 // AddToCart reserves quantity units of a product for a cart. It either
 // reserves (all, or with AllowPartial what is available) and extends the
@@ -324,6 +355,7 @@ func (s *Store) reserveOn(ctx context.Context, q queryer, in AddToCartParams) (R
 			Granted  int   `db:"granted"`
 			Notified int64 `db:"notified"`
 			Cart
+			reservedLine
 		}
 		args := []any{in.CartID, in.ProductID, in.Quantity, s.opts.HoldTTL.Milliseconds(),
 			s.opts.MaxLineQuantity, s.opts.MaxCartQuantity, s.opts.MaxCartLines}
@@ -341,6 +373,7 @@ func (s *Store) reserveOn(ctx context.Context, q queryer, in AddToCartParams) (R
 		if err == nil {
 			res.Reserved = out.Granted
 			res.Cart = &out.Cart
+			res.Lines = out.lines(in.CartID, int(out.LineCount.Int64))
 			return res, nil
 		}
 		if !errors.Is(err, ErrNotFound) {

@@ -152,6 +152,7 @@ func (s *Store) runBatch(productID int64, batch []*member) {
 		case r.Granted:
 			res.Reserved = m.in.Quantity
 			res.Cart = r.cart()
+			res.Lines = r.lines(m.in.CartID, int(r.LineCount.Int64))
 			m.done <- memberResult{res, nil}
 		case r.Eligible && r.Remaining.Valid && int(r.Remaining.Int64) < m.in.Quantity:
 			m.done <- memberResult{res, insufficient(int(r.Remaining.Int64))}
@@ -177,6 +178,7 @@ type batchRow struct {
 	Granted   bool          `db:"granted"`
 	Eligible  bool          `db:"eligible"`
 	Remaining sql.NullInt64 `db:"remaining"`
+	reservedLine
 }
 
 // batchSQL reserves for many members in one statement. Order matters as in
@@ -188,7 +190,7 @@ type batchRow struct {
 // bumps happen only if it succeeded. A member breaking a cap fails the
 // statement (cart_cap_add, as in addToCartSQL); the batch then falls back to
 // one reservation per member, which refuses just that member.
-const batchSQL = `
+var batchSQL = `
 	WITH RECURSIVE members AS (
 		SELECT cart_id, qty, ord
 		FROM unnest($2::text[], $3::integer[]) WITH ORDINALITY AS m(cart_id, qty, ord)
@@ -229,7 +231,7 @@ const batchSQL = `
 		SET held = held + total.n, updated_at = now()
 		FROM total
 		WHERE products.id = $1 AND total.n > 0 AND stock - held >= total.n
-		RETURNING products.id
+		RETURNING products.id, ` + productJSON("products") + ` AS product_json
 	), granted_per_cart AS (
 		SELECT cart_id, sum(qty)::integer AS qty
 		FROM granted
@@ -252,7 +254,7 @@ const batchSQL = `
 		FROM granted_per_cart g
 		JOIN line ON line.cart_id = g.cart_id
 		WHERE carts.id = g.cart_id
-		RETURNING carts.id, carts.status, carts.created_at, carts.updated_at, carts.expires_at
+		RETURNING carts.id, carts.status, carts.created_at, carts.updated_at, carts.expires_at, carts.line_count
 	), notify_stock AS (
 		SELECT pg_notify('holdfast_stock', w.id)
 		FROM watches w
@@ -269,11 +271,14 @@ const batchSQL = `
 	       (SELECT count(*) FROM notify_stock) + (SELECT count(*) FROM notify_cart) AS notified,
 	       (g.ord IS NOT NULL AND EXISTS (SELECT 1 FROM reserved)) AS granted,
 	       (e.ord IS NOT NULL) AS eligible,
-	       (SELECT available FROM product) - CASE WHEN EXISTS (SELECT 1 FROM reserved) THEN (SELECT n FROM total) ELSE 0 END AS remaining
+	       (SELECT available FROM product) - CASE WHEN EXISTS (SELECT 1 FROM reserved) THEN (SELECT n FROM total) ELSE 0 END AS remaining,
+	       -- As in addToCartSQL: enough to render a cart whose only line this is.
+	       (SELECT product_json FROM reserved) AS product_json, l.quantity AS line_quantity
 	FROM members
 	LEFT JOIN eligible e ON e.ord = members.ord
 	LEFT JOIN granted g ON g.ord = members.ord
 	LEFT JOIN carts_touched t ON t.id = g.cart_id
+	LEFT JOIN line l ON l.cart_id = t.id
 	ORDER BY members.ord`
 
 func (s *Store) batchStatement(ctx context.Context, productID int64, members []*member) ([]batchRow, error) {

@@ -12,22 +12,34 @@ import (
 
 // Product is a catalog entry with its stock and the units carts hold.
 type Product struct {
-	ID          int64     `db:"id"`
-	SKU         string    `db:"sku"`
-	Name        string    `db:"name"`
-	Description *string   `db:"description"`
-	PriceCents  int64     `db:"price_cents"`
-	Currency    string    `db:"currency"`
-	Stock       int       `db:"stock"`
-	Held        int       `db:"held"`
-	CreatedAt   time.Time `db:"created_at"`
-	UpdatedAt   time.Time `db:"updated_at"`
+	ID          int64     `db:"id" json:"id"`
+	SKU         string    `db:"sku" json:"sku"`
+	Name        string    `db:"name" json:"name"`
+	Description *string   `db:"description" json:"description"`
+	PriceCents  int64     `db:"price_cents" json:"price_cents"`
+	Currency    string    `db:"currency" json:"currency"`
+	Stock       int       `db:"stock" json:"stock"`
+	Held        int       `db:"held" json:"held"`
+	CreatedAt   time.Time `db:"created_at" json:"created_at"`
+	UpdatedAt   time.Time `db:"updated_at" json:"updated_at"`
 }
 
 // Available is what can still be reserved.
 func (p *Product) Available() int { return p.Stock - p.Held }
 
 const productColumns = `id, sku, name, description, price_cents, currency, stock, held, created_at, updated_at`
+
+// productJSON builds, in SQL, the row of table alias t as a JSON object of
+// productColumns (the keys are the column names, Product's json tags), so a
+// statement can return a product in one column, NULL when there is none.
+func productJSON(t string) string {
+	cols := strings.Split(productColumns, ",")
+	for i, c := range cols {
+		c = strings.TrimSpace(c)
+		cols[i] = "'" + c + "', " + t + "." + c
+	}
+	return "json_build_object(" + strings.Join(cols, ", ") + ")"
+}
 
 // lineProductColumns are productColumns of the products table aliased p,
 // named "p.<column>" so that they scan into CartLine.Product.
