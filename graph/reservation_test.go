@@ -255,6 +255,7 @@ func TestProductChangesShowInTheNextAnswer(t *testing.T) {
 		return l.Name, l.Price.Amount
 	}
 	name, price := read()
+	require.Equal(t, p.Name, name)
 	require.Equal(t, "10.00", price)
 	for i, want := range []string{"12.50", "9.99", "11.00"} {
 		newName := fmt.Sprintf("Renamed %d", i)
