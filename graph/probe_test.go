@@ -469,3 +469,19 @@ func TestWebsocketProtocolGuards(t *testing.T) {
 		}, 5*time.Second, 20*time.Millisecond, "a closed socket frees its place")
 	})
 }
+
+// A subscribe message whose payload gqlgen cannot decode gets a coded
+// error for its id, and the socket stays usable.
+func TestWebsocketBadPayloadIsCoded(t *testing.T) {
+	t.Parallel()
+	srv, _, _ := wsServer(t, graph.HandlerConfig{}, httpapi.APIConfig{})
+	ws := dialWS(t, srv)
+	require.NoError(t, wsjson.Write(ws.ctx, ws.conn, wsMsg{ID: "bad", Type: "subscribe", Payload: json.RawMessage(`{"query": 5}`)}))
+	m := ws.next(5 * time.Second)
+	assert.Equal(t, "error", m.Type)
+	assert.Equal(t, "bad", m.ID)
+	assert.Contains(t, string(m.Payload), `"code":"BAD_REQUEST"`)
+	payload, _ := json.Marshal(map[string]any{"query": `{ __typename }`})
+	require.NoError(t, wsjson.Write(ws.ctx, ws.conn, wsMsg{ID: "good", Type: "subscribe", Payload: payload}))
+	assert.Equal(t, "next", ws.next(5*time.Second).Type)
+}

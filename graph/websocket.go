@@ -143,18 +143,27 @@ type envelope struct {
 	ID   string `json:"id"`
 }
 
+// subscribeMessage is a subscribe (or legacy start) message's payload, as
+// gqlgen will decode it.
+type subscribeMessage struct {
+	Payload *graphql.RawParams `json:"payload"`
+}
+
 func (c *wsConn) NextReader() (int, io.Reader, error) {
-	mt, r, err := c.WebsocketConn.NextReader()
-	if err != nil {
-		return mt, r, err
-	}
-	// The read limit set on the connection bounds this read.
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return mt, nil, err
-	}
-	var m envelope
-	if json.Unmarshal(b, &m) == nil && m.ID != "" {
+	for {
+		mt, r, err := c.WebsocketConn.NextReader()
+		if err != nil {
+			return mt, r, err
+		}
+		// The read limit set on the connection bounds this read.
+		b, err := io.ReadAll(r)
+		if err != nil {
+			return mt, nil, err
+		}
+		var m envelope
+		if json.Unmarshal(b, &m) != nil || m.ID == "" {
+			return mt, bytes.NewReader(b), nil
+		}
 		c.mu.Lock()
 		switch m.Type {
 		case "subscribe", "start":
@@ -163,13 +172,34 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 				_ = c.WriteClose(closeDuplicateID, "Subscriber for "+truncate(m.ID, 64)+" already exists")
 				return mt, nil, transport.ErrWebsocketClosed
 			}
+			var sub subscribeMessage
+			if json.Unmarshal(b, &sub) != nil || sub.Payload == nil {
+				// gqlgen would answer "invalid json" with no code: answer
+				// here, and read on.
+				c.mu.Unlock()
+				if err := c.refuse(m.ID, "the subscribe payload must be an object of the form {\"query\": \"...\", \"variables\": {...}}"); err != nil {
+					return mt, nil, err
+				}
+				continue
+			}
 			c.active[m.ID] = true
 		case "complete", "stop":
 			delete(c.active, m.ID)
 		}
 		c.mu.Unlock()
+		return mt, bytes.NewReader(b), nil
 	}
-	return mt, bytes.NewReader(b), nil
+}
+
+// refuse answers one operation with a coded error, in the socket's
+// protocol: graphql-transport-ws sends a list of errors, graphql-ws one.
+func (c *wsConn) refuse(id, msg string) error {
+	e := map[string]any{"message": msg, "extensions": map[string]any{"code": codeBadRequest}}
+	var payload any = []any{e}
+	if c.Subprotocol() != "graphql-transport-ws" {
+		payload = e
+	}
+	return c.WebsocketConn.WriteJSON(map[string]any{"id": id, "type": "error", "payload": payload})
 }
 
 func (c *wsConn) WriteJSON(v any) error {
