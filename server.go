@@ -59,15 +59,7 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	store, err := storage.Open(ctx, withConnectTimeout(cfg.DatabaseURL), cfg.DBMaxConns, storage.Options{
-		HoldTTL:         cfg.HoldTTL,
-		DefaultCurrency: cfg.DefaultCurrency,
-		IdempotencyTTL:  cfg.IdempotencyTTL,
-		MaxLineQuantity: cfg.MaxLineQuantity,
-		MaxCartQuantity: cfg.MaxCartQuantity,
-		MaxCartLines:    cfg.MaxCartLines,
-		ReadMaxConns:    cfg.DBReadMaxConns,
-	})
+	store, err := storage.Open(ctx, withConnectTimeout(cfg.DatabaseURL), cfg.DBMaxConns, cfg.Storage())
 	if err != nil {
 		return err
 	}

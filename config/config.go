@@ -2,7 +2,8 @@
 // server reads, with its default. Each default is defined here once (in the
 // envDefault tags); the packages it configures take their zero values from
 // Defaults, so a test that builds a handler by hand gets the same limits as
-// production. See docs/operations.md for what each setting does.
+// production. It imports only package storage, for the Options type it
+// fills. See docs/operations.md for what each setting does.
 package config
 
 import (
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"holdfast/storage"
 )
 
 // Config is the server's configuration.
@@ -69,6 +72,19 @@ type Config struct {
 	MaxLineQuantity int `env:"MAX_LINE_QUANTITY" envDefault:"1000"`
 	MaxCartQuantity int `env:"MAX_CART_QUANTITY" envDefault:"10000"`
 	MaxCartLines    int `env:"MAX_CART_LINES" envDefault:"200"`
+}
+
+// Storage is the store's part of the configuration.
+func (c Config) Storage() storage.Options {
+	return storage.Options{
+		HoldTTL:         c.HoldTTL,
+		DefaultCurrency: c.DefaultCurrency,
+		IdempotencyTTL:  c.IdempotencyTTL,
+		MaxLineQuantity: c.MaxLineQuantity,
+		MaxCartQuantity: c.MaxCartQuantity,
+		MaxCartLines:    c.MaxCartLines,
+		ReadMaxConns:    c.DBReadMaxConns,
+	}
 }
 
 // Load reads the configuration from the environment.

@@ -21,19 +21,20 @@ import (
 // Options tune a Store. Zero values take the defaults.
 type Options struct {
 	// HoldTTL is how long a cart's holds live after its last successful
-	// mutation (HOLD_TTL, default 15m).
+	// mutation (HOLD_TTL).
 	HoldTTL time.Duration
-	// DefaultCurrency prices an empty cart (default USD).
+	// DefaultCurrency prices an empty cart (DEFAULT_CURRENCY).
 	DefaultCurrency string
 	// QueryTimeout bounds every statement that runs without a caller deadline.
 	QueryTimeout time.Duration
 	// IdempotencyTTL is how long an idempotency key is remembered
-	// (IDEMPOTENCY_TTL, default 24h).
+	// (IDEMPOTENCY_TTL).
 	IdempotencyTTL time.Duration
-	// Anti-hoarding caps (0: defaults 1000 units per line, 10000 units per
-	// cart, 200 lines per cart).
+	// Anti-hoarding caps: units per line, units per cart, lines per cart
+	// (MAX_LINE_QUANTITY, MAX_CART_QUANTITY, MAX_CART_LINES).
 	MaxLineQuantity, MaxCartQuantity, MaxCartLines int
-	// ReadMaxConns sizes the read pool (DB_READ_MAX_CONNS, default 10):
+	// ReadMaxConns sizes the read pool (DB_READ_MAX_CONNS; 0: half the
+	// write pool's size):
 	// the reads that render answers (cart lines, products, pages) have
 	// connections of their own, so they never queue behind reservations
 	// waiting for the write pool.
@@ -44,27 +45,16 @@ type Options struct {
 	MaxBatch int
 }
 
+// setDefaults fills what no setting configures. The settings themselves
+// have their defaults in package config (config.Defaults().Storage()); a
+// Store made without them is a programming error.
 func (o *Options) setDefaults() {
-	if o.HoldTTL <= 0 {
-		o.HoldTTL = 15 * time.Minute
-	}
-	if o.DefaultCurrency == "" {
-		o.DefaultCurrency = "USD"
-	}
 	if o.QueryTimeout <= 0 {
 		o.QueryTimeout = 10 * time.Second
 	}
-	if o.MaxLineQuantity <= 0 {
-		o.MaxLineQuantity = 1000
-	}
-	if o.MaxCartQuantity <= 0 {
-		o.MaxCartQuantity = 10000
-	}
-	if o.MaxCartLines <= 0 {
-		o.MaxCartLines = 200
-	}
-	if o.IdempotencyTTL <= 0 {
-		o.IdempotencyTTL = 24 * time.Hour
+	if o.HoldTTL <= 0 || o.DefaultCurrency == "" || o.IdempotencyTTL <= 0 ||
+		o.MaxLineQuantity <= 0 || o.MaxCartQuantity <= 0 || o.MaxCartLines <= 0 {
+		panic("storage: Options lack settings: build them with config.Config.Storage")
 	}
 }
 
@@ -109,7 +99,7 @@ func Open(ctx context.Context, url string, maxConns int, opts Options) (*Store, 
 		return nil, fmt.Errorf("storage: open: %w", err)
 	}
 	if maxConns <= 0 {
-		maxConns = 20
+		return nil, fmt.Errorf("storage: open: a pool of %d connections", maxConns)
 	}
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns)
@@ -127,7 +117,7 @@ func Open(ctx context.Context, url string, maxConns int, opts Options) (*Store, 
 	}
 	n := opts.ReadMaxConns
 	if n <= 0 {
-		n = 10
+		n = maxConns / 2
 	}
 	reads.SetMaxOpenConns(n)
 	reads.SetMaxIdleConns(n)

@@ -19,6 +19,7 @@ import (
 	_ "github.com/lib/pq" // the "postgres" driver
 	"github.com/peterldowns/pgtestdb"
 
+	hfconfig "holdfast/config"
 	"holdfast/migrations"
 	"holdfast/storage"
 )
@@ -74,7 +75,9 @@ func URL(t testing.TB) string {
 
 // Options are the Store options tests use unless they say otherwise.
 func Options() storage.Options {
-	return storage.Options{HoldTTL: 15 * time.Minute, QueryTimeout: 30 * time.Second}
+	opts := hfconfig.Defaults().Storage()
+	opts.QueryTimeout = 30 * time.Second
+	return opts
 }
 
 // NewStore opens a Store on a fresh database (closed when t ends).
