@@ -14,7 +14,7 @@ import (
 // is exactly
 //
 //	BEGIN;
-//	UPDATE products SET held = held + $n WHERE id = $1 AND stock - held >= $n;
+//	UPDATE products SET held = held + $n WHERE id = $1 AND stock - held >= $n RETURNING currency;
 //	-- 1 row: INSERT INTO cart_lines ... ON CONFLICT DO UPDATE (upsert)
 //	-- 0 rows: ROLLBACK (a refusal)
 //	COMMIT;
@@ -32,9 +32,13 @@ func newSecretID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// newCart creates the cart with the currency of every product holdbench
+// creates: a line records its product's currency (migrations/00008), and its
+// foreign key to carts (id, currency) then needs the cart's, which the raw
+// reservation thus never has to write.
 func (r *rawSide) newCart(ctx context.Context) (string, error) {
 	id := newSecretID()
-	_, err := r.db.ExecContext(ctx, `INSERT INTO carts (id, expires_at) VALUES ($1, now() + interval '1 hour')`, id)
+	_, err := r.db.ExecContext(ctx, `INSERT INTO carts (id, expires_at, currency) VALUES ($1, now() + interval '1 hour', 'USD')`, id)
 	return id, err
 }
 
@@ -50,17 +54,18 @@ func (r *rawSide) add(ctx context.Context, cart string, product int64, qty int) 
 	if err != nil {
 		return 0, err
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE products SET held = held + $2 WHERE id = $1 AND stock - held >= $2`, product, qty)
+	var currency string
+	err = tx.QueryRowContext(ctx, `UPDATE products SET held = held + $2 WHERE id = $1 AND stock - held >= $2 RETURNING currency`, product, qty).Scan(&currency)
+	if errors.Is(err, sql.ErrNoRows) {
+		return refused, rollback(tx, nil)
+	}
 	if err != nil {
 		return 0, rollback(tx, err)
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return refused, rollback(tx, nil)
-	}
 	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO cart_lines (cart_id, product_id, quantity) VALUES ($1, $2, $3)
+		INSERT INTO cart_lines (cart_id, product_id, quantity, currency) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = cart_lines.quantity + EXCLUDED.quantity`,
-		cart, product, qty); err != nil {
+		cart, product, qty, currency); err != nil {
 		return 0, rollback(tx, err)
 	}
 	return granted, tx.Commit()
