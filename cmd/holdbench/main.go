@@ -102,7 +102,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.out, "out", "docs/benchmarks.md", "markdown report to write")
 	fs.StringVar(&o.plot, "plot", "docs/benchmarks.svg", "SVG plot to write (empty = none)")
 	shapes := fs.String("shapes", strings.Join(allShapes, ","), "comma-separated response shapes of the cart mutations: "+strings.Join(allShapes, ","))
-	fs.BoolVar(&o.smoke, "smoke", false, "seconds-long CI smoke: clients 1,4, duration 1s, scenarios hot,sellout (both shapes), output to a temp dir unless -out/-plot are given; exit 1 on oversell, a cell with zero successful operations or an answer that fails its render check")
+	fs.BoolVar(&o.smoke, "smoke", false, "seconds-long CI smoke: clients 4, duration 500ms, every scenario and shape, 1,000 spread products, sell-out stock 100, output to a temp dir unless -out/-plot are given; exit 1 on oversell, a cell with zero successful operations or an answer that fails its render check")
 	fs.BoolVar(&o.keep, "keep", false, "keep the benchmark database (and the server log) instead of dropping it")
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 when a target FAILs")
 	fs.StringVar(&o.adminToken, "admin-token", os.Getenv("ADMIN_TOKEN"), "admin token (default $ADMIN_TOKEN, else dev-admin-token)")
@@ -126,13 +126,16 @@ func parseFlags(args []string) (*options, error) {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if o.smoke {
 		if !set["clients"] {
-			*clients = "1,4"
+			*clients = "4"
 		}
 		if !set["duration"] {
-			o.duration = time.Second
+			o.duration = 500 * time.Millisecond
 		}
-		if !set["scenarios"] {
-			*scenarios = "hot,sellout"
+		if !set["spread-products"] {
+			o.spreadN = 1000
+		}
+		if !set["sellout-stock"] {
+			o.selloutStock = 100 // sells out within the cell: refusals get rendered too
 		}
 		if !set["out"] || !set["plot"] {
 			dir, err := os.MkdirTemp("", "holdbench-smoke-")
