@@ -57,7 +57,7 @@ bench: ## run ./cmd/holdbench $(BENCH_ARGS) against the dev DB
 bench-refusal: ## what refusing hostile documents costs, against a small query (Go benchmark)
 	$(GO) test -run '^$$' -bench Refusal -benchmem -count 3 ./graph/
 
-bench-smoke: ## seconds-long holdbench run (CI): fails on oversell or a cell with no reservations
+bench-smoke: ## seconds-long holdbench run (CI), every scenario and shape: fails on oversell, an idle cell or a broken answer
 	@$(MAKE) --no-print-directory bench BENCH_ARGS="-smoke"
 
 generate: ## go generate ./...

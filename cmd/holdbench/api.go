@@ -22,14 +22,22 @@ const (
 	refused                // INSUFFICIENT_STOCK: a correct refusal
 )
 
-// side is one way of doing the operations: the GraphQL API or raw SQL.
+// side is one way of doing the operations: the GraphQL API or raw SQL, each
+// asking for (or reading) the answer of its shape. The cart mutations return
+// the cart as the answer renders it: the whole cart for the storefront
+// shape, only its id (or nothing, raw) for the minimal one.
 type side interface {
 	name() string
+	shape() string
 	newCart(ctx context.Context) (string, error)
-	add(ctx context.Context, cart string, product int64, qty int) (outcome, error)
-	update(ctx context.Context, cart string, product int64, qty int) (outcome, error)
-	remove(ctx context.Context, cart string, product int64) (outcome, error)
+	add(ctx context.Context, cart string, product int64, qty int) (outcome, *cartView, error)
+	update(ctx context.Context, cart string, product int64, qty int) (outcome, *cartView, error)
+	remove(ctx context.Context, cart string, product int64) (outcome, *cartView, error)
 	checkout(ctx context.Context, cart, email string) (outcome, error)
+	// The browse scenario's reads (storefront selections).
+	productsPage(ctx context.Context, first int, after string) (*productPage, error)
+	product(ctx context.Context, id int64) (*productView, error)
+	cart(ctx context.Context, id string) (*cartView, error)
 }
 
 // gqlClient posts GraphQL requests over one keep-alive http.Client.
@@ -112,15 +120,21 @@ func (c *gqlClient) do(ctx context.Context, query string, vars map[string]any, a
 }
 
 type userError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Code      string   `json:"code"`
+	Message   string   `json:"message"`
+	Field     []string `json:"field"`
+	Available *int     `json:"available"`
 }
 
 type payload struct {
-	Cart       *struct{ ID string } `json:"cart"`
+	Cart       *cartView            `json:"cart"`
 	Order      *struct{ ID string } `json:"order"`
 	Product    *struct{ ID string } `json:"product"`
 	UserErrors []userError          `json:"userErrors"`
+	Warnings   []struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"warnings"`
 }
 
 // mutate runs a single-field mutation and classifies its payload.
@@ -172,18 +186,47 @@ func (c *gqlClient) mutationFields(ctx context.Context) (map[string]bool, error)
 const (
 	qCreateProduct = `mutation($in: CreateProductInput!) { createProduct(input: $in) { product { id } userErrors { code message } } }`
 	qCreateCart    = `mutation { createCart { cart { id } userErrors { code message } } }`
-	qAddToCart     = `mutation($in: AddToCartInput!) { addToCart(input: $in) { cart { id } userErrors { code message available } } }`
-	// The later mutations take their input inline so that the name of their
-	// input type does not matter.
-	qUpdateLine = `mutation($c: ID!, $p: ID!, $q: Int!) { updateCartLine(input: {cartId: $c, productId: $p, quantity: $q}) { cart { id } userErrors { code message } } }`
-	qRemoveLine = `mutation($c: ID!, $p: ID!) { removeCartLine(input: {cartId: $c, productId: $p}) { cart { id } userErrors { code message } } }`
-	qCheckout   = `mutation($c: ID!, $e: String!) { checkout(input: {cartId: $c, email: $e}) { order { id } userErrors { code message } } }`
+	qCheckout      = `mutation($c: ID!, $e: String!) { checkout(input: {cartId: $c, email: $e}) { order { id } userErrors { code message } } }`
+
+	// The browse scenario's reads.
+	qProducts = `query($n: Int!, $a: String) { products(first: $n, after: $a) { edges { node { id name price ` + selMoney + ` available } } pageInfo { hasNextPage endCursor } } }`
+	qProduct  = `query($id: ID!) { product(id: $id) { id name price ` + selMoney + ` available description } }`
+	qCart     = `query($id: ID!) { cart(id: $id) { ` + selCart + ` } }`
 )
 
-// apiSide drives the GraphQL API.
-type apiSide struct{ c *gqlClient }
+// cartMutations are the documents of the cart mutations of one shape. The
+// later mutations take their input inline so that the name of their input
+// type does not matter.
+type cartMutations struct{ add, update, remove string }
 
-func (a *apiSide) name() string { return "api" }
+func mutationsFor(shape string) cartMutations {
+	if shape == shapeStorefront {
+		return cartMutations{
+			add:    `mutation($in: AddToCartInput!) { addToCart(input: $in) ` + selStorefrontPayload + ` }`,
+			update: `mutation($c: ID!, $p: ID!, $q: Int!) { updateCartLine(input: {cartId: $c, productId: $p, quantity: $q}) ` + selStorefrontPayload + ` }`,
+			remove: `mutation($c: ID!, $p: ID!) { removeCartLine(input: {cartId: $c, productId: $p}) ` + selStorefrontPayload + ` }`,
+		}
+	}
+	return cartMutations{
+		add:    `mutation($in: AddToCartInput!) { addToCart(input: $in) { cart { id } userErrors { code message available } } }`,
+		update: `mutation($c: ID!, $p: ID!, $q: Int!) { updateCartLine(input: {cartId: $c, productId: $p, quantity: $q}) { cart { id } userErrors { code message } } }`,
+		remove: `mutation($c: ID!, $p: ID!) { removeCartLine(input: {cartId: $c, productId: $p}) { cart { id } userErrors { code message } } }`,
+	}
+}
+
+// apiSide drives the GraphQL API, asking for answers of one shape.
+type apiSide struct {
+	c     *gqlClient
+	shp   string
+	mutns cartMutations
+}
+
+func newAPISide(c *gqlClient, shape string) *apiSide {
+	return &apiSide{c: c, shp: shape, mutns: mutationsFor(shape)}
+}
+
+func (a *apiSide) name() string  { return "api" }
+func (a *apiSide) shape() string { return a.shp }
 
 func (a *apiSide) createProduct(ctx context.Context, sku string, stock int) (int64, error) {
 	p, _, err := a.c.mutate(ctx, "createProduct", qCreateProduct, map[string]any{"in": map[string]any{
@@ -212,21 +255,34 @@ func (a *apiSide) newCart(ctx context.Context) (string, error) {
 
 func pid(id int64) string { return strconv.FormatInt(id, 10) }
 
-func (a *apiSide) add(ctx context.Context, cart string, product int64, qty int) (outcome, error) {
-	_, o, err := a.c.mutate(ctx, "addToCart", qAddToCart, map[string]any{"in": map[string]any{
+// cartOp runs a cart mutation; an answer without its cart is an error
+// whatever the shape (the API answers with the cart on refusals too).
+func (a *apiSide) cartOp(ctx context.Context, field, query string, vars map[string]any) (outcome, *cartView, error) {
+	p, o, err := a.c.mutate(ctx, field, query, vars, false)
+	if err != nil {
+		return o, nil, err
+	}
+	if p.Cart == nil || p.Cart.ID == "" {
+		return o, nil, renderErr("%s: answer without the cart", field)
+	}
+	if a.shp == shapeStorefront && p.Warnings == nil {
+		return o, nil, renderErr("%s: answer without warnings", field)
+	}
+	return o, p.Cart, nil
+}
+
+func (a *apiSide) add(ctx context.Context, cart string, product int64, qty int) (outcome, *cartView, error) {
+	return a.cartOp(ctx, "addToCart", a.mutns.add, map[string]any{"in": map[string]any{
 		"cartId": cart, "productId": pid(product), "quantity": qty,
-	}}, false)
-	return o, err
+	}})
 }
 
-func (a *apiSide) update(ctx context.Context, cart string, product int64, qty int) (outcome, error) {
-	_, o, err := a.c.mutate(ctx, "updateCartLine", qUpdateLine, map[string]any{"c": cart, "p": pid(product), "q": qty}, false)
-	return o, err
+func (a *apiSide) update(ctx context.Context, cart string, product int64, qty int) (outcome, *cartView, error) {
+	return a.cartOp(ctx, "updateCartLine", a.mutns.update, map[string]any{"c": cart, "p": pid(product), "q": qty})
 }
 
-func (a *apiSide) remove(ctx context.Context, cart string, product int64) (outcome, error) {
-	_, o, err := a.c.mutate(ctx, "removeCartLine", qRemoveLine, map[string]any{"c": cart, "p": pid(product)}, false)
-	return o, err
+func (a *apiSide) remove(ctx context.Context, cart string, product int64) (outcome, *cartView, error) {
+	return a.cartOp(ctx, "removeCartLine", a.mutns.remove, map[string]any{"c": cart, "p": pid(product)})
 }
 
 func (a *apiSide) checkout(ctx context.Context, cart, email string) (outcome, error) {
@@ -235,6 +291,54 @@ func (a *apiSide) checkout(ctx context.Context, cart, email string) (outcome, er
 		return 0, errors.New("checkout: no order returned")
 	}
 	return o, err
+}
+
+// query runs a query of one root field and decodes it into out; false when
+// the field is null.
+func (a *apiSide) query(ctx context.Context, field, query string, vars map[string]any, out any) (bool, error) {
+	data, err := a.c.do(ctx, query, vars, false)
+	if err != nil {
+		return false, err
+	}
+	raw, ok := data[field]
+	if !ok || string(raw) == "null" {
+		return false, nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return false, fmt.Errorf("%s: %w", field, err)
+	}
+	return true, nil
+}
+
+func (a *apiSide) productsPage(ctx context.Context, first int, after string) (*productPage, error) {
+	vars := map[string]any{"n": first, "a": nil}
+	if after != "" {
+		vars["a"] = after
+	}
+	var p productPage
+	ok, err := a.query(ctx, "products", qProducts, vars, &p)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &p, nil
+}
+
+func (a *apiSide) product(ctx context.Context, id int64) (*productView, error) {
+	var p productView
+	ok, err := a.query(ctx, "product", qProduct, map[string]any{"id": pid(id)}, &p)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &p, nil
+}
+
+func (a *apiSide) cart(ctx context.Context, id string) (*cartView, error) {
+	var c cartView
+	ok, err := a.query(ctx, "cart", qCart, map[string]any{"id": id}, &c)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &c, nil
 }
 
 // waitReady polls /readyz until it answers 200.

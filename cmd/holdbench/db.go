@@ -84,13 +84,14 @@ func redact(dsn string) string {
 	return u.String()
 }
 
-// seedProducts inserts n products (sku prefix+i) with their 'initial'
-// ledger movements, as the API would, and returns their ids in order.
-func seedProducts(ctx context.Context, db *sql.DB, prefix string, n, stock int) ([]int64, error) {
+// seedProducts inserts n products (sku prefix+i, USD 10.00) with their
+// 'initial' ledger movements, as the API would, and returns their ids in
+// order. A non-empty description is given to each (with its number).
+func seedProducts(ctx context.Context, db *sql.DB, prefix string, n, stock int, description string) ([]int64, error) {
 	const q = `
 		WITH p AS (
-			INSERT INTO products (sku, name, price_cents, currency, stock)
-			SELECT $1 || g, 'holdbench ' || $1 || g, 1000, 'USD', $2
+			INSERT INTO products (sku, name, description, price_cents, currency, stock)
+			SELECT $1 || g, 'holdbench ' || $1 || g, CASE WHEN $4 <> '' THEN $4 || ' (' || g || ')' END, 1000, 'USD', $2
 			FROM generate_series(1, $3) AS g
 			RETURNING id, stock
 		), m AS (
@@ -98,7 +99,7 @@ func seedProducts(ctx context.Context, db *sql.DB, prefix string, n, stock int) 
 			SELECT id, stock, 'initial', 'holdbench seed' FROM p
 		)
 		SELECT id FROM p ORDER BY id`
-	rows, err := db.QueryContext(ctx, q, prefix, stock, n)
+	rows, err := db.QueryContext(ctx, q, prefix, stock, n, description)
 	if err != nil {
 		return nil, fmt.Errorf("seed %d products: %w", n, err)
 	}
@@ -112,6 +113,42 @@ func seedProducts(ctx context.Context, db *sql.DB, prefix string, n, stock int) 
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
+}
+
+// seedCartLines puts 1 unit of products[i] in carts[i], for every i, in one
+// transaction and as the API's reservations would have left them: each line
+// with its product's currency, the carts' currency and running totals
+// (total_quantity, line_count), the products' held. The pairs must be
+// distinct and not in the carts yet.
+func seedCartLines(ctx context.Context, db *sql.DB, carts []string, products []int64) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	steps := []string{`
+		UPDATE carts c
+		SET currency = COALESCE(c.currency, t.currency), updated_at = now(),
+		    total_quantity = c.total_quantity + t.n, line_count = c.line_count + t.n
+		FROM (SELECT x.c, count(*)::integer AS n, min(p.currency) AS currency
+		      FROM unnest($1::text[], $2::bigint[]) AS x(c, p)
+		      JOIN products p ON p.id = x.p
+		      GROUP BY x.c) t
+		WHERE c.id = t.c`, `
+		INSERT INTO cart_lines (cart_id, product_id, quantity, currency)
+		SELECT x.c, x.p, 1, p.currency
+		FROM unnest($1::text[], $2::bigint[]) AS x(c, p)
+		JOIN products p ON p.id = x.p`, `
+		UPDATE products p
+		SET held = p.held + t.n, updated_at = now()
+		FROM (SELECT x.p, count(*)::integer AS n FROM unnest($1::text[], $2::bigint[]) AS x(c, p) GROUP BY x.p) t
+		WHERE p.id = t.p`,
+	}
+	for _, q := range steps {
+		if _, err := tx.ExecContext(ctx, q, pq.Array(carts), pq.Array(products)); err != nil {
+			return rollback(tx, fmt.Errorf("seed %d cart lines: %w", len(carts), err))
+		}
+	}
+	return tx.Commit()
 }
 
 // checkResult is the oversell check of a set of products after a cell.

@@ -11,21 +11,25 @@ import (
 	"time"
 )
 
-// cellStats is what one side did in one cell (scenario x clients).
+// cellStats is what one side did in one cell (scenario x clients x shape).
 type cellStats struct {
 	side      string
+	shape     string
 	clients   int
-	ok        int64 // successful operations (reservations, except in mixed)
+	ok        int64 // successful operations (reservations, except in mixed and browse)
 	refused   int64 // INSUFFICIENT_STOCK refusals
-	errs      int64 // anything else: transport, GraphQL or unexpected userErrors
+	errs      int64 // anything else: transport, GraphQL, unexpected userErrors, render checks
+	badRender int64 // of errs: answers that failed the render check (see shape.go)
 	elapsed   time.Duration
 	lastOK    time.Duration // since the start, of the last success
 	lat       []time.Duration
 	errSample string
 	opOK      map[string]int64
 	check     checkResult
-	rssMB     float64 // max server RSS during the cell; -1 = not measured
-	problem   string  // a correctness problem besides the check (e.g. sold > stock)
+	rssMB     float64       // max server RSS during the cell; -1 = not measured
+	serverCPU time.Duration // the server process's CPU during the cell; -1 = not measured
+	selfCPU   time.Duration // holdbench's own CPU during the cell; -1 = not measured
+	problem   string        // a correctness problem besides the check (e.g. sold > stock)
 	sellout   bool
 }
 
@@ -45,6 +49,17 @@ func (c *cellStats) rate() float64 {
 	return float64(c.ok) / d.Seconds()
 }
 
+// requests is every operation sent during the cell, whatever its outcome.
+func (c *cellStats) requests() int64 { return int64(len(c.lat)) }
+
+// cpuPerOp is cpu divided by the requests sent; -1 when not measured.
+func (c *cellStats) cpuPerOp(cpu time.Duration) time.Duration {
+	if c == nil || cpu < 0 || c.requests() == 0 {
+		return -1
+	}
+	return cpu / time.Duration(c.requests())
+}
+
 // pct is the p-th percentile latency (p in 0..100), nearest rank.
 func (c *cellStats) pct(p float64) time.Duration {
 	if c == nil || len(c.lat) == 0 {
@@ -61,19 +76,27 @@ func (c *cellStats) healthy() bool {
 }
 
 type worker struct {
-	id        int
-	cart      string
-	needCart  bool
-	rng       *rand.Rand
+	id       int
+	cart     string
+	needCart bool
+	rng      *rand.Rand
+	// lines is what the worker's cart holds, as far as it knows: exactly,
+	// while known (after an error it may not be: the server may have
+	// committed what the client never heard of).
 	lines     map[int64]int
 	keys      []int64 // keys of lines, for picking one at random
+	known     bool
 	lat       []time.Duration
 	ok        int64
 	refused   int64
 	errs      int64
+	badRender int64
 	lastOK    time.Duration
 	errSample string
 	opOK      map[string]int64
+	// browse: the cursor of the next products page and pages read in a row
+	after string
+	pages int
 }
 
 func (w *worker) setLine(p int64, q int) {
@@ -95,26 +118,85 @@ func (w *worker) resetCart() {
 	w.needCart = true
 	w.lines = map[int64]int{}
 	w.keys = w.keys[:0]
+	w.known = true
 }
 
 func (w *worker) fail(err error) {
 	w.errs++
+	if isRenderErr(err) {
+		w.badRender++
+	}
 	if w.errSample == "" {
 		w.errSample = err.Error()
 	}
 }
 
+// want is the lines the worker's cart must render, nil when not known.
+func (w *worker) want() map[int64]int {
+	if !w.known {
+		return nil
+	}
+	return w.lines
+}
+
+// answered checks the answer of a cart operation on product p: for the
+// storefront shape the whole cart (checkCart, against what the worker knows
+// it holds; and after a successful change p's line is there, or gone after
+// a removal, known or not), for the minimal one that it is this cart's, when
+// there is an answer (the API's; the raw minimal side reads nothing). An
+// error forgets what the cart holds.
+func (w *worker) answered(s side, o outcome, v *cartView, err error, p int64, removed bool) error {
+	if err == nil {
+		if s.shape() == shapeStorefront {
+			err = checkCart(v, w.cart, w.want())
+			if err == nil && o == granted && hasLine(v, p) == removed {
+				err = renderErr("product %d's line: present %v after a successful change (removal: %v)", p, !removed, removed)
+			}
+		} else if v != nil && v.ID != w.cart {
+			err = renderErr("answer is for cart %q, not %q", v.ID, w.cart)
+		}
+	}
+	if err != nil {
+		w.known = false
+	}
+	return err
+}
+
+func hasLine(v *cartView, p int64) bool {
+	id := pid(p)
+	for i := range v.Lines {
+		if v.Lines[i].Product.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
 // stepFn performs one timed operation for a worker and names it.
 type stepFn func(ctx context.Context, s side, w *worker) (op string, o outcome, err error)
 
-// runCell runs clients workers against s for dur, each with its own cart
-// (created before the clock starts), and collects their results.
-func runCell(ctx context.Context, s side, clients int, dur time.Duration, step stepFn) (*cellStats, error) {
+// cell is one side's run in one cell.
+type cell struct {
+	side    side
+	clients int
+	dur     time.Duration
+	step    stepFn
+	// prepare, if set, runs once the workers have their carts, before the
+	// clock starts (bigcart and browse fill the carts there).
+	prepare func(ctx context.Context, ws []*worker) error
+	pid     int // the server process, for CPU and RSS; 0 = not measured
+}
+
+// runCell runs c.clients workers against c.side for c.dur, each with its own
+// cart (created before the clock starts), and collects their results, the
+// server's CPU and maximum RSS and holdbench's own CPU during the clock.
+func runCell(ctx context.Context, c cell) (*cellStats, error) {
+	s, clients := c.side, c.clients
 	workers := make([]*worker, clients)
 	var wg sync.WaitGroup
 	errc := make(chan error, clients)
 	for i := range workers {
-		w := &worker{id: i, rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(i))), lines: map[int64]int{}, opOK: map[string]int64{}}
+		w := &worker{id: i, rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(i))), lines: map[int64]int{}, known: true, opOK: map[string]int64{}}
 		workers[i] = w
 		wg.Add(1)
 		go func() {
@@ -133,9 +215,16 @@ func runCell(ctx context.Context, s side, clients int, dur time.Duration, step s
 		return nil, err
 	default:
 	}
+	if c.prepare != nil {
+		if err := c.prepare(ctx, workers); err != nil {
+			return nil, fmt.Errorf("%s: prepare the carts: %w", s.name(), err)
+		}
+	}
 
+	rss := sampleRSS(c.pid)
+	cpu := startCPU(c.pid)
 	start := time.Now()
-	deadline := start.Add(dur)
+	deadline := start.Add(c.dur)
 	finish := make([]time.Duration, clients)
 	for i, w := range workers {
 		wg.Add(1)
@@ -154,7 +243,7 @@ func runCell(ctx context.Context, s side, clients int, dur time.Duration, step s
 					w.cart, w.needCart = cart, false
 				}
 				t0 := time.Now()
-				op, o, err := step(ctx, s, w)
+				op, o, err := c.step(ctx, s, w)
 				d := time.Since(t0)
 				w.lat = append(w.lat, d)
 				switch {
@@ -175,11 +264,14 @@ func runCell(ctx context.Context, s side, clients int, dur time.Duration, step s
 		}()
 	}
 	wg.Wait()
+	serverCPU, selfCPU := cpu.stop()
+	rssMB := rss.stop()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 
-	st := &cellStats{side: s.name(), clients: clients, opOK: map[string]int64{}, rssMB: -1}
+	st := &cellStats{side: s.name(), shape: s.shape(), clients: clients, opOK: map[string]int64{},
+		rssMB: rssMB, serverCPU: serverCPU, selfCPU: selfCPU}
 	n := 0
 	for _, w := range workers {
 		n += len(w.lat)
@@ -189,6 +281,7 @@ func runCell(ctx context.Context, s side, clients int, dur time.Duration, step s
 		st.ok += w.ok
 		st.refused += w.refused
 		st.errs += w.errs
+		st.badRender += w.badRender
 		st.lastOK = max(st.lastOK, w.lastOK)
 		st.elapsed = max(st.elapsed, finish[i])
 		st.lat = append(st.lat, w.lat...)
@@ -203,18 +296,27 @@ func runCell(ctx context.Context, s side, clients int, dur time.Duration, step s
 	return st, nil
 }
 
+// add adds qty units of p to the worker's cart and checks the answer.
+func (w *worker) add(ctx context.Context, s side, p int64, qty int) (outcome, error) {
+	o, v, err := s.add(ctx, w.cart, p, qty)
+	if err == nil && o == granted {
+		w.setLine(p, w.lines[p]+qty)
+	}
+	return o, w.answered(s, o, v, err, p, false)
+}
+
 // addOne is the hot/sellout step: one unit of one product.
 func addOne(product int64) stepFn {
 	return func(ctx context.Context, s side, w *worker) (string, outcome, error) {
-		o, err := s.add(ctx, w.cart, product, 1)
+		o, err := w.add(ctx, s, product, 1)
 		return "add", o, err
 	}
 }
 
-// addRandom is the spread step: one unit of a random product.
+// addRandom is the spread and bigcart step: one unit of a random product.
 func addRandom(products []int64) stepFn {
 	return func(ctx context.Context, s side, w *worker) (string, outcome, error) {
-		o, err := s.add(ctx, w.cart, products[w.rng.IntN(len(products))], 1)
+		o, err := w.add(ctx, s, products[w.rng.IntN(len(products))], 1)
 		return "add", o, err
 	}
 }
@@ -244,25 +346,25 @@ func mixedStep(products []int64, ops mixedOps) stepFn {
 		}
 		var (
 			o   outcome
+			v   *cartView
 			err error
 		)
 		switch op {
 		case "add":
-			p := products[w.rng.IntN(len(products))]
-			if o, err = s.add(ctx, w.cart, p, 1); err == nil && o == granted {
-				w.setLine(p, w.lines[p]+1)
-			}
+			o, err = w.add(ctx, s, products[w.rng.IntN(len(products))], 1)
 		case "update":
 			p := w.keys[w.rng.IntN(len(w.keys))]
 			q := 1 + w.rng.IntN(3)
-			if o, err = s.update(ctx, w.cart, p, q); err == nil && o == granted {
+			if o, v, err = s.update(ctx, w.cart, p, q); err == nil && o == granted {
 				w.setLine(p, q)
 			}
+			err = w.answered(s, o, v, err, p, false)
 		case "remove":
 			p := w.keys[w.rng.IntN(len(w.keys))]
-			if o, err = s.remove(ctx, w.cart, p); err == nil && o == granted {
+			if o, v, err = s.remove(ctx, w.cart, p); err == nil && o == granted {
 				w.dropLine(p)
 			}
+			err = w.answered(s, o, v, err, p, true)
 		case "checkout":
 			if o, err = s.checkout(ctx, w.cart, fmt.Sprintf("bench+%d@example.com", w.id)); err == nil && o == granted {
 				w.resetCart()
@@ -272,5 +374,64 @@ func mixedStep(products []int64, ops mixedOps) stepFn {
 			w.resetCart()
 		}
 		return op, o, err
+	}
+}
+
+// browsePageSize and browsePages: a listing reads pages of 20, following
+// endCursor for up to 5 pages, then starts over at the first.
+const (
+	browsePageSize = 20
+	browsePages    = 5
+)
+
+// browseStep is what a storefront reads most: 60% a products page (the next
+// of the worker's listing), 25% one product (its page: with description),
+// 15% the worker's cart with the storefront selection. Every answer is
+// checked like a mutation's.
+func browseStep(products []int64) stepFn {
+	return func(ctx context.Context, s side, w *worker) (string, outcome, error) {
+		r := w.rng.IntN(100)
+		switch {
+		case r < 60:
+			p, err := s.productsPage(ctx, browsePageSize, w.after)
+			if err == nil {
+				err = checkPage(p, browsePageSize)
+			}
+			if err != nil {
+				w.after, w.pages = "", 0
+				return "products", 0, err
+			}
+			w.pages++
+			if p.PageInfo.HasNextPage && w.pages < browsePages {
+				w.after = *p.PageInfo.EndCursor
+			} else {
+				w.after, w.pages = "", 0
+			}
+			return "products", granted, nil
+		case r < 85:
+			id := products[w.rng.IntN(len(products))]
+			p, err := s.product(ctx, id)
+			switch {
+			case err != nil:
+			case p == nil:
+				err = renderErr("product %d not found", id)
+			case p.ID != pid(id):
+				err = renderErr("asked for product %d, got %q", id, p.ID)
+			case p.Description == nil || *p.Description == "":
+				err = renderErr("product %d without its description", id)
+			default:
+				err = checkProductView(p, false)
+			}
+			return "product", granted, err
+		default:
+			v, err := s.cart(ctx, w.cart)
+			if err == nil {
+				err = checkCart(v, w.cart, w.want())
+			}
+			if err != nil {
+				w.known = false
+			}
+			return "cart", granted, err
+		}
 	}
 }

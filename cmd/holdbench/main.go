@@ -11,14 +11,26 @@
 // database at the end (unless -keep). With -url it drives that server and
 // uses -db as is (for the raw baseline, seeding and the oversell checks).
 //
+// Every scenario runs with each response shape of -shapes (see shape.go):
+// storefront asks the mutations for what a cart page renders (the cart, its
+// totals, every line with its product), minimal for cart { id } and the
+// userErrors. The raw baseline of the storefront shape reads the same in
+// one query after its transaction. Answers are checked (they add up, and
+// hold the lines the client put in the cart), so a broken render cannot
+// pass for a fast one.
+//
 // Scenarios (one cart per client):
 //
 //	hot      every client adds 1 unit of ONE product (stock 1e9) in a loop
 //	sellout  the same on a product with -sellout-stock units: a flash sale
 //	spread   each request adds 1 unit of a random one of 10,000 products
 //	mixed    60% add, 15% updateCartLine, 10% removeCartLine, 15% checkout
+//	bigcart  every cart holds 100 lines; each request adds 1 unit of one of them
+//	browse   reads: products pages, product(id:), cart(id:) (storefront only)
 //
-// Results go to a markdown table (-out) and an SVG plot (-plot).
+// Each cell also reports the server's CPU per operation (from
+// /proc/<pid>/stat) and holdbench's own. Results go to a markdown table
+// (-out) and an SVG plot (-plot).
 package main
 
 import (
@@ -29,6 +41,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -51,10 +64,13 @@ type options struct {
 	selloutStock int
 	spreadN      int
 	mixedN       int
+	bigcartLines int
+	browseN      int
+	shapes       []string
 	noRaw        bool
 }
 
-var allScenarios = []string{"hot", "sellout", "spread", "mixed"}
+var allScenarios = []string{"hot", "sellout", "spread", "mixed", "bigcart", "browse"}
 
 func main() {
 	o, err := parseFlags(os.Args[1:])
@@ -85,16 +101,19 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.pool, "pool", 20, "database pool size: the server's DB_MAX_CONNS and the raw baseline's pool")
 	fs.StringVar(&o.out, "out", "docs/benchmarks.md", "markdown report to write")
 	fs.StringVar(&o.plot, "plot", "docs/benchmarks.svg", "SVG plot to write (empty = none)")
-	fs.BoolVar(&o.smoke, "smoke", false, "seconds-long CI smoke: clients 1,4, duration 1s, scenarios hot,sellout, output to a temp dir unless -out/-plot are given; exit 1 on oversell or a cell with zero reservations")
+	shapes := fs.String("shapes", strings.Join(allShapes, ","), "comma-separated response shapes of the cart mutations: "+strings.Join(allShapes, ","))
+	fs.BoolVar(&o.smoke, "smoke", false, "seconds-long CI smoke: clients 4, duration 500ms, every scenario and shape, 1,000 spread products, sell-out stock 100, output to a temp dir unless -out/-plot are given; exit 1 on oversell, a cell with zero successful operations or an answer that fails its render check")
 	fs.BoolVar(&o.keep, "keep", false, "keep the benchmark database (and the server log) instead of dropping it")
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 when a target FAILs")
 	fs.StringVar(&o.adminToken, "admin-token", os.Getenv("ADMIN_TOKEN"), "admin token (default $ADMIN_TOKEN, else dev-admin-token)")
 	fs.IntVar(&o.selloutStock, "sellout-stock", 500, "stock of the sell-out product")
 	fs.IntVar(&o.spreadN, "spread-products", 10000, "number of products in the spread scenario")
 	fs.IntVar(&o.mixedN, "mixed-products", 100, "number of products in the mixed scenario")
+	fs.IntVar(&o.bigcartLines, "bigcart-lines", 100, "lines (distinct products) in every cart of the bigcart scenario")
+	fs.IntVar(&o.browseN, "browse-products", 200, "products the browse scenario's product(id:) picks from")
 	fs.BoolVar(&o.noRaw, "no-raw", false, "skip the raw-SQL baseline")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: holdbench [flags]\n\nBenchmarks Holdfast's addToCart over GraphQL against a raw-SQL baseline.\n\n")
+		fmt.Fprintf(fs.Output(), "usage: holdbench [flags]\n\nBenchmarks Holdfast's cart mutations and storefront reads over GraphQL against a raw-SQL baseline.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -107,13 +126,16 @@ func parseFlags(args []string) (*options, error) {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if o.smoke {
 		if !set["clients"] {
-			*clients = "1,4"
+			*clients = "4"
 		}
 		if !set["duration"] {
-			o.duration = time.Second
+			o.duration = 500 * time.Millisecond
 		}
-		if !set["scenarios"] {
-			*scenarios = "hot,sellout"
+		if !set["spread-products"] {
+			o.spreadN = 1000
+		}
+		if !set["sellout-stock"] {
+			o.selloutStock = 100 // sells out within the cell: refusals get rendered too
 		}
 		if !set["out"] || !set["plot"] {
 			dir, err := os.MkdirTemp("", "holdbench-smoke-")
@@ -162,14 +184,29 @@ func parseFlags(args []string) (*options, error) {
 	if len(o.scenarios) == 0 {
 		return nil, errors.New("-scenarios: none given")
 	}
+	for _, s := range strings.Split(*shapes, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !slices.Contains(allShapes, s) {
+			return nil, fmt.Errorf("-shapes: unknown shape %q (want %s)", s, strings.Join(allShapes, ","))
+		}
+		if !slices.Contains(o.shapes, s) {
+			o.shapes = append(o.shapes, s)
+		}
+	}
+	if len(o.shapes) == 0 {
+		return nil, errors.New("-shapes: none given")
+	}
 	if o.duration <= 0 {
 		return nil, errors.New("-duration must be positive")
 	}
 	if o.pool < 1 {
 		return nil, errors.New("-pool must be at least 1")
 	}
-	if o.selloutStock < 1 || o.spreadN < 1 || o.mixedN < 1 {
-		return nil, errors.New("-sellout-stock, -spread-products and -mixed-products must be positive")
+	if o.selloutStock < 1 || o.spreadN < 1 || o.mixedN < 1 || o.bigcartLines < 1 || o.browseN < 1 {
+		return nil, errors.New("-sellout-stock, -spread-products, -mixed-products, -bigcart-lines and -browse-products must be positive")
 	}
 	return o, nil
 }

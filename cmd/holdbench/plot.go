@@ -12,30 +12,33 @@ import (
 type series struct {
 	label  string
 	color  string
-	dashed bool
-	pts    map[int]float64 // clients -> res/s
+	dashed bool            // minimal shape
+	hollow bool            // raw baseline
+	pts    map[int]float64 // clients -> ops/s
 }
 
-// svg draws reservations/s against clients (categorical x axis, evenly
+// svg draws operations/s against clients (categorical x axis, evenly
 // spaced, which is a log scale for the usual 1,16,64,256) for hot and
-// spread, API and raw.
+// bigcart: API and raw, each in both shapes.
 func (e *env) svg() string {
 	var ss []*series
-	for _, sc := range []struct{ name, color string }{{"hot", "#1f77b4"}, {"spread", "#ff7f0e"}} {
-		api := &series{label: sc.name + " API", color: sc.color, pts: map[int]float64{}}
-		raw := &series{label: sc.name + " raw", color: sc.color, dashed: true, pts: map[int]float64{}}
-		for _, r := range e.rows {
-			if r.scenario != sc.name {
-				continue
+	for _, sc := range []struct{ name, api, raw string }{{"hot", "#1f77b4", "#7fb8e0"}, {"bigcart", "#d95f02", "#f4a76b"}} {
+		for _, shape := range e.o.shapes {
+			api := &series{label: sc.name + " API " + shape, color: sc.api, dashed: shape == shapeMinimal, pts: map[int]float64{}}
+			raw := &series{label: sc.name + " raw " + shape, color: sc.raw, dashed: shape == shapeMinimal, hollow: true, pts: map[int]float64{}}
+			for _, r := range e.rows {
+				if r.scenario != sc.name || r.shape != shape {
+					continue
+				}
+				api.pts[r.clients] = r.api.rate()
+				if r.raw != nil {
+					raw.pts[r.clients] = r.raw.rate()
+				}
 			}
-			api.pts[r.clients] = r.api.rate()
-			if r.raw != nil {
-				raw.pts[r.clients] = r.raw.rate()
-			}
-		}
-		for _, s := range []*series{api, raw} {
-			if len(s.pts) > 0 {
-				ss = append(ss, s)
+			for _, s := range []*series{api, raw} {
+				if len(s.pts) > 0 {
+					ss = append(ss, s)
+				}
 			}
 		}
 	}
@@ -54,8 +57,8 @@ func (e *env) svg() string {
 	sort.Ints(xv)
 
 	const (
-		W, H                   = 820, 480
-		left, right, top, bott = 90, 190, 60, 70
+		W, H                   = 880, 480
+		left, right, top, bott = 90, 250, 60, 70
 		pw, ph                 = W - left - right, H - top - bott
 	)
 	step := niceStep(ymax / 5)
@@ -76,9 +79,9 @@ func (e *env) svg() string {
 	w(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 	w(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", W, H, W, H)
 	w(`<rect width="100%%" height="100%%" fill="white"/>` + "\n")
-	w(`<text x="%d" y="24" font-size="16" font-weight="bold">Holdfast addToCart: reservations/s vs concurrent clients</text>`+"\n", left)
+	w(`<text x="%d" y="24" font-size="16" font-weight="bold">Holdfast addToCart: reservations/s vs concurrent clients, by answer shape</text>`+"\n", left)
 	w(`<text x="%d" y="41" font-size="11" fill="#555">%s</text>`+"\n", left, html.EscapeString(fmt.Sprintf(
-		"%s · %d CPUs · pool %d · %s per point · solid = GraphQL API, dashed = raw SQL baseline",
+		"%s · %d CPUs · pool %d · %s per point · filled = GraphQL API, hollow = raw SQL · solid = storefront answer, dashed = minimal",
 		e.started.UTC().Format("2006-01-02"), runtime.NumCPU(), e.o.pool, e.o.duration)))
 	// grid and y axis
 	for y := 0.0; y <= top_+step/2; y += step {
@@ -111,7 +114,7 @@ func (e *env) svg() string {
 		for _, p := range pts {
 			x, y, _ := strings.Cut(p, ",")
 			fill := s.color
-			if s.dashed {
+			if s.hollow {
 				fill = "white"
 			}
 			w(`<circle cx="%s" cy="%s" r="4" fill="%s" stroke="%s" stroke-width="2"/>`+"\n", x, y, fill, s.color)
@@ -126,10 +129,15 @@ func (e *env) svg() string {
 			dash = ` stroke-dasharray="7 5"`
 		}
 		w(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2.5"%s/>`+"\n", lx, y, lx+34, y, s.color, dash)
+		fill := s.color
+		if s.hollow {
+			fill = "white"
+		}
+		w(`<circle cx="%d" cy="%d" r="4" fill="%s" stroke="%s" stroke-width="2"/>`+"\n", lx+17, y, fill, s.color)
 		w(`<text x="%d" y="%d">%s</text>`+"\n", lx+42, y+4, html.EscapeString(s.label))
 	}
 	if len(ss) == 0 {
-		w(`<text x="%d" y="%d" text-anchor="middle">no hot or spread results in this run</text>`+"\n", left+pw/2, top+ph/2)
+		w(`<text x="%d" y="%d" text-anchor="middle">no hot or bigcart results in this run</text>`+"\n", left+pw/2, top+ph/2)
 	}
 	w("</svg>\n")
 	return b.String()

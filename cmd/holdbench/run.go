@@ -11,17 +11,19 @@ import (
 	"time"
 )
 
-// row is one line of the report: a scenario at a client count, both sides.
+// row is one line of the report: a scenario at a client count with one
+// response shape, both sides.
 type row struct {
 	scenario string
 	clients  int
+	shape    string
 	api, raw *cellStats
 }
 
 type env struct {
 	o        *options
-	api      *apiSide
-	raw      *rawSide
+	gql      *gqlClient
+	rawDB    *sql.DB
 	meta     *sql.DB // seeding and checks
 	srv      *server // nil with -url
 	prefix   string  // sku prefix, unique per run
@@ -117,8 +119,8 @@ func run(ctx context.Context, o *options) (int, error) {
 		return 1, err
 	}
 	defer rawDB.Close()
-	e.raw = &rawSide{db: rawDB}
-	e.api = &apiSide{c: newGQLClient(baseURL, o.adminToken, maxInt(o.clients))}
+	e.rawDB = rawDB
+	e.gql = newGQLClient(baseURL, o.adminToken, maxInt(o.clients))
 	e.pgVer = pgVersion(ctx, e.meta)
 
 	for _, sc := range o.scenarios {
@@ -151,11 +153,15 @@ func run(ctx context.Context, o *options) (int, error) {
 					continue
 				}
 				if !c.healthy() {
-					logf("SMOKE FAIL: %s %s at %d clients: oversell check: %s %s", r.scenario, c.side, r.clients, c.check, c.problem)
+					logf("SMOKE FAIL: %s %s %s at %d clients: oversell check: %s %s", r.scenario, r.shape, c.side, r.clients, c.check, c.problem)
 					code = 1
 				}
 				if c.ok == 0 {
-					logf("SMOKE FAIL: %s %s at %d clients: zero successful reservations (first error: %s)", r.scenario, c.side, r.clients, c.errSample)
+					logf("SMOKE FAIL: %s %s %s at %d clients: zero successful operations (first error: %s)", r.scenario, r.shape, c.side, r.clients, c.errSample)
+					code = 1
+				}
+				if c.badRender > 0 {
+					logf("SMOKE FAIL: %s %s %s at %d clients: %d answers failed the render check (first error: %s)", r.scenario, r.shape, c.side, r.clients, c.badRender, c.errSample)
 					code = 1
 				}
 			}
@@ -174,99 +180,155 @@ func run(ctx context.Context, o *options) (int, error) {
 	return code, nil
 }
 
-// scenario runs every client count of one scenario, API then raw per count.
+// The cart a browsing client has: 5 lines, for cart(id:).
+const browseCartLines = 5
+
+// scenario runs every client count of one scenario, for every shape API
+// then raw.
 func (e *env) scenario(ctx context.Context, sc string) error {
 	o := e.o
 	var (
 		apiSet, rawSet []int64
 		ops            mixedOps
 	)
-	switch sc {
-	case "spread", "mixed":
-		n, stock := o.spreadN, 1_000_000_000
-		if sc == "mixed" {
-			n, stock = o.mixedN, 1_000_000
-		}
+	seed := func(n, stock int, desc string, both bool) error {
 		var err error
-		if apiSet, err = seedProducts(ctx, e.meta, e.prefix+sc+"-api-", n, stock); err != nil {
+		if apiSet, err = seedProducts(ctx, e.meta, e.prefix+sc+"-api-", n, stock, desc); err != nil {
 			return err
 		}
-		if rawSet, err = seedProducts(ctx, e.meta, e.prefix+sc+"-raw-", n, stock); err != nil {
+		if !both {
+			rawSet = apiSet
+			logf("%s: seeded %d products (API and raw read the same)", sc, n)
+			return nil
+		}
+		if rawSet, err = seedProducts(ctx, e.meta, e.prefix+sc+"-raw-", n, stock, desc); err != nil {
 			return err
 		}
 		logf("%s: seeded %d products for the API and %d for raw", sc, n, n)
-		if sc == "mixed" {
+		return nil
+	}
+	var err error
+	switch sc {
+	case "spread":
+		err = seed(o.spreadN, 1_000_000_000, "", true)
+	case "mixed":
+		if err = seed(o.mixedN, 1_000_000, "", true); err == nil {
 			ops = e.probeMixed(ctx, apiSet[0])
 		}
+	case "bigcart":
+		err = seed(o.bigcartLines, 1_000_000_000, "", true)
+	case "browse":
+		err = seed(max(o.browseN, browseCartLines), 1_000_000_000,
+			"A product of the holdbench browse scenario, with a description of the length a product page shows: a sentence or two on what it is, what it is made of and why one would want it.", false)
+	}
+	if err != nil {
+		return err
+	}
+	shapes := o.shapes
+	if sc == "browse" {
+		shapes = []string{shapeStorefront} // its selections are the storefront's by definition
+	}
+	pidToSample := 0
+	if e.srv != nil {
+		pidToSample = e.srv.pid()
 	}
 
 	for _, n := range o.clients {
-		r := &row{scenario: sc, clients: n}
-		var apiStep, rawStep stepFn
-		var apiCheck, rawCheck []int64
-		switch sc {
-		case "hot", "sellout":
-			stock := 1_000_000_000
-			if sc == "sellout" {
-				stock = o.selloutStock
+		for _, shape := range shapes {
+			r := &row{scenario: sc, clients: n, shape: shape}
+			api, raw := newAPISide(e.gql, shape), &rawSide{db: e.rawDB, shp: shape}
+			var apiStep, rawStep stepFn
+			var apiPrep, rawPrep func(context.Context, []*worker) error
+			var apiCheck, rawCheck []int64
+			switch sc {
+			case "hot", "sellout":
+				stock := 1_000_000_000
+				if sc == "sellout" {
+					stock = o.selloutStock
+				}
+				ap, err := api.createProduct(ctx, fmt.Sprintf("%s%s-%d-%s-api", e.prefix, sc, n, shape), stock)
+				if err != nil {
+					return fmt.Errorf("create product via the API: %w", err)
+				}
+				rp, err := seedProducts(ctx, e.meta, fmt.Sprintf("%s%s-%d-%s-raw-", e.prefix, sc, n, shape), 1, stock, "")
+				if err != nil {
+					return err
+				}
+				apiStep, rawStep = addOne(ap), addOne(rp[0])
+				apiCheck, rawCheck = []int64{ap}, rp
+			case "spread", "bigcart":
+				apiStep, rawStep = addRandom(apiSet), addRandom(rawSet)
+				apiCheck, rawCheck = apiSet, rawSet
+				if sc == "bigcart" {
+					apiPrep, rawPrep = e.fillCarts(apiSet, len(apiSet)), e.fillCarts(rawSet, len(rawSet))
+				}
+			case "mixed":
+				apiStep, rawStep = mixedStep(apiSet, ops), mixedStep(rawSet, ops)
+				apiCheck, rawCheck = apiSet, rawSet
+			case "browse":
+				apiStep, rawStep = browseStep(apiSet), browseStep(rawSet)
+				apiPrep, rawPrep = e.fillCarts(apiSet, browseCartLines), e.fillCarts(rawSet, browseCartLines)
+				apiCheck, rawCheck = apiSet, rawSet
 			}
-			ap, err := e.api.createProduct(ctx, fmt.Sprintf("%s%s-%d-api", e.prefix, sc, n), stock)
-			if err != nil {
-				return fmt.Errorf("create product via the API: %w", err)
-			}
-			rp, err := seedProducts(ctx, e.meta, fmt.Sprintf("%s%s-%d-raw-", e.prefix, sc, n), 1, stock)
+
+			st, err := runCell(ctx, cell{side: api, clients: n, dur: o.duration, step: apiStep, prepare: apiPrep, pid: pidToSample})
 			if err != nil {
 				return err
 			}
-			apiStep, rawStep = addOne(ap), addOne(rp[0])
-			apiCheck, rawCheck = []int64{ap}, rp
-		case "spread":
-			apiStep, rawStep = addRandom(apiSet), addRandom(rawSet)
-			apiCheck, rawCheck = apiSet, rawSet
-		case "mixed":
-			apiStep, rawStep = mixedStep(apiSet, ops), mixedStep(rawSet, ops)
-			apiCheck, rawCheck = apiSet, rawSet
-		}
-
-		pidToSample := 0
-		if e.srv != nil {
-			pidToSample = e.srv.pid()
-		}
-		rss := sampleRSS(pidToSample)
-		st, err := runCell(ctx, e.api, n, o.duration, apiStep)
-		rssMB := rss.stop()
-		if err != nil {
-			return err
-		}
-		st.rssMB = rssMB
-		st.check = checkProducts(ctx, e.meta, apiCheck)
-		e.finishCell(sc, st)
-		r.api = st
-		if e.srv != nil && !e.srv.alive() {
-			return fmt.Errorf("the server exited during the run: %w\n%s", e.srv.waitErr, tail(e.srv.logPath, 30))
-		}
-
-		if !o.noRaw {
-			st, err := runCell(ctx, e.raw, n, o.duration, rawStep)
-			if err != nil {
-				return err
-			}
-			st.check = checkProducts(ctx, e.meta, rawCheck)
+			st.check = checkProducts(ctx, e.meta, apiCheck)
 			e.finishCell(sc, st)
-			r.raw = st
-		}
-		e.rows = append(e.rows, r)
-		logf("%-8s %4d clients  api %9.0f/s p99 %7s refused %6d err %d  |  raw %9.0f/s p99 %7s  |  oversell api=%s raw=%s",
-			sc, n, r.api.rate(), ms(r.api.pct(99)), r.api.refused, r.api.errs,
-			r.raw.rate(), ms(r.raw.pct(99)), r.api.check, rawCheckStr(r.raw))
-		if r.api.errSample != "" {
-			logf("  api first error: %s", r.api.errSample)
-		}
-		if r.raw != nil && r.raw.errSample != "" {
-			logf("  raw first error: %s", r.raw.errSample)
+			r.api = st
+			if e.srv != nil && !e.srv.alive() {
+				return fmt.Errorf("the server exited during the run: %w\n%s", e.srv.waitErr, tail(e.srv.logPath, 30))
+			}
+
+			if !o.noRaw {
+				st, err := runCell(ctx, cell{side: raw, clients: n, dur: o.duration, step: rawStep, prepare: rawPrep})
+				if err != nil {
+					return err
+				}
+				st.check = checkProducts(ctx, e.meta, rawCheck)
+				e.finishCell(sc, st)
+				r.raw = st
+			}
+			e.rows = append(e.rows, r)
+			logf("%-8s %4d clients %-10s  api %8.0f/s p99 %7s cpu %s+%s µs/op refused %6d err %d  |  raw %8.0f/s p99 %7s cpu %s µs/op  |  oversell api=%s raw=%s",
+				sc, n, shape, r.api.rate(), ms(r.api.pct(99)), fmtUS(r.api.cpuPerOp(r.api.serverCPU)), fmtUS(r.api.cpuPerOp(r.api.selfCPU)),
+				r.api.refused, r.api.errs, r.raw.rate(), ms(r.raw.pct(99)), fmtUS(r.raw.cpuPerOp(r.raw.selfCPU)), r.api.check, rawCheckStr(r.raw))
+			if r.api.errSample != "" {
+				logf("  api first error: %s", r.api.errSample)
+			}
+			if r.raw != nil && r.raw.errSample != "" {
+				logf("  raw first error: %s", r.raw.errSample)
+			}
 		}
 	}
 	return nil
+}
+
+// fillCarts returns a prepare step that puts perCart distinct products of
+// set (all of them in bigcart, a random few in browse), 1 unit each, in every
+// worker's cart, by SQL, and tells the workers.
+func (e *env) fillCarts(set []int64, perCart int) func(context.Context, []*worker) error {
+	return func(ctx context.Context, ws []*worker) error {
+		carts := make([]string, 0, len(ws)*perCart)
+		products := make([]int64, 0, len(ws)*perCart)
+		for _, w := range ws {
+			pick := set
+			if perCart < len(set) {
+				pick = make([]int64, perCart)
+				for i, j := range w.rng.Perm(len(set))[:perCart] {
+					pick[i] = set[j]
+				}
+			}
+			for _, p := range pick {
+				carts = append(carts, w.cart)
+				products = append(products, p)
+				w.setLine(p, 1)
+			}
+		}
+		return seedCartLines(ctx, e.meta, carts, products)
+	}
 }
 
 func rawCheckStr(c *cellStats) string {
@@ -294,7 +356,8 @@ func (e *env) finishCell(sc string, st *cellStats) {
 // probeMixed finds out which of updateCartLine, removeCartLine and checkout
 // the API offers (schema introspection, then one real call each).
 func (e *env) probeMixed(ctx context.Context, product int64) mixedOps {
-	fields, ierr := e.api.c.mutationFields(ctx)
+	api := newAPISide(e.gql, shapeMinimal)
+	fields, ierr := e.gql.mutationFields(ctx)
 	has := func(f string) bool { return ierr != nil || fields[f] }
 	ops := mixedOps{update: has("updateCartLine"), remove: has("removeCartLine"), checkout: has("checkout")}
 	var missing []string
@@ -303,9 +366,9 @@ func (e *env) probeMixed(ctx context.Context, product int64) mixedOps {
 			missing = append(missing, f)
 		}
 	}
-	cart, err := e.api.newCart(ctx)
+	cart, err := api.newCart(ctx)
 	if err == nil {
-		_, err = e.api.add(ctx, cart, product, 1)
+		_, _, err = api.add(ctx, cart, product, 1)
 	}
 	if err != nil {
 		e.notes = append(e.notes, "mixed: probing the API failed ("+err.Error()+"); mixed runs add-only")
@@ -318,18 +381,18 @@ func (e *env) probeMixed(ctx context.Context, product int64) mixedOps {
 		}
 	}
 	if ops.update {
-		_, err := e.api.update(ctx, cart, product, 2)
+		_, _, err := api.update(ctx, cart, product, 2)
 		disable("updateCartLine", &ops.update, err)
 	}
 	if ops.remove {
-		_, err := e.api.remove(ctx, cart, product)
+		_, _, err := api.remove(ctx, cart, product)
 		disable("removeCartLine", &ops.remove, err)
 		if err == nil {
-			_, _ = e.api.add(ctx, cart, product, 1)
+			_, _, _ = api.add(ctx, cart, product, 1)
 		}
 	}
 	if ops.checkout {
-		_, err := e.api.checkout(ctx, cart, "probe@example.com")
+		_, err := api.checkout(ctx, cart, "probe@example.com")
 		disable("checkout", &ops.checkout, err)
 	}
 	if len(missing) > 0 {
@@ -343,4 +406,12 @@ func (e *env) probeMixed(ctx context.Context, product int64) mixedOps {
 
 func ms(d time.Duration) string {
 	return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+}
+
+// fmtUS writes a CPU time per operation in µs; n/a when not measured.
+func fmtUS(d time.Duration) string {
+	if d < 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f", float64(d)/float64(time.Microsecond))
 }
