@@ -6,12 +6,11 @@ import (
 	"strconv"
 	"strings"
 
-	"holdfast/graph/model"
 	"holdfast/storage"
 )
 
-func money(cents *big.Int, currency string) *model.Money {
-	return &model.Money{Amount: storage.FormatCents(cents), CurrencyCode: currency}
+func money(cents *big.Int, currency string) *storage.Money {
+	return storage.MoneyOf(cents, currency)
 }
 
 // Page sizes for connections.

@@ -32,11 +32,9 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	AuditRow() AuditRowResolver
 	Cart() CartResolver
-	CartLine() CartLineResolver
 	Mutation() MutationResolver
 	Order() OrderResolver
 	OrderLine() OrderLineResolver
-	Product() ProductResolver
 	Query() QueryResolver
 	StockLevel() StockLevelResolver
 	Subscription() SubscriptionResolver
@@ -218,12 +216,7 @@ type AuditRowResolver interface {
 type CartResolver interface {
 	Lines(ctx context.Context, obj *storage.Cart) ([]*storage.CartLine, error)
 	TotalQuantity(ctx context.Context, obj *storage.Cart) (int, error)
-	Subtotal(ctx context.Context, obj *storage.Cart) (*model.Money, error)
-}
-type CartLineResolver interface {
-	Product(ctx context.Context, obj *storage.CartLine) (*storage.Product, error)
-
-	LineTotal(ctx context.Context, obj *storage.CartLine) (*model.Money, error)
+	Subtotal(ctx context.Context, obj *storage.Cart) (*storage.Money, error)
 }
 type MutationResolver interface {
 	CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.ProductPayload, error)
@@ -238,19 +231,10 @@ type MutationResolver interface {
 }
 type OrderResolver interface {
 	Lines(ctx context.Context, obj *storage.Order) ([]*storage.OrderLine, error)
-	Total(ctx context.Context, obj *storage.Order) (*model.Money, error)
+	Total(ctx context.Context, obj *storage.Order) (*storage.Money, error)
 }
 type OrderLineResolver interface {
 	Product(ctx context.Context, obj *storage.OrderLine) (*storage.Product, error)
-
-	UnitPrice(ctx context.Context, obj *storage.OrderLine) (*model.Money, error)
-	LineTotal(ctx context.Context, obj *storage.OrderLine) (*model.Money, error)
-}
-type ProductResolver interface {
-	ID(ctx context.Context, obj *storage.Product) (string, error)
-
-	Price(ctx context.Context, obj *storage.Product) (*model.Money, error)
-	Available(ctx context.Context, obj *storage.Product) (int, error)
 }
 type QueryResolver interface {
 	Product(ctx context.Context, id string) (*storage.Product, error)
@@ -2313,8 +2297,8 @@ func (ec *executionContext) _Cart_subtotal(ctx context.Context, field graphql.Co
 			return ec.Resolvers.Cart().Subtotal(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
-			return ec.marshalNMoney2ᚖholdfastᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2512,7 +2496,7 @@ func (ec *executionContext) _CartLine_product(ctx context.Context, field graphql
 			return ec.fieldContext_CartLine_product(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.CartLine().Product(ctx, obj)
+			return obj.Product, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *storage.Product) graphql.Marshaler {
@@ -2526,8 +2510,8 @@ func (ec *executionContext) fieldContext_CartLine_product(_ context.Context, fie
 	fc = &graphql.FieldContext{
 		Object:     "CartLine",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Product(ctx, field)
 		},
@@ -2567,11 +2551,11 @@ func (ec *executionContext) _CartLine_lineTotal(ctx context.Context, field graph
 			return ec.fieldContext_CartLine_lineTotal(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.CartLine().LineTotal(ctx, obj)
+			return obj.LineTotal(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
-			return ec.marshalNMoney2ᚖholdfastᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2582,7 +2566,7 @@ func (ec *executionContext) fieldContext_CartLine_lineTotal(_ context.Context, f
 		Object:     "CartLine",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Money(ctx, field)
 		},
@@ -2865,7 +2849,7 @@ func (ec *executionContext) fieldContext_CheckoutPayload_userErrors(_ context.Co
 	return fc, nil
 }
 
-func (ec *executionContext) _Money_amount(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
+func (ec *executionContext) _Money_amount(ctx context.Context, field graphql.CollectedField, obj *storage.Money) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2888,7 +2872,7 @@ func (ec *executionContext) fieldContext_Money_amount(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Money", field, false, false, "String")
 }
 
-func (ec *executionContext) _Money_currencyCode(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
+func (ec *executionContext) _Money_currencyCode(ctx context.Context, field graphql.CollectedField, obj *storage.Money) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3437,8 +3421,8 @@ func (ec *executionContext) _Order_total(ctx context.Context, field graphql.Coll
 			return ec.Resolvers.Order().Total(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
-			return ec.marshalNMoney2ᚖholdfastᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3732,11 +3716,11 @@ func (ec *executionContext) _OrderLine_unitPrice(ctx context.Context, field grap
 			return ec.fieldContext_OrderLine_unitPrice(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.OrderLine().UnitPrice(ctx, obj)
+			return obj.UnitPrice(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
-			return ec.marshalNMoney2ᚖholdfastᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3747,7 +3731,7 @@ func (ec *executionContext) fieldContext_OrderLine_unitPrice(_ context.Context, 
 		Object:     "OrderLine",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Money(ctx, field)
 		},
@@ -3764,11 +3748,11 @@ func (ec *executionContext) _OrderLine_lineTotal(ctx context.Context, field grap
 			return ec.fieldContext_OrderLine_lineTotal(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.OrderLine().LineTotal(ctx, obj)
+			return obj.LineTotal(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
-			return ec.marshalNMoney2ᚖholdfastᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3779,7 +3763,7 @@ func (ec *executionContext) fieldContext_OrderLine_lineTotal(_ context.Context, 
 		Object:     "OrderLine",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Money(ctx, field)
 		},
@@ -3906,18 +3890,18 @@ func (ec *executionContext) _Product_id(ctx context.Context, field graphql.Colle
 			return ec.fieldContext_Product_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Product().ID(ctx, obj)
+			return obj.ID, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Product_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Product", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("Product", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Product_sku(ctx context.Context, field graphql.CollectedField, obj *storage.Product) (ret graphql.Marshaler) {
@@ -3998,11 +3982,11 @@ func (ec *executionContext) _Product_price(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Product_price(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Product().Price(ctx, obj)
+			return obj.Price(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
-			return ec.marshalNMoney2ᚖholdfastᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4013,7 +3997,7 @@ func (ec *executionContext) fieldContext_Product_price(_ context.Context, field 
 		Object:     "Product",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Money(ctx, field)
 		},
@@ -4030,7 +4014,7 @@ func (ec *executionContext) _Product_available(ctx context.Context, field graphq
 			return ec.fieldContext_Product_available(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Product().Available(ctx, obj)
+			return obj.Available(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
@@ -4041,7 +4025,7 @@ func (ec *executionContext) _Product_available(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Product_available(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Product", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("Product", field, true, false, "Int")
 }
 
 func (ec *executionContext) _Product_stock(ctx context.Context, field graphql.CollectedField, obj *storage.Product) (ret graphql.Marshaler) {
@@ -6719,22 +6703,20 @@ func (ec *executionContext) _CartLine(ctx context.Context, sel ast.SelectionSet,
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("CartLine")
 		case "product":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._CartLine_product(ctx, field, obj)
-				})
+			out.Values[i] = ec._CartLine_product(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "quantity":
 			out.Values[i] = ec._CartLine_quantity(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "lineTotal":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._CartLine_lineTotal(ctx, field, obj)
-				})
+			out.Values[i] = ec._CartLine_lineTotal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -6888,7 +6870,7 @@ func (ec *executionContext) _CheckoutPayload(ctx context.Context, sel ast.Select
 
 var moneyImplementors = []string{"Money"}
 
-func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *model.Money) graphql.Marshaler {
+func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *storage.Money) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, moneyImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -7192,17 +7174,15 @@ func (ec *executionContext) _OrderLine(ctx context.Context, sel ast.SelectionSet
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "unitPrice":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._OrderLine_unitPrice(ctx, field, obj)
-				})
+			out.Values[i] = ec._OrderLine_unitPrice(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "lineTotal":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._OrderLine_lineTotal(ctx, field, obj)
-				})
+			out.Values[i] = ec._OrderLine_lineTotal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -7308,47 +7288,44 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Product")
 		case "id":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Product_id(ctx, field, obj)
-				})
+			out.Values[i] = ec._Product_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "sku":
 			out.Values[i] = ec._Product_sku(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "name":
 			out.Values[i] = ec._Product_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "description":
 			out.Values[i] = ec._Product_description(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "price":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Product_price(ctx, field, obj)
-				})
+			out.Values[i] = ec._Product_price(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "available":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Product_available(ctx, field, obj)
-				})
+			out.Values[i] = ec._Product_available(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "stock":
 			out.Values[i] = ec._Product_stock(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "held":
 			out.Values[i] = ec._Product_held(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -8242,6 +8219,20 @@ func (ec *executionContext) marshalNErrorCode2holdfastᚋgraphᚋmodelᚐErrorCo
 	return v
 }
 
+func (ec *executionContext) unmarshalNID2int64(ctx context.Context, v any) (int64, error) {
+	res, err := model.UnmarshalInt64ID(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNID2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalInt64ID(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8299,7 +8290,7 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
-func (ec *executionContext) marshalNMoney2ᚖholdfastᚋgraphᚋmodelᚐMoney(ctx context.Context, sel ast.SelectionSet, v *model.Money) graphql.Marshaler {
+func (ec *executionContext) marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx context.Context, sel ast.SelectionSet, v *storage.Money) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Money!")
 		return graphql.Null

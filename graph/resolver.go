@@ -6,6 +6,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/big"
 
@@ -33,7 +34,7 @@ func (r *Resolver) productByID(ctx context.Context, id int64) (*storage.Product,
 
 // subtotal sums a cart's lines (in the lines' currency, or the shop's
 // default for an empty cart).
-func (r *Resolver) subtotal(lines []*storage.CartLine) *model.Money {
+func (r *Resolver) subtotal(lines []*storage.CartLine) *storage.Money {
 	total := new(big.Int)
 	currency := r.Store.DefaultCurrency()
 	for _, l := range lines {
@@ -81,20 +82,47 @@ func (r *Resolver) productPayload(ctx context.Context, p *storage.Product, opErr
 	return &model.ProductPayload{Product: p, UserErrors: ue}, nil
 }
 
-// lineProduct is a cart line's product as it is now, except that a
-// snapshot's line (see storage.CartSnapshot) shows the stock figures the
-// snapshot kept, so a replayed answer has the first answer's available.
-func (r *Resolver) lineProduct(ctx context.Context, l *storage.CartLine) (*storage.Product, error) {
-	if l.Product != nil {
-		return l.Product, nil // read with the line, in the same query
+// withProducts makes sure every line carries its product (CartLine.product
+// binds to the field, rendered inline). Lines read by the cart loader, or
+// told by a reservation statement, already do; a snapshot's lines (see
+// storage.CartSnapshot) get theirs in one batch, as they are now except for
+// the stock figures the snapshot kept, so a replayed answer has the first
+// answer's available.
+func (r *Resolver) withProducts(ctx context.Context, lines []*storage.CartLine) ([]*storage.CartLine, error) {
+	var ids []int64
+	for _, l := range lines {
+		if l.Product == nil {
+			ids = append(ids, l.ProductID)
+		}
 	}
-	p, err := r.productByID(ctx, l.ProductID)
-	if err != nil || p == nil || l.ProductStock == nil || l.ProductHeld == nil {
-		return p, err
+	if len(ids) == 0 {
+		return lines, nil
 	}
-	kept := *p
-	kept.Stock, kept.Held = *l.ProductStock, *l.ProductHeld
-	return &kept, nil
+	products, err := loaders.For(ctx, r.Store).Product.LoadAll(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*storage.CartLine, len(lines))
+	i := 0
+	for n, l := range lines {
+		out[n] = l
+		if l.Product != nil {
+			continue
+		}
+		p := products[i]
+		i++
+		if p == nil {
+			return nil, fmt.Errorf("graph: cart line of missing product %d", l.ProductID)
+		}
+		line := *l
+		kept := *p
+		if l.ProductStock != nil && l.ProductHeld != nil {
+			kept.Stock, kept.Held = *l.ProductStock, *l.ProductHeld
+		}
+		line.Product = &kept
+		out[n] = &line
+	}
+	return out, nil
 }
 
 // parseProductID maps a malformed id to 0, which matches no product, so the

@@ -22,25 +22,11 @@ func (r *auditRowResolver) Product(ctx context.Context, obj *storage.AuditRow) (
 
 // Lines is the resolver for the lines field.
 func (r *cartResolver) Lines(ctx context.Context, obj *storage.Cart) ([]*storage.CartLine, error) {
-	l := loaders.For(ctx, r.Store)
-	lines, err := l.CartLines.Load(ctx, obj.ID)
+	lines, err := loaders.For(ctx, r.Store).CartLines.Load(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
-	// Lines read by the cart loader carry their products. Others (a keyed
-	// mutation's snapshot) queue every product in one batch now, so the
-	// lines' product resolvers (run concurrently) find them loaded by a
-	// single query.
-	var ids []int64
-	for _, line := range lines {
-		if line.Product == nil {
-			ids = append(ids, line.ProductID)
-		}
-	}
-	if len(ids) > 0 {
-		l.Product.LoadAllThunk(ctx, ids)
-	}
-	return lines, nil
+	return r.withProducts(ctx, lines)
 }
 
 // TotalQuantity is the resolver for the totalQuantity field.
@@ -57,22 +43,12 @@ func (r *cartResolver) TotalQuantity(ctx context.Context, obj *storage.Cart) (in
 }
 
 // Subtotal is the resolver for the subtotal field.
-func (r *cartResolver) Subtotal(ctx context.Context, obj *storage.Cart) (*model.Money, error) {
+func (r *cartResolver) Subtotal(ctx context.Context, obj *storage.Cart) (*storage.Money, error) {
 	lines, err := loaders.For(ctx, r.Store).CartLines.Load(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
 	return r.subtotal(lines), nil
-}
-
-// Product is the resolver for the product field.
-func (r *cartLineResolver) Product(ctx context.Context, obj *storage.CartLine) (*storage.Product, error) {
-	return r.lineProduct(ctx, obj)
-}
-
-// LineTotal is the resolver for the lineTotal field.
-func (r *cartLineResolver) LineTotal(ctx context.Context, obj *storage.CartLine) (*model.Money, error) {
-	return money(storage.LineTotal(obj.PriceCents, obj.Quantity), obj.Currency), nil
 }
 
 // CreateProduct is the resolver for the createProduct field.
@@ -201,7 +177,7 @@ func (r *orderResolver) Lines(ctx context.Context, obj *storage.Order) ([]*stora
 }
 
 // Total is the resolver for the total field.
-func (r *orderResolver) Total(ctx context.Context, obj *storage.Order) (*model.Money, error) {
+func (r *orderResolver) Total(ctx context.Context, obj *storage.Order) (*storage.Money, error) {
 	lines, err := loaders.For(ctx, r.Store).OrderLines.Load(ctx, obj.ID)
 	if err != nil {
 		return nil, err
@@ -216,31 +192,6 @@ func (r *orderResolver) Total(ctx context.Context, obj *storage.Order) (*model.M
 // Product is the resolver for the product field.
 func (r *orderLineResolver) Product(ctx context.Context, obj *storage.OrderLine) (*storage.Product, error) {
 	return r.productByID(ctx, obj.ProductID)
-}
-
-// UnitPrice is the resolver for the unitPrice field.
-func (r *orderLineResolver) UnitPrice(ctx context.Context, obj *storage.OrderLine) (*model.Money, error) {
-	return money(storage.LineTotal(obj.UnitPriceCents, 1), obj.Currency), nil
-}
-
-// LineTotal is the resolver for the lineTotal field.
-func (r *orderLineResolver) LineTotal(ctx context.Context, obj *storage.OrderLine) (*model.Money, error) {
-	return money(storage.LineTotal(obj.UnitPriceCents, obj.Quantity), obj.Currency), nil
-}
-
-// ID is the resolver for the id field.
-func (r *productResolver) ID(ctx context.Context, obj *storage.Product) (string, error) {
-	return storage.FormatProductID(obj.ID), nil
-}
-
-// Price is the resolver for the price field.
-func (r *productResolver) Price(ctx context.Context, obj *storage.Product) (*model.Money, error) {
-	return money(storage.LineTotal(obj.PriceCents, 1), obj.Currency), nil
-}
-
-// Available is the resolver for the available field.
-func (r *productResolver) Available(ctx context.Context, obj *storage.Product) (int, error) {
-	return obj.Available(), nil
 }
 
 // Product is the resolver for the product field.
@@ -402,9 +353,6 @@ func (r *Resolver) AuditRow() AuditRowResolver { return &auditRowResolver{r} }
 // Cart returns CartResolver implementation.
 func (r *Resolver) Cart() CartResolver { return &cartResolver{r} }
 
-// CartLine returns CartLineResolver implementation.
-func (r *Resolver) CartLine() CartLineResolver { return &cartLineResolver{r} }
-
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
@@ -413,9 +361,6 @@ func (r *Resolver) Order() OrderResolver { return &orderResolver{r} }
 
 // OrderLine returns OrderLineResolver implementation.
 func (r *Resolver) OrderLine() OrderLineResolver { return &orderLineResolver{r} }
-
-// Product returns ProductResolver implementation.
-func (r *Resolver) Product() ProductResolver { return &productResolver{r} }
 
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
@@ -429,11 +374,9 @@ func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionRes
 type (
 	auditRowResolver     struct{ *Resolver }
 	cartResolver         struct{ *Resolver }
-	cartLineResolver     struct{ *Resolver }
 	mutationResolver     struct{ *Resolver }
 	orderResolver        struct{ *Resolver }
 	orderLineResolver    struct{ *Resolver }
-	productResolver      struct{ *Resolver }
 	queryResolver        struct{ *Resolver }
 	stockLevelResolver   struct{ *Resolver }
 	subscriptionResolver struct{ *Resolver }

@@ -64,3 +64,31 @@ func leftPad2(n int64) string {
 	}
 	return strconv.FormatInt(n, 10)
 }
+
+// Money is an amount in a currency as the API shows it: a decimal string
+// with two decimals ("19.90") and an ISO 4217 code.
+type Money struct {
+	Amount       string
+	CurrencyCode string
+}
+
+// MoneyOf formats cents in currency.
+func MoneyOf(cents *big.Int, currency string) *Money {
+	return &Money{Amount: FormatCents(cents), CurrencyCode: currency}
+}
+
+// Price is the product's unit price.
+func (p *Product) Price() *Money { return MoneyOf(LineTotal(p.PriceCents, 1), p.Currency) }
+
+// LineTotal is the line's quantity at the product's current price.
+func (l *CartLine) LineTotal() *Money {
+	return MoneyOf(LineTotal(l.PriceCents, l.Quantity), l.Currency)
+}
+
+// UnitPrice is the line's price at checkout.
+func (l *OrderLine) UnitPrice() *Money { return MoneyOf(LineTotal(l.UnitPriceCents, 1), l.Currency) }
+
+// LineTotal is the line's quantity at its checkout price.
+func (l *OrderLine) LineTotal() *Money {
+	return MoneyOf(LineTotal(l.UnitPriceCents, l.Quantity), l.Currency)
+}

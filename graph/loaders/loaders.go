@@ -24,7 +24,9 @@ type Loaders struct {
 
 // New builds a fresh set of loaders over store.
 func New(store *storage.Store) *Loaders {
-	wait := dataloadgen.WithWait(time.Millisecond)
+	// Siblings resolve concurrently and ask within microseconds of each
+	// other; a longer wait is latency on every request with a single load.
+	wait := dataloadgen.WithWait(250 * time.Microsecond)
 	return &Loaders{
 		// Mapped loaders key results by id, so missing or reordered rows
 		// cannot misalign results.

@@ -65,12 +65,6 @@ type CreateProductInput struct {
 	Stock        int     `json:"stock"`
 }
 
-// A price: `amount` is a decimal string with two decimals, e.g. "19.90".
-type Money struct {
-	Amount       string `json:"amount"`
-	CurrencyCode string `json:"currencyCode"`
-}
-
 type Mutation struct {
 }
 
