@@ -13,7 +13,7 @@ define with_dev_db
 if [ -z "$${DATABASE_URL:-}" ]; then DATABASE_URL="$$($(DEVDB) url)"; export DATABASE_URL; fi
 endef
 
-.PHONY: help run test test-faults bench bench-smoke bench-refusal generate verify lint build db-start db-stop db-url db-destroy
+.PHONY: help run test test-faults bench bench-smoke bench-refusal bench-render generate verify lint build db-start db-stop db-url db-destroy
 
 help: ## list targets
 	@echo "Holdfast make targets:"
@@ -56,6 +56,10 @@ bench: ## run ./cmd/holdbench $(BENCH_ARGS) against the dev DB
 
 bench-refusal: ## what refusing hostile documents costs, against a small query (Go benchmark)
 	$(GO) test -run '^$$' -bench Refusal -benchmem -count 3 ./graph/
+
+bench-render: ## what rendering a storefront cart of 1 and 100 lines costs (Go benchmark)
+	@if [ -z "$${TEST_DATABASE_URL:-}" ]; then TEST_DATABASE_URL="$$(DEVDB_NAME=postgres $(DEVDB) url)"; export TEST_DATABASE_URL; fi; \
+	$(GO) test -run '^$$' -bench StorefrontCart -benchmem -count 3 ./graph/
 
 bench-smoke: ## seconds-long holdbench run (CI), every scenario and shape: fails on oversell, an idle cell or a broken answer
 	@$(MAKE) --no-print-directory bench BENCH_ARGS="-smoke"
