@@ -67,6 +67,7 @@ func run(args []string) error {
 	if err := migrations.Up(ctx, store.DB().DB, log); err != nil {
 		return err
 	}
+	log.Info("database", "prepared_statements", cfg.DBPrepare, "pool", cfg.DBMaxConns, "read_pool", cfg.DBReadMaxConns)
 
 	switch cmd {
 	case "migrate":
@@ -85,6 +86,7 @@ func run(args []string) error {
 
 // serve serves the API on ln until ctx ends, then drains and stops.
 func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.Listener, log *slog.Logger) error {
+	raiseOpenFilesLimit(log)
 	if cfg.SeedDemo {
 		n, err := store.SeedDemo(ctx)
 		if err != nil {
@@ -211,6 +213,25 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 	<-reaperDone
 	log.Info("stopped")
 	return err
+}
+
+// raiseOpenFilesLimit lifts the soft limit on open files to the hard limit:
+// every websocket subscriber holds a socket.
+func raiseOpenFilesLimit(log *slog.Logger) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		log.Warn("open files limit unknown", "err", err.Error())
+		return
+	}
+	if lim.Cur < lim.Max {
+		old := lim.Cur
+		lim.Cur = lim.Max
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+			log.Warn("open files limit not raised", "soft", old, "hard", lim.Max, "err", err.Error())
+			return
+		}
+	}
+	log.Info("open files limit", "soft", lim.Cur, "hard", lim.Max)
 }
 
 // ready: the database answers and every migration is applied.

@@ -28,7 +28,10 @@ type Config struct {
 	DBMaxConns      int           `env:"DB_MAX_CONNS" envDefault:"20"`
 	// DBReadMaxConns sizes the read pool that renders answers (cart lines,
 	// products, pages), apart from the pool reservations use.
-	DBReadMaxConns  int           `env:"DB_READ_MAX_CONNS" envDefault:"10"`
+	DBReadMaxConns int `env:"DB_READ_MAX_CONNS" envDefault:"10"`
+	// DBPrepare prepares the hot statements once per connection; false for
+	// a pooler in transaction mode (PgBouncer 1.18).
+	DBPrepare       bool          `env:"DB_PREPARE" envDefault:"true"`
 	Introspection   bool          `env:"GRAPHQL_INTROSPECTION" envDefault:"true"`
 	GraphiQL        bool          `env:"GRAPHIQL" envDefault:"true"`
 	SeedDemo        bool          `env:"SEED_DEMO" envDefault:"false"`
@@ -84,6 +87,7 @@ func (c Config) Storage() storage.Options {
 		MaxCartQuantity: c.MaxCartQuantity,
 		MaxCartLines:    c.MaxCartLines,
 		ReadMaxConns:    c.DBReadMaxConns,
+		NoPrepare:       !c.DBPrepare,
 	}
 }
 

@@ -3,6 +3,7 @@ package storage_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 
@@ -78,38 +79,47 @@ func TestBatchMembersFailAlone(t *testing.T) {
 
 // Concurrent requests on one hot product do form batches, and the sell-out
 // stays exact.
+// A sell-out through coalesced batches grants exactly the stock, with the
+// hot statements prepared and (DB_PREPARE=false, for PgBouncer in
+// transaction mode) unprepared.
 func TestCoalescedSellOut(t *testing.T) {
 	t.Parallel()
-	s, _ := storagetest.NewStore(t, storagetest.Options())
-	ctx := context.Background()
-	p := storagetest.MustProduct(t, s, "SELLOUT", 100)
-	const shoppers = 300
-	carts := make([]string, shoppers)
-	for i := range carts {
-		carts[i] = storagetest.MustCart(t, s).ID
-	}
-	var granted atomic.Int64
-	fns := make([]func(), shoppers)
-	for i := range fns {
-		fns[i] = func() {
-			_, err := s.AddToCart(ctx, storage.AddToCartParams{CartID: carts[i], ProductID: p.ID, Quantity: 1})
-			switch codeOf(err) {
-			case "":
-				require.NoError(t, err)
-				granted.Add(1)
-			case storage.CodeInsufficientStock:
-			default:
-				t.Errorf("unexpected: %v", err)
+	for _, prepared := range []bool{true, false} {
+		t.Run(fmt.Sprintf("prepared=%v", prepared), func(t *testing.T) {
+			t.Parallel()
+			opts := storagetest.Options()
+			opts.NoPrepare = !prepared
+			s, _ := storagetest.NewStore(t, opts)
+			ctx := context.Background()
+			p := storagetest.MustProduct(t, s, "SELLOUT", 100)
+			const shoppers = 300
+			carts := make([]string, shoppers)
+			for i := range carts {
+				carts[i] = storagetest.MustCart(t, s).ID
 			}
-		}
+			var granted atomic.Int64
+			fns := make([]func(), shoppers)
+			for i := range fns {
+				fns[i] = func() {
+					_, err := s.AddToCart(ctx, storage.AddToCartParams{CartID: carts[i], ProductID: p.ID, Quantity: 1})
+					switch codeOf(err) {
+					case "":
+						granted.Add(1)
+					case storage.CodeInsufficientStock:
+					default:
+						t.Errorf("unexpected: %v", err)
+					}
+				}
+			}
+			together(fns...)
+			assert.EqualValues(t, 100, granted.Load())
+			books := storagetest.AssertBooks(t, s.DB())
+			assert.Equal(t, 100, books[0].Held)
+			batches, fallbacks := s.BatchStats()
+			assert.Positive(t, batches, "concurrent reservations were coalesced")
+			assert.Zero(t, fallbacks)
+		})
 	}
-	together(fns...)
-	assert.EqualValues(t, 100, granted.Load())
-	books := storagetest.AssertBooks(t, s.DB())
-	assert.Equal(t, 100, books[0].Held)
-	batches, fallbacks := s.BatchStats()
-	assert.Positive(t, batches, "concurrent reservations were coalesced")
-	assert.Zero(t, fallbacks)
 }
 
 // A cart holds one currency: the one of its first line, until it is empty.

@@ -39,6 +39,10 @@ type Options struct {
 	// connections of their own, so they never queue behind reservations
 	// waiting for the write pool.
 	ReadMaxConns int
+	// NoPrepare sends the hot statements unprepared (DB_PREPARE=false), for
+	// a pooler in transaction mode (PgBouncer before 1.21 has no
+	// protocol-level prepared statements).
+	NoPrepare bool
 	// MaxBatch bounds how many concurrent reservations of one product are
 	// coalesced into one statement (default DefaultMaxBatch); 1 disables
 	// coalescing.
@@ -281,6 +285,9 @@ func (s *Store) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) 
 
 // getPrepared runs a prepared single-row query into dest.
 func (s *Store) getPrepared(ctx context.Context, dest any, query string, args ...any) error {
+	if s.opts.NoPrepare {
+		return sqlxGet(ctx, s.pool(), dest, query, args...)
+	}
 	st, err := s.prepared(ctx, query)
 	if err != nil {
 		return err
@@ -291,6 +298,9 @@ func (s *Store) getPrepared(ctx context.Context, dest any, query string, args ..
 
 // selectPrepared runs a prepared query into the slice dest.
 func (s *Store) selectPrepared(ctx context.Context, dest any, query string, args ...any) error {
+	if s.opts.NoPrepare {
+		return sqlxSelect(ctx, s.pool(), dest, query, args...)
+	}
 	st, err := s.prepared(ctx, query)
 	if err != nil {
 		return err
