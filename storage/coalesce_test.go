@@ -78,8 +78,7 @@ func TestBatchMembersFailAlone(t *testing.T) {
 }
 
 // Concurrent requests on one hot product do form batches, and the sell-out
-// stays exact.
-// A sell-out through coalesced batches grants exactly the stock, with the
+// grants exactly the stock, with the
 // hot statements prepared and (DB_PREPARE=false, for PgBouncer in
 // transaction mode) unprepared.
 func TestCoalescedSellOut(t *testing.T) {
