@@ -12,6 +12,7 @@ import (
 	"holdfast/graph/live"
 	"holdfast/graph/loaders"
 	"holdfast/graph/model"
+	"holdfast/payments"
 	"holdfast/storage"
 )
 
@@ -21,6 +22,8 @@ type Resolver struct {
 	Log     *slog.Logger
 	Hub     *live.Hub
 	Metrics Metrics
+	// Payments takes the payments of beginCheckout and confirmPayment.
+	Payments *payments.Service
 
 	MaxSubscriptionsPerConn    int
 	MaxProductsPerSubscription int
