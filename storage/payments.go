@@ -355,29 +355,40 @@ func (t *PaymentTransition) Changed() bool { return t.Order != nil && t.From != 
 
 // orderState is an order row, locked, with its payment's status.
 type orderState struct {
-	Status        string  `db:"status"`
-	CartID        string  `db:"cart_id"`
-	PaymentStatus *string `db:"payment_status"`
-	Provider      *string `db:"provider"`
-	Reference     *string `db:"reference"`
+	Status        string `db:"status"`
+	CartID        string `db:"cart_id"`
+	PaymentStatus *string
+	Provider      *string
+	Reference     *string
 }
 
 // lockOrder locks the order row, the first lock of every payment
-// transition (and of cancelOrder), and reads it with its payment; nil if
-// there is no such order.
+// transition (and of cancelOrder), then reads its payment; nil if there is
+// no such order. The payment is read by a statement of its own, after the
+// lock is granted: at READ COMMITTED it then sees what the transaction
+// that held the lock committed (a join in the locking statement would
+// show the payment row as of before the wait).
 func lockOrder(ctx context.Context, q queryer, orderID string) (*orderState, error) {
-	const stmt = `
-		SELECT o.status, o.cart_id, p.status AS payment_status, p.provider, p.reference
-		FROM orders o
-		LEFT JOIN payments p ON p.order_id = o.id
-		WHERE o.id = $1
-		FOR UPDATE OF o`
 	var st orderState
-	if err := sqlxGet(ctx, q, &st, stmt, orderID); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return nil, nil
-		}
+	err := sqlxGet(ctx, q, &st, `SELECT status, cart_id FROM orders WHERE id = $1 FOR UPDATE`, orderID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
 		return nil, err
+	}
+	var p struct {
+		Status    string  `db:"status"`
+		Provider  string  `db:"provider"`
+		Reference *string `db:"reference"`
+	}
+	err = sqlxGet(ctx, q, &p, `SELECT status, provider, reference FROM payments WHERE order_id = $1`, orderID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		st.PaymentStatus, st.Provider, st.Reference = &p.Status, &p.Provider, p.Reference
 	}
 	return &st, nil
 }
@@ -854,6 +865,10 @@ func (s *Store) WorkPaymentAction(ctx context.Context, provider string, do func(
 			}
 			if a.Kind != ActionRefund {
 				return nil
+			}
+			// The order row first, as every transition locks it.
+			if _, err := tx.q.ExecContext(ctx, `SELECT 1 FROM orders WHERE id = $1 FOR UPDATE`, a.OrderID); err != nil {
+				return translate(err)
 			}
 			const refunded = `
 				WITH payment AS (
