@@ -286,8 +286,8 @@ func TestRaceSameEventTwoProcesses(t *testing.T) {
 		)
 		require.NoError(t, errA)
 		require.NoError(t, errB)
-		assert.True(t, a.Duplicate != b.Duplicate, "exactly one of the two applied the event")
-		assert.True(t, a.Changed() != b.Changed())
+		assert.NotEqual(t, a.Duplicate, b.Duplicate, "exactly one of the two applied the event")
+		assert.NotEqual(t, a.Changed(), b.Changed())
 		assert.Equal(t, 2, sales(t, s, o.ID))
 		storagetest.AssertBooks(t, s.DB())
 	}
