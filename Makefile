@@ -13,7 +13,12 @@ define with_dev_db
 if [ -z "$${DATABASE_URL:-}" ]; then DATABASE_URL="$$($(DEVDB) url)"; export DATABASE_URL; fi
 endef
 
-.PHONY: help run test test-faults bench bench-smoke bench-refusal bench-render generate verify lint build db-start db-stop db-url db-destroy
+# Stripe's mock server, for the payment tests (installed into bin/ by
+# `make stripe-mock`; make test and make test-payments do it first).
+STRIPE_MOCK_VERSION := v0.203.0
+STRIPE_MOCK         := $(CURDIR)/bin/stripe-mock
+
+.PHONY: help run test test-payments stripe-mock test-faults bench bench-smoke bench-refusal bench-render generate verify lint build db-start db-stop db-url db-destroy
 
 help: ## list targets
 	@echo "Holdfast make targets:"
@@ -29,13 +34,29 @@ run: ## serve the API on 127.0.0.1:8080 (private dev DB unless DATABASE_URL is s
 	export SEED_DEMO=1; \
 	exec $(GO) run . serve
 
-test: ## go vet + race tests (private cluster unless TEST_DATABASE_URL is set)
+test: stripe-mock ## go vet + race tests (private cluster unless TEST_DATABASE_URL is set; stripe-mock from bin/)
 	@if [ -z "$${TEST_DATABASE_URL:-}" ]; then \
 		TEST_DATABASE_URL="$$(DEVDB_NAME=postgres $(DEVDB) url)"; export TEST_DATABASE_URL; \
 	fi; \
 	unset DATABASE_URL; \
+	export STRIPE_MOCK="$(STRIPE_MOCK)"; \
 	$(GO) vet ./...; \
 	$(GO) test -race -count=1 ./...
+
+test-payments: stripe-mock ## the payment tests alone (storage, payments, graph), against stripe-mock
+	@if [ -z "$${TEST_DATABASE_URL:-}" ]; then \
+		TEST_DATABASE_URL="$$(DEVDB_NAME=postgres $(DEVDB) url)"; export TEST_DATABASE_URL; \
+	fi; \
+	unset DATABASE_URL; \
+	export STRIPE_MOCK="$(STRIPE_MOCK)"; \
+	$(GO) test -race -count=1 -run 'Payment|Checkout|Stripe|Webhook|Crash|Late|Failure|Abandon|Manual|Action|Race|Storm|Pending' ./storage/ ./payments/... ./graph/
+
+stripe-mock: ## install stripe-mock (the version pinned here) into bin/ unless it is there
+	@if [ ! -x "$(STRIPE_MOCK)" ] || [ "$$(cat bin/.stripe-mock-version 2>/dev/null)" != "$(STRIPE_MOCK_VERSION)" ]; then \
+		echo "installing stripe-mock $(STRIPE_MOCK_VERSION) into bin/"; \
+		GOBIN="$(CURDIR)/bin" $(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION); \
+		echo "$(STRIPE_MOCK_VERSION)" > bin/.stripe-mock-version; \
+	fi
 
 # The fault tests stop and start their PostgreSQL server, so they get a
 # cluster of their own (never the dev/test one): data in .data/faults-pg.

@@ -33,6 +33,7 @@ import (
 	"holdfast/httpapi"
 	"holdfast/httpapi/graphiql"
 	"holdfast/migrations"
+	"holdfast/payments"
 	"holdfast/storage"
 )
 
@@ -107,6 +108,13 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 	hub := live.New(store, log, cfg.StockPush)
 	go hub.Run(ctx, events)
 
+	provider, webhookSecret, err := paymentProvider(cfg)
+	if err != nil {
+		return err
+	}
+	pay := payments.NewService(store, provider, payments.Options{TTL: cfg.PaymentTTL, Log: log})
+	log.Info("payments", "provider", provider.Name(), "ttl", cfg.PaymentTTL.String())
+
 	reg := prometheus.NewRegistry()
 	metrics := httpapi.NewMetrics(reg)
 	registerStoreMetrics(reg, store, hub)
@@ -142,6 +150,7 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 		APQCacheSize: cfg.APQCacheSize,
 		Metrics:      metrics,
 		Shutdown:     wsCtx,
+		Payments:     pay,
 	})
 	drain := &httpapi.Drain{}
 	routes := httpapi.Routes{
@@ -162,6 +171,9 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 	if cfg.GraphiQL {
 		routes.GraphiQL = graphiql.Handler("/graphql")
 	}
+	if provider.Name() == payments.StripeName {
+		routes.StripeWebhook = &payments.StripeWebhook{Store: store, Secret: webhookSecret, Log: log, Service: pay}
+	}
 	if cfg.MetricsAddr != "" {
 		go listen(log, "metrics", cfg.MetricsAddr, metrics.Handler())
 	}
@@ -177,6 +189,11 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 	go func() {
 		defer close(reaperDone)
 		store.RunReaper(ctx, cfg.ReaperInterval, log)
+	}()
+	actionsDone := make(chan struct{})
+	go func() {
+		defer close(actionsDone)
+		pay.RunActions(ctx, cfg.PaymentActionsInterval)
 	}()
 
 	srv := &http.Server{
@@ -211,6 +228,7 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 	}
 	err = srv.Shutdown(sctx)
 	<-reaperDone
+	<-actionsDone
 	log.Info("stopped")
 	return err
 }
@@ -232,6 +250,22 @@ func raiseOpenFilesLimit(log *slog.Logger) {
 		}
 	}
 	log.Info("open files limit", "soft", lim.Cur, "hard", lim.Max)
+}
+
+// paymentProvider builds the provider PAYMENT_PROVIDER names, and the
+// webhook secret it needs.
+func paymentProvider(cfg config.Config) (payments.Provider, string, error) {
+	switch cfg.PaymentProvider {
+	case payments.ManualName:
+		return payments.Manual{}, "", nil
+	case payments.StripeName:
+		if cfg.StripeSecretKey == "" || cfg.StripeWebhookSecret == "" {
+			return nil, "", errors.New("PAYMENT_PROVIDER=stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET")
+		}
+		return payments.NewStripe(payments.StripeConfig{SecretKey: cfg.StripeSecretKey, APIBase: cfg.StripeAPIBase}), cfg.StripeWebhookSecret, nil
+	default:
+		return nil, "", fmt.Errorf("PAYMENT_PROVIDER=%q: want manual or stripe", cfg.PaymentProvider)
+	}
 }
 
 // ready: the database answers and every migration is applied.

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +18,8 @@ import (
 	"go.uber.org/goleak"
 
 	"holdfast/config"
+	"holdfast/payments/paymentstest"
+	"holdfast/storage"
 	"holdfast/storage/storagetest"
 )
 
@@ -56,6 +61,10 @@ func TestServeWiring(t *testing.T) {
 	assert.JSONEq(t, `{"data":{"__typename":"Query"}}`, body)
 	status, _ = get("/", "")
 	assert.Equal(t, 200, status, "GraphiQL")
+	resp, err := http.Post(base+"/webhooks/stripe", "application/json", strings.NewReader("{}"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.NotEqual(t, 200, resp.StatusCode, "no Stripe webhook with the manual provider")
 	status, body = get("/metrics", "")
 	assert.Equal(t, 401, status, "metrics are not public")
 	assert.NotContains(t, body, "holdfast_")
@@ -80,4 +89,111 @@ func TestWithParam(t *testing.T) {
 	assert.Equal(t, "host=h connect_timeout=3", withConnectTimeout("host=h"))
 	assert.True(t, strings.HasSuffix(listenerURL("host=h"), "application_name=holdfast-listener"))
 	assert.Equal(t, "postgres://h/db?application_name=holdfast-listener", listenerURL("postgres://h/db?application_name=x"))
+}
+
+// The Stripe wiring, end to end: beginCheckout through /graphql creates an
+// intent at stripe-mock, and a signed event posted to /webhooks/stripe
+// places the order.
+func TestServeWiringStripe(t *testing.T) {
+	mock, err := paymentstest.StartStripeMock()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("stripe-mock: %v", err)
+		}
+		t.Skipf("skipping: %v", err)
+	}
+	defer mock.Stop()
+	store, dbURL := storagetest.NewStore(t, storagetest.Options())
+	cfg := config.Defaults()
+	cfg.DatabaseURL, cfg.AdminToken, cfg.ShutdownDrainDelay = dbURL, "wiring-token", 10*time.Millisecond
+	cfg.PaymentProvider, cfg.StripeAPIBase = "stripe", mock.URL
+	cfg.StripeSecretKey, cfg.StripeWebhookSecret = "sk_test_123", "whsec_wiring"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, store, ln, slog.New(slog.DiscardHandler)) }()
+	base := "http://" + ln.Addr().String()
+	post := func(path, ctype string, body []byte, header map[string]string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, base+path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", ctype)
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}, 10*time.Second, 20*time.Millisecond)
+
+	p := storagetest.MustProduct(t, store, "WIRE", 3)
+	c := storagetest.MustCart(t, store)
+	_, err = store.AddToCart(ctx, storage.AddToCartParams{CartID: c.ID, ProductID: p.ID, Quantity: 2})
+	require.NoError(t, err)
+	q, _ := json.Marshal(map[string]any{
+		"query":     `mutation($in: BeginCheckoutInput!) { beginCheckout(input: $in) { order { id status payment { provider status clientSecret reference } } userErrors { code } } }`,
+		"variables": map[string]any{"in": map[string]any{"cartId": c.ID, "email": "ada@example.com"}},
+	})
+	status, body := post("/graphql", "application/json", q, nil)
+	require.Equal(t, 200, status, body)
+	var out struct {
+		Data struct {
+			BeginCheckout struct {
+				Order struct {
+					ID, Status string
+					Payment    struct{ Provider, Status, ClientSecret, Reference string }
+				}
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &out), body)
+	o := out.Data.BeginCheckout.Order
+	require.Equal(t, "PENDING_PAYMENT", o.Status, body)
+	assert.Equal(t, "stripe", o.Payment.Provider)
+	assert.NotEmpty(t, o.Payment.ClientSecret)
+
+	ev := paymentstest.Event{ID: "evt_wiring", Type: "payment_intent.succeeded", IntentID: o.Payment.Reference, OrderID: o.ID}
+	payload, sig := ev.Sign(t, "whsec_wiring")
+	status, _ = post("/webhooks/stripe", "application/json", payload, map[string]string{"Stripe-Signature": "t=1,v1=00"})
+	assert.Equal(t, 400, status, "a bad signature")
+	status, _ = post("/webhooks/stripe", "application/json", payload, map[string]string{"Stripe-Signature": sig})
+	assert.Equal(t, 200, status)
+	placed, err := store.OrderByID(ctx, o.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "PLACED", placed.Status)
+
+	stop()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
+
+func TestPaymentProviderConfig(t *testing.T) {
+	cfg := config.Defaults()
+	p, _, err := paymentProvider(cfg)
+	require.NoError(t, err)
+	assert.Equal(t, "manual", p.Name(), "the default needs no Stripe settings")
+	cfg.PaymentProvider = "stripe"
+	_, _, err = paymentProvider(cfg)
+	require.ErrorContains(t, err, "STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET")
+	cfg.StripeSecretKey, cfg.StripeWebhookSecret = "sk", "whsec"
+	p, secret, err := paymentProvider(cfg)
+	require.NoError(t, err)
+	assert.Equal(t, "stripe", p.Name())
+	assert.Equal(t, "whsec", secret)
+	cfg.PaymentProvider = "paypal"
+	_, _, err = paymentProvider(cfg)
+	require.Error(t, err)
 }

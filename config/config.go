@@ -72,6 +72,19 @@ type Config struct {
 	RateCartBurst int     `env:"RATE_LIMIT_CART_BURST" envDefault:"500"`
 	RateLoopback  bool    `env:"RATE_LIMIT_LOOPBACK" envDefault:"false"`
 
+	// Checkout with payment (issue 13; docs/payments.md).
+	// PaymentProvider is manual (an admin confirms with confirmPayment) or
+	// stripe (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET required).
+	PaymentProvider string        `env:"PAYMENT_PROVIDER" envDefault:"manual"`
+	PaymentTTL      time.Duration `env:"PAYMENT_TTL" envDefault:"15m"`
+	// PaymentActionsInterval is how often queued provider side effects
+	// (cancelling intents, refunds) are looked for.
+	PaymentActionsInterval time.Duration `env:"PAYMENT_ACTIONS_INTERVAL" envDefault:"2s"`
+	StripeSecretKey        string        `env:"STRIPE_SECRET_KEY"`
+	StripeWebhookSecret    string        `env:"STRIPE_WEBHOOK_SECRET"`
+	// StripeAPIBase points the Stripe client elsewhere (tests: stripe-mock).
+	StripeAPIBase string `env:"STRIPE_API_BASE"`
+
 	MaxLineQuantity int `env:"MAX_LINE_QUANTITY" envDefault:"1000"`
 	MaxCartQuantity int `env:"MAX_CART_QUANTITY" envDefault:"10000"`
 	MaxCartLines    int `env:"MAX_CART_LINES" envDefault:"200"`

@@ -182,6 +182,8 @@ func (s *server) start() {
 		"ADMIN_TOKEN="+adminToken,
 		"HOLD_TTL=4s",
 		"REAPER_INTERVAL=500ms",
+		"PAYMENT_TTL=3s",
+		"PAYMENT_ACTIONS_INTERVAL=500ms",
 		"DB_MAX_CONNS=10",
 		"GRAPHIQL=false",
 		"SEED_DEMO=false",

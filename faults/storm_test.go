@@ -19,8 +19,10 @@ const (
 	qRemoveLine    = `mutation($in: RemoveCartLineInput!) { removeCartLine(input: $in) { cart { id } userErrors { code } } }`
 	qCheckout      = `mutation($in: CheckoutInput!) { checkout(input: $in) { order { id } userErrors { code } } }`
 	qCancelOrder   = `mutation($in: CancelOrderInput!) { cancelOrder(input: $in) { order { id status } userErrors { code } } }`
+	qBeginCheckout = `mutation($in: BeginCheckoutInput!) { beginCheckout(input: $in) { order { id status payment { status } } userErrors { code } } }`
+	qConfirmPay    = `mutation($in: ConfirmPaymentInput!) { confirmPayment(input: $in) { order { id status } userErrors { code } } }`
 	qAdjustStock   = `mutation($in: AdjustStockInput!) { adjustStock(input: $in) { product { id } userErrors { code } } }`
-	qAudit         = `query { inventoryAudit { product { id } stock ledgerStock held cartHeld ok } }`
+	qAudit         = `query { inventoryAudit { product { id } stock ledgerStock held cartHeld pendingHeld ok } }`
 )
 
 // world is a catalog and a pool of carts shared by the storm's workers.
@@ -31,6 +33,7 @@ type world struct {
 	mu     sync.Mutex
 	carts  []string
 	orders []string
+	unpaid []string // orders begun with payment (confirmed or not)
 }
 
 // setupWorld creates nProducts products with the given stock and nCarts
@@ -169,7 +172,13 @@ func (s *storm) step(rng *rand.Rand) outcome {
 			"cartId": cart, "productId": product,
 		}})
 	case p < 75:
-		o, v = s.c.do("checkout", "checkout", false, qCheckout, map[string]any{"in": map[string]any{
+		// Plain checkout, or checkout with payment (the manual provider;
+		// PAYMENT_TTL is short, so some expire before they are confirmed).
+		op, q := "checkout", qCheckout
+		if p >= 68 {
+			op, q = "beginCheckout", qBeginCheckout
+		}
+		o, v = s.c.do(op, op, false, q, map[string]any{"in": map[string]any{
 			"cartId": cart, "email": "a@example.com",
 		}})
 		if o.Class == classOK {
@@ -177,11 +186,14 @@ func (s *storm) step(rng *rand.Rand) outcome {
 			if json.Unmarshal(v, &p) == nil && p.Order.ID != "" { // an undecodable answer is counted by do
 				w.mu.Lock()
 				w.orders = append(w.orders, p.Order.ID)
+				if op == "beginCheckout" {
+					w.unpaid = append(w.unpaid, p.Order.ID)
+				}
 				w.mu.Unlock()
 			}
 			s.replaceCart(ci, cart)
 		}
-	case p < 88:
+	case p < 82:
 		delta := rng.IntN(9) - 3
 		if delta == 0 {
 			delta = 1
@@ -189,6 +201,25 @@ func (s *storm) step(rng *rand.Rand) outcome {
 		o, _ = s.c.do("adjustStock", "adjustStock", true, qAdjustStock, map[string]any{"in": map[string]any{
 			"productId": product, "delta": delta, "reason": "fault storm",
 		}})
+	case p < 91:
+		// Confirm a payment: on time, late (after the reaper expired it),
+		// again, or under another reference; retried after a transport
+		// failure, which must not sell twice.
+		w.mu.Lock()
+		order := ""
+		if n := len(w.unpaid); n > 0 {
+			order = w.unpaid[rng.IntN(n)]
+		}
+		w.mu.Unlock()
+		if order == "" {
+			return s.step(rng)
+		}
+		in := map[string]any{"orderId": order, "reference": fmt.Sprintf("ref-%d", rng.IntN(2))}
+		o, _ = s.c.do("confirmPayment", "confirmPayment", true, qConfirmPay, map[string]any{"in": in})
+		if o.Class == classTransport && o.Code != "refused" || o.Class == classGQLError {
+			time.Sleep(50 * time.Millisecond)
+			o, _ = s.c.do("confirmPayment(retry)", "confirmPayment", true, qConfirmPay, map[string]any{"in": in})
+		}
 	default:
 		w.mu.Lock()
 		order := ""

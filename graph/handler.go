@@ -17,6 +17,7 @@ import (
 	"holdfast/config"
 	"holdfast/graph/live"
 	"holdfast/graph/loaders"
+	"holdfast/payments"
 	"holdfast/reqstate"
 	"holdfast/storage"
 )
@@ -68,6 +69,9 @@ type HandlerConfig struct {
 	Metrics Metrics
 	// Shutdown, when done, closes every websocket (graceful stop).
 	Shutdown context.Context
+	// Payments takes beginCheckout's payments (default: the manual
+	// provider over Store).
+	Payments *payments.Service
 }
 
 func (cfg *HandlerConfig) setDefaults() {
@@ -77,6 +81,9 @@ func (cfg *HandlerConfig) setDefaults() {
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
+	}
+	if cfg.Payments == nil {
+		cfg.Payments = payments.NewService(cfg.Store, payments.Manual{}, payments.Options{TTL: d.PaymentTTL, Log: cfg.Log})
 	}
 	def := func(v *int, d int) {
 		if *v <= 0 {
@@ -111,6 +118,7 @@ func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocume
 			Log:                        cfg.Log,
 			Hub:                        cfg.Hub,
 			Metrics:                    cfg.Metrics,
+			Payments:                   cfg.Payments,
 			MaxSubscriptionsPerConn:    cfg.MaxSubscriptionsPerConn,
 			MaxProductsPerSubscription: cfg.MaxProductsPerSubscription,
 		},

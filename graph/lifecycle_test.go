@@ -46,6 +46,7 @@ type order struct {
 			Amount string `json:"amount"`
 		} `json:"unitPrice"`
 	} `json:"lines"`
+	Payment *payment `json:"payment"` // set by the payment mutations (payments_test.go)
 }
 
 const (

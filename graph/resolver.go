@@ -13,6 +13,7 @@ import (
 	"holdfast/graph/live"
 	"holdfast/graph/loaders"
 	"holdfast/graph/model"
+	"holdfast/payments"
 	"holdfast/storage"
 )
 
@@ -22,6 +23,8 @@ type Resolver struct {
 	Log     *slog.Logger
 	Hub     *live.Hub
 	Metrics Metrics
+	// Payments takes the payments of beginCheckout and confirmPayment.
+	Payments *payments.Service
 
 	MaxSubscriptionsPerConn    int
 	MaxProductsPerSubscription int

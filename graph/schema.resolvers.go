@@ -171,6 +171,28 @@ func (r *mutationResolver) UpdateProduct(ctx context.Context, input model.Update
 	return r.productPayload(ctx, p, err)
 }
 
+// BeginCheckout is the resolver for the beginCheckout field.
+func (r *mutationResolver) BeginCheckout(ctx context.Context, input model.BeginCheckoutInput) (*model.CheckoutPayload, error) {
+	order, _, err := r.Payments.BeginCheckout(ctx, input.CartID, input.Email, idempotencyKey(ctx, input.IdempotencyKey))
+	ue, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	loaders.For(ctx, r.Store).Reset()
+	return &model.CheckoutPayload{Order: order, UserErrors: ue}, nil
+}
+
+// ConfirmPayment is the resolver for the confirmPayment field.
+func (r *mutationResolver) ConfirmPayment(ctx context.Context, input model.ConfirmPaymentInput) (*model.OrderPayload, error) {
+	order, err := r.Payments.ConfirmManual(ctx, input.OrderID, input.Reference)
+	ue, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	loaders.For(ctx, r.Store).Reset()
+	return &model.OrderPayload{Order: order, UserErrors: ue}, nil
+}
+
 // Lines is the resolver for the lines field.
 func (r *orderResolver) Lines(ctx context.Context, obj *storage.Order) ([]*storage.OrderLine, error) {
 	return loaders.For(ctx, r.Store).OrderLines.Load(ctx, obj.ID)
@@ -189,9 +211,19 @@ func (r *orderResolver) Total(ctx context.Context, obj *storage.Order) (*storage
 	return money(total, obj.Currency), nil
 }
 
+// Payment is the resolver for the payment field.
+func (r *orderResolver) Payment(ctx context.Context, obj *storage.Order) (*storage.Payment, error) {
+	return loaders.For(ctx, r.Store).PaymentByOrderID(ctx, obj.ID)
+}
+
 // Product is the resolver for the product field.
 func (r *orderLineResolver) Product(ctx context.Context, obj *storage.OrderLine) (*storage.Product, error) {
 	return r.productByID(ctx, obj.ProductID)
+}
+
+// Amount is the resolver for the amount field.
+func (r *paymentResolver) Amount(ctx context.Context, obj *storage.Payment) (*storage.Money, error) {
+	return money(big.NewInt(obj.AmountCents), obj.Currency), nil
 }
 
 // Product is the resolver for the product field.
@@ -362,6 +394,9 @@ func (r *Resolver) Order() OrderResolver { return &orderResolver{r} }
 // OrderLine returns OrderLineResolver implementation.
 func (r *Resolver) OrderLine() OrderLineResolver { return &orderLineResolver{r} }
 
+// Payment returns PaymentResolver implementation.
+func (r *Resolver) Payment() PaymentResolver { return &paymentResolver{r} }
+
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
@@ -377,6 +412,7 @@ type (
 	mutationResolver     struct{ *Resolver }
 	orderResolver        struct{ *Resolver }
 	orderLineResolver    struct{ *Resolver }
+	paymentResolver      struct{ *Resolver }
 	queryResolver        struct{ *Resolver }
 	stockLevelResolver   struct{ *Resolver }
 	subscriptionResolver struct{ *Resolver }

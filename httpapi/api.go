@@ -44,6 +44,9 @@ type Routes struct {
 	Ready func(context.Context) error
 	Drain *Drain
 	CORS  *cors.Cors
+	// StripeWebhook receives Stripe's events at POST /webhooks/stripe
+	// (nil: not mounted). It verifies their signatures itself.
+	StripeWebhook http.Handler
 }
 
 // NewRouter serves the routes behind CORS and the drain.
@@ -57,6 +60,9 @@ func NewRouter(rt Routes) http.Handler {
 	if rt.GraphiQL != nil {
 		mux.Handle("GET /{$}", rt.GraphiQL)
 		mux.Handle("GET /graphiql/", rt.GraphiQL)
+	}
+	if rt.StripeWebhook != nil {
+		mux.Handle("POST /webhooks/stripe", rt.StripeWebhook)
 	}
 	mux.HandleFunc("GET /healthz", Healthz)
 	mux.HandleFunc("GET /readyz", Readyz(rt.Drain, rt.Ready))

@@ -142,12 +142,15 @@ type AuditRow struct {
 	LedgerStock int   `db:"ledger_stock"`
 	Held        int   `db:"held"`
 	CartHeld    int   `db:"cart_held"`
-	OK          bool  `db:"ok"`
+	// PendingHeld is the sum of the lines of orders awaiting payment,
+	// whose units are still held.
+	PendingHeld int  `db:"pending_held"`
+	OK          bool `db:"ok"`
 }
 
 // InventoryAudit recomputes, for every product, stock against the sum of its
-// ledger movements and held against the sum of live cart lines, from one
-// consistent snapshot.
+// ledger movements and held against the sum of live cart lines and of the
+// lines of orders awaiting payment, from one consistent snapshot.
 func (s *Store) InventoryAudit(ctx context.Context) ([]*AuditRow, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
@@ -156,15 +159,23 @@ func (s *Store) InventoryAudit(ctx context.Context) ([]*AuditRow, error) {
 			SELECT product_id, sum(delta) AS total FROM inventory_movements GROUP BY product_id
 		), carts AS (
 			SELECT product_id, sum(quantity) AS total FROM cart_lines GROUP BY product_id
+		), pending AS (
+			SELECT ol.product_id, sum(ol.quantity) AS total
+			FROM order_lines ol
+			JOIN orders o ON o.id = ol.order_id
+			WHERE o.status = 'PENDING_PAYMENT'
+			GROUP BY ol.product_id
 		)
 		SELECT p.id AS product_id, p.stock, p.held,
 		       COALESCE(l.total, 0) AS ledger_stock,
 		       COALESCE(c.total, 0) AS cart_held,
-		       p.stock = COALESCE(l.total, 0) AND p.held = COALESCE(c.total, 0)
+		       COALESCE(po.total, 0) AS pending_held,
+		       p.stock = COALESCE(l.total, 0) AND p.held = COALESCE(c.total, 0) + COALESCE(po.total, 0)
 		           AND p.held BETWEEN 0 AND p.stock AS ok
 		FROM products p
 		LEFT JOIN ledger l ON l.product_id = p.id
 		LEFT JOIN carts c ON c.product_id = p.id
+		LEFT JOIN pending po ON po.product_id = p.id
 		ORDER BY p.id`
 	var rows []*AuditRow
 	if err := sqlxSelect(ctx, s.pool(), &rows, q); err != nil {

@@ -201,24 +201,42 @@ func (s *Store) checkoutTx(ctx context.Context, tx *Tx, cartID, email string) (_
 	return &order, sold, nil
 }
 
-// CancelOrder puts a placed order's units back in stock, once. It refuses
+// CancelOrder puts a placed order's units back in stock, once, and queues
+// the refund of its payment if it was paid. It refuses
 // (STOCK_LIMIT_EXCEEDED) when a product's stock would pass what an integer
-// holds, and then changes nothing.
+// holds, and then changes nothing. An order awaiting its payment is
+// cancelled too: its holds are released and its intent cancelled; an
+// expired one is only closed; a refunded one (or one awaiting its refund)
+// is refused.
 func (s *Store) CancelOrder(ctx context.Context, orderID string) (*Order, error) {
 	if !ValidSecretID(orderID) {
 		return nil, userErr(CodeOrderNotFound, "no order with this id", "input", "orderId")
 	}
 	var order Order
 	err := s.WithTx(ctx, func(tx *Tx) error {
-		var status string
-		err := sqlxGet(ctx, tx.q, &status, `SELECT status FROM orders WHERE id = $1 FOR UPDATE`, orderID)
+		st, err := lockOrder(ctx, tx.q, orderID)
 		switch {
-		case errors.Is(err, ErrNotFound):
-			return userErr(CodeOrderNotFound, "no order with this id", "input", "orderId")
 		case err != nil:
 			return err
-		case status == OrderCancelled:
+		case st == nil:
+			return orderNotFound()
+		case st.Status == OrderCancelled:
 			return userErr(CodeOrderAlreadyCancelled, "the order is already cancelled", "input", "orderId")
+		case st.Status == OrderPendingPayment:
+			// Not paid yet: its holds are released and its intent
+			// cancelled (queued); a payment that succeeds all the same
+			// makes it REFUND_REQUIRED (see PaymentSucceeded).
+			if err := cancelPending(ctx, tx.q, orderID); err != nil {
+				return err
+			}
+			return sqlxGet(ctx, tx.q, &order, `SELECT `+orderColumns+` FROM orders WHERE id = $1`, orderID)
+		case st.Status == OrderPaymentExpired:
+			// Nothing is held or sold: it is only closed, so that a late
+			// payment is refunded instead of re-reserving the units.
+			const closeExpired = `UPDATE orders SET status = 'CANCELLED', cancelled_at = now() WHERE id = $1 AND status = 'PAYMENT_EXPIRED' RETURNING ` + orderColumns
+			return sqlxGet(ctx, tx.q, &order, closeExpired, orderID)
+		case st.Status != OrderPlaced:
+			return userErr(CodeInvalidInput, "the order was paid but never placed: it awaits or has had its refund", "input", "orderId")
 		}
 		// Every line restocks, or the order stays placed: restocked skips a
 		// product whose stock would overflow, the order is cancelled only if
@@ -241,11 +259,20 @@ func (s *Store) CancelOrder(ctx context.Context, orderID string) (*Order, error)
 				INSERT INTO inventory_movements (product_id, delta, kind, order_id)
 				SELECT id, quantity, 'cancellation', $1
 				FROM restocked
+			), cancelled AS (
+				UPDATE orders
+				SET status = 'CANCELLED', cancelled_at = now()
+				WHERE id = $1 AND status = 'PLACED' AND (SELECT count(*) FROM restocked) = (SELECT count(*) FROM locked)
+				RETURNING ` + orderColumns + `
+			), refund AS (
+				-- A paid order's money goes back (package payments issues it).
+				INSERT INTO payment_actions (order_id, kind)
+				SELECT c.id, 'refund'
+				FROM cancelled c
+				JOIN payments p ON p.order_id = c.id AND p.status = 'SUCCEEDED'
+				ON CONFLICT (order_id, kind) DO NOTHING
 			)
-			UPDATE orders
-			SET status = 'CANCELLED', cancelled_at = now()
-			WHERE id = $1 AND (SELECT count(*) FROM restocked) = (SELECT count(*) FROM locked)
-			RETURNING ` + orderColumns
+			SELECT * FROM cancelled`
 		err = sqlxGet(ctx, tx.q, &order, restore, orderID)
 		if errors.Is(err, ErrNotFound) {
 			// The order is locked and placed: only the stock guard refuses.

@@ -91,7 +91,8 @@ func (s *Store) ReapExpired(ctx context.Context, limit int) (int, error) {
 	return n, err
 }
 
-// RunReaper expires carts every interval until ctx ends, draining in bounded
+// RunReaper expires carts, and orders whose payment is past its dueAt
+// (ReapPayments), every interval until ctx ends, draining in bounded
 // batches.
 func (s *Store) RunReaper(ctx context.Context, interval time.Duration, log *slog.Logger) {
 	if interval <= 0 {
@@ -120,10 +121,30 @@ func (s *Store) RunReaper(ctx context.Context, interval time.Duration, log *slog
 				break
 			}
 		}
+		s.reapPayments(ctx, log)
 		if n, err := s.ReapIdempotencyKeys(ctx, 1000); err != nil && ctx.Err() == nil {
 			log.Warn("reaper: idempotency key cleanup failed", "err", err.Error())
 		} else if n > 0 {
 			log.Debug("reaper removed expired idempotency keys", "keys", n)
+		}
+	}
+}
+
+// reapPayments is RunReaper's pass over pending payments past their dueAt.
+func (s *Store) reapPayments(ctx context.Context, log *slog.Logger) {
+	for ctx.Err() == nil {
+		n, err := s.ReapPayments(ctx, ReaperBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("reaper: payment expiry failed", "err", err.Error())
+			}
+			return
+		}
+		if n > 0 {
+			log.Info("reaper expired unpaid orders", "orders", n)
+		}
+		if n < ReaperBatch {
+			return
 		}
 	}
 }

@@ -20,6 +20,7 @@ type Loaders struct {
 	Product    *dataloadgen.Loader[int64, *storage.Product]
 	CartLines  *dataloadgen.Loader[string, []*storage.CartLine]
 	OrderLines *dataloadgen.Loader[string, []*storage.OrderLine]
+	Payment    *dataloadgen.Loader[string, *storage.Payment] // by order id
 }
 
 // New builds a fresh set of loaders over store.
@@ -35,6 +36,7 @@ func New(store *storage.Store) *Loaders {
 			return store.CartLinesByCartIDs(ctx, ids)
 		}, wait),
 		OrderLines: dataloadgen.NewMappedLoader(store.OrderLinesByOrderIDs, wait),
+		Payment:    dataloadgen.NewMappedLoader(store.PaymentsByOrderIDs, wait),
 	}
 }
 
@@ -54,6 +56,7 @@ func (l *Loaders) Reset() {
 	l.Product.ClearAll()
 	l.CartLines.ClearAll()
 	l.OrderLines.ClearAll()
+	l.Payment.ClearAll()
 }
 
 // Middleware gives every request its own loaders. A websocket lives for

@@ -27,6 +27,13 @@ type AdjustStockInput struct {
 	Reason    *string `json:"reason,omitempty"`
 }
 
+type BeginCheckoutInput struct {
+	CartID string `json:"cartId"`
+	Email  string `json:"email"`
+	// Makes retries safe, as for checkout.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
 type CancelOrderInput struct {
 	OrderID string `json:"orderId"`
 }
@@ -54,6 +61,12 @@ type CheckoutInput struct {
 type CheckoutPayload struct {
 	Order      *storage.Order `json:"order,omitempty"`
 	UserErrors []*UserError   `json:"userErrors"`
+}
+
+type ConfirmPaymentInput struct {
+	OrderID string `json:"orderId"`
+	// What the payment was made under (a bank transfer's reference, a receipt number): 1-255 characters.
+	Reference string `json:"reference"`
 }
 
 type CreateProductInput struct {
@@ -226,6 +239,10 @@ const (
 	ErrorCodeCartLimitExceeded ErrorCode = "CART_LIMIT_EXCEEDED"
 	// A product's stock (or another unit count) would exceed 2147483647, the most the database holds.
 	ErrorCodeStockLimitExceeded ErrorCode = "STOCK_LIMIT_EXCEEDED"
+	// confirmPayment on an order whose payment is not pending (none, another provider's, or confirmed with another reference).
+	ErrorCodePaymentNotPending ErrorCode = "PAYMENT_NOT_PENDING"
+	// beginCheckout could not begin the payment at the provider; the cart is unchanged: retry later.
+	ErrorCodePaymentProviderUnavailable ErrorCode = "PAYMENT_PROVIDER_UNAVAILABLE"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -245,11 +262,13 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeIdempotencyKeyReused,
 	ErrorCodeCartLimitExceeded,
 	ErrorCodeStockLimitExceeded,
+	ErrorCodePaymentNotPending,
+	ErrorCodePaymentProviderUnavailable,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld, ErrorCodeIdempotencyKeyReused, ErrorCodeCartLimitExceeded, ErrorCodeStockLimitExceeded:
+	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld, ErrorCodeIdempotencyKeyReused, ErrorCodeCartLimitExceeded, ErrorCodeStockLimitExceeded, ErrorCodePaymentNotPending, ErrorCodePaymentProviderUnavailable:
 		return true
 	}
 	return false

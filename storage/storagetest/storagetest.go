@@ -126,7 +126,8 @@ func MustCart(t testing.TB, s *storage.Store) *storage.Cart {
 func Snapshot(t testing.TB, db *sqlx.DB) string {
 	t.Helper()
 	var b strings.Builder
-	for _, table := range []string{"products", "carts", "cart_lines", "orders", "order_lines", "inventory_movements"} {
+	for _, table := range []string{"products", "carts", "cart_lines", "orders", "order_lines", "inventory_movements",
+		"payments", "payment_events", "payment_actions"} {
 		var js sql.NullString
 		if err := db.Get(&js, `SELECT json_agg(t ORDER BY t::text)::text FROM `+table+` t`); err != nil {
 			t.Fatalf("snapshot %s: %v", table, err)
@@ -142,17 +143,33 @@ type Books struct {
 	Stock       int   `db:"stock"`
 	Held        int   `db:"held"`
 	CartHeld    int   `db:"cart_held"`
+	PendingHeld int   `db:"pending_held"`
 	LedgerStock int   `db:"ledger_stock"`
 }
 
 // AssertBooks checks the invariants on every product: 0 <= held <= stock,
-// held = sum of live cart lines, stock = sum of its ledger movements.
+// held = live cart lines + lines of orders awaiting payment, stock = sum
+// of its ledger movements. And on every order: its ledger (sales less
+// cancellations) sold its lines' units if it is PLACED and none otherwise,
+// and its payment's status fits its own (no paid order left without a
+// placed order or a queued refund).
 func AssertBooks(t testing.TB, db *sqlx.DB) []Books {
 	t.Helper()
+	tx, err := db.Beginx()
+	if err != nil {
+		t.Fatalf("books: %v", err)
+	}
+	defer tx.Rollback()
+	// One snapshot for every check.
+	if _, err := tx.Exec(`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY`); err != nil {
+		t.Fatalf("books: %v", err)
+	}
 	var rows []Books
-	err := db.Select(&rows, `
+	err = tx.Select(&rows, `
 		SELECT p.id, p.stock, p.held,
 		       COALESCE((SELECT sum(quantity) FROM cart_lines cl WHERE cl.product_id = p.id), 0) AS cart_held,
+		       COALESCE((SELECT sum(ol.quantity) FROM order_lines ol JOIN orders o ON o.id = ol.order_id
+		                 WHERE ol.product_id = p.id AND o.status = 'PENDING_PAYMENT'), 0) AS pending_held,
 		       COALESCE((SELECT sum(delta) FROM inventory_movements m WHERE m.product_id = p.id), 0) AS ledger_stock
 		FROM products p
 		ORDER BY p.id`)
@@ -160,10 +177,47 @@ func AssertBooks(t testing.TB, db *sqlx.DB) []Books {
 		t.Fatalf("books: %v", err)
 	}
 	for _, r := range rows {
-		if r.Held < 0 || r.Held > r.Stock || r.Held != r.CartHeld || r.Stock != r.LedgerStock {
-			t.Errorf("books broken for product %d: stock=%d held=%d cart_held=%d ledger_stock=%d",
-				r.ProductID, r.Stock, r.Held, r.CartHeld, r.LedgerStock)
+		if r.Held < 0 || r.Held > r.Stock || r.Held != r.CartHeld+r.PendingHeld || r.Stock != r.LedgerStock {
+			t.Errorf("books broken for product %d: stock=%d held=%d cart_held=%d pending_held=%d ledger_stock=%d",
+				r.ProductID, r.Stock, r.Held, r.CartHeld, r.PendingHeld, r.LedgerStock)
 		}
+	}
+	var bad []struct {
+		OrderID string `db:"order_id"`
+		Status  string `db:"status"`
+		Problem string `db:"problem"`
+	}
+	err = tx.Select(&bad, `
+		WITH net AS (
+			SELECT ol.order_id, ol.product_id, ol.quantity,
+			       -COALESCE((SELECT sum(m.delta) FROM inventory_movements m
+			                  WHERE m.order_id = ol.order_id AND m.product_id = ol.product_id), 0) AS sold
+			FROM order_lines ol
+		)
+		SELECT o.id AS order_id, o.status, 'ledger sold ' || n.sold || ' of product ' || n.product_id || ' (line: ' || n.quantity || ')' AS problem
+		FROM orders o JOIN net n ON n.order_id = o.id
+		WHERE n.sold <> CASE WHEN o.status = 'PLACED' THEN n.quantity ELSE 0 END
+		UNION ALL
+		SELECT o.id, o.status, 'payment ' || COALESCE(p.status, 'none')
+		FROM orders o LEFT JOIN payments p ON p.order_id = o.id
+		WHERE NOT CASE o.status
+			WHEN 'PENDING_PAYMENT' THEN p.status = 'PENDING'
+			WHEN 'PLACED' THEN p.status IS NULL OR p.status = 'SUCCEEDED'
+			WHEN 'PAYMENT_EXPIRED' THEN p.status IN ('FAILED', 'EXPIRED')
+			WHEN 'REFUND_REQUIRED' THEN p.status = 'SUCCEEDED'
+			WHEN 'REFUNDED' THEN p.status = 'REFUNDED'
+			WHEN 'CANCELLED' THEN p.status IS NULL OR p.status IN ('EXPIRED', 'SUCCEEDED', 'REFUNDED')
+		END
+		UNION ALL
+		SELECT o.id, o.status, 'paid, but no refund queued'
+		FROM orders o JOIN payments p ON p.order_id = o.id
+		WHERE p.status = 'SUCCEEDED' AND o.status IN ('REFUND_REQUIRED', 'CANCELLED')
+		  AND NOT EXISTS (SELECT 1 FROM payment_actions a WHERE a.order_id = o.id AND a.kind = 'refund')`)
+	if err != nil {
+		t.Fatalf("books: orders: %v", err)
+	}
+	for _, b := range bad {
+		t.Errorf("books broken for order %s (%s): %s", b.OrderID, b.Status, b.Problem)
 	}
 	return rows
 }
