@@ -139,11 +139,21 @@ func TestServeWiringStripe(t *testing.T) {
 	c := storagetest.MustCart(t, store)
 	_, err = store.AddToCart(ctx, storage.AddToCartParams{CartID: c.ID, ProductID: p.ID, Quantity: 2})
 	require.NoError(t, err)
+
+	// A shop that takes payments sells nothing unpaid.
+	unpaid, _ := json.Marshal(map[string]any{
+		"query":     `mutation($in: CheckoutInput!) { checkout(input: $in) { order { id } userErrors { code } } }`,
+		"variables": map[string]any{"in": map[string]any{"cartId": c.ID, "email": "ada@example.com"}},
+	})
+	status, body := post("/graphql", "application/json", unpaid, nil)
+	require.Equal(t, 200, status, body)
+	assert.JSONEq(t, `{"data":{"checkout":{"order":null,"userErrors":[{"code":"PAYMENT_REQUIRED"}]}}}`, body)
+
 	q, _ := json.Marshal(map[string]any{
 		"query":     `mutation($in: BeginCheckoutInput!) { beginCheckout(input: $in) { order { id status payment { provider status clientSecret reference } } userErrors { code } } }`,
 		"variables": map[string]any{"in": map[string]any{"cartId": c.ID, "email": "ada@example.com"}},
 	})
-	status, body := post("/graphql", "application/json", q, nil)
+	status, body = post("/graphql", "application/json", q, nil)
 	require.Equal(t, 200, status, body)
 	var out struct {
 		Data struct {

@@ -1455,6 +1455,8 @@ extend enum ErrorCode {
   PAYMENT_NOT_PENDING
   "beginCheckout could not begin the payment at the provider; the cart is unchanged: retry later."
   PAYMENT_PROVIDER_UNAVAILABLE
+  "checkout without payment, on a shop whose PAYMENT_PROVIDER takes payments (stripe): use beginCheckout."
+  PAYMENT_REQUIRED
 }
 
 """

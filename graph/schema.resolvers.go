@@ -131,6 +131,10 @@ func (r *mutationResolver) RemoveCartLine(ctx context.Context, input model.Remov
 
 // Checkout is the resolver for the checkout field.
 func (r *mutationResolver) Checkout(ctx context.Context, input model.CheckoutInput) (*model.CheckoutPayload, error) {
+	if !r.Payments.AllowsUnpaidCheckout() {
+		ue, _ := userErrors(ctx, storage.PaymentRequired())
+		return &model.CheckoutPayload{UserErrors: ue}, nil
+	}
 	order, err := r.Store.Checkout(ctx, input.CartID, input.Email, idempotencyKey(ctx, input.IdempotencyKey))
 	ue, err := userErrors(ctx, err)
 	if err != nil {

@@ -45,6 +45,12 @@ func NewService(store *storage.Store, provider Provider, opts Options) *Service 
 // Provider is the service's provider.
 func (s *Service) Provider() Provider { return s.provider }
 
+// AllowsUnpaidCheckout reports whether checkout (an order placed with no
+// payment) is allowed: with the manual provider it is (a shop that takes no
+// payment, or takes it by hand); with a provider that takes payments, an
+// order must go through beginCheckout and be paid before it is sold.
+func (s *Service) AllowsUnpaidCheckout() bool { return s.provider.Name() == ManualName }
+
 // unavailable is beginCheckout's refusal when the provider failed.
 func unavailable() *storage.Error {
 	return &storage.Error{

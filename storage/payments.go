@@ -59,7 +59,15 @@ const (
 	// CodePaymentProviderUnavailable: the provider could not begin the
 	// payment; the cart is as it was.
 	CodePaymentProviderUnavailable Code = "PAYMENT_PROVIDER_UNAVAILABLE"
+	// CodePaymentRequired: checkout without payment where the shop takes
+	// payments.
+	CodePaymentRequired Code = "PAYMENT_REQUIRED"
 )
+
+// PaymentRequired refuses an unpaid checkout on a shop that takes payments.
+func PaymentRequired() *Error {
+	return userErr(CodePaymentRequired, "this shop takes payment: begin the checkout with beginCheckout", "input", "cartId")
+}
 
 // Payment action kinds.
 const (

@@ -243,6 +243,8 @@ const (
 	ErrorCodePaymentNotPending ErrorCode = "PAYMENT_NOT_PENDING"
 	// beginCheckout could not begin the payment at the provider; the cart is unchanged: retry later.
 	ErrorCodePaymentProviderUnavailable ErrorCode = "PAYMENT_PROVIDER_UNAVAILABLE"
+	// checkout without payment, on a shop whose PAYMENT_PROVIDER takes payments (stripe): use beginCheckout.
+	ErrorCodePaymentRequired ErrorCode = "PAYMENT_REQUIRED"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -264,11 +266,12 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeStockLimitExceeded,
 	ErrorCodePaymentNotPending,
 	ErrorCodePaymentProviderUnavailable,
+	ErrorCodePaymentRequired,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld, ErrorCodeIdempotencyKeyReused, ErrorCodeCartLimitExceeded, ErrorCodeStockLimitExceeded, ErrorCodePaymentNotPending, ErrorCodePaymentProviderUnavailable:
+	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld, ErrorCodeIdempotencyKeyReused, ErrorCodeCartLimitExceeded, ErrorCodeStockLimitExceeded, ErrorCodePaymentNotPending, ErrorCodePaymentProviderUnavailable, ErrorCodePaymentRequired:
 		return true
 	}
 	return false
