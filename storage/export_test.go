@@ -22,4 +22,5 @@ func (s *Store) RunBatch(ctx context.Context, productID int64, ins []AddToCartPa
 
 // Constraints are the constraint names translate maps to refusals.
 var Constraints = []string{skuConstraint, lineCapConstraint, unitsCapConstraint, linesCapConstraint,
-	cartCurrencyConstraint, productCurrencyConstraint}
+	cartCurrencyConstraint, productCurrencyConstraint,
+	productHandleConstraint, collectionHandleConstraint, productHandleFormatConstraint, collectionHandleFormat}
