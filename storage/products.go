@@ -216,25 +216,3 @@ func (s *Store) ProductsByIDs(ctx context.Context, ids []int64) (map[int64]*Prod
 	}
 	return out, translate(rows.Err())
 }
-
-// ListProducts returns up to first products with id > after, in id order,
-// and whether more follow (keyset pagination: stable under inserts).
-func (s *Store) ListProducts(ctx context.Context, first int, after int64) ([]*Product, bool, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	const q = `
-		SELECT ` + productColumns + `
-		FROM products
-		WHERE id > $1
-		ORDER BY id
-		LIMIT $2`
-	var ps []*Product
-	if err := sqlxSelect(ctx, s.pool(), &ps, q, after, first+1); err != nil {
-		return nil, false, err
-	}
-	more := len(ps) > first
-	if more {
-		ps = ps[:first]
-	}
-	return ps, more, nil
-}

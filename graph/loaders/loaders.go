@@ -20,6 +20,7 @@ type Loaders struct {
 	Product    *dataloadgen.Loader[int64, *storage.Product]
 	CartLines  *dataloadgen.Loader[string, []*storage.CartLine]
 	OrderLines *dataloadgen.Loader[string, []*storage.OrderLine]
+	Catalog    *Catalog
 }
 
 // New builds a fresh set of loaders over store.
@@ -33,6 +34,7 @@ func New(store *storage.Store) *Loaders {
 			return store.CartLinesByCartIDs(ctx, ids)
 		}, wait),
 		OrderLines: dataloadgen.NewMappedLoader(store.OrderLinesByOrderIDs, wait),
+		Catalog:    newCatalog(store),
 	}
 }
 
@@ -52,6 +54,7 @@ func (l *Loaders) Reset() {
 	l.Product.ClearAll()
 	l.CartLines.ClearAll()
 	l.OrderLines.ClearAll()
+	l.Catalog.reset()
 }
 
 // Middleware gives every request its own loaders. A websocket lives for
