@@ -96,8 +96,13 @@ func (s *Store) CreateCollection(ctx context.Context, in NewCollection) (*Collec
 	var c Collection
 	var err error
 	for attempt := 1; attempt <= handleAttempts; attempt++ {
-		err = s.retry(ctx, func(ctx context.Context) error {
-			return sqlxGet(ctx, s.pool(), &c, createCollectionSQL, handle, in.Title, in.Description, derived)
+		err = s.WithTx(ctx, func(tx *Tx) error {
+			if derived {
+				if err := lockHandleBase(ctx, tx.q, "collections", handle); err != nil {
+					return err
+				}
+			}
+			return sqlxGet(ctx, tx.q, &c, createCollectionSQL, handle, in.Title, in.Description, derived)
 		})
 		if !derived || !errors.Is(err, ErrDuplicateHandle) {
 			break

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"strings"
 	"unicode"
 
@@ -69,10 +70,10 @@ func Slugify(name, fallback string) string {
 
 // freeHandleSQL is a scalar subquery choosing a handle for a new row of
 // table from the base handle in parameter base: the base itself when no row
-// has it, else base-n for the smallest n >= 2 that no row has. Concurrent
-// inserts of the same base can choose the same handle; the loser fails on
-// the unique constraint and its caller tries again. table and base are
-// constants of this package, never input.
+// has it, else base-n for the smallest n >= 2 that no row has. Callers hold
+// lockHandleBase, so concurrent inserts of one base take turns (and each
+// sees the one before); table and base are constants of this package,
+// never input.
 func freeHandleSQL(table, base string) string {
 	return `(
 		WITH taken AS (
@@ -90,6 +91,15 @@ func freeHandleSQL(table, base string) string {
 		END)`
 }
 
-// handleAttempts bounds the retries of an insert whose derived handle a
-// concurrent insert took first.
-const handleAttempts = 5
+// lockHandleBase serialises, until the transaction ends, the inserts into
+// table that derive a handle from base. Run as a statement of its own
+// before the insert, so that the insert's snapshot (READ COMMITTED: one
+// per statement) sees the row of whoever held the lock before.
+func lockHandleBase(ctx context.Context, q queryer, table, base string) error {
+	_, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))`, "holdfast.handle."+table, base)
+	return translate(err)
+}
+
+// handleAttempts bounds the retries of an insert whose derived handle was
+// taken anyway, by a handle given explicitly (which takes no lock).
+const handleAttempts = 3

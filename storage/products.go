@@ -124,6 +124,11 @@ func (s *Store) CreateProduct(ctx context.Context, in NewProduct) (*Product, err
 	}
 	var p Product
 	create := func(tx *Tx) error {
+		if derived {
+			if err := lockHandleBase(ctx, tx.q, "products", handle); err != nil {
+				return err
+			}
+		}
 		if err := tx.q.QueryRowxContext(ctx, createProductSQL, in.SKU, in.Name, in.Description, cents, in.Currency, in.Stock, handle, derived).StructScan(&p); err != nil {
 			return translate(err)
 		}
@@ -136,7 +141,7 @@ func (s *Store) CreateProduct(ctx context.Context, in NewProduct) (*Product, err
 	}
 	var err error
 	for attempt := 1; attempt <= handleAttempts; attempt++ {
-		// A concurrent insert may take the derived handle first: derive again.
+		// A handle given explicitly may take the derived one first: derive again.
 		if err = s.WithTx(ctx, create); !derived || !errors.Is(err, ErrDuplicateHandle) {
 			break
 		}
