@@ -122,10 +122,9 @@ func (s *Store) ListProducts(ctx context.Context, p ProductPageParams) (*Product
 func (s *Store) CountProducts(ctx context.Context, f ProductFilter) (int, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	var b sqlArgs
-	q := `SELECT count(*) FROM products p` + where(b.filter(f))
+	q, args := countSQL(f)
 	var n int
-	err := sqlxGet(ctx, s.pool(), &n, q, b.args...)
+	err := sqlxGet(ctx, s.pool(), &n, q, args...)
 	return n, err
 }
 
@@ -222,54 +221,18 @@ func (s *Store) productPages(ctx context.Context, p ProductPageParams, collectio
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	forward := p.First > 0
-	n := p.First
+	forward, n := p.First > 0, p.First
 	if !forward {
 		n = p.Last
 	}
-
-	var b sqlArgs
-	var ids string
-	if collections != nil {
-		ids = b.arg(pq.Array(collections))
-	}
-	conds, rank := b.filterRanked(p.Filter)
-	o := orderOf(p.Sort, p.Reverse, rank)
-	scan := o // the order rows are read in: backwards for last/before
-	if !forward {
-		scan = o.flipped()
-	}
-	page := conds
-	if p.After.ID != 0 {
-		page = append(page[:len(page):len(page)], o.after(&b, p.Sort, p.After))
-	}
-	if p.Before.ID != 0 {
-		page = append(page[:len(page):len(page)], o.flipped().after(&b, p.Sort, p.Before))
-	}
-	rankCol := `0::real` // ranks cost a to_tsvector each: only when sorting by them
-	if p.Sort == SortRelevance {
-		rankCol = rank
-	}
-	sel := `
-		SELECT ` + qualifiedProductColumns + `, ` + rankCol + ` AS rank, row_number() OVER (ORDER BY ` + scan.orderBy() + `) AS ord
-		FROM products p` + scope(collections) + where(page) + `
-		ORDER BY ` + scan.orderBy() + `
-		LIMIT ` + b.arg(n+1)
-	q := `SELECT 0::bigint AS collection_id, x.* FROM (` + sel + `) x ORDER BY x.ord`
-	if collections != nil {
-		q = `
-			SELECT c.id AS collection_id, x.*
-			FROM unnest(` + ids + `::bigint[]) AS c(id)
-			CROSS JOIN LATERAL (` + sel + `) x
-			ORDER BY c.id, x.ord`
-	}
+	q, args, o := pageSQL(p, collections)
 	var rows []struct {
 		Product
 		CollectionID int64   `db:"collection_id"`
 		Rank         float32 `db:"rank"`
 		Ord          int64   `db:"ord"`
 	}
-	if err := sqlxSelect(ctx, s.pool(), &rows, q, b.args...); err != nil {
+	if err := sqlxSelect(ctx, s.pool(), &rows, q, args...); err != nil {
 		return nil, err
 	}
 
@@ -309,6 +272,57 @@ func (s *Store) productPages(ctx context.Context, p ProductPageParams, collectio
 		return pages, nil
 	}
 	return pages, s.beyondCursors(ctx, p, o, collections, pages)
+}
+
+// pageSQL is the statement of productPages, its arguments and the
+// listing's order. It reads one row more than the page, to tell whether
+// more follow in the order it reads (backwards for last).
+func pageSQL(p ProductPageParams, collections []int64) (string, []any, productOrder) {
+	n := p.First
+	if n == 0 {
+		n = p.Last
+	}
+	var b sqlArgs
+	var ids string
+	if collections != nil {
+		ids = b.arg(pq.Array(collections))
+	}
+	conds, rank := b.filterRanked(p.Filter)
+	o := orderOf(p.Sort, p.Reverse, rank)
+	scan := o
+	if p.First == 0 {
+		scan = o.flipped()
+	}
+	if p.After.ID != 0 {
+		conds = append(conds, o.after(&b, p.Sort, p.After))
+	}
+	if p.Before.ID != 0 {
+		conds = append(conds, o.flipped().after(&b, p.Sort, p.Before))
+	}
+	rankCol := `0::real` // ranks cost a to_tsvector each: only when sorting by them
+	if p.Sort == SortRelevance {
+		rankCol = rank
+	}
+	sel := `
+		SELECT ` + qualifiedProductColumns + `, ` + rankCol + ` AS rank, row_number() OVER (ORDER BY ` + scan.orderBy() + `) AS ord
+		FROM products p` + scope(collections) + where(conds) + `
+		ORDER BY ` + scan.orderBy() + `
+		LIMIT ` + b.arg(n+1)
+	q := `SELECT 0::bigint AS collection_id, x.* FROM (` + sel + `) x ORDER BY x.ord`
+	if collections != nil {
+		q = `
+			SELECT c.id AS collection_id, x.*
+			FROM unnest(` + ids + `::bigint[]) AS c(id)
+			CROSS JOIN LATERAL (` + sel + `) x
+			ORDER BY c.id, x.ord`
+	}
+	return q, b.args, o
+}
+
+// countSQL is the statement of CountProducts.
+func countSQL(f ProductFilter) (string, []any) {
+	var b sqlArgs
+	return `SELECT count(*) FROM products p` + where(b.filter(f)), b.args
 }
 
 // beyondCursors sets the flags that products exist at or before After
