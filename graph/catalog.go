@@ -49,7 +49,8 @@ func (r *Resolver) catalogProducts(ctx context.Context, a pageArgs, query *strin
 			f.Stock = storage.InStockOnly
 		}
 	}
-	p, err := productPageParams(ctx, catalogCursor, a, f)
+	// Query.products' first and sortKey have defaults.
+	p, err := productPageParams(func(name string) bool { return argGiven(ctx, name) }, catalogCursor, a, f)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +66,7 @@ func (r *Resolver) catalogProducts(ctx context.Context, a pageArgs, query *strin
 // collectionProducts answers Collection.products through the request's
 // loaders, so a list of collections costs one query for all their pages.
 func (r *Resolver) collectionProducts(ctx context.Context, c *storage.Collection, a pageArgs) (*model.ProductConnection, error) {
-	p, err := productPageParams(ctx, collectionCursor, a, storage.ProductFilter{})
+	p, err := productPageParams(always, collectionCursor, a, storage.ProductFilter{})
 	if err != nil {
 		return nil, err
 	}
@@ -102,12 +103,12 @@ func (r *Resolver) primeProductFields(ctx context.Context, page *storage.Product
 }
 
 // productPageParams checks a product connection's arguments and turns them
-// into storage's. Without a sortKey given, a query orders by relevance.
-func productPageParams(ctx context.Context, kind string, a pageArgs, f storage.ProductFilter) (storage.ProductPageParams, error) {
+// into storage's. given says whether the request gave an argument (rather
+// than leaving it to the schema's default): only a first given conflicts
+// with last, and without a sortKey given a query orders by relevance.
+func productPageParams(given func(string) bool, kind string, a pageArgs, f storage.ProductFilter) (storage.ProductPageParams, error) {
 	p := storage.ProductPageParams{Filter: f, Sort: storage.SortID, Reverse: a.reverse != nil && *a.reverse}
-	// Query.products' first has a default (20): only a first the request
-	// gave counts as given.
-	firstGiven := a.first != nil && argGiven(ctx, "first")
+	firstGiven := a.first != nil && given("first")
 	switch {
 	case firstGiven && a.last != nil:
 		return p, badInput("first and last cannot be used together")
@@ -124,7 +125,7 @@ func productPageParams(ctx context.Context, kind string, a pageArgs, f storage.P
 		p.First = n
 	}
 	switch {
-	case a.sortKey != nil && argGiven(ctx, "sortKey"):
+	case a.sortKey != nil && given("sortKey"):
 		p.Sort = storage.ProductSort(*a.sortKey)
 	case f.Query != "":
 		p.Sort = storage.SortRelevance
@@ -136,6 +137,10 @@ func productPageParams(ctx context.Context, kind string, a pageArgs, f storage.P
 	p.Before, err = decodeProductCursor("before", kind, p, a.before)
 	return p, err
 }
+
+// always: Collection.products has no defaults that matter (first has
+// none; sortKey's is ID, which is also what no query means).
+func always(string) bool { return true }
 
 // argGiven reports whether the request gave the field being resolved the
 // argument name (a literal, or a variable it supplied) rather than leaving
@@ -159,26 +164,121 @@ func argGiven(ctx context.Context, name string) bool {
 // selects reports whether the selection of the field being resolved
 // reaches path, through fragments.
 func selects(ctx context.Context, path ...string) bool {
+	return len(fieldsAt(ctx, path...)) > 0
+}
+
+// fieldsAt collects the fields at path (the last name included) below the
+// field being resolved, through fragments.
+func fieldsAt(ctx context.Context, path ...string) []graphql.CollectedField {
 	if !graphql.HasOperationContext(ctx) || graphql.GetFieldContext(ctx) == nil {
-		return false
+		return nil
 	}
-	oc := graphql.GetOperationContext(ctx)
-	set := graphql.GetFieldContext(ctx).Field.Selections
-	for _, name := range path {
+	return fieldsBelow(graphql.GetOperationContext(ctx), graphql.GetFieldContext(ctx).Field.Selections, path...)
+}
+
+func fieldsBelow(oc *graphql.OperationContext, set ast.SelectionSet, path ...string) []graphql.CollectedField {
+	var found []graphql.CollectedField
+	for i, name := range path {
+		found = found[:0]
 		var next ast.SelectionSet
-		found := false
 		for _, f := range graphql.CollectFields(oc, set, nil) {
 			if f.Name == name {
-				found = true
+				found = append(found, f)
 				next = append(next, f.Selections...)
 			}
 		}
-		if !found {
-			return false
+		if len(found) == 0 || i == len(path)-1 {
+			break
 		}
 		set = next
 	}
-	return true
+	return found
+}
+
+// primeCollectionProducts loads, for a list of collections, the pages of
+// products the query asks of each (one batch per products field), then
+// queues those products' images and collections and the pages' counts
+// when selected. The collections' resolvers, which run concurrently and
+// would each open a batch in their own time, then find it all loaded: the
+// list costs the same number of queries however long it is.
+func (r *Resolver) primeCollectionProducts(ctx context.Context, cs []*storage.Collection) {
+	if len(cs) == 0 {
+		return
+	}
+	oc := graphql.GetOperationContext(ctx)
+	cat := loaders.For(ctx, r.Store).Catalog
+	for _, f := range fieldsAt(ctx, "edges", "node", "products") {
+		a, ok := pageArgsOf(f.ArgumentMap(oc.Variables))
+		if !ok {
+			continue
+		}
+		p, err := productPageParams(always, collectionCursor, a, storage.ProductFilter{})
+		if err != nil {
+			continue // the resolvers report it
+		}
+		keys := make([]storage.CollectionPageKey, len(cs))
+		counts := make([]storage.CollectionCountKey, len(cs))
+		for i, c := range cs {
+			keys[i] = storage.CollectionPageKey{CollectionID: c.ID, Params: p}
+			counts[i] = storage.CollectionCountKey{CollectionID: c.ID}
+		}
+		if len(fieldsBelow(oc, f.Selections, "totalCount")) > 0 {
+			cat.CollectionCount.LoadAllThunk(ctx, counts)
+		}
+		pages, err := cat.CollectionProducts.LoadAll(ctx, keys)
+		if err != nil {
+			continue
+		}
+		var ids []int64
+		for _, pg := range pages {
+			for _, e := range pg.Edges {
+				ids = append(ids, e.Product.ID)
+			}
+		}
+		if len(fieldsBelow(oc, f.Selections, "edges", "node", "images")) > 0 {
+			cat.ProductImages.LoadAllThunk(ctx, ids)
+		}
+		if len(fieldsBelow(oc, f.Selections, "edges", "node", "collections")) > 0 {
+			cat.ProductCollections.LoadAllThunk(ctx, ids)
+		}
+	}
+}
+
+// pageArgsOf reads a Collection.products field's arguments, as
+// CollectedField.ArgumentMap gives them.
+func pageArgsOf(m map[string]any) (a pageArgs, ok bool) {
+	ok = true
+	intArg := func(name string) *int {
+		v := m[name]
+		if v == nil {
+			return nil
+		}
+		n, err := model.UnmarshalInt32(v)
+		ok = ok && err == nil
+		return &n
+	}
+	strArg := func(name string) *string {
+		v := m[name]
+		if v == nil {
+			return nil
+		}
+		s, err := graphql.UnmarshalString(v)
+		ok = ok && err == nil
+		return &s
+	}
+	a.first, a.last = intArg("first"), intArg("last")
+	a.after, a.before = strArg("after"), strArg("before")
+	if v := m["sortKey"]; v != nil {
+		var k model.ProductSortKeys
+		ok = ok && k.UnmarshalGQL(v) == nil
+		a.sortKey = &k
+	}
+	if v := m["reverse"]; v != nil {
+		b, err := graphql.UnmarshalBoolean(v)
+		ok = ok && err == nil
+		a.reverse = &b
+	}
+	return a, ok
 }
 
 // productConnection renders a page.
@@ -315,6 +415,7 @@ func (r *Resolver) collectionConnection(ctx context.Context, first *int, after *
 	if err != nil {
 		return nil, err
 	}
+	r.primeCollectionProducts(ctx, cs)
 	conn := &model.CollectionConnection{
 		Edges:    make([]*model.CollectionEdge, 0, len(cs)),
 		PageInfo: &model.PageInfo{HasNextPage: more, HasPreviousPage: prior},
