@@ -6,7 +6,7 @@ import "context"
 // when a client asks for it, by Count, which counts the connection's
 // filtered set (every page).
 type ProductConnection struct {
-	Edges    []*ProductEdge `json:"edges"`
-	PageInfo *PageInfo      `json:"pageInfo"`
+	Edges    []*ProductEdge                         `json:"edges"`
+	PageInfo *PageInfo                              `json:"pageInfo"`
 	Count    func(ctx context.Context) (int, error) `json:"-"`
 }
