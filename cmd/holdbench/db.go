@@ -84,13 +84,14 @@ func redact(dsn string) string {
 	return u.String()
 }
 
-// seedProducts inserts n products (sku prefix+i) with their 'initial'
-// ledger movements, as the API would, and returns their ids in order.
+// seedProducts inserts n products (sku prefix+i, a handle derived from
+// it) with their 'initial' ledger movements, as the API would, and returns
+// their ids in order.
 func seedProducts(ctx context.Context, db *sql.DB, prefix string, n, stock int) ([]int64, error) {
 	const q = `
 		WITH p AS (
-			INSERT INTO products (sku, name, price_cents, currency, stock)
-			SELECT $1 || g, 'holdbench ' || $1 || g, 1000, 'USD', $2
+			INSERT INTO products (sku, handle, name, price_cents, currency, stock)
+			SELECT $1 || g, 'holdbench-' || md5($1 || g), 'holdbench ' || $1 || g, 1000, 'USD', $2
 			FROM generate_series(1, $3) AS g
 			RETURNING id, stock
 		), m AS (
