@@ -225,7 +225,7 @@ func (s *Store) productPages(ctx context.Context, p ProductPageParams, collectio
 	if !forward {
 		n = p.Last
 	}
-	q, args, o := pageSQL(p, collections)
+	q, args := pageSQL(p, collections)
 	var rows []struct {
 		Product
 		CollectionID int64   `db:"collection_id"`
@@ -271,13 +271,13 @@ func (s *Store) productPages(ctx context.Context, p ProductPageParams, collectio
 	if p.After.ID == 0 && p.Before.ID == 0 {
 		return pages, nil
 	}
-	return pages, s.beyondCursors(ctx, p, o, collections, pages)
+	return pages, s.beyondCursors(ctx, p, collections, pages)
 }
 
-// pageSQL is the statement of productPages, its arguments and the
-// listing's order. It reads one row more than the page, to tell whether
-// more follow in the order it reads (backwards for last).
-func pageSQL(p ProductPageParams, collections []int64) (string, []any, productOrder) {
+// pageSQL is the statement of productPages and its arguments. It reads one
+// row more than the page, to tell whether more follow in the order it reads
+// (backwards for last).
+func pageSQL(p ProductPageParams, collections []int64) (string, []any) {
 	n := p.First
 	if n == 0 {
 		n = p.Last
@@ -316,7 +316,7 @@ func pageSQL(p ProductPageParams, collections []int64) (string, []any, productOr
 			CROSS JOIN LATERAL (` + sel + `) x
 			ORDER BY c.id, x.ord`
 	}
-	return q, b.args, o
+	return q, b.args
 }
 
 // countSQL is the statement of CountProducts.
@@ -327,13 +327,14 @@ func countSQL(f ProductFilter) (string, []any) {
 
 // beyondCursors sets the flags that products exist at or before After
 // (HasPreviousPage) and at or after Before (HasNextPage), in one query.
-func (s *Store) beyondCursors(ctx context.Context, p ProductPageParams, o productOrder, collections []int64, pages map[int64]*ProductPage) error {
+func (s *Store) beyondCursors(ctx context.Context, p ProductPageParams, collections []int64, pages map[int64]*ProductPage) error {
 	var b sqlArgs
 	var ids string
 	if collections != nil {
 		ids = b.arg(pq.Array(collections))
 	}
-	conds, _ := b.filterRanked(p.Filter)
+	conds, rank := b.filterRanked(p.Filter)
+	o := orderOf(p.Sort, p.Reverse, rank) // its rank refers to this statement's placeholders
 	exists := func(beyond string) string {
 		c := append(conds[:len(conds):len(conds)], "NOT "+beyond)
 		return `EXISTS (SELECT 1 FROM products p` + scope(collections) + where(c) + `)`

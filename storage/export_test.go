@@ -32,7 +32,7 @@ var Constraints = []string{skuConstraint, lineCapConstraint, unitsCapConstraint,
 // (of CountProducts' for p.Filter when count), with sequential scans
 // disabled when noSeqScan, so a test can see which indexes it uses.
 func (s *Store) ExplainListProducts(ctx context.Context, p ProductPageParams, count, noSeqScan bool) (string, error) {
-	q, args, _ := pageSQL(p, nil)
+	q, args := pageSQL(p, nil)
 	if count {
 		q, args = countSQL(p.Filter)
 	}
