@@ -45,8 +45,6 @@ func decodeCursor(kind string, after *string) (string, error) {
 	return strings.TrimPrefix(string(b), kind+":"), nil
 }
 
-func decodeProductCursor(after *string) (int64, error) { return decodeSeqCursor("product", after) }
-
 // decodeSeqCursor reads a cursor holding a positive int64 position, written
 // as encodeCursor writes it (decimal, no sign, no leading zeros); anything
 // else is bad input.

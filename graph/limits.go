@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"holdfast/config"
+	"holdfast/graph/model"
 	"holdfast/reqstate"
 	"net/http"
 	"net/netip"
@@ -165,9 +166,9 @@ func (l *limits) rateLimited(st *reqstate.State, wait time.Duration, msg string)
 	return err
 }
 
-// complexityCosts prices list fields: a connection costs first × its
-// child, a cart or order's lines up to 100 lines each, the audit every
-// product.
+// complexityCosts prices list fields: a connection costs first (or last)
+// × its child, a cart or order's lines 50 lines each, the audit 100
+// products, a product's images and collections 5 each.
 func complexityCosts(c *ComplexityRoot) {
 	page := func(first *int) int {
 		if first == nil {
@@ -175,7 +176,28 @@ func complexityCosts(c *ComplexityRoot) {
 		}
 		return max(*first, 1)
 	}
-	c.Query.Products = func(child int, first *int, _ *string) int { return 1 + page(first)*child }
+	// first or last; Query.products' first always has a value (its
+	// default), so a last there costs at least a default page.
+	pages := func(first, last *int) int {
+		if last == nil {
+			return page(first)
+		}
+		if first == nil {
+			return max(*last, 1)
+		}
+		return max(page(first), *last)
+	}
+	c.Query.Products = func(child int, first *int, _ *string, last *int, _ *string, _ *string, _ *bool, _ *model.ProductSortKeys, _ *bool) int {
+		return 1 + pages(first, last)*child
+	}
+	c.Collection.Products = func(child int, first *int, _ *string, last *int, _ *string, _ *model.ProductSortKeys, _ *bool) int {
+		return 1 + pages(first, last)*child
+	}
+	c.Query.Collections = func(child int, first *int, _ *string) int { return 1 + page(first)*child }
+	// A product has at most storage.MaxImages images and any number of
+	// collections; priced, like a cart's lines, at a typical count.
+	c.Product.Images = func(child int) int { return 1 + 5*child }
+	c.Product.Collections = func(child int) int { return 1 + 5*child }
 	c.Query.Orders = func(child int, first *int, _ *string) int { return 1 + page(first)*child }
 	c.Query.InventoryAudit = func(child int) int { return 1 + 100*child }
 	c.Query.TopHolders = func(child int, _ *string, first *int) int { return 1 + page(first)*child }

@@ -51,6 +51,16 @@ func (r *cartResolver) Subtotal(ctx context.Context, obj *storage.Cart) (*storag
 	return r.subtotal(lines), nil
 }
 
+// ID is the resolver for the id field.
+func (r *collectionResolver) ID(ctx context.Context, obj *storage.Collection) (string, error) {
+	return formatID(obj.ID), nil
+}
+
+// Products is the resolver for the products field.
+func (r *collectionResolver) Products(ctx context.Context, obj *storage.Collection, first *int, after *string, last *int, before *string, sortKey *model.ProductSortKeys, reverse *bool) (*model.ProductConnection, error) {
+	return r.collectionProducts(ctx, obj, pageArgs{first: first, after: after, last: last, before: before, sortKey: sortKey, reverse: reverse})
+}
+
 // CreateProduct is the resolver for the createProduct field.
 func (r *mutationResolver) CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.ProductPayload, error) {
 	p, err := r.Store.CreateProduct(ctx, storage.NewProduct{
@@ -197,6 +207,47 @@ func (r *mutationResolver) ConfirmPayment(ctx context.Context, input model.Confi
 	return &model.OrderPayload{Order: order, UserErrors: ue}, nil
 }
 
+// CreateCollection is the resolver for the createCollection field.
+func (r *mutationResolver) CreateCollection(ctx context.Context, input model.CreateCollectionInput) (*model.CollectionPayload, error) {
+	c, err := r.Store.CreateCollection(ctx, storage.NewCollection{Handle: input.Handle, Title: input.Title, Description: input.Description})
+	return r.collectionPayload(ctx, c, err)
+}
+
+// UpdateCollection is the resolver for the updateCollection field.
+func (r *mutationResolver) UpdateCollection(ctx context.Context, input model.UpdateCollectionInput) (*model.CollectionPayload, error) {
+	c, err := r.Store.UpdateCollection(ctx, parseCollectionID(input.CollectionID), storage.CollectionUpdate{
+		Handle: input.Handle, Title: input.Title, Description: input.Description,
+	})
+	return r.collectionPayload(ctx, c, err)
+}
+
+// DeleteCollection is the resolver for the deleteCollection field.
+func (r *mutationResolver) DeleteCollection(ctx context.Context, collectionID string) (*model.DeleteCollectionPayload, error) {
+	err := r.Store.DeleteCollection(ctx, parseCollectionID(collectionID))
+	ue, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	loaders.For(ctx, r.Store).Reset()
+	out := &model.DeleteCollectionPayload{UserErrors: ue}
+	if len(ue) == 0 {
+		out.DeletedCollectionID = &collectionID
+	}
+	return out, nil
+}
+
+// AddProductsToCollection is the resolver for the addProductsToCollection field.
+func (r *mutationResolver) AddProductsToCollection(ctx context.Context, collectionID string, productIds []string) (*model.CollectionPayload, error) {
+	c, err := r.Store.AddProductsToCollection(ctx, parseCollectionID(collectionID), parseProductIDs(productIds))
+	return r.collectionPayload(ctx, c, err)
+}
+
+// RemoveProductsFromCollection is the resolver for the removeProductsFromCollection field.
+func (r *mutationResolver) RemoveProductsFromCollection(ctx context.Context, collectionID string, productIds []string) (*model.CollectionPayload, error) {
+	c, err := r.Store.RemoveProductsFromCollection(ctx, parseCollectionID(collectionID), parseProductIDs(productIds))
+	return r.collectionPayload(ctx, c, err)
+}
+
 // Lines is the resolver for the lines field.
 func (r *orderResolver) Lines(ctx context.Context, obj *storage.Order) ([]*storage.OrderLine, error) {
 	return loaders.For(ctx, r.Store).OrderLines.Load(ctx, obj.ID)
@@ -230,6 +281,21 @@ func (r *paymentResolver) Amount(ctx context.Context, obj *storage.Payment) (*st
 	return money(big.NewInt(obj.AmountCents), obj.Currency), nil
 }
 
+// Images is the resolver for the images field.
+func (r *productResolver) Images(ctx context.Context, obj *storage.Product) ([]*storage.Image, error) {
+	return loaders.For(ctx, r.Store).Catalog.Images(ctx, obj.ID)
+}
+
+// Collections is the resolver for the collections field.
+func (r *productResolver) Collections(ctx context.Context, obj *storage.Product) ([]*storage.Collection, error) {
+	return loaders.For(ctx, r.Store).Catalog.Collections(ctx, obj.ID)
+}
+
+// TotalCount is the resolver for the totalCount field.
+func (r *productConnectionResolver) TotalCount(ctx context.Context, obj *model.ProductConnection) (int, error) {
+	return obj.Count(ctx)
+}
+
 // Product is the resolver for the product field.
 func (r *queryResolver) Product(ctx context.Context, id string) (*storage.Product, error) {
 	pid, ok := storage.ParseProductID(id)
@@ -240,26 +306,8 @@ func (r *queryResolver) Product(ctx context.Context, id string) (*storage.Produc
 }
 
 // Products is the resolver for the products field.
-func (r *queryResolver) Products(ctx context.Context, first *int, after *string) (*model.ProductConnection, error) {
-	n, err := pageSize(first)
-	if err != nil {
-		return nil, err
-	}
-	afterID, err := decodeProductCursor(after)
-	if err != nil {
-		return nil, err
-	}
-	ps, more, err := r.Store.ListProducts(ctx, n, afterID)
-	if err != nil {
-		return nil, err
-	}
-	conn := &model.ProductConnection{Edges: make([]*model.ProductEdge, 0, len(ps)), PageInfo: &model.PageInfo{HasNextPage: more}}
-	for _, p := range ps {
-		cursor := encodeCursor("product", storage.FormatProductID(p.ID))
-		conn.Edges = append(conn.Edges, &model.ProductEdge{Cursor: cursor, Node: p})
-		conn.PageInfo.EndCursor = &cursor
-	}
-	return conn, nil
+func (r *queryResolver) Products(ctx context.Context, first *int, after *string, last *int, before *string, query *string, inStock *bool, sortKey *model.ProductSortKeys, reverse *bool) (*model.ProductConnection, error) {
+	return r.catalogProducts(ctx, pageArgs{first: first, after: after, last: last, before: before, sortKey: sortKey, reverse: reverse}, query, inStock)
 }
 
 // Cart is the resolver for the cart field.
@@ -292,6 +340,9 @@ func (r *queryResolver) Orders(ctx context.Context, first *int, after *string) (
 		conn.Edges = append(conn.Edges, &model.OrderEdge{Cursor: cursor, Node: o})
 		conn.PageInfo.EndCursor = &cursor
 	}
+	if len(conn.Edges) > 0 {
+		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
+	}
 	return conn, nil
 }
 
@@ -313,6 +364,35 @@ func (r *queryResolver) TopHolders(ctx context.Context, productID *string, first
 		}
 	}
 	return r.Store.TopHolders(ctx, pid, n)
+}
+
+// ProductByHandle is the resolver for the productByHandle field.
+func (r *queryResolver) ProductByHandle(ctx context.Context, handle string) (*storage.Product, error) {
+	return r.Store.ProductByHandle(ctx, handle)
+}
+
+// ProductBySku is the resolver for the productBySku field.
+func (r *queryResolver) ProductBySku(ctx context.Context, sku string) (*storage.Product, error) {
+	return r.Store.ProductBySKU(ctx, sku)
+}
+
+// Collection is the resolver for the collection field.
+func (r *queryResolver) Collection(ctx context.Context, id string) (*storage.Collection, error) {
+	cid := parseCollectionID(id)
+	if cid == 0 {
+		return nil, nil
+	}
+	return r.Store.CollectionByID(ctx, cid)
+}
+
+// CollectionByHandle is the resolver for the collectionByHandle field.
+func (r *queryResolver) CollectionByHandle(ctx context.Context, handle string) (*storage.Collection, error) {
+	return r.Store.CollectionByHandle(ctx, handle)
+}
+
+// Collections is the resolver for the collections field.
+func (r *queryResolver) Collections(ctx context.Context, first *int, after *string) (*model.CollectionConnection, error) {
+	return r.collectionConnection(ctx, first, after)
 }
 
 // ProductID is the resolver for the productId field.
@@ -389,6 +469,9 @@ func (r *Resolver) AuditRow() AuditRowResolver { return &auditRowResolver{r} }
 // Cart returns CartResolver implementation.
 func (r *Resolver) Cart() CartResolver { return &cartResolver{r} }
 
+// Collection returns CollectionResolver implementation.
+func (r *Resolver) Collection() CollectionResolver { return &collectionResolver{r} }
+
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
@@ -401,6 +484,14 @@ func (r *Resolver) OrderLine() OrderLineResolver { return &orderLineResolver{r} 
 // Payment returns PaymentResolver implementation.
 func (r *Resolver) Payment() PaymentResolver { return &paymentResolver{r} }
 
+// Product returns ProductResolver implementation.
+func (r *Resolver) Product() ProductResolver { return &productResolver{r} }
+
+// ProductConnection returns ProductConnectionResolver implementation.
+func (r *Resolver) ProductConnection() ProductConnectionResolver {
+	return &productConnectionResolver{r}
+}
+
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
@@ -411,13 +502,16 @@ func (r *Resolver) StockLevel() StockLevelResolver { return &stockLevelResolver{
 func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
 
 type (
-	auditRowResolver     struct{ *Resolver }
-	cartResolver         struct{ *Resolver }
-	mutationResolver     struct{ *Resolver }
-	orderResolver        struct{ *Resolver }
-	orderLineResolver    struct{ *Resolver }
-	paymentResolver      struct{ *Resolver }
-	queryResolver        struct{ *Resolver }
-	stockLevelResolver   struct{ *Resolver }
-	subscriptionResolver struct{ *Resolver }
+	auditRowResolver          struct{ *Resolver }
+	cartResolver              struct{ *Resolver }
+	collectionResolver        struct{ *Resolver }
+	mutationResolver          struct{ *Resolver }
+	orderResolver             struct{ *Resolver }
+	orderLineResolver         struct{ *Resolver }
+	paymentResolver           struct{ *Resolver }
+	productResolver           struct{ *Resolver }
+	productConnectionResolver struct{ *Resolver }
+	queryResolver             struct{ *Resolver }
+	stockLevelResolver        struct{ *Resolver }
+	subscriptionResolver      struct{ *Resolver }
 )

@@ -35,6 +35,8 @@ const (
 	CodeStockBelowHeld        Code = "STOCK_BELOW_HELD"
 	CodeCartLimitExceeded     Code = "CART_LIMIT_EXCEEDED"
 	CodeStockLimitExceeded    Code = "STOCK_LIMIT_EXCEEDED"
+	CodeDuplicateHandle       Code = "DUPLICATE_HANDLE"
+	CodeCollectionNotFound    Code = "COLLECTION_NOT_FOUND"
 )
 
 // Error is a business failure: the operation was refused and changed nothing.
@@ -60,6 +62,9 @@ func (e *Error) Is(target error) bool {
 var (
 	ErrCartLimit    = &Error{Code: CodeCartLimitExceeded}
 	ErrDuplicateSKU = &Error{Code: CodeDuplicateSKU, Message: "a product with this sku already exists", Field: []string{"input", "sku"}}
+	// ErrDuplicateHandle is a handle given explicitly that another product
+	// (or collection) has. A derived handle is made unique instead.
+	ErrDuplicateHandle = &Error{Code: CodeDuplicateHandle, Message: "this handle is already taken", Field: []string{"input", "handle"}}
 	// ErrOutOfRange is an arithmetic result that does not fit its column
 	// (SQLSTATE 22003). Every integer column holds a unit count (stock,
 	// held, quantities, cart totals), so it is a refusal, never an internal
@@ -105,7 +110,16 @@ const (
 
 	cartCurrencyConstraint    = "cart_lines_cart_currency_fkey"    // 00008
 	productCurrencyConstraint = "cart_lines_product_currency_fkey" // 00008
+
+	productHandleConstraint       = "products_handle_key"       // 00010
+	collectionHandleConstraint    = "collections_handle_key"    // 00010
+	productHandleFormatConstraint = "products_handle_format"    // 00010
+	collectionHandleFormat        = "collections_handle_format" // 00010
 )
+
+func handleFormatErr() *Error {
+	return userErr(CodeInvalidInput, "handle must be 1-255 lower-case letters, digits and single hyphens, not starting or ending with a hyphen", "input", "handle")
+}
 
 func cartCurrencyErr() *Error {
 	return userErr(CodeCurrencyMismatch, "the cart already holds products priced in another currency", "input", "productId")
@@ -138,8 +152,12 @@ func translate(err error) error {
 	if e := pq.As(err); e != nil {
 		switch e.Code {
 		case pqerror.UniqueViolation:
-			if e.Constraint == skuConstraint {
+			switch e.Constraint {
+			case skuConstraint:
 				return ErrDuplicateSKU
+			case productHandleConstraint, collectionHandleConstraint:
+				dup := *ErrDuplicateHandle
+				return &dup
 			}
 		case pqerror.ForeignKeyViolation:
 			switch e.Constraint {
@@ -159,6 +177,8 @@ func translate(err error) error {
 				return capErr("the cart may not hold that many units (MAX_CART_QUANTITY)")
 			case linesCapConstraint:
 				return capErr("the cart may not hold that many lines (MAX_CART_LINES)")
+			case productHandleFormatConstraint, collectionHandleFormat:
+				return handleFormatErr()
 			}
 		case pqerror.TRSerializationFailure, pqerror.TRDeadlockDetected:
 			return err // keep the pq error so retry() can see it

@@ -1,6 +1,9 @@
 package storage
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // RunBatch runs the given reservations of one product as one coalesced
 // batch (exactly what concurrent requests would form) and returns each
@@ -22,4 +25,25 @@ func (s *Store) RunBatch(ctx context.Context, productID int64, ins []AddToCartPa
 
 // Constraints are the constraint names translate maps to refusals.
 var Constraints = []string{skuConstraint, lineCapConstraint, unitsCapConstraint, linesCapConstraint,
-	cartCurrencyConstraint, productCurrencyConstraint}
+	cartCurrencyConstraint, productCurrencyConstraint,
+	productHandleConstraint, collectionHandleConstraint, productHandleFormatConstraint, collectionHandleFormat}
+
+// ExplainListProducts is the plan of the statement ListProducts runs for p
+// (of CountProducts' for p.Filter when count), with sequential scans
+// disabled when noSeqScan, so a test can see which indexes it uses.
+func (s *Store) ExplainListProducts(ctx context.Context, p ProductPageParams, count, noSeqScan bool) (string, error) {
+	q, args := pageSQL(p, nil)
+	if count {
+		q, args = countSQL(p.Filter)
+	}
+	var plan []string
+	err := s.WithTx(ctx, func(tx *Tx) error {
+		if noSeqScan {
+			if _, err := tx.q.ExecContext(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+				return err
+			}
+		}
+		return sqlxSelect(ctx, tx.q, &plan, `EXPLAIN `+q, args...)
+	})
+	return strings.Join(plan, "\n"), err
+}

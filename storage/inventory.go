@@ -80,9 +80,13 @@ type ProductUpdate struct {
 	Description *string // "" clears it
 	PriceAmount *string
 	Currency    *string
+	Handle      *string
+	Images      []NewImage // nil: unchanged; empty: none
 }
 
-// UpdateProduct changes a product's name, description or price.
+// UpdateProduct changes a product's name, description, price, handle or
+// images (replacing them all), in one transaction. A handle another product
+// has is refused (DUPLICATE_HANDLE); renaming keeps the handle, so links stay.
 func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductUpdate) (*Product, error) {
 	var cents *int64
 	if in.Name != nil {
@@ -105,6 +109,14 @@ func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductUpdate) (
 	if in.Currency != nil && !ValidCurrency(*in.Currency) {
 		return nil, userErr(CodeInvalidInput, "currencyCode must be a three-letter ISO 4217 code such as USD", "input", "currencyCode")
 	}
+	if in.Handle != nil && !ValidHandle(*in.Handle) {
+		return nil, handleFormatErr()
+	}
+	if in.Images != nil {
+		if err := validateImages(in.Images); err != nil {
+			return nil, err
+		}
+	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	const q = `
@@ -113,11 +125,25 @@ func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductUpdate) (
 		    description = CASE WHEN $3::text IS NULL THEN description ELSE NULLIF($3, '') END,
 		    price_cents = COALESCE($4, price_cents),
 		    currency = COALESCE($5, currency),
+		    handle = COALESCE($6, handle),
 		    updated_at = now()
 		WHERE id = $1 AND ($5::text IS NULL OR $5 = currency OR held = 0)
 		RETURNING ` + productColumns
 	var p Product
-	err := sqlxGet(ctx, s.pool(), &p, q, id, in.Name, in.Description, cents, in.Currency)
+	update := func(q2 queryer) error {
+		return sqlxGet(ctx, q2, &p, q, id, in.Name, in.Description, cents, in.Currency, in.Handle)
+	}
+	var err error
+	if in.Images == nil {
+		err = update(s.pool())
+	} else {
+		err = s.WithTx(ctx, func(tx *Tx) error {
+			if err := update(tx.q); err != nil {
+				return err
+			}
+			return replaceImages(ctx, tx.q, id, in.Images)
+		})
+	}
 	if errors.Is(err, ErrNotFound) {
 		cur, err := s.ProductByID(ctx, id)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 type Product struct {
 	ID          int64     `db:"id" json:"id"`
 	SKU         string    `db:"sku" json:"sku"`
+	Handle      string    `db:"handle" json:"handle"`
 	Name        string    `db:"name" json:"name"`
 	Description *string   `db:"description" json:"description"`
 	PriceCents  int64     `db:"price_cents" json:"price_cents"`
@@ -27,7 +28,7 @@ type Product struct {
 // Available is what can still be reserved.
 func (p *Product) Available() int { return p.Stock - p.Held }
 
-const productColumns = `id, sku, name, description, price_cents, currency, stock, held, created_at, updated_at`
+const productColumns = `id, sku, handle, name, description, price_cents, currency, stock, held, created_at, updated_at`
 
 // productJSON builds, in SQL, the row of table alias t as a JSON object of
 // productColumns (the keys are the column names, Product's json tags), so a
@@ -60,6 +61,10 @@ type NewProduct struct {
 	PriceAmount string
 	Currency    string
 	Stock       int
+	// Handle is the product's URL slug; nil derives it from the name.
+	Handle *string
+	// Images are the product's images, in order.
+	Images []NewImage
 }
 
 // Input limits.
@@ -109,27 +114,94 @@ func validateNewProduct(in *NewProduct) (priceCents int64, err *Error) {
 	if in.Stock < 0 || in.Stock > MaxStock {
 		return 0, userErr(CodeInvalidInput, "stock must be between 0 and 2147483647", "input", "stock")
 	}
+	if in.Handle != nil && !ValidHandle(*in.Handle) {
+		return 0, handleFormatErr()
+	}
+	if err := validateImages(in.Images); err != nil {
+		return 0, err
+	}
 	return cents, nil
 }
 
-// CreateProduct adds a product and records its opening stock in the ledger,
-// in one transaction.
+// createProductSQL inserts a product; $8 says whether $7 is a base handle
+// to make unique (derived from the name) or the handle as given.
+var createProductSQL = `
+	INSERT INTO products (sku, name, description, price_cents, currency, stock, handle)
+	VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $8 THEN ` + freeHandleSQL("products", "$7::text") + ` ELSE $7 END)
+	RETURNING ` + productColumns
+
+// CreateProduct adds a product with its images and records its opening
+// stock in the ledger, in one transaction. Without a handle it takes the
+// slug of its name, made unique with the first free suffix -2, -3, ...; a
+// handle given explicitly that is taken is refused (DUPLICATE_HANDLE).
 func (s *Store) CreateProduct(ctx context.Context, in NewProduct) (*Product, error) {
 	cents, verr := validateNewProduct(&in)
 	if verr != nil {
 		return nil, verr
 	}
+	handle, derived := "", in.Handle == nil
+	if derived {
+		handle = Slugify(in.Name, "product")
+	} else {
+		handle = *in.Handle
+	}
 	var p Product
-	err := s.WithTx(ctx, func(tx *Tx) error {
-		const q = `
-			INSERT INTO products (sku, name, description, price_cents, currency, stock)
-			VALUES ($1, $2, $3, $4, $5, $6)
-			RETURNING ` + productColumns
-		if err := tx.q.QueryRowxContext(ctx, q, in.SKU, in.Name, in.Description, cents, in.Currency, in.Stock).StructScan(&p); err != nil {
+	create := func(tx *Tx) error {
+		if derived {
+			if err := lockHandleBase(ctx, tx.q, "products", handle); err != nil {
+				return err
+			}
+		}
+		if err := tx.q.QueryRowxContext(ctx, createProductSQL, in.SKU, in.Name, in.Description, cents, in.Currency, in.Stock, handle, derived).StructScan(&p); err != nil {
 			return translate(err)
 		}
+		if len(in.Images) > 0 {
+			if err := replaceImages(ctx, tx.q, p.ID, in.Images); err != nil {
+				return err
+			}
+		}
 		return recordMovement(ctx, tx.q, movement{ProductID: p.ID, Delta: in.Stock, Kind: MoveInitial, Reason: "created"})
-	})
+	}
+	var err error
+	for attempt := 1; attempt <= handleAttempts; attempt++ {
+		// A handle given explicitly may take the derived one first: derive again.
+		if err = s.WithTx(ctx, create); !derived || !errors.Is(err, ErrDuplicateHandle) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// ProductBySKU returns the product with this sku, or nil when there is none.
+func (s *Store) ProductBySKU(ctx context.Context, sku string) (*Product, error) {
+	if !validSKU(sku) {
+		return nil, nil
+	}
+	return s.productWhere(ctx, `sku = $1`, sku)
+}
+
+// ProductByHandle returns the product with this handle, or nil when there is
+// none.
+func (s *Store) ProductByHandle(ctx context.Context, handle string) (*Product, error) {
+	if !ValidHandle(handle) {
+		return nil, nil
+	}
+	return s.productWhere(ctx, `handle = $1`, handle)
+}
+
+// productWhere reads the product matching cond (a constant of this package
+// on one unique column, with the value in $1), or nil.
+func (s *Store) productWhere(ctx context.Context, cond string, arg any) (*Product, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	var p Product
+	err := sqlxGet(ctx, s.reader(), &p, `SELECT `+productColumns+` FROM products WHERE `+cond, arg)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -171,26 +243,4 @@ func (s *Store) ProductsByIDs(ctx context.Context, ids []int64) (map[int64]*Prod
 		out[p.ID] = p
 	}
 	return out, translate(rows.Err())
-}
-
-// ListProducts returns up to first products with id > after, in id order,
-// and whether more follow (keyset pagination: stable under inserts).
-func (s *Store) ListProducts(ctx context.Context, first int, after int64) ([]*Product, bool, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	const q = `
-		SELECT ` + productColumns + `
-		FROM products
-		WHERE id > $1
-		ORDER BY id
-		LIMIT $2`
-	var ps []*Product
-	if err := sqlxSelect(ctx, s.reader(), &ps, q, after, first+1); err != nil {
-		return nil, false, err
-	}
-	more := len(ps) > first
-	if more {
-		ps = ps[:first]
-	}
-	return ps, more, nil
 }

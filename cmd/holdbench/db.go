@@ -84,14 +84,15 @@ func redact(dsn string) string {
 	return u.String()
 }
 
-// seedProducts inserts n products (sku prefix+i, USD 10.00) with their
-// 'initial' ledger movements, as the API would, and returns their ids in
-// order. A non-empty description is given to each (with its number).
+// seedProducts inserts n products (sku prefix+i, a handle derived from
+// it, USD 10.00) with their 'initial' ledger movements, as the API would,
+// and returns their ids in order. A non-empty description is given to each
+// (with its number).
 func seedProducts(ctx context.Context, db *sql.DB, prefix string, n, stock int, description string) ([]int64, error) {
 	const q = `
 		WITH p AS (
-			INSERT INTO products (sku, name, description, price_cents, currency, stock)
-			SELECT $1 || g, 'holdbench ' || $1 || g, CASE WHEN $4 <> '' THEN $4 || ' (' || g || ')' END, 1000, 'USD', $2
+			INSERT INTO products (sku, handle, name, description, price_cents, currency, stock)
+			SELECT $1 || g, 'holdbench-' || md5($1 || g), 'holdbench ' || $1 || g, CASE WHEN $4 <> '' THEN $4 || ' (' || g || ')' END, 1000, 'USD', $2
 			FROM generate_series(1, $3) AS g
 			RETURNING id, stock
 		), m AS (

@@ -21,6 +21,7 @@ type Loaders struct {
 	CartLines  *dataloadgen.Loader[string, []*storage.CartLine]
 	OrderLines *dataloadgen.Loader[string, []*storage.OrderLine]
 	Payment    *dataloadgen.Loader[string, *storage.Payment] // by order id
+	Catalog    *Catalog
 }
 
 // New builds a fresh set of loaders over store.
@@ -37,6 +38,7 @@ func New(store *storage.Store) *Loaders {
 		}, wait),
 		OrderLines: dataloadgen.NewMappedLoader(store.OrderLinesByOrderIDs, wait),
 		Payment:    dataloadgen.NewMappedLoader(store.PaymentsByOrderIDs, wait),
+		Catalog:    newCatalog(store),
 	}
 }
 
@@ -57,6 +59,7 @@ func (l *Loaders) Reset() {
 	l.CartLines.ClearAll()
 	l.OrderLines.ClearAll()
 	l.Payment.ClearAll()
+	l.Catalog.reset()
 }
 
 // Middleware gives every request its own loaders. A websocket lives for

@@ -63,10 +63,32 @@ type CheckoutPayload struct {
 	UserErrors []*UserError   `json:"userErrors"`
 }
 
+type CollectionConnection struct {
+	Edges    []*CollectionEdge `json:"edges"`
+	PageInfo *PageInfo         `json:"pageInfo"`
+}
+
+type CollectionEdge struct {
+	Cursor string              `json:"cursor"`
+	Node   *storage.Collection `json:"node"`
+}
+
+type CollectionPayload struct {
+	Collection *storage.Collection `json:"collection,omitempty"`
+	UserErrors []*UserError        `json:"userErrors"`
+}
+
 type ConfirmPaymentInput struct {
 	OrderID string `json:"orderId"`
 	// What the payment was made under (a bank transfer's reference, a receipt number): 1-255 characters.
 	Reference string `json:"reference"`
+}
+
+type CreateCollectionInput struct {
+	// Derived from the title when omitted (made unique with -2, -3, ...).
+	Handle      *string `json:"handle,omitempty"`
+	Title       string  `json:"title"`
+	Description *string `json:"description,omitempty"`
 }
 
 type CreateProductInput struct {
@@ -76,6 +98,22 @@ type CreateProductInput struct {
 	PriceAmount  string  `json:"priceAmount"`
 	CurrencyCode string  `json:"currencyCode"`
 	Stock        int     `json:"stock"`
+	// Derived from the name when omitted (made unique with -2, -3, ...).
+	Handle *string `json:"handle,omitempty"`
+	// At most 20, in display order.
+	Images []*ImageInput `json:"images,omitempty"`
+}
+
+type DeleteCollectionPayload struct {
+	// The id of the collection deleted (null when refused).
+	DeletedCollectionID *string      `json:"deletedCollectionId,omitempty"`
+	UserErrors          []*UserError `json:"userErrors"`
+}
+
+type ImageInput struct {
+	// An https:// URL, a path starting with "/", or a data:image/ URL; at most 16384 bytes.
+	URL     string  `json:"url"`
+	AltText *string `json:"altText,omitempty"`
 }
 
 type Mutation struct {
@@ -97,13 +135,10 @@ type OrderPayload struct {
 }
 
 type PageInfo struct {
-	HasNextPage bool    `json:"hasNextPage"`
-	EndCursor   *string `json:"endCursor,omitempty"`
-}
-
-type ProductConnection struct {
-	Edges    []*ProductEdge `json:"edges"`
-	PageInfo *PageInfo      `json:"pageInfo"`
+	HasNextPage     bool    `json:"hasNextPage"`
+	EndCursor       *string `json:"endCursor,omitempty"`
+	HasPreviousPage bool    `json:"hasPreviousPage"`
+	StartCursor     *string `json:"startCursor,omitempty"`
 }
 
 type ProductEdge struct {
@@ -140,6 +175,14 @@ type UpdateCartLineInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+type UpdateCollectionInput struct {
+	CollectionID string  `json:"collectionId"`
+	Handle       *string `json:"handle,omitempty"`
+	Title        *string `json:"title,omitempty"`
+	// An empty string clears the description.
+	Description *string `json:"description,omitempty"`
+}
+
 type UpdateProductInput struct {
 	ProductID string  `json:"productId"`
 	Name      *string `json:"name,omitempty"`
@@ -147,6 +190,10 @@ type UpdateProductInput struct {
 	Description  *string `json:"description,omitempty"`
 	PriceAmount  *string `json:"priceAmount,omitempty"`
 	CurrencyCode *string `json:"currencyCode,omitempty"`
+	// Renaming a product keeps its handle; set one here.
+	Handle *string `json:"handle,omitempty"`
+	// Replaces every image; [] removes them all.
+	Images []*ImageInput `json:"images,omitempty"`
 }
 
 type UserError struct {
@@ -245,6 +292,9 @@ const (
 	ErrorCodePaymentProviderUnavailable ErrorCode = "PAYMENT_PROVIDER_UNAVAILABLE"
 	// checkout without payment, on a shop whose PAYMENT_PROVIDER takes payments (stripe): use beginCheckout.
 	ErrorCodePaymentRequired ErrorCode = "PAYMENT_REQUIRED"
+	// The handle given is another product's (or collection's).
+	ErrorCodeDuplicateHandle    ErrorCode = "DUPLICATE_HANDLE"
+	ErrorCodeCollectionNotFound ErrorCode = "COLLECTION_NOT_FOUND"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -267,11 +317,13 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodePaymentNotPending,
 	ErrorCodePaymentProviderUnavailable,
 	ErrorCodePaymentRequired,
+	ErrorCodeDuplicateHandle,
+	ErrorCodeCollectionNotFound,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld, ErrorCodeIdempotencyKeyReused, ErrorCodeCartLimitExceeded, ErrorCodeStockLimitExceeded, ErrorCodePaymentNotPending, ErrorCodePaymentProviderUnavailable, ErrorCodePaymentRequired:
+	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld, ErrorCodeIdempotencyKeyReused, ErrorCodeCartLimitExceeded, ErrorCodeStockLimitExceeded, ErrorCodePaymentNotPending, ErrorCodePaymentProviderUnavailable, ErrorCodePaymentRequired, ErrorCodeDuplicateHandle, ErrorCodeCollectionNotFound:
 		return true
 	}
 	return false
@@ -307,6 +359,66 @@ func (e *ErrorCode) UnmarshalJSON(b []byte) error {
 }
 
 func (e ErrorCode) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ProductSortKeys string
+
+const (
+	ProductSortKeysID   ProductSortKeys = "ID"
+	ProductSortKeysName ProductSortKeys = "NAME"
+	// By price amount.
+	ProductSortKeysPrice     ProductSortKeys = "PRICE"
+	ProductSortKeysCreatedAt ProductSortKeys = "CREATED_AT"
+)
+
+var AllProductSortKeys = []ProductSortKeys{
+	ProductSortKeysID,
+	ProductSortKeysName,
+	ProductSortKeysPrice,
+	ProductSortKeysCreatedAt,
+}
+
+func (e ProductSortKeys) IsValid() bool {
+	switch e {
+	case ProductSortKeysID, ProductSortKeysName, ProductSortKeysPrice, ProductSortKeysCreatedAt:
+		return true
+	}
+	return false
+}
+
+func (e ProductSortKeys) String() string {
+	return string(e)
+}
+
+func (e *ProductSortKeys) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ProductSortKeys(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ProductSortKeys", str)
+	}
+	return nil
+}
+
+func (e ProductSortKeys) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ProductSortKeys) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ProductSortKeys) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -73,6 +73,13 @@ func URL(t testing.TB) string {
 	return pgtestdb.Custom(t, config(t), migrator{}).URL()
 }
 
+// EmptyURL creates a fresh database with no schema at all for t (dropped
+// when t ends), for tests that run the migrations themselves.
+func EmptyURL(t testing.TB) string {
+	t.Helper()
+	return pgtestdb.Custom(t, config(t), pgtestdb.NoopMigrator{}).URL()
+}
+
 // Options are the Store options tests use unless they say otherwise.
 func Options() storage.Options {
 	opts := hfconfig.Defaults().Storage()

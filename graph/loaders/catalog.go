@@ -1,0 +1,73 @@
+package loaders
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/vikstrous/dataloadgen"
+
+	"holdfast/storage"
+)
+
+// Catalog batches the catalog's reads of one request: a list of products
+// with their images and collections, or of collections with their products,
+// costs a constant number of queries however long it is.
+type Catalog struct {
+	ProductImages      *dataloadgen.Loader[int64, []*storage.Image]
+	ProductCollections *dataloadgen.Loader[int64, []*storage.Collection]
+	CollectionProducts *dataloadgen.Loader[storage.CollectionPageKey, *storage.ProductPage]
+	CollectionCount    *dataloadgen.Loader[storage.CollectionCountKey, int]
+}
+
+func newCatalog(store *storage.Store) *Catalog {
+	wait := dataloadgen.WithWait(time.Millisecond)
+	return &Catalog{
+		ProductImages:      dataloadgen.NewMappedLoader(store.ImagesByProductIDs, wait),
+		ProductCollections: dataloadgen.NewMappedLoader(store.CollectionsByProductIDs, wait),
+		CollectionProducts: dataloadgen.NewMappedLoader(store.CollectionProductPages, wait),
+		CollectionCount:    dataloadgen.NewMappedLoader(store.CollectionProductCounts, wait),
+	}
+}
+
+func (c *Catalog) reset() {
+	c.ProductImages.ClearAll()
+	c.ProductCollections.ClearAll()
+	c.CollectionProducts.ClearAll()
+	c.CollectionCount.ClearAll()
+}
+
+// Images loads a product's images (none for an unknown id).
+func (c *Catalog) Images(ctx context.Context, productID int64) ([]*storage.Image, error) {
+	return orNone(c.ProductImages.Load(ctx, productID))
+}
+
+// Collections loads the collections a product is in.
+func (c *Catalog) Collections(ctx context.Context, productID int64) ([]*storage.Collection, error) {
+	return orNone(c.ProductCollections.Load(ctx, productID))
+}
+
+func orNone[T any](v []T, err error) ([]T, error) {
+	if errors.Is(err, dataloadgen.ErrNotFound) || (err == nil && v == nil) {
+		return []T{}, nil
+	}
+	return v, err
+}
+
+// Page loads a page of a collection's products.
+func (c *Catalog) Page(ctx context.Context, key storage.CollectionPageKey) (*storage.ProductPage, error) {
+	p, err := c.CollectionProducts.Load(ctx, key)
+	if errors.Is(err, dataloadgen.ErrNotFound) || (err == nil && p == nil) {
+		return &storage.ProductPage{Edges: []storage.ProductEdge{}}, nil
+	}
+	return p, err
+}
+
+// Count loads how many of a collection's products a filter selects.
+func (c *Catalog) Count(ctx context.Context, key storage.CollectionCountKey) (int, error) {
+	n, err := c.CollectionCount.Load(ctx, key)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return 0, nil
+	}
+	return n, err
+}

@@ -1,0 +1,546 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/lib/pq"
+)
+
+// ProductSort is the order of a product listing. Every order ends with the
+// product id, so it is total and a position in it (a keyset cursor) stays
+// where it is however many products are inserted.
+type ProductSort string
+
+// Product orders. SortRelevance is search rank, highest first (then id); the
+// others run low to high. Reverse flips the whole order.
+const (
+	SortID        ProductSort = "ID"
+	SortName      ProductSort = "NAME"
+	SortPrice     ProductSort = "PRICE"
+	SortCreatedAt ProductSort = "CREATED_AT"
+	SortRelevance ProductSort = "RELEVANCE"
+)
+
+// StockFilter narrows a listing by what can be reserved now.
+type StockFilter int8
+
+// Stock filters: in stock is available (stock - held) > 0.
+const (
+	AnyStock StockFilter = iota
+	InStockOnly
+	OutOfStockOnly
+)
+
+// ProductFilter selects the products of a listing. It is comparable, so it
+// can key a dataloader.
+type ProductFilter struct {
+	// Query is searched for in sku, name and description: its words (and
+	// word prefixes) by full-text search, and, from 3 characters, the whole
+	// text as a substring. "" matches every product. Callers pass it
+	// through NormalizeQuery.
+	Query string
+	Stock StockFilter
+}
+
+// MaxQueryLen bounds a search query, in characters; MaxPageSize a page.
+const (
+	MaxQueryLen = 200
+	MaxPageSize = 100
+)
+
+// maxQueryWords bounds the words of a query that full-text search uses.
+const maxQueryWords = 16
+
+// NormalizeQuery trims a search query and collapses its runs of white space
+// and control characters into single spaces.
+func NormalizeQuery(q string) string {
+	return strings.Join(strings.FieldsFunc(q, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError
+	}), " ")
+}
+
+// ProductPosition is a product's place in a listing's order: its id and
+// its value of the sort key (only the field of the listing's sort counts).
+// The zero value (ID 0) is no position.
+type ProductPosition struct {
+	ID         int64
+	Name       string
+	PriceCents int64
+	CreatedAt  int64 // Unix microseconds, the database's precision
+	Rank       float32
+}
+
+// ProductPageParams ask for one page of a listing: the first First
+// products after After, or the last Last products before Before (After and
+// Before may also both bound the range), in the order Sort, flipped by
+// Reverse. Exactly one of First and Last is set, 1..MaxPageSize. The type
+// is comparable, so it can key a dataloader.
+type ProductPageParams struct {
+	Filter        ProductFilter
+	Sort          ProductSort
+	Reverse       bool
+	First, Last   int
+	After, Before ProductPosition
+}
+
+// ProductEdge is a product of a page and its position.
+type ProductEdge struct {
+	Product  *Product
+	Position ProductPosition
+}
+
+// ProductPage is a page of a listing. HasNextPage and HasPreviousPage say
+// whether the listing has products after and before the page, as Relay
+// defines them: past the First or Last asked for, or beyond the Before or
+// After given.
+type ProductPage struct {
+	Edges           []ProductEdge
+	HasNextPage     bool
+	HasPreviousPage bool
+}
+
+// ErrBadPage is a ProductPageParams the API layer should have refused.
+var ErrBadPage = errors.New("storage: invalid page parameters")
+
+// ListProducts returns a page of the catalog.
+func (s *Store) ListProducts(ctx context.Context, p ProductPageParams) (*ProductPage, error) {
+	pages, err := s.productPages(ctx, p, nil)
+	if err != nil {
+		return nil, err
+	}
+	return pages[0], nil
+}
+
+// CountProducts counts the products a filter selects (every page).
+func (s *Store) CountProducts(ctx context.Context, f ProductFilter) (int, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	q, args := countSQL(f)
+	var n int
+	err := sqlxGet(ctx, s.reader(), &n, q, args...)
+	return n, err
+}
+
+// CollectionPageKey asks for a page of one collection's products.
+type CollectionPageKey struct {
+	CollectionID int64
+	Params       ProductPageParams
+}
+
+// CollectionProductPages returns pages of many collections' products: one
+// query for every group of keys with the same parameters (one LATERAL
+// subquery per collection), so a list of collections costs what one does.
+// It backs the per-request collection products dataloader.
+func (s *Store) CollectionProductPages(ctx context.Context, keys []CollectionPageKey) (map[CollectionPageKey]*ProductPage, error) {
+	groups := map[ProductPageParams][]int64{}
+	for _, k := range keys {
+		groups[k.Params] = append(groups[k.Params], k.CollectionID)
+	}
+	out := make(map[CollectionPageKey]*ProductPage, len(keys))
+	for params, ids := range groups {
+		pages, err := s.productPages(ctx, params, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			out[CollectionPageKey{CollectionID: id, Params: params}] = pages[id]
+		}
+	}
+	return out, nil
+}
+
+// CollectionCountKey asks for the number of one collection's products a
+// filter selects.
+type CollectionCountKey struct {
+	CollectionID int64
+	Filter       ProductFilter
+}
+
+// CollectionProductCounts counts many collections' products, one query per
+// filter. It backs the per-request collection count dataloader.
+func (s *Store) CollectionProductCounts(ctx context.Context, keys []CollectionCountKey) (map[CollectionCountKey]int, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	groups := map[ProductFilter][]int64{}
+	for _, k := range keys {
+		groups[k.Filter] = append(groups[k.Filter], k.CollectionID)
+	}
+	out := make(map[CollectionCountKey]int, len(keys))
+	for f, ids := range groups {
+		var b sqlArgs
+		in := b.arg(pq.Array(ids))
+		q := `
+			SELECT cp.collection_id, count(*) AS n
+			FROM collection_products cp
+			JOIN products p ON p.id = cp.product_id
+			WHERE cp.collection_id = ANY(` + in + `)` + and(b.filter(f)) + `
+			GROUP BY cp.collection_id`
+		var rows []struct {
+			CollectionID int64 `db:"collection_id"`
+			N            int   `db:"n"`
+		}
+		if err := sqlxSelect(ctx, s.reader(), &rows, q, b.args...); err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			out[CollectionCountKey{CollectionID: id, Filter: f}] = 0
+		}
+		for _, r := range rows {
+			out[CollectionCountKey{CollectionID: r.CollectionID, Filter: f}] = r.N
+		}
+	}
+	return out, nil
+}
+
+func (p ProductPageParams) valid() bool {
+	n := p.First
+	if p.Last > 0 {
+		n = p.Last
+	}
+	_, known := sortKeys[p.Sort]
+	return known && (p.First > 0) != (p.Last > 0) && n <= MaxPageSize &&
+		utf8.RuneCountInString(p.Filter.Query) <= MaxQueryLen && validText(p.After.Name, MaxNameLen) &&
+		validText(p.Before.Name, MaxNameLen) && finite(p.After.Rank) && finite(p.Before.Rank)
+}
+
+func finite(f float32) bool { return !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0) }
+
+// productPages runs one page of a listing: of the whole catalog (under key
+// 0) when collections is nil, else of each of those collections. It costs
+// one query, plus one when a cursor is given (for the flags beyond it).
+func (s *Store) productPages(ctx context.Context, p ProductPageParams, collections []int64) (map[int64]*ProductPage, error) {
+	if !p.valid() {
+		return nil, ErrBadPage
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	forward, n := p.First > 0, p.First
+	if !forward {
+		n = p.Last
+	}
+	q, args := pageSQL(p, collections)
+	var rows []struct {
+		Product
+		CollectionID int64   `db:"collection_id"`
+		Rank         float32 `db:"rank"`
+		Ord          int64   `db:"ord"`
+	}
+	if err := sqlxSelect(ctx, s.reader(), &rows, q, args...); err != nil {
+		return nil, err
+	}
+
+	pages := map[int64]*ProductPage{}
+	keys := collections
+	if keys == nil {
+		keys = []int64{0}
+	}
+	for _, id := range keys {
+		pages[id] = &ProductPage{Edges: []ProductEdge{}}
+	}
+	for i := range rows {
+		r := &rows[i]
+		pg := pages[r.CollectionID]
+		if len(pg.Edges) == n {
+			// The extra row: more follow in the order read.
+			if forward {
+				pg.HasNextPage = true
+			} else {
+				pg.HasPreviousPage = true
+			}
+			continue
+		}
+		prod := r.Product
+		pg.Edges = append(pg.Edges, ProductEdge{Product: &prod, Position: ProductPosition{
+			ID: prod.ID, Name: prod.Name, PriceCents: prod.PriceCents, CreatedAt: prod.CreatedAt.UnixMicro(), Rank: r.Rank,
+		}})
+	}
+	if !forward {
+		for _, pg := range pages {
+			for i, j := 0, len(pg.Edges)-1; i < j; i, j = i+1, j-1 {
+				pg.Edges[i], pg.Edges[j] = pg.Edges[j], pg.Edges[i]
+			}
+		}
+	}
+	if p.After.ID == 0 && p.Before.ID == 0 {
+		return pages, nil
+	}
+	return pages, s.beyondCursors(ctx, p, collections, pages)
+}
+
+// pageSQL is the statement of productPages and its arguments. It reads one
+// row more than the page, to tell whether more follow in the order it reads
+// (backwards for last).
+func pageSQL(p ProductPageParams, collections []int64) (string, []any) {
+	n := p.First
+	if n == 0 {
+		n = p.Last
+	}
+	var b sqlArgs
+	var ids string
+	if collections != nil {
+		ids = b.arg(pq.Array(collections))
+	}
+	conds, rank := b.filterRanked(p.Filter)
+	o := orderOf(p.Sort, p.Reverse, rank)
+	scan := o
+	if p.First == 0 {
+		scan = o.flipped()
+	}
+	if p.After.ID != 0 {
+		conds = append(conds, o.after(&b, p.Sort, p.After))
+	}
+	if p.Before.ID != 0 {
+		conds = append(conds, o.flipped().after(&b, p.Sort, p.Before))
+	}
+	rankCol := `0::real` // ranks cost a to_tsvector each: only when sorting by them
+	if p.Sort == SortRelevance {
+		rankCol = rank
+	}
+	sel := `
+		SELECT ` + qualifiedProductColumns + `, ` + rankCol + ` AS rank, row_number() OVER (ORDER BY ` + scan.orderBy() + `) AS ord
+		FROM products p` + scope(collections) + where(conds) + `
+		ORDER BY ` + scan.orderBy() + `
+		LIMIT ` + b.arg(n+1)
+	q := `SELECT 0::bigint AS collection_id, x.* FROM (` + sel + `) x ORDER BY x.ord`
+	if collections != nil {
+		q = `
+			SELECT c.id AS collection_id, x.*
+			FROM unnest(` + ids + `::bigint[]) AS c(id)
+			CROSS JOIN LATERAL (` + sel + `) x
+			ORDER BY c.id, x.ord`
+	}
+	return q, b.args
+}
+
+// countSQL is the statement of CountProducts.
+func countSQL(f ProductFilter) (string, []any) {
+	var b sqlArgs
+	return `SELECT count(*) FROM products p` + where(b.filter(f)), b.args
+}
+
+// beyondCursors sets the flags that products exist at or before After
+// (HasPreviousPage) and at or after Before (HasNextPage), in one query.
+func (s *Store) beyondCursors(ctx context.Context, p ProductPageParams, collections []int64, pages map[int64]*ProductPage) error {
+	var b sqlArgs
+	var ids string
+	if collections != nil {
+		ids = b.arg(pq.Array(collections))
+	}
+	conds, rank := b.filterRanked(p.Filter)
+	o := orderOf(p.Sort, p.Reverse, rank) // its rank refers to this statement's placeholders
+	exists := func(beyond string) string {
+		c := append(conds[:len(conds):len(conds)], "NOT "+beyond)
+		return `EXISTS (SELECT 1 FROM products p` + scope(collections) + where(c) + `)`
+	}
+	prior, following := "false", "false"
+	if p.After.ID != 0 {
+		prior = exists(o.after(&b, p.Sort, p.After))
+	}
+	if p.Before.ID != 0 {
+		following = exists(o.flipped().after(&b, p.Sort, p.Before))
+	}
+	q := `SELECT 0::bigint AS collection_id, ` + prior + ` AS prior, ` + following + ` AS following`
+	if collections != nil {
+		q = `
+			SELECT c.id AS collection_id, ` + prior + ` AS prior, ` + following + ` AS following
+			FROM unnest(` + ids + `::bigint[]) AS c(id)`
+	}
+	var rows []struct {
+		CollectionID int64 `db:"collection_id"`
+		Prior        bool  `db:"prior"`
+		Following    bool  `db:"following"`
+	}
+	if err := sqlxSelect(ctx, s.reader(), &rows, q, b.args...); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if pg := pages[r.CollectionID]; pg != nil {
+			pg.HasPreviousPage = pg.HasPreviousPage || r.Prior
+			pg.HasNextPage = pg.HasNextPage || r.Following
+		}
+	}
+	return nil
+}
+
+// The listing statements are put together from the constant fragments
+// below; every value travels as a placeholder ($n) added by sqlArgs.
+
+var qualifiedProductColumns = "p." + strings.ReplaceAll(productColumns, ", ", ", p.")
+
+const (
+	searchDocumentSQL = `product_search_document(p.sku, p.name, p.description)`
+	searchTextSQL     = `product_search_text(p.sku, p.name, p.description)`
+)
+
+// sqlArgs collects a statement's arguments.
+type sqlArgs struct{ args []any }
+
+// arg adds v and returns its placeholder.
+func (b *sqlArgs) arg(v any) string {
+	b.args = append(b.args, v)
+	return "$" + strconv.Itoa(len(b.args))
+}
+
+func (b *sqlArgs) filter(f ProductFilter) []string {
+	conds, _ := b.filterRanked(f)
+	return conds
+}
+
+// filterRanked returns the conditions of f and the SQL of the rows' search
+// rank (0 without a query).
+func (b *sqlArgs) filterRanked(f ProductFilter) (conds []string, rank string) {
+	rank = `0::real`
+	switch f.Stock {
+	case InStockOnly:
+		conds = append(conds, `p.stock - p.held > 0`)
+	case OutOfStockOnly:
+		conds = append(conds, `p.stock - p.held <= 0`)
+	}
+	if f.Query == "" {
+		return conds, rank
+	}
+	var match []string
+	if tsq := prefixTSQuery(f.Query); tsq != "" {
+		query := `to_tsquery('english', ` + b.arg(tsq) + `)`
+		match = append(match, searchDocumentSQL+` @@ `+query)
+		rank = `ts_rank(` + searchDocumentSQL + `, ` + query + `)`
+	}
+	if utf8.RuneCountInString(f.Query) >= 3 {
+		// Trigram indexes need three characters to narrow anything down.
+		match = append(match, searchTextSQL+` ILIKE `+b.arg(`%`+escapeLike(f.Query)+`%`))
+	}
+	if len(match) == 0 {
+		match = []string{`false`}
+	}
+	return append(conds, `(`+strings.Join(match, ` OR `)+`)`), rank
+}
+
+// prefixTSQuery turns a query's words into a tsquery that matches products
+// having every word, or a word it begins ("sneak" finds "sneakers"). Only
+// letters and digits reach it, so it needs no quoting.
+func prefixTSQuery(q string) string {
+	words := strings.FieldsFunc(strings.ToLower(q), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	if len(words) > maxQueryWords {
+		words = words[:maxQueryWords]
+	}
+	for i, w := range words {
+		words[i] = w + ":*"
+	}
+	return strings.Join(words, " & ")
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func where(conds []string) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	return "\n\t\tWHERE " + strings.Join(conds, "\n\t\t  AND ")
+}
+
+func and(conds []string) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	return "\n\t\t  AND " + strings.Join(conds, "\n\t\t  AND ")
+}
+
+// scope joins a listing's products to the collection c.id of the
+// enclosing LATERAL query, when there is one.
+func scope(collections []int64) string {
+	if collections == nil {
+		return ""
+	}
+	return `
+		JOIN collection_products cp ON cp.product_id = p.id AND cp.collection_id = c.id`
+}
+
+// sortKeys are the sort keys' SQL and the type their cursor values are
+// sent as; the id sort has no key but the id.
+var sortKeys = map[ProductSort]struct{ key, cast string }{
+	SortID:        {},
+	SortName:      {`p.name`, `text`},
+	SortPrice:     {`p.price_cents`, `bigint`},
+	SortCreatedAt: {`p.created_at`, `timestamptz`},
+	SortRelevance: {"", `real`}, // key: the filter's rank
+}
+
+// productOrder is a listing's order: the sort key, then the id.
+type productOrder struct {
+	key, cast       string
+	keyDesc, idDesc bool
+}
+
+func orderOf(sort ProductSort, reverse bool, rank string) productOrder {
+	k := sortKeys[sort]
+	o := productOrder{key: k.key, cast: k.cast, idDesc: reverse, keyDesc: reverse}
+	if sort == SortRelevance {
+		o.key, o.keyDesc = rank, !reverse // highest rank first, then lowest id
+	}
+	return o
+}
+
+func (o productOrder) flipped() productOrder {
+	o.keyDesc, o.idDesc = !o.keyDesc, !o.idDesc
+	return o
+}
+
+func (o productOrder) orderBy() string {
+	dir := func(desc bool) string {
+		if desc {
+			return " DESC"
+		}
+		return ""
+	}
+	if o.key == "" {
+		return "p.id" + dir(o.idDesc)
+	}
+	return o.key + dir(o.keyDesc) + ", p.id" + dir(o.idDesc)
+}
+
+// after is the condition that a row comes strictly after pos in order o.
+// Where key and id run the same way it is a row comparison, which an index
+// on (key, id) answers directly.
+func (o productOrder) after(b *sqlArgs, sort ProductSort, pos ProductPosition) string {
+	cmp := func(desc bool) string {
+		if desc {
+			return " < "
+		}
+		return " > "
+	}
+	id := b.arg(pos.ID)
+	if o.key == "" {
+		return "p.id" + cmp(o.idDesc) + id
+	}
+	k := b.arg(pos.value(sort)) + "::" + o.cast
+	if o.keyDesc == o.idDesc {
+		return "(" + o.key + ", p.id)" + cmp(o.keyDesc) + "(" + k + ", " + id + ")"
+	}
+	return "(" + o.key + cmp(o.keyDesc) + k + " OR (" + o.key + " = " + k + " AND p.id" + cmp(o.idDesc) + id + "))"
+}
+
+// value is the position's sort key value as a statement argument. The rank
+// travels as the shortest decimal that reads back as the same float4, so
+// the comparison with the recomputed rank is exact.
+func (pos ProductPosition) value(sort ProductSort) any {
+	switch sort {
+	case SortName:
+		return pos.Name
+	case SortPrice:
+		return pos.PriceCents
+	case SortCreatedAt:
+		return time.UnixMicro(pos.CreatedAt).UTC()
+	case SortRelevance:
+		return strconv.FormatFloat(float64(pos.Rank), 'g', -1, 32)
+	}
+	return nil
+}
