@@ -70,6 +70,8 @@ func (r *mutationResolver) CreateProduct(ctx context.Context, input model.Create
 		PriceAmount: input.PriceAmount,
 		Currency:    input.CurrencyCode,
 		Stock:       input.Stock,
+		Handle:      input.Handle,
+		Images:      newImages(input.Images),
 	})
 	return r.productPayload(ctx, p, err)
 }
@@ -181,6 +183,8 @@ func (r *mutationResolver) UpdateProduct(ctx context.Context, input model.Update
 		Description: input.Description,
 		PriceAmount: input.PriceAmount,
 		Currency:    input.CurrencyCode,
+		Handle:      input.Handle,
+		Images:      newImages(input.Images),
 	})
 	return r.productPayload(ctx, p, err)
 }
