@@ -35,6 +35,10 @@ const (
 	CodeStockBelowHeld        Code = "STOCK_BELOW_HELD"
 	CodeCartLimitExceeded     Code = "CART_LIMIT_EXCEEDED"
 	CodeStockLimitExceeded    Code = "STOCK_LIMIT_EXCEEDED"
+
+	// Partner integrations (issue 14).
+	CodeStockChanged            Code = "STOCK_CHANGED"
+	CodeWebhookEndpointNotFound Code = "WEBHOOK_ENDPOINT_NOT_FOUND"
 )
 
 // Error is a business failure: the operation was refused and changed nothing.
@@ -46,6 +50,9 @@ type Error struct {
 	// Available is set on INSUFFICIENT_STOCK: the units that could still be
 	// reserved (stock - held) when the refusal was decided.
 	Available *int
+	// CurrentStock is set on STOCK_CHANGED and STOCK_BELOW_HELD from
+	// setStock: the product's stock when the refusal was decided.
+	CurrentStock *int
 }
 
 func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }

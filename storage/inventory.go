@@ -28,7 +28,7 @@ func (s *Store) AdjustStock(ctx context.Context, productID int64, delta int, rea
 	if delta < 0 {
 		kind = MoveAdjustment
 	}
-	const q = `
+	q := `
 		WITH adjusted AS (
 			UPDATE products
 			SET stock = stock + $2, updated_at = now()
@@ -41,9 +41,13 @@ func (s *Store) AdjustStock(ctx context.Context, productID int64, delta int, rea
 			SELECT pg_notify('holdfast_stock', w.id)
 			FROM adjusted
 			JOIN watches w ON w.channel = 'holdfast_stock' AND w.id = adjusted.id::text AND w.until > now()
+		), event AS (
+			-- STOCK_ADJUSTED for webhooks (storage/outbox.go), on the locked row.
+			SELECT webhook_enqueue('STOCK_ADJUSTED', ` + stockAdjustedData("adjusted", "$2", "$3", "NULLIF($4, '')") + `)
+			FROM adjusted
 		)
-		-- notified reads notify_stock: PostgreSQL runs a SELECT CTE only if the query reads it.
-		SELECT adjusted.*, (SELECT count(*) FROM notify_stock) AS notified FROM adjusted`
+		-- notified reads notify_stock and event: PostgreSQL runs a SELECT CTE only if the query reads it.
+		SELECT adjusted.*, (SELECT count(*) FROM notify_stock) + (SELECT count(*) FROM event) AS notified FROM adjusted`
 	var row struct {
 		Product
 		Notified int64 `db:"notified"`
@@ -80,6 +84,10 @@ type ProductUpdate struct {
 	Description *string // "" clears it
 	PriceAmount *string
 	Currency    *string
+	// SetLowStockThreshold changes the threshold to LowStockThreshold
+	// (nil clears it).
+	SetLowStockThreshold bool
+	LowStockThreshold    *int
 }
 
 // UpdateProduct changes a product's name, description or price.
@@ -105,6 +113,9 @@ func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductUpdate) (
 	if in.Currency != nil && !ValidCurrency(*in.Currency) {
 		return nil, userErr(CodeInvalidInput, "currencyCode must be a three-letter ISO 4217 code such as USD", "input", "currencyCode")
 	}
+	if in.SetLowStockThreshold && in.LowStockThreshold != nil && *in.LowStockThreshold < 0 {
+		return nil, lowStockErr()
+	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	const q = `
@@ -113,11 +124,12 @@ func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductUpdate) (
 		    description = CASE WHEN $3::text IS NULL THEN description ELSE NULLIF($3, '') END,
 		    price_cents = COALESCE($4, price_cents),
 		    currency = COALESCE($5, currency),
+		    low_stock_threshold = CASE WHEN $6 THEN $7::integer ELSE low_stock_threshold END,
 		    updated_at = now()
 		WHERE id = $1 AND ($5::text IS NULL OR $5 = currency OR held = 0)
 		RETURNING ` + productColumns
 	var p Product
-	err := sqlxGet(ctx, s.pool(), &p, q, id, in.Name, in.Description, cents, in.Currency)
+	err := sqlxGet(ctx, s.pool(), &p, q, id, in.Name, in.Description, cents, in.Currency, in.SetLowStockThreshold, in.LowStockThreshold)
 	if errors.Is(err, ErrNotFound) {
 		cur, err := s.ProductByID(ctx, id)
 		if err != nil {
@@ -204,4 +216,13 @@ func (s *Store) TopHolders(ctx context.Context, productID int64, first int) ([]*
 		r.Cart = r.cart()
 	}
 	return rows, nil
+}
+
+// stockAdjustedData is the SQL of a STOCK_ADJUSTED event's data for the
+// product row alias t, moved by delta, as a ledger movement of kind with
+// reason (SQL expressions).
+func stockAdjustedData(t, delta, kind, reason string) string {
+	return `jsonb_build_object('productId', ` + t + `.id::text, 'sku', ` + t + `.sku, 'delta', ` + delta + `::integer,
+		'kind', ` + kind + `::text, 'reason', ` + reason + `::text, 'stock', ` + t + `.stock, 'held', ` + t + `.held,
+		'available', ` + t + `.stock - ` + t + `.held)`
 }

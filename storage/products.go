@@ -22,12 +22,15 @@ type Product struct {
 	Held        int       `db:"held" json:"held"`
 	CreatedAt   time.Time `db:"created_at" json:"created_at"`
 	UpdatedAt   time.Time `db:"updated_at" json:"updated_at"`
+	// LowStockThreshold: STOCK_LOW fires when available falls to it or
+	// below (nil: never).
+	LowStockThreshold *int `db:"low_stock_threshold" json:"low_stock_threshold"`
 }
 
 // Available is what can still be reserved.
 func (p *Product) Available() int { return p.Stock - p.Held }
 
-const productColumns = `id, sku, name, description, price_cents, currency, stock, held, created_at, updated_at`
+const productColumns = `id, sku, name, description, price_cents, currency, stock, held, created_at, updated_at, low_stock_threshold`
 
 // productJSON builds, in SQL, the row of table alias t as a JSON object of
 // productColumns (the keys are the column names, Product's json tags), so a
@@ -60,6 +63,8 @@ type NewProduct struct {
 	PriceAmount string
 	Currency    string
 	Stock       int
+	// LowStockThreshold, if set, is at least 0.
+	LowStockThreshold *int
 }
 
 // Input limits.
@@ -109,6 +114,9 @@ func validateNewProduct(in *NewProduct) (priceCents int64, err *Error) {
 	if in.Stock < 0 || in.Stock > MaxStock {
 		return 0, userErr(CodeInvalidInput, "stock must be between 0 and 2147483647", "input", "stock")
 	}
+	if in.LowStockThreshold != nil && *in.LowStockThreshold < 0 {
+		return 0, lowStockErr()
+	}
 	return cents, nil
 }
 
@@ -122,10 +130,10 @@ func (s *Store) CreateProduct(ctx context.Context, in NewProduct) (*Product, err
 	var p Product
 	err := s.WithTx(ctx, func(tx *Tx) error {
 		const q = `
-			INSERT INTO products (sku, name, description, price_cents, currency, stock)
-			VALUES ($1, $2, $3, $4, $5, $6)
+			INSERT INTO products (sku, name, description, price_cents, currency, stock, low_stock_threshold)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
 			RETURNING ` + productColumns
-		if err := tx.q.QueryRowxContext(ctx, q, in.SKU, in.Name, in.Description, cents, in.Currency, in.Stock).StructScan(&p); err != nil {
+		if err := tx.q.QueryRowxContext(ctx, q, in.SKU, in.Name, in.Description, cents, in.Currency, in.Stock, in.LowStockThreshold).StructScan(&p); err != nil {
 			return translate(err)
 		}
 		return recordMovement(ctx, tx.q, movement{ProductID: p.ID, Delta: in.Stock, Kind: MoveInitial, Reason: "created"})
@@ -193,4 +201,8 @@ func (s *Store) ListProducts(ctx context.Context, first int, after int64) ([]*Pr
 		ps = ps[:first]
 	}
 	return ps, more, nil
+}
+
+func lowStockErr() *Error {
+	return userErr(CodeInvalidInput, "lowStockThreshold must be at least 0 (null clears it)", "input", "lowStockThreshold")
 }
