@@ -68,6 +68,9 @@ type HandlerConfig struct {
 	Metrics Metrics
 	// Shutdown, when done, closes every websocket (graceful stop).
 	Shutdown context.Context
+	// WebhookAllowPrivate lets webhook endpoints be http:// and private
+	// addresses (WEBHOOK_ALLOW_PRIVATE: tests, local development).
+	WebhookAllowPrivate bool
 }
 
 func (cfg *HandlerConfig) setDefaults() {
@@ -113,6 +116,7 @@ func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocume
 			Metrics:                    cfg.Metrics,
 			MaxSubscriptionsPerConn:    cfg.MaxSubscriptionsPerConn,
 			MaxProductsPerSubscription: cfg.MaxProductsPerSubscription,
+			WebhookAllowPrivate:        cfg.WebhookAllowPrivate,
 		},
 		Directives: DirectiveRoot{Admin: adminDirective},
 	}

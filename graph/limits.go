@@ -176,7 +176,8 @@ func complexityCosts(c *ComplexityRoot) {
 		return max(*first, 1)
 	}
 	c.Query.Products = func(child int, first *int, _ *string) int { return 1 + page(first)*child }
-	c.Query.Orders = func(child int, first *int, _ *string) int { return 1 + page(first)*child }
+	c.Query.Orders = func(child int, first *int, _ *string, _ *time.Time, _ []string) int { return 1 + page(first)*child }
+	c.Query.WebhookDeliveries = func(child int, _ string, first *int, _ *string) int { return 1 + page(first)*child }
 	c.Query.InventoryAudit = func(child int) int { return 1 + 100*child }
 	c.Query.TopHolders = func(child int, _ *string, first *int) int { return 1 + page(first)*child }
 	c.Cart.Lines = func(child int) int { return 1 + 50*child }
