@@ -34,6 +34,7 @@ import (
 	"holdfast/httpapi/graphiql"
 	"holdfast/migrations"
 	"holdfast/storage"
+	"holdfast/webhooks"
 )
 
 func main() {
@@ -140,6 +141,8 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 		APQCacheSize: cfg.APQCacheSize,
 		Metrics:      metrics,
 		Shutdown:     wsCtx,
+
+		WebhookAllowPrivate: cfg.Webhooks.AllowPrivate,
 	})
 	drain := &httpapi.Drain{}
 	routes := httpapi.Routes{
@@ -176,6 +179,11 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 		defer close(reaperDone)
 		store.RunReaper(ctx, cfg.ReaperInterval, log)
 	}()
+	dispatchDone := make(chan struct{})
+	go func() {
+		defer close(dispatchDone)
+		runWebhooks(ctx, cfg.Webhooks, store, log)
+	}()
 
 	srv := &http.Server{
 		Handler:           httpapi.NewRouter(routes),
@@ -209,8 +217,25 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 	}
 	err = srv.Shutdown(sctx)
 	<-reaperDone
+	<-dispatchDone
 	log.Info("stopped")
 	return err
+}
+
+// runWebhooks delivers webhooks until ctx ends (WEBHOOK_DISPATCH_INTERVAL
+// <= 0: this instance delivers none).
+func runWebhooks(ctx context.Context, c config.Webhooks, store *storage.Store, log *slog.Logger) {
+	if c.DispatchInterval <= 0 {
+		return
+	}
+	if c.AllowPrivate {
+		log.Warn("WEBHOOK_ALLOW_PRIVATE is set: webhooks may reach loopback and private addresses")
+	}
+	webhooks.New(store, webhooks.Options{
+		Interval: c.DispatchInterval, Timeout: c.Timeout, AllowPrivate: c.AllowPrivate,
+		RetryBase: c.RetryBase, RetryMax: c.RetryMax, RetryFor: c.RetryFor,
+		DisableAfter: c.DisableAfter, Concurrency: c.Concurrency, Log: log,
+	}).Run(ctx)
 }
 
 // ready: the database answers and every migration is applied.
