@@ -42,6 +42,10 @@ type Options struct {
 	// Client overrides the HTTP client (tests); by default Client(Timeout,
 	// AllowPrivate).
 	Client *http.Client
+	// Lease is how long a claimed attempt is kept from other dispatchers;
+	// by default 2 × Timeout + 5 s, so a live dispatcher is never
+	// overtaken (tests shorten it to act out a dispatcher that died).
+	Lease time.Duration
 }
 
 // Dispatcher delivers the outbox's deliveries. Any number of dispatchers,
@@ -71,10 +75,12 @@ func New(store *storage.Store, opts Options) *Dispatcher {
 	if opts.Client == nil {
 		opts.Client = Client(opts.Timeout, opts.AllowPrivate)
 	}
-	// An attempt ends (answered or timed out) within Timeout; the lease
-	// leaves room for recording it, so a live dispatcher is never
-	// overtaken.
-	return &Dispatcher{store: store, opts: opts, lease: 2*opts.Timeout + 5*time.Second}
+	if opts.Lease <= 0 {
+		// An attempt ends (answered or timed out) within Timeout; the
+		// lease leaves room for recording it.
+		opts.Lease = 2*opts.Timeout + 5*time.Second
+	}
+	return &Dispatcher{store: store, opts: opts, lease: opts.Lease}
 }
 
 // Run delivers until ctx ends, then waits for the attempts in flight (each
