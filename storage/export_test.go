@@ -23,3 +23,13 @@ func (s *Store) RunBatch(ctx context.Context, productID int64, ins []AddToCartPa
 // Constraints are the constraint names translate maps to refusals.
 var Constraints = []string{skuConstraint, lineCapConstraint, unitsCapConstraint, linesCapConstraint,
 	cartCurrencyConstraint, productCurrencyConstraint}
+
+// EnqueueEvent is enqueueEvent in tx.
+func EnqueueEvent(ctx context.Context, tx *Tx, topic string, data any) error {
+	return enqueueEvent(ctx, tx.q, topic, data)
+}
+
+// EnqueueOrderEvent is enqueueOrderEvent in tx.
+func EnqueueOrderEvent(ctx context.Context, tx *Tx, topic, orderID string) error {
+	return enqueueOrderEvent(ctx, tx.q, topic, orderID)
+}
