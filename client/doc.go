@@ -4,3 +4,5 @@
 //
 // It imports nothing of the server: partners import it alone.
 package client
+
+//go:generate go tool genqlient genqlient.yaml
