@@ -99,8 +99,11 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			d.opts.Log.Warn("webhook dispatch failed", "err", err.Error())
 		}
 		wait := d.opts.Interval
-		if n == d.opts.Batch {
-			wait = 0 // more may be due
+		if n > 0 {
+			// More may be due: a full batch left some behind, and each
+			// delivery done may have unblocked its key's next event.
+			// (Failed attempts are not due again at once, so this ends.)
+			wait = 0
 		}
 		t.Reset(wait)
 	}
