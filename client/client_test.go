@@ -36,7 +36,7 @@ const token = "client-admin-token"
 func live(t *testing.T, front func(next http.Handler) http.Handler) (*storage.Store, string) {
 	t.Helper()
 	store, _ := storagetest.NewStore(t, storagetest.Options())
-	var h http.Handler = httpapi.API(httpapi.APIConfig{AdminToken: token}, graph.NewHandler(graph.HandlerConfig{Store: store, AdminToken: token}))
+	h := httpapi.API(httpapi.APIConfig{AdminToken: token}, graph.NewHandler(graph.HandlerConfig{Store: store, AdminToken: token}))
 	if front != nil {
 		h = front(h)
 	}

@@ -2,7 +2,6 @@ package webhooks_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -74,7 +73,7 @@ func TestClientRefusesPrivateAddresses(t *testing.T) {
 			resp.Body.Close()
 		}
 		require.Error(t, err, u)
-		assert.True(t, errors.Is(err, webhooks.ErrForbiddenAddress), "%s: %v", u, err)
+		assert.ErrorIs(t, err, webhooks.ErrForbiddenAddress, u)
 	}
 	assert.Zero(t, hits.Load())
 
