@@ -234,7 +234,7 @@ func runWebhooks(ctx context.Context, c config.Webhooks, store *storage.Store, l
 	webhooks.New(store, webhooks.Options{
 		Interval: c.DispatchInterval, Timeout: c.Timeout, AllowPrivate: c.AllowPrivate,
 		RetryBase: c.RetryBase, RetryMax: c.RetryMax, RetryFor: c.RetryFor,
-		DisableAfter: c.DisableAfter, Concurrency: c.Concurrency, Log: log,
+		DisableAfter: c.DisableAfter, Concurrency: c.Concurrency, Retention: c.Retention, Log: log,
 	}).Run(ctx)
 }
 

@@ -95,6 +95,9 @@ type Webhooks struct {
 	// DisableAfter disables an endpoint after this many deliveries in a
 	// row failed.
 	DisableAfter int `env:"WEBHOOK_DISABLE_AFTER" envDefault:"10"`
+	// Retention is how long delivered and failed deliveries are kept
+	// (webhookDeliveries shows them) before they are purged.
+	Retention time.Duration `env:"WEBHOOK_RETENTION" envDefault:"168h"`
 	// Concurrency is how many deliveries one instance has in flight.
 	Concurrency int `env:"WEBHOOK_CONCURRENCY" envDefault:"8"`
 }

@@ -77,6 +77,8 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE status = 'PENDING';
 CREATE INDEX webhook_deliveries_key_idx ON webhook_deliveries (endpoint_id, key, event_id) WHERE status = 'PENDING';
 CREATE INDEX webhook_deliveries_endpoint_idx ON webhook_deliveries (endpoint_id, id);
+-- Finished deliveries are purged after WEBHOOK_RETENTION.
+CREATE INDEX webhook_deliveries_done_idx ON webhook_deliveries (created_at) WHERE status <> 'PENDING';
 
 -- webhook_enqueue writes an event and its deliveries, in the caller's
 -- transaction, if any live endpoint subscribes to the topic (else nothing:

@@ -371,3 +371,36 @@ func (s *Store) RecordDelivery(ctx context.Context, id int64, attempt int, r Del
 		return translate(err)
 	})
 }
+
+// PurgeWebhooks deletes up to limit finished (delivered or failed)
+// deliveries older than age, then up to limit events older than age that
+// no delivery refers to any more, and returns how many rows went. Pending
+// deliveries and their events stay, whatever their age.
+func (s *Store) PurgeWebhooks(ctx context.Context, age time.Duration, limit int) (int64, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	const deliveries = `
+		DELETE FROM webhook_deliveries
+		WHERE id IN (
+			SELECT id FROM webhook_deliveries
+			WHERE status <> 'PENDING' AND created_at < now() - $1 * interval '1 millisecond'
+			LIMIT $2)`
+	const events = `
+		DELETE FROM webhook_events
+		WHERE id IN (
+			SELECT e.id FROM webhook_events e
+			WHERE e.created_at < now() - $1 * interval '1 millisecond'
+			  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)
+			ORDER BY e.id
+			LIMIT $2)`
+	var n int64
+	for _, q := range []string{deliveries, events} {
+		res, err := s.pool().ExecContext(ctx, q, age.Milliseconds(), limit)
+		if err != nil {
+			return n, translate(err)
+		}
+		k, _ := res.RowsAffected()
+		n += k
+	}
+	return n, nil
+}

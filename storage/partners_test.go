@@ -417,3 +417,29 @@ func TestOrderFeedUnderConcurrentCheckouts(t *testing.T) {
 	assert.Equal(t, "late@example.com", lastSeen[early.ID].email)
 	assert.True(t, lastSeen[early.ID].at.Equal(slowStart), "the late change carries its transaction's start")
 }
+
+// TestPurgeWebhooks: finished deliveries past the retention go, with their
+// events; pending ones stay, however old.
+func TestPurgeWebhooks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := storagetest.NewStore(t, storagetest.Options())
+	subscribeAll(t, s)
+	p := storagetest.MustProduct(t, s, "PURGE", 10)
+	for range 3 {
+		_, err := s.AdjustStock(ctx, p.ID, 1, "")
+		require.NoError(t, err)
+	}
+	_, err := s.DB().Exec(`UPDATE webhook_deliveries SET created_at = now() - interval '8 days'`)
+	require.NoError(t, err)
+	_, err = s.DB().Exec(`UPDATE webhook_events SET created_at = now() - interval '8 days'`)
+	require.NoError(t, err)
+	_, err = s.DB().Exec(`UPDATE webhook_deliveries SET status = 'DELIVERED' WHERE id IN (SELECT min(id) FROM webhook_deliveries)`)
+	require.NoError(t, err)
+	n, err := s.PurgeWebhooks(ctx, 7*24*time.Hour, 100)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, n, "one delivery and its event")
+	var left int
+	require.NoError(t, s.DB().Get(&left, `SELECT count(*) FROM webhook_deliveries WHERE status = 'PENDING'`))
+	assert.Equal(t, 2, left)
+}

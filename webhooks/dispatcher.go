@@ -42,6 +42,9 @@ type Options struct {
 	// Client overrides the HTTP client (tests); by default Client(Timeout,
 	// AllowPrivate).
 	Client *http.Client
+	// Retention is how long finished deliveries (and their events) are
+	// kept; the dispatcher purges older ones every PurgeEvery.
+	Retention, PurgeEvery time.Duration
 	// Lease is how long a claimed attempt is kept from other dispatchers;
 	// by default 2 × Timeout + 5 s, so a live dispatcher is never
 	// overtaken (tests shorten it to act out a dispatcher that died).
@@ -75,6 +78,9 @@ func New(store *storage.Store, opts Options) *Dispatcher {
 	if opts.Client == nil {
 		opts.Client = Client(opts.Timeout, opts.AllowPrivate)
 	}
+	if opts.PurgeEvery <= 0 {
+		opts.PurgeEvery = 10 * time.Minute
+	}
 	if opts.Lease <= 0 {
 		// An attempt ends (answered or timed out) within Timeout; the
 		// lease leaves room for recording it.
@@ -88,11 +94,18 @@ func New(store *storage.Store, opts Options) *Dispatcher {
 func (d *Dispatcher) Run(ctx context.Context) {
 	t := time.NewTimer(0)
 	defer t.Stop()
+	var purged time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if d.opts.Retention > 0 && time.Since(purged) >= d.opts.PurgeEvery {
+			purged = time.Now()
+			if _, err := d.store.PurgeWebhooks(ctx, d.opts.Retention, 10000); err != nil && ctx.Err() == nil {
+				d.opts.Log.Warn("webhook purge failed", "err", err.Error())
+			}
 		}
 		n, err := d.RunOnce(ctx)
 		if err != nil && ctx.Err() == nil {
