@@ -35,6 +35,7 @@ import (
 	"holdfast/migrations"
 	"holdfast/payments"
 	"holdfast/storage"
+	"holdfast/webhooks"
 )
 
 func main() {
@@ -151,6 +152,8 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 		Metrics:      metrics,
 		Shutdown:     wsCtx,
 		Payments:     pay,
+
+		WebhookAllowPrivate: cfg.Webhooks.AllowPrivate,
 	})
 	drain := &httpapi.Drain{}
 	routes := httpapi.Routes{
@@ -195,6 +198,11 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 		defer close(actionsDone)
 		pay.RunActions(ctx, cfg.PaymentActionsInterval)
 	}()
+	dispatchDone := make(chan struct{})
+	go func() {
+		defer close(dispatchDone)
+		runWebhooks(ctx, cfg.Webhooks, store, log)
+	}()
 
 	srv := &http.Server{
 		Handler:           httpapi.NewRouter(routes),
@@ -229,6 +237,7 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 	err = srv.Shutdown(sctx)
 	<-reaperDone
 	<-actionsDone
+	<-dispatchDone
 	log.Info("stopped")
 	return err
 }
@@ -266,6 +275,22 @@ func paymentProvider(cfg config.Config) (payments.Provider, string, error) {
 	default:
 		return nil, "", fmt.Errorf("PAYMENT_PROVIDER=%q: want manual or stripe", cfg.PaymentProvider)
 	}
+}
+
+// runWebhooks delivers webhooks until ctx ends (WEBHOOK_DISPATCH_INTERVAL
+// <= 0: this instance delivers none).
+func runWebhooks(ctx context.Context, c config.Webhooks, store *storage.Store, log *slog.Logger) {
+	if c.DispatchInterval <= 0 {
+		return
+	}
+	if c.AllowPrivate {
+		log.Warn("WEBHOOK_ALLOW_PRIVATE is set: webhooks may reach loopback and private addresses")
+	}
+	webhooks.New(store, webhooks.Options{
+		Interval: c.DispatchInterval, Timeout: c.Timeout, AllowPrivate: c.AllowPrivate,
+		RetryBase: c.RetryBase, RetryMax: c.RetryMax, RetryFor: c.RetryFor,
+		DisableAfter: c.DisableAfter, Concurrency: c.Concurrency, Retention: c.Retention, Log: log,
+	}).Run(ctx)
 }
 
 // ready: the database answers and every migration is applied.

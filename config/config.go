@@ -88,6 +88,34 @@ type Config struct {
 	MaxLineQuantity int `env:"MAX_LINE_QUANTITY" envDefault:"1000"`
 	MaxCartQuantity int `env:"MAX_CART_QUANTITY" envDefault:"10000"`
 	MaxCartLines    int `env:"MAX_CART_LINES" envDefault:"200"`
+
+	Webhooks Webhooks
+}
+
+// Webhooks configures webhook delivery (package webhooks; see
+// docs/partners.md).
+type Webhooks struct {
+	// AllowPrivate lets endpoints use http and reach loopback and private
+	// addresses: tests and local development only.
+	AllowPrivate bool `env:"WEBHOOK_ALLOW_PRIVATE" envDefault:"false"`
+	// DispatchInterval is how often the outbox is polled when idle (0
+	// or less: this instance delivers nothing).
+	DispatchInterval time.Duration `env:"WEBHOOK_DISPATCH_INTERVAL" envDefault:"1s"`
+	// Timeout bounds one delivery attempt.
+	Timeout time.Duration `env:"WEBHOOK_TIMEOUT" envDefault:"5s"`
+	// RetryBase is the first retry's delay, doubling up to RetryMax.
+	RetryBase time.Duration `env:"WEBHOOK_RETRY_BASE" envDefault:"30s"`
+	RetryMax  time.Duration `env:"WEBHOOK_RETRY_MAX" envDefault:"1h"`
+	// RetryFor is how long a delivery is retried before it fails.
+	RetryFor time.Duration `env:"WEBHOOK_RETRY_FOR" envDefault:"24h"`
+	// DisableAfter disables an endpoint after this many deliveries in a
+	// row failed.
+	DisableAfter int `env:"WEBHOOK_DISABLE_AFTER" envDefault:"10"`
+	// Retention is how long delivered and failed deliveries are kept
+	// (webhookDeliveries shows them) before they are purged.
+	Retention time.Duration `env:"WEBHOOK_RETENTION" envDefault:"168h"`
+	// Concurrency is how many deliveries one instance has in flight.
+	Concurrency int `env:"WEBHOOK_CONCURRENCY" envDefault:"8"`
 }
 
 // Storage is the store's part of the configuration.

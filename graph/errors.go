@@ -118,6 +118,8 @@ func userErrors(ctx context.Context, err error) ([]*model.UserError, error) {
 		Message:   se.Message,
 		Field:     se.Field,
 		Available: se.Available,
+
+		CurrentStock: se.CurrentStock,
 	}}, nil
 }
 

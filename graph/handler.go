@@ -72,6 +72,9 @@ type HandlerConfig struct {
 	// Payments takes beginCheckout's payments (default: the manual
 	// provider over Store).
 	Payments *payments.Service
+	// WebhookAllowPrivate lets webhook endpoints be http:// and private
+	// addresses (WEBHOOK_ALLOW_PRIVATE: tests, local development).
+	WebhookAllowPrivate bool
 }
 
 func (cfg *HandlerConfig) setDefaults() {
@@ -121,6 +124,7 @@ func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocume
 			Payments:                   cfg.Payments,
 			MaxSubscriptionsPerConn:    cfg.MaxSubscriptionsPerConn,
 			MaxProductsPerSubscription: cfg.MaxProductsPerSubscription,
+			WebhookAllowPrivate:        cfg.WebhookAllowPrivate,
 		},
 		Directives: DirectiveRoot{Admin: adminDirective},
 	}

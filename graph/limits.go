@@ -198,7 +198,8 @@ func complexityCosts(c *ComplexityRoot) {
 	// collections; priced, like a cart's lines, at a typical count.
 	c.Product.Images = func(child int) int { return 1 + 5*child }
 	c.Product.Collections = func(child int) int { return 1 + 5*child }
-	c.Query.Orders = func(child int, first *int, _ *string) int { return 1 + page(first)*child }
+	c.Query.Orders = func(child int, first *int, _ *string, _ *time.Time, _ []string) int { return 1 + page(first)*child }
+	c.Query.WebhookDeliveries = func(child int, _ string, first *int, _ *string) int { return 1 + page(first)*child }
 	c.Query.InventoryAudit = func(child int) int { return 1 + 100*child }
 	c.Query.TopHolders = func(child int, _ *string, first *int) int { return 1 + page(first)*child }
 	c.Cart.Lines = func(child int) int { return 1 + 50*child }

@@ -28,6 +28,10 @@ type Resolver struct {
 
 	MaxSubscriptionsPerConn    int
 	MaxProductsPerSubscription int
+
+	// WebhookAllowPrivate lets webhook endpoints be http:// and private
+	// addresses (WEBHOOK_ALLOW_PRIVATE).
+	WebhookAllowPrivate bool
 }
 
 // productByID loads a product through the request's dataloader.

@@ -13,6 +13,7 @@ import (
 	"holdfast/storage"
 	"math/big"
 	"strconv"
+	"time"
 )
 
 // Product is the resolver for the product field.
@@ -64,14 +65,15 @@ func (r *collectionResolver) Products(ctx context.Context, obj *storage.Collecti
 // CreateProduct is the resolver for the createProduct field.
 func (r *mutationResolver) CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.ProductPayload, error) {
 	p, err := r.Store.CreateProduct(ctx, storage.NewProduct{
-		SKU:         input.Sku,
-		Name:        input.Name,
-		Description: input.Description,
-		PriceAmount: input.PriceAmount,
-		Currency:    input.CurrencyCode,
-		Stock:       input.Stock,
-		Handle:      input.Handle,
-		Images:      newImages(input.Images),
+		SKU:               input.Sku,
+		Name:              input.Name,
+		Description:       input.Description,
+		PriceAmount:       input.PriceAmount,
+		Currency:          input.CurrencyCode,
+		Stock:             input.Stock,
+		Handle:            input.Handle,
+		Images:            newImages(input.Images),
+		LowStockThreshold: input.LowStockThreshold,
 	})
 	return r.productPayload(ctx, p, err)
 }
@@ -179,12 +181,14 @@ func (r *mutationResolver) AdjustStock(ctx context.Context, input model.AdjustSt
 // UpdateProduct is the resolver for the updateProduct field.
 func (r *mutationResolver) UpdateProduct(ctx context.Context, input model.UpdateProductInput) (*model.ProductPayload, error) {
 	p, err := r.Store.UpdateProduct(ctx, parseProductID(input.ProductID), storage.ProductUpdate{
-		Name:        input.Name,
-		Description: input.Description,
-		PriceAmount: input.PriceAmount,
-		Currency:    input.CurrencyCode,
-		Handle:      input.Handle,
-		Images:      newImages(input.Images),
+		Name:                 input.Name,
+		Description:          input.Description,
+		PriceAmount:          input.PriceAmount,
+		Currency:             input.CurrencyCode,
+		Handle:               input.Handle,
+		Images:               newImages(input.Images),
+		SetLowStockThreshold: input.LowStockThreshold.IsSet(),
+		LowStockThreshold:    input.LowStockThreshold.Value(),
 	})
 	return r.productPayload(ctx, p, err)
 }
@@ -250,6 +254,43 @@ func (r *mutationResolver) AddProductsToCollection(ctx context.Context, collecti
 func (r *mutationResolver) RemoveProductsFromCollection(ctx context.Context, collectionID string, productIds []string) (*model.CollectionPayload, error) {
 	c, err := r.Store.RemoveProductsFromCollection(ctx, parseCollectionID(collectionID), parseProductIDs(productIds))
 	return r.collectionPayload(ctx, c, err)
+}
+
+// CreateWebhookEndpoint is the resolver for the createWebhookEndpoint field.
+func (r *mutationResolver) CreateWebhookEndpoint(ctx context.Context, input model.CreateWebhookEndpointInput) (*model.WebhookEndpointPayload, error) {
+	if err := r.checkWebhookURL(input.URL); err != nil {
+		return webhookEndpointPayload(ctx, nil, nil, err)
+	}
+	ep, secret, err := r.Store.CreateWebhookEndpoint(ctx, input.URL, input.Topics)
+	if err != nil {
+		return webhookEndpointPayload(ctx, nil, nil, err)
+	}
+	return webhookEndpointPayload(ctx, ep, &secret, nil)
+}
+
+// DeleteWebhookEndpoint is the resolver for the deleteWebhookEndpoint field.
+func (r *mutationResolver) DeleteWebhookEndpoint(ctx context.Context, id string) (*model.WebhookEndpointPayload, error) {
+	ep, err := r.Store.DeleteWebhookEndpoint(ctx, parseSerialID(id))
+	return webhookEndpointPayload(ctx, ep, nil, err)
+}
+
+// RedeliverWebhook is the resolver for the redeliverWebhook field.
+func (r *mutationResolver) RedeliverWebhook(ctx context.Context, deliveryID string) (*storage.WebhookDelivery, error) {
+	return r.Store.RedeliverWebhook(ctx, parseSerialID(deliveryID))
+}
+
+// SetStock is the resolver for the setStock field.
+func (r *mutationResolver) SetStock(ctx context.Context, input model.SetStockInput) (*model.SetStockPayload, error) {
+	res, err := r.Store.SetStock(ctx, setStockParams(ctx, input))
+	if err != nil {
+		ue, err := userErrors(ctx, err)
+		if err != nil {
+			return nil, err
+		}
+		return &model.SetStockPayload{Products: []*storage.Product{}, UserErrors: ue}, nil
+	}
+	loaders.For(ctx, r.Store).Reset()
+	return &model.SetStockPayload{Products: res.Products, UserErrors: userErrorList(ctx, res.Errors)}, nil
 }
 
 // Lines is the resolver for the lines field.
@@ -325,16 +366,19 @@ func (r *queryResolver) Order(ctx context.Context, id string) (*storage.Order, e
 }
 
 // Orders is the resolver for the orders field.
-func (r *queryResolver) Orders(ctx context.Context, first *int, after *string) (*model.OrderConnection, error) {
+func (r *queryResolver) Orders(ctx context.Context, first *int, after *string, updatedAfter *time.Time, status []string) (*model.OrderConnection, error) {
 	n, err := pageSize(first)
 	if err != nil {
 		return nil, err
+	}
+	if updatedAfter != nil {
+		return r.ordersFeed(ctx, n, after, *updatedAfter, status)
 	}
 	before, err := decodeSeqCursor("order", after)
 	if err != nil {
 		return nil, err
 	}
-	orders, more, err := r.Store.ListOrders(ctx, n, before)
+	orders, more, err := r.Store.ListOrdersWithStatus(ctx, n, before, status)
 	if err != nil {
 		return nil, err
 	}
@@ -397,6 +441,34 @@ func (r *queryResolver) CollectionByHandle(ctx context.Context, handle string) (
 // Collections is the resolver for the collections field.
 func (r *queryResolver) Collections(ctx context.Context, first *int, after *string) (*model.CollectionConnection, error) {
 	return r.collectionConnection(ctx, first, after)
+}
+
+// WebhookEndpoints is the resolver for the webhookEndpoints field.
+func (r *queryResolver) WebhookEndpoints(ctx context.Context) ([]*storage.WebhookEndpoint, error) {
+	return r.Store.WebhookEndpoints(ctx)
+}
+
+// WebhookDeliveries is the resolver for the webhookDeliveries field.
+func (r *queryResolver) WebhookDeliveries(ctx context.Context, endpointID string, first *int, after *string) (*model.WebhookDeliveryConnection, error) {
+	n, err := pageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	before, err := decodeSeqCursor("delivery", after)
+	if err != nil {
+		return nil, err
+	}
+	ds, more, err := r.Store.WebhookDeliveries(ctx, parseSerialID(endpointID), n, before)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.WebhookDeliveryConnection{Edges: make([]*model.WebhookDeliveryEdge, 0, len(ds)), PageInfo: &model.PageInfo{HasNextPage: more}}
+	for _, d := range ds {
+		cursor := encodeCursor("delivery", strconv.FormatInt(d.ID, 10))
+		conn.Edges = append(conn.Edges, &model.WebhookDeliveryEdge{Cursor: cursor, Node: d})
+		conn.PageInfo.EndCursor = &cursor
+	}
+	return conn, nil
 }
 
 // ProductID is the resolver for the productId field.

@@ -37,6 +37,10 @@ const (
 	CodeStockLimitExceeded    Code = "STOCK_LIMIT_EXCEEDED"
 	CodeDuplicateHandle       Code = "DUPLICATE_HANDLE"
 	CodeCollectionNotFound    Code = "COLLECTION_NOT_FOUND"
+
+	// Partner integrations (issue 14).
+	CodeStockChanged            Code = "STOCK_CHANGED"
+	CodeWebhookEndpointNotFound Code = "WEBHOOK_ENDPOINT_NOT_FOUND"
 )
 
 // Error is a business failure: the operation was refused and changed nothing.
@@ -48,6 +52,9 @@ type Error struct {
 	// Available is set on INSUFFICIENT_STOCK: the units that could still be
 	// reserved (stock - held) when the refusal was decided.
 	Available *int
+	// CurrentStock is set on STOCK_CHANGED and STOCK_BELOW_HELD from
+	// setStock: the product's stock when the refusal was decided.
+	CurrentStock *int
 }
 
 func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }

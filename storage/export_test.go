@@ -47,3 +47,13 @@ func (s *Store) ExplainListProducts(ctx context.Context, p ProductPageParams, co
 	})
 	return strings.Join(plan, "\n"), err
 }
+
+// EnqueueEvent is enqueueEvent in tx.
+func EnqueueEvent(ctx context.Context, tx *Tx, topic string, data any) error {
+	return enqueueEvent(ctx, tx.q, topic, data)
+}
+
+// EnqueueOrderEvent is enqueueOrderEvent in tx.
+func EnqueueOrderEvent(ctx context.Context, tx *Tx, topic, orderID string) error {
+	return enqueueOrderEvent(ctx, tx.q, topic, orderID)
+}

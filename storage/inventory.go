@@ -28,7 +28,7 @@ func (s *Store) AdjustStock(ctx context.Context, productID int64, delta int, rea
 	if delta < 0 {
 		kind = MoveAdjustment
 	}
-	const q = `
+	q := `
 		WITH adjusted AS (
 			UPDATE products
 			SET stock = stock + $2, updated_at = now()
@@ -41,9 +41,13 @@ func (s *Store) AdjustStock(ctx context.Context, productID int64, delta int, rea
 			SELECT pg_notify('holdfast_stock', w.id)
 			FROM adjusted
 			JOIN watches w ON w.channel = 'holdfast_stock' AND w.id = adjusted.id::text AND w.until > now()
+		), event AS (
+			-- STOCK_ADJUSTED for webhooks (storage/outbox.go), on the locked row.
+			SELECT webhook_enqueue('STOCK_ADJUSTED', ` + stockAdjustedData("adjusted", "$2", "$3", "NULLIF($4, '')") + `)
+			FROM adjusted
 		)
-		-- notified reads notify_stock: PostgreSQL runs a SELECT CTE only if the query reads it.
-		SELECT adjusted.*, (SELECT count(*) FROM notify_stock) AS notified FROM adjusted`
+		-- notified reads notify_stock and event: PostgreSQL runs a SELECT CTE only if the query reads it.
+		SELECT adjusted.*, (SELECT count(*) FROM notify_stock) + (SELECT count(*) FROM event) AS notified FROM adjusted`
 	var row struct {
 		Product
 		Notified int64 `db:"notified"`
@@ -82,6 +86,10 @@ type ProductUpdate struct {
 	Currency    *string
 	Handle      *string
 	Images      []NewImage // nil: unchanged; empty: none
+	// SetLowStockThreshold changes the threshold to LowStockThreshold
+	// (nil clears it).
+	SetLowStockThreshold bool
+	LowStockThreshold    *int
 }
 
 // UpdateProduct changes a product's name, description, price, handle or
@@ -117,6 +125,9 @@ func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductUpdate) (
 			return nil, err
 		}
 	}
+	if in.SetLowStockThreshold && in.LowStockThreshold != nil && *in.LowStockThreshold < 0 {
+		return nil, lowStockErr()
+	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	const q = `
@@ -126,12 +137,13 @@ func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductUpdate) (
 		    price_cents = COALESCE($4, price_cents),
 		    currency = COALESCE($5, currency),
 		    handle = COALESCE($6, handle),
+		    low_stock_threshold = CASE WHEN $7 THEN $8::integer ELSE low_stock_threshold END,
 		    updated_at = now()
 		WHERE id = $1 AND ($5::text IS NULL OR $5 = currency OR held = 0)
 		RETURNING ` + productColumns
 	var p Product
 	update := func(q2 queryer) error {
-		return sqlxGet(ctx, q2, &p, q, id, in.Name, in.Description, cents, in.Currency, in.Handle)
+		return sqlxGet(ctx, q2, &p, q, id, in.Name, in.Description, cents, in.Currency, in.Handle, in.SetLowStockThreshold, in.LowStockThreshold)
 	}
 	var err error
 	if in.Images == nil {
@@ -241,4 +253,13 @@ func (s *Store) TopHolders(ctx context.Context, productID int64, first int) ([]*
 		r.Cart = r.cart()
 	}
 	return rows, nil
+}
+
+// stockAdjustedData is the SQL of a STOCK_ADJUSTED event's data for the
+// product row alias t, moved by delta, as a ledger movement of kind with
+// reason (SQL expressions).
+func stockAdjustedData(t, delta, kind, reason string) string {
+	return `jsonb_build_object('productId', ` + t + `.id::text, 'sku', ` + t + `.sku, 'delta', ` + delta + `::integer,
+		'kind', ` + kind + `::text, 'reason', ` + reason + `::text, 'stock', ` + t + `.stock, 'held', ` + t + `.held,
+		'available', ` + t + `.stock - ` + t + `.held)`
 }

@@ -26,6 +26,9 @@ type Order struct {
 	Currency    string     `db:"currency"`
 	CreatedAt   time.Time  `db:"created_at"`
 	CancelledAt *time.Time `db:"cancelled_at"`
+	// UpdatedAt changes with every change of the order (a trigger,
+	// migrations/00011).
+	UpdatedAt time.Time `db:"updated_at"`
 }
 
 // OrderLine is a snapshot of what was sold.
@@ -39,7 +42,7 @@ type OrderLine struct {
 	Quantity       int    `db:"quantity"`
 }
 
-const orderColumns = `id, seq, cart_id, email, status, currency, created_at, cancelled_at`
+const orderColumns = `id, seq, cart_id, email, status, currency, created_at, cancelled_at, updated_at`
 
 // MaxEmailLen is the longest address SMTP allows.
 const MaxEmailLen = 254
@@ -186,6 +189,9 @@ func (s *Store) checkoutTx(ctx context.Context, tx *Tx, cartID, email string) (_
 			return err
 		}
 		order, sold = row.Order, sale{row.Units, row.Cents}
+		if err := enqueueOrderEvent(ctx, tx.q, TopicOrderPlaced, order.ID); err != nil {
+			return err
+		}
 		const notifySold = `
 			SELECT count(pg_notify(w.channel, w.id))
 			FROM watches w
@@ -278,7 +284,10 @@ func (s *Store) CancelOrder(ctx context.Context, orderID string) (*Order, error)
 			// The order is locked and placed: only the stock guard refuses.
 			return userErr(CodeStockLimitExceeded, "cancelling would take a product's stock past 2147483647 units", "input", "orderId")
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return enqueueOrderEvent(ctx, tx.q, TopicOrderCancelled, orderID)
 	})
 	if err != nil {
 		return nil, err

@@ -491,7 +491,11 @@ func (s *Store) PaymentSucceeded(ctx context.Context, ev PaymentEvent) (*Payment
 			if err := markSucceeded(ctx, tx.q, ev.OrderID, ev.Reference, PaymentPending); err != nil {
 				return 0, err
 			}
-			return sellHeld(ctx, tx.q, ev.OrderID)
+			units, err := sellHeld(ctx, tx.q, ev.OrderID)
+			if err != nil {
+				return 0, err
+			}
+			return units, paidEvents(ctx, tx.q, ev.OrderID, true)
 		}
 		// FAILED or EXPIRED: money arrived for an order whose holds are gone.
 		if err := markSucceeded(ctx, tx.q, ev.OrderID, ev.Reference, *st.PaymentStatus); err != nil {
@@ -499,9 +503,17 @@ func (s *Store) PaymentSucceeded(ctx context.Context, ev PaymentEvent) (*Payment
 		}
 		if st.Status == OrderPaymentExpired {
 			units, ok, err := sellAgain(ctx, tx.q, ev.OrderID)
-			if err != nil || ok {
+			if err != nil {
 				return units, err
 			}
+			if err := paidEvents(ctx, tx.q, ev.OrderID, ok); err != nil {
+				return 0, err
+			}
+			if ok {
+				return units, nil
+			}
+		} else if err := paidEvents(ctx, tx.q, ev.OrderID, false); err != nil {
+			return 0, err
 		}
 		return 0, requireRefund(ctx, tx.q, ev.OrderID, st.Status)
 	})
@@ -510,6 +522,19 @@ func (s *Store) PaymentSucceeded(ctx context.Context, ev PaymentEvent) (*Payment
 		s.unitsSold.Add(tr.Units)
 	}
 	return tr, err
+}
+
+// paidEvents writes the webhooks of a payment that succeeded, in its
+// transaction: ORDER_PAID always (the money arrived), ORDER_PLACED when the
+// order is now sold.
+func paidEvents(ctx context.Context, q queryer, orderID string, placed bool) error {
+	if err := enqueueOrderEvent(ctx, q, TopicOrderPaid, orderID); err != nil {
+		return err
+	}
+	if placed {
+		return enqueueOrderEvent(ctx, q, TopicOrderPlaced, orderID)
+	}
+	return nil
 }
 
 // markSucceeded moves the payment from status `from` to SUCCEEDED,

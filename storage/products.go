@@ -23,12 +23,15 @@ type Product struct {
 	Held        int       `db:"held" json:"held"`
 	CreatedAt   time.Time `db:"created_at" json:"created_at"`
 	UpdatedAt   time.Time `db:"updated_at" json:"updated_at"`
+	// LowStockThreshold: STOCK_LOW fires when available falls to it or
+	// below (nil: never).
+	LowStockThreshold *int `db:"low_stock_threshold" json:"low_stock_threshold"`
 }
 
 // Available is what can still be reserved.
 func (p *Product) Available() int { return p.Stock - p.Held }
 
-const productColumns = `id, sku, handle, name, description, price_cents, currency, stock, held, created_at, updated_at`
+const productColumns = `id, sku, handle, name, description, price_cents, currency, stock, held, created_at, updated_at, low_stock_threshold`
 
 // productJSON builds, in SQL, the row of table alias t as a JSON object of
 // productColumns (the keys are the column names, Product's json tags), so a
@@ -65,6 +68,8 @@ type NewProduct struct {
 	Handle *string
 	// Images are the product's images, in order.
 	Images []NewImage
+	// LowStockThreshold, if set, is at least 0.
+	LowStockThreshold *int
 }
 
 // Input limits.
@@ -120,14 +125,17 @@ func validateNewProduct(in *NewProduct) (priceCents int64, err *Error) {
 	if err := validateImages(in.Images); err != nil {
 		return 0, err
 	}
+	if in.LowStockThreshold != nil && *in.LowStockThreshold < 0 {
+		return 0, lowStockErr()
+	}
 	return cents, nil
 }
 
 // createProductSQL inserts a product; $8 says whether $7 is a base handle
 // to make unique (derived from the name) or the handle as given.
 var createProductSQL = `
-	INSERT INTO products (sku, name, description, price_cents, currency, stock, handle)
-	VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $8 THEN ` + freeHandleSQL("products", "$7::text") + ` ELSE $7 END)
+	INSERT INTO products (sku, name, description, price_cents, currency, stock, handle, low_stock_threshold)
+	VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $8 THEN ` + freeHandleSQL("products", "$7::text") + ` ELSE $7 END, $9)
 	RETURNING ` + productColumns
 
 // CreateProduct adds a product with its images and records its opening
@@ -152,7 +160,7 @@ func (s *Store) CreateProduct(ctx context.Context, in NewProduct) (*Product, err
 				return err
 			}
 		}
-		if err := tx.q.QueryRowxContext(ctx, createProductSQL, in.SKU, in.Name, in.Description, cents, in.Currency, in.Stock, handle, derived).StructScan(&p); err != nil {
+		if err := tx.q.QueryRowxContext(ctx, createProductSQL, in.SKU, in.Name, in.Description, cents, in.Currency, in.Stock, handle, derived, in.LowStockThreshold).StructScan(&p); err != nil {
 			return translate(err)
 		}
 		if len(in.Images) > 0 {
@@ -243,4 +251,7 @@ func (s *Store) ProductsByIDs(ctx context.Context, ids []int64) (map[int64]*Prod
 		out[p.ID] = p
 	}
 	return out, translate(rows.Err())
+}
+func lowStockErr() *Error {
+	return userErr(CodeInvalidInput, "lowStockThreshold must be at least 0 (null clears it)", "input", "lowStockThreshold")
 }

@@ -8,6 +8,8 @@ import (
 	"holdfast/storage"
 	"io"
 	"strconv"
+
+	"github.com/99designs/gqlgen/graphql"
 )
 
 type AddToCartInput struct {
@@ -102,6 +104,14 @@ type CreateProductInput struct {
 	Handle *string `json:"handle,omitempty"`
 	// At most 20, in display order.
 	Images []*ImageInput `json:"images,omitempty"`
+	// STOCK_LOW fires when available falls to this or below (at least 0).
+	LowStockThreshold *int `json:"lowStockThreshold,omitempty"`
+}
+
+type CreateWebhookEndpointInput struct {
+	// https:// (any scheme to private addresses only with WEBHOOK_ALLOW_PRIVATE).
+	URL    string   `json:"url"`
+	Topics []string `json:"topics"`
 }
 
 type DeleteCollectionPayload struct {
@@ -160,6 +170,33 @@ type RemoveCartLineInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+type SetStockInput struct {
+	// 1 to 250 items.
+	Items []*SetStockItem `json:"items"`
+	// Recorded on each ledger movement.
+	Reason *string `json:"reason,omitempty"`
+	// Apply the items that can be applied; otherwise one refused item refuses all.
+	AllowPartial *bool `json:"allowPartial,omitempty"`
+	// Makes retries safe, as for cart mutations.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+// Sets a product's absolute on-hand count; the product is named by productId or by sku.
+type SetStockItem struct {
+	ProductID *string `json:"productId,omitempty"`
+	Sku       *string `json:"sku,omitempty"`
+	Stock     int     `json:"stock"`
+	// Apply only if the stock is exactly this now (else STOCK_CHANGED).
+	CompareStock *int `json:"compareStock,omitempty"`
+}
+
+type SetStockPayload struct {
+	// The products of the items that applied, in item order.
+	Products []*storage.Product `json:"products"`
+	// One per refused item, field naming it: ["input", "items", "<index>"].
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // Live updates over websockets (graphql-transport-ws, and the legacy graphql-ws).
 // Each subscription first sends the current value(s), then changes as they
 // commit, coalesced to at most one message per product or cart every
@@ -194,6 +231,8 @@ type UpdateProductInput struct {
 	Handle *string `json:"handle,omitempty"`
 	// Replaces every image; [] removes them all.
 	Images []*ImageInput `json:"images,omitempty"`
+	// Sets the STOCK_LOW threshold; null clears it, absent leaves it.
+	LowStockThreshold graphql.Omittable[*int] `json:"lowStockThreshold,omitempty"`
 }
 
 type UserError struct {
@@ -203,6 +242,25 @@ type UserError struct {
 	Field []string `json:"field,omitempty"`
 	// On INSUFFICIENT_STOCK: the units that could still be reserved (stock - held).
 	Available *int `json:"available,omitempty"`
+	// On STOCK_CHANGED and STOCK_BELOW_HELD from setStock: the product's stock when the item was refused.
+	CurrentStock *int `json:"currentStock,omitempty"`
+}
+
+type WebhookDeliveryConnection struct {
+	Edges    []*WebhookDeliveryEdge `json:"edges"`
+	PageInfo *PageInfo              `json:"pageInfo"`
+}
+
+type WebhookDeliveryEdge struct {
+	Cursor string                   `json:"cursor"`
+	Node   *storage.WebhookDelivery `json:"node"`
+}
+
+type WebhookEndpointPayload struct {
+	Endpoint *storage.WebhookEndpoint `json:"endpoint,omitempty"`
+	// The signing secret: shown once, by createWebhookEndpoint.
+	Secret     *string      `json:"secret,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 type CartWarningCode string
@@ -295,6 +353,9 @@ const (
 	// The handle given is another product's (or collection's).
 	ErrorCodeDuplicateHandle    ErrorCode = "DUPLICATE_HANDLE"
 	ErrorCodeCollectionNotFound ErrorCode = "COLLECTION_NOT_FOUND"
+	// setStock: the product's stock is not the compareStock the item expected (currentStock says what it is).
+	ErrorCodeStockChanged            ErrorCode = "STOCK_CHANGED"
+	ErrorCodeWebhookEndpointNotFound ErrorCode = "WEBHOOK_ENDPOINT_NOT_FOUND"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -319,11 +380,13 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodePaymentRequired,
 	ErrorCodeDuplicateHandle,
 	ErrorCodeCollectionNotFound,
+	ErrorCodeStockChanged,
+	ErrorCodeWebhookEndpointNotFound,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld, ErrorCodeIdempotencyKeyReused, ErrorCodeCartLimitExceeded, ErrorCodeStockLimitExceeded, ErrorCodePaymentNotPending, ErrorCodePaymentProviderUnavailable, ErrorCodePaymentRequired, ErrorCodeDuplicateHandle, ErrorCodeCollectionNotFound:
+	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld, ErrorCodeIdempotencyKeyReused, ErrorCodeCartLimitExceeded, ErrorCodeStockLimitExceeded, ErrorCodePaymentNotPending, ErrorCodePaymentProviderUnavailable, ErrorCodePaymentRequired, ErrorCodeDuplicateHandle, ErrorCodeCollectionNotFound, ErrorCodeStockChanged, ErrorCodeWebhookEndpointNotFound:
 		return true
 	}
 	return false

@@ -1,0 +1,450 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/lib/pq"
+)
+
+// MaxSetStockItems bounds the items of one SetStock call.
+const MaxSetStockItems = 250
+
+// SetStockItem sets one product's absolute on-hand count. The product is
+// named by ProductID or, when it is 0 and SKU is set, by SKU.
+type SetStockItem struct {
+	ProductID int64
+	// HasProductID: the item named a product id (even a malformed one,
+	// parsed as 0), so it names no SKU.
+	HasProductID bool
+	SKU          string
+	Stock        int
+	// CompareStock, when set, makes the item apply only if the product's
+	// stock is exactly this when the update runs.
+	CompareStock *int
+}
+
+// SetStockParams is the input of SetStock.
+type SetStockParams struct {
+	Items  []SetStockItem
+	Reason string
+	// AllowPartial commits the items that apply and refuses the others;
+	// without it one refused item refuses them all.
+	AllowPartial   bool
+	IdempotencyKey string
+}
+
+// SetStockResult is what SetStock did: the products of the items that
+// applied (in item order), and a refusal per item that did not.
+type SetStockResult struct {
+	Products []*Product
+	Errors   []*Error
+}
+
+// stockSyncScope is the idempotency_keys scope of setStock's keys (cart ids
+// never contain "~").
+const stockSyncScope = "~setStock"
+
+// SetStock sets the stock of up to 250 products in one transaction: the
+// products are locked in id order, then ONE conditional UPDATE applies
+// every item whose guard holds on the locked row (stock = compareStock when
+// given, and the new stock not below held), writing a ledger movement
+// (restock or adjustment, with the reason) and a STOCK_ADJUSTED event for
+// each product it changed; the products trigger adds sold-out, back-in-stock
+// and low-stock events. An item whose guard failed is a refusal
+// (STOCK_CHANGED with the current stock, or STOCK_BELOW_HELD); unless
+// AllowPartial, any refusal rolls the whole call back.
+func (s *Store) SetStock(ctx context.Context, in SetStockParams) (*SetStockResult, error) {
+	in.Reason = strings.TrimSpace(in.Reason)
+	if len(in.Items) == 0 || len(in.Items) > MaxSetStockItems {
+		return nil, userErr(CodeInvalidInput, "items must hold 1-250 items", "input", "items")
+	}
+	if !validText(in.Reason, MaxReasonLen) {
+		return nil, userErr(CodeInvalidInput, "reason must be at most 500 characters of valid UTF-8", "input", "reason")
+	}
+	if in.IdempotencyKey != "" && !ValidIdempotencyKey(in.IdempotencyKey) {
+		return nil, invalidKey()
+	}
+	res := &SetStockResult{Products: []*Product{}}
+	ids, errs, err := s.resolveStockItems(ctx, in.Items)
+	if err != nil {
+		return nil, err
+	}
+	if len(errs) > 0 && !in.AllowPartial {
+		res.Errors = errs
+		return res, nil
+	}
+	var out *SetStockResult
+	err = s.WithTx(ctx, func(tx *Tx) error {
+		out = &SetStockResult{Products: []*Product{}, Errors: errs}
+		if in.IdempotencyKey != "" {
+			prev, err := claimStockKey(ctx, tx.q, in, s.opts.IdempotencyTTL.Milliseconds())
+			if err != nil {
+				return err
+			}
+			if prev != nil {
+				out = prev
+				return nil
+			}
+			if _, err := tx.q.ExecContext(ctx, `SAVEPOINT set_stock`); err != nil {
+				return translate(err)
+			}
+		}
+		products, refused, err := setStockTx(ctx, tx.q, in, ids)
+		if err != nil {
+			return err
+		}
+		out.Errors = mergeItemErrors(out.Errors, refused)
+		if len(out.Errors) > 0 && !in.AllowPartial {
+			if in.IdempotencyKey == "" {
+				return errRollback
+			}
+			if _, err := tx.q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT set_stock`); err != nil {
+				return translate(err)
+			}
+			products = nil
+		}
+		if products != nil {
+			out.Products = products
+		}
+		if in.IdempotencyKey != "" {
+			return storeStockOutcome(ctx, tx.q, in.IdempotencyKey, out)
+		}
+		return nil
+	})
+	if errors.Is(err, errRollback) {
+		return &SetStockResult{Products: []*Product{}, Errors: out.Errors}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// errRollback makes WithTx roll back a transaction whose outcome is a
+// refusal the caller reports itself.
+var errRollback = errors.New("storage: refused, rolled back")
+
+func itemErr(code Code, i int, msg string) *Error {
+	return userErr(code, msg, "input", "items", strconv.Itoa(i))
+}
+
+// resolveStockItems checks every item and finds its product id (one query
+// for the SKUs): ids[i] is 0 for an item refused here.
+func (s *Store) resolveStockItems(ctx context.Context, items []SetStockItem) ([]int64, []*Error, error) {
+	ids := make([]int64, len(items))
+	var errs []*Error
+	var skus []string
+	for i, it := range items {
+		switch {
+		case it.HasProductID == (it.SKU != ""):
+			errs = append(errs, itemErr(CodeInvalidInput, i, "an item names its product by productId or by sku, not both"))
+		case it.Stock < 0 || it.Stock > MaxStock:
+			errs = append(errs, itemErr(CodeInvalidInput, i, "stock must be between 0 and 2147483647"))
+		case it.CompareStock != nil && *it.CompareStock < 0:
+			errs = append(errs, itemErr(CodeInvalidInput, i, "compareStock must be at least 0"))
+		case it.SKU != "":
+			skus = append(skus, it.SKU)
+			ids[i] = -1 // resolved below
+		case it.ProductID <= 0:
+			errs = append(errs, itemErr(CodeProductNotFound, i, "no product with this id"))
+		default:
+			ids[i] = it.ProductID
+		}
+	}
+	if len(skus) > 0 {
+		ctx, cancel := s.withTimeout(ctx)
+		defer cancel()
+		var rows []struct {
+			ID  int64  `db:"id"`
+			SKU string `db:"sku"`
+		}
+		if err := sqlxSelect(ctx, s.pool(), &rows, `SELECT id, sku FROM products WHERE sku = ANY($1)`, pq.Array(skus)); err != nil {
+			return nil, nil, err
+		}
+		bySKU := make(map[string]int64, len(rows))
+		for _, r := range rows {
+			bySKU[r.SKU] = r.ID
+		}
+		for i, it := range items {
+			if ids[i] != -1 {
+				continue
+			}
+			if ids[i] = bySKU[it.SKU]; ids[i] == 0 {
+				errs = append(errs, itemErr(CodeProductNotFound, i, "no product with this sku"))
+			}
+		}
+	}
+	seen := make(map[int64]bool, len(items))
+	for i, id := range ids {
+		if id == 0 {
+			continue
+		}
+		if seen[id] {
+			errs = append(errs, itemErr(CodeInvalidInput, i, "the product is named by an earlier item too"))
+			ids[i] = 0
+		}
+		seen[id] = true
+	}
+	sortItemErrors(errs)
+	return ids, errs, nil
+}
+
+// setStockSQL applies every item whose guard holds, in one statement, on
+// rows the transaction has locked. before is the same snapshot as the
+// UPDATE and, the rows being locked, their current values: it explains a
+// refusal (the current stock) and gives each movement its delta; the guard
+// itself is the UPDATE's WHERE clause.
+var setStockSQL = `
+	WITH items AS (
+		SELECT * FROM unnest($1::bigint[], $2::integer[], $3::integer[]) AS i(product_id, new_stock, compare)
+	), before AS (
+		SELECT p.id, p.stock, p.held
+		FROM products p
+		JOIN items i ON i.product_id = p.id
+	), updated AS (
+		UPDATE products p
+		SET stock = i.new_stock, updated_at = now()
+		FROM items i
+		WHERE p.id = i.product_id
+		  AND (i.compare IS NULL OR p.stock = i.compare)
+		  AND i.new_stock >= p.held
+		  AND p.stock <> i.new_stock
+		RETURNING p.id, p.sku, p.stock, p.held
+	), moves AS (
+		SELECT u.*, u.stock - b.stock AS delta,
+		       CASE WHEN u.stock > b.stock THEN 'restock' ELSE 'adjustment' END AS kind
+		FROM updated u
+		JOIN before b ON b.id = u.id
+	), movement AS (
+		INSERT INTO inventory_movements (product_id, delta, kind, reason)
+		SELECT id, delta, kind, NULLIF($4, '') FROM moves
+	), event AS (
+		SELECT webhook_enqueue('STOCK_ADJUSTED', ` + stockAdjustedData("moves", "moves.delta", "moves.kind", "NULLIF($4, '')") + `)
+		FROM moves
+		ORDER BY moves.id
+	), notify_stock AS (
+		SELECT pg_notify('holdfast_stock', w.id)
+		FROM updated
+		JOIN watches w ON w.channel = 'holdfast_stock' AND w.id = updated.id::text AND w.until > now()
+	)
+	-- side reads event and notify_stock: PostgreSQL runs a SELECT CTE only if the query reads it.
+	SELECT i.product_id, b.stock AS current_stock, b.held AS current_held, u.id IS NOT NULL AS updated,
+	       (SELECT count(*) FROM event) + (SELECT count(*) FROM notify_stock) AS side
+	FROM items i
+	LEFT JOIN before b ON b.id = i.product_id
+	LEFT JOIN updated u ON u.id = i.product_id`
+
+// setStockTx locks the items' products in id order and applies the items;
+// it returns the products of the items that applied, in item order, and the
+// refusals.
+func setStockTx(ctx context.Context, q queryer, in SetStockParams, ids []int64) ([]*Product, []*Error, error) {
+	var pids []int64
+	var stocks []int64
+	var compares []*int64
+	index := map[int64]int{}
+	for i, id := range ids {
+		if id <= 0 {
+			continue
+		}
+		it := in.Items[i]
+		index[id] = i
+		pids = append(pids, id)
+		stocks = append(stocks, int64(it.Stock))
+		if it.CompareStock != nil {
+			c := int64(*it.CompareStock)
+			compares = append(compares, &c)
+		} else {
+			compares = append(compares, nil)
+		}
+	}
+	if len(pids) == 0 {
+		return []*Product{}, nil, nil
+	}
+	// Ascending id: the lock order of every multi-product statement.
+	var locked []int64
+	if err := sqlxSelect(ctx, q, &locked, `SELECT id FROM products WHERE id = ANY($1) ORDER BY id FOR UPDATE`, pq.Array(pids)); err != nil {
+		return nil, nil, err
+	}
+	var rows []struct {
+		ProductID    int64 `db:"product_id"`
+		CurrentStock *int  `db:"current_stock"`
+		CurrentHeld  *int  `db:"current_held"`
+		Updated      bool  `db:"updated"`
+		Side         int64 `db:"side"`
+	}
+	if err := sqlxSelect(ctx, q, &rows, setStockSQL, pq.Array(pids), pq.Array(stocks), int64Array(compares), in.Reason); err != nil {
+		return nil, nil, err
+	}
+	var refused []*Error
+	var ok []int64
+	for _, r := range rows {
+		i := index[r.ProductID]
+		it := in.Items[i]
+		switch {
+		case r.CurrentStock == nil:
+			refused = append(refused, itemErr(CodeProductNotFound, i, "no product with this id"))
+		case r.Updated || *r.CurrentStock == it.Stock && (it.CompareStock == nil || *it.CompareStock == *r.CurrentStock):
+			ok = append(ok, r.ProductID)
+		case it.CompareStock != nil && *it.CompareStock != *r.CurrentStock:
+			e := itemErr(CodeStockChanged, i, fmt.Sprintf("the stock is %d, not the %d compareStock expected", *r.CurrentStock, *it.CompareStock))
+			e.CurrentStock = r.CurrentStock
+			refused = append(refused, e)
+		default:
+			e := itemErr(CodeStockBelowHeld, i, "stock cannot fall below the units carts hold")
+			e.CurrentStock = r.CurrentStock
+			avail := *r.CurrentStock - *r.CurrentHeld
+			e.Available = &avail
+			refused = append(refused, e)
+		}
+	}
+	var ps []*Product
+	if len(ok) > 0 {
+		if err := sqlxSelect(ctx, q, &ps, `SELECT `+productColumns+` FROM products WHERE id = ANY($1)`, pq.Array(ok)); err != nil {
+			return nil, nil, err
+		}
+	}
+	byID := make(map[int64]*Product, len(ps))
+	for _, p := range ps {
+		byID[p.ID] = p
+	}
+	products := make([]*Product, 0, len(ps))
+	for _, id := range ids {
+		if p := byID[id]; p != nil {
+			products = append(products, p)
+		}
+	}
+	return products, refused, nil
+}
+
+// int64Array passes nullable integers as a PostgreSQL array.
+type int64Array []*int64
+
+func (a int64Array) Value() (any, error) {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, v := range a {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if v == nil {
+			b.WriteString("NULL")
+		} else {
+			b.WriteString(strconv.FormatInt(*v, 10))
+		}
+	}
+	b.WriteByte('}')
+	return b.String(), nil
+}
+
+func mergeItemErrors(a, b []*Error) []*Error {
+	out := append(append([]*Error(nil), a...), b...)
+	sortItemErrors(out)
+	return out
+}
+
+// sortItemErrors orders refusals by item index.
+func sortItemErrors(errs []*Error) {
+	idx := func(e *Error) int {
+		if len(e.Field) < 3 {
+			return -1
+		}
+		n, _ := strconv.Atoi(e.Field[2])
+		return n
+	}
+	for i := 1; i < len(errs); i++ {
+		for j := i; j > 0 && idx(errs[j]) < idx(errs[j-1]); j-- {
+			errs[j], errs[j-1] = errs[j-1], errs[j]
+		}
+	}
+}
+
+// stockOutcome is a keyed setStock's stored answer: the products by id (a
+// replay renders them as they are now) and the refusals.
+type stockOutcome struct {
+	ProductIDs []int64  `json:"productIds"`
+	Errors     []*Error `json:"errors"`
+}
+
+func stockRequestHash(in SetStockParams) []byte {
+	parts := []any{in.Reason, in.AllowPartial}
+	for _, it := range in.Items {
+		c := "-"
+		if it.CompareStock != nil {
+			c = strconv.Itoa(*it.CompareStock)
+		}
+		parts = append(parts, it.HasProductID, it.ProductID, it.SKU, it.Stock, c)
+	}
+	return requestHash("setStock", parts...)
+}
+
+// claimStockKey claims a setStock idempotency key for this transaction, or
+// returns the outcome of the earlier call that used it (refusing a key
+// used with other input).
+func claimStockKey(ctx context.Context, q queryer, in SetStockParams, ttlMillis int64) (*SetStockResult, error) {
+	hash := stockRequestHash(in)
+	const claim = `
+		INSERT INTO idempotency_keys (cart_id, key, operation, request_hash, response, expires_at)
+		VALUES ($1, $2, 'setStock', $3, 'null', now() + $4 * interval '1 millisecond')
+		ON CONFLICT (cart_id, key) DO UPDATE
+		SET request_hash = EXCLUDED.request_hash, response = 'null', created_at = now(), expires_at = EXCLUDED.expires_at
+		WHERE idempotency_keys.expires_at <= now()
+		RETURNING true`
+	var claimed bool
+	err := sqlxGet(ctx, q, &claimed, claim, stockSyncScope, in.IdempotencyKey, hash, ttlMillis)
+	if err == nil {
+		return nil, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	var rec struct {
+		RequestHash []byte          `db:"request_hash"`
+		Response    json.RawMessage `db:"response"`
+	}
+	const read = `SELECT request_hash, response FROM idempotency_keys WHERE cart_id = $1 AND key = $2`
+	if err := sqlxGet(ctx, q, &rec, read, stockSyncScope, in.IdempotencyKey); err != nil {
+		return nil, err
+	}
+	if string(rec.RequestHash) != string(hash) {
+		return nil, userErr(CodeIdempotencyKeyReused, "this idempotency key was already used with a different input", "input", "idempotencyKey")
+	}
+	var out stockOutcome
+	if err := json.Unmarshal(rec.Response, &out); err != nil {
+		return nil, fmt.Errorf("storage: idempotency record: %w", err)
+	}
+	res := &SetStockResult{Products: []*Product{}, Errors: out.Errors}
+	if len(out.ProductIDs) > 0 {
+		var ps []*Product
+		if err := sqlxSelect(ctx, q, &ps, `SELECT `+productColumns+` FROM products WHERE id = ANY($1)`, pq.Array(out.ProductIDs)); err != nil {
+			return nil, err
+		}
+		byID := map[int64]*Product{}
+		for _, p := range ps {
+			byID[p.ID] = p
+		}
+		for _, id := range out.ProductIDs {
+			if p := byID[id]; p != nil {
+				res.Products = append(res.Products, p)
+			}
+		}
+	}
+	return res, nil
+}
+
+func storeStockOutcome(ctx context.Context, q queryer, key string, res *SetStockResult) error {
+	out := stockOutcome{ProductIDs: []int64{}, Errors: res.Errors}
+	for _, p := range res.Products {
+		out.ProductIDs = append(out.ProductIDs, p.ID)
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, `UPDATE idempotency_keys SET response = $3 WHERE cart_id = $1 AND key = $2`, stockSyncScope, key, b)
+	return translate(err)
+}
