@@ -18,6 +18,11 @@ interface CartContextValue {
   loading: boolean;
   /** The holds are gone: the server says EXPIRED, or expiresAt has passed. */
   expired: boolean;
+  /**
+   * The lines the cart held when last seen ACTIVE (an expired cart has
+   * none): what an expired cart lost; null when it was never seen active.
+   */
+  lastHeldLines: Cart['lines'] | null;
   /** Takes a cart from a mutation's answer (adopting its id if it is new). */
   accept(cart: Cart | null | undefined): void;
   /** The id of a cart that can take changes, creating one when needed. */
@@ -68,6 +73,7 @@ export function CartProvider({ children }: { children: ReactNode }) {
   const cartRef = useRef<Cart | null>(null);
   const idRef = useRef<string | null>(cartId);
   const creating = useRef<Promise<Cart> | null>(null);
+  const lastHeld = useRef<{ id: string; lines: Cart['lines'] } | null>(null);
 
   const adoptId = useCallback((id: string | null) => {
     idRef.current = id;
@@ -82,6 +88,7 @@ export function CartProvider({ children }: { children: ReactNode }) {
       adoptId(next.id);
     }
     if (isNewer(cartRef.current, next)) {
+      if (next.status === 'ACTIVE') lastHeld.current = { id: next.id, lines: next.lines };
       cartRef.current = next;
       setCart(next);
     }
@@ -190,6 +197,7 @@ export function CartProvider({ children }: { children: ReactNode }) {
       cart: current,
       loading: !!cartId && !current && !query.error,
       expired,
+      lastHeldLines: current && lastHeld.current?.id === current.id ? lastHeld.current.lines : null,
       accept: (c) => take(c, true),
       ensureCart,
       startNewCart,

@@ -13,17 +13,9 @@ import { RemoveCartLineMutation, UpdateCartLineMutation } from '../operations';
 import { describeRefusal, type UserError } from '../refusals';
 
 export function CartPage() {
-  const { cart, loading, expired } = useCart();
+  const { cart, loading, expired, lastHeldLines } = useCart();
   if (loading) return <Spinner label="Loading your cart…" />;
-  if (!cart || cart.lines.length === 0) {
-    return (
-      <div className="cart-page">
-        <h1>Your cart</h1>
-        <p className="empty">Your cart is empty. <Link to="/">Find something you like</Link>.</p>
-      </div>
-    );
-  }
-  if (cart.status === 'CHECKED_OUT') {
+  if (cart?.status === 'CHECKED_OUT') {
     return (
       <div className="cart-page">
         <h1>Your cart</h1>
@@ -31,24 +23,39 @@ export function CartPage() {
       </div>
     );
   }
+  // An expired cart has no lines left: show what it held, if known.
+  const lines = expired ? lastHeldLines ?? [] : cart?.lines ?? [];
+  const emptyAndExpired = expired && lastHeldLines !== null && lastHeldLines.length === 0;
+  if (!cart || emptyAndExpired || (!expired && lines.length === 0)) {
+    return (
+      <div className="cart-page">
+        <h1>Your cart</h1>
+        <p className="empty">Your cart is empty. <Link to="/">Find something you like</Link>.</p>
+      </div>
+    );
+  }
   return (
     <div className="cart-page">
       <h1>Your cart</h1>
       {expired ? <Expired cart={cart} /> : <Countdown cart={cart} />}
-      <div className="cart-layout">
-        <ul className={expired ? 'lines expired' : 'lines'} aria-label="Cart lines">
-          {cart.lines.map((line) => (
-            <CartLine key={line.product.id} cart={cart} line={line} disabled={expired} />
-          ))}
-        </ul>
-        <aside className="summary" aria-label="Summary">
-          <p className="subtotal">
-            <span>Subtotal ({cart.totalQuantity} {cart.totalQuantity === 1 ? 'item' : 'items'})</span>
-            <strong data-testid="subtotal"><Price money={cart.subtotal} /></strong>
-          </p>
-          {!expired && <CheckoutForm cart={cart} />}
-        </aside>
-      </div>
+      {lines.length > 0 && (
+        <div className="cart-layout">
+          <ul className={expired ? 'lines expired' : 'lines'} aria-label="Cart lines">
+            {lines.map((line) => (
+              <CartLine key={line.product.id} cart={cart} line={line} disabled={expired} />
+            ))}
+          </ul>
+          {!expired && (
+            <aside className="summary" aria-label="Summary">
+              <p className="subtotal">
+                <span>Subtotal ({cart.totalQuantity} {cart.totalQuantity === 1 ? 'item' : 'items'})</span>
+                <strong data-testid="subtotal"><Price money={cart.subtotal} /></strong>
+              </p>
+              <CheckoutForm cart={cart} />
+            </aside>
+          )}
+        </div>
+      )}
     </div>
   );
 }

@@ -88,7 +88,7 @@ export function CatalogPage() {
           <input
             id="search"
             type="search"
-            placeholder="Search all products"
+            placeholder="Search products"
             value={search}
             maxLength={200}
             onChange={(e) => setSearch(e.target.value)}
