@@ -88,7 +88,7 @@ export function CatalogPage() {
           <input
             id="search"
             type="search"
-            placeholder="Search products"
+            placeholder="Search…"
             value={search}
             maxLength={200}
             onChange={(e) => setSearch(e.target.value)}
