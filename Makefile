@@ -119,9 +119,25 @@ db-url: ## print the dev database URL (starting the cluster if needed)
 db-destroy: ## stop it and delete its data
 	@$(DEVDB) destroy
 
+# The example storefront (examples/storefront): npm ci when its packages are
+# missing or stale, a production build into dist/, then `make run` serving
+# it at /shop/ (STOREFRONT_DIR). Its dev server: see examples/storefront/README.md.
+STOREFRONT := examples/storefront
+
+.PHONY: storefront storefront-build
+storefront: storefront-build ## build examples/storefront and serve it at http://127.0.0.1:8080/shop/ (like make run)
+	@STOREFRONT_DIR="$(CURDIR)/$(STOREFRONT)/dist" $(MAKE) --no-print-directory run
+
+storefront-build: ## npm ci (if needed) + npm run build in examples/storefront (writes its dist/)
+	@cd $(STOREFRONT); \
+	if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+		npm ci --no-audit --no-fund; \
+	fi; \
+	npm run build
+
 .PHONY: docs-check test-browser
 docs-check: ## run the docs' example sessions on a fresh server; fail if answers drift
 	@GO="$(GO)" scripts/docs-check.sh
 
-test-browser: ## browser tests (e2e/, Playwright + Debian's Chromium) on a fresh server; writes docs/img/graphiql.png
+test-browser: ## browser tests (e2e/, Playwright + Debian's Chromium) of GraphiQL and the storefront on fresh servers; writes docs/img/*.png
 	@GO="$(GO)" scripts/test-browser.sh

@@ -32,6 +32,7 @@ import (
 	"holdfast/graph/live"
 	"holdfast/httpapi"
 	"holdfast/httpapi/graphiql"
+	"holdfast/httpapi/spa"
 	"holdfast/migrations"
 	"holdfast/payments"
 	"holdfast/storage"
@@ -177,6 +178,11 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 	if provider.Name() == payments.StripeName {
 		routes.StripeWebhook = &payments.StripeWebhook{Store: store, Secret: webhookSecret, Log: log, Service: pay}
 	}
+	if cfg.StorefrontDir != "" {
+		if routes.Storefront, err = spa.Handler(cfg.StorefrontDir, "/shop/"); err != nil {
+			return fmt.Errorf("STOREFRONT_DIR: %w", err)
+		}
+	}
 	if cfg.MetricsAddr != "" {
 		go listen(log, "metrics", cfg.MetricsAddr, metrics.Handler())
 	}
@@ -214,7 +220,11 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 	}
 	addr := displayAddr(ln.Addr())
 	log.Info("holdfast listening", "addr", ln.Addr().String(), "graphiql", "http://"+addr+"/", "graphql", "http://"+addr+"/graphql")
-	fmt.Fprintf(os.Stderr, "\n  GraphiQL:  http://%s/\n  GraphQL:   http://%s/graphql\n\n", addr, addr)
+	fmt.Fprintf(os.Stderr, "\n  GraphiQL:  http://%s/\n  GraphQL:   http://%s/graphql\n", addr, addr)
+	if routes.Storefront != nil {
+		fmt.Fprintf(os.Stderr, "  Shop:      http://%s/shop/\n", addr)
+	}
+	fmt.Fprintln(os.Stderr)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

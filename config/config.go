@@ -35,6 +35,9 @@ type Config struct {
 	Introspection   bool          `env:"GRAPHQL_INTROSPECTION" envDefault:"true"`
 	GraphiQL        bool          `env:"GRAPHIQL" envDefault:"true"`
 	SeedDemo        bool          `env:"SEED_DEMO" envDefault:"false"`
+	// StorefrontDir, if set, is a built storefront (examples/storefront's
+	// dist/, `make storefront`) served at /shop/.
+	StorefrontDir   string        `env:"STOREFRONT_DIR"`
 	DefaultCurrency string        `env:"DEFAULT_CURRENCY" envDefault:"USD"`
 	LogLevel        slog.Level    `env:"LOG_LEVEL" envDefault:"INFO"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`

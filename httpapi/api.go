@@ -37,6 +37,7 @@ func API(cfg APIConfig, graphql http.Handler) http.Handler {
 type Routes struct {
 	API        http.Handler // /graphql (see API)
 	GraphiQL   http.Handler // the page at / and its assets under /graphiql/; nil: no playground
+	Storefront http.Handler // the shop app under /shop/ (see package spa); nil: none
 	Metrics    *Metrics     // /metrics, with the admin token
 	AdminToken string
 	// Ready reports whether the server can serve (database reachable and
@@ -63,6 +64,10 @@ func NewRouter(rt Routes) http.Handler {
 	}
 	if rt.StripeWebhook != nil {
 		mux.Handle("POST /webhooks/stripe", rt.StripeWebhook)
+	}
+	if rt.Storefront != nil {
+		// The mux redirects /shop to /shop/.
+		mux.Handle("GET /shop/", rt.Storefront)
 	}
 	mux.HandleFunc("GET /healthz", Healthz)
 	mux.HandleFunc("GET /readyz", Readyz(rt.Drain, rt.Ready))

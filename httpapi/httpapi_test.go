@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -146,6 +147,30 @@ func TestReadyzAndDrain(t *testing.T) {
 	assert.Equal(t, 200, get("/healthz").Code, "alive while draining")
 	assert.Equal(t, "close", get("/graphql").Header().Get("Connection"))
 	assert.Equal(t, 404, get("/nothing").Code)
+}
+
+func TestStorefrontRoute(t *testing.T) {
+	t.Parallel()
+	shop := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "shop "+r.URL.Path) })
+	get := func(h http.Handler, method, path string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+		return rec
+	}
+	none := httpapi.NewRouter(httpapi.Routes{API: ok(), Drain: &httpapi.Drain{}})
+	assert.Equal(t, 404, get(none, "GET", "/shop/").Code, "no storefront unless configured")
+
+	h := httpapi.NewRouter(httpapi.Routes{API: ok(), Drain: &httpapi.Drain{}, Storefront: shop})
+	for _, p := range []string{"/shop/", "/shop/products/tee", "/shop/assets/index-1.js"} {
+		rec := get(h, "GET", p)
+		assert.Equal(t, 200, rec.Code, p)
+		assert.Equal(t, "shop "+p, rec.Body.String(), p)
+	}
+	rec := get(h, "GET", "/shop")
+	assert.Equal(t, http.StatusTemporaryRedirect, rec.Code)
+	assert.Equal(t, "/shop/", rec.Header().Get("Location"))
+	assert.Equal(t, http.StatusMethodNotAllowed, get(h, "POST", "/shop/").Code)
+	assert.Equal(t, 404, get(h, "GET", "/shopping").Code)
 }
 
 func TestKeyedLimiter(t *testing.T) {

@@ -1,0 +1,66 @@
+import type { ReactNode } from 'react';
+import { Link } from 'react-router';
+import type { ProductCardFragment } from './gql/graphql';
+import { formatMoney, type MoneyLike } from './money';
+import type { RetryNotice } from './mutate';
+
+export function Price({ money }: { money: MoneyLike }) {
+  return <span className="price">{formatMoney(money)}</span>;
+}
+
+type ImageLike = { url: string; altText?: string | null };
+
+export function ProductImage({ image, name, size = 'card' }: { image?: ImageLike; name: string; size?: 'card' | 'large' | 'thumb' }) {
+  if (!image) return <div className={`img img-${size} img-none`} aria-label={`${name}: no image`} />;
+  return <img className={`img img-${size}`} src={image.url} alt={image.altText ?? name} loading="lazy" decoding="async" />;
+}
+
+/** "3 left" / "Sold out", from the live level when there is one. */
+export function StockNote({ available, live }: { available: number; live?: boolean }) {
+  const cls = available === 0 ? 'stock out' : available <= 5 ? 'stock low' : 'stock';
+  return (
+    <span className={cls} data-testid="stock" data-available={available} aria-live={live ? 'polite' : undefined}>
+      {available === 0 ? 'Sold out' : `${available} left`}
+    </span>
+  );
+}
+
+export function ProductCard({ product, available }: { product: ProductCardFragment; available: number }) {
+  return (
+    <li className="card">
+      <Link to={`/products/${product.handle}`} className="card-link">
+        <ProductImage image={product.images[0]} name={product.name} />
+        <span className="card-name">{product.name}</span>
+      </Link>
+      <span className="card-meta">
+        <Price money={product.price} />
+        <StockNote available={available} />
+      </span>
+    </li>
+  );
+}
+
+export function Notice({ kind, children }: { kind: 'info' | 'ok' | 'warn' | 'error'; children: ReactNode }) {
+  return (
+    <div className={`notice notice-${kind}`} role={kind === 'error' || kind === 'warn' ? 'alert' : 'status'}>
+      {children}
+    </div>
+  );
+}
+
+/** What a shopper sees while a retry waits. */
+export function retryText(n: RetryNotice): string {
+  const secs = Math.max(1, Math.round(n.delayMs / 1000));
+  switch (n.reason) {
+    case 'rate-limited':
+      return `The shop is busy: trying again in ${secs} s…`;
+    case 'unavailable':
+      return `The shop is briefly unavailable: trying again in ${secs} s…`;
+    case 'network':
+      return `No answer from the shop: trying again in ${secs} s…`;
+  }
+}
+
+export function Spinner({ label = 'Loading…' }: { label?: string }) {
+  return <p className="loading" role="status">{label}</p>;
+}

@@ -1,0 +1,167 @@
+// A product by its handle, with its live stock level (stockChanged) and an
+// add-to-cart that explains every refusal.
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { Link, useParams } from 'react-router';
+import { useClient, useQuery, useSubscription } from 'urql';
+import { useCart } from '../cart/CartContext';
+import { Notice, Price, ProductImage, Spinner, StockNote, retryText } from '../components';
+import type { ProductCardFragment } from '../gql/graphql';
+import { ActionKeys } from '../idempotency';
+import { mutate, TransportError, type RetryNotice } from '../mutate';
+import { AddToCartMutation, ProductByHandleQuery, StockSubscription } from '../operations';
+import { DEAD_CART, describeRefusal, type UserError } from '../refusals';
+
+export function ProductPage() {
+  const { handle = '' } = useParams();
+  const [{ data, error }] = useQuery({ query: ProductByHandleQuery, variables: { handle } });
+  const product = data?.productByHandle;
+  const [{ data: level }] = useSubscription({
+    query: StockSubscription,
+    variables: { productIds: product ? [product.id] : [] },
+    pause: !product,
+  });
+  const [shown, setShown] = useState(0);
+  useEffect(() => setShown(0), [handle]);
+
+  if (error && !data) return <Notice kind="error">We could not load this product. Please reload the page.</Notice>;
+  if (!data) return <Spinner />;
+  if (!product) {
+    return (
+      <div className="missing">
+        <h1>Not found</h1>
+        <p>We have no product called “{handle}”. <Link to="/">Back to the shop</Link></p>
+      </div>
+    );
+  }
+  const available = level && level.stockChanged.productId === product.id ? level.stockChanged.available : product.available;
+  const image = product.images[Math.min(shown, product.images.length - 1)];
+
+  return (
+    <article className="product">
+      <div className="gallery">
+        <ProductImage image={image} name={product.name} size="large" />
+        {product.images.length > 1 && (
+          <ul className="thumbs" aria-label="Images">
+            {product.images.map((img, i) => (
+              <li key={i}>
+                <button type="button" aria-pressed={i === shown} onClick={() => setShown(i)} aria-label={img.altText ?? `Image ${i + 1}`}>
+                  <ProductImage image={img} name={product.name} size="thumb" />
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
+      <div className="details">
+        <p className="crumbs">
+          <Link to="/">Shop</Link>
+          {product.collections.map((c) => (
+            <span key={c.handle}> · <Link to={`/?c=${encodeURIComponent(c.handle)}`}>{c.title}</Link></span>
+          ))}
+        </p>
+        <h1>{product.name}</h1>
+        <p className="big-price"><Price money={product.price} /></p>
+        <p><StockNote available={available} live /></p>
+        {product.description && <p className="description">{product.description}</p>}
+        <AddToCart product={product} available={available} />
+      </div>
+    </article>
+  );
+}
+
+type AddState =
+  | { kind: 'idle' }
+  | { kind: 'busy'; notice?: RetryNotice }
+  | { kind: 'added'; quantity: number; reduced: boolean }
+  | { kind: 'refused'; error: UserError; requested: number }
+  | { kind: 'failed'; message: string };
+
+function AddToCart({ product, available }: { product: ProductCardFragment; available: number }) {
+  const client = useClient();
+  const cart = useCart();
+  const [quantity, setQuantity] = useState('1');
+  const [state, setState] = useState<AddState>({ kind: 'idle' });
+  const keys = useRef(new ActionKeys('add')).current;
+
+  const add = async (qty: number, allowPartial: boolean) => {
+    setState({ kind: 'busy' });
+    try {
+      let cartId = await cart.ensureCart();
+      for (let round = 0; ; round++) {
+        const input = { cartId, productId: product.id, quantity: qty, allowPartial };
+        const data = await mutate(client, AddToCartMutation, { input: { ...input, idempotencyKey: keys.keyFor(input) } }, {
+          onRetry: (notice) => setState({ kind: 'busy', notice }),
+        });
+        keys.answered();
+        const answer = data.addToCart;
+        const refusal = answer.userErrors[0];
+        if (refusal && DEAD_CART.has(refusal.code) && round === 0) {
+          // The cart expired (or was checked out elsewhere): a new one.
+          cartId = (await cart.startNewCart()).id;
+          continue;
+        }
+        cart.accept(answer.cart);
+        if (refusal) {
+          setState({ kind: 'refused', error: refusal, requested: qty });
+          return;
+        }
+        const reduced = answer.warnings.find((w) => w.code === 'QUANTITY_REDUCED' && w.productId === product.id);
+        setState({ kind: 'added', quantity: reduced?.reserved ?? qty, reduced: !!reduced });
+        return;
+      }
+    } catch (e) {
+      setState({ kind: 'failed', message: e instanceof TransportError ? e.message : 'Something went wrong. Please try again.' });
+    }
+  };
+
+  const onSubmit = (e: FormEvent) => {
+    e.preventDefault();
+    const n = Number(quantity);
+    if (!Number.isInteger(n) || n < 1) {
+      setState({ kind: 'failed', message: 'Please choose a quantity of 1 or more.' });
+      return;
+    }
+    void add(n, false);
+  };
+
+  const busy = state.kind === 'busy';
+  const soldOut = available === 0;
+  return (
+    <form className="add" onSubmit={onSubmit} aria-label="Add to cart">
+      <div className="add-row">
+        <label>
+          Quantity{' '}
+          <input type="number" min={1} step={1} inputMode="numeric" value={quantity} onChange={(e) => setQuantity(e.target.value)} disabled={soldOut} />
+        </label>
+        <button type="submit" className="primary" disabled={busy || soldOut}>
+          {soldOut ? 'Sold out' : busy ? 'Adding…' : 'Add to cart'}
+        </button>
+      </div>
+      <div className="add-status" aria-live="polite">
+        {state.kind === 'busy' && state.notice && <Notice kind="info">{retryText(state.notice)}</Notice>}
+        {state.kind === 'added' && (
+          <Notice kind="ok">
+            {state.reduced
+              ? `Added ${state.quantity}: all that was left.`
+              : `Added ${state.quantity} to your cart.`}{' '}
+            <Link to="/cart">View cart</Link>
+          </Notice>
+        )}
+        {state.kind === 'refused' && (
+          <Notice kind="warn">
+            {describeRefusal(state.error)}
+            {state.error.code === 'INSUFFICIENT_STOCK' && !!state.error.available && (
+              <>
+                {' '}
+                <button type="button" className="link" onClick={() => void add(state.requested, true)}>
+                  Add the {state.error.available} left
+                </button>
+              </>
+            )}
+          </Notice>
+        )}
+        {state.kind === 'failed' && <Notice kind="error">{state.message}</Notice>}
+      </div>
+    </form>
+  );
+}
