@@ -31,10 +31,10 @@ type Config struct {
 	DBReadMaxConns int `env:"DB_READ_MAX_CONNS" envDefault:"10"`
 	// DBPrepare prepares the hot statements once per connection; false for
 	// a pooler in transaction mode (PgBouncer 1.18).
-	DBPrepare       bool          `env:"DB_PREPARE" envDefault:"true"`
-	Introspection   bool          `env:"GRAPHQL_INTROSPECTION" envDefault:"true"`
-	GraphiQL        bool          `env:"GRAPHIQL" envDefault:"true"`
-	SeedDemo        bool          `env:"SEED_DEMO" envDefault:"false"`
+	DBPrepare     bool `env:"DB_PREPARE" envDefault:"true"`
+	Introspection bool `env:"GRAPHQL_INTROSPECTION" envDefault:"true"`
+	GraphiQL      bool `env:"GRAPHIQL" envDefault:"true"`
+	SeedDemo      bool `env:"SEED_DEMO" envDefault:"false"`
 	// StorefrontDir, if set, is a built storefront (examples/storefront's
 	// dist/, `make storefront`) served at /shop/.
 	StorefrontDir   string        `env:"STOREFRONT_DIR"`
