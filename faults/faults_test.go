@@ -414,8 +414,12 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 	}
 
-	if eofs > 3 {
-		t.Errorf("%d requests were dropped at close (want at most a rare keep-alive race)", eofs)
+	// Each storm worker has one keep-alive connection, and a closed idle
+	// connection can lose only the one request that raced its close (the
+	// client then dials anew, and is refused): more EOFs than connections
+	// would mean requests dropped some other way.
+	if eofs > nWorkers {
+		t.Errorf("%d requests were dropped at close, more than the %d connections that can each race its close once", eofs, nWorkers)
 	}
 
 	checkInvariants(t, dbURL)
