@@ -30,6 +30,8 @@ DOC_URL="http://127.0.0.1:8080"   # the address sessions are written against
 
 log() { printf 'docs-check: %s\n' "$*" >&2; }
 die() { printf 'docs-check: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 update=0
 files=()
@@ -55,40 +57,8 @@ SERVER_PID=""
 DATABASES=()   # URLs of the databases this run created
 
 stop_server() {
-  [[ -n "$SERVER_PID" ]] || return 0
-  if kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    local i
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$SERVER_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-  fi
-  wait "$SERVER_PID" 2>/dev/null || true
+  stop_pid "$SERVER_PID"
   SERVER_PID=""
-}
-
-find_psql() {
-  local d best=""
-  if [[ -n "${PG_BINDIR:-}" && -x "$PG_BINDIR/psql" ]]; then echo "$PG_BINDIR/psql"; return 0; fi
-  while IFS= read -r d; do [[ -x "$d/psql" ]] && best="$d/psql"; done \
-    < <(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V)
-  if [[ -n "$best" ]]; then echo "$best"; return 0; fi
-  command -v psql
-}
-
-drop_database() { # URL of a database on the dev cluster
-  local url="$1" name admin psql
-  name="${url##*/}"; name="${name%%\?*}"
-  admin="${url%/*}/postgres?sslmode=disable"
-  psql="$(find_psql)" || { log "psql not found: database $name left behind"; return 0; }
-  if ! "$psql" -X -q -v ON_ERROR_STOP=1 -d "$admin" \
-        -c "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >/dev/null 2>"$TMP/drop.err" \
-     && ! "$psql" -X -q -v ON_ERROR_STOP=1 -d "$admin" \
-        -c "DROP DATABASE IF EXISTS \"$name\"" >/dev/null 2>>"$TMP/drop.err"; then
-    log "could not drop database $name:"; cat "$TMP/drop.err" >&2
-  fi
 }
 
 cleanup() {
@@ -148,16 +118,6 @@ normalise() {
 }
 
 # ------------------------------------------------------------------ server
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-free_port() {
-  local p i
-  for ((i = 0; i < 100; i++)); do
-    p=$((20000 + RANDOM % 30000))
-    port_in_use "$p" || { echo "$p"; return 0; }
-  done
-  die "no free TCP port found"
-}
 
 PORT=""
 # start_server DATABASE_URL: serve on 127.0.0.1:$PORT, as `make run` would.

@@ -32,6 +32,8 @@ SHOP="$ROOT/examples/storefront"
 
 log() { printf 'test-browser: %s\n' "$*" >&2; }
 die() { printf 'test-browser: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ------------------------------------------------------------------ tools
 if [[ ! -x "$CHROMIUM" ]]; then
@@ -68,43 +70,10 @@ TMP="$(mktemp -d "${TMPDIR:-/tmp}/holdfast-test-browser.XXXXXX")"
 SERVER_PIDS=()
 DB_URL=""
 
-stop_pid() { # PID
-  local pid="$1" i
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
-
 stop_servers() {
   local pid
   for pid in "${SERVER_PIDS[@]}"; do stop_pid "$pid"; done
   SERVER_PIDS=()
-}
-
-find_psql() {
-  local d best=""
-  if [[ -n "${PG_BINDIR:-}" && -x "$PG_BINDIR/psql" ]]; then echo "$PG_BINDIR/psql"; return 0; fi
-  while IFS= read -r d; do [[ -x "$d/psql" ]] && best="$d/psql"; done \
-    < <(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V)
-  if [[ -n "$best" ]]; then echo "$best"; return 0; fi
-  command -v psql
-}
-
-drop_database() { # URL of a database on the dev cluster
-  local url="$1" name admin psql
-  name="${url##*/}"; name="${name%%\?*}"
-  admin="${url%/*}/postgres?sslmode=disable"
-  psql="$(find_psql)" || { log "psql not found: database $name left behind"; return 0; }
-  if ! "$psql" -X -q -v ON_ERROR_STOP=1 -d "$admin" \
-        -c "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >/dev/null 2>"$TMP/drop.err"; then
-    log "could not drop database $name:"; cat "$TMP/drop.err" >&2
-  fi
 }
 
 cleanup() {
@@ -119,16 +88,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ------------------------------------------------------------------ server
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-free_port() {
-  local p i
-  for ((i = 0; i < 100; i++)); do
-    p=$((20000 + RANDOM % 30000))
-    port_in_use "$p" || { echo "$p"; return 0; }
-  done
-  die "no free TCP port found"
-}
 
 PORT=""
 start_server() { # NAME DATABASE_URL [VAR=VALUE...]: sets PORT; logs to $TMP/NAME.log
