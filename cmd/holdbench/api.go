@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,11 +41,30 @@ type side interface {
 	cart(ctx context.Context, id string) (*cartView, error)
 }
 
-// gqlClient posts GraphQL requests over one keep-alive http.Client.
+// gqlClient posts GraphQL requests over one keep-alive http.Client, to one
+// endpoint or, round robin per request (as a load balancer does), to several.
 type gqlClient struct {
-	endpoint string
-	token    string
-	hc       *http.Client
+	endpoint  string
+	endpoints []string // more than one: round robin
+	next      atomic.Uint64
+	token     string
+	hc        *http.Client
+}
+
+// newGQLClients is newGQLClient over several servers, round robin.
+func newGQLClients(baseURLs []string, token string, maxClients int) *gqlClient {
+	c := newGQLClient(baseURLs[0], token, maxClients)
+	for _, u := range baseURLs {
+		c.endpoints = append(c.endpoints, strings.TrimRight(u, "/")+"/graphql")
+	}
+	return c
+}
+
+func (c *gqlClient) pick() string {
+	if len(c.endpoints) > 1 {
+		return c.endpoints[c.next.Add(1)%uint64(len(c.endpoints))]
+	}
+	return c.endpoint
 }
 
 func newGQLClient(baseURL, token string, maxClients int) *gqlClient {
@@ -81,7 +101,7 @@ func (c *gqlClient) do(ctx context.Context, query string, vars map[string]any, a
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.pick(), bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}

@@ -70,18 +70,23 @@ func selfCPU() (time.Duration, error) {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }
 
-// cpuMeter measures the CPU a process (pid > 0) and holdbench spend over a
-// window.
+// cpuMeter measures the CPU a set of processes (pids > 0, summed) and
+// holdbench spend over a window.
 type cpuMeter struct {
-	pid           int
+	pids          []int
 	srv0, self0   time.Duration
 	srvOK, selfOK bool
 }
 
-func startCPU(pid int) *cpuMeter {
-	m := &cpuMeter{pid: pid}
-	if pid > 0 {
-		t, err := procCPU(pid)
+func startCPU(pids ...int) *cpuMeter {
+	m := &cpuMeter{}
+	for _, p := range pids {
+		if p > 0 {
+			m.pids = append(m.pids, p)
+		}
+	}
+	if len(m.pids) > 0 {
+		t, err := procsCPU(m.pids)
 		m.srv0, m.srvOK = t, err == nil
 	}
 	t, err := selfCPU()
@@ -89,11 +94,23 @@ func startCPU(pid int) *cpuMeter {
 	return m
 }
 
+func procsCPU(pids []int) (time.Duration, error) {
+	var sum time.Duration
+	for _, p := range pids {
+		t, err := procCPU(p)
+		if err != nil {
+			return 0, err
+		}
+		sum += t
+	}
+	return sum, nil
+}
+
 // stop returns the CPU spent since start; -1 for what was not measured.
 func (m *cpuMeter) stop() (server, self time.Duration) {
 	server, self = -1, -1
 	if m.srvOK {
-		if t, err := procCPU(m.pid); err == nil {
+		if t, err := procsCPU(m.pids); err == nil {
 			server = t - m.srv0
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -29,6 +30,9 @@ type cellStats struct {
 	rssMB     float64       // max server RSS during the cell; -1 = not measured
 	serverCPU time.Duration // the server process's CPU during the cell; -1 = not measured
 	selfCPU   time.Duration // holdbench's own CPU during the cell; -1 = not measured
+	otherCPU  time.Duration // the cell's other processes (proxy, pooler); -1 = none
+	waits     []waitShare   // PostgreSQL wait events of the cell's backends, when sampled
+	commits   int64         // transactions the database committed during the cell; -1 = not counted
 	problem   string        // a correctness problem besides the check (e.g. sold > stock)
 	sellout   bool
 }
@@ -185,6 +189,12 @@ type cell struct {
 	// clock starts (bigcart and browse fill the carts there).
 	prepare func(ctx context.Context, ws []*worker) error
 	pid     int // the server process, for CPU and RSS; 0 = not measured
+	// pids, when set, replace pid: every replica of a scaling run (their
+	// CPU and RSS summed), and others to watch: proxy and pooler.
+	pids  []int
+	other []int
+	// waits, when set, samples PostgreSQL's wait events during the clock.
+	waits *sql.DB
 }
 
 // runCell runs c.clients workers against c.side for c.dur, each with its own
@@ -221,8 +231,17 @@ func runCell(ctx context.Context, c cell) (*cellStats, error) {
 		}
 	}
 
-	rss := sampleRSS(c.pid)
-	cpu := startCPU(c.pid)
+	pids := c.pids
+	if len(pids) == 0 {
+		pids = []int{c.pid}
+	}
+	rss := sampleRSS(pids...)
+	cpu := startCPU(pids...)
+	otherCPU := startCPU(c.other...)
+	var ws *waitSampler
+	if c.waits != nil {
+		ws = sampleWaits(ctx, c.waits)
+	}
 	start := time.Now()
 	deadline := start.Add(c.dur)
 	finish := make([]time.Duration, clients)
@@ -265,13 +284,20 @@ func runCell(ctx context.Context, c cell) (*cellStats, error) {
 	}
 	wg.Wait()
 	serverCPU, selfCPU := cpu.stop()
+	otherUsed, _ := otherCPU.stop()
 	rssMB := rss.stop()
+	var waits []waitShare
+	commits := int64(-1)
+	if ws != nil {
+		waits = ws.stop()
+		commits = ws.commits
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 
 	st := &cellStats{side: s.name(), shape: s.shape(), clients: clients, opOK: map[string]int64{},
-		rssMB: rssMB, serverCPU: serverCPU, selfCPU: selfCPU}
+		rssMB: rssMB, serverCPU: serverCPU, selfCPU: selfCPU, otherCPU: otherUsed, waits: waits, commits: commits}
 	n := 0
 	for _, w := range workers {
 		n += len(w.lat)

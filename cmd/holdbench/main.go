@@ -68,6 +68,14 @@ type options struct {
 	browseN      int
 	shapes       []string
 	noRaw        bool
+	// The scaling run (scaling.go).
+	replicas    []int
+	topology    string
+	scalingOut  string
+	clusterDir  string
+	clusterPort int
+	clusterDB   string
+	replicaEnv  []string
 }
 
 var allScenarios = []string{"hot", "sellout", "spread", "mixed", "bigcart", "browse"}
@@ -112,6 +120,13 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.bigcartLines, "bigcart-lines", 100, "lines (distinct products) in every cart of the bigcart scenario")
 	fs.IntVar(&o.browseN, "browse-products", 200, "products the browse scenario's product(id:) picks from")
 	fs.BoolVar(&o.noRaw, "no-raw", false, "skip the raw-SQL baseline")
+	replicas := fs.String("replicas", "", "scaling run: comma-separated replica counts (e.g. 1,2,4); hot and spread with the storefront answer at each, the first count the baseline (see scaling.go)")
+	fs.StringVar(&o.topology, "topology", "cluster", "scaling run: cluster (nginx + PgBouncer, scripts/cluster.sh) or direct (replicas straight on PostgreSQL, round robin in the client)")
+	fs.StringVar(&o.scalingOut, "scaling-out", "docs/scaling.md", "scaling run: markdown file whose holdbench:replicas block is rewritten (empty = stdout only)")
+	fs.StringVar(&o.clusterDir, "cluster-dir", ".data/bench-cluster", "scaling run: CLUSTER_DIR of the benchmark's cluster")
+	fs.IntVar(&o.clusterPort, "cluster-port", 8290, "scaling run: CLUSTER_PORT (nginx) of the benchmark's cluster")
+	replicaEnv := fs.String("replica-env", "", "scaling run: space-separated NAME=value assignments for every replica (e.g. GOMAXPROCS=1); {cpus/replicas} in a value is replaced by max(1, CPUs ÷ replicas)")
+	fs.StringVar(&o.clusterDB, "cluster-db", "holdbench_cluster", "scaling run: CLUSTER_DB of the benchmark's cluster")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: holdbench [flags]\n\nBenchmarks Holdfast's cart mutations and storefront reads over GraphQL against a raw-SQL baseline.\n\n")
 		fs.PrintDefaults()
@@ -124,6 +139,25 @@ func parseFlags(args []string) (*options, error) {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *replicas != "" {
+		for _, f := range strings.Split(*replicas, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("-replicas: %q is not a positive integer", f)
+			}
+			o.replicas = append(o.replicas, n)
+		}
+		if o.topology != "cluster" && o.topology != "direct" {
+			return nil, fmt.Errorf("-topology: want cluster or direct, got %q", o.topology)
+		}
+		o.replicaEnv = strings.Fields(*replicaEnv)
+		if !set["scenarios"] {
+			*scenarios = "hot,spread"
+		}
+		if !set["clients"] {
+			*clients = "64,256"
+		}
+	}
 	if o.smoke {
 		if !set["clients"] {
 			*clients = "4"
@@ -178,6 +212,9 @@ func parseFlags(args []string) (*options, error) {
 		}
 		if !ok {
 			return nil, fmt.Errorf("-scenarios: unknown scenario %q (want %s)", s, strings.Join(allScenarios, ","))
+		}
+		if len(o.replicas) > 0 && s != "hot" && s != "spread" {
+			return nil, fmt.Errorf("-scenarios: the scaling run (-replicas) has hot and spread, not %q", s)
 		}
 		o.scenarios = append(o.scenarios, s)
 	}

@@ -35,6 +35,9 @@ type env struct {
 }
 
 func run(ctx context.Context, o *options) (int, error) {
+	if len(o.replicas) > 0 {
+		return runScaling(ctx, o)
+	}
 	e := &env{o: o, started: time.Now()}
 	runID := e.started.Format("20060102_150405")
 	e.prefix = "hb" + strings.ReplaceAll(runID, "_", "") + "-"

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,6 +69,23 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
+// benchServerEnv is the environment every benchmarked server gets (the
+// replicas of a scaling run too).
+func benchServerEnv(pool int) []string {
+	return []string{
+		"HOLD_TTL=1h",
+		"DB_MAX_CONNS=" + strconv.Itoa(pool),
+		"LOG_LEVEL=WARN",
+		// A load generator is one address hammering a few carts: lift the
+		// abuse limits that exist to stop exactly that.
+		"RATE_LIMIT_IP=-1",
+		"RATE_LIMIT_CART=-1",
+		"MAX_LINE_QUANTITY=2000000000",
+		"MAX_CART_QUANTITY=2000000000",
+		"MAX_CART_LINES=1000000",
+	}
+}
+
 // server is a Holdfast process holdbench built and started.
 type server struct {
 	cmd     *exec.Cmd
@@ -90,11 +108,16 @@ func buildServer(ctx context.Context, root, dir string) (string, error) {
 }
 
 func startServer(ctx context.Context, bin, dir, dbURL, token string, pool int) (*server, error) {
+	return startServerLog(ctx, bin, filepath.Join(dir, "server.log"), dbURL, token, pool)
+}
+
+// startServerLog starts a server logging to logPath, with extra environment
+// assignments after the benchmark's own.
+func startServerLog(ctx context.Context, bin, logPath, dbURL, token string, pool int, extraEnv ...string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(dir, "server.log")
 	lf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -105,19 +128,11 @@ func startServer(ctx context.Context, bin, dir, dbURL, token string, pool int) (
 		"DATABASE_URL="+dbURL,
 		"LISTEN_ADDR="+addr,
 		"ADMIN_TOKEN="+token,
-		"HOLD_TTL=1h",
-		"DB_MAX_CONNS="+strconv.Itoa(pool),
-		"LOG_LEVEL=WARN",
 		"GRAPHIQL=false",
 		"SEED_DEMO=false",
-		// A load generator is one address hammering a few carts: lift the
-		// abuse limits that exist to stop exactly that.
-		"RATE_LIMIT_IP=-1",
-		"RATE_LIMIT_CART=-1",
-		"MAX_LINE_QUANTITY=2000000000",
-		"MAX_CART_QUANTITY=2000000000",
-		"MAX_CART_LINES=1000000",
 	)
+	cmd.Env = append(cmd.Env, benchServerEnv(pool)...)
+	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.Stdout = lf
 	cmd.Stderr = lf
 	// Own process group: a Ctrl-C at the terminal reaches holdbench, which
@@ -197,16 +212,18 @@ func rssKB(pid int) (int64, error) {
 	return 0, errors.New("no VmRSS")
 }
 
-// rssSampler records the maximum RSS of a process, sampled every 200ms.
+// rssSampler records the maximum RSS of a set of processes (summed at each
+// sample), sampled every 200ms.
 type rssSampler struct {
 	stopc chan struct{}
 	wg    sync.WaitGroup
 	maxKB int64
 }
 
-func sampleRSS(pid int) *rssSampler {
+func sampleRSS(pids ...int) *rssSampler {
 	s := &rssSampler{stopc: make(chan struct{})}
-	if pid <= 0 {
+	pids = slices.DeleteFunc(slices.Clone(pids), func(p int) bool { return p <= 0 })
+	if len(pids) == 0 {
 		s.maxKB = -1
 		close(s.stopc)
 		return s
@@ -217,9 +234,13 @@ func sampleRSS(pid int) *rssSampler {
 		t := time.NewTicker(200 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if kb, err := rssKB(pid); err == nil && kb > s.maxKB {
-				s.maxKB = kb
+			var sum int64
+			for _, pid := range pids {
+				if kb, err := rssKB(pid); err == nil {
+					sum += kb
+				}
 			}
+			s.maxKB = max(s.maxKB, sum)
 			select {
 			case <-s.stopc:
 				return
