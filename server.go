@@ -332,6 +332,7 @@ func registerStoreMetrics(reg *prometheus.Registry, store *storage.Store, hub *l
 		stats("holdfast_checkout_units_total", "Units sold by checkouts.", func(s storage.Stats) int64 { return s.UnitsSold }),
 		stats("holdfast_checkout_value_cents_total", "Value of orders placed, in cents (all currencies summed).", func(s storage.Stats) int64 { return s.SalesCents }),
 		stats("holdfast_reservation_batches_total", "Coalesced reservation batches (more than one request in one statement).", func(s storage.Stats) int64 { return s.Batches }),
+		stats("holdfast_reservation_batch_joins_total", "Reservations that joined a batch while it waited for its product row's lock.", func(s storage.Stats) int64 { return s.BatchJoins }),
 		stats("holdfast_reservation_batch_fallbacks_total", "Batches that failed and fell back to per-request reservations.", func(s storage.Stats) int64 { return s.BatchFallbacks }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "holdfast_subscriptions",

@@ -57,3 +57,44 @@ func EnqueueEvent(ctx context.Context, tx *Tx, topic string, data any) error {
 func EnqueueOrderEvent(ctx context.Context, tx *Tx, topic, orderID string) error {
 	return enqueueOrderEvent(ctx, tx.q, topic, orderID)
 }
+
+// StartBatch starts ins as one batch of productID, as nextBatch starts one
+// (the product marked in flight, so concurrent reservations of it queue),
+// and returns a function that waits for the members' outcomes.
+func (s *Store) StartBatch(ctx context.Context, productID int64, ins []AddToCartParams) func() ([]Reservation, []error) {
+	c := s.coalescer
+	c.mu.Lock()
+	c.queues[productID] = &productQueue{}
+	c.mu.Unlock()
+	members := make([]*member, len(ins))
+	for i, in := range ins {
+		members[i] = &member{ctx: ctx, in: in, done: make(chan memberResult, 1)}
+	}
+	go func() {
+		s.runBatch(productID, append([]*member(nil), members...)) // runBatch filters its slice in place
+		s.nextBatch(productID)
+	}()
+	return func() ([]Reservation, []error) {
+		res := make([]Reservation, len(ins))
+		errs := make([]error, len(ins))
+		for i, m := range members {
+			r := <-m.done
+			res[i], errs[i] = r.res, r.err
+		}
+		return res, errs
+	}
+}
+
+// Pending counts the reservations of a product queued for its next batch.
+func (s *Store) Pending(productID int64) int {
+	c := s.coalescer
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if q := c.queues[productID]; q != nil {
+		return len(q.pending)
+	}
+	return 0
+}
+
+// LockProductSQL is the statement a batch takes its product row with.
+const LockProductSQL = lockProductSQL

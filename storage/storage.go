@@ -73,6 +73,7 @@ type Store struct {
 	stmts          sync.Map // query text -> *sqlx.Stmt
 	batches        atomic.Int64
 	batchFallbacks atomic.Int64
+	batchJoins     atomic.Int64
 	cartsExpired   atomic.Int64
 	unitsReleased  atomic.Int64
 	checkouts      atomic.Int64
@@ -83,6 +84,7 @@ type Store struct {
 // Stats are running totals for metrics.
 type Stats struct {
 	Batches, BatchFallbacks          int64
+	BatchJoins                       int64 // reservations that joined a batch while it waited for its product row
 	CartsExpired, UnitsReleased      int64
 	Checkouts, UnitsSold, SalesCents int64
 }
@@ -90,7 +92,7 @@ type Stats struct {
 // Stats reads the running totals.
 func (s *Store) Stats() Stats {
 	return Stats{
-		Batches: s.batches.Load(), BatchFallbacks: s.batchFallbacks.Load(),
+		Batches: s.batches.Load(), BatchFallbacks: s.batchFallbacks.Load(), BatchJoins: s.batchJoins.Load(),
 		CartsExpired: s.cartsExpired.Load(), UnitsReleased: s.unitsReleased.Load(),
 		Checkouts: s.checkouts.Load(), UnitsSold: s.unitsSold.Load(), SalesCents: s.salesCents.Load(),
 	}
@@ -294,6 +296,35 @@ func (s *Store) getPrepared(ctx context.Context, dest any, query string, args ..
 	}
 	s.queries.Add(1)
 	return translate(st.QueryRowxContext(ctx, args...).StructScan(dest))
+}
+
+// execIn runs a hot statement in transaction tx: prepared (pool-wide, bound
+// to the transaction's connection) unless NoPrepare.
+func (s *Store) execIn(ctx context.Context, tx *sqlx.Tx, query string, args ...any) (sql.Result, error) {
+	s.queries.Add(1)
+	if s.opts.NoPrepare {
+		res, err := tx.ExecContext(ctx, query, args...)
+		return res, translate(err)
+	}
+	st, err := s.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	res, err := tx.StmtxContext(ctx, st).ExecContext(ctx, args...)
+	return res, translate(err)
+}
+
+// selectIn is selectPrepared in transaction tx.
+func (s *Store) selectIn(ctx context.Context, tx *sqlx.Tx, dest any, query string, args ...any) error {
+	s.queries.Add(1)
+	if s.opts.NoPrepare {
+		return sqlxSelect(ctx, tx, dest, query, args...)
+	}
+	st, err := s.prepared(ctx, query)
+	if err != nil {
+		return err
+	}
+	return translate(tx.StmtxContext(ctx, st).SelectContext(ctx, dest, args...))
 }
 
 // selectPrepared runs a prepared query into the slice dest.
