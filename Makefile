@@ -18,11 +18,11 @@ endef
 STRIPE_MOCK_VERSION := v0.203.0
 STRIPE_MOCK         := $(CURDIR)/bin/stripe-mock
 
-.PHONY: help run test test-payments stripe-mock test-faults bench bench-smoke bench-refusal bench-render generate verify lint build db-start db-stop db-url db-destroy
+.PHONY: help run test test-payments stripe-mock test-faults cluster-up cluster-down test-cluster bench bench-smoke bench-refusal bench-render generate verify lint build db-start db-stop db-url db-destroy
 
 help: ## list targets
 	@echo "Holdfast make targets:"
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
 
 run: ## serve the API on 127.0.0.1:8080 (private dev DB unless DATABASE_URL is set; seeds demo data)
 	@$(with_dev_db); \
@@ -69,6 +69,16 @@ test-faults: ## fault-injection tests (own private PostgreSQL cluster)
 	export FAULTS_DEVDB="$(CURDIR)/$(DEVDB)" FAULTS_DEVDB_ENV="$(FAULTS_DEVDB_ENV)"; \
 	unset DATABASE_URL TEST_DATABASE_URL; \
 	$(GO) test -tags faults -race -count=1 -v -timeout 5m ./faults/
+
+# A local production topology (scripts/cluster.sh): nginx on 127.0.0.1:8090
+# in front of CLUSTER_REPLICAS (3) replicas, PgBouncer in transaction mode,
+# the private dev PostgreSQL cluster; state and logs in .data/cluster.
+cluster-up: ## nginx + 3 replicas + PgBouncer on the dev DB (scripts/cluster.sh; `scripts/cluster.sh env` prints its URLs)
+	@GO="$(GO)" scripts/cluster.sh up
+	@GO="$(GO)" scripts/cluster.sh env
+
+cluster-down: ## stop the cluster-up topology (PostgreSQL keeps running)
+	@scripts/cluster.sh down
 
 bench: ## run ./cmd/holdbench $(BENCH_ARGS) against the dev DB
 	@$(with_dev_db); \

@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -62,15 +63,16 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	store, err := storage.Open(ctx, withConnectTimeout(cfg.DatabaseURL), cfg.DBMaxConns, cfg.Storage())
+	store, err := storage.Open(ctx, poolURL(cfg), cfg.DBMaxConns, cfg.Storage())
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := migrations.Up(ctx, store.DB().DB, log); err != nil {
+	if err := migrate(ctx, cfg, log); err != nil {
 		return err
 	}
-	log.Info("database", "prepared_statements", cfg.DBPrepare, "pool", cfg.DBMaxConns, "read_pool", cfg.DBReadMaxConns)
+	log.Info("database", "statements", statementMode(cfg.DBPrepare), "prepared_statements", cfg.DBPrepare,
+		"pool", cfg.DBMaxConns, "read_pool", cfg.DBReadMaxConns, "direct_url_set", cfg.DatabaseDirectURL != "")
 
 	switch cmd {
 	case "migrate":
@@ -103,7 +105,9 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 		log.Warn("ADMIN_TOKEN is not set: admin operations are disabled")
 	}
 
-	events, err := storage.Listen(ctx, listenerURL(cfg.DatabaseURL), log)
+	// LISTEN needs a session of its own: straight to PostgreSQL, never
+	// through a pooler in transaction mode.
+	events, err := storage.Listen(ctx, listenerURL(cfg.DirectURL()), log)
 	if err != nil {
 		return fmt.Errorf("listen for changes: %w", err)
 	}
@@ -252,6 +256,28 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 	return err
 }
 
+// migrate applies pending migrations over a session connection straight to
+// PostgreSQL (DATABASE_DIRECT_URL, else DATABASE_URL): the session advisory
+// lock that serialises replicas starting together would, through a pooler
+// in transaction mode, be taken and released on whichever server connections
+// the pooler picked.
+func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	db, err := sql.Open("postgres", withConnectTimeout(cfg.DirectURL()))
+	if err != nil {
+		return fmt.Errorf("migrations: open: %w", err)
+	}
+	defer db.Close()
+	return migrations.Up(ctx, db, log)
+}
+
+// statementMode says, for the start-up log, how the hot statements are sent.
+func statementMode(prepare bool) string {
+	if prepare {
+		return "prepared once per connection (DB_PREPARE=true)"
+	}
+	return "unprepared (DB_PREPARE=false, for PgBouncer transaction pooling)"
+}
+
 // raiseOpenFilesLimit lifts the soft limit on open files to the hard limit:
 // every websocket subscriber holds a socket.
 func raiseOpenFilesLimit(log *slog.Logger) {
@@ -354,6 +380,21 @@ func listen(log *slog.Logger, what, addr string, h http.Handler) {
 // database that does not answer makes requests fail fast instead of hang.
 func withConnectTimeout(dsn string) string {
 	return withParam(dsn, "connect_timeout", "3", false)
+}
+
+// poolURL is DATABASE_URL for the pool. With DB_PREPARE=false it adds
+// lib/pq's binary_parameters=yes: lib/pq otherwise sends a statement with
+// parameters as Parse+Describe+Sync, then Bind+Execute+Sync, and a pooler in
+// transaction mode may hand the second half (outside a transaction) to
+// another server connection, where the unnamed statement does not exist
+// ("unnamed prepared statement does not exist"). binary_parameters sends all
+// of it in one message sequence ending in a single Sync.
+func poolURL(cfg config.Config) string {
+	u := withConnectTimeout(cfg.DatabaseURL)
+	if !cfg.DBPrepare {
+		u = withParam(u, "binary_parameters", "yes", false)
+	}
+	return u
 }
 
 // listenerURL names the LISTEN connection so operators (and tests) can

@@ -18,14 +18,19 @@ import (
 
 // Config is the server's configuration.
 type Config struct {
-	DatabaseURL     string        `env:"DATABASE_URL"`
-	ListenAddr      string        `env:"LISTEN_ADDR" envDefault:":8080"`
-	AdminToken      string        `env:"ADMIN_TOKEN"`
-	CORSOrigins     []string      `env:"CORS_ORIGINS" envSeparator:","`
-	CORSCredentials bool          `env:"CORS_ALLOW_CREDENTIALS" envDefault:"false"`
-	HoldTTL         time.Duration `env:"HOLD_TTL" envDefault:"15m"`
-	ReaperInterval  time.Duration `env:"REAPER_INTERVAL" envDefault:"2s"`
-	DBMaxConns      int           `env:"DB_MAX_CONNS" envDefault:"20"`
+	DatabaseURL string `env:"DATABASE_URL"`
+	// DatabaseDirectURL is a session connection straight to PostgreSQL,
+	// for what needs one: the LISTEN connection and the migrations' session
+	// advisory lock. Set it when DATABASE_URL is a pooler in transaction
+	// mode (PgBouncer); empty, DATABASE_URL serves for both.
+	DatabaseDirectURL string        `env:"DATABASE_DIRECT_URL"`
+	ListenAddr        string        `env:"LISTEN_ADDR" envDefault:":8080"`
+	AdminToken        string        `env:"ADMIN_TOKEN"`
+	CORSOrigins       []string      `env:"CORS_ORIGINS" envSeparator:","`
+	CORSCredentials   bool          `env:"CORS_ALLOW_CREDENTIALS" envDefault:"false"`
+	HoldTTL           time.Duration `env:"HOLD_TTL" envDefault:"15m"`
+	ReaperInterval    time.Duration `env:"REAPER_INTERVAL" envDefault:"2s"`
+	DBMaxConns        int           `env:"DB_MAX_CONNS" envDefault:"20"`
 	// DBReadMaxConns sizes the read pool that renders answers (cart lines,
 	// products, pages), apart from the pool reservations use.
 	DBReadMaxConns int `env:"DB_READ_MAX_CONNS" envDefault:"10"`
@@ -119,6 +124,15 @@ type Webhooks struct {
 	Retention time.Duration `env:"WEBHOOK_RETENTION" envDefault:"168h"`
 	// Concurrency is how many deliveries one instance has in flight.
 	Concurrency int `env:"WEBHOOK_CONCURRENCY" envDefault:"8"`
+}
+
+// DirectURL is the URL of a session connection straight to PostgreSQL:
+// DATABASE_DIRECT_URL, else DATABASE_URL.
+func (c Config) DirectURL() string {
+	if c.DatabaseDirectURL != "" {
+		return c.DatabaseDirectURL
+	}
+	return c.DatabaseURL
 }
 
 // Storage is the store's part of the configuration.

@@ -182,7 +182,9 @@ func storeOutcome(ctx context.Context, tx *Tx, cartID, key string, out *Outcome)
 		return err
 	}
 	const q = `UPDATE idempotency_keys SET response = $3 WHERE cart_id = $1 AND key = $2`
-	_, err = tx.q.ExecContext(ctx, q, cartID, key, b)
+	// As text: lib/pq's binary_parameters (DB_PREPARE=false) sends a []byte
+	// in binary format, which jsonb does not accept.
+	_, err = tx.q.ExecContext(ctx, q, cartID, key, string(b))
 	return translate(err)
 }
 

@@ -445,6 +445,7 @@ func storeStockOutcome(ctx context.Context, q queryer, key string, res *SetStock
 	if err != nil {
 		return err
 	}
-	_, err = q.ExecContext(ctx, `UPDATE idempotency_keys SET response = $3 WHERE cart_id = $1 AND key = $2`, stockSyncScope, key, b)
+	// As text, like storeOutcome: jsonb takes no binary []byte.
+	_, err = q.ExecContext(ctx, `UPDATE idempotency_keys SET response = $3 WHERE cart_id = $1 AND key = $2`, stockSyncScope, key, string(b))
 	return translate(err)
 }
