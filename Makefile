@@ -18,7 +18,7 @@ endef
 STRIPE_MOCK_VERSION := v0.203.0
 STRIPE_MOCK         := $(CURDIR)/bin/stripe-mock
 
-.PHONY: help run test test-payments stripe-mock test-faults cluster-up cluster-down test-cluster bench bench-smoke bench-refusal bench-render generate verify lint build db-start db-stop db-url db-destroy
+.PHONY: help run test test-payments stripe-mock test-faults cluster-up cluster-down test-cluster bench bench-smoke bench-scaling bench-refusal bench-render generate verify lint build db-start db-stop db-url db-destroy
 
 help: ## list targets
 	@echo "Holdfast make targets:"
@@ -85,6 +85,11 @@ bench: ## run ./cmd/holdbench $(BENCH_ARGS) against the dev DB
 	export ADMIN_TOKEN="$${ADMIN_TOKEN:-dev-admin-token}"; \
 	exec $(GO) run ./cmd/holdbench $(BENCH_ARGS)
 
+bench-scaling: ## hot and spread at 1, 2 and 4 replicas behind nginx + PgBouncer (holdbench -replicas; writes docs/scaling.md's table)
+	@$(with_dev_db); \
+	export ADMIN_TOKEN="$${ADMIN_TOKEN:-dev-admin-token}"; \
+	exec $(GO) run ./cmd/holdbench -replicas 1,2,4 $(BENCH_ARGS)
+
 bench-refusal: ## what refusing hostile documents costs, against a small query (Go benchmark)
 	$(GO) test -run '^$$' -bench Refusal -benchmem -count 3 ./graph/
 
@@ -94,6 +99,8 @@ bench-render: ## what rendering a storefront cart of 1 and 100 lines costs (Go b
 
 bench-smoke: ## seconds-long holdbench run (CI), every scenario and shape: fails on oversell, an idle cell or a broken answer
 	@$(MAKE) --no-print-directory bench BENCH_ARGS="-smoke"
+	@# The scaling harness too, on replicas started straight on PostgreSQL.
+	@$(MAKE) --no-print-directory bench BENCH_ARGS="-replicas 1,2 -topology direct -clients 4 -duration 500ms -spread-products 200 -scaling-out ''"
 
 generate: ## go generate ./...
 	$(GO) generate ./...

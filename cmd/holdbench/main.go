@@ -125,7 +125,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.scalingOut, "scaling-out", "docs/scaling.md", "scaling run: markdown file whose holdbench:replicas block is rewritten (empty = stdout only)")
 	fs.StringVar(&o.clusterDir, "cluster-dir", ".data/bench-cluster", "scaling run: CLUSTER_DIR of the benchmark's cluster")
 	fs.IntVar(&o.clusterPort, "cluster-port", 8290, "scaling run: CLUSTER_PORT (nginx) of the benchmark's cluster")
-	replicaEnv := fs.String("replica-env", "", "scaling run: space-separated NAME=value assignments for every replica (e.g. GOMAXPROCS=1); {cpus/replicas} in a value is replaced by max(1, CPUs ÷ replicas)")
+	replicaEnv := fs.String("replica-env", "", "scaling run: space-separated NAME=value assignments for every replica (e.g. GOMAXPROCS=1); {cpus/replicas} in a value is replaced by max(1, CPUs ÷ replicas), {replica} (direct topology only) by the replica number")
 	fs.StringVar(&o.clusterDB, "cluster-db", "holdbench_cluster", "scaling run: CLUSTER_DB of the benchmark's cluster")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: holdbench [flags]\n\nBenchmarks Holdfast's cart mutations and storefront reads over GraphQL against a raw-SQL baseline.\n\n")

@@ -185,7 +185,11 @@ func (s *scalingEnv) up(ctx context.Context, n int) (*topo, error) {
 			wg.Wait()
 		}
 		for i := range n {
-			srv, err := startServerLog(ctx, s.bin, filepath.Join(s.tmp, fmt.Sprintf("replica-%d.log", i+1)), s.dbURL, o.adminToken, o.pool, extra...)
+			env := make([]string, len(extra))
+			for j, kv := range extra {
+				env[j] = strings.ReplaceAll(kv, "{replica}", strconv.Itoa(i+1))
+			}
+			srv, err := startServerLog(ctx, s.bin, filepath.Join(s.tmp, fmt.Sprintf("replica-%d.log", i+1)), s.dbURL, o.adminToken, o.pool, env...)
 			if err != nil {
 				t.stop()
 				return nil, err
