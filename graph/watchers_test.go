@@ -302,4 +302,3 @@ func TestManySubscribersAfterListenerReconnect(t *testing.T) {
 	require.Empty(t, r.Errors)
 	all(t, subs, 42)
 }
-
