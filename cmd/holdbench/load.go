@@ -31,6 +31,7 @@ type cellStats struct {
 	selfCPU   time.Duration // holdbench's own CPU during the cell; -1 = not measured
 	problem   string        // a correctness problem besides the check (e.g. sold > stock)
 	sellout   bool
+	start     time.Time // when the clock started
 }
 
 // rate is successful operations per second: over the whole cell, or for a
@@ -270,7 +271,7 @@ func runCell(ctx context.Context, c cell) (*cellStats, error) {
 		return nil, err
 	}
 
-	st := &cellStats{side: s.name(), shape: s.shape(), clients: clients, opOK: map[string]int64{},
+	st := &cellStats{side: s.name(), shape: s.shape(), clients: clients, opOK: map[string]int64{}, start: start,
 		rssMB: rssMB, serverCPU: serverCPU, selfCPU: selfCPU}
 	n := 0
 	for _, w := range workers {

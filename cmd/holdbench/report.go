@@ -333,6 +333,8 @@ func (e *env) markdown() string {
 		w("\n")
 	}
 
+	e.watchersMarkdown(w)
+
 	notes := e.scenarioNotes()
 	if len(notes) > 0 {
 		w("### Notes\n\n")
@@ -497,6 +499,7 @@ func (e *env) targets() []target {
 			}
 		}
 	}
+	ts = append(ts, e.watchTargets()...)
 	ts = append(ts, target{"zero oversell in every cell (all scenarios and shapes, API and raw)", fmt.Sprintf("%d of %d cells with a problem", bad, e.cellCount()), passFail(bad == 0)})
 	ts = append(ts, target{"every answer passes its render check (all cells)", fmt.Sprintf("%d of %d cells with a failed check", badR, e.cellCount()), passFail(badR == 0)})
 	return ts

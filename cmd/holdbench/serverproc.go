@@ -117,6 +117,8 @@ func startServer(ctx context.Context, bin, dir, dbURL, token string, pool int) (
 		"MAX_LINE_QUANTITY=2000000000",
 		"MAX_CART_QUANTITY=2000000000",
 		"MAX_CART_LINES=1000000",
+		// The watchers scenario opens thousands of sockets from loopback.
+		"WS_MAX_CONNECTIONS_PER_IP=-1",
 	)
 	cmd.Stdout = lf
 	cmd.Stderr = lf
