@@ -156,6 +156,7 @@ func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocume
 				metrics:      live,
 				writeTimeout: cfg.WebsocketWriteTimeout,
 				maxQueued:    cfg.WebsocketMaxQueued,
+				pool:         newWriterPool(),
 			},
 			Websocket: transport.Websocket{
 				InitFunc:              wsInit(cfg.AdminToken, cfg.Shutdown),

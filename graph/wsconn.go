@@ -53,6 +53,7 @@ type wsImplementation struct {
 	metrics      LiveMetrics
 	writeTimeout time.Duration
 	maxQueued    int
+	pool         *writerPool
 	// accepted, if set, is told of each connection (the executor of the
 	// same request uses it for the fast path).
 	accepted func(*wsConn)
@@ -75,7 +76,7 @@ func (i wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o trans
 		return nil, err
 	}
 	c := &wsConn{ws: ws, active: map[string]bool{}, log: i.log, metrics: i.metrics,
-		writeTimeout: i.writeTimeout, maxQueued: i.maxQueued}
+		writeTimeout: i.writeTimeout, maxQueued: i.maxQueued, pool: i.pool}
 	if i.accepted != nil {
 		i.accepted(c)
 	}
@@ -85,9 +86,10 @@ func (i wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o trans
 // wsConn is one websocket. It enforces what gqlgen does not
 // (graphql-transport-ws requires a subscribe whose id is already active to
 // close the socket with 4409), and it owns the socket's writes: every
-// message goes through a queue that one writer goroutine (started when
-// there is something to write, gone when there is not) drains, so nobody
-// who produces a message ever waits on the socket.
+// message goes through a queue that a worker of the handler's writerPool
+// drains when there is something to write (an idle connection has no
+// goroutine for writing), so nobody who produces a message ever waits on
+// the socket.
 //
 // gqlgen's messages (acks, pings, errors, completes, and every result of
 // the general path) queue in order, bounded by maxQueued bytes. Stock
@@ -101,6 +103,7 @@ type wsConn struct {
 	metrics      LiveMetrics
 	writeTimeout time.Duration
 	maxQueued    int
+	pool         *writerPool
 
 	amu    sync.Mutex
 	active map[string]bool
@@ -261,11 +264,16 @@ func (c *wsConn) queueFrame(s *fastSub, product int64, payload []byte) {
 	c.kickLocked()
 }
 
-// kickLocked starts the writer unless it runs. Called with c.mu held.
+// kickLocked hands the connection to a writer unless one has it. Called
+// with c.mu held.
 func (c *wsConn) kickLocked() {
 	if !c.writing && !c.dead {
 		c.writing = true
-		go c.writeLoop()
+		if c.pool != nil {
+			c.pool.submit(c)
+		} else {
+			go c.writeLoop()
+		}
 	}
 }
 
