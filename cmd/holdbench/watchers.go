@@ -84,7 +84,7 @@ func dialWatcher(ctx context.Context, url string, product int64) (*watcher, erro
 	}
 	w := &watcher{conn: conn}
 	w.level.Store(-1)
-	fail := func(err error) (*watcher, error) { conn.CloseNow(); return nil, err }
+	fail := func(err error) (*watcher, error) { _ = conn.CloseNow(); return nil, err }
 	if err := conn.Write(dctx, websocket.MessageText, []byte(`{"type":"connection_init","payload":{}}`)); err != nil {
 		return fail(err)
 	}
@@ -240,7 +240,7 @@ func (e *env) watchCell(ctx context.Context, n int) (*watchRow, error) {
 		var cw sync.WaitGroup
 		for _, w := range ws {
 			if w != nil {
-				cw.Go(func() { w.conn.CloseNow() })
+				cw.Go(func() { _ = w.conn.CloseNow() })
 			}
 		}
 		cw.Wait()
