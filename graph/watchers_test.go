@@ -204,18 +204,23 @@ func TestStockFrameRenderedOncePerPush(t *testing.T) {
 	cart := storagetest.MustCart(t, w.store)
 	const n = 50
 	subs := w.subscribers(t, n, p, 100)
+	// Frames handed to connections: written, or replaced unwritten. The
+	// written count moves after the write, so it is awaited, not read.
+	frames := func() int {
+		return w.counter(t, "holdfast_live_frames_sent_total") + w.counter(t, "holdfast_live_frames_conflated_total")
+	}
+	require.Eventually(t, func() bool { return frames() == n }, 10*time.Second, 5*time.Millisecond,
+		"each subscriber was handed its first level once")
 
 	rendered := w.counter(t, "holdfast_live_frames_rendered_total")
-	sent := w.counter(t, "holdfast_live_frames_sent_total")
-	conflated := w.counter(t, "holdfast_live_frames_conflated_total")
 	_, r := addToCart(t, w.srv.URL, cart.ID, pid(p), 3)
 	require.Empty(t, r.Errors)
 	all(t, subs, 97)
 
 	renders := w.counter(t, "holdfast_live_frames_rendered_total") - rendered
-	frames := w.counter(t, "holdfast_live_frames_sent_total") - sent + w.counter(t, "holdfast_live_frames_conflated_total") - conflated
 	require.GreaterOrEqual(t, renders, 1)
-	assert.Equal(t, n*renders, frames, "each render is the frame of all %d subscribers", n)
+	require.Eventually(t, func() bool { return frames() == n+n*renders }, 10*time.Second, 5*time.Millisecond,
+		"each of %d renders is the frame of all %d subscribers (frames: %d)", renders, n, frames())
 }
 
 func TestStockFrameMatchesSelection(t *testing.T) {
