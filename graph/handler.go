@@ -58,6 +58,13 @@ type HandlerConfig struct {
 	MaxSubscriptionsPerConn    int
 	MaxProductsPerSubscription int
 	WebsocketKeepAlive         time.Duration
+	// WebsocketWriteTimeout bounds one batch of writes to a socket; a
+	// connection whose reader stalls longer is dropped (default 10 s).
+	WebsocketWriteTimeout time.Duration
+	// WebsocketMaxQueued bounds the bytes of messages (other than the
+	// conflated stock frames) queued for one socket; past it the connection
+	// is dropped (default 256 KiB).
+	WebsocketMaxQueued int
 	// RequestTimeout bounds each query and mutation on a websocket (HTTP
 	// requests get theirs from the transport).
 	RequestTimeout time.Duration
@@ -99,6 +106,10 @@ func (cfg *HandlerConfig) setDefaults() {
 	if cfg.WebsocketKeepAlive <= 0 {
 		cfg.WebsocketKeepAlive = d.WSKeepAlive
 	}
+	if cfg.WebsocketWriteTimeout <= 0 {
+		cfg.WebsocketWriteTimeout = defaultWSWriteTimeout
+	}
+	def(&cfg.WebsocketMaxQueued, defaultWSMaxQueued)
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = d.RequestTimeout
 	}
@@ -115,17 +126,18 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 // newHandler also returns the query cache, for tests.
 func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocument]) {
 	cfg.setDefaults()
+	resolver := &Resolver{
+		Store:                      cfg.Store,
+		Log:                        cfg.Log,
+		Hub:                        cfg.Hub,
+		Metrics:                    cfg.Metrics,
+		Payments:                   cfg.Payments,
+		MaxSubscriptionsPerConn:    cfg.MaxSubscriptionsPerConn,
+		MaxProductsPerSubscription: cfg.MaxProductsPerSubscription,
+		WebhookAllowPrivate:        cfg.WebhookAllowPrivate,
+	}
 	gqlCfg := Config{
-		Resolvers: &Resolver{
-			Store:                      cfg.Store,
-			Log:                        cfg.Log,
-			Hub:                        cfg.Hub,
-			Metrics:                    cfg.Metrics,
-			Payments:                   cfg.Payments,
-			MaxSubscriptionsPerConn:    cfg.MaxSubscriptionsPerConn,
-			MaxProductsPerSubscription: cfg.MaxProductsPerSubscription,
-			WebhookAllowPrivate:        cfg.WebhookAllowPrivate,
-		},
+		Resolvers:  resolver,
 		Directives: DirectiveRoot{Admin: adminDirective},
 	}
 	complexityCosts(&gqlCfg.Complexity)
@@ -133,19 +145,31 @@ func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocume
 	if cfg.Hub != nil {
 		// Origins are checked in front, by the transport's websocket gate
 		// (httpapi.WebsocketGate), against the CORS allowlist.
-		accept := websocket.AcceptOptions{InsecureSkipVerify: true}
+		live, _ := cfg.Metrics.(LiveMetrics)
+		if live == nil {
+			live = noLiveMetrics{}
+		}
 		srv.AddTransport(wsTransport{
+			impl: wsImplementation{
+				accept:       websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled},
+				log:          cfg.Log,
+				metrics:      live,
+				writeTimeout: cfg.WebsocketWriteTimeout,
+				maxQueued:    cfg.WebsocketMaxQueued,
+				pool:         newWriterPool(),
+			},
 			Websocket: transport.Websocket{
-				Implementation:        wsImplementation{transport.CoderWebsocketImplementation{AcceptOptions: accept}},
 				InitFunc:              wsInit(cfg.AdminToken, cfg.Shutdown),
 				InitTimeout:           10 * time.Second,
 				KeepAlivePingInterval: cfg.WebsocketKeepAlive, // graphql-ws "ka"
 				PingPongInterval:      cfg.WebsocketKeepAlive, // graphql-transport-ws ping
 				MissingPongOk:         true,                   // keep quiet clients connected
 			},
-			log:     cfg.Log,
-			metrics: cfg.Metrics,
-			timeout: cfg.RequestTimeout,
+			log:      cfg.Log,
+			metrics:  cfg.Metrics,
+			live:     live,
+			timeout:  cfg.RequestTimeout,
+			resolver: resolver,
 		})
 	}
 	srv.AddTransport(transport.Options{})

@@ -21,6 +21,11 @@ type Metrics struct {
 	duration     *prometheus.HistogramVec
 	reservations *prometheus.CounterVec
 	refusals     *prometheus.CounterVec
+
+	liveRendered  prometheus.Counter
+	liveSent      prometheus.Counter
+	liveConflated prometheus.Counter
+	liveDropped   *prometheus.CounterVec
 }
 
 // NewMetrics registers the request metrics on reg (a nil Metrics records
@@ -45,8 +50,25 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 			Name: "holdfast_refusals_total",
 			Help: "Operations refused before execution (malformed requests, shape limits, rate limits) by code.",
 		}, []string{"code"}),
+		liveRendered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "holdfast_live_frames_rendered_total",
+			Help: "stockChanged payloads rendered on the fast path: one per product level and selection per push, however many subscribers share it.",
+		}),
+		liveSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "holdfast_live_frames_sent_total",
+			Help: "stockChanged fast-path frames written to sockets.",
+		}),
+		liveConflated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "holdfast_live_frames_conflated_total",
+			Help: "stockChanged fast-path frames replaced, unsent, by a newer level (a slow reader).",
+		}),
+		liveDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "holdfast_live_connections_dropped_total",
+			Help: "Websocket connections closed by the server because their reader stalled (write_timeout), their queue overflowed (queue_full) or a write failed (write_error).",
+		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.reservations, m.refusals)
+	reg.MustRegister(m.requests, m.duration, m.reservations, m.refusals,
+		m.liveRendered, m.liveSent, m.liveConflated, m.liveDropped)
 	return m
 }
 
@@ -82,6 +104,36 @@ func (m *Metrics) Reservation(code string) {
 		return
 	}
 	m.reservations.WithLabelValues("refused", code).Inc()
+}
+
+// LiveFrameRendered counts one fast-path stock payload rendered.
+func (m *Metrics) LiveFrameRendered() {
+	if m != nil {
+		m.liveRendered.Inc()
+	}
+}
+
+// LiveFramesSent counts fast-path frames written to sockets.
+func (m *Metrics) LiveFramesSent(n int) {
+	if m != nil && n > 0 {
+		m.liveSent.Add(float64(n))
+	}
+}
+
+// LiveFrameConflated counts a frame replaced by a newer one before it was
+// written.
+func (m *Metrics) LiveFrameConflated() {
+	if m != nil {
+		m.liveConflated.Inc()
+	}
+}
+
+// LiveConnectionDropped counts a websocket the server closed for a stalled
+// or failed write.
+func (m *Metrics) LiveConnectionDropped(reason string) {
+	if m != nil {
+		m.liveDropped.WithLabelValues(reason).Inc()
+	}
 }
 
 // Handler serves the registry in the Prometheus text format.

@@ -35,6 +35,7 @@ type cellStats struct {
 	commits   int64         // transactions the database committed during the cell; -1 = not counted
 	problem   string        // a correctness problem besides the check (e.g. sold > stock)
 	sellout   bool
+	start     time.Time // when the clock started
 }
 
 // rate is successful operations per second: over the whole cell, or for a
@@ -296,7 +297,7 @@ func runCell(ctx context.Context, c cell) (*cellStats, error) {
 		return nil, err
 	}
 
-	st := &cellStats{side: s.name(), shape: s.shape(), clients: clients, opOK: map[string]int64{},
+	st := &cellStats{side: s.name(), shape: s.shape(), clients: clients, opOK: map[string]int64{}, start: start,
 		rssMB: rssMB, serverCPU: serverCPU, selfCPU: selfCPU, otherCPU: otherUsed, waits: waits, commits: commits}
 	n := 0
 	for _, w := range workers {

@@ -27,6 +27,9 @@
 //	mixed    60% add, 15% updateCartLine, 10% removeCartLine, 15% checkout
 //	bigcart  every cart holds 100 lines; each request adds 1 unit of one of them
 //	browse   reads: products pages, product(id:), cart(id:) (storefront only)
+//	watchers -watchers N websocket subscribers watch the hot product's stock
+//	         while -watcher-writers clients reserve it (its own table; see
+//	         watchers.go)
 //
 // Each cell also reports the server's CPU per operation (from
 // /proc/<pid>/stat) and holdbench's own. Results go to a markdown table
@@ -69,16 +72,18 @@ type options struct {
 	shapes       []string
 	noRaw        bool
 	// The scaling run (scaling.go).
-	replicas    []int
-	topology    string
-	scalingOut  string
-	clusterDir  string
-	clusterPort int
-	clusterDB   string
-	replicaEnv  []string
+	replicas       []int
+	topology       string
+	scalingOut     string
+	clusterDir     string
+	clusterPort    int
+	clusterDB      string
+	replicaEnv     []string
+	watchers       []int
+	watcherWriters int
 }
 
-var allScenarios = []string{"hot", "sellout", "spread", "mixed", "bigcart", "browse"}
+var allScenarios = []string{"hot", "sellout", "spread", "mixed", "bigcart", "browse", "watchers"}
 
 func main() {
 	o, err := parseFlags(os.Args[1:])
@@ -127,6 +132,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.clusterPort, "cluster-port", 8290, "scaling run: CLUSTER_PORT (nginx) of the benchmark's cluster")
 	replicaEnv := fs.String("replica-env", "", "scaling run: space-separated NAME=value assignments for every replica (e.g. GOMAXPROCS=1); {cpus/replicas} in a value is replaced by max(1, CPUs ÷ replicas), {replica} (direct topology only) by the replica number")
 	fs.StringVar(&o.clusterDB, "cluster-db", "holdbench_cluster", "scaling run: CLUSTER_DB of the benchmark's cluster")
+	watchers := fs.String("watchers", "1,1000,5000,10000", "comma-separated subscriber counts of the watchers scenario (one cell each)")
+	fs.IntVar(&o.watcherWriters, "watcher-writers", 32, "clients reserving the watched product in the watchers scenario")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: holdbench [flags]\n\nBenchmarks Holdfast's cart mutations and storefront reads over GraphQL against a raw-SQL baseline.\n\n")
 		fs.PrintDefaults()
@@ -168,6 +175,9 @@ func parseFlags(args []string) (*options, error) {
 		if !set["spread-products"] {
 			o.spreadN = 1000
 		}
+		if !set["watchers"] {
+			*watchers = "1,200"
+		}
 		if !set["sellout-stock"] {
 			o.selloutStock = 100 // sells out within the cell: refusals get rendered too
 		}
@@ -200,6 +210,23 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if len(o.clients) == 0 {
 		return nil, errors.New("-clients: none given")
+	}
+	for _, s := range strings.Split(*watchers, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-watchers: %q is not a positive integer", s)
+		}
+		o.watchers = append(o.watchers, n)
+	}
+	if len(o.watchers) == 0 {
+		return nil, errNoWatchers
+	}
+	if o.watcherWriters < 1 {
+		return nil, errors.New("-watcher-writers must be at least 1")
 	}
 	for _, s := range strings.Split(*scenarios, ",") {
 		s = strings.TrimSpace(s)

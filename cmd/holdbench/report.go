@@ -289,49 +289,10 @@ func (e *env) markdown() string {
 	w("- **p99** = 99th percentile latency of every request of the cell, in ms. **RSS** = the server's maximum resident memory during the cell (sampled every 200 ms).\n")
 	w("- **Checks.** Every answer is checked: a storefront cart must be the client's, add up (`totalQuantity` = the sum of its lines' quantities, each `lineTotal` = price × quantity, `subtotal` = their sum) and hold exactly the lines the client put in it (non-empty after a successful add), so a broken render cannot pass for a fast one; a failed check counts as an error (*RENDER CHECK FAILED* in the oversell column). *Oversell* is checked in the database after each cell, API and raw: `held <= stock`, `held = sum(quantity)` of the product's cart lines, `stock = sum(delta)` of its ledger (`none` = all hold).\n\n")
 
-	w("## Summary (ops/s)\n\n")
-	w("| scenario | clients | API storefront | API minimal | API storefront ÷ minimal | raw storefront | raw minimal | raw storefront ÷ minimal | API/raw storefront | API/raw minimal |\n")
-	w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
-	for _, sc := range e.scenarioOrder() {
-		for _, n := range e.clientOrder(sc) {
-			sf, mn := e.find(sc, n, shapeStorefront), e.find(sc, n, shapeMinimal)
-			w("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", sc, n,
-				fmtRate(api(sf)), fmtRate(api(mn)), div(api(sf).rate(), api(mn).rate()),
-				fmtRate(raw(sf)), fmtRate(raw(mn)), div(raw(sf).rate(), raw(mn).rate()),
-				fmtRatio(sf), fmtRatio(mn))
-		}
+	if len(e.rows) > 0 {
+		e.rowsMarkdown(w)
 	}
-	w("\n")
-
-	w("## Results by scenario\n\n")
-	for _, sc := range e.scenarioOrder() {
-		w("### %s\n\n%s\n\n", sc, e.scenarioDoc(sc))
-		w("| clients | shape | API ops/s | raw ops/s | API/raw | API p99 ms | raw p99 ms | server CPU µs/op | holdbench CPU µs/op (API) | holdbench CPU µs/op (raw) | RSS MB | refusals API / raw | errors API / raw | oversell |\n")
-		w("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
-		for _, n := range e.clientOrder(sc) {
-			var byShape []*row
-			for _, shape := range allShapes {
-				r := e.find(sc, n, shape)
-				if r == nil {
-					continue
-				}
-				byShape = append(byShape, r)
-				w("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", n, shape,
-					fmtRate(r.api), fmtRate(r.raw), fmtRatio(r), fmtP99(r.api), fmtP99(r.raw),
-					fmtCPU(srvCPU(r.api)), fmtCPU(ownCPU(r.api)), fmtCPU(ownCPU(r.raw)), fmtRSS(r.api),
-					pair(r.api, r.raw, func(c *cellStats) int64 { return c.refused }),
-					pair(r.api, r.raw, func(c *cellStats) int64 { return c.errs }), e.oversell(r))
-			}
-			if len(byShape) == 2 {
-				sf, mn := byShape[0], byShape[1]
-				w("| %d | *storefront ÷ minimal* | *%s* | *%s* | | *%s* | *%s* | *%s* | *%s* | *%s* | | | | |\n", n,
-					div(sf.api.rate(), mn.api.rate()), div(raw(sf).rate(), raw(mn).rate()),
-					durRatio(p99(sf.api), p99(mn.api)), durRatio(p99(sf.raw), p99(mn.raw)),
-					durRatio(srvCPU(sf.api), srvCPU(mn.api)), durRatio(ownCPU(sf.api), ownCPU(mn.api)), durRatio(ownCPU(sf.raw), ownCPU(mn.raw)))
-			}
-		}
-		w("\n")
-	}
+	e.watchersMarkdown(w)
 
 	notes := e.scenarioNotes()
 	if len(notes) > 0 {
@@ -497,6 +458,7 @@ func (e *env) targets() []target {
 			}
 		}
 	}
+	ts = append(ts, e.watchTargets()...)
 	ts = append(ts, target{"zero oversell in every cell (all scenarios and shapes, API and raw)", fmt.Sprintf("%d of %d cells with a problem", bad, e.cellCount()), passFail(bad == 0)})
 	ts = append(ts, target{"every answer passes its render check (all cells)", fmt.Sprintf("%d of %d cells with a failed check", badR, e.cellCount()), passFail(badR == 0)})
 	return ts
@@ -511,4 +473,52 @@ func (e *env) cellCount() int {
 		}
 	}
 	return n
+}
+
+// rowsMarkdown writes the summary and the per-scenario tables of the
+// cart and browse scenarios.
+func (e *env) rowsMarkdown(w func(string, ...any)) {
+	w("## Summary (ops/s)\n\n")
+	w("| scenario | clients | API storefront | API minimal | API storefront ÷ minimal | raw storefront | raw minimal | raw storefront ÷ minimal | API/raw storefront | API/raw minimal |\n")
+	w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, sc := range e.scenarioOrder() {
+		for _, n := range e.clientOrder(sc) {
+			sf, mn := e.find(sc, n, shapeStorefront), e.find(sc, n, shapeMinimal)
+			w("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", sc, n,
+				fmtRate(api(sf)), fmtRate(api(mn)), div(api(sf).rate(), api(mn).rate()),
+				fmtRate(raw(sf)), fmtRate(raw(mn)), div(raw(sf).rate(), raw(mn).rate()),
+				fmtRatio(sf), fmtRatio(mn))
+		}
+	}
+	w("\n")
+
+	w("## Results by scenario\n\n")
+	for _, sc := range e.scenarioOrder() {
+		w("### %s\n\n%s\n\n", sc, e.scenarioDoc(sc))
+		w("| clients | shape | API ops/s | raw ops/s | API/raw | API p99 ms | raw p99 ms | server CPU µs/op | holdbench CPU µs/op (API) | holdbench CPU µs/op (raw) | RSS MB | refusals API / raw | errors API / raw | oversell |\n")
+		w("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+		for _, n := range e.clientOrder(sc) {
+			var byShape []*row
+			for _, shape := range allShapes {
+				r := e.find(sc, n, shape)
+				if r == nil {
+					continue
+				}
+				byShape = append(byShape, r)
+				w("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", n, shape,
+					fmtRate(r.api), fmtRate(r.raw), fmtRatio(r), fmtP99(r.api), fmtP99(r.raw),
+					fmtCPU(srvCPU(r.api)), fmtCPU(ownCPU(r.api)), fmtCPU(ownCPU(r.raw)), fmtRSS(r.api),
+					pair(r.api, r.raw, func(c *cellStats) int64 { return c.refused }),
+					pair(r.api, r.raw, func(c *cellStats) int64 { return c.errs }), e.oversell(r))
+			}
+			if len(byShape) == 2 {
+				sf, mn := byShape[0], byShape[1]
+				w("| %d | *storefront ÷ minimal* | *%s* | *%s* | | *%s* | *%s* | *%s* | *%s* | *%s* | | | | |\n", n,
+					div(sf.api.rate(), mn.api.rate()), div(raw(sf).rate(), raw(mn).rate()),
+					durRatio(p99(sf.api), p99(mn.api)), durRatio(p99(sf.raw), p99(mn.raw)),
+					durRatio(srvCPU(sf.api), srvCPU(mn.api)), durRatio(ownCPU(sf.api), ownCPU(mn.api)), durRatio(ownCPU(sf.raw), ownCPU(mn.raw)))
+			}
+		}
+		w("\n")
+	}
 }

@@ -32,6 +32,9 @@ type env struct {
 	started  time.Time
 	pgVer    string
 	dbTarget string // where the database lives, for the report
+	watch    []*watchRow
+	// What the watchers scenario needs to start servers of its own.
+	bin, tmp, benchDB, baseURL string
 }
 
 func run(ctx context.Context, o *options) (int, error) {
@@ -74,6 +77,7 @@ func run(ctx context.Context, o *options) (int, error) {
 		if err != nil {
 			return 1, err
 		}
+		e.bin, e.tmp = bin, tmp
 		dbName := "holdbench_" + runID
 		if benchDB, err = createBenchDB(ctx, o.db, dbName); err != nil {
 			return 1, err
@@ -113,6 +117,7 @@ func run(ctx context.Context, o *options) (int, error) {
 		}
 	}
 
+	e.benchDB, e.baseURL = benchDB, baseURL
 	if e.meta, err = openDB(benchDB, 2); err != nil {
 		return 1, fmt.Errorf("connect to the benchmark database: %w", err)
 	}
@@ -169,6 +174,12 @@ func run(ctx context.Context, o *options) (int, error) {
 				}
 			}
 		}
+		for _, r := range e.watch {
+			if !r.ok() {
+				logf("SMOKE FAIL: watchers at %d subscribers: %d connected (first error: %s), %d got the final level, %d reservations", r.subs, r.connected, r.dialErr, r.got, r.st.ok)
+				code = 1
+			}
+		}
 		if code == 0 {
 			logf("smoke OK")
 		}
@@ -189,6 +200,9 @@ const browseCartLines = 5
 // scenario runs every client count of one scenario, for every shape API
 // then raw.
 func (e *env) scenario(ctx context.Context, sc string) error {
+	if sc == "watchers" {
+		return e.watchers(ctx)
+	}
 	o := e.o
 	var (
 		apiSet, rawSet []int64

@@ -83,6 +83,8 @@ func benchServerEnv(pool int) []string {
 		"MAX_LINE_QUANTITY=2000000000",
 		"MAX_CART_QUANTITY=2000000000",
 		"MAX_CART_LINES=1000000",
+		// The watchers scenario opens thousands of sockets from loopback.
+		"WS_MAX_CONNECTIONS_PER_IP=-1",
 	}
 }
 

@@ -37,8 +37,13 @@ type Hub struct {
 	// New subscriptions' first values, read for them alone.
 	firstProducts map[*Sub][]int64
 	firstCarts    map[*Sub]string
-	expiry        map[string]*time.Timer
-	wake          chan struct{}
+	// Subscriptions served with shared frames (WatchStockFrames), by
+	// product and renderer key, and their first levels still to send.
+	frames      map[int64]map[string]*frameGroup
+	firstFrames map[*frameSub][]int64
+	nFrames     int
+	expiry      map[string]*time.Timer
+	wake        chan struct{}
 }
 
 // New builds a hub that pushes at most every interval.
@@ -57,6 +62,8 @@ func New(store *storage.Store, log *slog.Logger, interval time.Duration) *Hub {
 		dirtyCarts:    map[string]struct{}{},
 		firstProducts: map[*Sub][]int64{},
 		firstCarts:    map[*Sub]string{},
+		frames:        map[int64]map[string]*frameGroup{},
+		firstFrames:   map[*frameSub][]int64{},
 		expiry:        map[string]*time.Timer{},
 		wake:          make(chan struct{}, 1),
 	}
@@ -120,12 +127,17 @@ func (h *Hub) mark(ev storage.Event) {
 		for id := range h.products {
 			h.dirtyProducts[id] = struct{}{}
 		}
+		for id := range h.frames {
+			h.dirtyProducts[id] = struct{}{}
+		}
 		for id := range h.carts {
 			h.dirtyCarts[id] = struct{}{}
 		}
 	case ev.Channel == storage.ChannelStock:
 		if id, err := strconv.ParseInt(ev.ID, 10, 64); err == nil {
-			if _, watched := h.products[id]; watched {
+			_, watched := h.products[id]
+			_, framed := h.frames[id]
+			if watched || framed {
 				h.dirtyProducts[id] = struct{}{}
 			}
 		}
@@ -140,7 +152,7 @@ func (h *Hub) mark(ev storage.Event) {
 // values of new subscriptions (for them alone), and hands the values over.
 func (h *Hub) flush(ctx context.Context) {
 	h.mu.Lock()
-	if len(h.dirtyProducts) == 0 && len(h.dirtyCarts) == 0 && len(h.firstProducts) == 0 && len(h.firstCarts) == 0 {
+	if len(h.dirtyProducts) == 0 && len(h.dirtyCarts) == 0 && len(h.firstProducts) == 0 && len(h.firstCarts) == 0 && len(h.firstFrames) == 0 {
 		h.mu.Unlock()
 		return
 	}
@@ -153,13 +165,19 @@ func (h *Hub) flush(ctx context.Context) {
 			want[id] = struct{}{}
 		}
 	}
+	for _, ids := range h.firstFrames {
+		for _, id := range ids {
+			want[id] = struct{}{}
+		}
+	}
 	pids := make([]int64, 0, len(want))
 	for id := range want {
 		pids = append(pids, id)
 	}
 	dirtyP := h.dirtyProducts
 	firstP := h.firstProducts
-	h.dirtyProducts, h.firstProducts = map[int64]struct{}{}, map[*Sub][]int64{}
+	firstF := h.firstFrames
+	h.dirtyProducts, h.firstProducts, h.firstFrames = map[int64]struct{}{}, map[*Sub][]int64{}, map[*frameSub][]int64{}
 	carts := map[string]struct{}{}
 	for id := range h.dirtyCarts {
 		carts[id] = struct{}{}
@@ -176,6 +194,11 @@ func (h *Hub) flush(ctx context.Context) {
 		levels, err := h.store.StockLevels(ctx, pids)
 		if err != nil {
 			h.retryLater(dirtyP, firstP, dirtyC, firstC, err)
+			h.mu.Lock()
+			for s, ids := range firstF {
+				h.firstFrames[s] = append(h.firstFrames[s], ids...)
+			}
+			h.mu.Unlock()
 			return
 		}
 		byID := make(map[int64]storage.StockLevel, len(levels))
@@ -197,6 +220,7 @@ func (h *Hub) flush(ctx context.Context) {
 				}
 			}
 		}
+		h.pushFrames(byID, dirtyP, firstF)
 		h.mu.Unlock()
 	}
 	for id := range carts {
@@ -285,9 +309,14 @@ func (h *Hub) poke() {
 // refreshWatches keeps this instance's watches alive in the database.
 func (h *Hub) refreshWatches(ctx context.Context) {
 	h.mu.Lock()
-	pids := make([]string, 0, len(h.products))
+	pids := make([]string, 0, len(h.products)+len(h.frames))
 	for id := range h.products {
 		pids = append(pids, strconv.FormatInt(id, 10))
+	}
+	for id := range h.frames {
+		if _, dup := h.products[id]; !dup {
+			pids = append(pids, strconv.FormatInt(id, 10))
+		}
 	}
 	cids := make([]string, 0, len(h.carts))
 	for id := range h.carts {
@@ -312,7 +341,7 @@ func (h *Hub) Subscriptions() int {
 			subs[s] = struct{}{}
 		}
 	}
-	n := len(subs)
+	n := len(subs) + h.nFrames
 	for _, set := range h.carts {
 		n += len(set)
 	}

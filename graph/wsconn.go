@@ -1,0 +1,435 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/coder/websocket"
+)
+
+// Defaults of the socket writer's bounds (HandlerConfig).
+const (
+	defaultWSWriteTimeout = 10 * time.Second
+	defaultWSMaxQueued    = 256 << 10
+)
+
+// LiveMetrics is what the websocket fast path records; httpapi.Metrics is
+// one. A HandlerConfig.Metrics that is not one records none of it.
+type LiveMetrics interface {
+	// LiveFrameRendered counts a stock frame rendered (once per level and
+	// selection, however many subscribers it goes to).
+	LiveFrameRendered()
+	// LiveFramesSent counts frames written to sockets.
+	LiveFramesSent(n int)
+	// LiveFrameConflated counts a frame replaced, unsent, by a newer one.
+	LiveFrameConflated()
+	// LiveConnectionDropped counts a connection closed by its writer.
+	LiveConnectionDropped(reason string)
+}
+
+type noLiveMetrics struct{}
+
+func (noLiveMetrics) LiveFrameRendered()           {}
+func (noLiveMetrics) LiveFramesSent(int)           {}
+func (noLiveMetrics) LiveFrameConflated()          {}
+func (noLiveMetrics) LiveConnectionDropped(string) {}
+
+// wsImplementation accepts websockets with coder/websocket and gives each
+// connection its writer (wsConn). Compression stays off: a frame of stock
+// is ~100 bytes and permessage-deflate costs tens of KB per connection.
+type wsImplementation struct {
+	accept       websocket.AcceptOptions
+	log          *slog.Logger
+	metrics      LiveMetrics
+	writeTimeout time.Duration
+	maxQueued    int
+	pool         *writerPool
+	// accepted, if set, is told of each connection (the executor of the
+	// same request uses it for the fast path).
+	accepted func(*wsConn)
+}
+
+func (i wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+	for k, vs := range o.ResponseHeader {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	opts := i.accept
+	for _, p := range o.Subprotocols {
+		if !slices.Contains(opts.Subprotocols, p) {
+			opts.Subprotocols = append(opts.Subprotocols, p)
+		}
+	}
+	ws, err := websocket.Accept(w, r, &opts)
+	if err != nil {
+		return nil, err
+	}
+	c := &wsConn{ws: ws, active: map[string]bool{}, log: i.log, metrics: i.metrics,
+		writeTimeout: i.writeTimeout, maxQueued: i.maxQueued, pool: i.pool}
+	if i.accepted != nil {
+		i.accepted(c)
+	}
+	return c, nil
+}
+
+// wsConn is one websocket. It enforces what gqlgen does not
+// (graphql-transport-ws requires a subscribe whose id is already active to
+// close the socket with 4409), and it owns the socket's writes: every
+// message goes through a queue that a worker of the handler's writerPool
+// drains when there is something to write (an idle connection has no
+// goroutine for writing), so nobody who produces a message ever waits on
+// the socket.
+//
+// gqlgen's messages (acks, pings, errors, completes, and every result of
+// the general path) queue in order, bounded by maxQueued bytes. Stock
+// frames of the fast path keep only the latest per subscription and
+// product (a stalled reader is conflated, never buffered). A write that
+// does not finish within writeTimeout, or a full queue, drops the
+// connection (logged, and counted as LiveConnectionDropped).
+type wsConn struct {
+	ws           *websocket.Conn
+	log          *slog.Logger
+	metrics      LiveMetrics
+	writeTimeout time.Duration
+	maxQueued    int
+	pool         *writerPool
+
+	amu    sync.Mutex
+	active map[string]bool
+	// lastSubscribe is the id of the subscribe message read last: gqlgen
+	// creates the operation's context before it reads the next message.
+	lastSubscribe string
+
+	mu        sync.Mutex
+	ctrl      [][]byte
+	ctrlBytes int
+	order     []frameKey
+	payloads  map[frameKey][]byte
+	writing   bool
+	closeReq  *closeRequest
+	dead      bool
+
+	dmu               sync.Mutex
+	readDeadlineTimer *time.Timer
+}
+
+type frameKey struct {
+	sub     *fastSub
+	product int64
+}
+
+type closeRequest struct {
+	code   int
+	reason string
+}
+
+var (
+	_ transport.WebsocketReadLimiter   = (*wsConn)(nil)
+	_ transport.WebsocketReadDeadliner = (*wsConn)(nil)
+)
+
+// envelope is the part of a graphql-ws / graphql-transport-ws message that
+// says what it is.
+type envelope struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
+
+// subscribeMessage is a subscribe (or legacy start) message's payload, as
+// gqlgen will decode it.
+type subscribeMessage struct {
+	Payload *graphql.RawParams `json:"payload"`
+}
+
+func (c *wsConn) Subprotocol() string { return c.ws.Subprotocol() }
+
+func (c *wsConn) NextReader() (int, io.Reader, error) {
+	for {
+		mt, b, err := c.ws.Read(context.Background())
+		if err != nil {
+			switch websocket.CloseStatus(err) {
+			case websocket.StatusNormalClosure, websocket.StatusNoStatusRcvd:
+				return int(mt), nil, transport.ErrWebsocketClosed
+			}
+			return int(mt), nil, err
+		}
+		var m envelope
+		if json.Unmarshal(b, &m) != nil || m.ID == "" {
+			return int(mt), bytes.NewReader(b), nil
+		}
+		c.amu.Lock()
+		switch m.Type {
+		case "subscribe", "start":
+			if c.active[m.ID] {
+				c.amu.Unlock()
+				_ = c.WriteClose(closeDuplicateID, "Subscriber for "+truncate(m.ID, 64)+" already exists")
+				return int(mt), nil, transport.ErrWebsocketClosed
+			}
+			var sub subscribeMessage
+			if json.Unmarshal(b, &sub) != nil || sub.Payload == nil {
+				// gqlgen would answer "invalid json" with no code: answer
+				// here, and read on.
+				c.amu.Unlock()
+				if err := c.refuse(m.ID, "the subscribe payload must be an object of the form {\"query\": \"...\", \"variables\": {...}}"); err != nil {
+					return int(mt), nil, err
+				}
+				continue
+			}
+			c.active[m.ID] = true
+			c.lastSubscribe = m.ID
+		case "complete", "stop":
+			delete(c.active, m.ID)
+		}
+		c.amu.Unlock()
+		return int(mt), bytes.NewReader(b), nil
+	}
+}
+
+// subscribeID is the id of the subscribe message read last.
+func (c *wsConn) subscribeID() string {
+	c.amu.Lock()
+	defer c.amu.Unlock()
+	return c.lastSubscribe
+}
+
+// refuse answers one operation with a coded error, in the socket's
+// protocol: graphql-transport-ws sends a list of errors, graphql-ws one.
+func (c *wsConn) refuse(id, msg string) error {
+	e := map[string]any{"message": msg, "extensions": map[string]any{"code": codeBadRequest}}
+	var payload any = []any{e}
+	if c.Subprotocol() != "graphql-transport-ws" {
+		payload = e
+	}
+	return c.WriteJSON(map[string]any{"id": id, "type": "error", "payload": payload})
+}
+
+// WriteJSON queues one of gqlgen's messages.
+func (c *wsConn) WriteJSON(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	// Only a complete or an error ends an id; most frames are neither.
+	var m envelope
+	if (bytes.Contains(b, []byte(`"complete"`)) || bytes.Contains(b, []byte(`"error"`))) &&
+		json.Unmarshal(b, &m) == nil && m.ID != "" && (m.Type == "complete" || m.Type == "error") {
+		c.amu.Lock()
+		delete(c.active, m.ID)
+		c.amu.Unlock()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead || c.closeReq != nil {
+		return transport.ErrWebsocketClosed
+	}
+	if c.ctrlBytes+len(b) > c.maxQueued {
+		c.failLocked("queue_full", nil)
+		return transport.ErrWebsocketClosed
+	}
+	c.ctrl = append(c.ctrl, b)
+	c.ctrlBytes += len(b)
+	c.kickLocked()
+	return nil
+}
+
+// queueFrame queues a fast-path frame, replacing one still unsent for the
+// same subscription and product.
+func (c *wsConn) queueFrame(s *fastSub, product int64, payload []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead || c.closeReq != nil {
+		return
+	}
+	k := frameKey{s, product}
+	if c.payloads == nil {
+		c.payloads = map[frameKey][]byte{}
+	}
+	if _, pending := c.payloads[k]; pending {
+		c.metrics.LiveFrameConflated()
+	} else {
+		c.order = append(c.order, k)
+	}
+	c.payloads[k] = payload
+	c.kickLocked()
+}
+
+// kickLocked hands the connection to a writer unless one has it. Called
+// with c.mu held.
+func (c *wsConn) kickLocked() {
+	if !c.writing && !c.dead {
+		c.writing = true
+		if c.pool != nil {
+			c.pool.submit(c)
+		} else {
+			go c.writeLoop()
+		}
+	}
+}
+
+// writeLoop writes what is queued until nothing is, then ends (or closes
+// the socket, if asked to).
+func (c *wsConn) writeLoop() {
+	var buf []byte
+	for {
+		c.mu.Lock()
+		if c.dead {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		ctrl, order, payloads := c.ctrl, c.order, c.payloads
+		c.ctrl, c.ctrlBytes, c.order, c.payloads = nil, 0, nil, nil
+		if len(ctrl) == 0 && len(order) == 0 {
+			req := c.closeReq
+			if req != nil {
+				c.dead = true
+			}
+			c.writing = false
+			c.mu.Unlock()
+			if req != nil {
+				// The close handshake waits for the peer (5 s at most).
+				_ = c.ws.Close(websocket.StatusCode(req.code), req.reason)
+			}
+			return
+		}
+		c.mu.Unlock()
+
+		ctx, cancel := context.WithTimeout(context.Background(), c.writeTimeout)
+		err := func() error {
+			for _, b := range ctrl {
+				if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
+					return err
+				}
+			}
+			sent := 0
+			for _, k := range order {
+				if k.sub.ended() {
+					continue
+				}
+				buf = k.sub.envelope(buf[:0], payloads[k])
+				if err := c.ws.Write(ctx, websocket.MessageText, buf); err != nil {
+					c.metrics.LiveFramesSent(sent)
+					return err
+				}
+				sent++
+			}
+			c.metrics.LiveFramesSent(sent)
+			return nil
+		}()
+		cancel()
+		if err != nil {
+			reason := "write_error"
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				reason = "write_timeout"
+			}
+			c.mu.Lock()
+			if c.closeReq == nil || reason == "write_timeout" {
+				c.failLocked(reason, err)
+			} else {
+				c.dead = true // a socket closing anyway
+			}
+			c.writing = false
+			c.mu.Unlock()
+			_ = c.ws.CloseNow()
+			return
+		}
+	}
+}
+
+// failLocked drops the connection: queues are discarded, the socket is
+// closed (so gqlgen's reader ends and cancels every operation on it).
+// Called with c.mu held.
+func (c *wsConn) failLocked(reason string, err error) {
+	if c.dead {
+		return
+	}
+	c.dead = true
+	c.ctrl, c.ctrlBytes, c.order, c.payloads = nil, 0, nil, nil
+	c.metrics.LiveConnectionDropped(reason)
+	if c.log != nil {
+		attrs := []any{"reason", reason}
+		if err != nil {
+			attrs = append(attrs, "err", err.Error())
+		}
+		c.log.Warn("websocket dropped", attrs...)
+	}
+	go func() { _ = c.ws.CloseNow() }()
+}
+
+// WriteClose closes the socket once what is queued is written.
+func (c *wsConn) WriteClose(code int, reason string) error {
+	c.clearReadDeadline()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead || c.closeReq != nil {
+		return nil
+	}
+	c.closeReq = &closeRequest{code: code, reason: reason}
+	c.kickLocked()
+	return nil
+}
+
+// Close closes the socket now, unless WriteClose asked the writer to close
+// it after what is queued.
+func (c *wsConn) Close() error {
+	c.clearReadDeadline()
+	c.mu.Lock()
+	closing := c.closeReq != nil && !c.dead
+	c.mu.Unlock()
+	if closing {
+		return nil
+	}
+	return c.ws.CloseNow()
+}
+
+func (c *wsConn) SetReadLimit(n int64) { c.ws.SetReadLimit(n) }
+
+// SetReadDeadline closes the socket at t (coder/websocket reads take a
+// context, not a deadline).
+func (c *wsConn) SetReadDeadline(t time.Time) error {
+	c.dmu.Lock()
+	if c.readDeadlineTimer != nil {
+		c.readDeadlineTimer.Stop()
+		c.readDeadlineTimer = nil
+	}
+	now := false
+	if !t.IsZero() {
+		if d := time.Until(t); d <= 0 {
+			now = true
+		} else {
+			c.readDeadlineTimer = time.AfterFunc(d, func() { _ = c.ws.CloseNow() })
+		}
+	}
+	c.dmu.Unlock()
+	if now {
+		return c.ws.CloseNow()
+	}
+	return nil
+}
+
+func (c *wsConn) clearReadDeadline() {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	if c.readDeadlineTimer != nil {
+		c.readDeadlineTimer.Stop()
+		c.readDeadlineTimer = nil
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
