@@ -416,6 +416,9 @@ start_replica() {
     "ADMIN_TOKEN=$TOKEN"
     # > nginx's upstream keepalive_timeout (2s): see nginx.conf.
     "SHUTDOWN_DRAIN_DELAY=3s"
+    # Draining, a replica refuses new connections at once: nginx retries
+    # them on the next replica, nothing having been sent (see nginx.conf).
+    "SHUTDOWN_REFUSE_NEW_CONNECTIONS=true"
     # Behind nginx every client is 127.0.0.1: a per-address websocket cap
     # would cap all clients together (the server trusts no X-Forwarded-For).
     "WS_MAX_CONNECTIONS_PER_IP=-1"
