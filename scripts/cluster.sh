@@ -148,8 +148,7 @@ ensure_packages() {
   command -v apt-get >/dev/null || die "missing ${missing[*]} and apt-get is unavailable"
   log "installing Debian's ${missing[*]} with apt-get"
   "${sudo[@]}" apt-get update >&2
-  # policy-rc.d: the packages' own services (nginx on :80) must not start.
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y --no-install-recommends "${missing[@]}" >&2
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2
   local p
   for p in "${missing[@]}"; do command -v "$p" >/dev/null || die "$p installed but still not on PATH"; done
   # Debian starts nginx on port 80 where an init system runs: not ours.
