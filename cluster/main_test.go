@@ -83,7 +83,7 @@ func clusterErr(args ...string) error {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	begin := time.Now()
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %v after %s\n%s", script, strings.Join(args, " "), err, time.Since(begin).Round(time.Millisecond), out.String())
+		return fmt.Errorf("%s %s: %w after %s\n%s", script, strings.Join(args, " "), err, time.Since(begin).Round(time.Millisecond), out.String())
 	}
 	return nil
 }
