@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -291,6 +293,19 @@ func TestSubscriberSeesOtherReplica(t *testing.T) {
 
 // ---------------------------------------------------------------- topology
 
+// readyz is the status of base's /readyz (0 when nothing answered).
+func readyz(t *testing.T, base string) int {
+	t.Helper()
+	hc := &http.Client{Timeout: requestBound}
+	resp, err := hc.Get(base + "/readyz")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
 // steadyLoad runs shoppers through base that each create a cart, reserve a
 // unit of product and release it, again and again (a cart of its own for
 // every round: the per-cart rate limit never bites).
@@ -431,8 +446,9 @@ func TestKillReplicaMidStorm(t *testing.T) {
 
 // TestPgBouncerRestart: with PgBouncer stopped every request is refused
 // with a typed SERVICE_UNAVAILABLE, fast (within REQUEST_TIMEOUT each),
-// through nginx and on every replica; once PgBouncer is back the replicas
-// serve again by themselves (no replica restarted).
+// through nginx and on every replica, and /readyz says 503; once PgBouncer
+// is back the replicas serve and are ready again by themselves (no replica
+// restarted).
 func TestPgBouncerRestart(t *testing.T) {
 	need(t)
 	pid, _ := createProduct(t, baseURL, 100)
@@ -476,6 +492,12 @@ func TestPgBouncerRestart(t *testing.T) {
 		}
 	}
 
+	for _, r := range replicas {
+		if code := readyz(t, r.url); code != 503 {
+			t.Errorf("with PgBouncer stopped, %s/readyz answered %d, want 503", r.url, code)
+		}
+	}
+
 	cluster(t, "start-pgbouncer")
 	stopped.Store(false)
 	for _, base := range targets {
@@ -499,6 +521,15 @@ func TestPgBouncerRestart(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		c.close()
+	}
+	for _, r := range replicas {
+		deadline := time.Now().Add(30 * time.Second)
+		for readyz(t, r.url) != 200 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s/readyz still fails 30 s after PgBouncer came back", r.url)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	}
 	if after := clusterEnv(t)["CLUSTER_PIDS"]; after != pidsBefore {
 		t.Errorf("replica pids changed from %q to %q: a replica restarted", pidsBefore, after)
