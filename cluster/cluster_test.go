@@ -248,7 +248,8 @@ func awaitLevel(ctx context.Context, t *testing.T, what string, levels <-chan in
 
 // TestSubscriberSeesOtherReplica: a subscriber on replica 1 (and one
 // through nginx, over a proxied websocket upgrade) sees the stock changes
-// made through replica 2, down to the final level.
+// made through replica 2, down to the final level; every replica listens
+// on a connection of its own straight to PostgreSQL.
 func TestSubscriberSeesOtherReplica(t *testing.T) {
 	need(t)
 	a, b := replicas[0], replicas[1]
@@ -289,6 +290,20 @@ func TestSubscriberSeesOtherReplica(t *testing.T) {
 	}
 	awaitLevel(ctx, t, "replica 1", onA, level)
 	awaitLevel(ctx, t, "nginx", viaNginx, level)
+
+	// Each replica's LISTEN connection goes straight to PostgreSQL
+	// (DATABASE_DIRECT_URL): through PgBouncer, which drops the
+	// application_name startup parameter, it would not carry its name.
+	db := openDB(t, dbURL)
+	defer db.Close()
+	var listeners int
+	if err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name = 'holdfast-listener'`).Scan(&listeners); err != nil {
+		t.Fatalf("pg_stat_activity: %v", err)
+	}
+	if listeners != len(replicas) {
+		t.Errorf("%d LISTEN connections straight to PostgreSQL, want one per replica (%d)", listeners, len(replicas))
+	}
 }
 
 // ---------------------------------------------------------------- topology

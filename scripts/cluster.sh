@@ -23,8 +23,9 @@
 #   scripts/cluster.sh start-pgbouncer     start it again
 #   scripts/cluster.sh restart-pgbouncer   both
 #
-# Environment (read by `up`; later commands use what `up` recorded in
-# $CLUSTER_DIR/cluster.env):
+# Environment (read by `up`; later commands, and `up` while anything of the
+# cluster runs, use what `up` recorded in $CLUSTER_DIR/cluster.env: to
+# change a knob, `down` first):
 #   CLUSTER_REPLICAS    replicas (default 3), on 127.0.0.1:$((CLUSTER_PORT+10+I))
 #   CLUSTER_DIR         state, configs and logs (default .data/cluster)
 #   CLUSTER_PORT        nginx's port on 127.0.0.1 (default 8090)
