@@ -540,7 +540,7 @@ cmd_up() {
   write_pgbouncer_config "$pg_port"
   start_pgbouncer
   local i
-  # The first replica migrates alone; the others start together.
+  # One at a time: the first migrates, the others find the schema current.
   start_replica 1
   for ((i = 2; i <= REPLICAS; i++)); do start_replica "$i"; done
   write_nginx_config
