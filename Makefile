@@ -80,6 +80,9 @@ cluster-up: ## nginx + 3 replicas + PgBouncer on the dev DB (scripts/cluster.sh;
 cluster-down: ## stop the cluster-up topology (PostgreSQL keeps running)
 	@scripts/cluster.sh down
 
+test-cluster: ## cluster tests (./cluster): flash sale, storm, subscriptions, rolling restart, kill -9, PgBouncer restart on a cluster of their own
+	@GO="$(GO)" scripts/test-cluster.sh
+
 bench: ## run ./cmd/holdbench $(BENCH_ARGS) against the dev DB
 	@$(with_dev_db); \
 	export ADMIN_TOKEN="$${ADMIN_TOKEN:-dev-admin-token}"; \

@@ -230,6 +230,7 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 	}
 	fmt.Fprintln(os.Stderr)
 
+	ln = &onceCloseListener{Listener: ln}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -243,6 +244,15 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 	// First tell load balancers (readyz) and keep-alive clients (responses
 	// now carry Connection: close) to go elsewhere, then stop.
 	drain.Start()
+	if cfg.ShutdownRefuseNew {
+		// Refused now, a connection is retried elsewhere by the proxy with
+		// nothing sent; accepted and then cut off at the end of the drain,
+		// a request on it would be lost. Closing the listener resets only
+		// what sits in its accept queue at this instant; keep-alive
+		// connections make new ones rare until now, and every response
+		// from here on closes its connection instead.
+		_ = ln.Close()
+	}
 	stopWebsockets()
 	select {
 	case <-time.After(cfg.ShutdownDrainDelay):

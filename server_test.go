@@ -207,3 +207,31 @@ func TestPaymentProviderConfig(t *testing.T) {
 	_, _, err = paymentProvider(cfg)
 	require.Error(t, err)
 }
+
+// Behind PgBouncer in transaction mode (DB_PREPARE=false) the pool sends
+// each statement in one round trip; LISTEN and the migrations use
+// DATABASE_DIRECT_URL, DATABASE_URL when it is unset.
+func TestPoolAndDirectURLs(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.DatabaseURL = "postgres://u@pgbouncer:6432/db?sslmode=disable"
+	assert.NotContains(t, poolURL(cfg), "binary_parameters")
+	assert.Equal(t, cfg.DatabaseURL, cfg.DirectURL())
+
+	cfg.DBPrepare = false
+	cfg.DatabaseDirectURL = "postgres://u@postgres:5432/db?sslmode=disable"
+	assert.Equal(t, "postgres://u@pgbouncer:6432/db?binary_parameters=yes&connect_timeout=3&sslmode=disable", poolURL(cfg))
+	assert.Equal(t, cfg.DatabaseDirectURL, cfg.DirectURL())
+	assert.Contains(t, statementMode(false), "DB_PREPARE=false")
+}
+
+// The drain may close the listener early (SHUTDOWN_REFUSE_NEW_CONNECTIONS);
+// Shutdown closing it again must not turn a clean stop into an error.
+func TestListenerClosesOnce(t *testing.T) {
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ln := &onceCloseListener{Listener: raw}
+	require.NoError(t, ln.Close())
+	require.NoError(t, ln.Close())
+	_, err = net.Dial("tcp", raw.Addr().String())
+	require.Error(t, err, "a closed listener refuses connections")
+}

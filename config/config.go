@@ -49,6 +49,13 @@ type Config struct {
 	// ShutdownDrainDelay is how long a stopping server keeps serving (with
 	// keep-alives off and /readyz failing) before it closes its listener.
 	ShutdownDrainDelay time.Duration `env:"SHUTDOWN_DRAIN_DELAY" envDefault:"500ms"`
+	// ShutdownRefuseNew closes the listener as the drain starts: new
+	// connections are refused at once (a proxy that retries a refused
+	// connection on another instance, like nginx, loses nothing), while the
+	// connections already open are served through the drain with
+	// Connection: close. Off, the listener closes after the drain delay
+	// (for load balancers that stop sending only once /readyz fails).
+	ShutdownRefuseNew bool `env:"SHUTDOWN_REFUSE_NEW_CONNECTIONS" envDefault:"false"`
 	// PprofAddr, if set (e.g. 127.0.0.1:6060), serves net/http/pprof there,
 	// on its own listener, never on the public one.
 	PprofAddr string `env:"PPROF_ADDR"`

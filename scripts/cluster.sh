@@ -23,8 +23,9 @@
 #   scripts/cluster.sh start-pgbouncer     start it again
 #   scripts/cluster.sh restart-pgbouncer   both
 #
-# Environment (read by `up`; later commands use what `up` recorded in
-# $CLUSTER_DIR/cluster.env):
+# Environment (read by `up`; later commands, and `up` while anything of the
+# cluster runs, use what `up` recorded in $CLUSTER_DIR/cluster.env: to
+# change a knob, `down` first):
 #   CLUSTER_REPLICAS    replicas (default 3), on 127.0.0.1:$((CLUSTER_PORT+10+I))
 #   CLUSTER_DIR         state, configs and logs (default .data/cluster)
 #   CLUSTER_PORT        nginx's port on 127.0.0.1 (default 8090)
@@ -148,8 +149,7 @@ ensure_packages() {
   command -v apt-get >/dev/null || die "missing ${missing[*]} and apt-get is unavailable"
   log "installing Debian's ${missing[*]} with apt-get"
   "${sudo[@]}" apt-get update >&2
-  # policy-rc.d: the packages' own services (nginx on :80) must not start.
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y --no-install-recommends "${missing[@]}" >&2
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2
   local p
   for p in "${missing[@]}"; do command -v "$p" >/dev/null || die "$p installed but still not on PATH"; done
   # Debian starts nginx on port 80 where an init system runs: not ours.
@@ -416,6 +416,9 @@ start_replica() {
     "ADMIN_TOKEN=$TOKEN"
     # > nginx's upstream keepalive_timeout (2s): see nginx.conf.
     "SHUTDOWN_DRAIN_DELAY=3s"
+    # Draining, a replica refuses new connections at once: nginx retries
+    # them on the next replica, nothing having been sent (see nginx.conf).
+    "SHUTDOWN_REFUSE_NEW_CONNECTIONS=true"
     # Behind nginx every client is 127.0.0.1: a per-address websocket cap
     # would cap all clients together (the server trusts no X-Forwarded-For).
     "WS_MAX_CONNECTIONS_PER_IP=-1"
@@ -537,7 +540,7 @@ cmd_up() {
   write_pgbouncer_config "$pg_port"
   start_pgbouncer
   local i
-  # The first replica migrates alone; the others start together.
+  # One at a time: the first migrates, the others find the schema current.
   start_replica 1
   for ((i = 2; i <= REPLICAS; i++)); do start_replica "$i"; done
   write_nginx_config

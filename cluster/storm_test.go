@@ -1,0 +1,242 @@
+//go:build cluster
+
+package cluster
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+)
+
+const (
+	qCreateProduct = `mutation($in: CreateProductInput!) { createProduct(input: $in) { product { id } userErrors { code } } }`
+	qCreateCart    = `mutation { createCart { cart { id } userErrors { code } } }`
+	qAddToCart     = `mutation($in: AddToCartInput!) { addToCart(input: $in) { cart { id } userErrors { code available } } }`
+	qUpdateLine    = `mutation($in: UpdateCartLineInput!) { updateCartLine(input: $in) { cart { id } userErrors { code } } }`
+	qRemoveLine    = `mutation($in: RemoveCartLineInput!) { removeCartLine(input: $in) { cart { id } userErrors { code } } }`
+	qCheckout      = `mutation($in: CheckoutInput!) { checkout(input: $in) { order { id } userErrors { code } } }`
+	qCancelOrder   = `mutation($in: CancelOrderInput!) { cancelOrder(input: $in) { order { id status } userErrors { code } } }`
+	qBeginCheckout = `mutation($in: BeginCheckoutInput!) { beginCheckout(input: $in) { order { id status payment { status } } userErrors { code } } }`
+	qConfirmPay    = `mutation($in: ConfirmPaymentInput!) { confirmPayment(input: $in) { order { id status } userErrors { code } } }`
+	qAdjustStock   = `mutation($in: AdjustStockInput!) { adjustStock(input: $in) { product { id } userErrors { code } } }`
+	qAudit         = `query { inventoryAudit { product { id } stock ledgerStock held cartHeld pendingHeld ok } }`
+)
+
+// world is a catalog and a pool of carts shared by the storm's workers.
+type world struct {
+	skus     []string
+	products []string // GraphQL ids, index-aligned with skus
+
+	mu     sync.Mutex
+	carts  []string
+	orders []string
+	unpaid []string // orders begun with payment (confirmed or not)
+}
+
+// setupWorld creates nProducts products with the given stock and nCarts
+// carts through the API (failing t on any error).
+func setupWorld(t *testing.T, base string, nProducts, stock, nCarts int) *world {
+	t.Helper()
+	c := newClient(base, true, nil)
+	defer c.close()
+	w := &world{}
+	tag := fmt.Sprintf("%x", time.Now().UnixNano()&0xffffff)
+	for i := range nProducts {
+		sku := fmt.Sprintf("F-%s-%02d", tag, i)
+		o, v := c.do("createProduct", "createProduct", true, qCreateProduct, map[string]any{"in": map[string]any{
+			"sku": sku, "name": "Fault product " + sku, "priceAmount": "10.00", "currencyCode": "USD", "stock": stock,
+		}})
+		if o.Class != classOK {
+			t.Fatalf("createProduct: %s %s", o.key(), o.Detail)
+		}
+		var p struct{ Product struct{ ID string } }
+		if err := json.Unmarshal(v, &p); err != nil {
+			t.Fatalf("decode product: %v", err)
+		}
+		w.skus = append(w.skus, sku)
+		w.products = append(w.products, p.Product.ID)
+	}
+	for range nCarts {
+		id, o := createCart(c)
+		if id == "" {
+			t.Fatalf("createCart: %s %s", o.key(), o.Detail)
+		}
+		w.carts = append(w.carts, id)
+	}
+	return w
+}
+
+func createCart(c *client) (string, outcome) {
+	o, v := c.do("createCart", "createCart", false, qCreateCart, nil)
+	if o.Class != classOK {
+		return "", o
+	}
+	var p struct{ Cart struct{ ID string } }
+	if err := json.Unmarshal(v, &p); err != nil {
+		o.Detail = "undecodable createCart answer: " + err.Error()
+		return "", o
+	}
+	return p.Cart.ID, o
+}
+
+// storm runs workers that fire random mutations until halted.
+type storm struct {
+	w    *world
+	c    *client
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+func (w *world) startStorm(c *client, workers int, seed uint64) *storm {
+	s := &storm{w: w, c: c, stop: make(chan struct{})}
+	for i := range workers {
+		s.wg.Add(1)
+		go s.worker(rand.New(rand.NewPCG(seed, uint64(i))))
+	}
+	return s
+}
+
+// halt stops the workers and waits for their in-flight requests.
+func (s *storm) halt() {
+	close(s.stop)
+	s.wg.Wait()
+}
+
+func (s *storm) worker(rng *rand.Rand) {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.stop:
+			return
+		default:
+		}
+		o := s.step(rng)
+		switch o.Class {
+		case classOK, classUserError:
+		case classTransport:
+			time.Sleep(20 * time.Millisecond) // server down: don't spin
+		default:
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+func (s *storm) cart(rng *rand.Rand) (int, string) {
+	s.w.mu.Lock()
+	defer s.w.mu.Unlock()
+	i := rng.IntN(len(s.w.carts))
+	return i, s.w.carts[i]
+}
+
+// replaceCart swaps a finished (checked out, expired) cart for a new one.
+func (s *storm) replaceCart(i int, old string) {
+	id, _ := createCart(s.c)
+	if id == "" {
+		return
+	}
+	s.w.mu.Lock()
+	if s.w.carts[i] == old {
+		s.w.carts[i] = id
+	}
+	s.w.mu.Unlock()
+}
+
+func (s *storm) step(rng *rand.Rand) outcome {
+	w := s.w
+	ci, cart := s.cart(rng)
+	product := w.products[rng.IntN(len(w.products))]
+	var o outcome
+	var v json.RawMessage
+	switch p := rng.IntN(100); {
+	case p < 35:
+		in := map[string]any{
+			"cartId": cart, "productId": product, "quantity": 1 + rng.IntN(3),
+			"allowPartial": rng.IntN(2) == 0, "idempotencyKey": fmt.Sprintf("k-%016x", rng.Uint64()),
+		}
+		o, _ = s.c.do("addToCart", "addToCart", false, qAddToCart, map[string]any{"in": in})
+		if o.Class == classTransport && o.Code != "refused" || o.Class == classGQLError {
+			// The request may or may not have taken effect: retrying with
+			// the same key must not reserve twice.
+			time.Sleep(50 * time.Millisecond)
+			o, _ = s.c.do("addToCart(retry)", "addToCart", false, qAddToCart, map[string]any{"in": in})
+		}
+	case p < 50:
+		o, _ = s.c.do("updateCartLine", "updateCartLine", false, qUpdateLine, map[string]any{"in": map[string]any{
+			"cartId": cart, "productId": product, "quantity": rng.IntN(5),
+		}})
+	case p < 60:
+		o, _ = s.c.do("removeCartLine", "removeCartLine", false, qRemoveLine, map[string]any{"in": map[string]any{
+			"cartId": cart, "productId": product,
+		}})
+	case p < 75:
+		// Plain checkout, or checkout with payment (the manual provider;
+		// PAYMENT_TTL is short, so some expire before they are confirmed).
+		op, q := "checkout", qCheckout
+		if p >= 68 {
+			op, q = "beginCheckout", qBeginCheckout
+		}
+		o, v = s.c.do(op, op, false, q, map[string]any{"in": map[string]any{
+			"cartId": cart, "email": "a@example.com",
+		}})
+		if o.Class == classOK {
+			var p struct{ Order struct{ ID string } }
+			if json.Unmarshal(v, &p) == nil && p.Order.ID != "" { // an undecodable answer is counted by do
+				w.mu.Lock()
+				w.orders = append(w.orders, p.Order.ID)
+				if op == "beginCheckout" {
+					w.unpaid = append(w.unpaid, p.Order.ID)
+				}
+				w.mu.Unlock()
+			}
+			s.replaceCart(ci, cart)
+		}
+	case p < 82:
+		delta := rng.IntN(9) - 3
+		if delta == 0 {
+			delta = 1
+		}
+		o, _ = s.c.do("adjustStock", "adjustStock", true, qAdjustStock, map[string]any{"in": map[string]any{
+			"productId": product, "delta": delta, "reason": "fault storm",
+		}})
+	case p < 91:
+		// Confirm a payment: on time, late (after the reaper expired it),
+		// again, or under another reference; retried after a transport
+		// failure, which must not sell twice.
+		w.mu.Lock()
+		order := ""
+		if n := len(w.unpaid); n > 0 {
+			order = w.unpaid[rng.IntN(n)]
+		}
+		w.mu.Unlock()
+		if order == "" {
+			return s.step(rng)
+		}
+		in := map[string]any{"orderId": order, "reference": fmt.Sprintf("ref-%d", rng.IntN(2))}
+		o, _ = s.c.do("confirmPayment", "confirmPayment", true, qConfirmPay, map[string]any{"in": in})
+		if o.Class == classTransport && o.Code != "refused" || o.Class == classGQLError {
+			time.Sleep(50 * time.Millisecond)
+			o, _ = s.c.do("confirmPayment(retry)", "confirmPayment", true, qConfirmPay, map[string]any{"in": in})
+		}
+	default:
+		w.mu.Lock()
+		order := ""
+		if n := len(w.orders); n > 0 {
+			order = w.orders[rng.IntN(n)]
+		}
+		w.mu.Unlock()
+		if order == "" {
+			return s.step(rng)
+		}
+		o, _ = s.c.do("cancelOrder", "cancelOrder", true, qCancelOrder, map[string]any{"in": map[string]any{"orderId": order}})
+	}
+	if o.Class == classUserError {
+		switch o.Code {
+		case "CART_EXPIRED", "CART_CHECKED_OUT", "CART_NOT_FOUND":
+			s.replaceCart(ci, cart)
+		}
+	}
+	return o
+}
