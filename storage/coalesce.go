@@ -282,25 +282,6 @@ var batchSQL = `
 	LEFT JOIN line l ON l.cart_id = t.id
 	ORDER BY members.ord`
 
-func (s *Store) batchStatement(ctx context.Context, productID int64, members []*member) ([]batchRow, error) {
-	carts := make([]string, len(members))
-	qtys := make([]int64, len(members))
-	for i, m := range members {
-		carts[i] = m.in.CartID
-		qtys[i] = int64(m.in.Quantity)
-	}
-	var rows []batchRow
-	err := s.retry(ctx, func(ctx context.Context) error {
-		rows = rows[:0]
-		return s.selectPrepared(ctx, &rows, batchSQL, productID, pq.Array(carts), pq.Array(qtys), s.opts.HoldTTL.Milliseconds(),
-			s.opts.MaxLineQuantity, s.opts.MaxCartQuantity, s.opts.MaxCartLines)
-	})
-	if err == nil && len(rows) != len(members) {
-		err = errBatchShape
-	}
-	return rows, err
-}
-
 // lockProductSQL takes the product row's lock ahead of the batch (see
 // batchLockFirst).
 const lockProductSQL = `SELECT 1 FROM products WHERE id = $1 FOR UPDATE`

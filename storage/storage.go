@@ -326,16 +326,3 @@ func (s *Store) selectIn(ctx context.Context, tx *sqlx.Tx, dest any, query strin
 	}
 	return translate(tx.StmtxContext(ctx, st).SelectContext(ctx, dest, args...))
 }
-
-// selectPrepared runs a prepared query into the slice dest.
-func (s *Store) selectPrepared(ctx context.Context, dest any, query string, args ...any) error {
-	if s.opts.NoPrepare {
-		return sqlxSelect(ctx, s.pool(), dest, query, args...)
-	}
-	st, err := s.prepared(ctx, query)
-	if err != nil {
-		return err
-	}
-	s.queries.Add(1)
-	return translate(st.SelectContext(ctx, dest, args...))
-}

@@ -49,14 +49,13 @@ type scaleRow struct {
 
 // scalingEnv holds what every replica count shares.
 type scalingEnv struct {
-	o      *options
-	root   string
-	tmp    string
-	bin    string
-	dbURL  string // direct to PostgreSQL: seeding, checks, wait events
-	stopDB func()
-	rows   []scaleRow
-	notes  []string
+	o     *options
+	root  string
+	tmp   string
+	bin   string
+	dbURL string // direct to PostgreSQL: seeding, checks, wait events
+	rows  []scaleRow
+	notes []string
 }
 
 func runScaling(ctx context.Context, o *options) (int, error) {
