@@ -133,7 +133,7 @@ func runScaling(ctx context.Context, o *options) (int, error) {
 					}
 					st.check = checkProducts(ctx, meta, check)
 					s.rows = append(s.rows, scaleRow{scenario: sc, clients: clients, replicas: n, st: st})
-					logf("scaling %-6s %4d clients %d replicas: %8.0f/s p99 %7s replicas %s µs/op proxy+pool %s µs/op err %d oversell %s reservations/commit %s waits %s",
+					logf("scaling %-6s %4d clients %d replicas: %8.0f/s p99 %7s replicas %s µs/op proxy+pool %s µs/op err %d oversell %s reservations/xact %s waits %s",
 						sc, clients, n, st.rate(), ms(st.pct(99)), fmtUS(st.cpuPerOp(st.serverCPU)), fmtUS(st.cpuPerOp(st.otherCPU)),
 						st.errs, st.check, perCommit(st), fmtWaits(st.waits, 4))
 					if st.errSample != "" {
@@ -425,7 +425,7 @@ func (s *scalingEnv) markdown() string {
 	w("%s\n", scalingBegin)
 	w("Measured %s on %s (%d CPUs) with `go run ./cmd/holdbench -replicas %s -topology %s -clients %s -duration %s%s` (storefront answer; %s cells).\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), host, runtime.NumCPU(), joinInts(o.replicas), o.topology, joinInts(o.clients), o.duration, replicaEnvFlag(o.replicaEnv), strings.Join(o.scenarios, " and "))
-	w("| scenario | clients | replicas | reservations/s | × 1 replica | p50 | p99 | replicas CPU µs/op | nginx+PgBouncer CPU µs/op | holdbench CPU µs/op | reservations per commit | errors | books | PostgreSQL wait events (share of active backends) |\n")
+	w("| scenario | clients | replicas | reservations/s | × 1 replica | p50 | p99 | replicas CPU µs/op | nginx+PgBouncer CPU µs/op | holdbench CPU µs/op | reservations per transaction | errors | books | PostgreSQL wait events (share of active backends) |\n")
 	w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|---|\n")
 	base := map[string]float64{}
 	for _, r := range s.rows {
@@ -456,7 +456,7 @@ func (s *scalingEnv) markdown() string {
 		w("| %s | %d | %d | %.0f | %s | %s | %s | %s | %s | %s | %s | %d | %s | %s |\n", r.scenario, r.clients, r.replicas, st.rate(), ratio,
 			ms(st.pct(50)), ms(st.pct(99)), fmtUS(st.cpuPerOp(st.serverCPU)), other, fmtUS(st.cpuPerOp(st.selfCPU)), perCommit(st), st.errs, st.check, fmtWaits(st.waits, 4))
 	}
-	w("\n× 1 replica is the cell's throughput over the %d-replica cell of the same scenario and client count. *reservations per commit*: successful reservations ÷ transactions the database committed during the cell (pg_stat_database, so every transaction counts, carts created included): how many reservations a batch carried. *books*: after each cell, held ≤ stock, held = the sum of cart lines and stock = the sum of movements on the cell's products. Wait events are sampled from `pg_stat_activity` every 10 ms; `CPU` means an active backend waiting on nothing. `Lock:transactionid` is a reservation waiting for another transaction's lock on the product row; `IO:WALSync`/`LWLock:WALWrite` the commit's WAL flush; `Client:ClientRead` a backend idle in a transaction, waiting for its client.\n", o.replicas[0])
+	w("\n× 1 replica is the cell's throughput over the %d-replica cell of the same scenario and client count. *reservations per transaction*: successful reservations ÷ transactions the database committed during the cell (pg_stat_database's xact_commit, so every transaction counts, read-only ones included: in spread each reservation is one write and one read that renders the multi-line cart, hence 0.5; in hot a one-line cart renders from the reservation itself, so the figure is how many reservations a batch carried). *books*: after each cell, held ≤ stock, held = the sum of cart lines and stock = the sum of movements on the cell's products. Wait events are sampled from `pg_stat_activity` every 10 ms; `CPU` means an active backend waiting on nothing. `Lock:transactionid` is a reservation waiting for another transaction's lock on the product row; `IO:WALSync`/`LWLock:WALWrite` the commit's WAL flush; `Client:ClientRead` a backend idle in a transaction, waiting for its client.\n", o.replicas[0])
 	for _, n := range s.notes {
 		w("\n%s\n", n)
 	}
@@ -496,7 +496,8 @@ func replicaEnvFlag(env []string) string {
 	return " -replica-env '" + strings.Join(env, " ") + "'"
 }
 
-// perCommit is the cell's successful reservations per committed transaction.
+// perCommit is the cell's successful reservations per committed transaction
+// (read-only ones included).
 func perCommit(st *cellStats) string {
 	if st.commits <= 0 {
 		return "n/a"
