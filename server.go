@@ -112,6 +112,7 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 		return fmt.Errorf("listen for changes: %w", err)
 	}
 	hub := live.New(store, log, cfg.StockPush)
+	hub.SetLargeAudience(cfg.StockPushLargeAudience, cfg.StockPushLargeInterval)
 	go hub.Run(ctx, events)
 
 	provider, webhookSecret, err := paymentProvider(cfg)

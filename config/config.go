@@ -64,10 +64,14 @@ type Config struct {
 	MetricsAddr    string        `env:"METRICS_ADDR"`
 	IdempotencyTTL time.Duration `env:"IDEMPOTENCY_TTL" envDefault:"24h"`
 
-	StockPush      time.Duration `env:"STOCK_PUSH_INTERVAL" envDefault:"100ms"`
-	MaxSubsPerConn int           `env:"MAX_SUBSCRIPTIONS_PER_CONNECTION" envDefault:"20"`
-	MaxProductsSub int           `env:"MAX_PRODUCTS_PER_SUBSCRIPTION" envDefault:"100"`
-	WSKeepAlive    time.Duration `env:"WS_KEEPALIVE" envDefault:"10s"`
+	StockPush time.Duration `env:"STOCK_PUSH_INTERVAL" envDefault:"100ms"`
+	// A product at least StockPushLargeAudience subscriptions watch is
+	// pushed at most every StockPushLargeInterval (0 = no pacing).
+	StockPushLargeAudience int           `env:"STOCK_PUSH_LARGE_AUDIENCE" envDefault:"1000"`
+	StockPushLargeInterval time.Duration `env:"STOCK_PUSH_LARGE_INTERVAL" envDefault:"200ms"`
+	MaxSubsPerConn         int           `env:"MAX_SUBSCRIPTIONS_PER_CONNECTION" envDefault:"20"`
+	MaxProductsSub         int           `env:"MAX_PRODUCTS_PER_SUBSCRIPTION" envDefault:"100"`
+	WSKeepAlive            time.Duration `env:"WS_KEEPALIVE" envDefault:"10s"`
 	// MaxWSPerIP caps open websockets per client address (-1: no cap).
 	MaxWSPerIP int `env:"WS_MAX_CONNECTIONS_PER_IP" envDefault:"100"`
 

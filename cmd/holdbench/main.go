@@ -81,6 +81,7 @@ type options struct {
 	replicaEnv     []string
 	watchers       []int
 	watcherWriters int
+	pprofAddr      string
 }
 
 var allScenarios = []string{"hot", "sellout", "spread", "mixed", "bigcart", "browse", "watchers"}
@@ -133,6 +134,7 @@ func parseFlags(args []string) (*options, error) {
 	replicaEnv := fs.String("replica-env", "", "scaling run: space-separated NAME=value assignments for every replica (e.g. GOMAXPROCS=1); {cpus/replicas} in a value is replaced by max(1, CPUs ÷ replicas), {replica} (direct topology only) by the replica number")
 	fs.StringVar(&o.clusterDB, "cluster-db", "holdbench_cluster", "scaling run: CLUSTER_DB of the benchmark's cluster")
 	watchers := fs.String("watchers", "1,1000,5000,10000", "comma-separated subscriber counts of the watchers scenario (one cell each)")
+	fs.StringVar(&o.pprofAddr, "watchers-pprof", "", "serve net/http/pprof on this address from each watchers cell's server (one cell at a time), to profile the fan-out")
 	fs.IntVar(&o.watcherWriters, "watcher-writers", 32, "clients reserving the watched product in the watchers scenario")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: holdbench [flags]\n\nBenchmarks Holdfast's cart mutations and storefront reads over GraphQL against a raw-SQL baseline.\n\n")

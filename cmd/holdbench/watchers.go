@@ -184,7 +184,12 @@ func (e *env) watchCell(ctx context.Context, n int) (*watchRow, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
-		srv, err := startServer(ctx, e.bin, dir, e.benchDB, o.adminToken, o.pool)
+		var extra []string
+		if o.pprofAddr != "" {
+			// The run's first server holds PPROF_ADDR from the environment.
+			extra = append(extra, "PPROF_ADDR="+o.pprofAddr)
+		}
+		srv, err := startServerLog(ctx, e.bin, filepath.Join(dir, "server.log"), e.benchDB, o.adminToken, o.pool, extra...)
 		if err != nil {
 			return nil, err
 		}

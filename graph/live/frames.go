@@ -92,6 +92,7 @@ func (h *Hub) unwatchFrames(s *frameSub, key string) {
 		}
 		if len(groups) == 0 {
 			delete(h.frames, id)
+			delete(h.lastPush, id)
 		}
 	}
 }

@@ -44,6 +44,14 @@ type Hub struct {
 	nFrames     int
 	expiry      map[string]*time.Timer
 	wake        chan struct{}
+
+	// Pacing of products with a large audience (SetLargeAudience): a
+	// product watched by at least largeAudience subscriptions is pushed at
+	// most every largeInterval.
+	largeAudience int
+	largeInterval time.Duration
+	lastPush      map[int64]time.Time
+	now           func() time.Time
 }
 
 // New builds a hub that pushes at most every interval.
@@ -66,7 +74,56 @@ func New(store *storage.Store, log *slog.Logger, interval time.Duration) *Hub {
 		firstFrames:   map[*frameSub][]int64{},
 		expiry:        map[string]*time.Timer{},
 		wake:          make(chan struct{}, 1),
+		lastPush:      map[int64]time.Time{},
+		now:           time.Now,
 	}
+}
+
+// SetLargeAudience paces the products that at least audience subscriptions
+// watch: each is pushed at most every interval (longer than the hub's own)
+// instead of every push interval. During a drop thousands of shoppers watch
+// one product, and every push is one write per subscriber: halving the
+// pushes halves the fan-out's share of the CPU the sale needs, while each
+// shopper still sees the level within interval of the last change. Call it
+// before Run; audience <= 0 or interval <= the push interval turns it off.
+func (h *Hub) SetLargeAudience(audience int, interval time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.largeAudience, h.largeInterval = audience, interval
+}
+
+// audience counts the subscriptions of a product. Called with h.mu held.
+func (h *Hub) audience(id int64) int {
+	n := len(h.products[id])
+	for _, g := range h.frames[id] {
+		n += len(g.subs)
+	}
+	return n
+}
+
+// paced takes out of dirty the products with a large audience pushed too
+// recently: they stay dirty for a later flush. Called with h.mu held.
+func (h *Hub) paced(dirty map[int64]struct{}) map[int64]struct{} {
+	later := map[int64]struct{}{}
+	if h.largeAudience <= 0 || h.largeInterval <= h.interval {
+		return later
+	}
+	now := h.now()
+	for id := range dirty {
+		if h.audience(id) < h.largeAudience {
+			delete(h.lastPush, id)
+			continue
+		}
+		// Half a tick of slack: ticks are not exact, and a push due at the
+		// next tick must not slip to the one after.
+		if now.Sub(h.lastPush[id]) < h.largeInterval-h.interval/2 {
+			later[id] = struct{}{}
+			delete(dirty, id)
+			continue
+		}
+		h.lastPush[id] = now
+	}
+	return later
 }
 
 // Sub is one subscription's mailbox: the latest pending value per product
@@ -156,6 +213,7 @@ func (h *Hub) flush(ctx context.Context) {
 		h.mu.Unlock()
 		return
 	}
+	later := h.paced(h.dirtyProducts)
 	want := map[int64]struct{}{}
 	for id := range h.dirtyProducts {
 		want[id] = struct{}{}
@@ -177,7 +235,7 @@ func (h *Hub) flush(ctx context.Context) {
 	dirtyP := h.dirtyProducts
 	firstP := h.firstProducts
 	firstF := h.firstFrames
-	h.dirtyProducts, h.firstProducts, h.firstFrames = map[int64]struct{}{}, map[*Sub][]int64{}, map[*frameSub][]int64{}
+	h.dirtyProducts, h.firstProducts, h.firstFrames = later, map[*Sub][]int64{}, map[*frameSub][]int64{}
 	carts := map[string]struct{}{}
 	for id := range h.dirtyCarts {
 		carts[id] = struct{}{}
@@ -382,6 +440,7 @@ func (h *Hub) SubscribeStock(ctx context.Context, ids []int64) (<-chan storage.S
 				delete(h.products[id], s)
 				if len(h.products[id]) == 0 {
 					delete(h.products, id)
+					delete(h.lastPush, id)
 				}
 			}
 			h.mu.Unlock()
