@@ -244,7 +244,14 @@ test('search, sort and pages both ways', async ({ page, request }) => {
   await expect.poll(() => cardNames(page)).toEqual([...letters].reverse().slice(0, 8).map((l) => `Lantern ${l}`));
   await expect(cards(page).filter({ hasText: 'Lantern J' }).getByTestId('stock')).toHaveText('Sold out');
 
-  await page.getByLabel('In stock only').check();
+  // The box is controlled by the URL (?stock=1), which the router updates
+  // in a transition: right after the click the box may still show the old
+  // state, so check() (which insists on the new state at once) is flaky.
+  // Click, then wait for the URL and the box.
+  const inStockOnly = page.getByLabel('In stock only');
+  await inStockOnly.click();
+  await expect(page).toHaveURL(/[?&]stock=1/);
+  await expect(inStockOnly).toBeChecked();
   await expect(page.getByTestId('count')).toHaveText('9 products');
   await expect(cards(page).filter({ hasText: 'Lantern J' })).toHaveCount(0);
 
