@@ -31,13 +31,13 @@ const requestBound = 10 * time.Second
 func createProduct(t *testing.T, base string, stock int) (id, sku string) {
 	t.Helper()
 	c := newClient(base, true, nil)
-	defer c.close()
+	defer c.Close()
 	sku = fmt.Sprintf("C-%s-%x", strings.ReplaceAll(t.Name(), "/", "-"), time.Now().UnixNano()&0xffffffff)
-	o, v := c.do("createProduct", "createProduct", true, qCreateProduct, map[string]any{"in": map[string]any{
+	o, v := c.Do("createProduct", "createProduct", true, qCreateProduct, map[string]any{"in": map[string]any{
 		"sku": sku, "name": "Cluster product " + sku, "priceAmount": "10.00", "currencyCode": "USD", "stock": stock,
 	}})
 	if o.Class != classOK {
-		t.Fatalf("createProduct: %s %s", o.key(), o.Detail)
+		t.Fatalf("createProduct: %s %s", o.Key(), o.Detail)
 	}
 	var p struct{ Product struct{ ID string } }
 	if err := json.Unmarshal(v, &p); err != nil || p.Product.ID == "" {
@@ -79,7 +79,7 @@ func TestFlashSaleThroughNginx(t *testing.T) {
 		clients[i] = newClient(baseURL, false, rec) // a fresh connection per request
 		id, o := createCart(clients[i])
 		if id == "" {
-			t.Fatalf("createCart: %s %s", o.key(), o.Detail)
+			t.Fatalf("createCart: %s %s", o.Key(), o.Detail)
 		}
 		carts[i] = id
 	}
@@ -90,7 +90,7 @@ func TestFlashSaleThroughNginx(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-gate
-			clients[i].do("addToCart", "addToCart", false, qAddToCart, map[string]any{"in": map[string]any{
+			clients[i].Do("addToCart", "addToCart", false, qAddToCart, map[string]any{"in": map[string]any{
 				"cartId": carts[i], "productId": pid, "quantity": 1,
 			}})
 		}()
@@ -98,7 +98,7 @@ func TestFlashSaleThroughNginx(t *testing.T) {
 	close(gate)
 	wg.Wait()
 
-	outs := filter(rec.snapshot(), func(o outcome) bool { return o.Op == "addToCart" })
+	outs := filter(rec.Snapshot(), func(o outcome) bool { return o.Op == "addToCart" })
 	summarize(t, "flash sale", outs)
 	requireNoFailures(t, "flash sale", outs)
 	sold := count(outs, func(o outcome) bool { return o.Class == classOK })
@@ -121,11 +121,11 @@ func runStorm(t *testing.T, w *world, base string, workers, n int) []outcome {
 	t.Helper()
 	rec := &recorder{}
 	c := newClient(base, true, rec)
-	defer c.close()
-	s := w.startStorm(c, workers, uint64(time.Now().UnixNano()))
+	defer c.Close()
+	s := w.StartStorm(c, workers, uint64(time.Now().UnixNano()))
 	waitCount(t, rec, n, 90*time.Second)
-	s.halt()
-	return rec.snapshot()
+	s.Halt()
+	return rec.Snapshot()
 }
 
 // waitCount waits until rec holds at least n outcomes (failing t after
@@ -133,9 +133,9 @@ func runStorm(t *testing.T, w *world, base string, workers, n int) []outcome {
 func waitCount(t *testing.T, rec *recorder, n int, limit time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
-	for len(rec.snapshot()) < n {
+	for len(rec.Snapshot()) < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d requests completed in %s", len(rec.snapshot()), n, limit)
+			t.Fatalf("only %d of %d requests completed in %s", len(rec.Snapshot()), n, limit)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -262,10 +262,10 @@ func TestSubscriberSeesOtherReplica(t *testing.T) {
 	awaitLevel(ctx, t, "nginx, first level", viaNginx, 10)
 
 	c := newClient(b.url, true, nil)
-	defer c.close()
+	defer c.Close()
 	cart, o := createCart(c)
 	if cart == "" {
-		t.Fatalf("createCart on replica 2: %s %s", o.key(), o.Detail)
+		t.Fatalf("createCart on replica 2: %s %s", o.Key(), o.Detail)
 	}
 	level := 10
 	for _, step := range []struct {
@@ -274,18 +274,18 @@ func TestSubscriberSeesOtherReplica(t *testing.T) {
 	}{{"adjustStock", 5}, {"addToCart", 3}, {"adjustStock", -4}, {"addToCart", 2}} {
 		var o outcome
 		if step.op == "adjustStock" {
-			o, _ = c.do("adjustStock", "adjustStock", true, qAdjustStock, map[string]any{"in": map[string]any{
+			o, _ = c.Do("adjustStock", "adjustStock", true, qAdjustStock, map[string]any{"in": map[string]any{
 				"productId": pid, "delta": step.delta, "reason": "cluster test",
 			}})
 			level += step.delta
 		} else {
-			o, _ = c.do("addToCart", "addToCart", false, qAddToCart, map[string]any{"in": map[string]any{
+			o, _ = c.Do("addToCart", "addToCart", false, qAddToCart, map[string]any{"in": map[string]any{
 				"cartId": cart, "productId": pid, "quantity": step.delta,
 			}})
 			level -= step.delta
 		}
 		if o.Class != classOK {
-			t.Fatalf("%s on replica 2: %s %s", step.op, o.key(), o.Detail)
+			t.Fatalf("%s on replica 2: %s %s", step.op, o.Key(), o.Detail)
 		}
 	}
 	awaitLevel(ctx, t, "replica 1", onA, level)
@@ -337,7 +337,7 @@ func startSteadyLoad(base, product string, shoppers int) *steadyLoad {
 		go func() {
 			defer l.wg.Done()
 			c := newClient(base, true, l.rec)
-			defer c.close()
+			defer c.Close()
 			for {
 				select {
 				case <-l.stop:
@@ -348,10 +348,10 @@ func startSteadyLoad(base, product string, shoppers int) *steadyLoad {
 				if cart == "" {
 					continue // recorded as a failure
 				}
-				c.do("addToCart", "addToCart", false, qAddToCart, map[string]any{"in": map[string]any{
+				c.Do("addToCart", "addToCart", false, qAddToCart, map[string]any{"in": map[string]any{
 					"cartId": cart, "productId": product, "quantity": 1,
 				}})
-				c.do("removeCartLine", "removeCartLine", false, qRemoveLine, map[string]any{"in": map[string]any{
+				c.Do("removeCartLine", "removeCartLine", false, qRemoveLine, map[string]any{"in": map[string]any{
 					"cartId": cart, "productId": product,
 				}})
 			}
@@ -363,7 +363,7 @@ func startSteadyLoad(base, product string, shoppers int) *steadyLoad {
 func (l *steadyLoad) halt() []outcome {
 	close(l.stop)
 	l.wg.Wait()
-	return l.rec.snapshot()
+	return l.rec.Snapshot()
 }
 
 // TestRollingRestart restarts every replica in turn (SIGTERM, drain, exit,
@@ -386,7 +386,7 @@ func TestRollingRestart(t *testing.T) {
 		}
 		windows = append(windows, window{from, time.Now()})
 	}
-	waitCount(t, load.rec, len(load.rec.snapshot())+60, 30*time.Second)
+	waitCount(t, load.rec, len(load.rec.Snapshot())+60, 30*time.Second)
 	outs := load.halt()
 	summarize(t, "rolling restart", outs)
 
@@ -430,14 +430,14 @@ func TestKillReplicaMidStorm(t *testing.T) {
 	w := setupWorld(t, baseURL, 4, 30, 24)
 	rec := &recorder{}
 	c := newClient(baseURL, true, rec)
-	defer c.close()
-	s := w.startStorm(c, 12, uint64(time.Now().UnixNano()))
+	defer c.Close()
+	s := w.StartStorm(c, 12, uint64(time.Now().UnixNano()))
 	waitCount(t, rec, 300, 60*time.Second)
 	cluster(t, "kill-replica", fmt.Sprint(victim.index))
 	killed := time.Now()
-	waitCount(t, rec, len(rec.snapshot())+600, 60*time.Second)
-	s.halt()
-	outs := rec.snapshot()
+	waitCount(t, rec, len(rec.Snapshot())+600, 60*time.Second)
+	s.Halt()
+	outs := rec.Snapshot()
 	summarize(t, "kill -9 storm", outs)
 
 	before := filter(outs, func(o outcome) bool { return o.Start.Before(killed) })
@@ -487,17 +487,17 @@ func TestPgBouncerRestart(t *testing.T) {
 	for _, base := range targets {
 		c := newClient(base, true, rec)
 		for range 3 {
-			c.do("createCart", "createCart", false, qCreateCart, nil)
-			c.do("product", "product", false, `query($id: ID!) { product(id: $id) { id available } }`, map[string]any{"id": pid})
+			c.Do("createCart", "createCart", false, qCreateCart, nil)
+			c.Do("product", "product", false, `query($id: ID!) { product(id: $id) { id available } }`, map[string]any{"id": pid})
 		}
-		c.close()
+		c.Close()
 	}
-	outs := rec.snapshot()
+	outs := rec.Snapshot()
 	summarize(t, "PgBouncer stopped", outs)
 	for _, o := range outs {
 		if o.Class != classGQLError || o.Code != "SERVICE_UNAVAILABLE" {
 			t.Errorf("with PgBouncer stopped, %s got %s (HTTP %d, upstream %q): %s; want a GraphQL error coded SERVICE_UNAVAILABLE",
-				o.Op, o.key(), o.Status, o.Upstream, o.Detail)
+				o.Op, o.Key(), o.Status, o.Upstream, o.Detail)
 		}
 		if o.Dur > requestBound {
 			t.Errorf("with PgBouncer stopped, %s took %s to be refused (bound: REQUEST_TIMEOUT %s)", o.Op, o.Dur.Round(time.Millisecond), requestBound)
@@ -522,7 +522,7 @@ func TestPgBouncerRestart(t *testing.T) {
 		for {
 			cart, o := createCart(c)
 			if cart != "" {
-				o, _ = c.do("addToCart", "addToCart", false, qAddToCart, map[string]any{"in": map[string]any{
+				o, _ = c.Do("addToCart", "addToCart", false, qAddToCart, map[string]any{"in": map[string]any{
 					"cartId": cart, "productId": pid, "quantity": 1,
 				}})
 				if o.Class == classOK {
@@ -531,11 +531,11 @@ func TestPgBouncerRestart(t *testing.T) {
 			}
 			last = o
 			if time.Now().After(deadline) {
-				t.Fatalf("%s still fails 30 s after PgBouncer came back: %s %s", base, last.key(), last.Detail)
+				t.Fatalf("%s still fails 30 s after PgBouncer came back: %s %s", base, last.Key(), last.Detail)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		c.close()
+		c.Close()
 	}
 	for _, r := range replicas {
 		deadline := time.Now().Add(30 * time.Second)

@@ -5,7 +5,6 @@ package cluster
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"net/url"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	_ "github.com/lib/pq"
+
+	"holdfast/internal/blackbox"
 )
 
 // The cluster under test, from `scripts/cluster.sh env` (make test-cluster).
@@ -43,6 +44,7 @@ func TestMain(m *testing.M) {
 	}
 	dbURL = os.Getenv("CLUSTER_DATABASE_URL")
 	adminToken = os.Getenv("ADMIN_TOKEN")
+	blackbox.AdminToken = adminToken
 	script = os.Getenv("CLUSTER_SCRIPT")
 	if script == "" {
 		script = "../scripts/cluster.sh"
@@ -105,20 +107,4 @@ func clusterEnv(t *testing.T) map[string]string {
 		env[k] = strings.Trim(v, "'")
 	}
 	return env
-}
-
-// openDB opens the cluster's database straight (not through PgBouncer).
-func openDB(t *testing.T, u string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("postgres", u)
-	if err != nil {
-		t.Fatalf("open database: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		t.Fatalf("database unreachable: %v", err)
-	}
-	return db
 }

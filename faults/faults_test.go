@@ -32,7 +32,7 @@ func shutdownClean(t *testing.T, srv *server) {
 func requireNoSlow(t *testing.T, outs []outcome) {
 	t.Helper()
 	for _, o := range filter(outs, func(o outcome) bool { return o.Dur > 5*time.Second }) {
-		t.Errorf("slow request: %s took %s (%s)", o.Op, o.Dur.Round(time.Millisecond), o.key())
+		t.Errorf("slow request: %s took %s (%s)", o.Op, o.Dur.Round(time.Millisecond), o.Key())
 	}
 }
 
@@ -53,7 +53,7 @@ func waitRecovered(t *testing.T, base string, limit time.Duration) time.Duration
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("service did not recover within %s (last createCart: %s %s)", limit, last.key(), last.Detail)
+	t.Fatalf("service did not recover within %s (last createCart: %s %s)", limit, last.Key(), last.Detail)
 	return 0
 }
 
@@ -69,7 +69,7 @@ func TestKillMidStorm(t *testing.T) {
 
 	rec := &recorder{}
 	c := newClient(srv.base(), false, rec) // one connection per request
-	st := w.startStorm(c, nWorkers, 1)
+	st := w.StartStorm(c, nWorkers, 1)
 	time.Sleep(time.Second)
 	srv.kill()
 	killedAt := time.Now()
@@ -78,8 +78,8 @@ func TestKillMidStorm(t *testing.T) {
 	srv.start()
 	restartedAt := time.Now()
 	time.Sleep(1500 * time.Millisecond)
-	st.halt()
-	outs := rec.snapshot()
+	st.Halt()
+	outs := rec.Snapshot()
 	summarize(t, "kill -9 storm", outs)
 
 	// Requests in flight at the kill may be cut; nothing else may be.
@@ -120,8 +120,8 @@ func TestTerminateBackends(t *testing.T) {
 
 	rec := &recorder{}
 	c := newClient(srv.base(), true, rec)
-	defer c.close()
-	st := w.startStorm(c, nWorkers, 2)
+	defer c.Close()
+	st := w.StartStorm(c, nWorkers, 2)
 	var lastKill time.Time
 	for range 3 {
 		time.Sleep(700 * time.Millisecond)
@@ -135,8 +135,8 @@ func TestTerminateBackends(t *testing.T) {
 		t.Logf("terminated %d backends", n)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	st.halt()
-	outs := rec.snapshot()
+	st.Halt()
+	outs := rec.Snapshot()
 	summarize(t, "terminate-backends storm", outs)
 
 	requireNoBad(t, outs)
@@ -165,7 +165,7 @@ func TestTerminateBackends(t *testing.T) {
 	pc := newClient(srv.base(), true, nil)
 	for i := range 5 {
 		if id, o := createCart(pc); id == "" {
-			t.Errorf("probe %d after the storm: %s %s", i, o.key(), o.Detail)
+			t.Errorf("probe %d after the storm: %s %s", i, o.Key(), o.Detail)
 		}
 	}
 
@@ -205,8 +205,8 @@ func TestPostgresRestart(t *testing.T) {
 
 	rec := &recorder{}
 	c := newClient(srv.base(), true, rec)
-	defer c.close()
-	st := w.startStorm(c, nWorkers, 3)
+	defer c.Close()
+	st := w.StartStorm(c, nWorkers, 3)
 	time.Sleep(time.Second)
 
 	down := true
@@ -229,7 +229,7 @@ func TestPostgresRestart(t *testing.T) {
 	for time.Since(outageStart) < 3*time.Second {
 		s, d := getStatus(srv.base(), "/readyz", 10*time.Second)
 		readys = append(readys, ready{s, d})
-		pc.do("createCart(probe)", "createCart", false, qCreateCart, nil)
+		pc.Do("createCart(probe)", "createCart", false, qCreateCart, nil)
 		time.Sleep(150 * time.Millisecond)
 	}
 	outageEnd := time.Now()
@@ -239,13 +239,13 @@ func TestPostgresRestart(t *testing.T) {
 	rec2 := waitRecovered(t, srv.base(), 10*time.Second)
 	t.Logf("service recovered %s after PostgreSQL came back", rec2.Round(time.Millisecond))
 	time.Sleep(1500 * time.Millisecond)
-	st.halt()
+	st.Halt()
 
-	outs := rec.snapshot()
+	outs := rec.Snapshot()
 	summarize(t, "postgres-restart storm (whole run)", outs)
 	during := filter(outs, func(o outcome) bool { return !o.Start.Before(outageStart) && o.Start.Before(outageEnd) })
 	summarize(t, "postgres-restart storm (requests started during the outage)", during)
-	probeOuts := probes.snapshot()
+	probeOuts := probes.Snapshot()
 	summarize(t, "outage probes", probeOuts)
 
 	requireNoBad(t, outs)
@@ -258,7 +258,7 @@ func TestPostgresRestart(t *testing.T) {
 	}
 	for _, o := range append(during, probeOuts...) {
 		if o.Class != classGQLError || (o.Code != "SERVICE_UNAVAILABLE" && o.Code != "INTERNAL_SERVER_ERROR") {
-			t.Errorf("during the outage %s got %s (want a SERVICE_UNAVAILABLE GraphQL error): %s", o.Op, o.key(), o.Detail)
+			t.Errorf("during the outage %s got %s (want a SERVICE_UNAVAILABLE GraphQL error): %s", o.Op, o.Key(), o.Detail)
 		}
 		if o.Dur >= 3*time.Second {
 			t.Errorf("during the outage %s took %s (want < 3s)", o.Op, o.Dur.Round(time.Millisecond))
@@ -300,15 +300,15 @@ func TestGracefulShutdown(t *testing.T) {
 		for range 6 {
 			id, o := createCart(sc)
 			if id == "" {
-				t.Fatalf("createCart: %s", o.key())
+				t.Fatalf("createCart: %s", o.Key())
 			}
 			blockedCarts = append(blockedCarts, id)
 		}
-		sc.close()
+		sc.Close()
 	}
 
 	rec := &recorder{}
-	st := w.startStorm(newClient(srv.base(), false, rec), nWorkers, 4)
+	st := w.StartStorm(newClient(srv.base(), false, rec), nWorkers, 4)
 	time.Sleep(700 * time.Millisecond)
 
 	// Lock product 0's row: requests that reserve it stay in flight.
@@ -321,7 +321,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM products WHERE sku = $1 FOR UPDATE`, w.skus[0]); err != nil {
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM products WHERE sku = $1 FOR UPDATE`, w.SKUs[0]); err != nil {
 		t.Fatal(err)
 	}
 	inflight := &recorder{}
@@ -331,8 +331,8 @@ func TestGracefulShutdown(t *testing.T) {
 		iwg.Add(1)
 		go func() {
 			defer iwg.Done()
-			ic.do("addToCart(blocked)", "addToCart", false, qAddToCart, map[string]any{"in": map[string]any{
-				"cartId": cart, "productId": w.products[0], "quantity": 1, "allowPartial": true,
+			ic.Do("addToCart(blocked)", "addToCart", false, qAddToCart, map[string]any{"in": map[string]any{
+				"cartId": cart, "productId": w.Products[0], "quantity": 1, "allowPartial": true,
 			}})
 		}()
 	}
@@ -361,15 +361,15 @@ func TestGracefulShutdown(t *testing.T) {
 	// connections are refused. Either is fine; a cut-off answer is not.
 	late := &recorder{}
 	lc := newClient(srv.base(), false, late)
-	lo, _ := lc.do("createCart(after SIGTERM)", "createCart", false, qCreateCart, nil)
-	t.Logf("new request 300ms after SIGTERM: %s", lo.key())
+	lo, _ := lc.Do("createCart(after SIGTERM)", "createCart", false, qCreateCart, nil)
+	t.Logf("new request 300ms after SIGTERM: %s", lo.Key())
 	ex := <-exited
 	t.Logf("SIGTERM: exit code %d after %s", ex.code, ex.took.Round(time.Millisecond))
-	st.halt()
+	st.Halt()
 
-	outs := rec.snapshot()
+	outs := rec.Snapshot()
 	summarize(t, "SIGTERM storm", outs)
-	inOuts := inflight.snapshot()
+	inOuts := inflight.Snapshot()
 	summarize(t, "requests blocked at SIGTERM", inOuts)
 
 	if ex.code != 0 || ex.took > 5*time.Second {
@@ -381,14 +381,14 @@ func TestGracefulShutdown(t *testing.T) {
 	requireNoSlow(t, outs)
 	for _, o := range inOuts {
 		if o.Class != classOK && o.Class != classUserError {
-			t.Errorf("request in flight at SIGTERM: %s (%s), want it completed", o.key(), o.Detail)
+			t.Errorf("request in flight at SIGTERM: %s (%s), want it completed", o.Key(), o.Detail)
 		}
 	}
 	if lo.Class != classTransport || lo.Code != "refused" {
 		if lo.Class == classBad {
-			t.Errorf("request after SIGTERM got a bad response: %s %s", lo.key(), lo.Detail)
+			t.Errorf("request after SIGTERM got a bad response: %s %s", lo.Key(), lo.Detail)
 		} else {
-			t.Logf("note: a new connection 300ms after SIGTERM was not refused: %s", lo.key())
+			t.Logf("note: a new connection 300ms after SIGTERM was not refused: %s", lo.Key())
 		}
 	}
 	// Connections refused once the listener closed are fine; a connection

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"holdfast/internal/blackbox"
 )
 
 // Configuration from the environment (set by `make test-faults`).
@@ -31,6 +33,7 @@ func TestMain(m *testing.M) {
 }
 
 func testMain(m *testing.M) int {
+	blackbox.AdminToken = adminToken // the servers these tests start use it
 	adminURL = os.Getenv("FAULTS_DATABASE_URL")
 	if adminURL == "" {
 		fmt.Fprintln(os.Stderr, "faults: FAULTS_DATABASE_URL is not set; run these tests with `make test-faults`")

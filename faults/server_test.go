@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"net"
 	"net/http"
@@ -53,29 +52,6 @@ func createDB(t *testing.T) string {
 func dbName(dbURL string) string {
 	u, _ := url.Parse(dbURL)
 	return strings.TrimPrefix(u.Path, "/")
-}
-
-// openDB opens dbURL and waits (up to 15 s) until it answers.
-func openDB(t *testing.T, dbURL string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("postgres", dbURL)
-	if err != nil {
-		t.Fatalf("open %s: %v", dbURL, err)
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		err = db.PingContext(ctx)
-		cancel()
-		if err == nil {
-			return db
-		}
-		if time.Now().After(deadline) {
-			db.Close()
-			t.Fatalf("database %s unreachable: %v", dbName(dbURL), err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 func adminExec(t *testing.T, q string, args ...any) {

@@ -1,6 +1,4 @@
-//go:build cluster
-
-package cluster
+package blackbox
 
 import (
 	"encoding/json"
@@ -12,23 +10,23 @@ import (
 )
 
 const (
-	qCreateProduct = `mutation($in: CreateProductInput!) { createProduct(input: $in) { product { id } userErrors { code } } }`
-	qCreateCart    = `mutation { createCart { cart { id } userErrors { code } } }`
-	qAddToCart     = `mutation($in: AddToCartInput!) { addToCart(input: $in) { cart { id } userErrors { code available } } }`
+	QCreateProduct = `mutation($in: CreateProductInput!) { createProduct(input: $in) { product { id } userErrors { code } } }`
+	QCreateCart    = `mutation { createCart { cart { id } userErrors { code } } }`
+	QAddToCart     = `mutation($in: AddToCartInput!) { addToCart(input: $in) { cart { id } userErrors { code available } } }`
 	qUpdateLine    = `mutation($in: UpdateCartLineInput!) { updateCartLine(input: $in) { cart { id } userErrors { code } } }`
-	qRemoveLine    = `mutation($in: RemoveCartLineInput!) { removeCartLine(input: $in) { cart { id } userErrors { code } } }`
+	QRemoveLine    = `mutation($in: RemoveCartLineInput!) { removeCartLine(input: $in) { cart { id } userErrors { code } } }`
 	qCheckout      = `mutation($in: CheckoutInput!) { checkout(input: $in) { order { id } userErrors { code } } }`
 	qCancelOrder   = `mutation($in: CancelOrderInput!) { cancelOrder(input: $in) { order { id status } userErrors { code } } }`
 	qBeginCheckout = `mutation($in: BeginCheckoutInput!) { beginCheckout(input: $in) { order { id status payment { status } } userErrors { code } } }`
 	qConfirmPay    = `mutation($in: ConfirmPaymentInput!) { confirmPayment(input: $in) { order { id status } userErrors { code } } }`
-	qAdjustStock   = `mutation($in: AdjustStockInput!) { adjustStock(input: $in) { product { id } userErrors { code } } }`
+	QAdjustStock   = `mutation($in: AdjustStockInput!) { adjustStock(input: $in) { product { id } userErrors { code } } }`
 	qAudit         = `query { inventoryAudit { product { id } stock ledgerStock held cartHeld pendingHeld ok } }`
 )
 
-// world is a catalog and a pool of carts shared by the storm's workers.
-type world struct {
-	skus     []string
-	products []string // GraphQL ids, index-aligned with skus
+// World is a catalog and a pool of carts shared by the storm's workers.
+type World struct {
+	SKUs     []string
+	Products []string // GraphQL ids, index-aligned with skus
 
 	mu     sync.Mutex
 	carts  []string
@@ -36,42 +34,42 @@ type world struct {
 	unpaid []string // orders begun with payment (confirmed or not)
 }
 
-// setupWorld creates nProducts products with the given stock and nCarts
+// SetupWorld creates nProducts products with the given stock and nCarts
 // carts through the API (failing t on any error).
-func setupWorld(t *testing.T, base string, nProducts, stock, nCarts int) *world {
+func SetupWorld(t *testing.T, base string, nProducts, stock, nCarts int) *World {
 	t.Helper()
-	c := newClient(base, true, nil)
-	defer c.close()
-	w := &world{}
+	c := NewClient(base, true, nil)
+	defer c.Close()
+	w := &World{}
 	tag := fmt.Sprintf("%x", time.Now().UnixNano()&0xffffff)
 	for i := range nProducts {
 		sku := fmt.Sprintf("F-%s-%02d", tag, i)
-		o, v := c.do("createProduct", "createProduct", true, qCreateProduct, map[string]any{"in": map[string]any{
+		o, v := c.Do("createProduct", "createProduct", true, QCreateProduct, map[string]any{"in": map[string]any{
 			"sku": sku, "name": "Fault product " + sku, "priceAmount": "10.00", "currencyCode": "USD", "stock": stock,
 		}})
-		if o.Class != classOK {
-			t.Fatalf("createProduct: %s %s", o.key(), o.Detail)
+		if o.Class != ClassOK {
+			t.Fatalf("createProduct: %s %s", o.Key(), o.Detail)
 		}
 		var p struct{ Product struct{ ID string } }
 		if err := json.Unmarshal(v, &p); err != nil {
 			t.Fatalf("decode product: %v", err)
 		}
-		w.skus = append(w.skus, sku)
-		w.products = append(w.products, p.Product.ID)
+		w.SKUs = append(w.SKUs, sku)
+		w.Products = append(w.Products, p.Product.ID)
 	}
 	for range nCarts {
-		id, o := createCart(c)
+		id, o := CreateCart(c)
 		if id == "" {
-			t.Fatalf("createCart: %s %s", o.key(), o.Detail)
+			t.Fatalf("createCart: %s %s", o.Key(), o.Detail)
 		}
 		w.carts = append(w.carts, id)
 	}
 	return w
 }
 
-func createCart(c *client) (string, outcome) {
-	o, v := c.do("createCart", "createCart", false, qCreateCart, nil)
-	if o.Class != classOK {
+func CreateCart(c *Client) (string, Outcome) {
+	o, v := c.Do("createCart", "createCart", false, QCreateCart, nil)
+	if o.Class != ClassOK {
 		return "", o
 	}
 	var p struct{ Cart struct{ ID string } }
@@ -82,16 +80,16 @@ func createCart(c *client) (string, outcome) {
 	return p.Cart.ID, o
 }
 
-// storm runs workers that fire random mutations until halted.
-type storm struct {
-	w    *world
-	c    *client
+// Storm runs workers that fire random mutations until halted.
+type Storm struct {
+	w    *World
+	c    *Client
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
 
-func (w *world) startStorm(c *client, workers int, seed uint64) *storm {
-	s := &storm{w: w, c: c, stop: make(chan struct{})}
+func (w *World) StartStorm(c *Client, workers int, seed uint64) *Storm {
+	s := &Storm{w: w, c: c, stop: make(chan struct{})}
 	for i := range workers {
 		s.wg.Add(1)
 		go s.worker(rand.New(rand.NewPCG(seed, uint64(i))))
@@ -99,13 +97,13 @@ func (w *world) startStorm(c *client, workers int, seed uint64) *storm {
 	return s
 }
 
-// halt stops the workers and waits for their in-flight requests.
-func (s *storm) halt() {
+// Halt stops the workers and waits for their in-flight requests.
+func (s *Storm) Halt() {
 	close(s.stop)
 	s.wg.Wait()
 }
 
-func (s *storm) worker(rng *rand.Rand) {
+func (s *Storm) worker(rng *rand.Rand) {
 	defer s.wg.Done()
 	for {
 		select {
@@ -115,8 +113,8 @@ func (s *storm) worker(rng *rand.Rand) {
 		}
 		o := s.step(rng)
 		switch o.Class {
-		case classOK, classUserError:
-		case classTransport:
+		case ClassOK, ClassUserError:
+		case ClassTransport:
 			time.Sleep(20 * time.Millisecond) // server down: don't spin
 		default:
 			time.Sleep(5 * time.Millisecond)
@@ -124,7 +122,7 @@ func (s *storm) worker(rng *rand.Rand) {
 	}
 }
 
-func (s *storm) cart(rng *rand.Rand) (int, string) {
+func (s *Storm) cart(rng *rand.Rand) (int, string) {
 	s.w.mu.Lock()
 	defer s.w.mu.Unlock()
 	i := rng.IntN(len(s.w.carts))
@@ -132,8 +130,8 @@ func (s *storm) cart(rng *rand.Rand) (int, string) {
 }
 
 // replaceCart swaps a finished (checked out, expired) cart for a new one.
-func (s *storm) replaceCart(i int, old string) {
-	id, _ := createCart(s.c)
+func (s *Storm) replaceCart(i int, old string) {
+	id, _ := CreateCart(s.c)
 	if id == "" {
 		return
 	}
@@ -144,11 +142,11 @@ func (s *storm) replaceCart(i int, old string) {
 	s.w.mu.Unlock()
 }
 
-func (s *storm) step(rng *rand.Rand) outcome {
+func (s *Storm) step(rng *rand.Rand) Outcome {
 	w := s.w
 	ci, cart := s.cart(rng)
-	product := w.products[rng.IntN(len(w.products))]
-	var o outcome
+	product := w.Products[rng.IntN(len(w.Products))]
+	var o Outcome
 	var v json.RawMessage
 	switch p := rng.IntN(100); {
 	case p < 35:
@@ -156,19 +154,19 @@ func (s *storm) step(rng *rand.Rand) outcome {
 			"cartId": cart, "productId": product, "quantity": 1 + rng.IntN(3),
 			"allowPartial": rng.IntN(2) == 0, "idempotencyKey": fmt.Sprintf("k-%016x", rng.Uint64()),
 		}
-		o, _ = s.c.do("addToCart", "addToCart", false, qAddToCart, map[string]any{"in": in})
-		if o.Class == classTransport && o.Code != "refused" || o.Class == classGQLError {
+		o, _ = s.c.Do("addToCart", "addToCart", false, QAddToCart, map[string]any{"in": in})
+		if o.Class == ClassTransport && o.Code != "refused" || o.Class == ClassGQLError {
 			// The request may or may not have taken effect: retrying with
 			// the same key must not reserve twice.
 			time.Sleep(50 * time.Millisecond)
-			o, _ = s.c.do("addToCart(retry)", "addToCart", false, qAddToCart, map[string]any{"in": in})
+			o, _ = s.c.Do("addToCart(retry)", "addToCart", false, QAddToCart, map[string]any{"in": in})
 		}
 	case p < 50:
-		o, _ = s.c.do("updateCartLine", "updateCartLine", false, qUpdateLine, map[string]any{"in": map[string]any{
+		o, _ = s.c.Do("updateCartLine", "updateCartLine", false, qUpdateLine, map[string]any{"in": map[string]any{
 			"cartId": cart, "productId": product, "quantity": rng.IntN(5),
 		}})
 	case p < 60:
-		o, _ = s.c.do("removeCartLine", "removeCartLine", false, qRemoveLine, map[string]any{"in": map[string]any{
+		o, _ = s.c.Do("removeCartLine", "removeCartLine", false, QRemoveLine, map[string]any{"in": map[string]any{
 			"cartId": cart, "productId": product,
 		}})
 	case p < 75:
@@ -178,10 +176,10 @@ func (s *storm) step(rng *rand.Rand) outcome {
 		if p >= 68 {
 			op, q = "beginCheckout", qBeginCheckout
 		}
-		o, v = s.c.do(op, op, false, q, map[string]any{"in": map[string]any{
+		o, v = s.c.Do(op, op, false, q, map[string]any{"in": map[string]any{
 			"cartId": cart, "email": "a@example.com",
 		}})
-		if o.Class == classOK {
+		if o.Class == ClassOK {
 			var p struct{ Order struct{ ID string } }
 			if json.Unmarshal(v, &p) == nil && p.Order.ID != "" { // an undecodable answer is counted by do
 				w.mu.Lock()
@@ -198,7 +196,7 @@ func (s *storm) step(rng *rand.Rand) outcome {
 		if delta == 0 {
 			delta = 1
 		}
-		o, _ = s.c.do("adjustStock", "adjustStock", true, qAdjustStock, map[string]any{"in": map[string]any{
+		o, _ = s.c.Do("adjustStock", "adjustStock", true, QAdjustStock, map[string]any{"in": map[string]any{
 			"productId": product, "delta": delta, "reason": "fault storm",
 		}})
 	case p < 91:
@@ -215,10 +213,10 @@ func (s *storm) step(rng *rand.Rand) outcome {
 			return s.step(rng)
 		}
 		in := map[string]any{"orderId": order, "reference": fmt.Sprintf("ref-%d", rng.IntN(2))}
-		o, _ = s.c.do("confirmPayment", "confirmPayment", true, qConfirmPay, map[string]any{"in": in})
-		if o.Class == classTransport && o.Code != "refused" || o.Class == classGQLError {
+		o, _ = s.c.Do("confirmPayment", "confirmPayment", true, qConfirmPay, map[string]any{"in": in})
+		if o.Class == ClassTransport && o.Code != "refused" || o.Class == ClassGQLError {
 			time.Sleep(50 * time.Millisecond)
-			o, _ = s.c.do("confirmPayment(retry)", "confirmPayment", true, qConfirmPay, map[string]any{"in": in})
+			o, _ = s.c.Do("confirmPayment(retry)", "confirmPayment", true, qConfirmPay, map[string]any{"in": in})
 		}
 	default:
 		w.mu.Lock()
@@ -230,9 +228,9 @@ func (s *storm) step(rng *rand.Rand) outcome {
 		if order == "" {
 			return s.step(rng)
 		}
-		o, _ = s.c.do("cancelOrder", "cancelOrder", true, qCancelOrder, map[string]any{"in": map[string]any{"orderId": order}})
+		o, _ = s.c.Do("cancelOrder", "cancelOrder", true, qCancelOrder, map[string]any{"in": map[string]any{"orderId": order}})
 	}
-	if o.Class == classUserError {
+	if o.Class == ClassUserError {
 		switch o.Code {
 		case "CART_EXPIRED", "CART_CHECKED_OUT", "CART_NOT_FOUND":
 			s.replaceCart(ci, cart)

@@ -1,6 +1,4 @@
-//go:build cluster
-
-package cluster
+package blackbox
 
 import (
 	"context"
@@ -8,9 +6,11 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	_ "github.com/lib/pq" // OpenDB's driver
 )
 
-// checkInvariants audits the stock accounting of the database at u with SQL, in one
+// CheckInvariants audits the stock accounting of the database at u with SQL, in one
 // consistent snapshot:
 //
 //	held = sum(cart_lines.quantity) + lines of orders awaiting payment (per product)
@@ -20,9 +20,9 @@ import (
 //	no cart_lines on carts that are not ACTIVE      (no stranded holds)
 //	every order's ledger sold its lines if PLACED, nothing otherwise
 //	every payment's status fits its order's; a paid order is PLACED or has a refund queued
-func checkInvariants(t *testing.T, u string) {
+func CheckInvariants(t *testing.T, u string) {
 	t.Helper()
-	db := openDB(t, u)
+	db := OpenDB(t, u)
 	defer db.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -142,17 +142,17 @@ func checkOrders(ctx context.Context, t *testing.T, tx *sql.Tx) {
 	t.Logf("orders by status: %s", summary.String)
 }
 
-// checkAuditAPI runs the inventoryAudit query and requires every row ok
+// CheckAuditAPI runs the inventoryAudit query and requires every row ok
 // and, unless wantProducts < 0, that many rows (retrying transport
 // failures and GraphQL errors for up to 10 s).
-func checkAuditAPI(t *testing.T, base string, wantProducts int) {
+func CheckAuditAPI(t *testing.T, base string, wantProducts int) {
 	t.Helper()
-	c := newClient(base, true, nil)
-	defer c.close()
+	c := NewClient(base, true, nil)
+	defer c.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		o, v := c.do("inventoryAudit", "inventoryAudit", true, qAudit, nil)
-		if o.Class == classOK {
+		o, v := c.Do("inventoryAudit", "inventoryAudit", true, qAudit, nil)
+		if o.Class == ClassOK {
 			var rows []struct {
 				Product     struct{ ID string }
 				Stock       int
@@ -180,7 +180,30 @@ func checkAuditAPI(t *testing.T, base string, wantProducts int) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("inventoryAudit: %s %s", o.key(), o.Detail)
+			t.Fatalf("inventoryAudit: %s %s", o.Key(), o.Detail)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// OpenDB opens dbURL and waits (15 s at most) until it answers.
+func OpenDB(t *testing.T, dbURL string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("postgres", dbURL)
+	if err != nil {
+		t.Fatalf("open database: %v", err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		err = db.PingContext(ctx)
+		cancel()
+		if err == nil {
+			return db
+		}
+		if time.Now().After(deadline) {
+			db.Close()
+			t.Fatalf("database unreachable: %v", err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
