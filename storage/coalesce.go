@@ -307,28 +307,17 @@ var batchLockedSQL = strings.Replace(batchSQL, "ORDER BY id\n\t\tFOR UPDATE\n", 
 // once and the batch is what it would have been, one round trip later.
 func (s *Store) batchLockFirst(ctx context.Context, productID int64, live []*member) ([]*member, []batchRow, error) {
 	var rows []batchRow
-	err := s.retry(ctx, func(ctx context.Context) (err error) {
-		tx, err := s.db.BeginTxx(ctx, nil)
-		if err != nil {
-			return translate(err)
-		}
-		defer func() {
-			if err != nil {
-				_ = tx.Rollback()
-			}
-		}()
-		if _, err = s.execIn(ctx, tx, lockProductSQL, productID); err != nil {
+	err := s.WithTx(ctx, func(tx *Tx) error {
+		if _, err := s.execIn(ctx, tx, lockProductSQL, productID); err != nil {
 			return err
 		}
-		if extra := s.takePending(productID, s.coalescer.max-len(live)); len(extra) > 0 {
-			for _, m := range extra {
-				if err := m.ctx.Err(); err != nil {
-					m.done <- memberResult{Reservation{Requested: m.in.Quantity}, err}
-					continue
-				}
-				live = append(live, m)
+		for _, m := range s.takePending(productID, s.coalescer.max-len(live)) {
+			if err := m.ctx.Err(); err != nil {
+				m.done <- memberResult{Reservation{Requested: m.in.Quantity}, err}
+				continue
 			}
-			s.batchJoins.Add(int64(len(extra)))
+			live = append(live, m)
+			s.batchJoins.Add(1)
 		}
 		carts := make([]string, len(live))
 		qtys := make([]int64, len(live))
@@ -337,11 +326,8 @@ func (s *Store) batchLockFirst(ctx context.Context, productID int64, live []*mem
 			qtys[i] = int64(m.in.Quantity)
 		}
 		rows = rows[:0]
-		if err = s.selectIn(ctx, tx, &rows, batchLockedSQL, productID, pq.Array(carts), pq.Array(qtys), s.opts.HoldTTL.Milliseconds(),
-			s.opts.MaxLineQuantity, s.opts.MaxCartQuantity, s.opts.MaxCartLines); err != nil {
-			return err
-		}
-		return translate(tx.Commit())
+		return s.selectIn(ctx, tx, &rows, batchLockedSQL, productID, pq.Array(carts), pq.Array(qtys), s.opts.HoldTTL.Milliseconds(),
+			s.opts.MaxLineQuantity, s.opts.MaxCartQuantity, s.opts.MaxCartLines)
 	})
 	if err == nil && len(rows) != len(live) {
 		err = errBatchShape

@@ -201,7 +201,8 @@ func (s *Store) reader() queryer { return counted{s.reads, &s.queries} }
 
 // Tx is a transaction handed to WithTx callbacks.
 type Tx struct {
-	q queryer
+	q   queryer
+	raw *sqlx.Tx // for prepared statements bound to the transaction (execIn, selectIn)
 }
 
 // withTimeout gives ctx a deadline when it has none, so no statement can hang
@@ -234,7 +235,7 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			_ = sqlTx.Rollback()
 		}
 	}()
-	if err = fn(&Tx{q: counted{sqlTx, &s.queries}}); err != nil {
+	if err = fn(&Tx{q: counted{sqlTx, &s.queries}, raw: sqlTx}); err != nil {
 		return err
 	}
 	s.queries.Add(1)
@@ -300,29 +301,30 @@ func (s *Store) getPrepared(ctx context.Context, dest any, query string, args ..
 
 // execIn runs a hot statement in transaction tx: prepared (pool-wide, bound
 // to the transaction's connection) unless NoPrepare.
-func (s *Store) execIn(ctx context.Context, tx *sqlx.Tx, query string, args ...any) (sql.Result, error) {
-	s.queries.Add(1)
+func (s *Store) execIn(ctx context.Context, tx *Tx, query string, args ...any) (sql.Result, error) {
 	if s.opts.NoPrepare {
-		res, err := tx.ExecContext(ctx, query, args...)
+		res, err := tx.q.ExecContext(ctx, query, args...)
 		return res, translate(err)
 	}
 	st, err := s.prepared(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	res, err := tx.StmtxContext(ctx, st).ExecContext(ctx, args...)
+	s.queries.Add(1)
+	res, err := tx.raw.StmtxContext(ctx, st).ExecContext(ctx, args...)
 	return res, translate(err)
 }
 
-// selectIn is selectPrepared in transaction tx.
-func (s *Store) selectIn(ctx context.Context, tx *sqlx.Tx, dest any, query string, args ...any) error {
-	s.queries.Add(1)
+// selectIn runs a hot query into the slice dest in transaction tx, as
+// execIn does.
+func (s *Store) selectIn(ctx context.Context, tx *Tx, dest any, query string, args ...any) error {
 	if s.opts.NoPrepare {
-		return sqlxSelect(ctx, tx, dest, query, args...)
+		return sqlxSelect(ctx, tx.q, dest, query, args...)
 	}
 	st, err := s.prepared(ctx, query)
 	if err != nil {
 		return err
 	}
-	return translate(tx.StmtxContext(ctx, st).SelectContext(ctx, dest, args...))
+	s.queries.Add(1)
+	return translate(tx.raw.StmtxContext(ctx, st).SelectContext(ctx, dest, args...))
 }

@@ -86,7 +86,7 @@ func (h *Hub) unwatchFrames(s *frameSub, key string) {
 		groups := h.frames[id]
 		if g := groups[key]; g != nil {
 			delete(g.subs, s)
-			if len(groups[key].subs) == 0 {
+			if len(g.subs) == 0 {
 				delete(groups, key)
 			}
 		}
