@@ -28,7 +28,7 @@ func API(cfg APIConfig, graphql http.Handler) http.Handler {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	h := NewWebsocketGate(cfg.Origin, cfg.MaxWebsocketsPerAddress).Wrap(graphql)
+	h := NewWebsocketGate(cfg.Origin, cfg.MaxWebsocketsPerAddress).WithMetrics(cfg.Metrics).Wrap(graphql)
 	h = Auth(cfg.AdminToken, h)
 	return Guard(cfg.Guard, cfg.Log, cfg.Metrics.Observe, h)
 }

@@ -26,6 +26,8 @@ type Metrics struct {
 	liveSent      prometheus.Counter
 	liveConflated prometheus.Counter
 	liveDropped   *prometheus.CounterVec
+
+	websockets prometheus.Gauge
 }
 
 // NewMetrics registers the request metrics on reg (a nil Metrics records
@@ -66,9 +68,13 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 			Name: "holdfast_live_connections_dropped_total",
 			Help: "Websocket connections closed by the server because their reader stalled (write_timeout), their queue overflowed (queue_full) or a write failed (write_error).",
 		}, []string{"reason"}),
+		websockets: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "holdfast_websocket_connections",
+			Help: "Websocket connections open, from the upgrade until the connection is closed and its descriptor released.",
+		}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.reservations, m.refusals,
-		m.liveRendered, m.liveSent, m.liveConflated, m.liveDropped)
+		m.liveRendered, m.liveSent, m.liveConflated, m.liveDropped, m.websockets)
 	return m
 }
 
@@ -133,6 +139,13 @@ func (m *Metrics) LiveFrameConflated() {
 func (m *Metrics) LiveConnectionDropped(reason string) {
 	if m != nil {
 		m.liveDropped.WithLabelValues(reason).Inc()
+	}
+}
+
+// websocketsOpen counts sockets opened (1) and closed (-1).
+func (m *Metrics) websocketsOpen(delta int) {
+	if m != nil {
+		m.websockets.Add(float64(delta))
 	}
 }
 

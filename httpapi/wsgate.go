@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"bufio"
 	"encoding/base64"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,10 +23,13 @@ const (
 // WebsocketGate stands in front of the websocket transport: it answers a malformed
 // upgrade with a coded JSON error (rather than the websocket library's plain
 // text), refuses origins the CORS policy refuses, and caps the sockets one
-// client address may hold open.
+// client address may hold open. A socket counts from its upgrade until its
+// connection is closed (its descriptor released), however long after the
+// handler returned that is.
 type WebsocketGate struct {
-	origin func(string) bool
-	max    int // per client address; < 0: no cap
+	origin  func(string) bool
+	max     int // per client address; < 0: no cap
+	metrics *Metrics
 
 	mu     sync.Mutex
 	byAddr map[string]int
@@ -38,6 +43,20 @@ func NewWebsocketGate(origin func(string) bool, max int) *WebsocketGate {
 		max = config.Defaults().MaxWSPerIP
 	}
 	return &WebsocketGate{origin: origin, max: max, byAddr: map[string]int{}}
+}
+
+// WithMetrics records the open sockets in m (nil: nowhere).
+func (g *WebsocketGate) WithMetrics(m *Metrics) *WebsocketGate {
+	g.metrics = m
+	return g
+}
+
+// Open is the number of sockets addr holds open (upgrades in progress
+// included).
+func (g *WebsocketGate) Open(addr string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.byAddr[addr]
 }
 
 func (g *WebsocketGate) Wrap(next http.Handler) http.Handler {
@@ -61,43 +80,82 @@ func (g *WebsocketGate) Wrap(next http.Handler) http.Handler {
 			Refuse(w, st, http.StatusForbidden, CodeOriginNotAllowed, "websocket connections from this origin are not allowed")
 			return
 		}
-		addr := ""
-		if st != nil {
-			addr = st.ClientIP
-		}
+		addr := wsClientAddr(st)
 		if !g.claim(addr) {
 			Refuse(w, st, http.StatusTooManyRequests, CodeConnectionLimit, "too many websocket connections from this address")
 			return
 		}
-		defer g.release(addr)
-		next.ServeHTTP(w, r)
+		// The place is given back when the handler returns without having
+		// taken the connection over, or else when the connection it took
+		// over is closed: a socket outlives its handler.
+		hw := &hijackWriter{ResponseWriter: w, release: sync.OnceFunc(func() { g.release(addr) })}
+		defer func() {
+			if !hw.hijacked {
+				hw.release()
+			}
+		}()
+		next.ServeHTTP(hw, r)
 	})
 }
 
-func (g *WebsocketGate) claim(addr string) bool {
-	if g.max < 0 {
-		return true
+// wsClientAddr is the client address sockets are counted by.
+func wsClientAddr(st *reqstate.State) string {
+	if st == nil {
+		return ""
 	}
+	return st.ClientIP
+}
+
+func (g *WebsocketGate) claim(addr string) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.byAddr[addr] >= g.max {
+	if g.max >= 0 && g.byAddr[addr] >= g.max {
 		return false
 	}
 	g.byAddr[addr]++
+	g.metrics.websocketsOpen(1)
 	return true
 }
 
 func (g *WebsocketGate) release(addr string) {
-	if g.max < 0 {
-		return
-	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.metrics.websocketsOpen(-1)
 	if g.byAddr[addr] <= 1 {
 		delete(g.byAddr, addr)
 		return
 	}
 	g.byAddr[addr]--
+}
+
+// hijackWriter hands the websocket library a connection whose Close gives
+// the socket's place back.
+type hijackWriter struct {
+	http.ResponseWriter
+	release  func()
+	hijacked bool
+}
+
+func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	w.hijacked = true
+	return &releasingConn{Conn: c, release: w.release}, brw, nil
+}
+
+func (w *hijackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+type releasingConn struct {
+	net.Conn
+	release func()
+}
+
+func (c *releasingConn) Close() error {
+	err := c.Conn.Close()
+	c.release()
+	return err
 }
 
 // badUpgrade checks a websocket handshake as RFC 6455 asks (the checks the
