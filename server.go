@@ -143,6 +143,8 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 		MaxSubscriptionsPerConn:    cfg.MaxSubsPerConn,
 		MaxProductsPerSubscription: cfg.MaxProductsSub,
 		WebsocketKeepAlive:         cfg.WSKeepAlive,
+		WebsocketWriteTimeout:      cfg.WSWriteTimeout,
+		WebsocketMaxQueued:         cfg.WSQueueBytes,
 		RequestTimeout:             cfg.RequestTimeout,
 		Limits: graph.LimitConfig{
 			MaxComplexity: cfg.MaxComplexity,

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -234,4 +235,59 @@ func TestListenerClosesOnce(t *testing.T) {
 	require.NoError(t, ln.Close())
 	_, err = net.Dial("tcp", raw.Addr().String())
 	require.Error(t, err, "a closed listener refuses connections")
+}
+
+// WS_QUEUE_BYTES and WS_WRITE_TIMEOUT reach the websocket writer: with a
+// queue smaller than a connection_ack, the socket is dropped (queue_full)
+// instead of acknowledged.
+func TestServeWiresWebsocketSettings(t *testing.T) {
+	t.Setenv("WS_QUEUE_BYTES", "16")
+	t.Setenv("WS_WRITE_TIMEOUT", "7s")
+	cfg, err := config.Load()
+	require.NoError(t, err)
+	assert.Equal(t, 16, cfg.WSQueueBytes)
+	assert.Equal(t, 7*time.Second, cfg.WSWriteTimeout)
+	assert.Equal(t, 262144, config.Defaults().WSQueueBytes)
+	assert.Equal(t, 10*time.Second, config.Defaults().WSWriteTimeout)
+
+	store, dbURL := storagetest.NewStore(t, storagetest.Options())
+	cfg.DatabaseURL, cfg.AdminToken, cfg.ShutdownDrainDelay = dbURL, "wiring-token", 10*time.Millisecond
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, store, ln, slog.New(slog.DiscardHandler)) }()
+	defer func() {
+		stop()
+		select {
+		case err := <-done:
+			assert.NoError(t, err)
+		case <-time.After(20 * time.Second):
+			t.Fatal("serve did not stop")
+		}
+	}()
+
+	wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var conn *websocket.Conn
+	require.Eventually(t, func() bool {
+		c, resp, err := websocket.Dial(wctx, "ws://"+ln.Addr().String()+"/graphql", &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		conn = c
+		return err == nil
+	}, 10*time.Second, 20*time.Millisecond)
+	defer conn.CloseNow()
+	require.NoError(t, conn.Write(wctx, websocket.MessageText, []byte(`{"type":"connection_init","payload":{}}`)))
+	_, b, err := conn.Read(wctx)
+	require.Error(t, err, "no connection_ack fits in 16 bytes: %s", b)
+	require.NoError(t, wctx.Err())
+	req, _ := http.NewRequestWithContext(wctx, http.MethodGet, "http://"+ln.Addr().String()+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer wiring-token")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	assert.Contains(t, string(body), `holdfast_live_connections_dropped_total{reason="queue_full"} 1`)
 }

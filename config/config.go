@@ -74,6 +74,13 @@ type Config struct {
 	WSKeepAlive            time.Duration `env:"WS_KEEPALIVE" envDefault:"10s"`
 	// MaxWSPerIP caps open websockets per client address (-1: no cap).
 	MaxWSPerIP int `env:"WS_MAX_CONNECTIONS_PER_IP" envDefault:"100"`
+	// WSWriteTimeout bounds one batch of writes to a socket: a connection
+	// whose reader stalls longer is dropped.
+	WSWriteTimeout time.Duration `env:"WS_WRITE_TIMEOUT" envDefault:"10s"`
+	// WSQueueBytes bounds the bytes of messages (other than the conflated
+	// stock frames) queued for one socket: past it the connection is
+	// dropped.
+	WSQueueBytes int `env:"WS_QUEUE_BYTES" envDefault:"262144"`
 
 	MaxBodyBytes   int64         `env:"MAX_BODY_BYTES" envDefault:"1048576"`
 	RequestTimeout time.Duration `env:"REQUEST_TIMEOUT" envDefault:"10s"`

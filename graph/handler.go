@@ -59,11 +59,11 @@ type HandlerConfig struct {
 	MaxProductsPerSubscription int
 	WebsocketKeepAlive         time.Duration
 	// WebsocketWriteTimeout bounds one batch of writes to a socket; a
-	// connection whose reader stalls longer is dropped (default 10 s).
+	// connection whose reader stalls longer is dropped (WS_WRITE_TIMEOUT).
 	WebsocketWriteTimeout time.Duration
 	// WebsocketMaxQueued bounds the bytes of messages (other than the
 	// conflated stock frames) queued for one socket; past it the connection
-	// is dropped (default 256 KiB).
+	// is dropped (WS_QUEUE_BYTES).
 	WebsocketMaxQueued int
 	// RequestTimeout bounds each query and mutation on a websocket (HTTP
 	// requests get theirs from the transport).
@@ -107,9 +107,9 @@ func (cfg *HandlerConfig) setDefaults() {
 		cfg.WebsocketKeepAlive = d.WSKeepAlive
 	}
 	if cfg.WebsocketWriteTimeout <= 0 {
-		cfg.WebsocketWriteTimeout = defaultWSWriteTimeout
+		cfg.WebsocketWriteTimeout = d.WSWriteTimeout
 	}
-	def(&cfg.WebsocketMaxQueued, defaultWSMaxQueued)
+	def(&cfg.WebsocketMaxQueued, d.WSQueueBytes)
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = d.RequestTimeout
 	}

@@ -17,12 +17,6 @@ import (
 	"github.com/coder/websocket"
 )
 
-// Defaults of the socket writer's bounds (HandlerConfig).
-const (
-	defaultWSWriteTimeout = 10 * time.Second
-	defaultWSMaxQueued    = 256 << 10
-)
-
 // LiveMetrics is what the websocket fast path records; httpapi.Metrics is
 // one. A HandlerConfig.Metrics that is not one records none of it.
 type LiveMetrics interface {
