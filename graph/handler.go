@@ -65,6 +65,10 @@ type HandlerConfig struct {
 	// conflated stock frames) queued for one socket; past it the connection
 	// is dropped (WS_QUEUE_BYTES).
 	WebsocketMaxQueued int
+	// WebsocketInitTimeout is how long a socket may go without its
+	// connection_init before it is closed (graphql-transport-ws: 4408;
+	// default 10 s).
+	WebsocketInitTimeout time.Duration
 	// RequestTimeout bounds each query and mutation on a websocket (HTTP
 	// requests get theirs from the transport).
 	RequestTimeout time.Duration
@@ -110,6 +114,9 @@ func (cfg *HandlerConfig) setDefaults() {
 		cfg.WebsocketWriteTimeout = d.WSWriteTimeout
 	}
 	def(&cfg.WebsocketMaxQueued, d.WSQueueBytes)
+	if cfg.WebsocketInitTimeout <= 0 {
+		cfg.WebsocketInitTimeout = defaultWSInitTimeout
+	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = d.RequestTimeout
 	}
@@ -156,11 +163,14 @@ func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocume
 				metrics:      live,
 				writeTimeout: cfg.WebsocketWriteTimeout,
 				maxQueued:    cfg.WebsocketMaxQueued,
+				initTimeout:  cfg.WebsocketInitTimeout,
 				pool:         newWriterPool(),
 			},
 			Websocket: transport.Websocket{
-				InitFunc:              wsInit(cfg.AdminToken, cfg.Shutdown),
-				InitTimeout:           10 * time.Second,
+				InitFunc: wsInit(cfg.AdminToken, cfg.Shutdown),
+				// The init timeout is the connection's (wsConn): gqlgen's
+				// closes with 1002, not graphql-transport-ws's 4408.
+				InitTimeout:           0,
 				KeepAlivePingInterval: cfg.WebsocketKeepAlive, // graphql-ws "ka"
 				PingPongInterval:      cfg.WebsocketKeepAlive, // graphql-transport-ws ping
 				MissingPongOk:         true,                   // keep quiet clients connected

@@ -16,10 +16,21 @@ import (
 )
 
 const (
-	// closeDuplicateID is graphql-transport-ws's close code for a subscribe
-	// message whose id is already in use on the socket.
-	closeDuplicateID       = 4409
-	defaultMaxWSPerAddress = 100
+	graphqlTransportWS = "graphql-transport-ws"
+
+	// graphql-transport-ws's close codes: a malformed or unexpected message
+	// (4400), an operation before connection_init (4401), no
+	// connection_init in time (4408), a subscribe whose id is already in use
+	// on the socket (4409), a second connection_init (4429).
+	closeBadRequest          = 4400
+	closeUnauthorized        = 4401
+	closeInitTimeout         = 4408
+	closeDuplicateID         = 4409
+	closeTooManyInitRequests = 4429
+
+	// defaultWSInitTimeout is how long a socket may go without its
+	// connection_init (HandlerConfig.WebsocketInitTimeout).
+	defaultWSInitTimeout = 10 * time.Second
 )
 
 // wsTransport is gqlgen's websocket transport with what HTTP requests get
@@ -42,6 +53,9 @@ func (t wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	impl.accepted = func(c *wsConn) { e.conn = c }
 	ws.Implementation = impl
 	ws.Do(w, r, e)
+	if e.conn != nil {
+		e.conn.closeIfOpen()
+	}
 }
 
 // wsExecutor gives every operation on a socket a request state of its own,

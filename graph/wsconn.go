@@ -48,6 +48,8 @@ type wsImplementation struct {
 	writeTimeout time.Duration
 	maxQueued    int
 	pool         *writerPool
+	// initTimeout is how long a socket may go without a connection_init.
+	initTimeout time.Duration
 	// accepted, if set, is told of each connection (the executor of the
 	// same request uses it for the fast path).
 	accepted func(*wsConn)
@@ -71,19 +73,29 @@ func (i wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o trans
 	}
 	c := &wsConn{ws: ws, active: map[string]bool{}, log: i.log, metrics: i.metrics,
 		writeTimeout: i.writeTimeout, maxQueued: i.maxQueued, pool: i.pool}
+	if i.initTimeout > 0 {
+		c.initTimer = time.AfterFunc(i.initTimeout, func() {
+			c.amu.Lock()
+			inited := c.initReceived
+			c.amu.Unlock()
+			if !inited {
+				c.protocolError(closeInitTimeout, codeTimeout, "Connection initialisation timeout")
+			}
+		})
+	}
 	if i.accepted != nil {
 		i.accepted(c)
 	}
 	return c, nil
 }
 
-// wsConn is one websocket. It enforces what gqlgen does not
-// (graphql-transport-ws requires a subscribe whose id is already active to
-// close the socket with 4409), and it owns the socket's writes: every
-// message goes through a queue that a worker of the handler's writerPool
-// drains when there is something to write (an idle connection has no
-// goroutine for writing), so nobody who produces a message ever waits on
-// the socket.
+// wsConn is one websocket. It enforces the protocol where gqlgen does not
+// (see NextReader: a message that breaks it closes the socket with the
+// protocol's code, and so does an init timeout), and it owns the socket's
+// writes: every message goes through a queue that a worker of the
+// handler's writerPool drains when there is something to write (an idle
+// connection has no goroutine for writing), so nobody who produces a
+// message ever waits on the socket.
 //
 // gqlgen's messages (acks, pings, errors, completes, and every result of
 // the general path) queue in order, bounded by maxQueued bytes. Stock
@@ -101,6 +113,9 @@ type wsConn struct {
 
 	amu    sync.Mutex
 	active map[string]bool
+	// initReceived: a connection_init has been read (and passed to gqlgen).
+	initReceived bool
+	initTimer    *time.Timer
 	// lastSubscribe is the id of the subscribe message read last: gqlgen
 	// creates the operation's context before it reads the next message.
 	lastSubscribe string
@@ -133,11 +148,19 @@ var (
 	_ transport.WebsocketReadDeadliner = (*wsConn)(nil)
 )
 
-// envelope is the part of a graphql-ws / graphql-transport-ws message that
-// says what it is.
+// envelope is the part of a message the server writes that says what it
+// is.
 type envelope struct {
 	Type string `json:"type"`
 	ID   string `json:"id"`
+}
+
+// clientMessage is a graphql-ws / graphql-transport-ws message as read
+// from a client, before gqlgen decodes it.
+type clientMessage struct {
+	Type    string          `json:"type"`
+	ID      json.RawMessage `json:"id"`
+	Payload json.RawMessage `json:"payload"`
 }
 
 // subscribeMessage is a subscribe (or legacy start) message's payload, as
@@ -148,6 +171,22 @@ type subscribeMessage struct {
 
 func (c *wsConn) Subprotocol() string { return c.ws.Subprotocol() }
 
+// transportWS reports whether the socket speaks graphql-transport-ws (else
+// the legacy graphql-ws of subscriptions-transport-ws, gqlgen's default).
+func (c *wsConn) transportWS() bool { return c.Subprotocol() == graphqlTransportWS }
+
+// NextReader returns the next message for gqlgen, after checking it against
+// the protocol: gqlgen answers some violations with no close at all (a
+// connection_init whose payload is not an object left the socket open
+// forever), others with 1002 or 1000 rather than the protocol's codes.
+// Here a message that breaks graphql-transport-ws closes the socket with
+// 4400 (malformed, of an unknown type, without the id it needs, a
+// connection_init payload that is not an object), 4401 (an operation before
+// connection_init), 4409 (an id in use) or 4429 (a second
+// connection_init); on graphql-ws, which has no codes, the client is sent a
+// connection_error and the socket is closed with 1002. Pings and pongs
+// before connection_init are answered (and ignored) here, as
+// graphql-transport-ws allows them at any time.
 func (c *wsConn) NextReader() (int, io.Reader, error) {
 	for {
 		mt, b, err := c.ws.Read(context.Background())
@@ -158,16 +197,70 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 			}
 			return int(mt), nil, err
 		}
-		var m envelope
-		if json.Unmarshal(b, &m) != nil || m.ID == "" {
-			return int(mt), bytes.NewReader(b), nil
+		var m clientMessage
+		if json.Unmarshal(b, &m) != nil {
+			return int(mt), nil, c.protocolError(closeBadRequest, codeBadRequest, "Invalid message received: not a JSON object with a type")
 		}
+		id, idOK := messageID(m.ID)
+		if !idOK {
+			return int(mt), nil, c.protocolError(closeBadRequest, codeBadRequest, "Invalid message received: id must be a string")
+		}
+		transportWS := c.transportWS()
 		c.amu.Lock()
+		inited := c.initReceived
 		switch m.Type {
-		case "subscribe", "start":
-			if c.active[m.ID] {
+		case "connection_init":
+			if inited {
 				c.amu.Unlock()
-				_ = c.WriteClose(closeDuplicateID, "Subscriber for "+truncate(m.ID, 64)+" already exists")
+				return int(mt), nil, c.protocolError(closeTooManyInitRequests, codeBadRequest, "Too many initialisation requests")
+			}
+			if !objectOrNull(m.Payload) {
+				c.amu.Unlock()
+				return int(mt), nil, c.protocolError(closeBadRequest, codeBadRequest, "Invalid connection_init: its payload must be an object")
+			}
+			c.initReceived = true
+			if c.initTimer != nil {
+				c.initTimer.Stop()
+			}
+		case "ping", "pong":
+			if !transportWS {
+				c.amu.Unlock()
+				return int(mt), nil, c.protocolError(closeBadRequest, codeBadRequest, "Invalid message type "+truncate(m.Type, 32))
+			}
+			if !inited {
+				// gqlgen would close the socket: answer a ping here.
+				c.amu.Unlock()
+				if m.Type == "ping" {
+					pong := map[string]any{"type": "pong"}
+					if objectOrNull(m.Payload) && len(m.Payload) > 0 {
+						pong["payload"] = m.Payload
+					}
+					if err := c.WriteJSON(pong); err != nil {
+						return int(mt), nil, err
+					}
+				}
+				continue
+			}
+		case "subscribe", "start", "complete", "stop":
+			if (m.Type == "subscribe" || m.Type == "complete") != transportWS {
+				c.amu.Unlock()
+				return int(mt), nil, c.protocolError(closeBadRequest, codeBadRequest, "Invalid message type "+truncate(m.Type, 32))
+			}
+			if !inited {
+				c.amu.Unlock()
+				return int(mt), nil, c.protocolError(closeUnauthorized, codeBadRequest, "Unauthorized: send connection_init first")
+			}
+			if id == "" {
+				c.amu.Unlock()
+				return int(mt), nil, c.protocolError(closeBadRequest, codeBadRequest, "Invalid message received: "+m.Type+" needs an id")
+			}
+			if m.Type == "complete" || m.Type == "stop" {
+				delete(c.active, id)
+				break
+			}
+			if c.active[id] {
+				c.amu.Unlock()
+				_ = c.WriteClose(closeDuplicateID, "Subscriber for "+truncate(id, 64)+" already exists")
 				return int(mt), nil, transport.ErrWebsocketClosed
 			}
 			var sub subscribeMessage
@@ -175,19 +268,69 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 				// gqlgen would answer "invalid json" with no code: answer
 				// here, and read on.
 				c.amu.Unlock()
-				if err := c.refuse(m.ID, "the subscribe payload must be an object of the form {\"query\": \"...\", \"variables\": {...}}"); err != nil {
+				if err := c.refuse(id, "the subscribe payload must be an object of the form {\"query\": \"...\", \"variables\": {...}}"); err != nil {
 					return int(mt), nil, err
 				}
 				continue
 			}
-			c.active[m.ID] = true
-			c.lastSubscribe = m.ID
-		case "complete", "stop":
-			delete(c.active, m.ID)
+			c.active[id] = true
+			c.lastSubscribe = id
+		case "connection_terminate":
+			if transportWS {
+				c.amu.Unlock()
+				return int(mt), nil, c.protocolError(closeBadRequest, codeBadRequest, "Invalid message type "+truncate(m.Type, 32))
+			}
+		default:
+			c.amu.Unlock()
+			return int(mt), nil, c.protocolError(closeBadRequest, codeBadRequest, "Invalid message type "+truncate(m.Type, 32))
 		}
 		c.amu.Unlock()
 		return int(mt), bytes.NewReader(b), nil
 	}
+}
+
+// messageID decodes a message's id: absent or null is "", anything but a
+// string is not ok.
+func messageID(raw json.RawMessage) (string, bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", true
+	}
+	var id string
+	if json.Unmarshal(raw, &id) != nil {
+		return "", false
+	}
+	return id, true
+}
+
+// objectOrNull reports whether a payload is absent, null or an object.
+func objectOrNull(raw json.RawMessage) bool {
+	t := bytes.TrimLeft(raw, " \t\r\n")
+	return len(t) == 0 || t[0] == '{' || string(t) == "null"
+}
+
+// protocolError ends the socket for a breach of its protocol:
+// graphql-transport-ws closes with code; graphql-ws, which has no codes,
+// is sent a connection_error (with errCode) and closed with 1002.
+func (c *wsConn) protocolError(code int, errCode, msg string) error {
+	if !c.transportWS() {
+		_ = c.WriteJSON(map[string]any{"type": "connection_error", "payload": map[string]any{
+			"message": msg, "extensions": map[string]any{"code": errCode},
+		}})
+		code = int(websocket.StatusProtocolError)
+	}
+	_ = c.WriteClose(code, truncate(msg, 120))
+	return transport.ErrWebsocketClosed
+}
+
+// closeIfOpen closes a socket that gqlgen left open (it has returned from
+// the connection): every socket whose handler ends is closed.
+func (c *wsConn) closeIfOpen() {
+	c.amu.Lock()
+	if c.initTimer != nil {
+		c.initTimer.Stop()
+	}
+	c.amu.Unlock()
+	_ = c.WriteClose(int(websocket.StatusInternalError), "internal error")
 }
 
 // subscribeID is the id of the subscribe message read last.
@@ -292,8 +435,10 @@ func (c *wsConn) writeLoop() {
 			c.writing = false
 			c.mu.Unlock()
 			if req != nil {
-				// The close handshake waits for the peer (5 s at most).
-				_ = c.ws.Close(websocket.StatusCode(req.code), req.reason)
+				// The close handshake waits for the peer (5 s at most):
+				// not on a worker of the pool, which a crowd of sockets
+				// refused at once would otherwise hold.
+				go func() { _ = c.ws.Close(websocket.StatusCode(req.code), req.reason) }()
 			}
 			return
 		}
@@ -375,11 +520,12 @@ func (c *wsConn) WriteClose(code int, reason string) error {
 }
 
 // Close closes the socket now, unless WriteClose asked the writer to close
-// it after what is queued.
+// it after what is queued (then the writer closes it, with the close
+// handshake, or has dropped it).
 func (c *wsConn) Close() error {
 	c.clearReadDeadline()
 	c.mu.Lock()
-	closing := c.closeReq != nil && !c.dead
+	closing := c.closeReq != nil
 	c.mu.Unlock()
 	if closing {
 		return nil
