@@ -15,6 +15,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/coder/websocket"
+
+	"holdfast/reqstate"
 )
 
 // LiveMetrics is what the websocket fast path records; httpapi.Metrics is
@@ -72,7 +74,7 @@ func (i wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o trans
 		return nil, err
 	}
 	c := &wsConn{ws: ws, active: map[string]bool{}, log: i.log, metrics: i.metrics,
-		writeTimeout: i.writeTimeout, maxQueued: i.maxQueued, pool: i.pool}
+		writeTimeout: i.writeTimeout, maxQueued: i.maxQueued, pool: i.pool, st: reqstate.From(r.Context())}
 	if i.initTimeout > 0 {
 		c.initTimer = time.AfterFunc(i.initTimeout, func() {
 			c.amu.Lock()
@@ -110,6 +112,9 @@ type wsConn struct {
 	writeTimeout time.Duration
 	maxQueued    int
 	pool         *writerPool
+	// st is the upgrade request's state: its access-log line says why the
+	// server closed the socket.
+	st *reqstate.State
 
 	amu    sync.Mutex
 	active map[string]bool
@@ -312,6 +317,7 @@ func objectOrNull(raw json.RawMessage) bool {
 // graphql-transport-ws closes with code; graphql-ws, which has no codes,
 // is sent a connection_error (with errCode) and closed with 1002.
 func (c *wsConn) protocolError(code int, errCode, msg string) error {
+	c.st.SetOutcome("refused:" + errCode)
 	if !c.transportWS() {
 		_ = c.WriteJSON(map[string]any{"type": "connection_error", "payload": map[string]any{
 			"message": msg, "extensions": map[string]any{"code": errCode},

@@ -86,7 +86,7 @@ func TestWebsocketBadInitPayloadIsClosedAndCounted(t *testing.T) {
 	for _, proto := range []string{"graphql-transport-ws", "graphql-ws"} {
 		t.Run(proto, func(t *testing.T) {
 			t.Parallel()
-			srv, _, reg := wsServer(t, graph.HandlerConfig{}, httpapi.APIConfig{MaxWebsocketsPerAddress: len(payloads)})
+			srv, logs, reg := wsServer(t, graph.HandlerConfig{}, httpapi.APIConfig{MaxWebsocketsPerAddress: len(payloads)})
 			ctx, cancel := context.WithTimeout(context.Background(), wsWait)
 			defer cancel()
 
@@ -120,6 +120,9 @@ func TestWebsocketBadInitPayloadIsClosedAndCounted(t *testing.T) {
 			// cap counts) returns to zero and a new socket is accepted.
 			require.Eventually(t, func() bool { return openWebsockets(t, reg) == 0 }, wsWait, 10*time.Millisecond,
 				"the closed sockets' connections are released")
+			require.Eventually(t, func() bool {
+				return strings.Count(logs.String(), `"status":101,"outcome":"refused:BAD_REQUEST"`) == len(payloads)
+			}, wsWait, 10*time.Millisecond, "each socket's access-log line says it was refused: %s", logs)
 			c := dialProto(t, ctx, srv, proto)
 			send(t, ctx, c, `{"type":"connection_init","payload":{}}`)
 			var m wsMsg
