@@ -14,7 +14,8 @@ import (
 type TrustedProxies []netip.Prefix
 
 // ParseTrustedProxies reads CIDR prefixes ("10.0.0.0/8", "fd00::/8"); a
-// bare address is a /32 or /128. Blank entries are skipped.
+// bare address is a /32 or /128, and IPv4-mapped IPv6 ones are taken as
+// IPv4. Blank entries are skipped.
 func ParseTrustedProxies(list []string) (TrustedProxies, error) {
 	var out TrustedProxies
 	for _, s := range list {
@@ -29,6 +30,10 @@ func ParseTrustedProxies(list []string) (TrustedProxies, error) {
 			p, err := netip.ParsePrefix(s)
 			if err != nil {
 				return nil, fmt.Errorf("%q is not a CIDR prefix (e.g. 10.0.0.0/8)", s)
+			}
+			if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+				// Addresses are compared unmapped: so is this prefix.
+				p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
 			}
 			out = append(out, p.Masked())
 			continue

@@ -15,9 +15,11 @@ import (
 
 func TestParseTrustedProxies(t *testing.T) {
 	t.Parallel()
-	p, err := httpapi.ParseTrustedProxies([]string{" 10.0.0.0/8", "192.0.2.7", "", "2001:db8::/32", "::1", "198.51.100.9/24"})
+	p, err := httpapi.ParseTrustedProxies([]string{" 10.0.0.0/8", "192.0.2.7", "", "2001:db8::/32", "::1", "198.51.100.9/24", "::ffff:172.16.0.0/108", "::ffff:192.0.2.8"})
 	require.NoError(t, err)
-	require.Len(t, p, 5)
+	require.Len(t, p, 7)
+	assert.Equal(t, "172.16.0.0/12", p[5].String(), "an IPv4-mapped prefix is its IPv4 prefix")
+	assert.Equal(t, "192.0.2.8/32", p[6].String(), "an IPv4-mapped address is its IPv4 address")
 	assert.Equal(t, "192.0.2.7/32", p[1].String(), "a bare IPv4 address is a /32")
 	assert.Equal(t, "::1/128", p[3].String(), "a bare IPv6 address is a /128")
 	assert.Equal(t, "198.51.100.0/24", p[4].String(), "host bits are masked off")
