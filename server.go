@@ -91,6 +91,13 @@ func run(args []string) error {
 
 // serve serves the API on ln until ctx ends, then drains and stops.
 func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.Listener, log *slog.Logger) error {
+	proxies, err := httpapi.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("TRUSTED_PROXIES: %w", err)
+	}
+	if len(proxies) > 0 {
+		log.Info("client addresses from X-Forwarded-For", "trusted_proxies", proxies)
+	}
 	raiseOpenFilesLimit(log)
 	if cfg.SeedDemo {
 		n, err := store.SeedDemo(ctx)
@@ -167,7 +174,7 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 	routes := httpapi.Routes{
 		API: httpapi.API(httpapi.APIConfig{
 			AdminToken:              cfg.AdminToken,
-			Guard:                   httpapi.GuardConfig{MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout},
+			Guard:                   httpapi.GuardConfig{MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, TrustedProxies: proxies},
 			Origin:                  originAllowed,
 			MaxWebsocketsPerAddress: cfg.MaxWSPerIP,
 			Log:                     log,

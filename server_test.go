@@ -291,3 +291,59 @@ func TestServeWiresWebsocketSettings(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	assert.Contains(t, string(body), `holdfast_live_connections_dropped_total{reason="queue_full"} 1`)
 }
+
+// TRUSTED_PROXIES reaches the guard: from a trusted peer (the test's own
+// 127.0.0.1), two forwarded clients get per-address mutation budgets of
+// their own. An entry that does not parse stops the server at start-up.
+func TestServeTrustedProxies(t *testing.T) {
+	t.Setenv("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1")
+	cfg, err := config.Load()
+	require.NoError(t, err)
+	require.Len(t, cfg.TrustedProxies, 2)
+
+	store, dbURL := storagetest.NewStore(t, storagetest.Options())
+	cfg.DatabaseURL, cfg.ShutdownDrainDelay = dbURL, 10*time.Millisecond
+	cfg.RateIP, cfg.RateIPBurst = 0.001, 1
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, store, ln, slog.New(slog.DiscardHandler)) }()
+	base := "http://" + ln.Addr().String()
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}, 10*time.Second, 20*time.Millisecond)
+
+	createCart := func(xff string) int {
+		req, _ := http.NewRequest(http.MethodPost, base+"/graphql", strings.NewReader(`{"query":"mutation { createCart { cart { id } } }"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", xff)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	assert.Equal(t, 200, createCart("203.0.113.1"))
+	assert.Equal(t, 429, createCart("203.0.113.1"), "the same forwarded client, over its burst")
+	assert.Equal(t, 200, createCart("203.0.113.2"), "another forwarded client")
+
+	stop()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+
+	cfg.TrustedProxies = []string{"nginx.internal"}
+	ln, err = net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	err = serve(context.Background(), cfg, store, ln, slog.New(slog.DiscardHandler))
+	require.ErrorContains(t, err, `TRUSTED_PROXIES: "nginx.internal"`)
+}

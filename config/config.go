@@ -97,6 +97,10 @@ type Config struct {
 	RateCart      float64 `env:"RATE_LIMIT_CART" envDefault:"50"`
 	RateCartBurst int     `env:"RATE_LIMIT_CART_BURST" envDefault:"500"`
 	RateLoopback  bool    `env:"RATE_LIMIT_LOOPBACK" envDefault:"false"`
+	// TrustedProxies are the proxies (CIDR prefixes or addresses, comma
+	// separated) whose X-Forwarded-For names the client; empty, every
+	// client is its peer address (httpapi.TrustedProxies).
+	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:","`
 
 	// Checkout with payment (issue 13; docs/payments.md).
 	// PaymentProvider is manual (an admin confirms with confirmPayment) or

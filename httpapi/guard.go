@@ -1,6 +1,7 @@
 // Package httpapi is Holdfast's HTTP transport: the middleware every request
-// passes (request id, access log, security headers, body limit, media type,
-// batching policy, timeout, admin token, Idempotency-Key header), the
+// passes (request id, client address (behind trusted proxies), access log,
+// security headers, body limit, media type, batching policy, timeout, admin
+// token, Idempotency-Key header), the
 // websocket gate (handshake, origin, sockets per address), CORS, metrics,
 // rate-limit buckets, health and readiness, and the drain on shutdown. It
 // knows nothing of GraphQL: the GraphQL handler is handed to it, and both
@@ -15,10 +16,8 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"holdfast/config"
@@ -74,6 +73,9 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 type GuardConfig struct {
 	MaxBodyBytes   int64
 	RequestTimeout time.Duration
+	// TrustedProxies decide the client address every request state carries
+	// (see TrustedProxies.ClientAddr); empty, it is the peer's.
+	TrustedProxies TrustedProxies
 }
 
 func (c GuardConfig) withDefaults() GuardConfig {
@@ -99,7 +101,7 @@ func Guard(cfg GuardConfig, log *slog.Logger, observe func(*reqstate.State, int)
 		observe = func(*reqstate.State, int) {}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := reqstate.New(clientIP(r), "")
+		st := reqstate.New(cfg.TrustedProxies.ClientAddr(r), "")
 		w.Header().Set("X-Request-Id", st.ID)
 		SetSecurityHeaders(w.Header())
 		sw := &statusWriter{ResponseWriter: w, state: st}
@@ -111,12 +113,12 @@ func Guard(cfg GuardConfig, log *slog.Logger, observe func(*reqstate.State, int)
 				// A socket's life is not one request: its operations are
 				// logged and counted one by one by the GraphQL layer; this
 				// line records the connection (or its refusal).
-				log.Info("websocket", "request_id", st.ID, "status", sw.code, "outcome", sum.Outcome,
+				log.Info("websocket", "request_id", st.ID, "client", st.ClientIP, "status", sw.code, "outcome", sum.Outcome,
 					"duration_ms", millis(time.Since(st.Start)))
 				return
 			}
 			observe(st, sw.code)
-			log.Info("request", "request_id", st.ID, "method", r.Method, "status", sw.code,
+			log.Info("request", "request_id", st.ID, "client", st.ClientIP, "method", r.Method, "status", sw.code,
 				"operation", sum.Operation, "operation_name", sum.OperationName, "outcome", sum.Outcome,
 				"duration_ms", millis(time.Since(st.Start)), "bytes", sw.written)
 		}()
@@ -212,14 +214,4 @@ func SetSecurityHeaders(h http.Header) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 	h.Set("Cache-Control", "no-store")
-}
-
-// clientIP is the peer address. Forwarded headers are not trusted: put the
-// rate limits behind a proxy only with that proxy's own limits.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return strings.TrimSpace(host)
 }

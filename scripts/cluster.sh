@@ -331,7 +331,11 @@ EOF
             proxy_set_header Host \$host;
             proxy_set_header Upgrade \$http_upgrade;
             proxy_set_header Connection \$connection_upgrade;
-            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            # nginx is the edge: the client is the peer it sees. Overwrite
+            # (never append to) whatever X-Forwarded-For the client sent;
+            # the replicas trust this header from nginx only
+            # (TRUSTED_PROXIES).
+            proxy_set_header X-Forwarded-For \$remote_addr;
             proxy_set_header X-Forwarded-Proto \$scheme;
 
             # Retry on the next replica only where that is safe. "error"
@@ -419,9 +423,10 @@ start_replica() {
     # Draining, a replica refuses new connections at once: nginx retries
     # them on the next replica, nothing having been sent (see nginx.conf).
     "SHUTDOWN_REFUSE_NEW_CONNECTIONS=true"
-    # Behind nginx every client is 127.0.0.1: a per-address websocket cap
-    # would cap all clients together (the server trusts no X-Forwarded-For).
-    "WS_MAX_CONNECTIONS_PER_IP=-1"
+    # nginx's address: its X-Forwarded-For names the client, so the
+    # per-address limits and the websocket cap count each shopper, not
+    # nginx.
+    "TRUSTED_PROXIES=127.0.0.1/32"
     "GRAPHIQL=false"
     # The replicas share this machine's cores, as pods share a node: each
     # gets its share, as a CPU limit would give it (Go sizes GOMAXPROCS
