@@ -161,7 +161,7 @@ func (r *mutationResolver) Checkout(ctx context.Context, input model.CheckoutInp
 
 // CancelOrder is the resolver for the cancelOrder field.
 func (r *mutationResolver) CancelOrder(ctx context.Context, input model.CancelOrderInput) (*model.OrderPayload, error) {
-	order, err := r.Store.CancelOrder(ctx, input.OrderID)
+	order, err := r.Store.CancelOrderKeyed(ctx, input.OrderID, idempotencyKey(ctx, nil))
 	ue, err := userErrors(ctx, err)
 	if err != nil {
 		return nil, err
@@ -219,7 +219,7 @@ func (r *mutationResolver) ConfirmPayment(ctx context.Context, input model.Confi
 
 // CreateCollection is the resolver for the createCollection field.
 func (r *mutationResolver) CreateCollection(ctx context.Context, input model.CreateCollectionInput) (*model.CollectionPayload, error) {
-	c, err := r.Store.CreateCollection(ctx, storage.NewCollection{Handle: input.Handle, Title: input.Title, Description: input.Description})
+	c, err := r.Store.CreateCollection(ctx, storage.NewCollection{Handle: input.Handle, Title: input.Title, Description: input.Description, IdempotencyKey: idempotencyKey(ctx, nil)})
 	return r.collectionPayload(ctx, c, err)
 }
 
@@ -233,7 +233,7 @@ func (r *mutationResolver) UpdateCollection(ctx context.Context, input model.Upd
 
 // DeleteCollection is the resolver for the deleteCollection field.
 func (r *mutationResolver) DeleteCollection(ctx context.Context, collectionID string) (*model.DeleteCollectionPayload, error) {
-	err := r.Store.DeleteCollection(ctx, parseCollectionID(collectionID))
+	err := r.Store.DeleteCollectionKeyed(ctx, parseCollectionID(collectionID), idempotencyKey(ctx, nil))
 	ue, err := userErrors(ctx, err)
 	if err != nil {
 		return nil, err

@@ -371,3 +371,19 @@ func adminKeyed[T any](ctx context.Context, s *Store, key, op string, hash []byt
 	v, _, err := runKeyed(ctx, s, adminScope, key, op, hash, func(tx *Tx) (T, error) { return run(ctx, tx.q) })
 	return v, err
 }
+
+// adminTx runs fn in a transaction: its own without a key, else the key's
+// (runKeyed, admin scope).
+func adminTx[T any](ctx context.Context, s *Store, key, op string, hash []byte, fn func(tx *Tx) (T, error)) (T, error) {
+	if key == "" {
+		var v T
+		err := s.WithTx(ctx, func(tx *Tx) error {
+			var err error
+			v, err = fn(tx)
+			return err
+		})
+		return v, err
+	}
+	v, _, err := runKeyed(ctx, s, adminScope, key, op, hash, fn)
+	return v, err
+}

@@ -198,3 +198,47 @@ func TestUpdateWebhookEndpoint(t *testing.T) {
 	_, err = s.UpdateWebhookEndpoint(ctx, ep.ID+100, storage.WebhookEndpointUpdate{Enabled: boolp(true)})
 	assert.ErrorIs(t, err, &storage.Error{Code: storage.CodeWebhookEndpointNotFound})
 }
+
+// TestCancelOrderAndCollectionsKeyed: a retried cancelOrder answers the
+// order it cancelled (not ORDER_ALREADY_CANCELLED) and restocks once; a
+// retried createCollection makes one collection; a retried
+// deleteCollection answers success, not COLLECTION_NOT_FOUND.
+func TestCancelOrderAndCollectionsKeyed(t *testing.T) {
+	t.Parallel()
+	s, _ := storagetest.NewStore(t, storagetest.Options())
+	ctx := context.Background()
+	p := storagetest.MustProduct(t, s, "KEYED-CANCEL", 5)
+	c := storagetest.MustCart(t, s)
+	_, err := s.AddToCart(ctx, storage.AddToCartParams{CartID: c.ID, ProductID: p.ID, Quantity: 2})
+	require.NoError(t, err)
+	o, err := s.Checkout(ctx, c.ID, "ada@example.com", "")
+	require.NoError(t, err)
+
+	first, err := s.CancelOrderKeyed(ctx, o.ID, "cancel-1")
+	require.NoError(t, err)
+	again, err := s.CancelOrderKeyed(ctx, o.ID, "cancel-1")
+	require.NoError(t, err)
+	assert.Equal(t, first.ID, again.ID)
+	assert.Equal(t, storage.OrderCancelled, again.Status)
+	_, err = s.CancelOrderKeyed(ctx, o.ID, "cancel-2")
+	assert.ErrorIs(t, err, &storage.Error{Code: storage.CodeOrderAlreadyCancelled})
+	cur, err := s.ProductByID(ctx, p.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 5, cur.Stock, "restocked once")
+	storagetest.AssertBooks(t, s.DB())
+
+	in := storage.NewCollection{Title: "Keyed drops", IdempotencyKey: "coll-1"}
+	col, err := s.CreateCollection(ctx, in)
+	require.NoError(t, err)
+	col2, err := s.CreateCollection(ctx, in)
+	require.NoError(t, err)
+	assert.Equal(t, col.ID, col2.ID)
+	assert.Equal(t, "keyed-drops", col2.Handle)
+	var n int
+	require.NoError(t, s.DB().Get(&n, `SELECT count(*) FROM collections`))
+	assert.Equal(t, 1, n)
+
+	require.NoError(t, s.DeleteCollectionKeyed(ctx, col.ID, "del-coll-1"))
+	require.NoError(t, s.DeleteCollectionKeyed(ctx, col.ID, "del-coll-1"))
+	assert.ErrorIs(t, s.DeleteCollectionKeyed(ctx, col.ID, "del-coll-2"), &storage.Error{Code: storage.CodeCollectionNotFound})
+}
