@@ -294,8 +294,9 @@ func (s *Store) ReapIdempotencyKeys(ctx context.Context, limit int) (int, error)
 
 // Scopes of the keys of mutations that belong to no cart.
 const (
-	// adminScope: the admin mutations (adjustStock, createProduct, the
-	// webhook endpoints...); the operation name tells them apart.
+	// adminScope: the admin mutations (setStock, adjustStock,
+	// createProduct, the webhook endpoints...); the operation name tells
+	// them apart, and one key is one mutation's.
 	adminScope = "~admin"
 	// createCartScope: createCart.
 	createCartScope = "~createCart"

@@ -44,10 +44,6 @@ type SetStockResult struct {
 	Errors   []*Error
 }
 
-// stockSyncScope is the idempotency_keys scope of setStock's keys (cart ids
-// never contain "~").
-const stockSyncScope = "~setStock"
-
 // SetStock sets the stock of up to 250 products in one transaction: the
 // products are locked in id order, then ONE conditional UPDATE applies
 // every item whose guard holds on the locked row (stock = compareStock when
@@ -109,7 +105,7 @@ func (s *Store) SetStock(ctx context.Context, in SetStockParams) (*SetStockResul
 	// Keyed: the answer is stored as the products' ids and the refusals; a
 	// replay renders the products as they are now.
 	var first *SetStockResult
-	rec, replayed, err := runKeyed(ctx, s, stockSyncScope, in.IdempotencyKey, "setStock", stockRequestHash(in), func(tx *Tx) (stockOutcome, error) {
+	rec, replayed, err := runKeyed(ctx, s, adminScope, in.IdempotencyKey, "setStock", stockRequestHash(in), func(tx *Tx) (stockOutcome, error) {
 		if _, err := tx.q.ExecContext(ctx, `SAVEPOINT set_stock`); err != nil {
 			return stockOutcome{}, translate(err)
 		}
