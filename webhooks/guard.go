@@ -175,6 +175,7 @@ func numericLabel(l string) bool {
 func DescribeError(err error) string {
 	var dnsErr *net.DNSError
 	var certErr *tls.CertificateVerificationError
+	var recordErr tls.RecordHeaderError
 	var netErr net.Error
 	switch {
 	case errors.Is(err, ErrForbiddenAddress):
@@ -192,7 +193,9 @@ func DescribeError(err error) string {
 	case errors.Is(err, ErrUnresolvable):
 		return "could not resolve host"
 	case errors.As(err, &certErr):
-		return "TLS: the certificate is not valid for the host"
+		return "TLS: the certificate could not be verified for the host"
+	case errors.As(err, &recordErr) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return "TLS: the endpoint does not serve https"
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
 		return "timed out"
 	case errors.Is(err, syscall.ECONNREFUSED):

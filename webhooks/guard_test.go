@@ -3,6 +3,8 @@ package webhooks_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -243,5 +245,31 @@ func TestBackoff(t *testing.T) {
 			assert.GreaterOrEqual(t, d, want/2)
 			assert.LessOrEqual(t, d, want)
 		}
+	}
+}
+
+// TestDescribeErrorTLS: an endpoint whose certificate the client does not
+// trust, or that answers https with http, says so.
+func TestDescribeErrorTLS(t *testing.T) {
+	t.Parallel()
+	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake it refuses is the point
+	tlsSrv.StartTLS()
+	t.Cleanup(tlsSrv.Close)
+	plain := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(plain.Close)
+	c := webhooks.ClientWith(2*time.Second, true, resolver)
+	for u, want := range map[string]string{
+		tlsSrv.URL: "TLS: the certificate could not be verified for the host",
+		"https://" + strings.TrimPrefix(plain.URL, "http://"): "TLS: the endpoint does not serve https",
+	} {
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, u, nil)
+		require.NoError(t, err)
+		resp, err := c.Do(req)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		require.Error(t, err, u)
+		assert.Equal(t, want, webhooks.DescribeError(err), "%s: %v", u, err)
 	}
 }
