@@ -39,9 +39,12 @@ type Options struct {
 // A request is tried again after a connection error, and after a 429 or a
 // 503 answer (waiting as its Retry-After says). Every try of one request
 // carries the same Idempotency-Key header (a fresh one per request, unless
-// the request already has one), so a mutation that supports keys (setStock,
-// cart mutations, checkout) takes effect once however often it is sent;
-// a key in the input takes precedence.
+// the request already has one), and every mutation of this client honours
+// it (setStock, adjustStock, the webhook endpoints' mutations and
+// redeliverWebhook, as do cart mutations, checkout, createCart and
+// createProduct), so a mutation takes effect once however often it is
+// sent, and a retry gets the first attempt's answer; a key in the input
+// takes precedence.
 func New(endpoint string, opts Options) graphql.Client {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: 30 * time.Second}

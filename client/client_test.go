@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -190,4 +192,112 @@ func TestVerifyWebhook(t *testing.T) {
 	}
 	// A rotated secret: either signature may match.
 	assert.NoError(t, client.VerifyWebhook(secret, h+",v1="+"00", body, time.Minute))
+}
+
+// dropFirstAnswers serves every request, but drops the connection instead
+// of the answer the first time it sees a request's Idempotency-Key: the
+// server applied it, the client never heard, and retries. dropped counts
+// the answers lost.
+func dropFirstAnswers(dropped *atomic.Int64) func(next http.Handler) http.Handler {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			key := r.Header.Get(client.IdempotencyHeader)
+			mu.Lock()
+			first := !seen[key]
+			seen[key] = true
+			mu.Unlock()
+			if !first {
+				next.ServeHTTP(w, r)
+				return
+			}
+			next.ServeHTTP(httptest.NewRecorder(), r)
+			dropped.Add(1)
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				conn.Close()
+			}
+		})
+	}
+}
+
+// TestEveryRetriedMutationAppliesOnce: the client retries every request
+// after a connection error with the same Idempotency-Key; each mutation
+// it has, sent through a server that drops the first answer after
+// applying it, takes effect once and answers as the first attempt did
+// (adjustStock restocked twice, 3 -> 8 -> 13, and createWebhookEndpoint
+// made two endpoints, before the server honoured the key).
+func TestEveryRetriedMutationAppliesOnce(t *testing.T) {
+	t.Parallel()
+	var dropped atomic.Int64
+	store, url := live(t, dropFirstAnswers(&dropped))
+	c := client.New(url, client.Options{Token: token, BaseWait: time.Millisecond})
+	ctx := context.Background()
+	p := storagetest.MustProduct(t, store, "ONCE-1", 3)
+	tested := map[string]bool{}
+
+	tested["AdjustStock"] = true
+	adj, err := client.AdjustStock(ctx, c, client.AdjustStockInput{ProductId: storage.FormatProductID(p.ID), Delta: 5})
+	require.NoError(t, err)
+	require.Empty(t, adj.AdjustStock.UserErrors)
+	assert.Equal(t, 8, adj.AdjustStock.Product.Stock)
+	cur, err := store.ProductByID(ctx, p.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 8, cur.Stock, "restocked once")
+
+	tested["SetStock"] = true
+	set, err := client.SetStock(ctx, c, client.SetStockInput{Items: []client.SetStockItem{{Sku: strp("ONCE-1"), Stock: 10, CompareStock: intp(8)}}})
+	require.NoError(t, err)
+	require.Empty(t, set.SetStock.UserErrors)
+	assert.Equal(t, 10, set.SetStock.Products[0].Stock)
+
+	tested["CreateWebhookEndpoint"] = true
+	created, err := client.CreateWebhookEndpoint(ctx, c, client.CreateWebhookEndpointInput{
+		Url: "https://93.184.215.14/hooks", Topics: []client.WebhookTopic{client.WebhookTopicStockAdjusted}})
+	require.NoError(t, err)
+	require.Empty(t, created.CreateWebhookEndpoint.UserErrors)
+	require.NotNil(t, created.CreateWebhookEndpoint.Secret, "the retry still gets the secret")
+	assert.Regexp(t, `^whsec_`, *created.CreateWebhookEndpoint.Secret)
+	eps, err := store.WebhookEndpoints(ctx)
+	require.NoError(t, err)
+	require.Len(t, eps, 1, "one endpoint")
+	id := created.CreateWebhookEndpoint.Endpoint.Id
+
+	tested["UpdateWebhookEndpoint"] = true
+	_, err = store.DB().Exec(`UPDATE webhook_endpoints SET disabled_at = now() WHERE id = $1`, eps[0].ID)
+	require.NoError(t, err)
+	enabled := true
+	upd, err := client.UpdateWebhookEndpoint(ctx, c, client.UpdateWebhookEndpointInput{WebhookEndpointId: id, Enabled: &enabled})
+	require.NoError(t, err)
+	require.Empty(t, upd.UpdateWebhookEndpoint.UserErrors)
+	assert.Nil(t, upd.UpdateWebhookEndpoint.Endpoint.DisabledAt)
+
+	tested["RedeliverWebhook"] = true
+	_, err = store.AdjustStock(ctx, p.ID, 1, "")
+	require.NoError(t, err)
+	ds, _, err := store.WebhookDeliveries(ctx, eps[0].ID, 10, 0)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	_, err = store.DB().Exec(`UPDATE webhook_deliveries SET status = 'FAILED' WHERE id = $1`, ds[0].ID)
+	require.NoError(t, err)
+	re, err := client.RedeliverWebhook(ctx, c, storage.FormatProductID(ds[0].ID))
+	require.NoError(t, err)
+	require.NotNil(t, re.RedeliverWebhook)
+	assert.Equal(t, "PENDING", re.RedeliverWebhook.Status)
+
+	tested["DeleteWebhookEndpoint"] = true
+	del, err := client.DeleteWebhookEndpoint(ctx, c, id)
+	require.NoError(t, err)
+	require.Empty(t, del.DeleteWebhookEndpoint.UserErrors, "the retry answers the endpoint deleted, not WEBHOOK_ENDPOINT_NOT_FOUND")
+	assert.Equal(t, id, del.DeleteWebhookEndpoint.Endpoint.Id)
+
+	assert.EqualValues(t, len(tested), dropped.Load(), "every first answer was lost")
+	storagetest.AssertBooks(t, store.DB())
+
+	// Every mutation of the client is one of those.
+	ops, err := os.ReadFile("operations.graphql")
+	require.NoError(t, err)
+	for _, m := range regexp.MustCompile(`(?m)^mutation (\w+)`).FindAllStringSubmatch(string(ops), -1) {
+		assert.True(t, tested[m[1]], "mutation %s is retried by the client: test that it applies once", m[1])
+	}
 }

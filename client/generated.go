@@ -209,6 +209,8 @@ type AdjustStockInput struct {
 	ProductId string  `json:"productId"`
 	Delta     int     `json:"delta"`
 	Reason    *string `json:"reason"`
+	// Makes retries safe: a repeat changes nothing and answers what the first attempt did.
+	IdempotencyKey *string `json:"idempotencyKey"`
 }
 
 // GetProductId returns AdjustStockInput.ProductId, and is useful for accessing the field via an interface.
@@ -219,6 +221,9 @@ func (v *AdjustStockInput) GetDelta() int { return v.Delta }
 
 // GetReason returns AdjustStockInput.Reason, and is useful for accessing the field via an interface.
 func (v *AdjustStockInput) GetReason() *string { return v.Reason }
+
+// GetIdempotencyKey returns AdjustStockInput.IdempotencyKey, and is useful for accessing the field via an interface.
+func (v *AdjustStockInput) GetIdempotencyKey() *string { return v.IdempotencyKey }
 
 // AdjustStockResponse is returned by AdjustStock on success.
 type AdjustStockResponse struct {
@@ -429,6 +434,8 @@ type CreateWebhookEndpointInput struct {
 	// https:// (any scheme to private addresses only with WEBHOOK_ALLOW_PRIVATE).
 	Url    string         `json:"url"`
 	Topics []WebhookTopic `json:"topics"`
+	// Makes retries safe: a repeat answers the same endpoint and secret.
+	IdempotencyKey *string `json:"idempotencyKey"`
 }
 
 // GetUrl returns CreateWebhookEndpointInput.Url, and is useful for accessing the field via an interface.
@@ -436,6 +443,9 @@ func (v *CreateWebhookEndpointInput) GetUrl() string { return v.Url }
 
 // GetTopics returns CreateWebhookEndpointInput.Topics, and is useful for accessing the field via an interface.
 func (v *CreateWebhookEndpointInput) GetTopics() []WebhookTopic { return v.Topics }
+
+// GetIdempotencyKey returns CreateWebhookEndpointInput.IdempotencyKey, and is useful for accessing the field via an interface.
+func (v *CreateWebhookEndpointInput) GetIdempotencyKey() *string { return v.IdempotencyKey }
 
 // CreateWebhookEndpointResponse is returned by CreateWebhookEndpoint on success.
 type CreateWebhookEndpointResponse struct {
@@ -1830,6 +1840,232 @@ func (v *SyncError) GetCurrentStock() *int { return v.CurrentStock }
 // GetAvailable returns SyncError.Available, and is useful for accessing the field via an interface.
 func (v *SyncError) GetAvailable() *int { return v.Available }
 
+// Absent fields stay as they are.
+type UpdateWebhookEndpointInput struct {
+	WebhookEndpointId string `json:"webhookEndpointId"`
+	// Checked as by createWebhookEndpoint.
+	Url    *string        `json:"url"`
+	Topics []WebhookTopic `json:"topics"`
+	// true enables a disabled endpoint (its failure count starts again from 0); false disables it.
+	Enabled *bool `json:"enabled"`
+	// Makes retries safe, as for createWebhookEndpoint.
+	IdempotencyKey *string `json:"idempotencyKey"`
+}
+
+// GetWebhookEndpointId returns UpdateWebhookEndpointInput.WebhookEndpointId, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookEndpointInput) GetWebhookEndpointId() string { return v.WebhookEndpointId }
+
+// GetUrl returns UpdateWebhookEndpointInput.Url, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookEndpointInput) GetUrl() *string { return v.Url }
+
+// GetTopics returns UpdateWebhookEndpointInput.Topics, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookEndpointInput) GetTopics() []WebhookTopic { return v.Topics }
+
+// GetEnabled returns UpdateWebhookEndpointInput.Enabled, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookEndpointInput) GetEnabled() *bool { return v.Enabled }
+
+// GetIdempotencyKey returns UpdateWebhookEndpointInput.IdempotencyKey, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookEndpointInput) GetIdempotencyKey() *string { return v.IdempotencyKey }
+
+// UpdateWebhookEndpointResponse is returned by UpdateWebhookEndpoint on success.
+type UpdateWebhookEndpointResponse struct {
+	// Changes an endpoint's url or topics, or enables (re-enables) or disables it.
+	UpdateWebhookEndpoint UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayload `json:"updateWebhookEndpoint"`
+}
+
+// GetUpdateWebhookEndpoint returns UpdateWebhookEndpointResponse.UpdateWebhookEndpoint, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookEndpointResponse) GetUpdateWebhookEndpoint() UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayload {
+	return v.UpdateWebhookEndpoint
+}
+
+// UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayload includes the requested fields of the GraphQL type WebhookEndpointPayload.
+type UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayload struct {
+	Endpoint   *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint `json:"endpoint"`
+	UserErrors []UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError    `json:"userErrors"`
+}
+
+// GetEndpoint returns UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayload.Endpoint, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayload) GetEndpoint() *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint {
+	return v.Endpoint
+}
+
+// GetUserErrors returns UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayload.UserErrors, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayload) GetUserErrors() []UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError {
+	return v.UserErrors
+}
+
+// UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint includes the requested fields of the GraphQL type WebhookEndpoint.
+type UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint struct {
+	Endpoint `json:"-"`
+}
+
+// GetId returns UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint.Id, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint) GetId() string {
+	return v.Endpoint.Id
+}
+
+// GetUrl returns UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint.Url, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint) GetUrl() string {
+	return v.Endpoint.Url
+}
+
+// GetTopics returns UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint.Topics, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint) GetTopics() []WebhookTopic {
+	return v.Endpoint.Topics
+}
+
+// GetCreatedAt returns UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint.CreatedAt, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint) GetCreatedAt() time.Time {
+	return v.Endpoint.CreatedAt
+}
+
+// GetDisabledAt returns UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint.DisabledAt, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint) GetDisabledAt() *time.Time {
+	return v.Endpoint.DisabledAt
+}
+
+func (v *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.Endpoint)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalUpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint struct {
+	Id string `json:"id"`
+
+	Url string `json:"url"`
+
+	Topics []WebhookTopic `json:"topics"`
+
+	CreatedAt time.Time `json:"createdAt"`
+
+	DisabledAt *time.Time `json:"disabledAt"`
+}
+
+func (v *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint) __premarshalJSON() (*__premarshalUpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint, error) {
+	var retval __premarshalUpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint
+
+	retval.Id = v.Endpoint.Id
+	retval.Url = v.Endpoint.Url
+	retval.Topics = v.Endpoint.Topics
+	retval.CreatedAt = v.Endpoint.CreatedAt
+	retval.DisabledAt = v.Endpoint.DisabledAt
+	return &retval, nil
+}
+
+// UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError includes the requested fields of the GraphQL type UserError.
+type UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError struct {
+	SyncError `json:"-"`
+}
+
+// GetCode returns UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError.Code, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError) GetCode() ErrorCode {
+	return v.SyncError.Code
+}
+
+// GetMessage returns UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError.Message, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError) GetMessage() string {
+	return v.SyncError.Message
+}
+
+// GetField returns UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError.Field, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError) GetField() []string {
+	return v.SyncError.Field
+}
+
+// GetCurrentStock returns UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError.CurrentStock, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError) GetCurrentStock() *int {
+	return v.SyncError.CurrentStock
+}
+
+// GetAvailable returns UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError.Available, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError) GetAvailable() *int {
+	return v.SyncError.Available
+}
+
+func (v *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.SyncError)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalUpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError struct {
+	Code ErrorCode `json:"code"`
+
+	Message string `json:"message"`
+
+	Field []string `json:"field"`
+
+	CurrentStock *int `json:"currentStock"`
+
+	Available *int `json:"available"`
+}
+
+func (v *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError) __premarshalJSON() (*__premarshalUpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError, error) {
+	var retval __premarshalUpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError
+
+	retval.Code = v.SyncError.Code
+	retval.Message = v.SyncError.Message
+	retval.Field = v.SyncError.Field
+	retval.CurrentStock = v.SyncError.CurrentStock
+	retval.Available = v.SyncError.Available
+	return &retval, nil
+}
+
 // WebhookDeliveriesResponse is returned by WebhookDeliveries on success.
 type WebhookDeliveriesResponse struct {
 	// An endpoint's deliveries, newest first.
@@ -2208,6 +2444,14 @@ type __SetStockInput struct {
 
 // GetInput returns __SetStockInput.Input, and is useful for accessing the field via an interface.
 func (v *__SetStockInput) GetInput() SetStockInput { return v.Input }
+
+// __UpdateWebhookEndpointInput is used internally by genqlient
+type __UpdateWebhookEndpointInput struct {
+	Input UpdateWebhookEndpointInput `json:"input"`
+}
+
+// GetInput returns __UpdateWebhookEndpointInput.Input, and is useful for accessing the field via an interface.
+func (v *__UpdateWebhookEndpointInput) GetInput() UpdateWebhookEndpointInput { return v.Input }
 
 // __WebhookDeliveriesInput is used internally by genqlient
 type __WebhookDeliveriesInput struct {
@@ -2693,6 +2937,61 @@ func SetStock(
 	}
 
 	data_ = &SetStockResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by UpdateWebhookEndpoint.
+const UpdateWebhookEndpoint_Operation = `
+mutation UpdateWebhookEndpoint ($input: UpdateWebhookEndpointInput!) {
+	updateWebhookEndpoint(input: $input) {
+		endpoint {
+			... Endpoint
+		}
+		userErrors {
+			... SyncError
+		}
+	}
+}
+fragment Endpoint on WebhookEndpoint {
+	id
+	url
+	topics
+	createdAt
+	disabledAt
+}
+fragment SyncError on UserError {
+	code
+	message
+	field
+	currentStock
+	available
+}
+`
+
+// Changes an endpoint's url or topics; enabled: true re-enables one that
+// was disabled after failed deliveries.
+func UpdateWebhookEndpoint(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	input UpdateWebhookEndpointInput,
+) (data_ *UpdateWebhookEndpointResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "UpdateWebhookEndpoint",
+		Query:  UpdateWebhookEndpoint_Operation,
+		Variables: &__UpdateWebhookEndpointInput{
+			Input: input,
+		},
+	}
+
+	data_ = &UpdateWebhookEndpointResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

@@ -45,3 +45,9 @@ func idempotencyKey(ctx context.Context, fromInput *string) string {
 	}
 	return k
 }
+
+// keyArgument is idempotencyKey, for resolvers whose idempotencyKey
+// argument hides the function's name.
+func keyArgument(ctx context.Context, fromArgument *string) string {
+	return idempotencyKey(ctx, fromArgument)
+}

@@ -20,6 +20,7 @@ import (
 	"holdfast/payments"
 	"holdfast/reqstate"
 	"holdfast/storage"
+	"holdfast/webhooks"
 )
 
 // The query and APQ caches keep documents up to queryCacheMaxDocument bytes
@@ -86,6 +87,9 @@ type HandlerConfig struct {
 	// WebhookAllowPrivate lets webhook endpoints be http:// and private
 	// addresses (WEBHOOK_ALLOW_PRIVATE: tests, local development).
 	WebhookAllowPrivate bool
+	// WebhookResolver looks webhook hosts up when endpoints are created or
+	// updated (default net.DefaultResolver; tests inject one).
+	WebhookResolver webhooks.Resolver
 }
 
 func (cfg *HandlerConfig) setDefaults() {
@@ -142,6 +146,7 @@ func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocume
 		MaxSubscriptionsPerConn:    cfg.MaxSubscriptionsPerConn,
 		MaxProductsPerSubscription: cfg.MaxProductsPerSubscription,
 		WebhookAllowPrivate:        cfg.WebhookAllowPrivate,
+		WebhookResolver:            cfg.WebhookResolver,
 	}
 	gqlCfg := Config{
 		Resolvers:  resolver,

@@ -63,6 +63,9 @@ func newAPI(cfg graph.HandlerConfig, api httpapi.APIConfig) http.Handler {
 	if api.AdminToken == "" {
 		api.AdminToken = cfg.AdminToken
 	}
+	if cfg.WebhookResolver == nil {
+		cfg.WebhookResolver = testResolver
+	}
 	return httpapi.API(api, graph.NewHandler(cfg))
 }
 

@@ -25,17 +25,22 @@ func webhookEndpointPayload(ctx context.Context, ep *storage.WebhookEndpoint, se
 	return &model.WebhookEndpointPayload{Endpoint: ep, Secret: secret, UserErrors: ue}, nil
 }
 
-// checkWebhookURL refuses a URL the dispatcher must not call, as a
-// userError on input.url.
-func (r *Resolver) checkWebhookURL(raw string) error {
-	if err := webhooks.CheckURL(raw, r.WebhookAllowPrivate); err != nil {
-		msg := "url: " + err.Error()
-		if errors.Is(err, webhooks.ErrForbiddenAddress) {
-			msg = "url must reach a public address (loopback, private, link-local and other special addresses are refused)"
-		}
-		return &storage.Error{Code: storage.CodeInvalidInput, Message: msg, Field: []string{"input", "url"}}
+// checkWebhookURL refuses a URL the dispatcher would not call, as a
+// userError on input.url: with the same host rules and resolver as every
+// delivery (webhooks.CheckHost).
+func (r *Resolver) checkWebhookURL(ctx context.Context, raw string) error {
+	err := webhooks.CheckURL(ctx, r.WebhookResolver, raw, r.WebhookAllowPrivate)
+	if err == nil {
+		return nil
 	}
-	return nil
+	msg := "url: " + err.Error()
+	switch {
+	case errors.Is(err, webhooks.ErrForbiddenAddress):
+		msg = "url must reach a public address (loopback, private, link-local and other special addresses are refused)"
+	case errors.Is(err, webhooks.ErrBadHost):
+		msg = "url: the host must be a DNS name (ASCII; an international name in its xn-- form) or an IP address in its usual spelling"
+	}
+	return &storage.Error{Code: storage.CodeInvalidInput, Message: msg, Field: []string{"input", "url"}}
 }
 
 // setStockParams translates setStock's input.

@@ -15,6 +15,7 @@ import (
 	"holdfast/graph/model"
 	"holdfast/payments"
 	"holdfast/storage"
+	"holdfast/webhooks"
 )
 
 // Resolver holds the dependencies every resolver needs.
@@ -32,6 +33,8 @@ type Resolver struct {
 	// WebhookAllowPrivate lets webhook endpoints be http:// and private
 	// addresses (WEBHOOK_ALLOW_PRIVATE).
 	WebhookAllowPrivate bool
+	// WebhookResolver looks webhook hosts up (nil: net.DefaultResolver).
+	WebhookResolver webhooks.Resolver
 }
 
 // productByID loads a product through the request's dataloader.

@@ -74,17 +74,19 @@ func (r *mutationResolver) CreateProduct(ctx context.Context, input model.Create
 		Handle:            input.Handle,
 		Images:            newImages(input.Images),
 		LowStockThreshold: input.LowStockThreshold,
+		IdempotencyKey:    idempotencyKey(ctx, input.IdempotencyKey),
 	})
 	return r.productPayload(ctx, p, err)
 }
 
 // CreateCart is the resolver for the createCart field.
-func (r *mutationResolver) CreateCart(ctx context.Context) (*model.CartPayload, error) {
-	c, err := r.Store.CreateCart(ctx)
+func (r *mutationResolver) CreateCart(ctx context.Context, idempotencyKey *string) (*model.CartPayload, error) {
+	c, err := r.Store.CreateCartKeyed(ctx, keyArgument(ctx, idempotencyKey))
+	ue, err := userErrors(ctx, err)
 	if err != nil {
 		return nil, err
 	}
-	return &model.CartPayload{Cart: c, UserErrors: []*model.UserError{}, Warnings: []*model.CartWarning{}}, nil
+	return &model.CartPayload{Cart: c, UserErrors: ue, Warnings: []*model.CartWarning{}}, nil
 }
 
 // AddToCart is the resolver for the addToCart field.
@@ -159,7 +161,7 @@ func (r *mutationResolver) Checkout(ctx context.Context, input model.CheckoutInp
 
 // CancelOrder is the resolver for the cancelOrder field.
 func (r *mutationResolver) CancelOrder(ctx context.Context, input model.CancelOrderInput) (*model.OrderPayload, error) {
-	order, err := r.Store.CancelOrder(ctx, input.OrderID)
+	order, err := r.Store.CancelOrderKeyed(ctx, input.OrderID, idempotencyKey(ctx, nil))
 	ue, err := userErrors(ctx, err)
 	if err != nil {
 		return nil, err
@@ -174,7 +176,7 @@ func (r *mutationResolver) AdjustStock(ctx context.Context, input model.AdjustSt
 	if input.Reason != nil {
 		reason = *input.Reason
 	}
-	p, err := r.Store.AdjustStock(ctx, parseProductID(input.ProductID), input.Delta, reason)
+	p, err := r.Store.AdjustStockKeyed(ctx, parseProductID(input.ProductID), input.Delta, reason, idempotencyKey(ctx, input.IdempotencyKey))
 	return r.productPayload(ctx, p, err)
 }
 
@@ -217,7 +219,7 @@ func (r *mutationResolver) ConfirmPayment(ctx context.Context, input model.Confi
 
 // CreateCollection is the resolver for the createCollection field.
 func (r *mutationResolver) CreateCollection(ctx context.Context, input model.CreateCollectionInput) (*model.CollectionPayload, error) {
-	c, err := r.Store.CreateCollection(ctx, storage.NewCollection{Handle: input.Handle, Title: input.Title, Description: input.Description})
+	c, err := r.Store.CreateCollection(ctx, storage.NewCollection{Handle: input.Handle, Title: input.Title, Description: input.Description, IdempotencyKey: idempotencyKey(ctx, nil)})
 	return r.collectionPayload(ctx, c, err)
 }
 
@@ -231,7 +233,7 @@ func (r *mutationResolver) UpdateCollection(ctx context.Context, input model.Upd
 
 // DeleteCollection is the resolver for the deleteCollection field.
 func (r *mutationResolver) DeleteCollection(ctx context.Context, collectionID string) (*model.DeleteCollectionPayload, error) {
-	err := r.Store.DeleteCollection(ctx, parseCollectionID(collectionID))
+	err := r.Store.DeleteCollectionKeyed(ctx, parseCollectionID(collectionID), idempotencyKey(ctx, nil))
 	ue, err := userErrors(ctx, err)
 	if err != nil {
 		return nil, err
@@ -258,10 +260,10 @@ func (r *mutationResolver) RemoveProductsFromCollection(ctx context.Context, col
 
 // CreateWebhookEndpoint is the resolver for the createWebhookEndpoint field.
 func (r *mutationResolver) CreateWebhookEndpoint(ctx context.Context, input model.CreateWebhookEndpointInput) (*model.WebhookEndpointPayload, error) {
-	if err := r.checkWebhookURL(input.URL); err != nil {
+	if err := r.checkWebhookURL(ctx, input.URL); err != nil {
 		return webhookEndpointPayload(ctx, nil, nil, err)
 	}
-	ep, secret, err := r.Store.CreateWebhookEndpoint(ctx, input.URL, input.Topics)
+	ep, secret, err := r.Store.CreateWebhookEndpointKeyed(ctx, input.URL, input.Topics, idempotencyKey(ctx, input.IdempotencyKey))
 	if err != nil {
 		return webhookEndpointPayload(ctx, nil, nil, err)
 	}
@@ -270,13 +272,27 @@ func (r *mutationResolver) CreateWebhookEndpoint(ctx context.Context, input mode
 
 // DeleteWebhookEndpoint is the resolver for the deleteWebhookEndpoint field.
 func (r *mutationResolver) DeleteWebhookEndpoint(ctx context.Context, id string) (*model.WebhookEndpointPayload, error) {
-	ep, err := r.Store.DeleteWebhookEndpoint(ctx, parseSerialID(id))
+	ep, err := r.Store.DeleteWebhookEndpointKeyed(ctx, parseSerialID(id), idempotencyKey(ctx, nil))
+	return webhookEndpointPayload(ctx, ep, nil, err)
+}
+
+// UpdateWebhookEndpoint is the resolver for the updateWebhookEndpoint field.
+func (r *mutationResolver) UpdateWebhookEndpoint(ctx context.Context, input model.UpdateWebhookEndpointInput) (*model.WebhookEndpointPayload, error) {
+	if input.URL != nil {
+		if err := r.checkWebhookURL(ctx, *input.URL); err != nil {
+			return webhookEndpointPayload(ctx, nil, nil, err)
+		}
+	}
+	ep, err := r.Store.UpdateWebhookEndpoint(ctx, parseSerialID(input.WebhookEndpointID), storage.WebhookEndpointUpdate{
+		URL: input.URL, Topics: input.Topics, Enabled: input.Enabled,
+		IdempotencyKey: idempotencyKey(ctx, input.IdempotencyKey),
+	})
 	return webhookEndpointPayload(ctx, ep, nil, err)
 }
 
 // RedeliverWebhook is the resolver for the redeliverWebhook field.
 func (r *mutationResolver) RedeliverWebhook(ctx context.Context, deliveryID string) (*storage.WebhookDelivery, error) {
-	return r.Store.RedeliverWebhook(ctx, parseSerialID(deliveryID))
+	return r.Store.RedeliverWebhookKeyed(ctx, parseSerialID(deliveryID), idempotencyKey(ctx, nil))
 }
 
 // SetStock is the resolver for the setStock field.

@@ -69,6 +69,44 @@ func (s *Store) CreateCart(ctx context.Context) (*Cart, error) {
 	return &c, nil
 }
 
+// MinCreateCartKeyLen: a createCart key finds its cart for whoever sends
+// it again, so it must be as hard to guess as a secret (a UUID is 36).
+const MinCreateCartKeyLen = 16
+
+// CreateCartKeyed is CreateCart with an idempotency key ("" for none): a
+// repeat with the key creates nothing and answers the same cart, as it is
+// now. Keys of createCart belong to no cart: they are shared by every
+// client, so one shorter than MinCreateCartKeyLen is refused.
+func (s *Store) CreateCartKeyed(ctx context.Context, key string) (*Cart, error) {
+	if key == "" {
+		return s.CreateCart(ctx)
+	}
+	keyErr := func() error {
+		return userErr(CodeInvalidInput, "idempotencyKey must be 16-255 characters of letters, digits, '-', '_', '.' or ':' (a random one: it finds the cart)", "idempotencyKey")
+	}
+	if len(key) < MinCreateCartKeyLen || !ValidIdempotencyKey(key) {
+		return nil, keyErr()
+	}
+	const q = `
+		INSERT INTO carts (id, expires_at)
+		VALUES ($1, now() + $2 * interval '1 millisecond')
+		RETURNING ` + cartColumns
+	var first Cart
+	id, replayed, err := runKeyed(ctx, s, createCartScope, key, "createCart", requestHash("createCart"), func(tx *Tx) (string, error) {
+		if err := sqlxGet(ctx, tx.q, &first, q, NewSecretID(), s.opts.HoldTTL.Milliseconds()); err != nil {
+			return "", err
+		}
+		return first.ID, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !replayed {
+		return &first, nil
+	}
+	return s.CartByID(ctx, id)
+}
+
 // CartByID returns the cart, or nil when there is none. A cart past its
 // expiry shows as EXPIRED (with no lines: its holds are no longer valid)
 // even before the reaper has released them; reading never writes.

@@ -34,6 +34,9 @@ type NewCollection struct {
 	Handle      *string // nil: derived from the title
 	Title       string
 	Description *string
+	// IdempotencyKey, if set, makes a repeat with the same input create
+	// nothing and answer what the first attempt answered.
+	IdempotencyKey string `json:"-"`
 }
 
 // CollectionUpdate is the input of UpdateCollection; nil fields stay
@@ -94,17 +97,41 @@ func (s *Store) CreateCollection(ctx context.Context, in NewCollection) (*Collec
 		handle = *in.Handle
 	}
 	var c Collection
-	var err error
-	for attempt := 1; attempt <= handleAttempts; attempt++ {
-		err = s.WithTx(ctx, func(tx *Tx) error {
-			if derived {
-				if err := lockHandleBase(ctx, tx.q, "collections", handle); err != nil {
-					return err
+	create := func(tx *Tx) error {
+		if derived {
+			if err := lockHandleBase(ctx, tx.q, "collections", handle); err != nil {
+				return err
+			}
+		}
+		return sqlxGet(ctx, tx.q, &c, createCollectionSQL, handle, in.Title, in.Description, derived)
+	}
+	if in.IdempotencyKey != "" {
+		// One transaction with the key's record: the derived handle's retry
+		// rolls back to a savepoint instead.
+		out, _, err := runKeyed(ctx, s, adminScope, in.IdempotencyKey, "createCollection", inputHash("createCollection", in), func(tx *Tx) (*Collection, error) {
+			var err error
+			for attempt := 1; attempt <= handleAttempts; attempt++ {
+				if _, err := tx.q.ExecContext(ctx, `SAVEPOINT create_collection`); err != nil {
+					return nil, translate(err)
+				}
+				if err = create(tx); !derived || !errors.Is(err, ErrDuplicateHandle) {
+					break
+				}
+				if _, err := tx.q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT create_collection`); err != nil {
+					return nil, translate(err)
 				}
 			}
-			return sqlxGet(ctx, tx.q, &c, createCollectionSQL, handle, in.Title, in.Description, derived)
+			if err != nil {
+				return nil, err
+			}
+			out := c
+			return &out, nil
 		})
-		if !derived || !errors.Is(err, ErrDuplicateHandle) {
+		return out, err
+	}
+	var err error
+	for attempt := 1; attempt <= handleAttempts; attempt++ {
+		if err = s.WithTx(ctx, create); !derived || !errors.Is(err, ErrDuplicateHandle) {
 			break
 		}
 	}
@@ -145,13 +172,21 @@ func (s *Store) UpdateCollection(ctx context.Context, id int64, in CollectionUpd
 
 // DeleteCollection deletes a collection (its products stay in the catalog).
 func (s *Store) DeleteCollection(ctx context.Context, id int64) error {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	var deleted int64
-	err := sqlxGet(ctx, s.pool(), &deleted, `DELETE FROM collections WHERE id = $1 RETURNING id`, id)
-	if errors.Is(err, ErrNotFound) {
-		return collectionNotFound("collectionId")
-	}
+	return s.DeleteCollectionKeyed(ctx, id, "")
+}
+
+// DeleteCollectionKeyed is DeleteCollection with an idempotency key (""
+// for none): a repeat answers the first attempt's success, not
+// COLLECTION_NOT_FOUND.
+func (s *Store) DeleteCollectionKeyed(ctx context.Context, id int64, key string) error {
+	_, err := adminKeyed(ctx, s, key, "deleteCollection", requestHash("deleteCollection", id), func(ctx context.Context, q queryer) (int64, error) {
+		var deleted int64
+		err := sqlxGet(ctx, q, &deleted, `DELETE FROM collections WHERE id = $1 RETURNING id`, id)
+		if errors.Is(err, ErrNotFound) {
+			return 0, collectionNotFound("collectionId")
+		}
+		return deleted, err
+	})
 	return err
 }
 

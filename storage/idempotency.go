@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Idempotency keys.
@@ -110,16 +111,24 @@ func requestHash(op string, parts ...any) []byte {
 	return h.Sum(nil)
 }
 
-// claimKey claims (cartID, key) for this transaction, or returns the stored
-// outcome of an earlier attempt. An expired record is reclaimed. A cart
-// that does not exist gets CART_NOT_FOUND and no record: cart ids are
-// random secrets that only CreateCart makes, so nothing could ever make the
-// request succeed, and remembering it would only let anyone fill the table.
-func (s *Store) claimKey(ctx context.Context, tx *Tx, cartID, key, op string, hash []byte) (*Outcome, error) {
+// errNoCart: a cart-scoped key names a cart that does not exist.
+var errNoCart = errors.New("storage: no such cart")
+
+// claimRecord is the one claim of an idempotency key: it claims (scope,
+// key) for this transaction and returns nil, or returns the stored
+// response of an earlier attempt with the same operation and input, or
+// refuses a key used with another (IDEMPOTENCY_KEY_REUSED). scope is a cart
+// id for cart mutations (cartScoped: claimed only while the cart exists,
+// errNoCart otherwise), or a name starting with "~" (cart ids never contain
+// "~") for mutations that belong to no cart. An expired record is
+// reclaimed. Two attempts that arrive together serialise on the key's
+// unique index: the second waits for the first to commit and then answers
+// from its record.
+func claimRecord(ctx context.Context, q queryer, scope, key, op string, hash []byte, ttl time.Duration, cartScoped bool) (json.RawMessage, error) {
 	const claim = `
 		INSERT INTO idempotency_keys (cart_id, key, operation, request_hash, response, expires_at)
 		SELECT $1, $2, $3, $4, 'null', now() + $5 * interval '1 millisecond'
-		WHERE EXISTS (SELECT 1 FROM carts WHERE id = $1)
+		WHERE NOT $6::boolean OR EXISTS (SELECT 1 FROM carts WHERE id = $1)
 		ON CONFLICT (cart_id, key) DO UPDATE
 		SET operation = EXCLUDED.operation, request_hash = EXCLUDED.request_hash,
 		    response = 'null', created_at = now(), expires_at = EXCLUDED.expires_at
@@ -128,7 +137,7 @@ func (s *Store) claimKey(ctx context.Context, tx *Tx, cartID, key, op string, ha
 	const read = `SELECT operation, request_hash, response FROM idempotency_keys WHERE cart_id = $1 AND key = $2`
 	for attempt := 0; ; attempt++ {
 		var claimed bool
-		err := sqlxGet(ctx, tx.q, &claimed, claim, cartID, key, op, hash, s.opts.IdempotencyTTL.Milliseconds())
+		err := sqlxGet(ctx, q, &claimed, claim, scope, key, op, hash, ttl.Milliseconds(), cartScoped)
 		if err == nil {
 			return nil, nil
 		}
@@ -142,14 +151,16 @@ func (s *Store) claimKey(ctx context.Context, tx *Tx, cartID, key, op string, ha
 			RequestHash []byte          `db:"request_hash"`
 			Response    json.RawMessage `db:"response"`
 		}
-		err = sqlxGet(ctx, tx.q, &rec, read, cartID, key)
+		err = sqlxGet(ctx, q, &rec, read, scope, key)
 		if errors.Is(err, ErrNotFound) {
-			c, err := readCart(ctx, tx.q, cartID)
-			if err != nil {
-				return nil, err
-			}
-			if c == nil {
-				return &Outcome{Error: userErr(CodeCartNotFound, "no cart with this id", "input", "cartId")}, nil
+			if cartScoped {
+				c, err := readCart(ctx, q, scope)
+				if err != nil {
+					return nil, err
+				}
+				if c == nil {
+					return nil, errNoCart
+				}
 			}
 			if attempt == 0 {
 				continue // the record expired and was reaped meanwhile: claim it now
@@ -161,31 +172,62 @@ func (s *Store) claimKey(ctx context.Context, tx *Tx, cartID, key, op string, ha
 		if rec.Operation != op || string(rec.RequestHash) != string(hash) {
 			return nil, userErr(CodeIdempotencyKeyReused, "this idempotency key was already used with a different input", "input", "idempotencyKey")
 		}
-		var out Outcome
-		if err := json.Unmarshal(rec.Response, &out); err != nil {
-			return nil, fmt.Errorf("storage: idempotency record: %w", err)
-		}
-		if snap := out.Snapshot; snap != nil && snap.Cart != nil {
-			for _, l := range snap.Lines {
-				l.CartID = snap.Cart.ID
-			}
-		}
-		out.Replayed = true
-		return &out, nil
+		return rec.Response, nil
 	}
+}
+
+// storeRecord records the response (marshalled to JSON) under the key
+// claimRecord claimed.
+func storeRecord(ctx context.Context, q queryer, scope, key string, response any) error {
+	b, err := json.Marshal(response)
+	if err != nil {
+		return err
+	}
+	const update = `UPDATE idempotency_keys SET response = $3 WHERE cart_id = $1 AND key = $2`
+	// As text: lib/pq's binary_parameters (DB_PREPARE=false) sends a []byte
+	// in binary format, which jsonb does not accept.
+	_, err = q.ExecContext(ctx, update, scope, key, string(b))
+	return translate(err)
+}
+
+// inputHash hashes an operation's input as JSON (pointers are followed,
+// fields tagged json:"-", the key among them, left out).
+func inputHash(op string, in any) []byte {
+	// The inputs are plain data (strings, numbers, slices and pointers of
+	// them), which always marshal.
+	b, _ := json.Marshal(in)
+	return requestHash(op, string(b))
+}
+
+// claimKey claims (cartID, key) for this transaction, or returns the stored
+// outcome of an earlier attempt. A cart that does not exist gets
+// CART_NOT_FOUND and no record: cart ids are random secrets that only
+// CreateCart makes, so nothing could ever make the request succeed, and
+// remembering it would only let anyone fill the table.
+func (s *Store) claimKey(ctx context.Context, tx *Tx, cartID, key, op string, hash []byte) (*Outcome, error) {
+	raw, err := claimRecord(ctx, tx.q, cartID, key, op, hash, s.opts.IdempotencyTTL, true)
+	if errors.Is(err, errNoCart) {
+		return &Outcome{Error: userErr(CodeCartNotFound, "no cart with this id", "input", "cartId")}, nil
+	}
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	var out Outcome
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("storage: idempotency record: %w", err)
+	}
+	if snap := out.Snapshot; snap != nil && snap.Cart != nil {
+		for _, l := range snap.Lines {
+			l.CartID = snap.Cart.ID
+		}
+	}
+	out.Replayed = true
+	return &out, nil
 }
 
 // storeOutcome records the outcome under the claimed key.
 func storeOutcome(ctx context.Context, tx *Tx, cartID, key string, out *Outcome) error {
-	b, err := json.Marshal(out)
-	if err != nil {
-		return err
-	}
-	const q = `UPDATE idempotency_keys SET response = $3 WHERE cart_id = $1 AND key = $2`
-	// As text: lib/pq's binary_parameters (DB_PREPARE=false) sends a []byte
-	// in binary format, which jsonb does not accept.
-	_, err = tx.q.ExecContext(ctx, q, cartID, key, string(b))
-	return translate(err)
+	return storeRecord(ctx, tx.q, cartID, key, out)
 }
 
 // idempotent runs op once per (cartID, key) in one transaction with the
@@ -248,4 +290,101 @@ func (s *Store) ReapIdempotencyKeys(ctx context.Context, limit int) (int, error)
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
+}
+
+// Scopes of the keys of mutations that belong to no cart.
+const (
+	// adminScope: the admin mutations (setStock, adjustStock,
+	// createProduct, the webhook endpoints...); the operation name tells
+	// them apart, and one key is one mutation's.
+	adminScope = "~admin"
+	// createCartScope: createCart.
+	createCartScope = "~createCart"
+)
+
+// keyedOutcome is what a keyed mutation outside a cart stored: its value,
+// or its refusal.
+type keyedOutcome[T any] struct {
+	Value T      `json:"value"`
+	Error *Error `json:"error,omitempty"`
+}
+
+// runKeyed runs run once per (scope, key), in one transaction with the
+// key's record, like idempotent does for cart mutations: a repeat with the
+// same operation and input gets the stored value (replayed true) or the
+// stored refusal and changes nothing; the key with another input is
+// IDEMPOTENCY_KEY_REUSED. A refusal (*Error) is recorded and replayed like
+// a success; whatever run wrote before refusing is rolled back to a
+// savepoint first. run may run more than once (WithTx retries), never for
+// a replay.
+func runKeyed[T any](ctx context.Context, s *Store, scope, key, op string, hash []byte, run func(tx *Tx) (T, error)) (value T, replayed bool, err error) {
+	if !ValidIdempotencyKey(key) {
+		return value, false, invalidKey()
+	}
+	var out keyedOutcome[T]
+	err = s.WithTx(ctx, func(tx *Tx) error {
+		out, replayed = keyedOutcome[T]{}, false
+		raw, err := claimRecord(ctx, tx.q, scope, key, op, hash, s.opts.IdempotencyTTL, false)
+		if err != nil {
+			return err
+		}
+		if raw != nil {
+			replayed = true
+			if err := json.Unmarshal(raw, &out); err != nil {
+				return fmt.Errorf("storage: idempotency record: %w", err)
+			}
+			return nil
+		}
+		if _, err := tx.q.ExecContext(ctx, `SAVEPOINT keyed`); err != nil {
+			return translate(err)
+		}
+		v, err := run(tx)
+		var se *Error
+		if errors.As(err, &se) {
+			if _, err := tx.q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT keyed`); err != nil {
+				return translate(err)
+			}
+			out.Error = se
+		} else if err != nil {
+			return err
+		} else {
+			out.Value = v
+		}
+		return storeRecord(ctx, tx.q, scope, key, out)
+	})
+	switch {
+	case err != nil:
+		return value, false, err
+	case out.Error != nil:
+		return value, replayed, out.Error
+	}
+	return out.Value, replayed, nil
+}
+
+// adminKeyed runs an admin mutation's statement(s): on the pool without a
+// key, else once per key in the admin scope (runKeyed).
+func adminKeyed[T any](ctx context.Context, s *Store, key, op string, hash []byte, run func(ctx context.Context, q queryer) (T, error)) (T, error) {
+	if key == "" {
+		ctx, cancel := s.withTimeout(ctx)
+		defer cancel()
+		return run(ctx, s.pool())
+	}
+	v, _, err := runKeyed(ctx, s, adminScope, key, op, hash, func(tx *Tx) (T, error) { return run(ctx, tx.q) })
+	return v, err
+}
+
+// adminTx runs fn in a transaction: its own without a key, else the key's
+// (runKeyed, admin scope).
+func adminTx[T any](ctx context.Context, s *Store, key, op string, hash []byte, fn func(tx *Tx) (T, error)) (T, error) {
+	if key == "" {
+		var v T
+		err := s.WithTx(ctx, func(tx *Tx) error {
+			var err error
+			v, err = fn(tx)
+			return err
+		})
+		return v, err
+	}
+	v, _, err := runKeyed(ctx, s, adminScope, key, op, hash, fn)
+	return v, err
 }

@@ -14,6 +14,13 @@ const MaxReasonLen = 500
 // stock than carts hold; the guard is in the UPDATE's WHERE clause, so a
 // concurrent reservation cannot slip in between a check and the write.
 func (s *Store) AdjustStock(ctx context.Context, productID int64, delta int, reason string) (*Product, error) {
+	return s.AdjustStockKeyed(ctx, productID, delta, reason, "")
+}
+
+// AdjustStockKeyed is AdjustStock with an idempotency key ("" for none): a
+// repeat with the key and the same input changes nothing and answers what
+// the first attempt answered (the product as it left it, or its refusal).
+func (s *Store) AdjustStockKeyed(ctx context.Context, productID int64, delta int, reason, key string) (*Product, error) {
 	reason = strings.TrimSpace(reason)
 	if delta == 0 {
 		return nil, userErr(CodeInvalidQuantity, "delta must not be zero", "input", "delta")
@@ -28,7 +35,7 @@ func (s *Store) AdjustStock(ctx context.Context, productID int64, delta int, rea
 	if delta < 0 {
 		kind = MoveAdjustment
 	}
-	q := `
+	adjustSQL := `
 		WITH adjusted AS (
 			UPDATE products
 			SET stock = stock + $2, updated_at = now()
@@ -48,34 +55,55 @@ func (s *Store) AdjustStock(ctx context.Context, productID int64, delta int, rea
 		)
 		-- notified reads notify_stock and event: PostgreSQL runs a SELECT CTE only if the query reads it.
 		SELECT adjusted.*, (SELECT count(*) FROM notify_stock) + (SELECT count(*) FROM event) AS notified FROM adjusted`
-	var row struct {
-		Product
-		Notified int64 `db:"notified"`
-	}
-	err := s.retry(ctx, func(ctx context.Context) error {
-		return sqlxGet(ctx, s.pool(), &row, q, productID, delta, kind, reason)
-	})
-	p := row.Product
-	if errors.Is(err, ErrNotFound) {
-		cur, err := s.ProductByID(ctx, productID)
-		switch {
-		case err != nil:
-			return nil, err
-		case cur == nil:
-			return nil, userErr(CodeProductNotFound, "no product with this id", "input", "productId")
-		case int64(cur.Stock)+int64(delta) > MaxStock:
-			return nil, userErr(CodeInvalidInput, "stock would exceed 2147483647", "input", "delta")
-		default:
-			e := userErr(CodeStockBelowHeld, "stock cannot fall below the units carts hold", "input", "delta")
-			avail := cur.Available()
-			e.Available = &avail
-			return nil, e
+	// adjust runs the statement on q and explains a refusal.
+	adjust := func(ctx context.Context, q queryer) (*Product, error) {
+		var row struct {
+			Product
+			Notified int64 `db:"notified"`
 		}
+		err := sqlxGet(ctx, q, &row, adjustSQL, productID, delta, kind, reason)
+		if errors.Is(err, ErrNotFound) {
+			return nil, adjustRefusal(ctx, q, productID, delta)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &row.Product, nil
 	}
+	if key != "" {
+		p, _, err := runKeyed(ctx, s, adminScope, key, "adjustStock", requestHash("adjustStock", productID, delta, reason),
+			func(tx *Tx) (*Product, error) { return adjust(ctx, tx.q) })
+		return p, err
+	}
+	var p *Product
+	err := s.retry(ctx, func(ctx context.Context) error {
+		var err error
+		p, err = adjust(ctx, s.pool())
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &p, nil
+	return p, nil
+}
+
+// adjustRefusal says why adjustSQL changed nothing.
+func adjustRefusal(ctx context.Context, q queryer, productID int64, delta int) error {
+	var cur Product
+	err := sqlxGet(ctx, q, &cur, `SELECT `+productColumns+` FROM products WHERE id = $1`, productID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return userErr(CodeProductNotFound, "no product with this id", "input", "productId")
+	case err != nil:
+		return err
+	case int64(cur.Stock)+int64(delta) > MaxStock:
+		return userErr(CodeInvalidInput, "stock would exceed 2147483647", "input", "delta")
+	default:
+		e := userErr(CodeStockBelowHeld, "stock cannot fall below the units carts hold", "input", "delta")
+		avail := cur.Available()
+		e.Available = &avail
+		return e
+	}
 }
 
 // ProductUpdate is the input of UpdateProduct; nil fields stay unchanged.

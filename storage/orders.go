@@ -215,11 +215,18 @@ func (s *Store) checkoutTx(ctx context.Context, tx *Tx, cartID, email string) (_
 // expired one is only closed; a refunded one (or one awaiting its refund)
 // is refused.
 func (s *Store) CancelOrder(ctx context.Context, orderID string) (*Order, error) {
+	return s.CancelOrderKeyed(ctx, orderID, "")
+}
+
+// CancelOrderKeyed is CancelOrder with an idempotency key ("" for none): a
+// repeat answers the order as the first attempt cancelled it, not
+// ORDER_ALREADY_CANCELLED.
+func (s *Store) CancelOrderKeyed(ctx context.Context, orderID, key string) (*Order, error) {
 	if !ValidSecretID(orderID) {
 		return nil, userErr(CodeOrderNotFound, "no order with this id", "input", "orderId")
 	}
 	var order Order
-	err := s.WithTx(ctx, func(tx *Tx) error {
+	cancelTx := func(tx *Tx) error {
 		st, err := lockOrder(ctx, tx.q, orderID)
 		switch {
 		case err != nil:
@@ -288,11 +295,14 @@ func (s *Store) CancelOrder(ctx context.Context, orderID string) (*Order, error)
 			return err
 		}
 		return enqueueOrderEvent(ctx, tx.q, TopicOrderCancelled, orderID)
-	})
-	if err != nil {
-		return nil, err
 	}
-	return &order, nil
+	return adminTx(ctx, s, key, "cancelOrder", requestHash("cancelOrder", orderID), func(tx *Tx) (*Order, error) {
+		if err := cancelTx(tx); err != nil {
+			return nil, err
+		}
+		o := order
+		return &o, nil
+	})
 }
 
 // OrderByID returns the order, or nil.

@@ -122,55 +122,147 @@ const MaxWebhookEndpoints = 50
 // CreateWebhookEndpoint stores an endpoint whose URL the caller has checked
 // (package webhooks), with a fresh signing secret, returned once.
 func (s *Store) CreateWebhookEndpoint(ctx context.Context, url string, topics []string) (*WebhookEndpoint, string, error) {
+	return s.CreateWebhookEndpointKeyed(ctx, url, topics, "")
+}
+
+// CreateWebhookEndpointKeyed is CreateWebhookEndpoint with an idempotency
+// key ("" for none): a repeat with the key and the same input creates
+// nothing and answers the endpoint the first attempt created, with its
+// secret (the answer the first attempt's caller may never have read).
+func (s *Store) CreateWebhookEndpointKeyed(ctx context.Context, url string, topics []string, key string) (*WebhookEndpoint, string, error) {
+	uniq, err := webhookTopics(topics)
+	if err != nil {
+		return nil, "", err
+	}
+	type created struct {
+		Endpoint *WebhookEndpoint
+		secret   string // not stored: a replay reads it from the endpoint
+	}
+	hash := inputHash("createWebhookEndpoint", []any{url, uniq})
+	out, err := adminKeyed(ctx, s, key, "createWebhookEndpoint", hash, func(ctx context.Context, q queryer) (created, error) {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		secret := "whsec_" + base64.RawURLEncoding.EncodeToString(b)
+		const insert = `
+			INSERT INTO webhook_endpoints (url, topics, secret)
+			SELECT $1, $2, $3
+			WHERE (SELECT count(*) FROM webhook_endpoints) < $4
+			RETURNING ` + endpointColumns
+		var row endpointRow
+		err := sqlxGet(ctx, q, &row, insert, url, pq.Array(uniq), secret, MaxWebhookEndpoints)
+		if errors.Is(err, ErrNotFound) {
+			return created{}, userErr(CodeInvalidInput, "at most 50 webhook endpoints", "input", "url")
+		}
+		if err != nil {
+			return created{}, err
+		}
+		return created{Endpoint: row.endpoint(), secret: secret}, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if out.secret == "" && out.Endpoint != nil {
+		// A replay: the secret is the endpoint's ("" if it was deleted since).
+		ctx, cancel := s.withTimeout(ctx)
+		defer cancel()
+		err := sqlxGet(ctx, s.pool(), &out.secret, `SELECT secret FROM webhook_endpoints WHERE id = $1`, out.Endpoint.ID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, "", err
+		}
+	}
+	return out.Endpoint, out.secret, nil
+}
+
+// webhookTopics checks topics and drops repeats.
+func webhookTopics(topics []string) ([]string, error) {
 	if len(topics) == 0 {
-		return nil, "", userErr(CodeInvalidInput, "topics must name at least one topic", "input", "topics")
+		return nil, userErr(CodeInvalidInput, "topics must name at least one topic", "input", "topics")
 	}
 	seen := map[string]bool{}
 	var uniq []string
 	for _, t := range topics {
 		if !validTopic(t) {
-			return nil, "", userErr(CodeInvalidInput, "unknown topic "+strconv.Quote(t), "input", "topics")
+			return nil, userErr(CodeInvalidInput, "unknown topic "+strconv.Quote(t), "input", "topics")
 		}
 		if !seen[t] {
 			seen[t] = true
 			uniq = append(uniq, t)
 		}
 	}
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	secret := "whsec_" + base64.RawURLEncoding.EncodeToString(b)
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	const q = `
-		INSERT INTO webhook_endpoints (url, topics, secret)
-		SELECT $1, $2, $3
-		WHERE (SELECT count(*) FROM webhook_endpoints) < $4
-		RETURNING ` + endpointColumns
-	var row endpointRow
-	err := sqlxGet(ctx, s.pool(), &row, q, url, pq.Array(uniq), secret, MaxWebhookEndpoints)
-	if errors.Is(err, ErrNotFound) {
-		return nil, "", userErr(CodeInvalidInput, "at most 50 webhook endpoints", "input", "url")
+	return uniq, nil
+}
+
+// WebhookEndpointUpdate is the input of UpdateWebhookEndpoint; nil fields
+// stay unchanged.
+type WebhookEndpointUpdate struct {
+	// URL, checked by the caller (package webhooks).
+	URL    *string
+	Topics []string
+	// Enabled: true enables the endpoint (a disabled one starts again with
+	// no failures counted against it), false disables it.
+	Enabled *bool
+	// IdempotencyKey, if set: a repeat with the same input answers what the
+	// first attempt answered.
+	IdempotencyKey string `json:"-"`
+}
+
+// UpdateWebhookEndpoint changes an endpoint's URL, topics or state. An
+// endpoint enabled again gets the deliveries still pending (their retry
+// windows are not reset: redeliverWebhook does that) and the events from
+// now on; events while it was disabled were not queued for it.
+func (s *Store) UpdateWebhookEndpoint(ctx context.Context, id int64, in WebhookEndpointUpdate) (*WebhookEndpoint, error) {
+	var topics []string
+	if in.Topics != nil {
+		var err error
+		if topics, err = webhookTopics(in.Topics); err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, "", err
-	}
-	return row.endpoint(), secret, nil
+	hash := inputHash("updateWebhookEndpoint", []any{id, in.URL, topics, in.Enabled})
+	return adminKeyed(ctx, s, in.IdempotencyKey, "updateWebhookEndpoint", hash, func(ctx context.Context, q queryer) (*WebhookEndpoint, error) {
+		const update = `
+			UPDATE webhook_endpoints
+			SET url = COALESCE($2, url),
+			    topics = COALESCE($3::text[], topics),
+			    disabled_at = CASE WHEN $4::boolean IS NULL THEN disabled_at
+			                       WHEN $4 THEN NULL
+			                       ELSE COALESCE(disabled_at, now()) END,
+			    consecutive_failures = CASE WHEN $4 THEN 0 ELSE consecutive_failures END
+			WHERE id = $1
+			RETURNING ` + endpointColumns
+		var row endpointRow
+		err := sqlxGet(ctx, q, &row, update, id, in.URL, pq.Array(topics), in.Enabled)
+		if errors.Is(err, ErrNotFound) {
+			return nil, userErr(CodeWebhookEndpointNotFound, "no webhook endpoint with this id", "input", "webhookEndpointId")
+		}
+		if err != nil {
+			return nil, err
+		}
+		return row.endpoint(), nil
+	})
 }
 
 // DeleteWebhookEndpoint deletes the endpoint and its deliveries; it returns
 // the endpoint as it was, or a WEBHOOK_ENDPOINT_NOT_FOUND refusal.
 func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id int64) (*WebhookEndpoint, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	var row endpointRow
-	err := sqlxGet(ctx, s.pool(), &row, `DELETE FROM webhook_endpoints WHERE id = $1 RETURNING `+endpointColumns, id)
-	if errors.Is(err, ErrNotFound) {
-		return nil, userErr(CodeWebhookEndpointNotFound, "no webhook endpoint with this id", "id")
-	}
-	if err != nil {
-		return nil, err
-	}
-	return row.endpoint(), nil
+	return s.DeleteWebhookEndpointKeyed(ctx, id, "")
+}
+
+// DeleteWebhookEndpointKeyed is DeleteWebhookEndpoint with an idempotency
+// key ("" for none): a repeat answers the endpoint deleted, not
+// WEBHOOK_ENDPOINT_NOT_FOUND.
+func (s *Store) DeleteWebhookEndpointKeyed(ctx context.Context, id int64, key string) (*WebhookEndpoint, error) {
+	return adminKeyed(ctx, s, key, "deleteWebhookEndpoint", requestHash("deleteWebhookEndpoint", id), func(ctx context.Context, q queryer) (*WebhookEndpoint, error) {
+		var row endpointRow
+		err := sqlxGet(ctx, q, &row, `DELETE FROM webhook_endpoints WHERE id = $1 RETURNING `+endpointColumns, id)
+		if errors.Is(err, ErrNotFound) {
+			return nil, userErr(CodeWebhookEndpointNotFound, "no webhook endpoint with this id", "id")
+		}
+		if err != nil {
+			return nil, err
+		}
+		return row.endpoint(), nil
+	})
 }
 
 // WebhookEndpoints lists every endpoint in id order.
@@ -231,27 +323,33 @@ func (s *Store) WebhookDeliveries(ctx context.Context, endpointID int64, first i
 // RedeliverWebhook queues a delivery again, now, with a fresh retry window
 // (whatever its status); nil when there is none.
 func (s *Store) RedeliverWebhook(ctx context.Context, id int64) (*WebhookDelivery, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	const q = `
-		WITH d AS (
-			UPDATE webhook_deliveries
-			SET status = 'PENDING', next_attempt_at = now(), retry_since = now(), delivered_at = NULL
-			WHERE id = $1
-			RETURNING *
-		)
-		SELECT ` + deliveryColumns + `
-		FROM d
-		JOIN webhook_events e ON e.id = d.event_id`
-	var out WebhookDelivery
-	err := sqlxGet(ctx, s.pool(), &out, q, id)
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return s.RedeliverWebhookKeyed(ctx, id, "")
+}
+
+// RedeliverWebhookKeyed is RedeliverWebhook with an idempotency key ("" for
+// none): a repeat queues nothing again and answers what the first did.
+func (s *Store) RedeliverWebhookKeyed(ctx context.Context, id int64, key string) (*WebhookDelivery, error) {
+	return adminKeyed(ctx, s, key, "redeliverWebhook", requestHash("redeliverWebhook", id), func(ctx context.Context, q queryer) (*WebhookDelivery, error) {
+		const redeliver = `
+			WITH d AS (
+				UPDATE webhook_deliveries
+				SET status = 'PENDING', next_attempt_at = now(), retry_since = now(), delivered_at = NULL
+				WHERE id = $1
+				RETURNING *
+			)
+			SELECT ` + deliveryColumns + `
+			FROM d
+			JOIN webhook_events e ON e.id = d.event_id`
+		var out WebhookDelivery
+		err := sqlxGet(ctx, q, &out, redeliver, id)
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &out, nil
+	})
 }
 
 // ClaimedDelivery is a delivery a dispatcher claimed: one attempt, with

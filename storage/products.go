@@ -70,6 +70,9 @@ type NewProduct struct {
 	Images []NewImage
 	// LowStockThreshold, if set, is at least 0.
 	LowStockThreshold *int
+	// IdempotencyKey, if set, makes a repeat with the same input create
+	// nothing and answer what the first attempt answered.
+	IdempotencyKey string `json:"-"`
 }
 
 // Input limits.
@@ -169,6 +172,29 @@ func (s *Store) CreateProduct(ctx context.Context, in NewProduct) (*Product, err
 			}
 		}
 		return recordMovement(ctx, tx.q, movement{ProductID: p.ID, Delta: in.Stock, Kind: MoveInitial, Reason: "created"})
+	}
+	if in.IdempotencyKey != "" {
+		// One transaction with the key's record: the derived handle's retry
+		// rolls back to a savepoint instead.
+		out, _, err := runKeyed(ctx, s, adminScope, in.IdempotencyKey, "createProduct", inputHash("createProduct", in), func(tx *Tx) (*Product, error) {
+			var err error
+			for attempt := 1; attempt <= handleAttempts; attempt++ {
+				if _, err := tx.q.ExecContext(ctx, `SAVEPOINT create_product`); err != nil {
+					return nil, translate(err)
+				}
+				if err = create(tx); !derived || !errors.Is(err, ErrDuplicateHandle) {
+					break
+				}
+				if _, err := tx.q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT create_product`); err != nil {
+					return nil, translate(err)
+				}
+			}
+			if err != nil {
+				return nil, err
+			}
+			return &p, nil
+		})
+		return out, err
 	}
 	var err error
 	for attempt := 1; attempt <= handleAttempts; attempt++ {

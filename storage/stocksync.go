@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -45,10 +44,6 @@ type SetStockResult struct {
 	Errors   []*Error
 }
 
-// stockSyncScope is the idempotency_keys scope of setStock's keys (cart ids
-// never contain "~").
-const stockSyncScope = "~setStock"
-
 // SetStock sets the stock of up to 250 products in one transaction: the
 // products are locked in id order, then ONE conditional UPDATE applies
 // every item whose guard holds on the locked row (stock = compareStock when
@@ -78,51 +73,68 @@ func (s *Store) SetStock(ctx context.Context, in SetStockParams) (*SetStockResul
 		res.Errors = errs
 		return res, nil
 	}
-	var out *SetStockResult
-	err = s.WithTx(ctx, func(tx *Tx) error {
-		out = &SetStockResult{Products: []*Product{}, Errors: errs}
-		if in.IdempotencyKey != "" {
-			prev, err := claimStockKey(ctx, tx.q, in, s.opts.IdempotencyTTL.Milliseconds())
-			if err != nil {
-				return err
-			}
-			if prev != nil {
-				out = prev
-				return nil
-			}
-			if _, err := tx.q.ExecContext(ctx, `SAVEPOINT set_stock`); err != nil {
-				return translate(err)
-			}
-		}
+	// apply sets the items in tx; unless AllowPartial, a refusal is
+	// errRollback with the refusals in its result.
+	apply := func(tx *Tx) (*SetStockResult, error) {
 		products, refused, err := setStockTx(ctx, tx.q, in, ids)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		out.Errors = mergeItemErrors(out.Errors, refused)
+		out := &SetStockResult{Products: products, Errors: mergeItemErrors(errs, refused)}
 		if len(out.Errors) > 0 && !in.AllowPartial {
-			if in.IdempotencyKey == "" {
-				return errRollback
-			}
-			if _, err := tx.q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT set_stock`); err != nil {
-				return translate(err)
-			}
-			products = nil
+			out.Products = []*Product{}
+			return out, errRollback
 		}
-		if products != nil {
-			out.Products = products
-		}
-		if in.IdempotencyKey != "" {
-			return storeStockOutcome(ctx, tx.q, in.IdempotencyKey, out)
-		}
-		return nil
-	})
-	if errors.Is(err, errRollback) {
-		return &SetStockResult{Products: []*Product{}, Errors: out.Errors}, nil
+		return out, nil
 	}
+	if in.IdempotencyKey == "" {
+		var out *SetStockResult
+		err = s.WithTx(ctx, func(tx *Tx) error {
+			var err error
+			out, err = apply(tx)
+			return err
+		})
+		if errors.Is(err, errRollback) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	// Keyed: the answer is stored as the products' ids and the refusals; a
+	// replay renders the products as they are now.
+	var first *SetStockResult
+	rec, replayed, err := runKeyed(ctx, s, adminScope, in.IdempotencyKey, "setStock", stockRequestHash(in), func(tx *Tx) (stockOutcome, error) {
+		if _, err := tx.q.ExecContext(ctx, `SAVEPOINT set_stock`); err != nil {
+			return stockOutcome{}, translate(err)
+		}
+		out, err := apply(tx)
+		if errors.Is(err, errRollback) {
+			if _, err := tx.q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT set_stock`); err != nil {
+				return stockOutcome{}, translate(err)
+			}
+		} else if err != nil {
+			return stockOutcome{}, err
+		}
+		first = out
+		rec := stockOutcome{ProductIDs: []int64{}, Errors: out.Errors}
+		for _, p := range out.Products {
+			rec.ProductIDs = append(rec.ProductIDs, p.ID)
+		}
+		return rec, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	if !replayed {
+		return first, nil
+	}
+	ps, err := productsInOrder(ctx, s.pool(), rec.ProductIDs)
+	if err != nil {
+		return nil, err
+	}
+	return &SetStockResult{Products: ps, Errors: rec.Errors}, nil
 }
 
 // errRollback makes WithTx roll back a transaction whose outcome is a
@@ -382,70 +394,25 @@ func stockRequestHash(in SetStockParams) []byte {
 	return requestHash("setStock", parts...)
 }
 
-// claimStockKey claims a setStock idempotency key for this transaction, or
-// returns the outcome of the earlier call that used it (refusing a key
-// used with other input).
-func claimStockKey(ctx context.Context, q queryer, in SetStockParams, ttlMillis int64) (*SetStockResult, error) {
-	hash := stockRequestHash(in)
-	const claim = `
-		INSERT INTO idempotency_keys (cart_id, key, operation, request_hash, response, expires_at)
-		VALUES ($1, $2, 'setStock', $3, 'null', now() + $4 * interval '1 millisecond')
-		ON CONFLICT (cart_id, key) DO UPDATE
-		SET request_hash = EXCLUDED.request_hash, response = 'null', created_at = now(), expires_at = EXCLUDED.expires_at
-		WHERE idempotency_keys.expires_at <= now()
-		RETURNING true`
-	var claimed bool
-	err := sqlxGet(ctx, q, &claimed, claim, stockSyncScope, in.IdempotencyKey, hash, ttlMillis)
-	if err == nil {
-		return nil, nil
+// productsInOrder reads the products with these ids, in this order (ids of
+// products that no longer exist are left out).
+func productsInOrder(ctx context.Context, q queryer, ids []int64) ([]*Product, error) {
+	out := []*Product{}
+	if len(ids) == 0 {
+		return out, nil
 	}
-	if !errors.Is(err, ErrNotFound) {
+	var ps []*Product
+	if err := sqlxSelect(ctx, q, &ps, `SELECT `+productColumns+` FROM products WHERE id = ANY($1)`, pq.Array(ids)); err != nil {
 		return nil, err
 	}
-	var rec struct {
-		RequestHash []byte          `db:"request_hash"`
-		Response    json.RawMessage `db:"response"`
+	byID := make(map[int64]*Product, len(ps))
+	for _, p := range ps {
+		byID[p.ID] = p
 	}
-	const read = `SELECT request_hash, response FROM idempotency_keys WHERE cart_id = $1 AND key = $2`
-	if err := sqlxGet(ctx, q, &rec, read, stockSyncScope, in.IdempotencyKey); err != nil {
-		return nil, err
-	}
-	if string(rec.RequestHash) != string(hash) {
-		return nil, userErr(CodeIdempotencyKeyReused, "this idempotency key was already used with a different input", "input", "idempotencyKey")
-	}
-	var out stockOutcome
-	if err := json.Unmarshal(rec.Response, &out); err != nil {
-		return nil, fmt.Errorf("storage: idempotency record: %w", err)
-	}
-	res := &SetStockResult{Products: []*Product{}, Errors: out.Errors}
-	if len(out.ProductIDs) > 0 {
-		var ps []*Product
-		if err := sqlxSelect(ctx, q, &ps, `SELECT `+productColumns+` FROM products WHERE id = ANY($1)`, pq.Array(out.ProductIDs)); err != nil {
-			return nil, err
-		}
-		byID := map[int64]*Product{}
-		for _, p := range ps {
-			byID[p.ID] = p
-		}
-		for _, id := range out.ProductIDs {
-			if p := byID[id]; p != nil {
-				res.Products = append(res.Products, p)
-			}
+	for _, id := range ids {
+		if p := byID[id]; p != nil {
+			out = append(out, p)
 		}
 	}
-	return res, nil
-}
-
-func storeStockOutcome(ctx context.Context, q queryer, key string, res *SetStockResult) error {
-	out := stockOutcome{ProductIDs: []int64{}, Errors: res.Errors}
-	for _, p := range res.Products {
-		out.ProductIDs = append(out.ProductIDs, p.ID)
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return err
-	}
-	// As text, like storeOutcome: jsonb takes no binary []byte.
-	_, err = q.ExecContext(ctx, `UPDATE idempotency_keys SET response = $3 WHERE cart_id = $1 AND key = $2`, stockSyncScope, key, string(b))
-	return translate(err)
+	return out, nil
 }

@@ -177,7 +177,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c *storage.ClaimedDelivery) st
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(body))
 	if err != nil {
-		return d.failed(c, 0, "bad URL: "+err.Error())
+		return d.failed(c, 0, "bad URL")
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Holdfast-Webhooks/1")
@@ -187,7 +187,9 @@ func (d *Dispatcher) attempt(ctx context.Context, c *storage.ClaimedDelivery) st
 	req.Header.Set(AttemptHeader, strconv.Itoa(c.Attempt))
 	resp, err := d.opts.Client.Do(req)
 	if err != nil {
-		return d.failed(c, 0, err.Error())
+		// Not err.Error(): it may name the resolver's or a resolved
+		// private address, which lastError would show to admins.
+		return d.failed(c, 0, DescribeError(err))
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"sort"
 	"strconv"
 	"sync"
@@ -307,10 +308,15 @@ func TestDeadDispatcherAttemptIsRetried(t *testing.T) {
 	r := rc.delivered()[0]
 	assert.Equal(t, strconv.FormatInt(claimed[0].EventID, 10), r.EventID)
 	assert.Equal(t, 2, r.Attempt, "the dead dispatcher's attempt counts")
+	// The receiver has the request before the dispatcher records it.
+	var status string
+	eventually(t, "the delivery recorded", func() bool {
+		require.NoError(t, s.DB().Get(&status, `SELECT status FROM webhook_deliveries WHERE id = $1`, claimed[0].ID))
+		return status == storage.DeliveryDelivered
+	})
 	// The dead dispatcher's late result is ignored: the attempt is gone.
 	require.NoError(t, s.RecordDelivery(context.Background(), claimed[0].ID, claimed[0].Attempt,
 		storage.DeliveryResult{StatusCode: 500, Error: "late", NextAttempt: time.Now()}, 10))
-	var status string
 	require.NoError(t, s.DB().Get(&status, `SELECT status FROM webhook_deliveries WHERE id = $1`, claimed[0].ID))
 	assert.Equal(t, storage.DeliveryDelivered, status)
 }
@@ -408,5 +414,98 @@ func TestEndpointDisabledAfterFailedDeliveries(t *testing.T) {
 	for _, d := range ds {
 		assert.Equal(t, storage.DeliveryFailed, d.Status)
 		assert.Equal(t, "answered 410 Gone", *d.LastError)
+	}
+}
+
+// TestReenabledEndpointResumes: an endpoint disabled after failed
+// deliveries, enabled again by updateWebhookEndpoint, starts with no
+// failures counted and gets the next events, delivered to the receiver.
+func TestReenabledEndpointResumes(t *testing.T) {
+	t.Parallel()
+	s, _ := storagetest.NewStore(t, storagetest.Options())
+	ctx := context.Background()
+	rc := newReceiver(t)
+	var down atomic.Bool
+	down.Store(true)
+	rc.answer = func(received) int {
+		if down.Load() {
+			return http.StatusGone
+		}
+		return http.StatusOK
+	}
+	ep := subscribe(t, s, rc, storage.TopicStockAdjusted)
+	p := storagetest.MustProduct(t, s, "BACK-1", 3)
+	opts := options()
+	opts.RetryFor = time.Millisecond
+	opts.DisableAfter = 2
+	run(t, s, opts)
+	for range 2 {
+		_, err := s.AdjustStock(ctx, p.ID, 1, "")
+		require.NoError(t, err)
+	}
+	eventually(t, "the endpoint disabled", func() bool {
+		eps, err := s.WebhookEndpoints(ctx)
+		require.NoError(t, err)
+		return eps[0].DisabledAt != nil
+	})
+	require.Empty(t, rc.delivered())
+
+	down.Store(false)
+	enabled := true
+	got, err := s.UpdateWebhookEndpoint(ctx, ep.ID, storage.WebhookEndpointUpdate{Enabled: &enabled})
+	require.NoError(t, err)
+	assert.Nil(t, got.DisabledAt)
+	var failures int
+	require.NoError(t, s.DB().Get(&failures, `SELECT consecutive_failures FROM webhook_endpoints WHERE id = $1`, ep.ID))
+	assert.Zero(t, failures)
+
+	_, err = s.AdjustStock(ctx, p.ID, 1, "after")
+	require.NoError(t, err)
+	eventually(t, "the next event delivered", func() bool { return len(rc.delivered()) == 1 })
+	d := rc.delivered()[0]
+	assert.Equal(t, storage.TopicStockAdjusted, d.Topic)
+	ds, _, err := s.WebhookDeliveries(ctx, ep.ID, 10, 0)
+	require.NoError(t, err)
+	require.Len(t, ds, 3)
+	assert.Equal(t, storage.DeliveryDelivered, ds[0].Status, "the newest, sent after the endpoint was enabled")
+}
+
+// TestLastErrorHidesResolverAddress: a delivery to a host the resolver
+// cannot find records "could not resolve host", not the Go error that
+// names the server's resolver (lookup x on 127.0.0.53:53: no such host);
+// one to a host resolving inside the network records no address either.
+func TestLastErrorHidesResolverAddress(t *testing.T) {
+	t.Parallel()
+	s, _ := storagetest.NewStore(t, storagetest.Options())
+	ctx := context.Background()
+	gone, _, err := s.CreateWebhookEndpoint(ctx, "https://gone.example.com/hook", []string{storage.TopicStockAdjusted})
+	require.NoError(t, err)
+	internal, _, err := s.CreateWebhookEndpoint(ctx, "https://internal.example.com/hook", []string{storage.TopicStockAdjusted})
+	require.NoError(t, err)
+	p := storagetest.MustProduct(t, s, "NXDOMAIN-1", 3)
+	opts := options()
+	opts.AllowPrivate = false
+	opts.Client = webhooks.ClientWith(2*time.Second, false, resolver)
+	opts.RetryFor = time.Millisecond
+	run(t, s, opts)
+	_, err = s.AdjustStock(ctx, p.ID, 1, "")
+	require.NoError(t, err)
+	ipPort := regexp.MustCompile(`\d{1,3}(\.\d{1,3}){3}|:\d+\b`)
+	for ep, want := range map[int64]string{
+		gone.ID:     "could not resolve host: no such host",
+		internal.ID: "refused: the host is, or resolves to, an address that is not public",
+	} {
+		var last string
+		eventually(t, "the delivery failed", func() bool {
+			ds, _, err := s.WebhookDeliveries(ctx, ep, 10, 0)
+			require.NoError(t, err)
+			if len(ds) == 1 && ds[0].Status == storage.DeliveryFailed && ds[0].LastError != nil {
+				last = *ds[0].LastError
+				return true
+			}
+			return false
+		})
+		assert.Equal(t, want, last)
+		assert.NotRegexp(t, ipPort, last)
 	}
 }

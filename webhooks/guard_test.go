@@ -2,11 +2,19 @@ package webhooks_test
 
 import (
 	"context"
+	"errors"
+	"io"
+	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
+	"os"
+	"regexp"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,11 +38,38 @@ func TestPublic(t *testing.T) {
 	}
 }
 
+// fakeResolver answers from its map, and NXDOMAIN (from a resolver at
+// 127.0.0.53:53, as systemd-resolved's would say) for any other name: no
+// test needs the network.
+type fakeResolver map[string][]string
+
+func (f fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	ss, ok := f[strings.ToLower(host)]
+	if !ok {
+		return nil, &net.DNSError{Err: "no such host", Name: host, Server: "127.0.0.53:53", IsNotFound: true}
+	}
+	var out []netip.Addr
+	for _, s := range ss {
+		out = append(out, netip.MustParseAddr(s))
+	}
+	return out, nil
+}
+
+var resolver = fakeResolver{
+	"partner.example.com":  {"93.184.215.14"},
+	"loopback.example.com": {"127.0.0.1"},
+	"mixed.example.com":    {"93.184.215.14", "10.0.0.1"},
+	"internal.example.com": {"10.1.2.3"},
+}
+
 func TestCheckURL(t *testing.T) {
 	t.Parallel()
+	ctx := context.Background()
 	for raw, ok := range map[string]bool{
 		"https://partner.example.com/hooks":    true,
 		"https://93.184.215.14:8443/h":         true,
+		"https://unknown.example.com/h":        true, // not resolvable yet: every delivery checks it
+		"https://xn--bcher-kva.example/h":      true,
 		"http://partner.example.com/hooks":     false, // https only
 		"https://127.0.0.1/h":                  false,
 		"https://[::1]/h":                      false,
@@ -43,16 +78,109 @@ func TestCheckURL(t *testing.T) {
 		"https://10.0.0.8/h":                   false,
 		"ftp://partner.example.com/":           false,
 		"https://user:pw@partner.example.com/": false,
+		"https://partner.example.com:0/h":      false,
+		"https://partner.example.com:99999/h":  false,
 		"/relative":                            false,
 		"":                                     false,
 	} {
-		err := webhooks.CheckURL(raw, false)
+		err := webhooks.CheckURL(ctx, resolver, raw, false)
 		assert.Equal(t, ok, err == nil, "%q: %v", raw, err)
 	}
-	for _, raw := range []string{"http://127.0.0.1:8080/h", "https://localhost/h", "http://10.0.0.8/h"} {
-		assert.NoError(t, webhooks.CheckURL(raw, true), raw)
+	for _, raw := range []string{"http://127.0.0.1:8080/h", "https://localhost/h", "http://10.0.0.8/h", "http://loopback.example.com/h"} {
+		assert.NoError(t, webhooks.CheckURL(ctx, resolver, raw, true), raw)
 	}
-	assert.Error(t, webhooks.CheckURL("ftp://127.0.0.1/", true))
+	assert.Error(t, webhooks.CheckURL(ctx, resolver, "ftp://127.0.0.1/", true))
+	assert.ErrorIs(t, webhooks.CheckURL(ctx, resolver, "http://127.1:8080/", true), webhooks.ErrBadHost,
+		"WEBHOOK_ALLOW_PRIVATE allows private addresses, not odd spellings")
+}
+
+// loopbackSpellings are hosts that reach the server itself (or its
+// network) however a resolver or inet_aton reads them.
+var loopbackSpellings = map[string]error{
+	"0x7f000001":           webhooks.ErrBadHost,
+	"2130706433":           webhooks.ErrBadHost,
+	"127.1":                webhooks.ErrBadHost,
+	"0177.0.0.1":           webhooks.ErrBadHost,
+	"127.000.000.001":      webhooks.ErrBadHost,
+	"0x7f.1":               webhooks.ErrBadHost,
+	"0":                    webhooks.ErrBadHost,
+	"127.0.0.1.":           webhooks.ErrBadHost,
+	"localhost.":           webhooks.ErrBadHost,
+	"foo.localhost.":       webhooks.ErrBadHost,
+	"１２７.０.０.１":            webhooks.ErrBadHost, // full-width digits
+	"ｌｏｃａｌｈｏｓｔ":            webhooks.ErrBadHost, // full-width letters
+	"fe80::1%eth0":         webhooks.ErrBadHost,
+	"localhost":            webhooks.ErrForbiddenAddress,
+	"LocalHost":            webhooks.ErrForbiddenAddress,
+	"foo.localhost":        webhooks.ErrForbiddenAddress,
+	"127.0.0.1":            webhooks.ErrForbiddenAddress,
+	"::ffff:127.0.0.1":     webhooks.ErrForbiddenAddress,
+	"loopback.example.com": webhooks.ErrForbiddenAddress, // resolves to 127.0.0.1
+	"mixed.example.com":    webhooks.ErrForbiddenAddress, // one of its addresses is private
+}
+
+// TestLoopbackSpellingsRefused: every spelling is refused by CheckHost,
+// the one check that creation (CheckURL) and every delivery (the Client's
+// dialer) make, so what creation accepts delivery does not refuse, and
+// the other way round.
+func TestLoopbackSpellingsRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := webhooks.ClientWith(2*time.Second, false, resolver)
+	for host, want := range loopbackSpellings {
+		_, err := webhooks.CheckHost(ctx, resolver, host, false)
+		assert.ErrorIs(t, err, want, host)
+
+		u := "https://" + host + "/h"
+		if strings.Contains(host, ":") {
+			u = "https://[" + strings.ReplaceAll(host, "%", "%25") + "]/h"
+		}
+		assert.Error(t, webhooks.CheckURL(ctx, resolver, u, false), u)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
+		if err != nil {
+			continue // not even a URL net/http sends
+		}
+		resp, err := c.Do(req)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		require.Error(t, err, u)
+		assert.True(t, errors.Is(err, webhooks.ErrBadHost) || errors.Is(err, webhooks.ErrForbiddenAddress), "%s: %v", u, err)
+	}
+}
+
+// TestDescribeErrorHidesAddresses: a delivery's error as lastError shows
+// admins neither the server's resolver (127.0.0.53:53) nor what a name
+// resolved to inside its network.
+func TestDescribeErrorHidesAddresses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := webhooks.ClientWith(2*time.Second, false, resolver)
+	ipPort := regexp.MustCompile(`\d{1,3}(\.\d{1,3}){3}|\[?[0-9a-f]*:[0-9a-f:]+\]?:\d+`)
+	for u, want := range map[string]string{
+		"https://gone.example.com/h":     "could not resolve host: no such host",
+		"https://internal.example.com/h": "refused: the host is, or resolves to, an address that is not public",
+	} {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
+		require.NoError(t, err)
+		resp, err := c.Do(req)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		require.Error(t, err)
+		if strings.Contains(u, "gone") {
+			assert.Contains(t, err.Error(), "127.0.0.53:53", "what lastError showed before")
+		}
+		msg := webhooks.DescribeError(err)
+		assert.Equal(t, want, msg, u)
+		assert.NotRegexp(t, ipPort, msg)
+	}
+	// Connection errors name the partner's address: left out too.
+	err := &url.Error{Op: "Post", URL: "https://partner.example.com/h", Err: &net.OpError{
+		Op: "dial", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(93, 184, 215, 14), Port: 443},
+		Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED},
+	}}
+	assert.Equal(t, "connection refused", webhooks.DescribeError(err))
 }
 
 // TestClientRefusesPrivateAddresses: without WEBHOOK_ALLOW_PRIVATE the
@@ -117,5 +245,31 @@ func TestBackoff(t *testing.T) {
 			assert.GreaterOrEqual(t, d, want/2)
 			assert.LessOrEqual(t, d, want)
 		}
+	}
+}
+
+// TestDescribeErrorTLS: an endpoint whose certificate the client does not
+// trust, or that answers https with http, says so.
+func TestDescribeErrorTLS(t *testing.T) {
+	t.Parallel()
+	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake it refuses is the point
+	tlsSrv.StartTLS()
+	t.Cleanup(tlsSrv.Close)
+	plain := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(plain.Close)
+	c := webhooks.ClientWith(2*time.Second, true, resolver)
+	for u, want := range map[string]string{
+		tlsSrv.URL: "TLS: the certificate could not be verified for the host",
+		"https://" + strings.TrimPrefix(plain.URL, "http://"): "TLS: the endpoint does not serve https",
+	} {
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, u, nil)
+		require.NoError(t, err)
+		resp, err := c.Do(req)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		require.Error(t, err, u)
+		assert.Equal(t, want, webhooks.DescribeError(err), "%s: %v", u, err)
 	}
 }

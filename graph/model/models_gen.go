@@ -27,6 +27,8 @@ type AdjustStockInput struct {
 	ProductID string  `json:"productId"`
 	Delta     int     `json:"delta"`
 	Reason    *string `json:"reason,omitempty"`
+	// Makes retries safe: a repeat changes nothing and answers what the first attempt did.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 type BeginCheckoutInput struct {
@@ -106,12 +108,16 @@ type CreateProductInput struct {
 	Images []*ImageInput `json:"images,omitempty"`
 	// STOCK_LOW fires when available falls to this or below (at least 0).
 	LowStockThreshold *int `json:"lowStockThreshold,omitempty"`
+	// Makes retries safe: a repeat creates nothing and answers what the first attempt did.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 type CreateWebhookEndpointInput struct {
 	// https:// (any scheme to private addresses only with WEBHOOK_ALLOW_PRIVATE).
 	URL    string   `json:"url"`
 	Topics []string `json:"topics"`
+	// Makes retries safe: a repeat answers the same endpoint and secret.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 type DeleteCollectionPayload struct {
@@ -233,6 +239,18 @@ type UpdateProductInput struct {
 	Images []*ImageInput `json:"images,omitempty"`
 	// Sets the STOCK_LOW threshold; null clears it, absent leaves it.
 	LowStockThreshold graphql.Omittable[*int] `json:"lowStockThreshold,omitempty"`
+}
+
+// Absent fields stay as they are.
+type UpdateWebhookEndpointInput struct {
+	WebhookEndpointID string `json:"webhookEndpointId"`
+	// Checked as by createWebhookEndpoint.
+	URL    *string  `json:"url,omitempty"`
+	Topics []string `json:"topics,omitempty"`
+	// true enables a disabled endpoint (its failure count starts again from 0); false disables it.
+	Enabled *bool `json:"enabled,omitempty"`
+	// Makes retries safe, as for createWebhookEndpoint.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 type UserError struct {
