@@ -52,7 +52,7 @@ func TestServeWiring(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	require.Eventually(t, func() bool { s, _ := get("/readyz", ""); return s == 200 }, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { s, _ := get("/readyz", ""); return s == 200 }, 30*time.Second, 20*time.Millisecond)
 
 	status, body := get("/healthz", "")
 	assert.Equal(t, 200, status)
@@ -134,7 +134,7 @@ func TestServeWiringStripe(t *testing.T) {
 		}
 		resp.Body.Close()
 		return resp.StatusCode == 200
-	}, 10*time.Second, 20*time.Millisecond)
+	}, 30*time.Second, 20*time.Millisecond)
 
 	p := storagetest.MustProduct(t, store, "WIRE", 3)
 	c := storagetest.MustCart(t, store)

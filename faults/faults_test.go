@@ -77,7 +77,11 @@ func TestKillMidStorm(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	srv.start()
 	restartedAt := time.Now()
-	time.Sleep(1500 * time.Millisecond)
+	// The storm goes on until a request started after the restart has
+	// succeeded (not for a set time: on a loaded machine that might end
+	// before any did), and a moment longer.
+	awaitSuccessAfter(t, rec, restartedAt, 60*time.Second)
+	time.Sleep(500 * time.Millisecond)
 	st.Halt()
 	outs := rec.Snapshot()
 	summarize(t, "kill -9 storm", outs)
@@ -134,7 +138,10 @@ func TestTerminateBackends(t *testing.T) {
 		lastKill = time.Now()
 		t.Logf("terminated %d backends", n)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	// Until a request started after the last termination has succeeded
+	// (how soon is checked below, with its own bound), and a moment longer.
+	awaitSuccessAfter(t, rec, lastKill, 60*time.Second)
+	time.Sleep(500 * time.Millisecond)
 	st.Halt()
 	outs := rec.Snapshot()
 	summarize(t, "terminate-backends storm", outs)
@@ -426,6 +433,21 @@ func TestGracefulShutdown(t *testing.T) {
 	srv.start() // once more, for the API's own audit
 	checkAuditAPI(t, srv.base(), nProducts)
 	shutdownClean(t, srv)
+}
+
+// awaitSuccessAfter waits until rec holds a successful request that started
+// after since; limit only turns a service that never recovers into a
+// failure.
+func awaitSuccessAfter(t *testing.T, rec *recorder, since time.Time, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for count(rec.Snapshot(), func(o outcome) bool { return o.Class == classOK && o.Start.After(since) }) == 0 {
+		if time.Now().After(deadline) {
+			t.Errorf("no successful request within %s after %s", limit, since.Format(time.RFC3339Nano))
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func waitLockWaiters(t *testing.T, db *sql.DB, name string, limit time.Duration) int {

@@ -126,7 +126,9 @@ func TestWebhooksSurviveKill(t *testing.T) {
 	dbURL := createDB(t)
 	srv := newServer(t, dbURL)
 	t.Setenv("WEBHOOK_ALLOW_PRIVATE", "true")
-	t.Setenv("WEBHOOK_TIMEOUT", "2s")
+	// Room for an attempt on a loaded machine: a timed-out attempt would be
+	// retried and break the attempt counts below.
+	t.Setenv("WEBHOOK_TIMEOUT", "5s")
 	// First life: one look at the outbox at start, then none for an hour.
 	t.Setenv("WEBHOOK_DISPATCH_INTERVAL", "1h")
 	srv.start()
@@ -151,7 +153,7 @@ func TestWebhooksSurviveKill(t *testing.T) {
 
 	t.Setenv("WEBHOOK_DISPATCH_INTERVAL", "50ms")
 	srv.start()
-	waitFor(t, "the committed event", 10*time.Second, func() bool { return len(rc.delivered("STOCK_ADJUSTED")) == 1 })
+	waitFor(t, "the committed event", 30*time.Second, func() bool { return len(rc.delivered("STOCK_ADJUSTED")) == 1 })
 	first := rc.delivered("STOCK_ADJUSTED")[0]
 
 	// Second: kill the server while the receiver holds its delivery.
@@ -161,7 +163,7 @@ func TestWebhooksSurviveKill(t *testing.T) {
 	adjust()
 	select {
 	case <-rc.hung:
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("the delivery never started")
 	}
 	srv.kill()
@@ -172,7 +174,7 @@ func TestWebhooksSurviveKill(t *testing.T) {
 	close(rc.release)
 	srv.start()
 	// The dead attempt's lease (2 × WEBHOOK_TIMEOUT + 5 s) runs out first.
-	waitFor(t, "the interrupted event", 20*time.Second, func() bool { return len(rc.delivered("STOCK_ADJUSTED")) == 2 })
+	waitFor(t, "the interrupted event", 60*time.Second, func() bool { return len(rc.delivered("STOCK_ADJUSTED")) == 2 })
 	second := rc.delivered("STOCK_ADJUSTED")[1]
 	if second.eventID == first.eventID {
 		t.Errorf("the second delivery repeats event %s", first.eventID)

@@ -143,7 +143,9 @@ func TestRateLimits(t *testing.T) {
 	store, _ := storagetest.NewStore(t, storagetest.Options())
 	srv := httptest.NewServer(newAPI(graph.HandlerConfig{
 		Store: store, AdminToken: adminToken,
-		Limits: graph.LimitConfig{PerCart: httpapi.NewKeyedLimiter(1, 3)},
+		// Bursts of 3, then one request per 1000 s: however slowly the
+		// machine sends the first three, no token comes back meanwhile.
+		Limits: graph.LimitConfig{PerCart: httpapi.NewKeyedLimiter(0.001, 3)},
 	}, httpapi.APIConfig{}))
 	t.Cleanup(srv.Close)
 	p := storagetest.MustProduct(t, store, "RATE", 100)

@@ -24,14 +24,22 @@ import (
 // TestStorm drives random adds, updates, removes, checkouts, checkouts
 // with payment, (late) payment confirmations, stock adjustments and
 // cancellations from 32 workers through the HTTP API while two reapers (on
-// two pools, as two processes) expire carts and unpaid orders with TTLs of
-// a fraction of a second. Afterwards every product's books must balance.
+// two pools, as two processes) expire carts and unpaid orders. Afterwards
+// every product's books must balance.
+//
+// Nothing here depends on the machine's speed: each worker runs a fixed
+// number of operations (not for a duration), and holds and payments live
+// for an hour, so nothing lapses by itself. Expiry is part of the storm as
+// operations of its own: a worker sets a cart's expiresAt, or an unpaid
+// order's dueAt, into the past in SQL, and the running reapers (or a
+// mutation that meets it first) take it from there. At the end every
+// remaining hold is made to lapse and the reaper drains them all.
 func TestStorm(t *testing.T) {
 	t.Parallel()
-	e := expiring(t, 800*time.Millisecond)
+	e := expiring(t, time.Hour)
 	e.srv = httptest.NewServer(newAPI(graph.HandlerConfig{
 		Store: e.store, AdminToken: adminToken,
-		Payments: payments.NewService(e.store, payments.Manual{}, payments.Options{TTL: 400 * time.Millisecond}),
+		Payments: payments.NewService(e.store, payments.Manual{}, payments.Options{TTL: time.Hour}),
 	}, httpapi.APIConfig{}))
 	t.Cleanup(e.srv.Close)
 	const (
@@ -40,9 +48,9 @@ func TestStorm(t *testing.T) {
 		workers  = 32
 		initial  = 40
 	)
-	duration := 3 * time.Second
+	perWorker := 16
 	if testing.Short() {
-		duration = time.Second
+		perWorker = 6
 	}
 	pids := make([]string, products)
 	for i := range pids {
@@ -77,10 +85,10 @@ func TestStorm(t *testing.T) {
 	var ops, refusals atomic.Int64
 	var codesMu sync.Mutex
 	codes := map[string]int{}
-	deadline := time.Now().Add(duration)
+	var lapsed atomic.Int64
 	race(workers, func(w int) {
 		rng := rand.New(rand.NewPCG(uint64(w), 42))
-		for time.Now().Before(deadline) {
+		for range perWorker {
 			slot := rng.IntN(carts)
 			cartMu.Lock()
 			c := cartIDs[slot]
@@ -89,19 +97,35 @@ func TestStorm(t *testing.T) {
 			var name string
 			var in map[string]any
 			switch op := rng.IntN(100); {
-			case op < 40:
+			case op < 38:
 				name, in = "addToCart", map[string]any{"cartId": c, "productId": pids[pi], "quantity": 1 + rng.IntN(3), "allowPartial": rng.IntN(2) == 0}
-			case op < 55:
+			case op < 52:
 				name, in = "updateCartLine", map[string]any{"cartId": c, "productId": pids[pi], "quantity": rng.IntN(5)}
-			case op < 65:
+			case op < 62:
 				name, in = "removeCartLine", map[string]any{"cartId": c, "productId": pids[pi]}
-			case op < 72:
+			case op < 69:
 				name, in = "checkout", map[string]any{"cartId": c, "email": "storm@example.com"}
-			case op < 80:
+			case op < 77:
 				name, in = "beginCheckout", map[string]any{"cartId": c, "email": "storm@example.com"}
-			case op < 88:
+			case op < 85:
 				name, in = "adjustStock", map[string]any{"productId": pids[pi], "delta": rng.IntN(16) - 5, "reason": "storm"}
-			case op < 94:
+			case op < 88:
+				// The cart's holds lapse now: the reapers, or the next
+				// mutation of the cart, meet it expired.
+				lapse(t, e.store, `UPDATE carts SET expires_at = now() - interval '1 second' WHERE id = $1`, c, &lapsed)
+				continue
+			case op < 90:
+				// An unpaid order's payment falls due now.
+				orderMu.Lock()
+				if len(unpaid) == 0 {
+					orderMu.Unlock()
+					continue
+				}
+				o := unpaid[rng.IntN(len(unpaid))]
+				orderMu.Unlock()
+				lapse(t, e.store, `UPDATE payments SET due_at = now() - interval '1 second' WHERE order_id = $1 AND status = 'PENDING'`, o, &lapsed)
+				continue
+			case op < 95:
 				orderMu.Lock()
 				if len(unpaid) == 0 {
 					orderMu.Unlock()
@@ -166,8 +190,24 @@ func TestStorm(t *testing.T) {
 	})
 	cancel()
 	reapers.Wait()
-	t.Logf("storm: %d operations, %d refusals, %d orders; refusals: %v", ops.Load(), refusals.Load(), len(orders), codes)
+	t.Logf("storm: %d operations, %d refusals, %d orders, %d holds made to lapse; refusals: %v",
+		ops.Load(), refusals.Load(), len(orders), lapsed.Load(), codes)
 	require.NotEmpty(t, orders, "the storm placed orders")
+
+	// Every hold still running lapses; the reaper releases them all.
+	_, err := e.store.DB().Exec(`UPDATE carts SET expires_at = now() - interval '1 second' WHERE status = 'ACTIVE'`)
+	require.NoError(t, err)
+	_, err = e.store.DB().Exec(`UPDATE payments SET due_at = now() - interval '1 second' WHERE status = 'PENDING'`)
+	require.NoError(t, err)
+	for {
+		n, err := e.store.ReapExpired(context.Background(), storage.ReaperBatch)
+		require.NoError(t, err)
+		m, err := e.store.ReapPayments(context.Background(), storage.ReaperBatch)
+		require.NoError(t, err)
+		if n == 0 && m == 0 {
+			break
+		}
+	}
 
 	books := storagetest.AssertBooks(t, e.store.DB())
 	// Stock + units of PLACED orders = initial + adjustments, with the
@@ -190,6 +230,7 @@ func TestStorm(t *testing.T) {
 	for i, b := range books {
 		want := initial + int(adjusted[i].Load())
 		assert.Equal(t, want, b.Stock+sold[b.ProductID], "product %d: stock + placed = initial + adjustments", b.ProductID)
+		assert.Zero(t, b.Held, "product %d: nothing is held once every hold has lapsed", b.ProductID)
 	}
 	var statuses []struct {
 		Status string `db:"status"`
@@ -197,4 +238,17 @@ func TestStorm(t *testing.T) {
 	}
 	require.NoError(t, e.store.DB().Select(&statuses, `SELECT status, count(*) AS n FROM orders GROUP BY status ORDER BY status`))
 	t.Logf("orders by status: %+v", statuses)
+}
+
+// lapse runs one UPDATE that makes a hold run out (a cart's expiresAt or a
+// payment's dueAt set in the past) for id; safe from any goroutine.
+func lapse(t *testing.T, s *storage.Store, q, id string, n *atomic.Int64) {
+	res, err := s.DB().Exec(q, id)
+	if err != nil {
+		t.Errorf("lapse %s: %v", id, err)
+		return
+	}
+	if k, _ := res.RowsAffected(); k > 0 {
+		n.Add(k)
+	}
 }

@@ -13,8 +13,9 @@
 # 127.0.0.1:<free port>, both serving the storefront at /shop/
 # (STOREFRONT_DIR) with ADMIN_TOKEN=dev-admin-token: the main one
 # (SEED_DEMO=1 GRAPHIQL=true), HOLDFAST_URL, and one whose carts expire
-# after 5 s and whose carts may make 2 mutations at once, then 1 per 2 s
-# (HOLD_TTL=5s RATE_LIMIT_CART=0.5 RATE_LIMIT_CART_BURST=2),
+# after 20 s and whose carts may make 2 mutations at once, then 1 per 8 s
+# (HOLD_TTL=20s RATE_LIMIT_CART=0.125 RATE_LIMIT_CART_BURST=2: wide enough
+# that a slow browser still sees the countdown and meets the limit),
 # HOLDFAST_SHORT_TTL_URL. It runs `playwright test` with those set, and on
 # exit stops the servers and drops the database (the cluster keeps running,
 # as after `make run`). The tests write docs/img/graphiql.png and
@@ -124,10 +125,10 @@ DB_URL="$(DEVDB_NAME="browser_test_$$_$RANDOM" "$DEVDB" url)"
 # One after the other: the first seeds the demo catalog.
 start_server main "$DB_URL" SEED_DEMO=1 GRAPHIQL=true
 MAIN_URL="http://127.0.0.1:$PORT"
-start_server short-ttl "$DB_URL" GRAPHIQL=false HOLD_TTL=5s REAPER_INTERVAL=1s \
-  RATE_LIMIT_CART=0.5 RATE_LIMIT_CART_BURST=2
+start_server short-ttl "$DB_URL" GRAPHIQL=false HOLD_TTL=20s REAPER_INTERVAL=1s \
+  RATE_LIMIT_CART=0.125 RATE_LIMIT_CART_BURST=2
 SHORT_URL="http://127.0.0.1:$PORT"
-log "servers on $MAIN_URL and $SHORT_URL (HOLD_TTL=5s); storefront at /shop/ (logs: kept on failure)"
+log "servers on $MAIN_URL and $SHORT_URL (HOLD_TTL=20s); storefront at /shop/ (logs: kept on failure)"
 
 mkdir -p "$ROOT/docs/img"
 set +e

@@ -151,12 +151,14 @@ func TestSetStockRacesReservationsAndAdjustments(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	var applied, changed atomic.Int64
-	deadline := time.Now().Add(2 * time.Second)
+	// A fixed number of operations each (not a duration: on a slow machine
+	// a short window might see no sync applied).
+	const ops = 40
 	for w := range 4 {
 		wg.Add(3)
 		go func() { // syncs, compare-and-set from what was read
 			defer wg.Done()
-			for time.Now().Before(deadline) {
+			for range ops {
 				p := ps[rand.IntN(len(ps))]
 				cur, err := s.ProductByID(ctx, p.ID)
 				if err != nil {
@@ -185,7 +187,7 @@ func TestSetStockRacesReservationsAndAdjustments(t *testing.T) {
 		}()
 		go func() { // shoppers
 			defer wg.Done()
-			for time.Now().Before(deadline) {
+			for range ops {
 				c := storagetest.MustCart(t, s)
 				_, err := s.AddToCart(ctx, storage.AddToCartParams{CartID: c.ID, ProductID: ps[rand.IntN(len(ps))].ID, Quantity: 1 + rand.IntN(3)})
 				allowed(t, err, storage.CodeInsufficientStock)
@@ -200,7 +202,7 @@ func TestSetStockRacesReservationsAndAdjustments(t *testing.T) {
 		}()
 		go func() { // adjustments
 			defer wg.Done()
-			for time.Now().Before(deadline) {
+			for range ops {
 				_, err := s.AdjustStock(ctx, ps[rand.IntN(len(ps))].ID, rand.IntN(5)-2+boolInt(rand.IntN(2) == 0), "")
 				allowed(t, err, storage.CodeStockBelowHeld, storage.CodeInvalidQuantity)
 			}

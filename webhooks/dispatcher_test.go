@@ -118,7 +118,9 @@ func (rc *receiver) delivered() []received {
 
 func options() webhooks.Options {
 	return webhooks.Options{
-		Interval: 10 * time.Millisecond, Timeout: 2 * time.Second, AllowPrivate: true,
+		// Timeout only turns a hung receiver into a failure: an attempt cut
+		// short on a loaded machine would be retried and counted twice.
+		Interval: 10 * time.Millisecond, Timeout: 30 * time.Second, AllowPrivate: true,
 		RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond, RetryFor: time.Minute,
 		DisableAfter: 10,
 	}
@@ -298,10 +300,13 @@ func TestDeadDispatcherAttemptIsRetried(t *testing.T) {
 	_, err := s.AdjustStock(context.Background(), p.ID, 2, "")
 	require.NoError(t, err)
 
+	// Taken before the claim: the lease runs out 300 ms after the claim's
+	// transaction began, so at least that long after start, however long
+	// the claim took to answer.
+	start := time.Now()
 	claimed, err := s.ClaimDeliveries(context.Background(), 10, 300*time.Millisecond)
 	require.NoError(t, err)
 	require.Len(t, claimed, 1)
-	start := time.Now()
 	run(t, s, options())
 	eventually(t, "the delivery", func() bool { return len(rc.delivered()) == 1 })
 	assert.GreaterOrEqual(t, time.Since(start), 250*time.Millisecond, "not before the lease ran out")

@@ -191,7 +191,7 @@ func TestClientRefusesPrivateAddresses(t *testing.T) {
 	var hits atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { hits.Add(1) }))
 	t.Cleanup(srv.Close)
-	c := webhooks.Client(2*time.Second, false)
+	c := webhooks.Client(30*time.Second, false)
 	port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]
 	for _, u := range []string{srv.URL, "http://localhost:" + port + "/", "http://[::ffff:127.0.0.1]:" + port + "/"} {
 		req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, u, nil)
@@ -208,7 +208,7 @@ func TestClientRefusesPrivateAddresses(t *testing.T) {
 	// With the flag, the same URL is reached.
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, srv.URL, nil)
 	require.NoError(t, err)
-	resp, err := webhooks.Client(2*time.Second, true).Do(req)
+	resp, err := webhooks.Client(30*time.Second, true).Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.EqualValues(t, 1, hits.Load())
@@ -229,7 +229,7 @@ func TestClientFollowsNoRedirect(t *testing.T) {
 	t.Cleanup(srv.Close)
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, srv.URL+"/hook", strings.NewReader("{}"))
 	require.NoError(t, err)
-	resp, err := webhooks.Client(2*time.Second, true).Do(req)
+	resp, err := webhooks.Client(30*time.Second, true).Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode)
