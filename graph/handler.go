@@ -140,7 +140,6 @@ func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocume
 		Resolvers:  resolver,
 		Directives: DirectiveRoot{Admin: adminDirective},
 	}
-	complexityCosts(&gqlCfg.Complexity)
 	srv := handler.New(NewExecutableSchema(gqlCfg))
 	if cfg.Hub != nil {
 		// Origins are checked in front, by the transport's websocket gate
