@@ -195,6 +195,9 @@ func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocume
 	// Mutations run one after another: each root mutation must read what
 	// the previous one wrote, never a value the request cached before it.
 	srv.AroundRootFields(func(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+		if refuseAdminField(ctx) {
+			return graphql.Null
+		}
 		if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Mutation {
 			if l := loaders.From(ctx); l != nil {
 				l.Reset()
