@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"holdfast/reqstate"
@@ -24,6 +25,22 @@ func adminDirective(ctx context.Context, _ any, next graphql.Resolver) (any, err
 		return nil, errUnauthenticated()
 	}
 	return next(ctx)
+}
+
+// refuseAdminField refuses an @admin root field to a caller without the
+// admin token, before gqlgen reads the field's arguments (which it does
+// before it runs the directive): an anonymous request gets UNAUTHENTICATED
+// whatever arguments it sent, never an argument error that tells it more.
+// It reports whether it refused (the field then resolves to null).
+func refuseAdminField(ctx context.Context) bool {
+	rf := graphql.GetRootFieldContext(ctx)
+	if rf == nil || rf.Field.Definition == nil || rf.Field.Definition.Directives.ForName("admin") == nil || reqstate.IsAdmin(ctx) {
+		return false
+	}
+	err := errUnauthenticated().(*gqlerror.Error)
+	err.Path = ast.Path{ast.PathName(rf.Field.Alias)}
+	graphql.AddError(ctx, err)
+	return true
 }
 
 // idempotencyKey is the input's key, else the Idempotency-Key header when

@@ -4,7 +4,9 @@ import (
 	"context"
 	"sync"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/hashicorp/golang-lru/v2/simplelru"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 // boundedCache is an LRU cache keyed by query text whose memory is bounded
@@ -69,4 +71,47 @@ func (c *boundedCache[T]) stats() (entries, bytes int, lookups int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.lru.Len(), c.total, c.lookups
+}
+
+// gqlgen's APQ extension stores a document sent with its hash as soon as it
+// sees it, before the document is parsed, validated or checked against the
+// limits. apqPending is the cache it is given: lookups read the APQ cache,
+// but Add only notes the document in its operation's stats; apqCommit,
+// registered after every other extension, stores it once the operation
+// passed validation and the limits. A refused document is never stored.
+type apqPending struct{ cache *boundedCache[string] }
+
+const apqPendingStat = "HoldfastAPQPending"
+
+type apqEntry struct{ hash, query string }
+
+// Get implements graphql.Cache.
+func (a apqPending) Get(ctx context.Context, hash string) (string, bool) {
+	return a.cache.Get(ctx, hash)
+}
+
+// Add implements graphql.Cache: it notes the document for apqCommit.
+func (a apqPending) Add(ctx context.Context, hash, query string) {
+	if graphql.HasOperationContext(ctx) {
+		graphql.GetOperationContext(ctx).Stats.SetExtension(apqPendingStat, apqEntry{hash, query})
+	}
+}
+
+// apqCommit stores the document apqPending noted. gqlgen runs it only for an
+// operation that was validated and that every earlier extension let through.
+type apqCommit struct{ cache *boundedCache[string] }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = apqCommit{}
+
+func (apqCommit) ExtensionName() string                   { return "HoldfastAPQCommit" }
+func (apqCommit) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (a apqCommit) MutateOperationContext(ctx context.Context, rc *graphql.OperationContext) *gqlerror.Error {
+	if e, ok := rc.Stats.GetExtension(apqPendingStat).(apqEntry); ok {
+		a.cache.Add(ctx, e.hash, e.query)
+	}
+	return nil
 }

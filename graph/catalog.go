@@ -383,6 +383,7 @@ func decodeProductCursor(arg, kind string, p storage.ProductPageParams, c *strin
 		pos.PriceCents, ok = canonicalInt(v)
 	case storage.SortCreatedAt:
 		pos.CreatedAt, ok = canonicalInt(v)
+		ok = ok && storage.ValidMicros(pos.CreatedAt)
 	case storage.SortRelevance:
 		f, err := strconv.ParseFloat(v, 32)
 		pos.Rank = float32(f)

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"encoding/base64"
+	"fmt"
 	"math/big"
 	"strconv"
 	"strings"
@@ -58,4 +59,24 @@ func decodeSeqCursor(kind string, after *string) (int64, error) {
 		return 0, badInput("after is not a cursor returned by this connection")
 	}
 	return id, nil
+}
+
+// auditParams checks inventoryAudit's arguments: first 1 to
+// storage.MaxAuditPage (default 100), after a product id.
+func auditParams(first *int, after *string, onlyProblems *bool) (storage.AuditParams, error) {
+	p := storage.AuditParams{First: 100, OnlyProblems: onlyProblems != nil && *onlyProblems}
+	if first != nil {
+		if *first < 1 || *first > storage.MaxAuditPage {
+			return p, badInput(fmt.Sprintf("first must be between 1 and %d", storage.MaxAuditPage))
+		}
+		p.First = *first
+	}
+	if after != nil {
+		id, ok := storage.ParseProductID(*after)
+		if !ok {
+			return p, badInput("after must be a product id (the last row's product.id)")
+		}
+		p.After = id
+	}
+	return p, nil
 }

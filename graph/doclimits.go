@@ -174,8 +174,10 @@ func countText(n int64) string {
 }
 
 // MutateOperationParameters refuses, before gqlgen parses, validates or
-// caches it, a document over the shape limits. A document found in the
-// query cache passed these checks when it was added.
+// caches it (and before APQ stores it), a document over the shape limits or
+// whose operation costs too much. A document found in the query cache
+// passed these checks when it was added (its cost with other variables is
+// checked in MutateOperationContext).
 func (l *limits) MutateOperationParameters(ctx context.Context, p *graphql.RawParams) *gqlerror.Error {
 	if p.Query == "" || (l.cache != nil && l.cache.has(p.Query)) {
 		return nil
@@ -193,7 +195,22 @@ func (l *limits) MutateOperationParameters(ctx context.Context, p *graphql.RawPa
 		}
 		return nil
 	}
-	return l.cfg.checkShape(measureDocument(doc))
+	if err := l.cfg.checkShape(measureDocument(doc)); err != nil {
+		return err
+	}
+	// The cost, with the request's variables, of the operation it names
+	// (of the costliest when it names none that is there: gqlgen refuses
+	// the request after caching the document).
+	vars := p.Variables
+	if op := doc.Operations.ForName(p.OperationName); op != nil {
+		return l.checkCost(doc, op, vars)
+	}
+	for _, op := range doc.Operations {
+		if err := l.checkCost(doc, op, vars); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func isTokenLimit(e *gqlerror.Error) bool {

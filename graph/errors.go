@@ -70,6 +70,10 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		st := reqstate.From(ctx)
 		rid := reqstate.RequestID(ctx)
 		switch {
+		case errors.Is(err, storage.ErrBadPage):
+			// The resolvers refuse bad pages first; this is the backstop.
+			out.Message = "invalid page arguments"
+			out.Extensions = map[string]any{"code": codeBadInput}
 		case errors.Is(err, storage.ErrUnavailable):
 			log.WarnContext(ctx, "database unavailable", "request_id", rid, "err", err.Error())
 			out.Message = "the service is temporarily unavailable, please retry"

@@ -7,6 +7,13 @@ import "net/http"
 // before it validates it, so a refused document that never reached
 // validation leaves lookups unchanged).
 func NewHandlerWithCacheStats(cfg HandlerConfig) (http.Handler, func() (entries, bytes int, lookups int64)) {
-	h, c := newHandler(cfg)
+	h, c, _ := newHandler(cfg)
 	return h, c.stats
+}
+
+// NewHandlerWithCaches is NewHandler plus views of its query cache and its
+// APQ cache (entries, stored bytes, lookups).
+func NewHandlerWithCaches(cfg HandlerConfig) (h http.Handler, query, apq func() (entries, bytes int, lookups int64)) {
+	h, q, a := newHandler(cfg)
+	return h, q.stats, a.stats
 }

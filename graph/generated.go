@@ -251,7 +251,7 @@ type ComplexityRoot struct {
 		Collection         func(childComplexity int, id string) int
 		CollectionByHandle func(childComplexity int, handle string) int
 		Collections        func(childComplexity int, first *int, after *string) int
-		InventoryAudit     func(childComplexity int) int
+		InventoryAudit     func(childComplexity int, first *int, after *string, onlyProblems *bool) int
 		Order              func(childComplexity int, id string) int
 		Orders             func(childComplexity int, first *int, after *string, updatedAfter *time.Time, status []string) int
 		Product            func(childComplexity int, id string) int
@@ -389,7 +389,7 @@ type QueryResolver interface {
 	Cart(ctx context.Context, id string) (*storage.Cart, error)
 	Order(ctx context.Context, id string) (*storage.Order, error)
 	Orders(ctx context.Context, first *int, after *string, updatedAfter *time.Time, status []string) (*model.OrderConnection, error)
-	InventoryAudit(ctx context.Context) ([]*storage.AuditRow, error)
+	InventoryAudit(ctx context.Context, first *int, after *string, onlyProblems *bool) ([]*storage.AuditRow, error)
 	TopHolders(ctx context.Context, productID *string, first *int) ([]*storage.CartHolding, error)
 	ProductByHandle(ctx context.Context, handle string) (*storage.Product, error)
 	ProductBySku(ctx context.Context, sku string) (*storage.Product, error)
@@ -1325,7 +1325,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Query.InventoryAudit(childComplexity), true
+		args, err := ec.field_Query_inventoryAudit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.InventoryAudit(childComplexity, args["first"].(*int), args["after"].(*string), args["onlyProblems"].(*bool)), true
 	case "Query.order":
 		if e.ComplexityRoot.Query.Order == nil {
 			break
@@ -1993,7 +1998,10 @@ type OrderPayload {
   userErrors: [UserError!]!
 }
 
-"One product's books: ok when stock = ledgerStock and held = cartHeld."
+"""
+One product's books: ok when stock = ledgerStock, held = cartHeld +
+pendingHeld and 0 <= held <= stock.
+"""
 type AuditRow {
   product: Product!
   stock: Int!
@@ -2026,8 +2034,15 @@ type Query {
   repeats (see docs/partners.md). status keeps orders in those statuses.
   """
   orders(first: Int = 20, after: String, updatedAfter: Time, status: [OrderStatus!]): OrderConnection! @admin
-  "Recomputes every product's books from the ledger and the carts (admin)."
-  inventoryAudit: [AuditRow!]! @admin
+  """
+  Recomputes products' books from the ledger, the carts and the orders
+  awaiting payment (admin), in product id order, a page at a time: the first
+  rows (1..1000) of the products whose id is above after (pass the last
+  row's product.id to get the next page; fewer than first rows means the
+  end). onlyProblems keeps the rows that are not ok. Each page is one
+  consistent snapshot; pages are not one snapshot together.
+  """
+  inventoryAudit(first: Int = 100, after: ID, onlyProblems: Boolean = false): [AuditRow!]! @admin
   """
   The active carts holding the most units (of one product, when productId
   is given), biggest first (admin): who is sitting on a drop.
@@ -3484,6 +3499,36 @@ func (ec *executionContext) field_Query_collections_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_inventoryAudit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "onlyProblems",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["onlyProblems"] = arg2
 	return args, nil
 }
 
@@ -7813,7 +7858,8 @@ func (ec *executionContext) _Query_inventoryAudit(ctx context.Context, field gra
 			return ec.fieldContext_Query_inventoryAudit(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Query().InventoryAudit(ctx)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().InventoryAudit(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["onlyProblems"].(*bool))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -7836,7 +7882,7 @@ func (ec *executionContext) _Query_inventoryAudit(ctx context.Context, field gra
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Query_inventoryAudit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Query_inventoryAudit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
@@ -7845,6 +7891,17 @@ func (ec *executionContext) fieldContext_Query_inventoryAudit(_ context.Context,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AuditRow(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_inventoryAudit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -14238,13 +14295,13 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
-	res, err := graphql.UnmarshalTime(v)
+	res, err := model.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalTime(v)
+	res := model.MarshalTime(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
@@ -14780,7 +14837,7 @@ func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalTime(v)
+	res, err := model.UnmarshalTime(v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -14790,7 +14847,7 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalTime(*v)
+	res := model.MarshalTime(*v)
 	return res
 }
 

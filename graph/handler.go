@@ -130,12 +130,12 @@ func (cfg *HandlerConfig) setDefaults() {
 // transports, limits, caches and error presenter, and the per-request
 // dataloaders. The transport's middleware (httpapi.API) goes in front.
 func NewHandler(cfg HandlerConfig) http.Handler {
-	h, _ := newHandler(cfg)
+	h, _, _ := newHandler(cfg)
 	return h
 }
 
-// newHandler also returns the query cache, for tests.
-func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocument]) {
+// newHandler also returns the query and APQ caches, for tests.
+func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocument], *boundedCache[string]) {
 	cfg.setDefaults()
 	resolver := &Resolver{
 		Store:                      cfg.Store,
@@ -152,7 +152,6 @@ func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocume
 		Resolvers:  resolver,
 		Directives: DirectiveRoot{Admin: adminDirective},
 	}
-	complexityCosts(&gqlCfg.Complexity)
 	srv := handler.New(NewExecutableSchema(gqlCfg))
 	if cfg.Hub != nil {
 		// Origins are checked in front, by the transport's websocket gate
@@ -197,13 +196,23 @@ func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocume
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
-	srv.Use(extension.AutomaticPersistedQuery{Cache: newBoundedCache[string](cfg.APQCacheSize, queryCacheMaxDocument, queryCacheBytes)})
+	// The limits come before APQ: a document sent with its hash is checked
+	// before APQ sees it, and one sent as a hash alone was stored only after
+	// it passed them. APQ's cache stores nothing itself: the document is
+	// stored once the operation passed validation and every limit
+	// (apqCommit, last), so a refused document is never kept.
 	lim := newLimits(cfg.Limits, queryCache)
-	srv.Use(lim) // after APQ, which may fill in the query text
+	srv.Use(lim)
+	apq := newBoundedCache[string](cfg.APQCacheSize, queryCacheMaxDocument, queryCacheBytes)
+	srv.Use(extension.AutomaticPersistedQuery{Cache: apqPending{apq}})
+	srv.Use(apqCommit{cache: apq})
 	srv.SetParserTokenLimit(lim.cfg.MaxTokens)
 	// Mutations run one after another: each root mutation must read what
 	// the previous one wrote, never a value the request cached before it.
 	srv.AroundRootFields(func(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+		if refuseAdminField(ctx) {
+			return graphql.Null
+		}
 		if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Mutation {
 			if l := loaders.From(ctx); l != nil {
 				l.Reset()
@@ -214,5 +223,5 @@ func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocume
 	srv.SetErrorPresenter(errorPresenter(cfg.Log))
 	srv.SetRecoverFunc(recoverFunc(cfg.Log))
 
-	return loaders.Middleware(cfg.Store, srv), queryCache
+	return loaders.Middleware(cfg.Store, srv), queryCache, apq
 }

@@ -4,13 +4,11 @@ import (
 	"context"
 
 	"holdfast/config"
-	"holdfast/graph/model"
 	"holdfast/reqstate"
 	"net/http"
 	"net/netip"
 	"time"
 
-	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -74,7 +72,8 @@ func (c *LimitConfig) setDefaults() {
 // operations that are too deep, too wide or too costly, and mutations over
 // their client's or cart's rate (admins are not rate limited). The shape of
 // the document is checked before gqlgen parses and validates it (see
-// doclimits.go); complexity, which depends on variables, after.
+// doclimits.go), and so is its cost with the request's variables; the cost
+// of a document found in the query cache, after.
 type limits struct {
 	cfg   LimitConfig
 	cache *boundedCache[*ast.QueryDocument] // gqlgen's query cache: what is in it passed the shape checks
@@ -131,8 +130,10 @@ func (l *limits) MutateOperationContext(ctx context.Context, rc *graphql.Operati
 		st.SetOperation(label, rc.OperationName)
 	}
 
-	if c := complexity.Calculate(ctx, l.es, op, rc.Variables); c > l.cfg.MaxComplexity {
-		return limitErr(codeComplexityLimit, "operation has complexity %d, the limit is %d", c, l.cfg.MaxComplexity)
+	// A document from the query cache was priced, before it was cached,
+	// with that request's variables: price it with these.
+	if err := l.checkCost(rc.Doc, rc.Operation, rc.Variables); err != nil {
+		return err
 	}
 
 	if op.Operation != ast.Mutation || reqstate.IsAdmin(ctx) || st == nil {
@@ -166,45 +167,16 @@ func (l *limits) rateLimited(st *reqstate.State, wait time.Duration, msg string)
 	return err
 }
 
-// complexityCosts prices list fields: a connection costs first (or last)
-// × its child, a cart or order's lines 50 lines each, the audit 100
-// products, a product's images and collections 5 each.
-func complexityCosts(c *ComplexityRoot) {
-	page := func(first *int) int {
-		if first == nil {
-			return defaultPageSize
-		}
-		return max(*first, 1)
+// checkCost refuses op (of doc) if it costs more than MaxComplexity with
+// vars (see cost.go).
+func (l *limits) checkCost(doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) *gqlerror.Error {
+	if doc == nil || op == nil || l.es == nil {
+		return nil
 	}
-	// first or last; Query.products' first always has a value (its
-	// default), so a last there costs at least a default page.
-	pages := func(first, last *int) int {
-		if last == nil {
-			return page(first)
-		}
-		if first == nil {
-			return max(*last, 1)
-		}
-		return max(page(first), *last)
+	if c := operationCost(l.es.Schema(), doc, op, vars); c > int64(l.cfg.MaxComplexity) {
+		return limitErr(codeComplexityLimit, "operation has complexity %s, the limit is %d", countText(c), l.cfg.MaxComplexity)
 	}
-	c.Query.Products = func(child int, first *int, _ *string, last *int, _ *string, _ *string, _ *bool, _ *model.ProductSortKeys, _ *bool) int {
-		return 1 + pages(first, last)*child
-	}
-	c.Collection.Products = func(child int, first *int, _ *string, last *int, _ *string, _ *model.ProductSortKeys, _ *bool) int {
-		return 1 + pages(first, last)*child
-	}
-	c.Query.Collections = func(child int, first *int, _ *string) int { return 1 + page(first)*child }
-	// A product has at most storage.MaxImages images and any number of
-	// collections; priced, like a cart's lines, at a typical count.
-	c.Product.Images = func(child int) int { return 1 + 5*child }
-	c.Product.Collections = func(child int) int { return 1 + 5*child }
-	c.Query.Orders = func(child int, first *int, _ *string, _ *time.Time, _ []string) int { return 1 + page(first)*child }
-	c.Query.WebhookDeliveries = func(child int, _ string, first *int, _ *string) int { return 1 + page(first)*child }
-	c.Query.InventoryAudit = func(child int) int { return 1 + 100*child }
-	c.Query.TopHolders = func(child int, _ *string, first *int) int { return 1 + page(first)*child }
-	c.Cart.Lines = func(child int) int { return 1 + 50*child }
-	c.Order.Lines = func(child int) int { return 1 + 50*child }
-	c.Subscription.StockChanged = func(child int, ids []string) int { return 1 + len(ids)*child }
+	return nil
 }
 
 func isLoopback(ip string) bool {

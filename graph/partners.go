@@ -94,7 +94,7 @@ func decodeFeedCursor(after *string) (*storage.FeedCursor, error) {
 	}
 	micros, err1 := strconv.ParseInt(us, 10, 64)
 	n, err2 := strconv.ParseInt(seq, 10, 64)
-	if err1 != nil || err2 != nil || n <= 0 {
+	if err1 != nil || err2 != nil || n <= 0 || !storage.ValidMicros(micros) {
 		return nil, bad
 	}
 	return &storage.FeedCursor{UpdatedAt: time.UnixMicro(micros), Seq: n}, nil

@@ -411,8 +411,12 @@ func (r *queryResolver) Orders(ctx context.Context, first *int, after *string, u
 }
 
 // InventoryAudit is the resolver for the inventoryAudit field.
-func (r *queryResolver) InventoryAudit(ctx context.Context) ([]*storage.AuditRow, error) {
-	return r.Store.InventoryAudit(ctx)
+func (r *queryResolver) InventoryAudit(ctx context.Context, first *int, after *string, onlyProblems *bool) ([]*storage.AuditRow, error) {
+	p, err := auditParams(first, after, onlyProblems)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.InventoryAudit(ctx, p)
 }
 
 // TopHolders is the resolver for the topHolders field.

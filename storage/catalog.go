@@ -106,7 +106,8 @@ type ProductPage struct {
 	HasPreviousPage bool
 }
 
-// ErrBadPage is a ProductPageParams the API layer should have refused.
+// ErrBadPage is page parameters (a ProductPageParams, an audit or feed
+// page) the API layer should have refused.
 var ErrBadPage = errors.New("storage: invalid page parameters")
 
 // ListProducts returns a page of the catalog.
@@ -207,7 +208,8 @@ func (p ProductPageParams) valid() bool {
 	_, known := sortKeys[p.Sort]
 	return known && (p.First > 0) != (p.Last > 0) && n <= MaxPageSize &&
 		utf8.RuneCountInString(p.Filter.Query) <= MaxQueryLen && validText(p.After.Name, MaxNameLen) &&
-		validText(p.Before.Name, MaxNameLen) && finite(p.After.Rank) && finite(p.Before.Rank)
+		validText(p.Before.Name, MaxNameLen) && finite(p.After.Rank) && finite(p.Before.Rank) &&
+		ValidMicros(p.After.CreatedAt) && ValidMicros(p.Before.CreatedAt)
 }
 
 func finite(f float32) bool { return !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0) }

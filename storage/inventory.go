@@ -214,18 +214,32 @@ type AuditRow struct {
 	OK          bool `db:"ok"`
 }
 
-// InventoryAudit recomputes, for every product, stock against the sum of its
-// ledger movements and held against the sum of live cart lines and of the
-// lines of orders awaiting payment, from one consistent snapshot.
-func (s *Store) InventoryAudit(ctx context.Context) ([]*AuditRow, error) {
+// MaxAuditPage is the most rows one InventoryAudit call returns.
+const MaxAuditPage = 1000
+
+// AuditParams selects a page of the audit: up to First rows (1 to
+// MaxAuditPage) of the products whose id is above After, in id order; with
+// OnlyProblems, only the rows that are not ok.
+type AuditParams struct {
+	First        int
+	After        int64
+	OnlyProblems bool
+}
+
+// InventoryAudit recomputes, for a page of products, stock against the sum
+// of its ledger movements and held against the sum of live cart lines and of
+// the lines of orders awaiting payment, from one consistent snapshot. It
+// reads the products in id order and stops at First rows, so a page costs
+// its products' movements and lines, not the shop's (with OnlyProblems, it
+// reads on until it found First problems).
+func (s *Store) InventoryAudit(ctx context.Context, p AuditParams) ([]*AuditRow, error) {
+	if p.First < 1 || p.First > MaxAuditPage || p.After < 0 {
+		return nil, ErrBadPage
+	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	const q = `
-		WITH ledger AS (
-			SELECT product_id, sum(delta) AS total FROM inventory_movements GROUP BY product_id
-		), carts AS (
-			SELECT product_id, sum(quantity) AS total FROM cart_lines GROUP BY product_id
-		), pending AS (
+		WITH pending AS (
 			SELECT ol.product_id, sum(ol.quantity) AS total
 			FROM order_lines ol
 			JOIN orders o ON o.id = ol.order_id
@@ -233,18 +247,24 @@ func (s *Store) InventoryAudit(ctx context.Context) ([]*AuditRow, error) {
 			GROUP BY ol.product_id
 		)
 		SELECT p.id AS product_id, p.stock, p.held,
-		       COALESCE(l.total, 0) AS ledger_stock,
-		       COALESCE(c.total, 0) AS cart_held,
-		       COALESCE(po.total, 0) AS pending_held,
-		       p.stock = COALESCE(l.total, 0) AND p.held = COALESCE(c.total, 0) + COALESCE(po.total, 0)
-		           AND p.held BETWEEN 0 AND p.stock AS ok
+		       b.ledger_stock, b.cart_held, b.pending_held, k.ok
 		FROM products p
-		LEFT JOIN ledger l ON l.product_id = p.id
-		LEFT JOIN carts c ON c.product_id = p.id
 		LEFT JOIN pending po ON po.product_id = p.id
-		ORDER BY p.id`
-	var rows []*AuditRow
-	if err := sqlxSelect(ctx, s.pool(), &rows, q); err != nil {
+		CROSS JOIN LATERAL (
+			SELECT COALESCE((SELECT sum(delta) FROM inventory_movements WHERE product_id = p.id), 0) AS ledger_stock,
+			       COALESCE((SELECT sum(quantity) FROM cart_lines WHERE product_id = p.id), 0) AS cart_held,
+			       COALESCE(po.total, 0) AS pending_held
+		) b
+		CROSS JOIN LATERAL (
+			SELECT p.stock = b.ledger_stock AND p.held = b.cart_held + b.pending_held
+			       AND p.held BETWEEN 0 AND p.stock AS ok
+		) k
+		WHERE p.id > $1
+		  AND (NOT $2 OR NOT k.ok)
+		ORDER BY p.id
+		LIMIT $3`
+	rows := make([]*AuditRow, 0, min(p.First, 100))
+	if err := sqlxSelect(ctx, s.pool(), &rows, q, p.After, p.OnlyProblems, p.First); err != nil {
 		return nil, err
 	}
 	return rows, nil

@@ -29,6 +29,20 @@ import (
 // of other roles are not visible to a non-superuser and must not write
 // orders.
 
+// maxMicros is 9999-12-31T23:59:59.999999Z in microseconds since the epoch:
+// the latest moment the API reads or writes (RFC 3339 has four-digit years).
+const maxMicros = 253402300799999999
+
+// ValidMicros reports whether a position in microseconds since the epoch,
+// read from a client's cursor, is a moment the database holds: from the
+// epoch (no order or product is older) to the end of year 9999.
+func ValidMicros(us int64) bool { return us >= 0 && us <= maxMicros }
+
+// validFeedTime: UpdatedAfter and cursors' moments between years 1 and 9999.
+func validFeedTime(t time.Time) bool {
+	return !t.Before(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)) && t.UnixMicro() <= maxMicros
+}
+
 // FeedLag is how far below the oldest running transaction's start the
 // orders feed stops.
 const FeedLag = time.Second
@@ -66,6 +80,9 @@ func (s *Store) feedHorizon(ctx context.Context) (time.Time, error) {
 // OrderFeed returns up to First orders changed after the cursor (or after
 // UpdatedAfter), oldest change first, and whether more are ready now.
 func (s *Store) OrderFeed(ctx context.Context, in OrderFeedParams) ([]*Order, bool, error) {
+	if in.After != nil && !validFeedTime(in.After.UpdatedAt) || !validFeedTime(in.UpdatedAfter) || in.First < 1 || in.First > MaxPageSize {
+		return nil, false, ErrBadPage
+	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	horizon, err := s.feedHorizon(ctx)

@@ -112,7 +112,7 @@ func TestBeginCheckoutKeepsTheHolds(t *testing.T) {
 	books := storagetest.AssertBooks(t, s.DB())
 	assert.Equal(t, 2, books[0].PendingHeld)
 	assert.Equal(t, 0, books[0].CartHeld)
-	audit, err := s.InventoryAudit(ctx)
+	audit, err := s.InventoryAudit(ctx, storage.AuditParams{First: 100})
 	require.NoError(t, err)
 	assert.True(t, audit[0].OK)
 	assert.Equal(t, 2, audit[0].PendingHeld)

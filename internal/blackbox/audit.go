@@ -142,28 +142,38 @@ func checkOrders(ctx context.Context, t *testing.T, tx *sql.Tx) {
 	t.Logf("orders by status: %s", summary.String)
 }
 
-// CheckAuditAPI runs the inventoryAudit query and requires every row ok
-// and, unless wantProducts < 0, that many rows (retrying transport
-// failures and GraphQL errors for up to 10 s).
+// auditRow is one row of the inventoryAudit query.
+type auditRow struct {
+	Product     struct{ ID string }
+	Stock       int
+	LedgerStock int
+	Held        int
+	CartHeld    int
+	PendingHeld int
+	OK          bool
+}
+
+// CheckAuditAPI runs the inventoryAudit query, page after page, and
+// requires every row ok and, unless wantProducts < 0, that many rows
+// (retrying transport failures and GraphQL errors for up to 10 s).
 func CheckAuditAPI(t *testing.T, base string, wantProducts int) {
 	t.Helper()
 	c := NewClient(base, true, nil)
 	defer c.Close()
 	deadline := time.Now().Add(10 * time.Second)
+	var rows []auditRow
+	var after any
 	for {
-		o, v := c.Do("inventoryAudit", "inventoryAudit", true, qAudit, nil)
+		o, v := c.Do("inventoryAudit", "inventoryAudit", true, qAudit, map[string]any{"after": after})
 		if o.Class == ClassOK {
-			var rows []struct {
-				Product     struct{ ID string }
-				Stock       int
-				LedgerStock int
-				Held        int
-				CartHeld    int
-				PendingHeld int
-				OK          bool
-			}
-			if err := json.Unmarshal(v, &rows); err != nil {
+			var page []auditRow
+			if err := json.Unmarshal(v, &page); err != nil {
 				t.Fatalf("inventoryAudit: %v", err)
+			}
+			rows = append(rows, page...)
+			if len(page) == 500 {
+				after = page[len(page)-1].Product.ID
+				continue
 			}
 			if wantProducts >= 0 && len(rows) != wantProducts {
 				t.Errorf("inventoryAudit: %d rows, want %d", len(rows), wantProducts)

@@ -20,7 +20,7 @@ const (
 	qBeginCheckout = `mutation($in: BeginCheckoutInput!) { beginCheckout(input: $in) { order { id status payment { status } } userErrors { code } } }`
 	qConfirmPay    = `mutation($in: ConfirmPaymentInput!) { confirmPayment(input: $in) { order { id status } userErrors { code } } }`
 	QAdjustStock   = `mutation($in: AdjustStockInput!) { adjustStock(input: $in) { product { id } userErrors { code } } }`
-	qAudit         = `query { inventoryAudit { product { id } stock ledgerStock held cartHeld pendingHeld ok } }`
+	qAudit         = `query($after: ID) { inventoryAudit(first: 500, after: $after) { product { id } stock ledgerStock held cartHeld pendingHeld ok } }`
 )
 
 // World is a catalog and a pool of carts shared by the storm's workers.
