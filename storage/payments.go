@@ -62,7 +62,19 @@ const (
 	// CodePaymentRequired: checkout without payment where the shop takes
 	// payments.
 	CodePaymentRequired Code = "PAYMENT_REQUIRED"
+	// CodeDuplicatePaymentReference: confirmPayment with a reference that
+	// already confirmed another order's manual payment.
+	CodeDuplicatePaymentReference Code = "DUPLICATE_PAYMENT_REFERENCE"
 )
+
+// manualReferenceIndex makes a manual payment's reference confirm one
+// order only (migrations/00014); translate maps its violation to
+// duplicateReference.
+const manualReferenceIndex = "payments_manual_reference_once"
+
+func duplicateReference() *Error {
+	return userErr(CodeDuplicatePaymentReference, "this reference already confirmed another order's payment", "input", "reference")
+}
 
 // PaymentRequired refuses an unpaid checkout on a shop that takes payments.
 func PaymentRequired() *Error {
@@ -477,7 +489,7 @@ func (s *Store) paymentTx(ctx context.Context, ev PaymentEvent, apply func(tx *T
 //   - already succeeded: nothing changes (with no event id and another
 //     reference: PAYMENT_NOT_PENDING).
 func (s *Store) PaymentSucceeded(ctx context.Context, ev PaymentEvent) (*PaymentTransition, error) {
-	if len(ev.Reference) > MaxReferenceLen || !validText(ev.Reference, MaxReferenceLen) {
+	if !validText(ev.Reference, MaxReferenceLen) {
 		return nil, userErr(CodeInvalidInput, "reference must be at most 255 characters of valid UTF-8", "input", "reference")
 	}
 	tr, err := s.paymentTx(ctx, ev, func(tx *Tx, st *orderState) (int64, error) {
