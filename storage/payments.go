@@ -355,6 +355,13 @@ type PaymentEvent struct {
 	// provider) a payment that succeeded with another reference refuses
 	// (PAYMENT_NOT_PENDING).
 	Reference string
+	// MatchReference makes the event apply only if Reference is the
+	// reference recorded for the order's payment (PAYMENT_NOT_PENDING
+	// otherwise, changing nothing): a provider's event names its payment,
+	// and the order id it carries (a Stripe intent's metadata, which can
+	// be set on any intent of the account) is no proof that the payment
+	// is this order's.
+	MatchReference bool
 }
 
 // PaymentTransition says what a payment event did.
@@ -445,6 +452,9 @@ func (s *Store) paymentTx(ctx context.Context, ev PaymentEvent, apply func(tx *T
 		}
 		if *st.Provider != ev.Provider {
 			return notPending("the order's payment is taken by the " + *st.Provider + " provider")
+		}
+		if ev.MatchReference && (st.Reference == nil || *st.Reference != ev.Reference) {
+			return notPending("the event is not about the payment recorded for this order")
 		}
 		if ev.EventID != "" {
 			const record = `
