@@ -120,19 +120,21 @@ func (h *StripeWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var se *storage.Error
 	switch {
 	case errors.As(err, &se):
-		// Not an order of ours (or not a Stripe payment): nothing to do,
-		// and nothing Stripe could fix by delivering again.
+		// Not an order of ours, not a Stripe payment, or not this
+		// order's intent (metadata can be set on any intent of the
+		// account): nothing to do, and nothing Stripe could fix by
+		// delivering again.
 		log.WarnContext(r.Context(), "stripe webhook: not for a Stripe payment of ours; ignored",
-			"order", pe.OrderID, "intent", pi.ID, "code", string(se.Code))
+			orderRef(pe.OrderID), "intent", pi.ID, "code", string(se.Code))
 		writeReceived(w)
 		return
 	case err != nil:
-		log.ErrorContext(r.Context(), "stripe webhook: could not apply the event", "order", pe.OrderID, "err", err.Error())
+		log.ErrorContext(r.Context(), "stripe webhook: could not apply the event", orderRef(pe.OrderID), "err", scrub(err, pe.OrderID))
 		http.Error(w, "could not apply the event; deliver it again", http.StatusInternalServerError)
 		return
 	}
 	if tr.Duplicate {
-		log.InfoContext(r.Context(), "stripe webhook: event seen before; nothing changed", "order", pe.OrderID)
+		log.InfoContext(r.Context(), "stripe webhook: event seen before; nothing changed", orderRef(pe.OrderID))
 	}
 	if h.Service != nil {
 		h.Service.logTransition(r.Context(), tr, string(ev.Type))
