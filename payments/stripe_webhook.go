@@ -125,7 +125,7 @@ func (h *StripeWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// account): nothing to do, and nothing Stripe could fix by
 		// delivering again.
 		log.WarnContext(r.Context(), "stripe webhook: not for a Stripe payment of ours; ignored",
-			orderRef(pe.OrderID), "intent", pi.ID, "code", string(se.Code))
+			orderRef(pe.OrderID), "intent", pi.ID, "code", string(se.Code), "reason", se.Message)
 		writeReceived(w)
 		return
 	case err != nil:
