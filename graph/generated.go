@@ -2122,6 +2122,8 @@ extend enum ErrorCode {
   PAYMENT_PROVIDER_UNAVAILABLE
   "checkout without payment, on a shop whose PAYMENT_PROVIDER takes payments (stripe): use beginCheckout."
   PAYMENT_REQUIRED
+  "confirmPayment with a reference that already confirmed another order's payment: a reference confirms one order."
+  DUPLICATE_PAYMENT_REFERENCE
 }
 
 """

@@ -133,7 +133,9 @@ func TestStorm(t *testing.T) {
 				}
 				o := unpaid[rng.IntN(len(unpaid))]
 				orderMu.Unlock()
-				name, in = "confirmPayment", map[string]any{"orderId": o, "reference": fmt.Sprintf("ref-%d", rng.IntN(2))}
+				// The same reference again, or another; each order its
+				// own (a reference confirms one order).
+				name, in = "confirmPayment", map[string]any{"orderId": o, "reference": fmt.Sprintf("ref-%s-%d", o[:8], rng.IntN(2))}
 			default:
 				orderMu.Lock()
 				if len(orders) == 0 {

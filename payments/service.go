@@ -94,7 +94,7 @@ func (s *Service) BeginCheckout(ctx context.Context, cartID, email, key string) 
 	intent, err := s.provider.CreateIntent(cctx, Charge{OrderID: order.ID, AmountCents: pay.AmountCents, Currency: pay.Currency})
 	cancel()
 	if err != nil {
-		s.opts.Log.WarnContext(ctx, "payment provider could not create an intent", "order", order.ID, "provider", s.provider.Name(), "err", err.Error())
+		s.opts.Log.WarnContext(ctx, "payment provider could not create an intent", orderRef(order.ID), "provider", s.provider.Name(), "err", scrub(err, order.ID))
 		return s.abandon(ctx, order.ID)
 	}
 	if intent.Reference == "" {
@@ -120,7 +120,7 @@ func (s *Service) abandon(ctx context.Context, orderID string) (*storage.Order, 
 	undone, err := s.store.AbandonCheckout(cctx, orderID)
 	if err != nil {
 		// The order stays pending: a retry resumes it, the reaper expires it.
-		s.opts.Log.ErrorContext(ctx, "could not abandon a checkout whose payment could not begin", "order", orderID, "err", err.Error())
+		s.opts.Log.ErrorContext(ctx, "could not abandon a checkout whose payment could not begin", orderRef(orderID), "err", scrub(err, orderID))
 		return nil, nil, unavailable()
 	}
 	if !undone {
@@ -179,10 +179,10 @@ func (s *Service) logTransition(ctx context.Context, tr *storage.PaymentTransiti
 	if tr == nil || !tr.Changed() {
 		return
 	}
-	s.opts.Log.InfoContext(ctx, "order payment transition", "order", tr.Order.ID, "from", tr.From, "to", tr.Order.Status, "cause", cause)
+	s.opts.Log.InfoContext(ctx, "order payment transition", orderRef(tr.Order.ID), "from", tr.From, "to", tr.Order.Status, "cause", cause)
 	switch tr.Order.Status {
 	case storage.OrderRefundRequired:
-		s.opts.Log.WarnContext(ctx, "a paid order cannot be served: refund required", "order", tr.Order.ID)
+		s.opts.Log.WarnContext(ctx, "a paid order cannot be served: refund required", orderRef(tr.Order.ID))
 		s.Kick()
 	case storage.OrderPaymentExpired, storage.OrderCancelled:
 		s.Kick()
@@ -249,19 +249,39 @@ func (s *Service) do(ctx context.Context, a *storage.PaymentAction) (storage.Act
 	default:
 		return storage.ActionFailed, errors.New("unknown action " + a.Kind)
 	}
-	log := s.opts.Log.With("order", a.OrderID, "action", a.Kind, "provider", s.provider.Name(), "attempt", a.Attempts+1)
+	log := s.opts.Log.With(orderRef(a.OrderID), "action", a.Kind, "provider", s.provider.Name(), "attempt", a.Attempts+1)
 	switch {
 	case err == nil:
 		log.Info("payment action done")
 		return storage.ActionDone, nil
 	case errors.Is(err, ErrUnsupported):
-		log.Warn("payment action needs doing by hand", "err", err.Error())
+		log.Warn("payment action needs doing by hand", "err", scrub(err, a.OrderID))
 		return storage.ActionManual, err
 	case errors.Is(err, ErrRejected):
-		log.Error("payment action refused by the provider", "err", err.Error())
+		log.Error("payment action refused by the provider", "err", scrub(err, a.OrderID))
 		return storage.ActionFailed, err
 	default:
-		log.Warn("payment action failed; will retry", "err", err.Error())
+		log.Warn("payment action failed; will retry", "err", scrub(err, a.OrderID))
 		return storage.ActionRetry, err
 	}
+}
+
+// orderRef is the log attribute that names an order: never its id, a
+// bearer secret, but storage.LogRef of it (docs/operations.md#logs).
+func orderRef(id string) slog.Attr {
+	if id == "" {
+		return slog.String("order_ref", "")
+	}
+	return slog.String("order_ref", storage.LogRef(id))
+}
+
+// scrub is err's text for a log line, with the order id replaced by its
+// ref: a provider's error may quote the idempotency key, which is made of
+// the order id (Stripe's "Try using a key other than '…'").
+func scrub(err error, orderID string) string {
+	msg := err.Error()
+	if orderID == "" {
+		return msg
+	}
+	return strings.ReplaceAll(msg, orderID, storage.LogRef(orderID))
 }

@@ -165,6 +165,8 @@ func translate(err error) error {
 			case productHandleConstraint, collectionHandleConstraint:
 				dup := *ErrDuplicateHandle
 				return &dup
+			case manualReferenceIndex:
+				return duplicateReference()
 			}
 		case pqerror.ForeignKeyViolation:
 			switch e.Constraint {

@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/lib/pq"
 )
@@ -47,6 +48,10 @@ const orderColumns = `id, seq, cart_id, email, status, currency, created_at, can
 // MaxEmailLen is the longest address SMTP allows.
 const MaxEmailLen = 254
 
+// validEmail accepts a plain address, local@domain: what net/mail parses
+// back to itself, without quotes (no quoted local part), and whose domain
+// is a host name (validMailDomain): an IP literal (a@[127.0.0.1]) or bare
+// address (a@127.0.0.1) is refused.
 func validEmail(s string) bool {
 	if len(s) > MaxEmailLen || strings.ContainsAny(s, " \t\r\n<>\"") {
 		return false
@@ -56,7 +61,28 @@ func validEmail(s string) bool {
 		return false
 	}
 	at := strings.LastIndexByte(s, '@')
-	return at > 0 && strings.Contains(s[at+1:], ".")
+	return at > 0 && validMailDomain(s[at+1:])
+}
+
+// validMailDomain reports whether d is a host name with at least two
+// labels: each 1-63 bytes of letters (any script, for internationalised
+// names), digits and inner hyphens, the last not all digits.
+func validMailDomain(d string) bool {
+	labels := strings.Split(d, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, r := range l {
+			if !(r == '-' || r >= '0' && r <= '9' || unicode.IsLetter(r) || unicode.IsMark(r)) {
+				return false
+			}
+		}
+	}
+	return strings.IndexFunc(labels[len(labels)-1], func(r rune) bool { return r < '0' || r > '9' }) >= 0
 }
 
 // Checkout turns a cart's holds into an order in ONE transaction: the cart

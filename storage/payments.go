@@ -62,7 +62,19 @@ const (
 	// CodePaymentRequired: checkout without payment where the shop takes
 	// payments.
 	CodePaymentRequired Code = "PAYMENT_REQUIRED"
+	// CodeDuplicatePaymentReference: confirmPayment with a reference that
+	// already confirmed another order's manual payment.
+	CodeDuplicatePaymentReference Code = "DUPLICATE_PAYMENT_REFERENCE"
 )
+
+// manualReferenceIndex makes a manual payment's reference confirm one
+// order only (migrations/00014); translate maps its violation to
+// duplicateReference.
+const manualReferenceIndex = "payments_manual_reference_once"
+
+func duplicateReference() *Error {
+	return userErr(CodeDuplicatePaymentReference, "this reference already confirmed another order's payment", "input", "reference")
+}
 
 // PaymentRequired refuses an unpaid checkout on a shop that takes payments.
 func PaymentRequired() *Error {
@@ -343,6 +355,13 @@ type PaymentEvent struct {
 	// provider) a payment that succeeded with another reference refuses
 	// (PAYMENT_NOT_PENDING).
 	Reference string
+	// MatchReference makes the event apply only if Reference is the
+	// reference recorded for the order's payment (PAYMENT_NOT_PENDING
+	// otherwise, changing nothing): a provider's event names its payment,
+	// and the order id it carries (a Stripe intent's metadata, which can
+	// be set on any intent of the account) is no proof that the payment
+	// is this order's.
+	MatchReference bool
 }
 
 // PaymentTransition says what a payment event did.
@@ -434,6 +453,9 @@ func (s *Store) paymentTx(ctx context.Context, ev PaymentEvent, apply func(tx *T
 		if *st.Provider != ev.Provider {
 			return notPending("the order's payment is taken by the " + *st.Provider + " provider")
 		}
+		if ev.MatchReference && (st.Reference == nil || *st.Reference != ev.Reference) {
+			return notPending("the event is not about the payment recorded for this order")
+		}
 		if ev.EventID != "" {
 			const record = `
 				INSERT INTO payment_events (provider, event_id, order_id, type)
@@ -477,7 +499,7 @@ func (s *Store) paymentTx(ctx context.Context, ev PaymentEvent, apply func(tx *T
 //   - already succeeded: nothing changes (with no event id and another
 //     reference: PAYMENT_NOT_PENDING).
 func (s *Store) PaymentSucceeded(ctx context.Context, ev PaymentEvent) (*PaymentTransition, error) {
-	if len(ev.Reference) > MaxReferenceLen || !validText(ev.Reference, MaxReferenceLen) {
+	if !validText(ev.Reference, MaxReferenceLen) {
 		return nil, userErr(CodeInvalidInput, "reference must be at most 255 characters of valid UTF-8", "input", "reference")
 	}
 	tr, err := s.paymentTx(ctx, ev, func(tx *Tx, st *orderState) (int64, error) {

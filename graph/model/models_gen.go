@@ -368,6 +368,8 @@ const (
 	ErrorCodePaymentProviderUnavailable ErrorCode = "PAYMENT_PROVIDER_UNAVAILABLE"
 	// checkout without payment, on a shop whose PAYMENT_PROVIDER takes payments (stripe): use beginCheckout.
 	ErrorCodePaymentRequired ErrorCode = "PAYMENT_REQUIRED"
+	// confirmPayment with a reference that already confirmed another order's payment: a reference confirms one order.
+	ErrorCodeDuplicatePaymentReference ErrorCode = "DUPLICATE_PAYMENT_REFERENCE"
 	// The handle given is another product's (or collection's).
 	ErrorCodeDuplicateHandle    ErrorCode = "DUPLICATE_HANDLE"
 	ErrorCodeCollectionNotFound ErrorCode = "COLLECTION_NOT_FOUND"
@@ -396,6 +398,7 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodePaymentNotPending,
 	ErrorCodePaymentProviderUnavailable,
 	ErrorCodePaymentRequired,
+	ErrorCodeDuplicatePaymentReference,
 	ErrorCodeDuplicateHandle,
 	ErrorCodeCollectionNotFound,
 	ErrorCodeStockChanged,
@@ -404,7 +407,7 @@ var AllErrorCode = []ErrorCode{
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld, ErrorCodeIdempotencyKeyReused, ErrorCodeCartLimitExceeded, ErrorCodeStockLimitExceeded, ErrorCodePaymentNotPending, ErrorCodePaymentProviderUnavailable, ErrorCodePaymentRequired, ErrorCodeDuplicateHandle, ErrorCodeCollectionNotFound, ErrorCodeStockChanged, ErrorCodeWebhookEndpointNotFound:
+	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld, ErrorCodeIdempotencyKeyReused, ErrorCodeCartLimitExceeded, ErrorCodeStockLimitExceeded, ErrorCodePaymentNotPending, ErrorCodePaymentProviderUnavailable, ErrorCodePaymentRequired, ErrorCodeDuplicatePaymentReference, ErrorCodeDuplicateHandle, ErrorCodeCollectionNotFound, ErrorCodeStockChanged, ErrorCodeWebhookEndpointNotFound:
 		return true
 	}
 	return false

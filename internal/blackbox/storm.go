@@ -212,7 +212,8 @@ func (s *Storm) step(rng *rand.Rand) Outcome {
 		if order == "" {
 			return s.step(rng)
 		}
-		in := map[string]any{"orderId": order, "reference": fmt.Sprintf("ref-%d", rng.IntN(2))}
+		// Each order its own references: a reference confirms one order.
+		in := map[string]any{"orderId": order, "reference": fmt.Sprintf("ref-%s-%d", order[:8], rng.IntN(2))}
 		o, _ = s.c.Do("confirmPayment", "confirmPayment", true, qConfirmPay, map[string]any{"in": in})
 		if o.Class == ClassTransport && o.Code != "refused" || o.Class == ClassGQLError {
 			time.Sleep(50 * time.Millisecond)
