@@ -40,15 +40,34 @@ func refusedConnect(err error) bool {
 		errors.Is(err, syscall.ECONNREFUSED)
 }
 
+// refusalState is what a Store's pools know of PostgreSQL refusing them.
+type refusalState struct {
+	// count counts refused connection attempts.
+	count atomic.Int64
+	// since is when the current run of refusals began (unix nanoseconds;
+	// 0: the last attempt succeeded).
+	since atomic.Int64
+}
+
 // patientConnector opens a pool's connections, waiting out refusals.
 type patientConnector struct {
 	driver.Connector
-	wait     time.Duration
-	refusals *atomic.Int64
+	wait    time.Duration
+	refused *refusalState
 }
 
+// Connect opens a connection, trying again while PostgreSQL refuses, until
+// wait has passed since this attempt began, or since the refusals began:
+// once the database has refused for longer than that, every attempt tries
+// once and fails, so the requests queued in the pool behind the attempts
+// (database/sql hands each failure to one of them) answer at once instead
+// of each waiting in turn into its deadline.
 func (c *patientConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	giveUp := time.Now().Add(c.wait)
+	now := time.Now()
+	giveUp := now.Add(c.wait)
+	if since := c.refused.since.Load(); since != 0 && time.Unix(0, since).Add(c.wait).Before(giveUp) {
+		giveUp = time.Unix(0, since).Add(c.wait)
+	}
 	if d, ok := ctx.Deadline(); ok && d.Add(-connectReserve).Before(giveUp) {
 		giveUp = d.Add(-connectReserve)
 	}
@@ -58,10 +77,12 @@ func (c *patientConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		conn, err := c.Connector.Connect(ctx)
 		switch {
 		case err == nil:
+			c.refused.since.Store(0)
 			return conn, nil
 		case refusedConnect(err):
 			refused = err
-			c.refusals.Add(1)
+			c.refused.count.Add(1)
+			c.refused.since.CompareAndSwap(0, time.Now().UnixNano())
 		case refused != nil && ctx.Err() != nil:
 			// The deadline ran out while trying again: the cause is
 			// still the refusal.
@@ -85,13 +106,13 @@ func (c *patientConnector) Connect(ctx context.Context) (driver.Conn, error) {
 }
 
 // openPool opens a pool of at most n connections to url whose connector
-// waits out refusals for up to wait, counting them in refusals.
-func openPool(url string, n int, wait time.Duration, refusals *atomic.Int64) (*sqlx.DB, error) {
+// waits out refusals for up to wait, recording them in refused.
+func openPool(url string, n int, wait time.Duration, refused *refusalState) (*sqlx.DB, error) {
 	base, err := pq.NewConnector(url)
 	if err != nil {
 		return nil, fmt.Errorf("storage: open: %w", err)
 	}
-	db := sqlx.NewDb(sql.OpenDB(&patientConnector{Connector: base, wait: wait, refusals: refusals}), "postgres")
+	db := sqlx.NewDb(sql.OpenDB(&patientConnector{Connector: base, wait: wait, refused: refused}), "postgres")
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
 	db.SetConnMaxIdleTime(5 * time.Minute)

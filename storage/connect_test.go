@@ -2,11 +2,8 @@ package storage_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"testing"
 	"time"
 
@@ -35,76 +32,23 @@ func TestTranslateRefusedConnection(t *testing.T) {
 	assert.NotErrorIs(t, storage.Translate(&pq.Error{Code: pqerror.TRSerializationFailure}), storage.ErrUnavailable)
 }
 
-// limitConnections caps how many connections the (non-superuser) test role
-// may have to the database at u, as a full max_connections would: a
-// connection over it is refused with SQLSTATE 53300. quiet waits until the
-// database has no backends left (a closed connection's backend exits a
-// moment after the client closed it).
-func limitConnections(t *testing.T, u string, limit int) (quiet func()) {
-	t.Helper()
-	admin := os.Getenv("TEST_DATABASE_URL")
-	if admin == "" {
-		admin = storagetest.DefaultURL
-	}
-	db, err := sql.Open("postgres", admin)
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	parsed, err := url.Parse(u)
-	require.NoError(t, err)
-	name := parsed.Path[1:]
-	_, err = db.Exec(fmt.Sprintf(`ALTER DATABASE %s CONNECTION LIMIT %d`, pq.QuoteIdentifier(name), limit))
-	require.NoError(t, err)
-	return func() {
-		require.Eventually(t, func() bool {
-			var n int
-			return db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = $1`, name).Scan(&n) == nil && n == 0
-		}, 30*time.Second, 5*time.Millisecond, "backends of %s linger", name)
-	}
-}
-
-// occupy opens connections to u until PostgreSQL refuses one, and keeps
-// them until release is called (or t ends): every slot is then taken.
-func occupy(t *testing.T, u string) (release func()) {
-	t.Helper()
-	db, err := sql.Open("postgres", u)
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	var held []*sql.Conn
-	for {
-		c, err := db.Conn(context.Background())
-		if err != nil {
-			require.NotNil(t, pq.As(err, pqerror.TooManyConnections), "want too many connections, got %v", err)
-			break
-		}
-		require.NoError(t, c.PingContext(context.Background()))
-		held = append(held, c)
-		require.Less(t, len(held), 100, "the connection limit is not in force")
-	}
-	return func() {
-		for _, c := range held {
-			c.Close()
-		}
-		db.Close()
-	}
-}
-
 // When PostgreSQL has no connection to give, a statement waits for one
 // (DB_CONNECT_WAIT) and gets it as soon as one is free; when none frees up
 // in time it fails with ErrUnavailable.
 func TestConnectionRefused(t *testing.T) {
 	t.Parallel()
 	u := storagetest.URL(t)
-	quiet := limitConnections(t, u, 3)
+	conns := storagetest.LimitConnections(t, u, 3)
 	opts := storagetest.Options()
 
 	t.Run("gives up: unavailable", func(t *testing.T) {
 		opts := opts
 		opts.ConnectWait = 50 * time.Millisecond
-		quiet()
+		conns.WaitIdle()
 		store, err := storage.Open(context.Background(), u, 2, opts)
 		require.NoError(t, err)
 		defer store.Close()
-		release := occupy(t, u)
+		release := conns.Occupy()
 		defer release()
 		// The read pool has no connection yet: it must open one.
 		_, err = store.ProductsByIDs(context.Background(), []int64{1})
@@ -113,14 +57,35 @@ func TestConnectionRefused(t *testing.T) {
 		assert.Positive(t, store.Stats().ConnectRefusals)
 	})
 
-	t.Run("waits: served once a connection is free", func(t *testing.T) {
+	t.Run("refused for longer than the wait: tries once", func(t *testing.T) {
 		opts := opts
-		opts.ConnectWait = time.Minute
-		quiet()
+		opts.ConnectWait = 50 * time.Millisecond
+		conns.WaitIdle()
 		store, err := storage.Open(context.Background(), u, 2, opts)
 		require.NoError(t, err)
 		defer store.Close()
-		release := occupy(t, u)
+		release := conns.Occupy()
+		defer release()
+		_, err = store.ProductsByIDs(context.Background(), []int64{1})
+		require.ErrorIs(t, err, storage.ErrUnavailable)
+		// Once the refusals began over 50 ms ago, the next request that
+		// needs a connection tries once, and does not queue the others
+		// behind a wait of its own.
+		time.Sleep(opts.ConnectWait)
+		before := store.Stats().ConnectRefusals
+		_, err = store.ProductsByIDs(context.Background(), []int64{1})
+		require.ErrorIs(t, err, storage.ErrUnavailable)
+		assert.Equal(t, before+1, store.Stats().ConnectRefusals)
+	})
+
+	t.Run("waits: served once a connection is free", func(t *testing.T) {
+		opts := opts
+		opts.ConnectWait = time.Minute
+		conns.WaitIdle()
+		store, err := storage.Open(context.Background(), u, 2, opts)
+		require.NoError(t, err)
+		defer store.Close()
+		release := conns.Occupy()
 		defer release()
 		done := make(chan error, 1)
 		go func() {
@@ -141,11 +106,11 @@ func TestConnectionRefused(t *testing.T) {
 	t.Run("the caller's deadline bounds the wait", func(t *testing.T) {
 		opts := opts
 		opts.ConnectWait = time.Hour
-		quiet()
+		conns.WaitIdle()
 		store, err := storage.Open(context.Background(), u, 2, opts)
 		require.NoError(t, err)
 		defer store.Close()
-		release := occupy(t, u)
+		release := conns.Occupy()
 		defer release()
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()

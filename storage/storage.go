@@ -84,7 +84,7 @@ type Store struct {
 	checkouts      atomic.Int64
 	unitsSold      atomic.Int64
 	salesCents     atomic.Int64
-	refusals       *atomic.Int64 // connections PostgreSQL refused (both pools)
+	refused        *refusalState // connections PostgreSQL refused (both pools)
 }
 
 // Stats are running totals for metrics.
@@ -105,7 +105,7 @@ func (s *Store) Stats() Stats {
 		Batches: s.batches.Load(), BatchFallbacks: s.batchFallbacks.Load(), BatchJoins: s.batchJoins.Load(),
 		CartsExpired: s.cartsExpired.Load(), UnitsReleased: s.unitsReleased.Load(),
 		Checkouts: s.checkouts.Load(), UnitsSold: s.unitsSold.Load(), SalesCents: s.salesCents.Load(),
-		ConnectRefusals: s.refusals.Load(),
+		ConnectRefusals: s.refused.count.Load(),
 	}
 }
 
@@ -116,8 +116,8 @@ func Open(ctx context.Context, url string, maxConns int, opts Options) (*Store, 
 	if maxConns <= 0 {
 		return nil, fmt.Errorf("storage: open: a pool of %d connections", maxConns)
 	}
-	refusals := new(atomic.Int64)
-	db, err := openPool(url, maxConns, opts.ConnectWait, refusals)
+	refused := new(refusalState)
+	db, err := openPool(url, maxConns, opts.ConnectWait, refused)
 	if err != nil {
 		return nil, err
 	}
@@ -127,14 +127,14 @@ func Open(ctx context.Context, url string, maxConns int, opts Options) (*Store, 
 		db.Close()
 		return nil, fmt.Errorf("storage: ping: %w", err)
 	}
-	reads, err := openPool(url, ReadPoolSize(maxConns, opts.ReadMaxConns), opts.ConnectWait, refusals)
+	reads, err := openPool(url, ReadPoolSize(maxConns, opts.ReadMaxConns), opts.ConnectWait, refused)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	s := New(db, opts)
 	s.reads = reads
-	s.refusals = refusals
+	s.refused = refused
 	return s, nil
 }
 
@@ -150,7 +150,7 @@ func ReadPoolSize(maxConns, readMaxConns int) int {
 // New wraps an open pool.
 func New(db *sqlx.DB, opts Options) *Store {
 	opts.setDefaults()
-	return &Store{db: db, reads: db, opts: opts, coalescer: newCoalescer(opts.MaxBatch), refusals: new(atomic.Int64)}
+	return &Store{db: db, reads: db, opts: opts, coalescer: newCoalescer(opts.MaxBatch), refused: new(refusalState)}
 }
 
 // DB exposes the pool (for migrations, health checks and tests).
