@@ -68,14 +68,17 @@ func (c *Connections) count(app string) int {
 
 // WaitIdle waits until the database has no backends at all (a closed
 // connection's backend exits a moment after its client closed it).
-func (c *Connections) WaitIdle() { c.waitFor("") }
+func (c *Connections) WaitIdle() { c.WaitAtMost(0) }
 
-func (c *Connections) waitFor(app string) {
+// WaitAtMost waits until the database has at most n backends.
+func (c *Connections) WaitAtMost(n int) { c.waitFor("", n) }
+
+func (c *Connections) waitFor(app string, n int) {
 	c.t.Helper()
 	deadline := time.Now().Add(time.Minute)
-	for c.count(app) > 0 {
+	for c.count(app) > n {
 		if time.Now().After(deadline) {
-			c.t.Fatalf("backends of %s (application %q) still there after a minute", c.name, app)
+			c.t.Fatalf("more than %d backends of %s (application %q) after a minute", n, c.name, app)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -126,7 +129,7 @@ func (c *Connections) Occupy() (release func()) {
 			conn.Close()
 		}
 		db.Close()
-		c.waitFor(occupierApp)
+		c.waitFor(occupierApp, 0)
 	}
 	t.Cleanup(release)
 	return release
