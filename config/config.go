@@ -42,7 +42,7 @@ type Config struct {
 	// DBConnectWait is how long a request waits out PostgreSQL refusing a
 	// new connection (too many clients, starting up) before it answers
 	// SERVICE_UNAVAILABLE; never past the request's deadline.
-	DBConnectWait time.Duration `env:"DB_CONNECT_WAIT" envDefault:"2s"`
+	DBConnectWait time.Duration `env:"DB_CONNECT_WAIT" envDefault:"1s"`
 	// DBPrepare prepares the hot statements once per connection; false for
 	// a pooler in transaction mode (PgBouncer 1.18).
 	DBPrepare     bool `env:"DB_PREPARE" envDefault:"true"`
