@@ -78,6 +78,31 @@ func TestConnectionRefused(t *testing.T) {
 		assert.Equal(t, before+1, store.Stats().ConnectRefusals)
 	})
 
+	t.Run("a coalesced batch does not fall back", func(t *testing.T) {
+		opts := opts
+		opts.ConnectWait = 50 * time.Millisecond
+		conns.WaitIdle()
+		store, err := storage.Open(context.Background(), u, 2, opts)
+		require.NoError(t, err)
+		defer store.Close()
+		p := storagetest.MustProduct(t, store, "BATCH-UNAVAILABLE", 10)
+		var ins []storage.AddToCartParams
+		for range 3 {
+			ins = append(ins, storage.AddToCartParams{CartID: storagetest.MustCart(t, store).ID, ProductID: p.ID, Quantity: 1})
+		}
+		store.DB().SetMaxIdleConns(0) // the write pool keeps no connection
+		release := conns.Occupy()
+		defer release()
+		_, errs := store.RunBatch(context.Background(), p.ID, ins)
+		for _, err := range errs {
+			require.ErrorIs(t, err, storage.ErrUnavailable)
+		}
+		// Not run again one by one: each would want a connection that
+		// is not there, and a batch cut off in its commit may have
+		// reserved already.
+		assert.Zero(t, store.Stats().BatchFallbacks)
+	})
+
 	t.Run("waits: served once a connection is free", func(t *testing.T) {
 		opts := opts
 		opts.ConnectWait = time.Minute
