@@ -79,6 +79,7 @@ func run(args []string) error {
 		log.Info("migrations applied")
 		return nil
 	case "serve":
+		checkConnBudget(ctx, cfg, store, log)
 		ln, err := net.Listen("tcp", cfg.ListenAddr)
 		if err != nil {
 			return err
@@ -370,8 +371,12 @@ func registerStoreMetrics(reg *prometheus.Registry, store *storage.Store, hub *l
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
 			func() float64 { return float64(f(store.Stats())) })
 	}
+	if store.ReadDB() != store.DB() {
+		reg.MustRegister(collectors.NewDBStatsCollector(store.ReadDB().DB, "holdfast_read"))
+	}
 	reg.MustRegister(
 		collectors.NewDBStatsCollector(store.DB().DB, "holdfast"),
+		stats("holdfast_db_connect_refusals_total", "Connections PostgreSQL refused (too many clients, starting up, not listening), waited out or answered SERVICE_UNAVAILABLE.", func(s storage.Stats) int64 { return s.ConnectRefusals }),
 		stats("holdfast_reaper_carts_expired_total", "Carts expired by the reaper.", func(s storage.Stats) int64 { return s.CartsExpired }),
 		stats("holdfast_reaper_units_released_total", "Held units released by the reaper.", func(s storage.Stats) int64 { return s.UnitsReleased }),
 		stats("holdfast_checkouts_total", "Orders placed.", func(s storage.Stats) int64 { return s.Checkouts }),

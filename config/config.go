@@ -30,10 +30,19 @@ type Config struct {
 	CORSCredentials   bool          `env:"CORS_ALLOW_CREDENTIALS" envDefault:"false"`
 	HoldTTL           time.Duration `env:"HOLD_TTL" envDefault:"15m"`
 	ReaperInterval    time.Duration `env:"REAPER_INTERVAL" envDefault:"2s"`
-	DBMaxConns        int           `env:"DB_MAX_CONNS" envDefault:"20"`
-	// DBReadMaxConns sizes the read pool that renders answers (cart lines,
-	// products, pages), apart from the pool reservations use.
-	DBReadMaxConns int `env:"DB_READ_MAX_CONNS" envDefault:"10"`
+	// DBMaxConns and DBReadMaxConns size the write pool (reservations,
+	// transactions, the workers) and the read pool that renders answers
+	// (cart lines, products, pages). With the LISTEN connection, one
+	// instance opens at most 12 + 6 + 1 = 19 connections (20 while it
+	// migrates at start-up), so four instances fit a stock PostgreSQL
+	// (max_connections 100, 3 reserved) with room to spare: see "Connection
+	// budget" in docs/operations.md.
+	DBMaxConns     int `env:"DB_MAX_CONNS" envDefault:"12"`
+	DBReadMaxConns int `env:"DB_READ_MAX_CONNS" envDefault:"6"`
+	// DBConnectWait is how long a request waits out PostgreSQL refusing a
+	// new connection (too many clients, starting up) before it answers
+	// SERVICE_UNAVAILABLE; never past the request's deadline.
+	DBConnectWait time.Duration `env:"DB_CONNECT_WAIT" envDefault:"1s"`
 	// DBPrepare prepares the hot statements once per connection; false for
 	// a pooler in transaction mode (PgBouncer 1.18).
 	DBPrepare     bool `env:"DB_PREPARE" envDefault:"true"`
@@ -167,6 +176,7 @@ func (c Config) Storage() storage.Options {
 		MaxCartQuantity: c.MaxCartQuantity,
 		MaxCartLines:    c.MaxCartLines,
 		ReadMaxConns:    c.DBReadMaxConns,
+		ConnectWait:     c.DBConnectWait,
 		NoPrepare:       !c.DBPrepare,
 	}
 }

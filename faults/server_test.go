@@ -115,6 +115,8 @@ type server struct {
 	exited  chan struct{}
 	state   *os.ProcessState
 	starts  int
+	// env is added to (and overrides) the settings start passes.
+	env []string
 }
 
 func newServer(t *testing.T, dbURL string) *server {
@@ -165,6 +167,7 @@ func (s *server) start() {
 		"SEED_DEMO=false",
 		"GORACE=halt_on_error=0 atexit_sleep_ms=100", // the default 1 s exit pause would hide shutdown time
 	)
+	cmd.Env = append(cmd.Env, s.env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	begin := time.Now()
 	if err := cmd.Start(); err != nil {

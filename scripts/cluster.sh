@@ -187,7 +187,7 @@ resolve_pgb_dir() {
 write_pgbouncer_config() {
   local pg_port="$1" ini="$PGB_DIR/pgbouncer.ini" max_client
   # Every replica opens up to DB_MAX_CONNS + DB_READ_MAX_CONNS client
-  # connections (20 + 10 by default; CLUSTER_SERVER_ENV may raise them).
+  # connections (12 + 6 by default; CLUSTER_SERVER_ENV may raise them).
   max_client=$((REPLICAS * 200 + 100))
   printf '"postgres" ""\n' >"$PGB_DIR/userlist.txt"
   cat >"$ini" <<EOF

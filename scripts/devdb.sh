@@ -9,7 +9,9 @@
 #   scripts/devdb.sh destroy   stop it and delete its data directory
 #
 # Environment: PG_BINDIR (server binaries), DEVDB_NAME (database for `url`),
-# DEVDB_DIR / DEVDB_PORT (a second, independent cluster: see below).
+# DEVDB_DIR / DEVDB_PORT (a second, independent cluster: see below),
+# DEVDB_MAX_CONNECTIONS (max_connections when the server starts; default 300;
+# a server already running keeps its own).
 # The cluster listens on 127.0.0.1 only, trust auth, user "postgres", on a port
 # from 54329 upward (recorded in <datadir>/holdfast.port). Data lives in
 # <repo>/.data/pg, or — when run as root and the postgres user cannot reach the
@@ -45,6 +47,8 @@ fi
 BASE_PORT="${DEVDB_PORT:-54329}"
 [[ "$BASE_PORT" =~ ^[0-9]+$ ]] || { printf 'devdb: error: DEVDB_PORT=%s is not a port number\n' "$BASE_PORT" >&2; exit 1; }
 DB_NAME="${DEVDB_NAME:-holdfast}"
+MAX_CONNECTIONS="${DEVDB_MAX_CONNECTIONS:-300}"
+[[ "$MAX_CONNECTIONS" =~ ^[0-9]+$ ]] || { printf 'devdb: error: DEVDB_MAX_CONNECTIONS=%s is not a number\n' "$MAX_CONNECTIONS" >&2; exit 1; }
 
 # Do not let a caller's libpq/pg_ctl environment redirect us elsewhere.
 unset PGDATA PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGSERVICE PGOPTIONS PGSSLMODE
@@ -285,7 +289,7 @@ start_cluster() {
     log "starting private cluster on 127.0.0.1:$port"
     # 9>&- : the server must not inherit (and so hold) our flock.
     if as_pg "$BINDIR/pg_ctl" -D "$DATA_DIR" -l "$DATA_DIR/server.log" -w -t 60 \
-         -o "-p $port -c listen_addresses=127.0.0.1 -k '$sockdir' -c max_connections=300 -c shared_buffers=128MB -c fsync=on" \
+         -o "-p $port -c listen_addresses=127.0.0.1 -k '$sockdir' -c max_connections=$MAX_CONNECTIONS -c shared_buffers=128MB -c fsync=on" \
          start >&2 9>&-; then
       local i
       for ((i = 0; i < 60; i++)); do ready "$port" && return 0; sleep 1; done

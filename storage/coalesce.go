@@ -129,6 +129,16 @@ func (s *Store) runBatch(productID int64, batch []*member) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(live[0].ctx), s.opts.QueryTimeout)
 	defer cancel()
 	live, rows, err := s.batchLockFirst(ctx, productID, live)
+	if errors.Is(err, ErrUnavailable) {
+		// The database is out of reach: one reservation per member would
+		// each ask for a connection that is not there, and had the
+		// connection broken during the commit, the batch may have been
+		// reserved already. Every member answers unavailable.
+		for _, m := range live {
+			m.done <- memberResult{Reservation{Requested: m.in.Quantity}, err}
+		}
+		return
+	}
 	if err != nil {
 		// Fall back to one reservation per member.
 		s.batchFallbacks.Add(1)

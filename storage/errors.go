@@ -191,7 +191,12 @@ func translate(err error) error {
 			}
 		case pqerror.TRSerializationFailure, pqerror.TRDeadlockDetected:
 			return err // keep the pq error so retry() can see it
-		case pqerror.AdminShutdown, pqerror.CannotConnectNow, pqerror.CrashShutdown:
+		case pqerror.AdminShutdown, pqerror.CannotConnectNow, pqerror.CrashShutdown,
+			// Too many clients (max_connections, or a database's or
+			// role's CONNECTION LIMIT): refused before anything was sent.
+			pqerror.TooManyConnections,
+			pqerror.ConnectionException, pqerror.ConnectionDoesNotExist, pqerror.ConnectionFailure,
+			pqerror.SQLClientUnableToEstablishSQLConnection, pqerror.SQLServerRejectedEstablishmentOfSQLConnection:
 			return fmt.Errorf("%w: %w", ErrUnavailable, e)
 		}
 	}

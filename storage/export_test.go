@@ -98,3 +98,6 @@ func (s *Store) Pending(productID int64) int {
 
 // LockProductSQL is the statement a batch takes its product row with.
 const LockProductSQL = lockProductSQL
+
+// Translate is translate, for the error-mapping tests.
+var Translate = translate

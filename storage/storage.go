@@ -39,6 +39,11 @@ type Options struct {
 	// connections of their own, so they never queue behind reservations
 	// waiting for the write pool.
 	ReadMaxConns int
+	// ConnectWait is how long a statement that needs a new connection
+	// waits out PostgreSQL refusing one (too many clients, starting up, not
+	// listening) before it fails with ErrUnavailable (DB_CONNECT_WAIT; 0:
+	// no waiting). It never waits past the caller's deadline.
+	ConnectWait time.Duration
 	// NoPrepare sends the hot statements unprepared (DB_PREPARE=false), for
 	// a pooler in transaction mode (PgBouncer before 1.21 has no
 	// protocol-level prepared statements).
@@ -79,6 +84,7 @@ type Store struct {
 	checkouts      atomic.Int64
 	unitsSold      atomic.Int64
 	salesCents     atomic.Int64
+	refused        *refusalState // connections PostgreSQL refused (both pools)
 }
 
 // Stats are running totals for metrics.
@@ -87,6 +93,10 @@ type Stats struct {
 	BatchJoins                       int64 // reservations that joined a batch while it waited for its product row
 	CartsExpired, UnitsReleased      int64
 	Checkouts, UnitsSold, SalesCents int64
+	// ConnectRefusals counts connection attempts PostgreSQL refused (too
+	// many clients, starting up, not listening) that the pools waited out
+	// or gave up on (Options.ConnectWait).
+	ConnectRefusals int64
 }
 
 // Stats reads the running totals.
@@ -95,48 +105,52 @@ func (s *Store) Stats() Stats {
 		Batches: s.batches.Load(), BatchFallbacks: s.batchFallbacks.Load(), BatchJoins: s.batchJoins.Load(),
 		CartsExpired: s.cartsExpired.Load(), UnitsReleased: s.unitsReleased.Load(),
 		Checkouts: s.checkouts.Load(), UnitsSold: s.unitsSold.Load(), SalesCents: s.salesCents.Load(),
+		ConnectRefusals: s.refused.count.Load(),
 	}
 }
 
-// Open connects to url and checks the connection.
+// Open connects to url and checks the connection. It opens two pools:
+// maxConns connections for writes and transactions, and Options.ReadMaxConns
+// for the reads that render answers.
 func Open(ctx context.Context, url string, maxConns int, opts Options) (*Store, error) {
-	db, err := sqlx.Open("postgres", url)
-	if err != nil {
-		return nil, fmt.Errorf("storage: open: %w", err)
-	}
 	if maxConns <= 0 {
 		return nil, fmt.Errorf("storage: open: a pool of %d connections", maxConns)
 	}
-	db.SetMaxOpenConns(maxConns)
-	db.SetMaxIdleConns(maxConns)
-	db.SetConnMaxIdleTime(5 * time.Minute)
+	refused := new(refusalState)
+	db, err := openPool(url, maxConns, opts.ConnectWait, refused)
+	if err != nil {
+		return nil, err
+	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("storage: ping: %w", err)
 	}
-	reads, err := sqlx.Open("postgres", url)
+	reads, err := openPool(url, ReadPoolSize(maxConns, opts.ReadMaxConns), opts.ConnectWait, refused)
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("storage: open: %w", err)
+		return nil, err
 	}
-	n := opts.ReadMaxConns
-	if n <= 0 {
-		n = maxConns / 2
-	}
-	reads.SetMaxOpenConns(n)
-	reads.SetMaxIdleConns(n)
-	reads.SetConnMaxIdleTime(5 * time.Minute)
 	s := New(db, opts)
 	s.reads = reads
+	s.refused = refused
 	return s, nil
+}
+
+// ReadPoolSize is the size of the read pool Open opens: readMaxConns, or
+// half the write pool's size when that is 0.
+func ReadPoolSize(maxConns, readMaxConns int) int {
+	if readMaxConns > 0 {
+		return readMaxConns
+	}
+	return max(maxConns/2, 1)
 }
 
 // New wraps an open pool.
 func New(db *sqlx.DB, opts Options) *Store {
 	opts.setDefaults()
-	return &Store{db: db, reads: db, opts: opts, coalescer: newCoalescer(opts.MaxBatch)}
+	return &Store{db: db, reads: db, opts: opts, coalescer: newCoalescer(opts.MaxBatch), refused: new(refusalState)}
 }
 
 // DB exposes the pool (for migrations, health checks and tests).
