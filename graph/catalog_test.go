@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"holdfast/storage"
+	"holdfast/storage/storagetest"
 )
 
 // catalogProduct creates a product with the given name, price (cents) and
@@ -588,7 +589,7 @@ func TestCollectionMutations(t *testing.T) {
 	del := `mutation($id: ID!) { deleteCollection(collectionId: $id) { deletedCollectionId userErrors { code field } } }`
 
 	t.Run("UNAUTHENTICATED without the admin token", func(t *testing.T) {
-		before := collectionsSnapshot(t, e)
+		before := storagetest.Snapshot(t, e.store.DB())
 		for name, tc := range map[string]struct {
 			doc  string
 			vars map[string]any
@@ -604,7 +605,7 @@ func TestCollectionMutations(t *testing.T) {
 				assert.Equal(t, "UNAUTHENTICATED", r.code(), "%s with %q", name, token)
 			}
 		}
-		assert.Equal(t, before, collectionsSnapshot(t, e), "nothing was written")
+		assert.Equal(t, before, storagetest.Snapshot(t, e.store.DB()), "nothing was written")
 	})
 
 	var out struct {
@@ -694,13 +695,6 @@ func TestCollectionMutations(t *testing.T) {
 		r := e.gql(t, "", `query($id: ID!) { collection(id: $id) { id } product(id: "1") { sku } }`, map[string]any{"id": c.ID})
 		assert.JSONEq(t, `{"collection":null,"product":{"sku":"A"}}`, string(r.Data))
 	})
-}
-
-func collectionsSnapshot(t *testing.T, e *env) string {
-	t.Helper()
-	var js string
-	require.NoError(t, e.store.DB().Get(&js, `SELECT coalesce(json_agg(c ORDER BY c.id)::text, '') || (SELECT count(*) FROM collection_products)::text FROM collections c`))
-	return js
 }
 
 // createProduct and updateProduct take handle and images.

@@ -7,7 +7,7 @@ import (
 )
 
 // The store starts goroutines (coalescers, the listener, the reaper): every
-// test must leave none behind.
+// test must leave none behind, and close every pool it opens.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("database/sql.(*DB).connectionOpener"))
+	goleak.VerifyTestMain(m)
 }

@@ -13,6 +13,7 @@ import (
 	graphqlpkg "github.com/Khan/genqlient/graphql"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"holdfast/client"
 	"holdfast/graph"
@@ -21,6 +22,10 @@ import (
 	"holdfast/storage/storagetest"
 	"holdfast/webhooks"
 )
+
+// The sync job runs against a live server and its store: every connection
+// and pool must be closed when a test ends.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestSyncJob runs the sync against a live server: a CSV with a header,
 // a product sold between the job's read and its write (retried against
