@@ -120,7 +120,7 @@ func TestServeTooManyClients(t *testing.T) {
 		go func() { done <- serve(ctx, cfg, store, ln, slog.New(slog.DiscardHandler)) }()
 		t.Cleanup(func() {
 			stop()
-			<-done
+			_ = <-done
 			store.Close()
 		})
 		return instance{base: "http://" + ln.Addr().String(), store: store}

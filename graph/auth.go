@@ -10,7 +10,9 @@ import (
 	"holdfast/reqstate"
 )
 
-func errUnauthenticated() error {
+func errUnauthenticated() error { return newErrUnauthenticated() }
+
+func newErrUnauthenticated() *gqlerror.Error {
 	return &gqlerror.Error{
 		Message:    "this field requires the admin token (Authorization: Bearer <ADMIN_TOKEN>)",
 		Extensions: map[string]any{"code": "UNAUTHENTICATED"},
@@ -37,7 +39,7 @@ func refuseAdminField(ctx context.Context) bool {
 	if rf == nil || rf.Field.Definition == nil || rf.Field.Definition.Directives.ForName("admin") == nil || reqstate.IsAdmin(ctx) {
 		return false
 	}
-	err := errUnauthenticated().(*gqlerror.Error)
+	err := newErrUnauthenticated()
 	err.Path = ast.Path{ast.PathName(rf.Field.Alias)}
 	graphql.AddError(ctx, err)
 	return true

@@ -26,7 +26,7 @@ func testSchema(t *testing.T) *ast.Schema {
 // operations with vars.
 func costs(t *testing.T, schema *ast.Schema, src string, vars map[string]any) map[string]int64 {
 	t.Helper()
-	doc, errs := gqlparser.LoadQuery(schema, src)
+	doc, errs := gqlparser.LoadQueryWithRules(schema, src, nil)
 	require.Empty(t, errs, "the document is valid: %s", src)
 	out := map[string]int64{}
 	for _, op := range doc.Operations {

@@ -105,7 +105,7 @@ func TestRaceManualReferenceTwoOrders(t *testing.T) {
 			func() { errA = confirmManual(s, a.ID, ref) },
 			func() { errB = confirmManual(other, b.ID, ref) },
 		)
-		require.True(t, (errA == nil) != (errB == nil), "exactly one succeeds: %v / %v", errA, errB)
+		require.NotEqual(t, errA == nil, errB == nil, "exactly one succeeds: %v / %v", errA, errB)
 		loser, failedErr := b, errB
 		if errA != nil {
 			loser, failedErr = a, errA

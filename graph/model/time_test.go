@@ -2,7 +2,6 @@ package model_test
 
 import (
 	"encoding/json"
-	"errors"
 	"testing"
 	"time"
 
@@ -35,6 +34,6 @@ func TestUnmarshalTime(t *testing.T) {
 	} {
 		_, err := model.UnmarshalTime(in)
 		var ie *model.InputError
-		assert.True(t, errors.As(err, &ie), "%v: %v", in, err)
+		assert.ErrorAs(t, err, &ie, "%v", in)
 	}
 }
