@@ -143,6 +143,10 @@ func (s *Store) CountProducts(ctx context.Context, f ProductFilter) (int, error)
 // read-only transaction whose statement_timeout is Options.SearchTimeout,
 // so the database itself stops a search that runs too long (the connection
 // stays usable, unlike a cancelled one) and fn fails with ErrSearchTimeout.
+// Sequential scans are off in it: the planner, which prices reading a
+// stored document as cheap as a column, would otherwise read the whole
+// catalog (and every description, for a substring) rather than its search
+// indexes once a word looks common; the indexes bound that work.
 func (s *Store) read(ctx context.Context, search bool, fn func(queryer) error) error {
 	if !search {
 		return fn(s.reader())
@@ -153,8 +157,8 @@ func (s *Store) read(ctx context.Context, search bool, fn func(queryer) error) e
 	}
 	defer tx.Rollback() // nothing to commit
 	q := counted{tx, &s.queries}
-	const setTimeout = `SELECT set_config('statement_timeout', $1, true)`
-	if _, err := q.ExecContext(ctx, setTimeout, strconv.FormatInt(s.opts.SearchTimeout.Milliseconds(), 10)); err != nil {
+	const settings = `SELECT set_config('statement_timeout', $1, true), set_config('enable_seqscan', 'off', true)`
+	if _, err := q.ExecContext(ctx, settings, strconv.FormatInt(s.opts.SearchTimeout.Milliseconds(), 10)); err != nil {
 		return translate(err)
 	}
 	err = fn(q)
@@ -455,23 +459,36 @@ func (b *sqlArgs) filter(f ProductFilter) []string {
 
 // source is the FROM of a page's statements (products p, of the collection
 // c.id when there are collections), the conditions left for their WHERE
-// and the SQL of a row's rank. Ordered by relevance, a search ranks only
-// its candidates: the first MaxSearchMatches matches in id order, which the
-// search index finds (and the primary key orders) without ranking any, so
-// the ranks computed are at most MaxSearchMatches whatever the query
-// matches. The candidates are the same on every page while the catalog does
-// not change, so a cursor's (rank, id) keeps its place among them.
+// and the SQL of a row's rank.
+//
+// A search's matches are a subquery planned alone (OFFSET 0 keeps the
+// page's ORDER BY and LIMIT out of it), so they are found through the search
+// indexes, never by walking a sort key's index and filtering the catalog
+// until a page is full, which reads every product when few match. Ordered
+// by relevance, a search ranks only its candidates: the first
+// MaxSearchMatches matches in id order, picked without ranking any, so at
+// most MaxSearchMatches ranks are computed whatever the query matches. The
+// candidates are the same on every page while the catalog does not change,
+// so a cursor's (rank, id) keeps its place among them.
 func (b *sqlArgs) source(p ProductPageParams, collections []int64) (from string, conds []string, rank string) {
 	conds, rank = b.filterRanked(p.Filter)
 	from = `products p` + scope(collections)
-	if p.Sort != SortRelevance || p.Filter.Query == "" {
+	if p.Filter.Query == "" {
 		return from, conds, rank
 	}
-	return `(
-			SELECT p.* FROM ` + from + where(conds) + `
-			ORDER BY p.id
-			LIMIT ` + b.arg(MaxSearchMatches) + `
-		) p`, nil, rank
+	matches := `SELECT p.* FROM ` + from + where(conds) + `
+			OFFSET 0`
+	if p.Sort == SortRelevance {
+		// Ranked a level above the LIMIT: once per candidate, and only
+		// for them.
+		matches = `SELECT p.*, ` + rank + ` AS search_rank FROM (
+				SELECT m.* FROM (` + matches + `) m
+				ORDER BY m.id
+				LIMIT ` + b.arg(MaxSearchMatches) + `
+			) p`
+		rank = `p.search_rank`
+	}
+	return `(` + matches + `) p`, nil, rank
 }
 
 // filterRanked returns the conditions of f and the SQL of the rows' search
