@@ -90,6 +90,11 @@ type Config struct {
 	RateCart      float64 `env:"RATE_LIMIT_CART" envDefault:"50"`
 	RateCartBurst int     `env:"RATE_LIMIT_CART_BURST" envDefault:"500"`
 	RateLoopback  bool    `env:"RATE_LIMIT_LOOPBACK" envDefault:"false"`
+	// Searches (products with a query) per second and burst per client
+	// address, and the statement_timeout of a search's statements.
+	RateSearch      float64       `env:"RATE_LIMIT_SEARCH" envDefault:"10"`
+	RateSearchBurst int           `env:"RATE_LIMIT_SEARCH_BURST" envDefault:"40"`
+	SearchTimeout   time.Duration `env:"SEARCH_STATEMENT_TIMEOUT" envDefault:"2s"`
 
 	// Checkout with payment (issue 13; docs/payments.md).
 	// PaymentProvider is manual (an admin confirms with confirmPayment) or
@@ -157,6 +162,7 @@ func (c Config) Storage() storage.Options {
 		MaxCartLines:    c.MaxCartLines,
 		ReadMaxConns:    c.DBReadMaxConns,
 		NoPrepare:       !c.DBPrepare,
+		SearchTimeout:   c.SearchTimeout,
 	}
 }
 
