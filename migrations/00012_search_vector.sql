@@ -9,7 +9,11 @@
 -- reservations update products all the time. The triggers fire only when
 -- sku, name or description change (or someone writes search_vector), so a
 -- reservation's UPDATE leaves the column, and the GIN index on it, alone
--- and stays a HOT update.
+-- and stays a HOT update. The price: the row carries the document (inline
+-- until the row passes ~2 KB, when TOAST moves the largest values out), so
+-- fewer rows fit a page and a reservation finds no room for a HOT update on
+-- its page a little more often. A table of its own would avoid that, but
+-- the trigram substring match would then be a second query of the search.
 --
 -- The document holds every word twice over: as written ('simple': lower
 -- case, no stemming, no stop words), which word prefixes match ("be" finds
