@@ -162,6 +162,7 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 			MaxTokens:     cfg.MaxTokens,
 			PerAddress:    httpapi.NewKeyedLimiter(cfg.RateIP, cfg.RateIPBurst),
 			PerCart:       httpapi.NewKeyedLimiter(cfg.RateCart, cfg.RateCartBurst),
+			Searches:      httpapi.NewKeyedLimiter(cfg.RateSearch, cfg.RateSearchBurst),
 			LimitLoopback: cfg.RateLoopback,
 		},
 		APQCacheSize: cfg.APQCacheSize,

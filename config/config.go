@@ -110,6 +110,11 @@ type Config struct {
 	// separated) whose X-Forwarded-For names the client; empty, every
 	// client is its peer address (httpapi.TrustedProxies).
 	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:","`
+	// Searches (products with a query) per second and burst per client
+	// address, and the statement_timeout of a search's statements.
+	RateSearch      float64       `env:"RATE_LIMIT_SEARCH" envDefault:"10"`
+	RateSearchBurst int           `env:"RATE_LIMIT_SEARCH_BURST" envDefault:"40"`
+	SearchTimeout   time.Duration `env:"SEARCH_STATEMENT_TIMEOUT" envDefault:"2s"`
 
 	// Checkout with payment (issue 13; docs/payments.md).
 	// PaymentProvider is manual (an admin confirms with confirmPayment) or
@@ -178,6 +183,7 @@ func (c Config) Storage() storage.Options {
 		ReadMaxConns:    c.DBReadMaxConns,
 		ConnectWait:     c.DBConnectWait,
 		NoPrepare:       !c.DBPrepare,
+		SearchTimeout:   c.SearchTimeout,
 	}
 }
 

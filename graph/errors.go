@@ -24,6 +24,7 @@ const (
 	codeUnavailable      = "SERVICE_UNAVAILABLE"
 	codeBadInput         = "BAD_USER_INPUT"
 	codeTimeout          = "TIMEOUT"
+	codeSearchTimeout    = "SEARCH_TIMEOUT"
 	codeBadRequest       = "BAD_REQUEST"
 	codeMethodNotAllowed = "METHOD_NOT_ALLOWED"
 )
@@ -79,6 +80,12 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			out.Message = "the service is temporarily unavailable, please retry"
 			out.Extensions = map[string]any{"code": codeUnavailable}
 			st.SetStatus(http.StatusServiceUnavailable, time.Second)
+		case errors.Is(err, storage.ErrSearchTimeout):
+			// The database stopped a search past SEARCH_STATEMENT_TIMEOUT:
+			// the same search would fail again, so no Retry-After.
+			log.WarnContext(ctx, "search timed out", "request_id", rid)
+			out.Message = "the search took too long: search for more or longer words"
+			out.Extensions = map[string]any{"code": codeSearchTimeout}
 		case errors.Is(err, context.DeadlineExceeded):
 			log.WarnContext(ctx, "request timed out", "request_id", rid, "err", err.Error())
 			out.Message = "the request timed out"

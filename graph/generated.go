@@ -2020,7 +2020,8 @@ type Query {
   backward (` + "`" + `first` + "`" + ` or ` + "`" + `last` + "`" + `, not both, 1..100). ` + "`" + `query` + "`" + ` searches sku, name
   and description; ` + "`" + `inStock` + "`" + ` keeps products whose ` + "`" + `available` + "`" + ` is (true) or is
   not (false) above 0 now. Without a ` + "`" + `sortKey` + "`" + `, a ` + "`" + `query` + "`" + ` orders by relevance
-  (then id); otherwise the order is ` + "`" + `sortKey` + "`" + ` (then id), flipped by ` + "`" + `reverse` + "`" + `.
+  (then id) the first 1000 products it matches in id order; otherwise the
+  order is ` + "`" + `sortKey` + "`" + ` (then id), flipped by ` + "`" + `reverse` + "`" + `.
   A cursor belongs to its sortKey, query and inStock.
   """
   products(first: Int = 20, after: String, last: Int, before: String, query: String, inStock: Boolean,
@@ -2223,7 +2224,10 @@ extend type PageInfo {
 }
 
 extend type ProductConnection {
-  "How many products the connection's filters select, on every page."
+  """
+  How many products the connection's filters select, on every page. With a
+  ` + "`" + `query` + "`" + `, counting stops at 1000: 1000 means 1000 or more.
+  """
   totalCount: Int!
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"holdfast/config"
 	"holdfast/reqstate"
+	"holdfast/storage"
 	"net/http"
 	"net/netip"
 	"time"
@@ -49,6 +50,11 @@ type LimitConfig struct {
 	// addresses) and per cart. Admins are not limited.
 	PerAddress RateLimiter
 	PerCart    RateLimiter
+	// Searches limits searches (Query.products with a non-empty
+	// query, each one in an operation) per client address, which cost far
+	// more than lookups. Admins are not limited; loopback clients are
+	// exempt as from PerAddress.
+	Searches RateLimiter
 	// LimitLoopback applies the per-address limit to loopback clients too
 	// (by default they are trusted: local tools, a co-located proxy).
 	LimitLoopback bool
@@ -136,6 +142,9 @@ func (l *limits) MutateOperationContext(ctx context.Context, rc *graphql.Operati
 		return err
 	}
 
+	if op.Operation == ast.Query && !reqstate.IsAdmin(ctx) && st != nil {
+		return l.limitSearches(rc, st)
+	}
 	if op.Operation != ast.Mutation || reqstate.IsAdmin(ctx) || st == nil {
 		return nil
 	}
@@ -155,6 +164,28 @@ func (l *limits) MutateOperationContext(ctx context.Context, rc *graphql.Operati
 		}
 		if ok, wait := l.cfg.PerCart.Allow(cart); !ok {
 			return l.rateLimited(st, wait, "too many changes to this cart")
+		}
+	}
+	return nil
+}
+
+// limitSearches takes a token of the client address's search budget for
+// every search among the operation's root fields, refusing the operation
+// when one is not free.
+func (l *limits) limitSearches(rc *graphql.OperationContext, st *reqstate.State) *gqlerror.Error {
+	if l.cfg.Searches == nil || (!l.cfg.LimitLoopback && isLoopback(st.ClientIP)) {
+		return nil
+	}
+	for _, f := range rootFields(rc) {
+		if f.Name != "products" {
+			continue
+		}
+		q, _ := f.ArgumentMap(rc.Variables)["query"].(string)
+		if storage.NormalizeQuery(q) == "" {
+			continue // no query: a listing, not a search
+		}
+		if ok, wait := l.cfg.Searches.Allow(st.ClientIP); !ok {
+			return l.rateLimited(st, wait, "too many searches from this address")
 		}
 	}
 	return nil

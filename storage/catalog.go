@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"math"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 )
 
 // ProductSort is the order of a product listing. Every order ends with the
@@ -41,10 +43,11 @@ const (
 // ProductFilter selects the products of a listing. It is comparable, so it
 // can key a dataloader.
 type ProductFilter struct {
-	// Query is searched for in sku, name and description: its words (and
-	// word prefixes) by full-text search, and, from 3 characters, the whole
-	// text as a substring. "" matches every product. Callers pass it
-	// through NormalizeQuery.
+	// Query is searched for in sku, name and description: products having
+	// every word of it, or a word it begins, as written (no stop words, so
+	// "be" finds "bet") or stemmed ("stories" finds "story"); and, from 3
+	// characters, the whole text as a substring. "" matches every product.
+	// Callers pass it through NormalizeQuery.
 	Query string
 	Stock StockFilter
 }
@@ -57,6 +60,13 @@ const (
 
 // maxQueryWords bounds the words of a query that full-text search uses.
 const maxQueryWords = 16
+
+// MaxSearchMatches bounds the work of a search whatever it matches. The
+// relevance order ranks only the first MaxSearchMatches matches in id order
+// (the oldest products), which the index finds without ranking anything:
+// the listing holds those, best first. Counting a query's matches stops at
+// MaxSearchMatches: a count of MaxSearchMatches means that many or more.
+const MaxSearchMatches = 1000
 
 // NormalizeQuery trims a search query and collapses its runs of white space
 // and control characters into single spaces.
@@ -119,14 +129,45 @@ func (s *Store) ListProducts(ctx context.Context, p ProductPageParams) (*Product
 	return pages[0], nil
 }
 
-// CountProducts counts the products a filter selects (every page).
+// CountProducts counts the products a filter selects (every page); with a
+// query, at most MaxSearchMatches.
 func (s *Store) CountProducts(ctx context.Context, f ProductFilter) (int, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	q, args := countSQL(f)
 	var n int
-	err := sqlxGet(ctx, s.reader(), &n, q, args...)
+	err := s.read(ctx, f.Query != "", func(rq queryer) error { return sqlxGet(ctx, rq, &n, q, args...) })
 	return n, err
+}
+
+// read runs fn's statements on the read pool. Those of a search run in a
+// read-only transaction whose statement_timeout is Options.SearchTimeout,
+// so the database itself stops a search that runs too long (the connection
+// stays usable, unlike a cancelled one) and fn fails with ErrSearchTimeout.
+// Sequential scans are off in it: the planner, which prices reading a
+// stored document as cheap as a column, would otherwise read the whole
+// catalog (and every description, for a substring) rather than its search
+// indexes once a word looks common; the indexes bound that work.
+func (s *Store) read(ctx context.Context, search bool, fn func(queryer) error) error {
+	if !search {
+		return fn(s.reader())
+	}
+	tx, err := s.reads.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return translate(err)
+	}
+	defer tx.Rollback() // nothing to commit
+	q := counted{tx, &s.queries}
+	const settings = `SELECT set_config('statement_timeout', $1, true), set_config('enable_seqscan', 'off', true)`
+	if _, err := q.ExecContext(ctx, settings, strconv.FormatInt(s.opts.SearchTimeout.Milliseconds(), 10)); err != nil {
+		return translate(err)
+	}
+	err = fn(q)
+	if ctx.Err() == nil && pq.As(err, pqerror.QueryCanceled) != nil {
+		// Not the caller's cancellation: the statement timeout.
+		return ErrSearchTimeout
+	}
+	return err
 }
 
 // CollectionPageKey asks for a page of one collection's products.
@@ -165,7 +206,8 @@ type CollectionCountKey struct {
 }
 
 // CollectionProductCounts counts many collections' products, one query per
-// filter. It backs the per-request collection count dataloader.
+// filter (with a query, at most MaxSearchMatches each). It backs the
+// per-request collection count dataloader.
 func (s *Store) CollectionProductCounts(ctx context.Context, keys []CollectionCountKey) (map[CollectionCountKey]int, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
@@ -177,8 +219,14 @@ func (s *Store) CollectionProductCounts(ctx context.Context, keys []CollectionCo
 	for f, ids := range groups {
 		var b sqlArgs
 		in := b.arg(pq.Array(ids))
+		n := `count(*)`
+		if f.Query != "" {
+			// The same answer as CountProducts gives (the API has no
+			// query on a collection's products).
+			n = `least(count(*), ` + b.arg(MaxSearchMatches) + `)`
+		}
 		q := `
-			SELECT cp.collection_id, count(*) AS n
+			SELECT cp.collection_id, ` + n + ` AS n
 			FROM collection_products cp
 			JOIN products p ON p.id = cp.product_id
 			WHERE cp.collection_id = ANY(` + in + `)` + and(b.filter(f)) + `
@@ -228,16 +276,31 @@ func (s *Store) productPages(ctx context.Context, p ProductPageParams, collectio
 		n = p.Last
 	}
 	q, args := pageSQL(p, collections)
-	var rows []struct {
-		Product
-		CollectionID int64   `db:"collection_id"`
-		Rank         float32 `db:"rank"`
-		Ord          int64   `db:"ord"`
-	}
-	if err := sqlxSelect(ctx, s.reader(), &rows, q, args...); err != nil {
-		return nil, err
-	}
+	var rows []pageRow
+	var pages map[int64]*ProductPage
+	err := s.read(ctx, p.Filter.Query != "", func(rq queryer) error {
+		if err := sqlxSelect(ctx, rq, &rows, q, args...); err != nil {
+			return err
+		}
+		pages = pagesOf(collections, n, forward, rows)
+		if p.After.ID == 0 && p.Before.ID == 0 {
+			return nil
+		}
+		return beyondCursors(ctx, rq, p, collections, pages)
+	})
+	return pages, err
+}
 
+// pageRow is a row of pageSQL's statement.
+type pageRow struct {
+	Product
+	CollectionID int64   `db:"collection_id"`
+	Rank         float32 `db:"rank"`
+	Ord          int64   `db:"ord"`
+}
+
+// pagesOf puts the rows productPages read into pages of n, in order.
+func pagesOf(collections []int64, n int, forward bool, rows []pageRow) map[int64]*ProductPage {
 	pages := map[int64]*ProductPage{}
 	keys := collections
 	if keys == nil {
@@ -270,10 +333,7 @@ func (s *Store) productPages(ctx context.Context, p ProductPageParams, collectio
 			}
 		}
 	}
-	if p.After.ID == 0 && p.Before.ID == 0 {
-		return pages, nil
-	}
-	return pages, s.beyondCursors(ctx, p, collections, pages)
+	return pages
 }
 
 // pageSQL is the statement of productPages and its arguments. It reads one
@@ -289,7 +349,7 @@ func pageSQL(p ProductPageParams, collections []int64) (string, []any) {
 	if collections != nil {
 		ids = b.arg(pq.Array(collections))
 	}
-	conds, rank := b.filterRanked(p.Filter)
+	from, conds, rank := b.source(p, collections)
 	o := orderOf(p.Sort, p.Reverse, rank)
 	scan := o
 	if p.First == 0 {
@@ -301,13 +361,13 @@ func pageSQL(p ProductPageParams, collections []int64) (string, []any) {
 	if p.Before.ID != 0 {
 		conds = append(conds, o.flipped().after(&b, p.Sort, p.Before))
 	}
-	rankCol := `0::real` // ranks cost a to_tsvector each: only when sorting by them
+	rankCol := `0::real` // ranked only when sorting by rank
 	if p.Sort == SortRelevance {
 		rankCol = rank
 	}
 	sel := `
 		SELECT ` + qualifiedProductColumns + `, ` + rankCol + ` AS rank, row_number() OVER (ORDER BY ` + scan.orderBy() + `) AS ord
-		FROM products p` + scope(collections) + where(conds) + `
+		FROM ` + from + where(conds) + `
 		ORDER BY ` + scan.orderBy() + `
 		LIMIT ` + b.arg(n+1)
 	q := `SELECT 0::bigint AS collection_id, x.* FROM (` + sel + `) x ORDER BY x.ord`
@@ -321,25 +381,31 @@ func pageSQL(p ProductPageParams, collections []int64) (string, []any) {
 	return q, b.args
 }
 
-// countSQL is the statement of CountProducts.
+// countSQL is the statement of CountProducts. A query's count stops at
+// MaxSearchMatches.
 func countSQL(f ProductFilter) (string, []any) {
 	var b sqlArgs
-	return `SELECT count(*) FROM products p` + where(b.filter(f)), b.args
+	conds := b.filter(f)
+	if f.Query == "" {
+		return `SELECT count(*) FROM products p` + where(conds), b.args
+	}
+	return `SELECT count(*) FROM (SELECT 1 FROM products p` + where(conds) + `
+		LIMIT ` + b.arg(MaxSearchMatches) + `) x`, b.args
 }
 
 // beyondCursors sets the flags that products exist at or before After
 // (HasPreviousPage) and at or after Before (HasNextPage), in one query.
-func (s *Store) beyondCursors(ctx context.Context, p ProductPageParams, collections []int64, pages map[int64]*ProductPage) error {
+func beyondCursors(ctx context.Context, rq queryer, p ProductPageParams, collections []int64, pages map[int64]*ProductPage) error {
 	var b sqlArgs
 	var ids string
 	if collections != nil {
 		ids = b.arg(pq.Array(collections))
 	}
-	conds, rank := b.filterRanked(p.Filter)
+	from, conds, rank := b.source(p, collections)
 	o := orderOf(p.Sort, p.Reverse, rank) // its rank refers to this statement's placeholders
 	exists := func(beyond string) string {
 		c := append(conds[:len(conds):len(conds)], "NOT "+beyond)
-		return `EXISTS (SELECT 1 FROM products p` + scope(collections) + where(c) + `)`
+		return `EXISTS (SELECT 1 FROM ` + from + where(c) + `)`
 	}
 	prior, following := "false", "false"
 	if p.After.ID != 0 {
@@ -359,7 +425,7 @@ func (s *Store) beyondCursors(ctx context.Context, p ProductPageParams, collecti
 		Prior        bool  `db:"prior"`
 		Following    bool  `db:"following"`
 	}
-	if err := sqlxSelect(ctx, s.reader(), &rows, q, b.args...); err != nil {
+	if err := sqlxSelect(ctx, rq, &rows, q, b.args...); err != nil {
 		return err
 	}
 	for _, r := range rows {
@@ -376,10 +442,8 @@ func (s *Store) beyondCursors(ctx context.Context, p ProductPageParams, collecti
 
 var qualifiedProductColumns = "p." + strings.ReplaceAll(productColumns, ", ", ", p.")
 
-const (
-	searchDocumentSQL = `product_search_document(p.sku, p.name, p.description)`
-	searchTextSQL     = `product_search_text(p.sku, p.name, p.description)`
-)
+// searchTextSQL is the text the trigram index (migration 00010) holds.
+const searchTextSQL = `product_search_text(p.sku, p.name, p.description)`
 
 // sqlArgs collects a statement's arguments.
 type sqlArgs struct{ args []any }
@@ -393,6 +457,40 @@ func (b *sqlArgs) arg(v any) string {
 func (b *sqlArgs) filter(f ProductFilter) []string {
 	conds, _ := b.filterRanked(f)
 	return conds
+}
+
+// source is the FROM of a page's statements (products p, of the collection
+// c.id when there are collections), the conditions left for their WHERE
+// and the SQL of a row's rank.
+//
+// A search's matches are a subquery planned alone (OFFSET 0 keeps the
+// page's ORDER BY and LIMIT out of it), so they are found through the search
+// indexes, never by walking a sort key's index and filtering the catalog
+// until a page is full, which reads every product when few match. Ordered
+// by relevance, a search ranks only its candidates: the first
+// MaxSearchMatches matches in id order, picked without ranking any, so at
+// most MaxSearchMatches ranks are computed whatever the query matches. The
+// candidates are the same on every page while the catalog does not change,
+// so a cursor's (rank, id) keeps its place among them.
+func (b *sqlArgs) source(p ProductPageParams, collections []int64) (from string, conds []string, rank string) {
+	conds, rank = b.filterRanked(p.Filter)
+	from = `products p` + scope(collections)
+	if p.Filter.Query == "" {
+		return from, conds, rank
+	}
+	matches := `SELECT p.* FROM ` + from + where(conds) + `
+			OFFSET 0`
+	if p.Sort == SortRelevance {
+		// Ranked a level above the LIMIT: once per candidate, and only
+		// for them.
+		matches = `SELECT p.*, ` + rank + ` AS search_rank FROM (
+				SELECT m.* FROM (` + matches + `) m
+				ORDER BY m.id
+				LIMIT ` + b.arg(MaxSearchMatches) + `
+			) p`
+		rank = `p.search_rank`
+	}
+	return `(` + matches + `) p`, nil, rank
 }
 
 // filterRanked returns the conditions of f and the SQL of the rows' search
@@ -409,10 +507,12 @@ func (b *sqlArgs) filterRanked(f ProductFilter) (conds []string, rank string) {
 		return conds, rank
 	}
 	var match []string
-	if tsq := prefixTSQuery(f.Query); tsq != "" {
-		query := `to_tsquery('english', ` + b.arg(tsq) + `)`
-		match = append(match, searchDocumentSQL+` @@ `+query)
-		rank = `ts_rank(` + searchDocumentSQL + `, ` + query + `)`
+	if query := b.searchTSQuery(f.Query); query != "" {
+		// Both on the stored document (migration 00012): the index finds
+		// the matches, and a rank reads the document, never re-parses
+		// the text.
+		match = append(match, `p.search_vector @@ `+query)
+		rank = `ts_rank(p.search_vector, ` + query + `)`
 	}
 	if utf8.RuneCountInString(f.Query) >= 3 {
 		// Trigram indexes need three characters to narrow anything down.
@@ -424,18 +524,28 @@ func (b *sqlArgs) filterRanked(f ProductFilter) (conds []string, rank string) {
 	return append(conds, `(`+strings.Join(match, ` OR `)+`)`), rank
 }
 
-// prefixTSQuery turns a query's words into a tsquery that matches products
-// having every word, or a word it begins ("sneak" finds "sneakers"). Only
-// letters and digits reach it, so it needs no quoting.
-func prefixTSQuery(q string) string {
+// searchTSQuery is the SQL of the tsquery of a query's words ("" for none):
+// products having every word, or a word it begins ("sneak" finds
+// "sneakers"). Each word is a prefix both as written, in the 'simple'
+// configuration, which drops nothing (a prefix that is an English stop
+// word, "be" or "a", still finds "bet" and "apple"), and stemmed, in the
+// 'english' one ("stories" finds "story"); a word that is a stop word in
+// English is left to the first. Only letters and digits reach to_tsquery,
+// so a word needs no quoting.
+func (b *sqlArgs) searchTSQuery(q string) string {
 	words := strings.FieldsFunc(strings.ToLower(q), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 	if len(words) > maxQueryWords {
 		words = words[:maxQueryWords]
 	}
+	terms := make([]string, len(words))
 	for i, w := range words {
-		words[i] = w + ":*"
+		arg := b.arg(w + ":*")
+		terms[i] = `(to_tsquery('simple', ` + arg + `) || to_tsquery('english', ` + arg + `))`
 	}
-	return strings.Join(words, " & ")
+	if len(terms) == 0 {
+		return ""
+	}
+	return "(" + strings.Join(terms, " && ") + ")"
 }
 
 func escapeLike(s string) string {

@@ -87,6 +87,9 @@ var (
 	ErrNotFound = errors.New("storage: not found")
 	// ErrUnavailable means the database cannot be reached right now.
 	ErrUnavailable = errors.New("storage: database unavailable")
+	// ErrSearchTimeout is a search statement that ran past
+	// Options.SearchTimeout and was stopped by the database.
+	ErrSearchTimeout = errors.New("storage: the search ran out of time")
 )
 
 func userErr(code Code, msg string, field ...string) *Error {

@@ -30,13 +30,18 @@ var Constraints = []string{skuConstraint, lineCapConstraint, unitsCapConstraint,
 
 // ExplainListProducts is the plan of the statement ListProducts runs for p
 // (of CountProducts' for p.Filter when count), with sequential scans
-// disabled when noSeqScan, so a test can see which indexes it uses.
+// disabled when noSeqScan, so a test can see which indexes it uses. A
+// search is explained as it runs: with the settings of its transaction.
 func (s *Store) ExplainListProducts(ctx context.Context, p ProductPageParams, count, noSeqScan bool) (string, error) {
 	q, args := pageSQL(p, nil)
 	if count {
 		q, args = countSQL(p.Filter)
 	}
 	var plan []string
+	if p.Filter.Query != "" {
+		err := s.read(ctx, true, func(rq queryer) error { return sqlxSelect(ctx, rq, &plan, `EXPLAIN `+q, args...) })
+		return strings.Join(plan, "\n"), err
+	}
 	err := s.WithTx(ctx, func(tx *Tx) error {
 		if noSeqScan {
 			if _, err := tx.q.ExecContext(ctx, `SET LOCAL enable_seqscan = off`); err != nil {

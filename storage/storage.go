@@ -27,6 +27,10 @@ type Options struct {
 	DefaultCurrency string
 	// QueryTimeout bounds every statement that runs without a caller deadline.
 	QueryTimeout time.Duration
+	// SearchTimeout is the statement_timeout of the statements of a
+	// catalog search (SEARCH_STATEMENT_TIMEOUT; default 2s): past it the
+	// database stops the search and it fails with ErrSearchTimeout.
+	SearchTimeout time.Duration
 	// IdempotencyTTL is how long an idempotency key is remembered
 	// (IDEMPOTENCY_TTL).
 	IdempotencyTTL time.Duration
@@ -60,6 +64,9 @@ type Options struct {
 func (o *Options) setDefaults() {
 	if o.QueryTimeout <= 0 {
 		o.QueryTimeout = 10 * time.Second
+	}
+	if o.SearchTimeout <= 0 {
+		o.SearchTimeout = 2 * time.Second
 	}
 	if o.HoldTTL <= 0 || o.DefaultCurrency == "" || o.IdempotencyTTL <= 0 ||
 		o.MaxLineQuantity <= 0 || o.MaxCartQuantity <= 0 || o.MaxCartLines <= 0 {

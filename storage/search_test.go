@@ -1,0 +1,161 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"holdfast/storage"
+	"holdfast/storage/storagetest"
+)
+
+// A search ranks at most MaxSearchMatches products whatever it matches: the
+// first ones in id order. A product past them that would rank first is not
+// in the relevance listing (it is in the others), the count stops at the
+// cap, and paging through the relevance listing gives each candidate once.
+func TestSearchRanksAtMostMaxSearchMatches(t *testing.T) {
+	t.Parallel()
+	s, _ := storagetest.NewStore(t, storagetest.Options())
+	ctx := context.Background()
+	n := storage.MaxSearchMatches + 5
+	_, err := s.DB().ExecContext(ctx, `
+		INSERT INTO products (sku, handle, name, description, price_cents, currency, stock)
+		SELECT 'BLUE-' || g, 'blue-' || g, 'Item ' || g, 'A blue one', 100, 'USD', 1
+		FROM generate_series(1, $1) AS g`, n-1)
+	require.NoError(t, err)
+	best, err := s.CreateProduct(ctx, storage.NewProduct{SKU: "BLUE-BEST", Name: "Blue blue blue", PriceAmount: "1.00", Currency: "USD", Stock: 1})
+	require.NoError(t, err)
+	blue := storage.ProductFilter{Query: "blue"}
+
+	count, err := s.CountProducts(ctx, blue)
+	require.NoError(t, err)
+	assert.Equal(t, storage.MaxSearchMatches, count, "the count stops at the cap")
+	all, err := s.CountProducts(ctx, storage.ProductFilter{})
+	require.NoError(t, err)
+	assert.Equal(t, n, all, "a count without a query does not")
+
+	byID, err := s.ListProducts(ctx, storage.ProductPageParams{Filter: blue, Sort: storage.SortID, Last: 1})
+	require.NoError(t, err)
+	require.Len(t, byID.Edges, 1)
+	assert.Equal(t, best.ID, byID.Edges[0].Product.ID, "other orders list every match")
+
+	seen := map[int64]bool{}
+	var maxID int64
+	p := storage.ProductPageParams{Filter: blue, Sort: storage.SortRelevance, First: storage.MaxPageSize}
+	for page := 0; ; page++ {
+		require.Less(t, page, 20)
+		pg, err := s.ListProducts(ctx, p)
+		require.NoError(t, err)
+		assert.Equal(t, page > 0, pg.HasPreviousPage)
+		for _, e := range pg.Edges {
+			require.False(t, seen[e.Product.ID], "product %d twice", e.Product.ID)
+			seen[e.Product.ID] = true
+			maxID = max(maxID, e.Product.ID)
+		}
+		if !pg.HasNextPage {
+			break
+		}
+		p.After = pg.Edges[len(pg.Edges)-1].Position
+	}
+	assert.Len(t, seen, storage.MaxSearchMatches)
+	assert.False(t, seen[best.ID], "past the candidates, the best match is not ranked")
+	assert.Less(t, maxID, best.ID)
+}
+
+// Prefixes find the words they begin, also when the prefix is an English
+// stop word ("be", "a", "s", "t", "i"), and whole words are still matched
+// stemmed ("stories" finds "story").
+func TestSearchPrefixesThatAreStopWords(t *testing.T) {
+	t.Parallel()
+	s, _ := storagetest.NewStore(t, storagetest.Options())
+	ctx := context.Background()
+	mk := func(sku, name, desc string) int64 {
+		p, err := s.CreateProduct(ctx, storage.NewProduct{SKU: sku, Name: name, Description: &desc, PriceAmount: "1.00", Currency: "USD", Stock: 1})
+		require.NoError(t, err)
+		return p.ID
+	}
+	bet := mk("P-1", "Bet slip", "Paper")
+	apple := mk("P-2", "Apple crate", "Wooden")
+	other := mk("P-3", "Oak stool", "Seats one; tidy island kitchens; a story in wood")
+
+	find := func(q string) []int64 {
+		t.Helper()
+		pg, err := s.ListProducts(ctx, storage.ProductPageParams{Filter: storage.ProductFilter{Query: q}, Sort: storage.SortID, First: 10})
+		require.NoError(t, err)
+		var ids []int64
+		for _, e := range pg.Edges {
+			ids = append(ids, e.Product.ID)
+		}
+		return ids
+	}
+	for q, want := range map[string][]int64{
+		"b":       {bet},
+		"be":      {bet},
+		"bet":     {bet},
+		"a":       {apple, other},
+		"s":       {bet, other},
+		"t":       {other},
+		"i":       {other},
+		"stories": {other},
+		"be sl":   {bet},
+		"the":     nil,
+	} {
+		assert.Equal(t, want, find(q), "query %q", q)
+	}
+}
+
+// A search's statements stop at Options.SearchTimeout: a search blocked on
+// a lock (held here until the search has failed, so no timing is raced)
+// fails with ErrSearchTimeout, and the store then searches again normally.
+func TestSearchStatementTimeout(t *testing.T) {
+	t.Parallel()
+	opts := storagetest.Options()
+	opts.SearchTimeout = 50 * time.Millisecond
+	s, _ := storagetest.NewStore(t, opts)
+	ctx := context.Background()
+	storagetest.MustProduct(t, s, "TIMEOUT-1", 1)
+
+	lock, err := s.DB().BeginTx(ctx, nil)
+	require.NoError(t, err)
+	_, err = lock.ExecContext(ctx, `LOCK TABLE products IN ACCESS EXCLUSIVE MODE`)
+	require.NoError(t, err)
+	q := storage.ProductFilter{Query: "timeout"}
+	for _, sort := range []storage.ProductSort{storage.SortRelevance, storage.SortName} {
+		_, err = s.ListProducts(ctx, storage.ProductPageParams{Filter: q, Sort: sort, First: 5})
+		assert.True(t, errors.Is(err, storage.ErrSearchTimeout), fmt.Sprint(err))
+	}
+	_, err = s.CountProducts(ctx, q)
+	assert.True(t, errors.Is(err, storage.ErrSearchTimeout), fmt.Sprint(err))
+	require.NoError(t, lock.Rollback())
+
+	pg, err := s.ListProducts(ctx, storage.ProductPageParams{Filter: q, Sort: storage.SortRelevance, First: 5})
+	require.NoError(t, err)
+	assert.Len(t, pg.Edges, 1)
+}
+
+// search_vector follows sku, name and description, whoever writes them.
+func TestSearchVectorFollowsTheProduct(t *testing.T) {
+	t.Parallel()
+	s, _ := storagetest.NewStore(t, storagetest.Options())
+	ctx := context.Background()
+	p := storagetest.MustProduct(t, s, "VEC-1", 5)
+	count := func(q string) int {
+		t.Helper()
+		n, err := s.CountProducts(ctx, storage.ProductFilter{Query: q})
+		require.NoError(t, err)
+		return n
+	}
+	require.Equal(t, 1, count("vec"))
+	_, err := s.UpdateProduct(ctx, p.ID, storage.ProductUpdate{Name: ptr("Walnut tray"), Description: ptr("Oiled by hand")})
+	require.NoError(t, err)
+	assert.Equal(t, 1, count("walnut oil"))
+	assert.Equal(t, 0, count("product"), "the old name is gone")
+	_, err = s.DB().ExecContext(ctx, `UPDATE products SET search_vector = '' WHERE id = $1`, p.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, count("walnut"), "a write of the column itself is recomputed")
+}
