@@ -120,7 +120,9 @@ func TestServeTooManyClients(t *testing.T) {
 		go func() { done <- serve(ctx, cfg, store, ln, slog.New(slog.DiscardHandler)) }()
 		t.Cleanup(func() {
 			stop()
-			_ = <-done
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
 			store.Close()
 		})
 		return instance{base: "http://" + ln.Addr().String(), store: store}

@@ -2,8 +2,6 @@ package storage_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -127,10 +125,10 @@ func TestSearchStatementTimeout(t *testing.T) {
 	q := storage.ProductFilter{Query: "timeout"}
 	for _, sort := range []storage.ProductSort{storage.SortRelevance, storage.SortName} {
 		_, err = s.ListProducts(ctx, storage.ProductPageParams{Filter: q, Sort: sort, First: 5})
-		assert.True(t, errors.Is(err, storage.ErrSearchTimeout), fmt.Sprint(err))
+		assert.ErrorIs(t, err, storage.ErrSearchTimeout)
 	}
 	_, err = s.CountProducts(ctx, q)
-	assert.True(t, errors.Is(err, storage.ErrSearchTimeout), fmt.Sprint(err))
+	assert.ErrorIs(t, err, storage.ErrSearchTimeout)
 	require.NoError(t, lock.Rollback())
 
 	pg, err := s.ListProducts(ctx, storage.ProductPageParams{Filter: q, Sort: storage.SortRelevance, First: 5})
