@@ -12,7 +12,7 @@ import (
 func errUnauthenticated() error {
 	return &gqlerror.Error{
 		Message:    "this field requires the admin token (Authorization: Bearer <ADMIN_TOKEN>)",
-		Extensions: map[string]any{"code": "UNAUTHENTICATED"},
+		Extensions: map[string]any{"code": reqstate.CodeUnauthenticated},
 	}
 }
 

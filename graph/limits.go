@@ -17,17 +17,9 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// Error codes of operations refused for their shape or rate.
-const (
-	codeComplexityLimit = "COMPLEXITY_LIMIT"
-	codeDepthLimit      = "DEPTH_LIMIT"
-	codeAliasLimit      = "ALIAS_LIMIT"
-	codeRateLimited     = "RATE_LIMITED"
-)
-
 func init() {
 	// Shape refusals are protocol errors: HTTP 422, like validation errors.
-	for _, c := range []string{codeComplexityLimit, codeDepthLimit, codeAliasLimit} {
+	for _, c := range []string{reqstate.CodeComplexityLimit, reqstate.CodeDepthLimit, reqstate.CodeAliasLimit} {
 		errcode.RegisterErrorType(c, errcode.KindProtocol)
 	}
 }
@@ -132,7 +124,7 @@ func (l *limits) MutateOperationContext(ctx context.Context, rc *graphql.Operati
 	}
 
 	if c := complexity.Calculate(ctx, l.es, op, rc.Variables); c > l.cfg.MaxComplexity {
-		return limitErr(codeComplexityLimit, "operation has complexity %d, the limit is %d", c, l.cfg.MaxComplexity)
+		return limitErr(reqstate.CodeComplexityLimit, "operation has complexity %d, the limit is %d", c, l.cfg.MaxComplexity)
 	}
 
 	if op.Operation != ast.Mutation || reqstate.IsAdmin(ctx) || st == nil {
@@ -161,7 +153,7 @@ func (l *limits) MutateOperationContext(ctx context.Context, rc *graphql.Operati
 
 func (l *limits) rateLimited(st *reqstate.State, wait time.Duration, msg string) *gqlerror.Error {
 	st.SetStatus(http.StatusTooManyRequests, wait)
-	err := limitErr(codeRateLimited, "%s: retry in %s", msg, wait.Round(time.Millisecond))
+	err := limitErr(reqstate.CodeRateLimited, "%s: retry in %s", msg, wait.Round(time.Millisecond))
 	err.Extensions["retryAfterMs"] = wait.Milliseconds()
 	return err
 }

@@ -362,7 +362,8 @@ func wsServer(t *testing.T, cfg graph.HandlerConfig, api httpapi.APIConfig) (*ht
 	cfg.Store, cfg.Hub, cfg.AdminToken = store, hub, adminToken
 	cfg.Log = slog.New(slog.NewJSONHandler(logs, nil))
 	metrics := httpapi.NewMetrics(reg)
-	cfg.Metrics, api.Metrics, api.Log = metrics, metrics, cfg.Log
+	cfg.Metrics, cfg.Observe = graph.NewMetrics(reg), metrics.Observe
+	api.Metrics, api.Log = metrics, cfg.Log
 	srv := httptest.NewServer(newAPI(cfg, api))
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
