@@ -23,11 +23,18 @@ func Refuse(w http.ResponseWriter, st *State, status int, code, msg string) {
 		w.Header().Set("Content-Type", "application/json")
 	}
 	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{RefusalError(st, code, msg)}})
+}
+
+// RefusalError is the GraphQL error a refusal shows, over HTTP (Refuse)
+// or on a websocket: msg, with extensions.code and, given st,
+// extensions.requestId.
+func RefusalError(st *State, code, msg string) map[string]any {
 	ext := map[string]any{"code": code}
 	if st != nil {
 		ext["requestId"] = st.ID
 	}
-	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{"message": msg, "extensions": ext}}})
+	return map[string]any{"message": msg, "extensions": ext}
 }
 
 // LogAccess writes the access-log line ("request") of a finished HTTP

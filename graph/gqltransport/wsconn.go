@@ -314,9 +314,7 @@ func objectOrNull(raw json.RawMessage) bool {
 func (c *wsConn) protocolError(code int, errCode, msg string) error {
 	c.st.SetOutcome("refused:" + errCode)
 	if !c.transportWS() {
-		_ = c.WriteJSON(map[string]any{"type": "connection_error", "payload": map[string]any{
-			"message": msg, "extensions": map[string]any{"code": errCode},
-		}})
+		_ = c.WriteJSON(map[string]any{"type": "connection_error", "payload": reqstate.RefusalError(nil, errCode, msg)})
 		code = int(websocket.StatusProtocolError)
 	}
 	_ = c.WriteClose(code, truncate(msg, 120))
@@ -344,7 +342,7 @@ func (c *wsConn) subscribeID() string {
 // refuse answers one operation with a coded error, in the socket's
 // protocol: graphql-transport-ws sends a list of errors, graphql-ws one.
 func (c *wsConn) refuse(id, msg string) error {
-	e := map[string]any{"message": msg, "extensions": map[string]any{"code": reqstate.CodeBadRequest}}
+	e := reqstate.RefusalError(nil, reqstate.CodeBadRequest, msg)
 	var payload any = []any{e}
 	if c.Subprotocol() != "graphql-transport-ws" {
 		payload = e
