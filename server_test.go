@@ -278,7 +278,7 @@ func TestServeWiresWebsocketSettings(t *testing.T) {
 		conn = c
 		return err == nil
 	}, 10*time.Second, 20*time.Millisecond)
-	defer conn.CloseNow()
+	defer func() { _ = conn.CloseNow() }()
 	require.NoError(t, conn.Write(wctx, websocket.MessageText, []byte(`{"type":"connection_init","payload":{}}`)))
 	_, b, err := conn.Read(wctx)
 	require.Error(t, err, "no connection_ack fits in 16 bytes: %s", b)

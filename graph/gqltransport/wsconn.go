@@ -76,7 +76,7 @@ func (i wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o trans
 			inited := c.initReceived
 			c.amu.Unlock()
 			if !inited {
-				c.protocolError(closeInitTimeout, reqstate.CodeTimeout, "Connection initialisation timeout")
+				_ = c.protocolError(closeInitTimeout, reqstate.CodeTimeout, "Connection initialisation timeout")
 			}
 		})
 	}
