@@ -166,7 +166,8 @@ func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.
 			LimitLoopback: cfg.RateLoopback,
 		},
 		APQCacheSize: cfg.APQCacheSize,
-		Metrics:      metrics,
+		Metrics:      graph.NewMetrics(reg),
+		Observe:      metrics.Observe,
 		Shutdown:     wsCtx,
 		Payments:     pay,
 

@@ -260,7 +260,8 @@ func TestMetricsAndRequestIDs(t *testing.T) {
 	store, _ := storagetest.NewStore(t, storagetest.Options())
 	reg := prometheus.NewRegistry()
 	metrics := httpapi.NewMetrics(reg)
-	srv := httptest.NewServer(newAPI(graph.HandlerConfig{Store: store, AdminToken: adminToken, Metrics: metrics}, httpapi.APIConfig{Metrics: metrics}))
+	srv := httptest.NewServer(newAPI(graph.HandlerConfig{Store: store, AdminToken: adminToken, Metrics: graph.NewMetrics(reg), Observe: metrics.Observe},
+		httpapi.APIConfig{Metrics: metrics}))
 	t.Cleanup(srv.Close)
 	p := storagetest.MustProduct(t, store, "MET", 1)
 	c1, c2 := storagetest.MustCart(t, store), storagetest.MustCart(t, store)

@@ -15,7 +15,7 @@ func errUnauthenticated() error { return newErrUnauthenticated() }
 func newErrUnauthenticated() *gqlerror.Error {
 	return &gqlerror.Error{
 		Message:    "this field requires the admin token (Authorization: Bearer <ADMIN_TOKEN>)",
-		Extensions: map[string]any{"code": "UNAUTHENTICATED"},
+		Extensions: map[string]any{"code": reqstate.CodeUnauthenticated},
 	}
 }
 

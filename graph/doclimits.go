@@ -11,6 +11,8 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/lexer"
 	"github.com/vektah/gqlparser/v2/parser"
+
+	"holdfast/reqstate"
 )
 
 // Refusing a document must cost little whatever its shape. gqlgen parses,
@@ -153,15 +155,15 @@ func (c *LimitConfig) checkShape(s docShape) *gqlerror.Error {
 	max := int64(c.MaxComplexity)
 	switch {
 	case s.roots > int64(c.MaxRootFields):
-		return limitErr(codeAliasLimit, "operation has %s root fields, the limit is %d", countText(s.roots), c.MaxRootFields)
+		return limitErr(reqstate.CodeAliasLimit, "operation has %s root fields, the limit is %d", countText(s.roots), c.MaxRootFields)
 	case s.aliases > int64(c.MaxAliases):
-		return limitErr(codeAliasLimit, "operation has %s aliased fields, the limit is %d", countText(s.aliases), c.MaxAliases)
+		return limitErr(reqstate.CodeAliasLimit, "operation has %s aliased fields, the limit is %d", countText(s.aliases), c.MaxAliases)
 	case s.depth > int64(c.MaxDepth):
-		return limitErr(codeDepthLimit, "operation is %d levels deep, the limit is %d", s.depth, c.MaxDepth)
+		return limitErr(reqstate.CodeDepthLimit, "operation is %d levels deep, the limit is %d", s.depth, c.MaxDepth)
 	case s.fields > max:
-		return limitErr(codeComplexityLimit, "operation selects %s fields once fragments are expanded, the limit is %d", countText(s.fields), max)
+		return limitErr(reqstate.CodeComplexityLimit, "operation selects %s fields once fragments are expanded, the limit is %d", countText(s.fields), max)
 	case s.nodes > max:
-		return limitErr(codeComplexityLimit, "document has %d fields, arguments and directives, the limit is %d", s.nodes, max)
+		return limitErr(reqstate.CodeComplexityLimit, "document has %d fields, arguments and directives, the limit is %d", s.nodes, max)
 	}
 	return nil
 }
@@ -255,9 +257,9 @@ func (c *LimitConfig) tooManyTokens(query string) *gqlerror.Error {
 	}
 	switch {
 	case roots > int64(c.MaxRootFields):
-		return limitErr(codeAliasLimit, "operation has more than %d root fields, the limit", c.MaxRootFields)
+		return limitErr(reqstate.CodeAliasLimit, "operation has more than %d root fields, the limit", c.MaxRootFields)
 	case aliases > int64(c.MaxAliases):
-		return limitErr(codeAliasLimit, "operation has more than %d aliased fields, the limit", c.MaxAliases)
+		return limitErr(reqstate.CodeAliasLimit, "operation has more than %d aliased fields, the limit", c.MaxAliases)
 	}
-	return limitErr(codeComplexityLimit, "document has more than %d tokens, the limit", c.MaxTokens)
+	return limitErr(reqstate.CodeComplexityLimit, "document has more than %d tokens, the limit", c.MaxTokens)
 }

@@ -18,19 +18,8 @@ import (
 	"holdfast/storage"
 )
 
-// Error codes of GraphQL errors (userErrors have their own enum).
-const (
-	codeInternal         = "INTERNAL_SERVER_ERROR"
-	codeUnavailable      = "SERVICE_UNAVAILABLE"
-	codeBadInput         = "BAD_USER_INPUT"
-	codeTimeout          = "TIMEOUT"
-	codeSearchTimeout    = "SEARCH_TIMEOUT"
-	codeBadRequest       = "BAD_REQUEST"
-	codeMethodNotAllowed = "METHOD_NOT_ALLOWED"
-)
-
 func badInput(msg string) error {
-	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": codeBadInput}}
+	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": reqstate.CodeBadInput}}
 }
 
 // errorPresenter decides what a client sees of an error. Errors that carry
@@ -53,14 +42,10 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 				out.Extensions = map[string]any{}
 			}
 			if out.Extensions["code"] == nil {
-				out.Extensions["code"] = codeBadInput
+				out.Extensions["code"] = reqstate.CodeBadInput
 			}
 			if code, ok := out.Extensions["code"].(string); ok {
-				kind := "error:"
-				if refusalCodes[code] {
-					kind = "refused:"
-				}
-				reqstate.From(ctx).SetOutcome(kind + code)
+				reqstate.From(ctx).SetOutcome(reqstate.ErrorOutcome(code))
 			}
 			if rid := reqstate.RequestID(ctx); rid != "" {
 				out.Extensions["requestId"] = rid
@@ -74,27 +59,27 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		case errors.Is(err, storage.ErrBadPage):
 			// The resolvers refuse bad pages first; this is the backstop.
 			out.Message = "invalid page arguments"
-			out.Extensions = map[string]any{"code": codeBadInput}
+			out.Extensions = map[string]any{"code": reqstate.CodeBadInput}
 		case errors.Is(err, storage.ErrUnavailable):
 			log.WarnContext(ctx, "database unavailable", "request_id", rid, "err", err.Error())
 			out.Message = "the service is temporarily unavailable, please retry"
-			out.Extensions = map[string]any{"code": codeUnavailable}
+			out.Extensions = map[string]any{"code": reqstate.CodeUnavailable}
 			st.SetStatus(http.StatusServiceUnavailable, time.Second)
 		case errors.Is(err, storage.ErrSearchTimeout):
 			// The database stopped a search past SEARCH_STATEMENT_TIMEOUT:
 			// the same search would fail again, so no Retry-After.
 			log.WarnContext(ctx, "search timed out", "request_id", rid)
 			out.Message = "the search took too long: search for more or longer words"
-			out.Extensions = map[string]any{"code": codeSearchTimeout}
+			out.Extensions = map[string]any{"code": reqstate.CodeSearchTimeout}
 		case errors.Is(err, context.DeadlineExceeded):
 			log.WarnContext(ctx, "request timed out", "request_id", rid, "err", err.Error())
 			out.Message = "the request timed out"
-			out.Extensions = map[string]any{"code": codeTimeout}
+			out.Extensions = map[string]any{"code": reqstate.CodeTimeout}
 			st.SetStatus(http.StatusGatewayTimeout, 0)
 		default:
 			log.ErrorContext(ctx, "internal error", "request_id", rid, "err", err.Error(), "path", out.Path.String())
 			out.Message = "internal error"
-			out.Extensions = map[string]any{"code": codeInternal}
+			out.Extensions = map[string]any{"code": reqstate.CodeInternal}
 		}
 		if rid != "" {
 			out.Extensions["requestId"] = rid
@@ -157,12 +142,6 @@ func clientFacing(e *gqlerror.Error) bool {
 	var input *model.InputError
 	var nested *gqlerror.Error
 	return errors.As(inner, &input) || (errors.As(inner, &nested) && nested != e && nested.Unwrap() == nil)
-}
-
-// refusalCodes are the limits' refusals, counted as such in metrics.
-var refusalCodes = map[string]bool{
-	codeRateLimited: true, codeDepthLimit: true, codeAliasLimit: true, codeComplexityLimit: true,
-	codeSubscriptionLimit: true,
 }
 
 // gqlparser's variable coercion names Go kinds ("cannot use string as Int"

@@ -3,13 +3,12 @@ package graph
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"strings"
-	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"holdfast/graph/gqltransport"
 	"holdfast/storage"
 )
 
@@ -19,11 +18,11 @@ import (
 // subscription is exactly one stockChanged root field selecting only leaf
 // fields of StockLevel (aliases and __typename allowed; no fragments or
 // directives), the hub renders its payload once per level and selection
-// (stockSelection.Key) and every subscriber's writer sends the same bytes,
-// wrapped in an envelope whose prefix ({"id":…,"type":"next","payload":) is
-// built once per subscription: no marshalling per subscriber. Anything else,
-// and any subscription whose arguments fail validation, takes gqlgen's path
-// unchanged (which answers the error).
+// (stockSelection.Key) and every subscriber's writer sends the same bytes
+// (the websocket transport's side: graph/gqltransport/fastsub.go). Anything
+// else, and any subscription whose arguments fail validation, takes
+// gqlgen's path unchanged (which answers the error). The planning and
+// rendering live here, beside the schema they follow.
 
 // stockLeaves are StockLevel's fields the fast path renders.
 var stockLeaves = map[string]bool{"productId": true, "available": true, "at": true, "__typename": true}
@@ -36,7 +35,7 @@ type stockSelection struct {
 	root    string
 	fields  []stockLeaf
 	key     string
-	metrics LiveMetrics
+	metrics *Metrics
 }
 
 func (s *stockSelection) Key() string { return s.key }
@@ -72,7 +71,7 @@ func (s *stockSelection) Render(l storage.StockLevel) []byte {
 
 // planStockFrames says whether the operation can take the fast path, and if
 // so how to render it and which product ids it asked for.
-func planStockFrames(rc *graphql.OperationContext, m LiveMetrics) (*stockSelection, []string, bool) {
+func planStockFrames(rc *graphql.OperationContext, m *Metrics) (*stockSelection, []string, bool) {
 	op := rc.Operation
 	if op == nil || op.Operation != ast.Subscription || len(op.Directives) > 0 || len(op.SelectionSet) != 1 {
 		return nil, nil, false
@@ -108,72 +107,34 @@ func planStockFrames(rc *graphql.OperationContext, m LiveMetrics) (*stockSelecti
 	return sel, ids, true
 }
 
-// fastSub is one fast-path subscription on a connection.
-type fastSub struct {
-	conn   *wsConn
-	prefix []byte
-	done   atomic.Bool
-}
-
-func newFastSub(c *wsConn, id string) *fastSub {
-	typ := "next"
-	if c.Subprotocol() != "graphql-transport-ws" {
-		typ = "data" // graphql-ws
-	}
-	quoted, _ := json.Marshal(id)
-	prefix := make([]byte, 0, len(quoted)+40)
-	prefix = append(prefix, `{"id":`...)
-	prefix = append(prefix, quoted...)
-	prefix = append(prefix, `,"type":"`+typ+`","payload":`...)
-	return &fastSub{conn: c, prefix: prefix}
-}
-
-// Frame queues the shared payload for the connection's writer.
-func (s *fastSub) Frame(product int64, payload []byte) {
-	if !s.done.Load() {
-		s.conn.queueFrame(s, product, payload)
-	}
-}
-
-func (s *fastSub) ended() bool { return s.done.Load() }
-
-// envelope appends the subscription's message around payload to dst.
-func (s *fastSub) envelope(dst, payload []byte) []byte {
-	dst = append(dst, s.prefix...)
-	dst = append(dst, payload...)
-	return append(dst, '}')
-}
-
-// stockFastPath serves rc on the fast path if it can: it returns nil when
-// gqlgen's path must serve it.
-func (e *wsExecutor) stockFastPath(ctx context.Context, rc *graphql.OperationContext, id string) graphql.ResponseHandler {
-	r := e.t.resolver
-	if e.conn == nil || r == nil || r.Hub == nil || id == "" {
-		return nil
-	}
-	sel, raw, ok := planStockFrames(rc, e.t.live)
-	if !ok {
-		return nil
-	}
-	ids, err := r.subscriptionProducts(ctx, raw)
-	if err != nil {
-		return nil
-	}
-	release, err := r.claimSubscription(ctx)
-	if err != nil {
-		return nil
-	}
-	sub := newFastSub(e.conn, id)
-	stop, err := r.Hub.WatchStockFrames(ctx, ids, sel, sub)
-	if err != nil {
-		release()
-		return nil
-	}
-	return func(ctx context.Context) *graphql.Response {
-		<-ctx.Done()
-		sub.done.Store(true)
-		stop()
-		release()
-		return nil
+// stockFastPath is the websocket transport's fast path
+// (gqltransport.FastPath): a stockChanged subscription it can render
+// watches the hub's shared frames instead of running gqlgen's executor.
+func (r *Resolver) stockFastPath(m *Metrics) gqltransport.FastPath {
+	return func(ctx context.Context, rc *graphql.OperationContext, newSink func() gqltransport.FrameSink) (func(), bool) {
+		if r.Hub == nil {
+			return nil, false
+		}
+		sel, raw, ok := planStockFrames(rc, m)
+		if !ok {
+			return nil, false
+		}
+		ids, err := r.subscriptionProducts(ctx, raw)
+		if err != nil {
+			return nil, false
+		}
+		release, err := r.claimSubscription(ctx)
+		if err != nil {
+			return nil, false
+		}
+		stop, err := r.Hub.WatchStockFrames(ctx, ids, sel, newSink())
+		if err != nil {
+			release()
+			return nil, false
+		}
+		return func() {
+			stop()
+			release()
+		}, true
 	}
 }

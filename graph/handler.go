@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
@@ -15,6 +13,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"holdfast/config"
+	"holdfast/graph/gqltransport"
 	"holdfast/graph/live"
 	"holdfast/graph/loaders"
 	"holdfast/payments"
@@ -30,19 +29,6 @@ const (
 	queryCacheMaxDocument = 32 << 10
 	queryCacheBytes       = 2 << 20
 )
-
-// Metrics is what the GraphQL layer records: each websocket operation
-// (HTTP requests are recorded by the transport) and each reservation.
-// httpapi.Metrics is one.
-type Metrics interface {
-	Observe(st *reqstate.State, status int)
-	Reservation(code string)
-}
-
-type noMetrics struct{}
-
-func (noMetrics) Observe(*reqstate.State, int) {}
-func (noMetrics) Reservation(string)           {}
 
 // HandlerConfig is what the GraphQL handler needs. Zero limits take the
 // defaults of package config.
@@ -77,8 +63,13 @@ type HandlerConfig struct {
 	// APQCacheSize bounds the automatic persisted query cache's entries
 	// (its bytes are bounded too).
 	APQCacheSize int
-	// Metrics, if set, records websocket operations and reservations.
-	Metrics Metrics
+	// Metrics, if set, records reservations and the live frames
+	// (NewMetrics).
+	Metrics *Metrics
+	// Observe, if set, records each websocket operation in the request
+	// metrics (httpapi.Metrics.Observe; HTTP requests are recorded by the
+	// transport).
+	Observe func(st *reqstate.State, status int)
 	// Shutdown, when done, closes every websocket (graceful stop).
 	Shutdown context.Context
 	// Payments takes beginCheckout's payments (default: the manual
@@ -96,9 +87,6 @@ func (cfg *HandlerConfig) setDefaults() {
 	d := config.Defaults()
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Metrics == nil {
-		cfg.Metrics = noMetrics{}
 	}
 	if cfg.Payments == nil {
 		cfg.Payments = payments.NewService(cfg.Store, payments.Manual{}, payments.Options{TTL: d.PaymentTTL, Log: cfg.Log})
@@ -119,7 +107,7 @@ func (cfg *HandlerConfig) setDefaults() {
 	}
 	def(&cfg.WebsocketMaxQueued, d.WSQueueBytes)
 	if cfg.WebsocketInitTimeout <= 0 {
-		cfg.WebsocketInitTimeout = defaultWSInitTimeout
+		cfg.WebsocketInitTimeout = gqltransport.DefaultInitTimeout
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = d.RequestTimeout
@@ -154,41 +142,22 @@ func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocume
 	}
 	srv := handler.New(NewExecutableSchema(gqlCfg))
 	if cfg.Hub != nil {
-		// Origins are checked in front, by the transport's websocket gate
-		// (httpapi.WebsocketGate), against the CORS allowlist.
-		live, _ := cfg.Metrics.(LiveMetrics)
-		if live == nil {
-			live = noLiveMetrics{}
-		}
-		srv.AddTransport(wsTransport{
-			impl: wsImplementation{
-				accept:       websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled},
-				log:          cfg.Log,
-				metrics:      live,
-				writeTimeout: cfg.WebsocketWriteTimeout,
-				maxQueued:    cfg.WebsocketMaxQueued,
-				initTimeout:  cfg.WebsocketInitTimeout,
-				pool:         newWriterPool(),
-			},
-			Websocket: transport.Websocket{
-				InitFunc: wsInit(cfg.AdminToken, cfg.Shutdown),
-				// The init timeout is the connection's (wsConn): gqlgen's
-				// closes with 1002, not graphql-transport-ws's 4408.
-				InitTimeout:           0,
-				KeepAlivePingInterval: cfg.WebsocketKeepAlive, // graphql-ws "ka"
-				PingPongInterval:      cfg.WebsocketKeepAlive, // graphql-transport-ws ping
-				MissingPongOk:         true,                   // keep quiet clients connected
-			},
-			log:      cfg.Log,
-			metrics:  cfg.Metrics,
-			live:     live,
-			timeout:  cfg.RequestTimeout,
-			resolver: resolver,
-		})
+		srv.AddTransport(gqltransport.NewWebsocket(gqltransport.WebsocketConfig{
+			Log:            cfg.Log,
+			Observe:        cfg.Observe,
+			Metrics:        cfg.Metrics,
+			Init:           wsInit(cfg.AdminToken, cfg.Shutdown),
+			KeepAlive:      cfg.WebsocketKeepAlive,
+			WriteTimeout:   cfg.WebsocketWriteTimeout,
+			MaxQueued:      cfg.WebsocketMaxQueued,
+			InitTimeout:    cfg.WebsocketInitTimeout,
+			RequestTimeout: cfg.RequestTimeout,
+			FastPath:       resolver.stockFastPath(cfg.Metrics),
+		}))
 	}
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(getTransport{})
-	srv.AddTransport(postTransport{})
+	srv.AddTransport(gqltransport.GET{})
+	srv.AddTransport(gqltransport.POST{})
 	// Both caches are bounded by bytes: a refused or oversized document is
 	// never kept (see cache.go and doclimits.go).
 	queryCache := newBoundedCache[*ast.QueryDocument](1000, queryCacheMaxDocument, queryCacheBytes)

@@ -16,17 +16,9 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// Error codes of operations refused for their shape or rate.
-const (
-	codeComplexityLimit = "COMPLEXITY_LIMIT"
-	codeDepthLimit      = "DEPTH_LIMIT"
-	codeAliasLimit      = "ALIAS_LIMIT"
-	codeRateLimited     = "RATE_LIMITED"
-)
-
 func init() {
 	// Shape refusals are protocol errors: HTTP 422, like validation errors.
-	for _, c := range []string{codeComplexityLimit, codeDepthLimit, codeAliasLimit} {
+	for _, c := range []string{reqstate.CodeComplexityLimit, reqstate.CodeDepthLimit, reqstate.CodeAliasLimit} {
 		errcode.RegisterErrorType(c, errcode.KindProtocol)
 	}
 }
@@ -193,7 +185,7 @@ func (l *limits) limitSearches(rc *graphql.OperationContext, st *reqstate.State)
 
 func (l *limits) rateLimited(st *reqstate.State, wait time.Duration, msg string) *gqlerror.Error {
 	st.SetStatus(http.StatusTooManyRequests, wait)
-	err := limitErr(codeRateLimited, "%s: retry in %s", msg, wait.Round(time.Millisecond))
+	err := limitErr(reqstate.CodeRateLimited, "%s: retry in %s", msg, wait.Round(time.Millisecond))
 	err.Extensions["retryAfterMs"] = wait.Milliseconds()
 	return err
 }
@@ -205,7 +197,7 @@ func (l *limits) checkCost(doc *ast.QueryDocument, op *ast.OperationDefinition, 
 		return nil
 	}
 	if c := operationCost(l.es.Schema(), doc, op, vars); c > int64(l.cfg.MaxComplexity) {
-		return limitErr(codeComplexityLimit, "operation has complexity %s, the limit is %d", countText(c), l.cfg.MaxComplexity)
+		return limitErr(reqstate.CodeComplexityLimit, "operation has complexity %s, the limit is %d", countText(c), l.cfg.MaxComplexity)
 	}
 	return nil
 }

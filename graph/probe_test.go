@@ -362,7 +362,8 @@ func wsServer(t *testing.T, cfg graph.HandlerConfig, api httpapi.APIConfig) (*ht
 	cfg.Store, cfg.Hub, cfg.AdminToken = store, hub, adminToken
 	cfg.Log = slog.New(slog.NewJSONHandler(logs, nil))
 	metrics := httpapi.NewMetrics(reg)
-	cfg.Metrics, api.Metrics, api.Log = metrics, metrics, cfg.Log
+	cfg.Metrics, cfg.Observe = graph.NewMetrics(reg), metrics.Observe
+	api.Metrics, api.Log = metrics, cfg.Log
 	srv := httptest.NewServer(newAPI(cfg, api))
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
@@ -426,9 +427,9 @@ func mustCounter(t *testing.T, reg *prometheus.Registry, op string) prometheus.C
 // one address may hold only so many sockets.
 func TestWebsocketProtocolGuards(t *testing.T) {
 	t.Parallel()
-	srv, _, _ := wsServer(t, graph.HandlerConfig{}, httpapi.APIConfig{MaxWebsocketsPerAddress: 2})
 
 	t.Run("duplicate subscription id", func(t *testing.T) {
+		srv, _, _ := wsServer(t, graph.HandlerConfig{}, httpapi.APIConfig{})
 		ws := dialWS(t, srv)
 		q := `subscription { stockChanged(productIds: ["1"]) { available } }`
 		ws.subscribe("dup", q, nil)
@@ -445,6 +446,10 @@ func TestWebsocketProtocolGuards(t *testing.T) {
 	})
 
 	t.Run("sockets per address", func(t *testing.T) {
+		// A server of its own: a socket of another subtest gives its place
+		// back only when its close handshake ends, some time after the
+		// subtest.
+		srv, _, _ := wsServer(t, graph.HandlerConfig{}, httpapi.APIConfig{MaxWebsocketsPerAddress: 2})
 		a := dialWS(t, srv)
 		b := dialWS(t, srv)
 		_, _ = a, b

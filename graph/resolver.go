@@ -23,7 +23,7 @@ type Resolver struct {
 	Store   *storage.Store
 	Log     *slog.Logger
 	Hub     *live.Hub
-	Metrics Metrics
+	Metrics *Metrics // nil: records nothing
 	// Payments takes the payments of beginCheckout and confirmPayment.
 	Payments *payments.Service
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"holdfast/graph/loaders"
 	"holdfast/graph/model"
+	"holdfast/reqstate"
 	"holdfast/storage"
 	"math/big"
 	"strconv"
@@ -533,7 +534,7 @@ func (r *subscriptionResolver) CartChanged(ctx context.Context, cartID string) (
 		return nil, err
 	}
 	if c == nil {
-		return nil, notFound("CART_NOT_FOUND", "no cart with this id")
+		return nil, notFound(reqstate.CodeCartNotFound, "no cart with this id")
 	}
 	release, err := r.claimSubscription(ctx)
 	if err != nil {

@@ -13,10 +13,6 @@ import (
 	"holdfast/storage"
 )
 
-// codeSubscriptionLimit refuses a subscription over its connection's or its
-// own limits (HandlerConfig).
-const codeSubscriptionLimit = "SUBSCRIPTION_LIMIT"
-
 func notFound(code, msg string) error {
 	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": code}}
 }
@@ -53,7 +49,7 @@ func wsInit(adminToken string, shutdown context.Context) transport.WebsocketInit
 // release gives it back.
 func (r *Resolver) claimSubscription(ctx context.Context) (release func(), err error) {
 	if r.Hub == nil {
-		return nil, &gqlerror.Error{Message: "subscriptions are not enabled on this server", Extensions: map[string]any{"code": codeSubscriptionLimit}}
+		return nil, &gqlerror.Error{Message: "subscriptions are not enabled on this server", Extensions: map[string]any{"code": reqstate.CodeSubscriptionLimit}}
 	}
 	n, _ := ctx.Value(connSubsKey{}).(*atomic.Int32)
 	if n == nil {
@@ -63,7 +59,7 @@ func (r *Resolver) claimSubscription(ctx context.Context) (release func(), err e
 		n.Add(-1)
 		return nil, &gqlerror.Error{
 			Message:    fmt.Sprintf("at most %d subscriptions per connection", r.MaxSubscriptionsPerConn),
-			Extensions: map[string]any{"code": codeSubscriptionLimit},
+			Extensions: map[string]any{"code": reqstate.CodeSubscriptionLimit},
 		}
 	}
 	return func() { n.Add(-1) }, nil
@@ -78,7 +74,7 @@ func (r *Resolver) subscriptionProducts(ctx context.Context, raw []string) ([]in
 	if len(raw) > r.MaxProductsPerSubscription {
 		return nil, &gqlerror.Error{
 			Message:    fmt.Sprintf("at most %d productIds per subscription", r.MaxProductsPerSubscription),
-			Extensions: map[string]any{"code": codeSubscriptionLimit},
+			Extensions: map[string]any{"code": reqstate.CodeSubscriptionLimit},
 		}
 	}
 	seen := map[int64]bool{}
@@ -114,7 +110,7 @@ func (r *Resolver) subscriptionProducts(ctx context.Context, raw []string) ([]in
 		if len(unknown) > 10 {
 			unknown = append(unknown[:10], "…")
 		}
-		return nil, notFound("PRODUCT_NOT_FOUND", "unknown product ids: "+strings.Join(unknown, ", "))
+		return nil, notFound(reqstate.CodeProductNotFound, "unknown product ids: "+strings.Join(unknown, ", "))
 	}
 	return ids, nil
 }

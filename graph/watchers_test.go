@@ -47,7 +47,8 @@ func newWatchServer(t *testing.T, cfg graph.HandlerConfig) *watchServer {
 	go func() { hub.Run(ctx, events); close(done) }()
 	reg := prometheus.NewRegistry()
 	metrics := httpapi.NewMetrics(reg)
-	cfg.Store, cfg.AdminToken, cfg.Hub, cfg.Metrics = store, adminToken, hub, metrics
+	cfg.Store, cfg.AdminToken, cfg.Hub = store, adminToken, hub
+	cfg.Metrics, cfg.Observe = graph.NewMetrics(reg), metrics.Observe
 	h := newAPI(cfg, httpapi.APIConfig{MaxWebsocketsPerAddress: -1, Metrics: metrics})
 	w := &watchServer{store: store, srv: httptest.NewServer(h), reg: reg, pipes: newPipeListener()}
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}

@@ -25,7 +25,7 @@ func RequireAdmin(token string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !reqstate.BearerMatches(token, r.Header.Get("Authorization")) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="holdfast"`)
-			Refuse(w, reqstate.From(r.Context()), http.StatusUnauthorized, "UNAUTHENTICATED",
+			reqstate.Refuse(w, reqstate.From(r.Context()), http.StatusUnauthorized, reqstate.CodeUnauthenticated,
 				"this endpoint requires the admin token (Authorization: Bearer <ADMIN_TOKEN>)")
 			return
 		}

@@ -24,15 +24,6 @@ import (
 	"holdfast/reqstate"
 )
 
-// Error codes of refusals decided before GraphQL execution.
-const (
-	CodePayloadTooLarge  = "PAYLOAD_TOO_LARGE"
-	CodeUnsupportedMedia = "UNSUPPORTED_MEDIA_TYPE"
-	CodeBadRequest       = "BAD_REQUEST"
-	CodeBatchingDisabled = "BATCHING_NOT_SUPPORTED"
-	CodeMethodNotAllowed = "METHOD_NOT_ALLOWED"
-)
-
 // statusWriter applies the status a refusal inside GraphQL asked for (429,
 // 503, ...) when the response starts, and records what was written.
 type statusWriter struct {
@@ -106,21 +97,18 @@ func Guard(cfg GuardConfig, log *slog.Logger, observe func(*reqstate.State, int)
 		SetSecurityHeaders(w.Header())
 		sw := &statusWriter{ResponseWriter: w, state: st}
 		ctx := reqstate.With(r.Context(), st)
-		websocket := r.Header.Get("Upgrade") != ""
+		websocket := reqstate.IsUpgrade(r)
 		defer func() {
-			sum := st.Summary()
 			if websocket {
 				// A socket's life is not one request: its operations are
 				// logged and counted one by one by the GraphQL layer; this
 				// line records the connection (or its refusal).
-				log.Info("websocket", "request_id", st.ID, "client", st.ClientIP, "status", sw.code, "outcome", sum.Outcome,
-					"duration_ms", millis(time.Since(st.Start)))
+				log.Info("websocket", "request_id", st.ID, "client", st.ClientIP, "status", sw.code, "outcome", st.Summary().Outcome,
+					"duration_ms", reqstate.Millis(time.Since(st.Start)))
 				return
 			}
 			observe(st, sw.code)
-			log.Info("request", "request_id", st.ID, "client", st.ClientIP, "method", r.Method, "status", sw.code,
-				"operation", sum.Operation, "operation_name", sum.OperationName, "outcome", sum.Outcome,
-				"duration_ms", millis(time.Since(st.Start)), "bytes", sw.written)
+			reqstate.LogAccess(log, st, []any{"client", st.ClientIP, "method", r.Method, "status", sw.code}, "bytes", sw.written)
 		}()
 		if websocket {
 			next.ServeHTTP(sw, r.WithContext(ctx))
@@ -138,7 +126,7 @@ func Guard(cfg GuardConfig, log *slog.Logger, observe func(*reqstate.State, int)
 		case http.MethodGet, http.MethodOptions:
 		default:
 			sw.Header().Set("Allow", "GET, POST, OPTIONS")
-			Refuse(sw, st, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "use POST (or GET for queries)")
+			reqstate.Refuse(sw, st, http.StatusMethodNotAllowed, reqstate.CodeMethodNotAllowed, "use POST (or GET for queries)")
 			return
 		}
 		ctx, cancel := context.WithTimeout(ctx, cfg.RequestTimeout)
@@ -153,22 +141,22 @@ func Guard(cfg GuardConfig, log *slog.Logger, observe func(*reqstate.State, int)
 func readBody(w http.ResponseWriter, r *http.Request, st *reqstate.State, max int64) ([]byte, bool) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "application/json" && mt != "application/graphql-response+json") {
-		Refuse(w, st, http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "POST bodies must be application/json")
+		reqstate.Refuse(w, st, http.StatusUnsupportedMediaType, reqstate.CodeUnsupportedMedia, "POST bodies must be application/json")
 		return nil, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			Refuse(w, st, http.StatusRequestEntityTooLarge, CodePayloadTooLarge,
+			reqstate.Refuse(w, st, http.StatusRequestEntityTooLarge, reqstate.CodePayloadTooLarge,
 				"request body exceeds "+strconv.FormatInt(max, 10)+" bytes")
 			return nil, false
 		}
-		Refuse(w, st, http.StatusBadRequest, CodeBadRequest, "could not read the request body")
+		reqstate.Refuse(w, st, http.StatusBadRequest, reqstate.CodeBadRequest, "could not read the request body")
 		return nil, false
 	}
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
-		Refuse(w, st, http.StatusBadRequest, CodeBatchingDisabled,
+		reqstate.Refuse(w, st, http.StatusBadRequest, reqstate.CodeBatchingDisabled,
 			"batched (array) requests are not supported: send one operation per request")
 		return nil, false
 	}
@@ -179,31 +167,16 @@ func readBody(w http.ResponseWriter, r *http.Request, st *reqstate.State, max in
 		Extensions    json.RawMessage `json:"extensions"`
 	}
 	if err := json.Unmarshal(body, &probe); err != nil {
-		Refuse(w, st, http.StatusBadRequest, CodeBadRequest, `the request body is not a JSON object of the form {"query": ..., "variables": {...}}`)
+		reqstate.Refuse(w, st, http.StatusBadRequest, reqstate.CodeBadRequest, `the request body is not a JSON object of the form {"query": ..., "variables": {...}}`)
 		return nil, false
 	}
 	for name, v := range map[string]json.RawMessage{"variables": probe.Variables, "extensions": probe.Extensions} {
 		if v = bytes.TrimSpace(v); len(v) > 0 && v[0] != '{' && string(v) != "null" {
-			Refuse(w, st, http.StatusBadRequest, CodeBadRequest, name+" must be a JSON object")
+			reqstate.Refuse(w, st, http.StatusBadRequest, reqstate.CodeBadRequest, name+" must be a JSON object")
 			return nil, false
 		}
 	}
 	return body, true
-}
-
-func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// Refuse answers with one GraphQL-shaped error carrying code, before any
-// execution.
-func Refuse(w http.ResponseWriter, st *reqstate.State, status int, code, msg string) {
-	st.SetOutcome("refused:" + code)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	ext := map[string]any{"code": code}
-	if st != nil {
-		ext["requestId"] = st.ID
-	}
-	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{"message": msg, "extensions": ext}}})
 }
 
 // SetSecurityHeaders: the API serves JSON only; nothing of it should be

@@ -12,20 +12,17 @@ import (
 	"holdfast/reqstate"
 )
 
-// Metrics are the request metrics. Labels are bounded: the operation label
-// is the operation type and its first root field (from the schema), never
-// client text, and no metric carries a cart or order id.
+// Metrics are the request metrics (HTTP requests, and through Observe the
+// operations on websockets) and the open sockets; the GraphQL layer's own
+// (reservations, live frames) are graph.Metrics, on the same registry.
+// Labels are bounded: the operation label is the operation type and its
+// first root field (from the schema), never client text, and no metric
+// carries a cart or order id.
 type Metrics struct {
-	reg          *prometheus.Registry
-	requests     *prometheus.CounterVec
-	duration     *prometheus.HistogramVec
-	reservations *prometheus.CounterVec
-	refusals     *prometheus.CounterVec
-
-	liveRendered  prometheus.Counter
-	liveSent      prometheus.Counter
-	liveConflated prometheus.Counter
-	liveDropped   *prometheus.CounterVec
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	refusals *prometheus.CounterVec
 
 	websockets prometheus.Gauge
 }
@@ -44,37 +41,16 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 			Help:    "GraphQL operation latency by operation.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"operation"}),
-		reservations: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "holdfast_reservations_total",
-			Help: "addToCart outcomes: granted, or refused with the refusal's code.",
-		}, []string{"result", "code"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "holdfast_refusals_total",
 			Help: "Operations refused before execution (malformed requests, shape limits, rate limits) by code.",
 		}, []string{"code"}),
-		liveRendered: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "holdfast_live_frames_rendered_total",
-			Help: "stockChanged payloads rendered on the fast path: one per product level and selection per push, however many subscribers share it.",
-		}),
-		liveSent: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "holdfast_live_frames_sent_total",
-			Help: "stockChanged fast-path frames written to sockets.",
-		}),
-		liveConflated: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "holdfast_live_frames_conflated_total",
-			Help: "stockChanged fast-path frames replaced, unsent, by a newer level (a slow reader).",
-		}),
-		liveDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "holdfast_live_connections_dropped_total",
-			Help: "Websocket connections closed by the server because their reader stalled (write_timeout), their queue overflowed (queue_full) or a write failed (write_error).",
-		}, []string{"reason"}),
 		websockets: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "holdfast_websocket_connections",
 			Help: "Websocket connections open, from the upgrade until the connection is closed and its descriptor released.",
 		}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.reservations, m.refusals,
-		m.liveRendered, m.liveSent, m.liveConflated, m.liveDropped, m.websockets)
+	reg.MustRegister(m.requests, m.duration, m.refusals, m.websockets)
 	return m
 }
 
@@ -97,48 +73,6 @@ func (m *Metrics) Observe(st *reqstate.State, status int) {
 	}
 	if code, ok := strings.CutPrefix(outcome, "refused:"); ok {
 		m.refusals.WithLabelValues(code).Inc()
-	}
-}
-
-// Reservation records one addToCart outcome ("" for granted).
-func (m *Metrics) Reservation(code string) {
-	if m == nil {
-		return
-	}
-	if code == "" {
-		m.reservations.WithLabelValues("granted", "").Inc()
-		return
-	}
-	m.reservations.WithLabelValues("refused", code).Inc()
-}
-
-// LiveFrameRendered counts one fast-path stock payload rendered.
-func (m *Metrics) LiveFrameRendered() {
-	if m != nil {
-		m.liveRendered.Inc()
-	}
-}
-
-// LiveFramesSent counts fast-path frames written to sockets.
-func (m *Metrics) LiveFramesSent(n int) {
-	if m != nil && n > 0 {
-		m.liveSent.Add(float64(n))
-	}
-}
-
-// LiveFrameConflated counts a frame replaced by a newer one before it was
-// written.
-func (m *Metrics) LiveFrameConflated() {
-	if m != nil {
-		m.liveConflated.Inc()
-	}
-}
-
-// LiveConnectionDropped counts a websocket the server closed for a stalled
-// or failed write.
-func (m *Metrics) LiveConnectionDropped(reason string) {
-	if m != nil {
-		m.liveDropped.WithLabelValues(reason).Inc()
 	}
 }
 

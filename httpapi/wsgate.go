@@ -13,13 +13,6 @@ import (
 	"holdfast/reqstate"
 )
 
-// Codes of refused websocket upgrades.
-const (
-	CodeConnectionLimit  = "CONNECTION_LIMIT"
-	CodeUpgradeRequired  = "UPGRADE_REQUIRED"
-	CodeOriginNotAllowed = "ORIGIN_NOT_ALLOWED"
-)
-
 // WebsocketGate stands in front of the websocket transport: it answers a malformed
 // upgrade with a coded JSON error (rather than the websocket library's plain
 // text), refuses origins the CORS policy refuses, and caps the sockets one
@@ -61,28 +54,28 @@ func (g *WebsocketGate) Open(addr string) int {
 
 func (g *WebsocketGate) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") == "" {
+		if !reqstate.IsUpgrade(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
 		st := reqstate.From(r.Context())
 		if status, msg := badUpgrade(r); status != 0 {
-			code := CodeBadRequest
+			code := reqstate.CodeBadRequest
 			if status == http.StatusUpgradeRequired {
-				code = CodeUpgradeRequired
+				code = reqstate.CodeUpgradeRequired
 				w.Header().Set("Upgrade", "websocket")
 				w.Header().Set("Connection", "Upgrade")
 			}
-			Refuse(w, st, status, code, msg)
+			reqstate.Refuse(w, st, status, code, msg)
 			return
 		}
 		if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r) && (g.origin == nil || !g.origin(o)) {
-			Refuse(w, st, http.StatusForbidden, CodeOriginNotAllowed, "websocket connections from this origin are not allowed")
+			reqstate.Refuse(w, st, http.StatusForbidden, reqstate.CodeOriginNotAllowed, "websocket connections from this origin are not allowed")
 			return
 		}
 		addr := wsClientAddr(st)
 		if !g.claim(addr) {
-			Refuse(w, st, http.StatusTooManyRequests, CodeConnectionLimit, "too many websocket connections from this address")
+			reqstate.Refuse(w, st, http.StatusTooManyRequests, reqstate.CodeConnectionLimit, "too many websocket connections from this address")
 			return
 		}
 		// The place is given back when the handler returns without having

@@ -2,7 +2,9 @@
 // (httpapi) and the GraphQL layer (graph) both need: who is asking (request
 // id, client address, admin or not, the Idempotency-Key header) and what the
 // GraphQL layer found out for the access log and metrics (the operation, its
-// outcome, an HTTP status a refusal wants). It imports nothing of ours.
+// outcome, an HTTP status a refusal wants); and what both write the same
+// way: the error codes (codes.go), the upgrade check, the refusal and the
+// access-log line (http.go). It imports nothing of ours.
 package reqstate
 
 import (

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vikstrous/dataloadgen"
 
+	"holdfast/reqstate"
 	"holdfast/storage"
 )
 
@@ -67,7 +68,7 @@ func (l *Loaders) Reset() {
 // data for every event.
 func Middleware(store *storage.Store, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "" {
+		if reqstate.IsUpgrade(r) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -1,9 +1,14 @@
-package graph
+// Package gqltransport holds the GraphQL handler's transports (gqlgen's
+// graphql.Transport): POST and GET, and the websocket transport with its
+// connections (wsConn), their writers (writerPool), the stock fast path's
+// frames and each operation's access-log line. It knows nothing of the
+// schema: package graph builds the handler, hands in what it needs (the
+// init hook, the fast path, metrics) and adds these transports to it.
+package gqltransport
 
 import (
 	"bytes"
 	"encoding/json"
-	"holdfast/reqstate"
 	"io"
 	"net/http"
 	"strings"
@@ -11,37 +16,39 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"holdfast/reqstate"
 )
 
-// postTransport and getTransport replace gqlgen's POST and GET transports,
-// whose own refusals (undecodable bodies or parameters, a mutation over
-// GET) are written without an extensions.code and can echo Go type names.
-// Every answer here goes through the executor's error presenter.
-type postTransport struct{}
+// POST and GET replace gqlgen's POST and GET transports, whose own
+// refusals (undecodable bodies or parameters, a mutation over GET) are
+// written without an extensions.code and can echo Go type names. Every
+// answer here is a coded refusal (reqstate.Refuse) or goes through the
+// executor's error presenter.
+type POST struct{}
 
-type getTransport struct{}
+type GET struct{}
 
 var (
-	_ graphql.Transport = postTransport{}
-	_ graphql.Transport = getTransport{}
+	_ graphql.Transport = POST{}
+	_ graphql.Transport = GET{}
 )
 
 // Supports: the guard has already refused other media types with 415.
-func (postTransport) Supports(r *http.Request) bool {
-	return r.Method == http.MethodPost && r.Header.Get("Upgrade") == ""
+func (POST) Supports(r *http.Request) bool {
+	return r.Method == http.MethodPost && !reqstate.IsUpgrade(r)
 }
 
-func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+func (POST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	start := graphql.Now()
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		writeRefusal(w, r, exec, http.StatusBadRequest, codeBadRequest, "could not read the request body")
+		writeRefusal(w, r, http.StatusBadRequest, reqstate.CodeBadRequest, "could not read the request body")
 		return
 	}
 	params := &graphql.RawParams{Headers: r.Header}
 	if err := decodeJSON(body, params); err != nil {
-		writeRefusal(w, r, exec, http.StatusBadRequest, codeBadRequest,
+		writeRefusal(w, r, http.StatusBadRequest, reqstate.CodeBadRequest,
 			`the request body is not a JSON object of the form {"query": "...", "variables": {...}, "extensions": {...}}`)
 		return
 	}
@@ -49,11 +56,11 @@ func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	execute(w, r, exec, params, false)
 }
 
-func (getTransport) Supports(r *http.Request) bool {
-	return r.Method == http.MethodGet && r.Header.Get("Upgrade") == ""
+func (GET) Supports(r *http.Request) bool {
+	return r.Method == http.MethodGet && !reqstate.IsUpgrade(r)
 }
 
-func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+func (GET) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	start := graphql.Now()
 	q := r.URL.Query()
 	params := &graphql.RawParams{Query: q.Get("query"), OperationName: q.Get("operationName"), Headers: r.Header}
@@ -66,7 +73,7 @@ func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 			continue
 		}
 		if err := decodeJSON([]byte(v), p.into); err != nil || !isJSONObject(v) {
-			writeRefusal(w, r, exec, http.StatusBadRequest, codeBadRequest, p.name+" must be a JSON object")
+			writeRefusal(w, r, http.StatusBadRequest, reqstate.CodeBadRequest, p.name+" must be a JSON object")
 			return
 		}
 	}
@@ -90,7 +97,7 @@ func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor,
 	}
 	if queryOnly && rc.Operation.Operation != ast.Query {
 		w.Header().Set("Allow", "POST")
-		writeRefusal(w, r, exec, http.StatusMethodNotAllowed, codeMethodNotAllowed,
+		writeRefusal(w, r, http.StatusMethodNotAllowed, reqstate.CodeMethodNotAllowed,
 			"GET requests may only run queries: send "+string(rc.Operation.Operation)+"s with POST")
 		return
 	}
@@ -98,14 +105,11 @@ func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor,
 	writeJSON(w, responses(ctx))
 }
 
-// writeRefusal answers with one coded error, presented like every other.
-func writeRefusal(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, status int, code, msg string) {
-	err := &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": code}}
-	reqstate.From(r.Context()).SetOutcome("refused:" + code)
-	resp := exec.DispatchError(graphql.WithOperationContext(r.Context(), &graphql.OperationContext{}), gqlerror.List{err})
+// writeRefusal answers with one coded error, in the media type the client
+// asked for.
+func writeRefusal(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
 	w.Header().Set("Content-Type", responseType(r))
-	w.WriteHeader(status)
-	writeJSON(w, resp)
+	reqstate.Refuse(w, reqstate.From(r.Context()), status, code, msg)
 }
 
 // responseType: application/graphql-response+json when the client asks for

@@ -1,4 +1,4 @@
-package graph
+package gqltransport
 
 import (
 	"bytes"
@@ -19,13 +19,9 @@ import (
 	"holdfast/reqstate"
 )
 
-// LiveMetrics is what the websocket fast path records; httpapi.Metrics is
-// one. A HandlerConfig.Metrics that is not one records none of it.
-type LiveMetrics interface {
-	// LiveFrameRendered counts a stock frame rendered (once per level and
-	// selection, however many subscribers it goes to).
-	LiveFrameRendered()
-	// LiveFramesSent counts frames written to sockets.
+// Metrics is what the websocket writers record; graph.Metrics is one.
+type Metrics interface {
+	// LiveFramesSent counts fast-path frames written to sockets.
 	LiveFramesSent(n int)
 	// LiveFrameConflated counts a frame replaced, unsent, by a newer one.
 	LiveFrameConflated()
@@ -33,12 +29,11 @@ type LiveMetrics interface {
 	LiveConnectionDropped(reason string)
 }
 
-type noLiveMetrics struct{}
+type noMetrics struct{}
 
-func (noLiveMetrics) LiveFrameRendered()           {}
-func (noLiveMetrics) LiveFramesSent(int)           {}
-func (noLiveMetrics) LiveFrameConflated()          {}
-func (noLiveMetrics) LiveConnectionDropped(string) {}
+func (noMetrics) LiveFramesSent(int)           {}
+func (noMetrics) LiveFrameConflated()          {}
+func (noMetrics) LiveConnectionDropped(string) {}
 
 // wsImplementation accepts websockets with coder/websocket and gives each
 // connection its writer (wsConn). Compression stays off: a frame of stock
@@ -46,7 +41,7 @@ func (noLiveMetrics) LiveConnectionDropped(string) {}
 type wsImplementation struct {
 	accept       websocket.AcceptOptions
 	log          *slog.Logger
-	metrics      LiveMetrics
+	metrics      Metrics
 	writeTimeout time.Duration
 	maxQueued    int
 	pool         *writerPool
@@ -81,7 +76,7 @@ func (i wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o trans
 			inited := c.initReceived
 			c.amu.Unlock()
 			if !inited {
-				_ = c.protocolError(closeInitTimeout, codeTimeout, "Connection initialisation timeout")
+				_ = c.protocolError(closeInitTimeout, reqstate.CodeTimeout, "Connection initialisation timeout")
 			}
 		})
 	}
@@ -108,7 +103,7 @@ func (i wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o trans
 type wsConn struct {
 	ws           *websocket.Conn
 	log          *slog.Logger
-	metrics      LiveMetrics
+	metrics      Metrics
 	writeTimeout time.Duration
 	maxQueued    int
 	pool         *writerPool
@@ -204,11 +199,11 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 		}
 		var m clientMessage
 		if json.Unmarshal(b, &m) != nil {
-			return int(mt), nil, c.protocolError(closeBadRequest, codeBadRequest, "Invalid message received: not a JSON object with a type")
+			return int(mt), nil, c.protocolError(closeBadRequest, reqstate.CodeBadRequest, "Invalid message received: not a JSON object with a type")
 		}
 		id, idOK := messageID(m.ID)
 		if !idOK {
-			return int(mt), nil, c.protocolError(closeBadRequest, codeBadRequest, "Invalid message received: id must be a string")
+			return int(mt), nil, c.protocolError(closeBadRequest, reqstate.CodeBadRequest, "Invalid message received: id must be a string")
 		}
 		transportWS := c.transportWS()
 		c.amu.Lock()
@@ -217,11 +212,11 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 		case "connection_init":
 			if inited {
 				c.amu.Unlock()
-				return int(mt), nil, c.protocolError(closeTooManyInitRequests, codeBadRequest, "Too many initialisation requests")
+				return int(mt), nil, c.protocolError(closeTooManyInitRequests, reqstate.CodeBadRequest, "Too many initialisation requests")
 			}
 			if !objectOrNull(m.Payload) {
 				c.amu.Unlock()
-				return int(mt), nil, c.protocolError(closeBadRequest, codeBadRequest, "Invalid connection_init: its payload must be an object")
+				return int(mt), nil, c.protocolError(closeBadRequest, reqstate.CodeBadRequest, "Invalid connection_init: its payload must be an object")
 			}
 			c.initReceived = true
 			if c.initTimer != nil {
@@ -230,7 +225,7 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 		case "ping", "pong":
 			if !transportWS {
 				c.amu.Unlock()
-				return int(mt), nil, c.protocolError(closeBadRequest, codeBadRequest, "Invalid message type "+truncate(m.Type, 32))
+				return int(mt), nil, c.protocolError(closeBadRequest, reqstate.CodeBadRequest, "Invalid message type "+truncate(m.Type, 32))
 			}
 			if !inited {
 				// gqlgen would close the socket: answer a ping here.
@@ -249,15 +244,15 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 		case "subscribe", "start", "complete", "stop":
 			if (m.Type == "subscribe" || m.Type == "complete") != transportWS {
 				c.amu.Unlock()
-				return int(mt), nil, c.protocolError(closeBadRequest, codeBadRequest, "Invalid message type "+truncate(m.Type, 32))
+				return int(mt), nil, c.protocolError(closeBadRequest, reqstate.CodeBadRequest, "Invalid message type "+truncate(m.Type, 32))
 			}
 			if !inited {
 				c.amu.Unlock()
-				return int(mt), nil, c.protocolError(closeUnauthorized, codeBadRequest, "Unauthorized: send connection_init first")
+				return int(mt), nil, c.protocolError(closeUnauthorized, reqstate.CodeBadRequest, "Unauthorized: send connection_init first")
 			}
 			if id == "" {
 				c.amu.Unlock()
-				return int(mt), nil, c.protocolError(closeBadRequest, codeBadRequest, "Invalid message received: "+m.Type+" needs an id")
+				return int(mt), nil, c.protocolError(closeBadRequest, reqstate.CodeBadRequest, "Invalid message received: "+m.Type+" needs an id")
 			}
 			if m.Type == "complete" || m.Type == "stop" {
 				delete(c.active, id)
@@ -283,11 +278,11 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 		case "connection_terminate":
 			if transportWS {
 				c.amu.Unlock()
-				return int(mt), nil, c.protocolError(closeBadRequest, codeBadRequest, "Invalid message type "+truncate(m.Type, 32))
+				return int(mt), nil, c.protocolError(closeBadRequest, reqstate.CodeBadRequest, "Invalid message type "+truncate(m.Type, 32))
 			}
 		default:
 			c.amu.Unlock()
-			return int(mt), nil, c.protocolError(closeBadRequest, codeBadRequest, "Invalid message type "+truncate(m.Type, 32))
+			return int(mt), nil, c.protocolError(closeBadRequest, reqstate.CodeBadRequest, "Invalid message type "+truncate(m.Type, 32))
 		}
 		c.amu.Unlock()
 		return int(mt), bytes.NewReader(b), nil
@@ -319,9 +314,7 @@ func objectOrNull(raw json.RawMessage) bool {
 func (c *wsConn) protocolError(code int, errCode, msg string) error {
 	c.st.SetOutcome("refused:" + errCode)
 	if !c.transportWS() {
-		_ = c.WriteJSON(map[string]any{"type": "connection_error", "payload": map[string]any{
-			"message": msg, "extensions": map[string]any{"code": errCode},
-		}})
+		_ = c.WriteJSON(map[string]any{"type": "connection_error", "payload": reqstate.RefusalError(nil, errCode, msg)})
 		code = int(websocket.StatusProtocolError)
 	}
 	_ = c.WriteClose(code, truncate(msg, 120))
@@ -349,7 +342,7 @@ func (c *wsConn) subscribeID() string {
 // refuse answers one operation with a coded error, in the socket's
 // protocol: graphql-transport-ws sends a list of errors, graphql-ws one.
 func (c *wsConn) refuse(id, msg string) error {
-	e := map[string]any{"message": msg, "extensions": map[string]any{"code": codeBadRequest}}
+	e := reqstate.RefusalError(nil, reqstate.CodeBadRequest, msg)
 	var payload any = []any{e}
 	if c.Subprotocol() != "graphql-transport-ws" {
 		payload = e

@@ -1,9 +1,8 @@
-package graph
+package gqltransport
 
 import (
 	"context"
 	"errors"
-	"holdfast/reqstate"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -13,6 +12,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"holdfast/reqstate"
 )
 
 const (
@@ -28,9 +29,9 @@ const (
 	closeDuplicateID         = 4409
 	closeTooManyInitRequests = 4429
 
-	// defaultWSInitTimeout is how long a socket may go without its
-	// connection_init (HandlerConfig.WebsocketInitTimeout).
-	defaultWSInitTimeout = 10 * time.Second
+	// DefaultInitTimeout is how long a socket may go without its
+	// connection_init (WebsocketConfig.InitTimeout).
+	DefaultInitTimeout = 10 * time.Second
 )
 
 // wsTransport is gqlgen's websocket transport with what HTTP requests get
@@ -38,12 +39,11 @@ const (
 // metrics, and (queries and mutations) bounded by the request timeout.
 type wsTransport struct {
 	transport.Websocket
-	impl     wsImplementation
-	log      *slog.Logger
-	metrics  Metrics
-	live     LiveMetrics
-	timeout  time.Duration
-	resolver *Resolver
+	impl    wsImplementation
+	log     *slog.Logger
+	observe func(*reqstate.State, int)
+	timeout time.Duration
+	fast    FastPath
 }
 
 func (t wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
@@ -59,7 +59,7 @@ func (t wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 }
 
 // wsExecutor gives every operation on a socket a request state of its own,
-// and serves the subscriptions it can on the stock fast path (fastpath.go).
+// and serves the subscriptions it can on the fast path (fastsub.go).
 type wsExecutor struct {
 	graphql.GraphExecutor
 	t    *wsTransport
@@ -81,15 +81,11 @@ func (e *wsExecutor) CreateOperationContext(ctx context.Context, p *graphql.RawP
 	st := reqstate.New(addr, "websocket")
 	rc, errs := e.GraphExecutor.CreateOperationContext(reqstate.With(ctx, st), p)
 	if errs != nil {
-		kind := "error:"
 		code, _ := errs[0].Extensions["code"].(string)
-		if refusalCodes[code] {
-			kind = "refused:"
-		}
 		if code == "" {
-			code = codeBadInput
+			code = reqstate.CodeBadInput
 		}
-		st.SetOutcome(kind + code)
+		st.SetOutcome(reqstate.ErrorOutcome(code))
 		e.finish(st)
 		return rc, errs
 	}
@@ -113,7 +109,7 @@ func (e *wsExecutor) DispatchOperation(ctx context.Context, rc *graphql.Operatio
 	if rc.Operation != nil && rc.Operation.Operation != ast.Subscription {
 		ctx, cancel = context.WithTimeout(ctx, e.t.timeout)
 	}
-	responses := e.stockFastPath(ctx, rc, op.id)
+	responses := e.fastPath(ctx, rc, op.id)
 	if responses == nil {
 		responses, ctx = e.GraphExecutor.DispatchOperation(ctx, rc)
 	}
@@ -124,9 +120,9 @@ func (e *wsExecutor) DispatchOperation(ctx context.Context, rc *graphql.Operatio
 		if resp == nil && !answered && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			// gqlgen ends an expired operation silently; say why.
 			resp = &graphql.Response{Errors: gqlerror.List{{
-				Message: "the request timed out", Extensions: map[string]any{"code": codeTimeout, "requestId": st.ID},
+				Message: "the request timed out", Extensions: map[string]any{"code": reqstate.CodeTimeout, "requestId": st.ID},
 			}}}
-			st.SetOutcome("error:" + codeTimeout)
+			st.SetOutcome("error:" + reqstate.CodeTimeout)
 		}
 		answered = answered || resp != nil
 		if resp == nil {
@@ -138,9 +134,6 @@ func (e *wsExecutor) DispatchOperation(ctx context.Context, rc *graphql.Operatio
 
 // finish writes the operation's access-log line and metrics.
 func (e *wsExecutor) finish(st *reqstate.State) {
-	e.t.metrics.Observe(st, http.StatusOK)
-	sum := st.Summary()
-	e.t.log.Info("request", "request_id", st.ID, "transport", "websocket", "operation", sum.Operation,
-		"operation_name", sum.OperationName, "outcome", sum.Outcome,
-		"duration_ms", float64(time.Since(st.Start).Microseconds())/1000)
+	e.t.observe(st, http.StatusOK)
+	reqstate.LogAccess(e.t.log, st, []any{"transport", "websocket"})
 }
