@@ -256,20 +256,16 @@ var batchSQL = `
 		JOIN line ON line.cart_id = g.cart_id
 		WHERE carts.id = g.cart_id
 		RETURNING carts.id, carts.status, carts.created_at, carts.updated_at, carts.expires_at, carts.line_count
-	), notify_stock AS (
-		SELECT pg_notify('holdfast_stock', w.id)
-		FROM watches w
-		WHERE w.channel = 'holdfast_stock' AND w.id = $1::text AND w.until > now()
-		  AND EXISTS (SELECT 1 FROM reserved)
 	), notify_cart AS (
+		-- The product's watchers are notified by the products_notify_stock trigger.
 		SELECT pg_notify('holdfast_cart', w.id)
 		FROM carts_touched t
 		JOIN watches w ON w.channel = 'holdfast_cart' AND w.id = t.id AND w.until > now()
 	)
-	-- One row per member, in order. notified reads the notify_ CTEs: PostgreSQL
+	-- One row per member, in order. notified reads notify_cart: PostgreSQL
 	-- runs a SELECT CTE only if the query reads it.
 	SELECT members.ord, t.*,
-	       (SELECT count(*) FROM notify_stock) + (SELECT count(*) FROM notify_cart) AS notified,
+	       (SELECT count(*) FROM notify_cart) AS notified,
 	       (g.ord IS NOT NULL AND EXISTS (SELECT 1 FROM reserved)) AS granted,
 	       (e.ord IS NOT NULL) AS eligible,
 	       (SELECT available FROM product) - CASE WHEN EXISTS (SELECT 1 FROM reserved) THEN (SELECT n FROM total) ELSE 0 END AS remaining,
