@@ -65,20 +65,17 @@ func (o *Options) setDefaults() {
 // Store is Holdfast's data layer over PostgreSQL: a pool for writes and the
 // transactions, and a read pool for the reads that render answers.
 type Store struct {
-	db             *sqlx.DB
-	reads          *sqlx.DB // == db when the Store was made with New
-	opts           Options
-	queries        atomic.Int64
-	coalescer      *coalescer
-	stmts          sync.Map // query text -> *sqlx.Stmt
-	batches        atomic.Int64
-	batchFallbacks atomic.Int64
-	batchJoins     atomic.Int64
-	cartsExpired   atomic.Int64
-	unitsReleased  atomic.Int64
-	checkouts      atomic.Int64
-	unitsSold      atomic.Int64
-	salesCents     atomic.Int64
+	db            *sqlx.DB
+	reads         *sqlx.DB // == db when the Store was made with New
+	opts          Options
+	queries       atomic.Int64
+	coalescer     *coalescer
+	stmts         sync.Map // query text -> *sqlx.Stmt
+	cartsExpired  atomic.Int64
+	unitsReleased atomic.Int64
+	checkouts     atomic.Int64
+	unitsSold     atomic.Int64
+	salesCents    atomic.Int64
 }
 
 // Stats are running totals for metrics.
@@ -92,7 +89,7 @@ type Stats struct {
 // Stats reads the running totals.
 func (s *Store) Stats() Stats {
 	return Stats{
-		Batches: s.batches.Load(), BatchFallbacks: s.batchFallbacks.Load(), BatchJoins: s.batchJoins.Load(),
+		Batches: s.coalescer.batches.Load(), BatchFallbacks: s.coalescer.fallbacks.Load(), BatchJoins: s.coalescer.joins.Load(),
 		CartsExpired: s.cartsExpired.Load(), UnitsReleased: s.unitsReleased.Load(),
 		Checkouts: s.checkouts.Load(), UnitsSold: s.unitsSold.Load(), SalesCents: s.salesCents.Load(),
 	}
@@ -136,7 +133,9 @@ func Open(ctx context.Context, url string, maxConns int, opts Options) (*Store, 
 // New wraps an open pool.
 func New(db *sqlx.DB, opts Options) *Store {
 	opts.setDefaults()
-	return &Store{db: db, reads: db, opts: opts, coalescer: newCoalescer(opts.MaxBatch)}
+	s := &Store{db: db, reads: db, opts: opts}
+	s.coalescer = newCoalescer(opts.MaxBatch, opts.QueryTimeout, s.reserveOne, s.batchLockFirst)
+	return s
 }
 
 // DB exposes the pool (for migrations, health checks and tests).
