@@ -228,9 +228,10 @@ func (n nullableCart) cart() *Cart {
 //  5. The line records the product's currency; the cart takes it if it had
 //     none. Foreign keys (migrations/00008) make the database refuse a line
 //     whose currency is not its cart's or its product's.
-//  6. notify_stock and notify_cart notify live subscribers of the product
-//     and the cart, if any instance watches them; PostgreSQL delivers at
-//     commit.
+//  6. notify_cart notifies live subscribers of the cart, if any instance
+//     watches it; the product's are notified by the products_notify_stock
+//     trigger (migrations/00015) when reserved changes its available units.
+//     PostgreSQL delivers both at commit.
 //
 // Because nothing follows the UPDATE but the line upsert, the cart row's
 // update and the commit itself, all inside one statement, the product row
@@ -289,7 +290,7 @@ var addToCartPartialSQL = `
 
 // reservationTail is what both reservation statements do once reserved
 // granted: the cart line, the cart's expiry and totals (with the caps), and
-// the notifications. It returns one row when units were reserved, none
+// the cart's notification. It returns one row when units were reserved, none
 // otherwise.
 const reservationTail = `
 	), line AS (
@@ -309,20 +310,16 @@ const reservationTail = `
 		FROM reserved, line
 		WHERE carts.id = $1
 		RETURNING carts.id, carts.status, carts.created_at, carts.updated_at, carts.expires_at, carts.line_count
-	), notify_stock AS (
-		SELECT pg_notify('holdfast_stock', w.id)
-		FROM reserved
-		JOIN watches w ON w.channel = 'holdfast_stock' AND w.id = reserved.id::text AND w.until > now()
 	), notify_cart AS (
 		SELECT pg_notify('holdfast_cart', w.id)
 		FROM cart_touched
 		JOIN watches w ON w.channel = 'holdfast_cart' AND w.id = cart_touched.id AND w.until > now()
 	)
-	-- notified reads the notify_ CTEs: PostgreSQL runs a SELECT CTE only if the query reads it.
+	-- notified reads notify_cart: PostgreSQL runs a SELECT CTE only if the query reads it.
 	-- The product as reserved left it and the line's quantity let the caller
 	-- render a cart whose only line this is without reading it again.
 	SELECT reserved.granted, cart_touched.*, reserved.product_json, line.quantity AS line_quantity,
-	       (SELECT count(*) FROM notify_stock) + (SELECT count(*) FROM notify_cart) AS notified
+	       (SELECT count(*) FROM notify_cart) AS notified
 	FROM reserved, cart_touched, line`
 
 // AddToCart reserves quantity units of a product for a cart. It either

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/lib/pq"
 )
@@ -31,10 +33,27 @@ import (
 // DefaultMaxBatch bounds the members of one batch.
 const DefaultMaxBatch = 128
 
+// coalescer queues concurrent all-or-nothing reservations per product and
+// runs them as batches. It owns its queues and counters; the Store hands it
+// the two ways to reserve (one request alone, a batch in one transaction)
+// and reaches it through its coalescer field.
 type coalescer struct {
+	max     int
+	timeout time.Duration // a batch's statement timeout
+	// one reserves for one request on its own (Store.reserveOne).
+	one func(ctx context.Context, in AddToCartParams) (Reservation, error)
+	// batch reserves for a batch of one product in one transaction
+	// (Store.batchLockFirst). Once it holds the product row it calls join,
+	// which returns the members to bind: those it was started with and the
+	// reservations that queued meanwhile.
+	batch func(ctx context.Context, productID int64, join func() []*member) ([]batchRow, error)
+
 	mu     sync.Mutex
 	queues map[int64]*productQueue
-	max    int
+
+	batches   atomic.Int64 // multi-member batches that ran
+	fallbacks atomic.Int64 // batches that fell back to one reservation per member
+	joins     atomic.Int64 // reservations that joined a batch while it waited for its product row
 }
 
 type productQueue struct {
@@ -52,24 +71,31 @@ type memberResult struct {
 	err error
 }
 
-func newCoalescer(max int) *coalescer {
+func newCoalescer(max int, timeout time.Duration,
+	one func(context.Context, AddToCartParams) (Reservation, error),
+	batch func(context.Context, int64, func() []*member) ([]batchRow, error)) *coalescer {
 	if max <= 0 {
 		max = DefaultMaxBatch
 	}
-	return &coalescer{queues: map[int64]*productQueue{}, max: max}
+	return &coalescer{max: max, timeout: timeout, one: one, batch: batch, queues: map[int64]*productQueue{}}
 }
 
 // reserve is AddToCart's entry point for all-or-nothing reservations.
 func (s *Store) reserve(ctx context.Context, in AddToCartParams) (Reservation, error) {
-	c := s.coalescer
+	return s.coalescer.reserve(ctx, in)
+}
+
+// reserve runs the reservation at once if none of its product is in flight,
+// or queues it for the product's next batch.
+func (c *coalescer) reserve(ctx context.Context, in AddToCartParams) (Reservation, error) {
 	c.mu.Lock()
 	q, busy := c.queues[in.ProductID]
 	if !busy {
 		// Nothing in flight for this product: go now, alone.
 		c.queues[in.ProductID] = &productQueue{}
 		c.mu.Unlock()
-		res, err := s.reserveOne(ctx, in)
-		s.nextBatch(in.ProductID)
+		res, err := c.one(ctx, in)
+		c.nextBatch(in.ProductID)
 		return res, err
 	}
 	m := &member{ctx: ctx, in: in, done: make(chan memberResult, 1)}
@@ -86,8 +112,7 @@ func (s *Store) reserve(ctx context.Context, in AddToCartParams) (Reservation, e
 
 // nextBatch hands the product's queued requests, at most max of them, to a
 // new batch, or marks the product idle when none are waiting.
-func (s *Store) nextBatch(productID int64) {
-	c := s.coalescer
+func (c *coalescer) nextBatch(productID int64) {
 	c.mu.Lock()
 	q := c.queues[productID]
 	if len(q.pending) == 0 {
@@ -100,13 +125,13 @@ func (s *Store) nextBatch(productID int64) {
 	q.pending = append(q.pending[:0:0], q.pending[n:]...)
 	c.mu.Unlock()
 	go func() {
-		s.runBatch(productID, batch)
-		s.nextBatch(productID)
+		c.runBatch(productID, batch)
+		c.nextBatch(productID)
 	}()
 }
 
 // runBatch reserves for every live member and delivers each its own result.
-func (s *Store) runBatch(productID int64, batch []*member) {
+func (c *coalescer) runBatch(productID int64, batch []*member) {
 	live := batch[:0]
 	for _, m := range batch {
 		if err := m.ctx.Err(); err != nil {
@@ -120,15 +145,18 @@ func (s *Store) runBatch(productID int64, batch []*member) {
 		return
 	case 1:
 		m := live[0]
-		res, err := s.reserveOne(m.ctx, m.in)
+		res, err := c.one(m.ctx, m.in)
 		m.done <- memberResult{res, err}
 		return
 	}
 	// The batch serves many callers: one caller's cancellation must not
 	// abort it for the others.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(live[0].ctx), s.opts.QueryTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(live[0].ctx), c.timeout)
 	defer cancel()
-	live, rows, err := s.batchLockFirst(ctx, productID, live)
+	rows, err := c.batch(ctx, productID, func() []*member {
+		live = c.join(productID, live)
+		return live
+	})
 	if errors.Is(err, ErrUnavailable) {
 		// The database is out of reach: one reservation per member would
 		// each ask for a connection that is not there, and had the
@@ -141,20 +169,20 @@ func (s *Store) runBatch(productID int64, batch []*member) {
 	}
 	if err != nil {
 		// Fall back to one reservation per member.
-		s.batchFallbacks.Add(1)
+		c.fallbacks.Add(1)
 		var wg sync.WaitGroup
 		for _, m := range live {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				res, err := s.reserveOne(m.ctx, m.in)
+				res, err := c.one(m.ctx, m.in)
 				m.done <- memberResult{res, err}
 			}()
 		}
 		wg.Wait()
 		return
 	}
-	s.batches.Add(1)
+	c.batches.Add(1)
 	var wg sync.WaitGroup
 	for i, m := range live {
 		r := rows[i]
@@ -174,12 +202,42 @@ func (s *Store) runBatch(productID int64, batch []*member) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				res, err := s.reserveOne(m.ctx, m.in)
+				res, err := c.one(m.ctx, m.in)
 				m.done <- memberResult{res, err}
 			}()
 		}
 	}
 	wg.Wait()
+}
+
+// join adds to live the reservations of the product queued since its batch
+// was formed, as many as fit in the batch; those already cancelled get
+// their error instead.
+func (c *coalescer) join(productID int64, live []*member) []*member {
+	for _, m := range c.takePending(productID, c.max-len(live)) {
+		if err := m.ctx.Err(); err != nil {
+			m.done <- memberResult{Reservation{Requested: m.in.Quantity}, err}
+			continue
+		}
+		live = append(live, m)
+		c.joins.Add(1)
+	}
+	return live
+}
+
+// takePending removes up to n queued reservations of a product (they then
+// belong to the caller's batch).
+func (c *coalescer) takePending(productID int64, n int) []*member {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	q := c.queues[productID]
+	if q == nil || n <= 0 || len(q.pending) == 0 {
+		return nil
+	}
+	n = min(n, len(q.pending))
+	taken := append([]*member(nil), q.pending[:n]...)
+	q.pending = append(q.pending[:0:0], q.pending[n:]...)
+	return taken
 }
 
 type batchRow struct {
@@ -266,20 +324,16 @@ var batchSQL = `
 		JOIN line ON line.cart_id = g.cart_id
 		WHERE carts.id = g.cart_id
 		RETURNING carts.id, carts.status, carts.created_at, carts.updated_at, carts.expires_at, carts.line_count
-	), notify_stock AS (
-		SELECT pg_notify('holdfast_stock', w.id)
-		FROM watches w
-		WHERE w.channel = 'holdfast_stock' AND w.id = $1::text AND w.until > now()
-		  AND EXISTS (SELECT 1 FROM reserved)
 	), notify_cart AS (
+		-- The product's watchers are notified by the products_notify_stock trigger.
 		SELECT pg_notify('holdfast_cart', w.id)
 		FROM carts_touched t
 		JOIN watches w ON w.channel = 'holdfast_cart' AND w.id = t.id AND w.until > now()
 	)
-	-- One row per member, in order. notified reads the notify_ CTEs: PostgreSQL
+	-- One row per member, in order. notified reads notify_cart: PostgreSQL
 	-- runs a SELECT CTE only if the query reads it.
 	SELECT members.ord, t.*,
-	       (SELECT count(*) FROM notify_stock) + (SELECT count(*) FROM notify_cart) AS notified,
+	       (SELECT count(*) FROM notify_cart) AS notified,
 	       (g.ord IS NOT NULL AND EXISTS (SELECT 1 FROM reserved)) AS granted,
 	       (e.ord IS NOT NULL) AS eligible,
 	       (SELECT available FROM product) - CASE WHEN EXISTS (SELECT 1 FROM reserved) THEN (SELECT n FROM total) ELSE 0 END AS remaining,
@@ -315,20 +369,16 @@ var batchLockedSQL = strings.Replace(batchSQL, "ORDER BY id\n\t\tFOR UPDATE\n", 
 // after the lock, a batch carries what arrived during the wait, so the row
 // commits fewer, larger batches. Without contention the lock is granted at
 // once and the batch is what it would have been, one round trip later.
-func (s *Store) batchLockFirst(ctx context.Context, productID int64, live []*member) ([]*member, []batchRow, error) {
+// join (see coalescer.batch) gives the members once the lock is held; the
+// rows answer them in order.
+func (s *Store) batchLockFirst(ctx context.Context, productID int64, join func() []*member) ([]batchRow, error) {
 	var rows []batchRow
+	var live []*member
 	err := s.WithTx(ctx, func(tx *Tx) error {
 		if _, err := s.execIn(ctx, tx, lockProductSQL, productID); err != nil {
 			return err
 		}
-		for _, m := range s.takePending(productID, s.coalescer.max-len(live)) {
-			if err := m.ctx.Err(); err != nil {
-				m.done <- memberResult{Reservation{Requested: m.in.Quantity}, err}
-				continue
-			}
-			live = append(live, m)
-			s.batchJoins.Add(1)
-		}
+		live = join()
 		carts := make([]string, len(live))
 		qtys := make([]int64, len(live))
 		for i, m := range live {
@@ -342,23 +392,7 @@ func (s *Store) batchLockFirst(ctx context.Context, productID int64, live []*mem
 	if err == nil && len(rows) != len(live) {
 		err = errBatchShape
 	}
-	return live, rows, err
-}
-
-// takePending removes up to n queued reservations of a product (they then
-// belong to the caller's batch).
-func (s *Store) takePending(productID int64, n int) []*member {
-	c := s.coalescer
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	q := c.queues[productID]
-	if q == nil || n <= 0 || len(q.pending) == 0 {
-		return nil
-	}
-	n = min(n, len(q.pending))
-	taken := append([]*member(nil), q.pending[:n]...)
-	q.pending = append(q.pending[:0:0], q.pending[n:]...)
-	return taken
+	return rows, err
 }
 
 var errBatchShape = errors.New("storage: batch answered with the wrong number of rows")
@@ -366,5 +400,5 @@ var errBatchShape = errors.New("storage: batch answered with the wrong number of
 // BatchStats reports how many multi-member batches ran and how many fell
 // back to per-request reservations.
 func (s *Store) BatchStats() (batches, fallbacks int64) {
-	return s.batches.Load(), s.batchFallbacks.Load()
+	return s.coalescer.batches.Load(), s.coalescer.fallbacks.Load()
 }

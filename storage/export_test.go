@@ -13,7 +13,7 @@ func (s *Store) RunBatch(ctx context.Context, productID int64, ins []AddToCartPa
 	for i, in := range ins {
 		members[i] = &member{ctx: ctx, in: in, done: make(chan memberResult, 1)}
 	}
-	s.runBatch(productID, members)
+	s.coalescer.runBatch(productID, members)
 	res := make([]Reservation, len(ins))
 	errs := make([]error, len(ins))
 	for i, m := range members {
@@ -76,8 +76,8 @@ func (s *Store) StartBatch(ctx context.Context, productID int64, ins []AddToCart
 		members[i] = &member{ctx: ctx, in: in, done: make(chan memberResult, 1)}
 	}
 	go func() {
-		s.runBatch(productID, append([]*member(nil), members...)) // runBatch filters its slice in place
-		s.nextBatch(productID)
+		c.runBatch(productID, append([]*member(nil), members...)) // runBatch filters its slice in place
+		c.nextBatch(productID)
 	}()
 	return func() ([]Reservation, []error) {
 		res := make([]Reservation, len(ins))

@@ -44,22 +44,19 @@ func (s *Store) AdjustStockKeyed(ctx context.Context, productID int64, delta int
 		), movement AS (
 			INSERT INTO inventory_movements (product_id, delta, kind, reason)
 			SELECT id, $2, $3, NULLIF($4, '') FROM adjusted
-		), notify_stock AS (
-			SELECT pg_notify('holdfast_stock', w.id)
-			FROM adjusted
-			JOIN watches w ON w.channel = 'holdfast_stock' AND w.id = adjusted.id::text AND w.until > now()
 		), event AS (
 			-- STOCK_ADJUSTED for webhooks (storage/outbox.go), on the locked row.
+			-- Live subscribers are notified by the products_notify_stock trigger.
 			SELECT webhook_enqueue('STOCK_ADJUSTED', ` + stockAdjustedData("adjusted", "$2", "$3", "NULLIF($4, '')") + `)
 			FROM adjusted
 		)
-		-- notified reads notify_stock and event: PostgreSQL runs a SELECT CTE only if the query reads it.
-		SELECT adjusted.*, (SELECT count(*) FROM notify_stock) + (SELECT count(*) FROM event) AS notified FROM adjusted`
+		-- enqueued reads event: PostgreSQL runs a SELECT CTE only if the query reads it.
+		SELECT adjusted.*, (SELECT count(*) FROM event) AS enqueued FROM adjusted`
 	// adjust runs the statement on q and explains a refusal.
 	adjust := func(ctx context.Context, q queryer) (*Product, error) {
 		var row struct {
 			Product
-			Notified int64 `db:"notified"`
+			Enqueued int64 `db:"enqueued"`
 		}
 		err := sqlxGet(ctx, q, &row, adjustSQL, productID, delta, kind, reason)
 		if errors.Is(err, ErrNotFound) {

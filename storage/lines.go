@@ -136,11 +136,6 @@ func (s *Store) changeLineTx(ctx context.Context, tx *Tx, cartID string, product
 	if err := s.touchCart(ctx, tx.q, cartID, delta, lines); err != nil {
 		return err
 	}
-	if delta != 0 {
-		if err := notifyProducts(ctx, tx.q, productID); err != nil {
-			return err
-		}
-	}
 	return notify(ctx, tx.q, ChannelCart, []string{cartID})
 }
 

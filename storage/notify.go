@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/lib/pq"
@@ -18,6 +17,11 @@ const (
 // notifySQL notifies channel $1 for those of the ids $2 that are watched.
 // It must run inside the transaction that made the change: PostgreSQL
 // delivers the notification only if, and when, it commits.
+//
+// Stock (ChannelStock) is never notified from Go: the products_notify_stock
+// trigger (migrations/00015) notifies a watched product whenever any
+// statement changes its available units (stock - held), in that
+// statement's transaction.
 const notifySQL = `
 	SELECT count(pg_notify($1, w.id))
 	FROM watches w
@@ -29,14 +33,6 @@ func notify(ctx context.Context, q queryer, channel string, ids []string) error 
 	}
 	var n int
 	return sqlxGet(ctx, q, &n, notifySQL, channel, pq.Array(ids))
-}
-
-func notifyProducts(ctx context.Context, q queryer, ids ...int64) error {
-	s := make([]string, len(ids))
-	for i, id := range ids {
-		s[i] = strconv.FormatInt(id, 10)
-	}
-	return notify(ctx, q, ChannelStock, s)
 }
 
 // Watch marks ids of a channel as watched by this instance until ttl from

@@ -218,14 +218,9 @@ func (s *Store) checkoutTx(ctx context.Context, tx *Tx, cartID, email string) (_
 		if err := enqueueOrderEvent(ctx, tx.q, TopicOrderPlaced, order.ID); err != nil {
 			return err
 		}
-		const notifySold = `
-			SELECT count(pg_notify(w.channel, w.id))
-			FROM watches w
-			WHERE w.until > now()
-			  AND ((w.channel = 'holdfast_cart' AND w.id = $1)
-			    OR (w.channel = 'holdfast_stock' AND w.id IN (SELECT product_id::text FROM order_lines WHERE order_id = $2)))`
-		var n int
-		return sqlxGet(ctx, tx.q, &n, notifySold, cartID, order.ID)
+		// A sale of held units leaves available as it was: the products'
+		// watchers have nothing to learn (the products_notify_stock trigger).
+		return notify(ctx, tx.q, ChannelCart, []string{cartID})
 	}()
 	if err != nil {
 		return nil, sale{}, err

@@ -601,7 +601,7 @@ func sellHeld(ctx context.Context, q queryer, orderID string) (int64, error) {
 			FROM sold
 		)
 		SELECT id, quantity FROM sold`
-	return moveAndNotify(ctx, q, stmt, orderID)
+	return moveUnits(ctx, q, stmt, orderID)
 }
 
 // sellAgain sells an expired order's units from what is free now, with the
@@ -657,11 +657,7 @@ func sellAgain(ctx context.Context, q queryer, orderID string) (units int64, ok 
 		_, err := q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT sell_again`)
 		return 0, false, translate(err)
 	}
-	var ids []int64
-	if err := sqlxSelect(ctx, q, &ids, `SELECT product_id FROM order_lines WHERE order_id = $1`, orderID); err != nil {
-		return 0, false, err
-	}
-	return row.Units, true, notifyProducts(ctx, q, ids...)
+	return row.Units, true, nil
 }
 
 // requireRefund marks a paid order that cannot be served REFUND_REQUIRED
@@ -681,9 +677,9 @@ func requireRefund(ctx context.Context, q queryer, orderID, from string) error {
 	return translate(err)
 }
 
-// moveAndNotify runs a statement returning (id, quantity) per product it
-// changed, notifies those products' watchers and sums the quantities.
-func moveAndNotify(ctx context.Context, q queryer, stmt string, args ...any) (int64, error) {
+// moveUnits runs a statement returning (id, quantity) per product it
+// changed and sums the quantities.
+func moveUnits(ctx context.Context, q queryer, stmt string, args ...any) (int64, error) {
 	var rows []struct {
 		ID       int64 `db:"id"`
 		Quantity int64 `db:"quantity"`
@@ -691,13 +687,11 @@ func moveAndNotify(ctx context.Context, q queryer, stmt string, args ...any) (in
 	if err := sqlxSelect(ctx, q, &rows, stmt, args...); err != nil {
 		return 0, err
 	}
-	ids := make([]int64, len(rows))
 	var units int64
-	for i, r := range rows {
-		ids[i] = r.ID
+	for _, r := range rows {
 		units += r.Quantity
 	}
-	return units, notifyProducts(ctx, q, ids...)
+	return units, nil
 }
 
 // PaymentFailed applies a failed (paymentStatus FAILED) or cancelled
@@ -761,17 +755,15 @@ func expirePending(ctx context.Context, q queryer, orderIDs []string, orderStatu
 			ON CONFLICT (order_id, kind) DO NOTHING
 		)
 		SELECT (SELECT array_agg(id) FROM ended) AS orders,
-		       (SELECT array_agg(id) FROM released) AS products,
 		       (SELECT COALESCE(sum(qty), 0) FROM released) AS units`
 	var row struct {
-		Orders   pq.StringArray `db:"orders"`
-		Products pq.Int64Array  `db:"products"`
-		Units    int64          `db:"units"`
+		Orders pq.StringArray `db:"orders"`
+		Units  int64          `db:"units"`
 	}
 	if err := sqlxGet(ctx, q, &row, stmt, pq.Array(orderIDs), orderStatus, paymentStatus, cancelIntent); err != nil {
 		return nil, 0, err
 	}
-	return row.Orders, row.Units, notifyProducts(ctx, q, row.Products...)
+	return row.Orders, row.Units, nil
 }
 
 // ReapPayments expires up to limit pending orders whose payment is past

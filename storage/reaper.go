@@ -44,13 +44,8 @@ func releaseCarts(ctx context.Context, q queryer, cartIDs []string, status strin
 	if _, err := q.ExecContext(ctx, mark, pq.Array(cartIDs), status); err != nil {
 		return 0, translate(err)
 	}
-	ids := make([]int64, len(released))
-	for i, r := range released {
-		ids[i] = r.ID
+	for _, r := range released {
 		units += r.Qty
-	}
-	if err := notifyProducts(ctx, q, ids...); err != nil {
-		return 0, err
 	}
 	return units, notify(ctx, q, ChannelCart, cartIDs)
 }

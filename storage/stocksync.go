@@ -239,14 +239,11 @@ var setStockSQL = `
 		SELECT webhook_enqueue('STOCK_ADJUSTED', ` + stockAdjustedData("moves", "moves.delta", "moves.kind", "NULLIF($4, '')") + `)
 		FROM moves
 		ORDER BY moves.id
-	), notify_stock AS (
-		SELECT pg_notify('holdfast_stock', w.id)
-		FROM updated
-		JOIN watches w ON w.channel = 'holdfast_stock' AND w.id = updated.id::text AND w.until > now()
 	)
-	-- side reads event and notify_stock: PostgreSQL runs a SELECT CTE only if the query reads it.
+	-- side reads event: PostgreSQL runs a SELECT CTE only if the query reads it.
+	-- Live subscribers are notified by the products_notify_stock trigger.
 	SELECT i.product_id, b.stock AS current_stock, b.held AS current_held, u.id IS NOT NULL AS updated,
-	       (SELECT count(*) FROM event) + (SELECT count(*) FROM notify_stock) AS side
+	       (SELECT count(*) FROM event) AS side
 	FROM items i
 	LEFT JOIN before b ON b.id = i.product_id
 	LEFT JOIN updated u ON u.id = i.product_id`

@@ -77,21 +77,18 @@ func (o *Options) setDefaults() {
 // Store is Holdfast's data layer over PostgreSQL: a pool for writes and the
 // transactions, and a read pool for the reads that render answers.
 type Store struct {
-	db             *sqlx.DB
-	reads          *sqlx.DB // == db when the Store was made with New
-	opts           Options
-	queries        atomic.Int64
-	coalescer      *coalescer
-	stmts          sync.Map // query text -> *sqlx.Stmt
-	batches        atomic.Int64
-	batchFallbacks atomic.Int64
-	batchJoins     atomic.Int64
-	cartsExpired   atomic.Int64
-	unitsReleased  atomic.Int64
-	checkouts      atomic.Int64
-	unitsSold      atomic.Int64
-	salesCents     atomic.Int64
-	refused        *refusalState // connections PostgreSQL refused (both pools)
+	db            *sqlx.DB
+	reads         *sqlx.DB // == db when the Store was made with New
+	opts          Options
+	queries       atomic.Int64
+	coalescer     *coalescer
+	stmts         sync.Map // query text -> *sqlx.Stmt
+	cartsExpired  atomic.Int64
+	unitsReleased atomic.Int64
+	checkouts     atomic.Int64
+	unitsSold     atomic.Int64
+	salesCents    atomic.Int64
+	refused       *refusalState // connections PostgreSQL refused (both pools)
 }
 
 // Stats are running totals for metrics.
@@ -109,7 +106,7 @@ type Stats struct {
 // Stats reads the running totals.
 func (s *Store) Stats() Stats {
 	return Stats{
-		Batches: s.batches.Load(), BatchFallbacks: s.batchFallbacks.Load(), BatchJoins: s.batchJoins.Load(),
+		Batches: s.coalescer.batches.Load(), BatchFallbacks: s.coalescer.fallbacks.Load(), BatchJoins: s.coalescer.joins.Load(),
 		CartsExpired: s.cartsExpired.Load(), UnitsReleased: s.unitsReleased.Load(),
 		Checkouts: s.checkouts.Load(), UnitsSold: s.unitsSold.Load(), SalesCents: s.salesCents.Load(),
 		ConnectRefusals: s.refused.count.Load(),
@@ -157,7 +154,9 @@ func ReadPoolSize(maxConns, readMaxConns int) int {
 // New wraps an open pool.
 func New(db *sqlx.DB, opts Options) *Store {
 	opts.setDefaults()
-	return &Store{db: db, reads: db, opts: opts, coalescer: newCoalescer(opts.MaxBatch), refused: new(refusalState)}
+	s := &Store{db: db, reads: db, opts: opts, refused: new(refusalState)}
+	s.coalescer = newCoalescer(opts.MaxBatch, opts.QueryTimeout, s.reserveOne, s.batchLockFirst)
+	return s
 }
 
 // DB exposes the pool (for migrations, health checks and tests).
