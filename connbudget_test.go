@@ -111,7 +111,7 @@ func TestServeTooManyClients(t *testing.T) {
 		cfg.DBMaxConns, cfg.DBReadMaxConns = 4, 4
 		cfg.DBConnectWait = 100 * time.Millisecond
 		cfg.RequestTimeout = time.Minute // so that nothing here times out on a slow machine
-		store, err := storage.Open(context.Background(), u, cfg.DBMaxConns, cfg.Storage())
+		store, err := storage.Open(context.Background(), u, cfg.DBMaxConns, storageOptions(cfg))
 		require.NoError(t, err)
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)

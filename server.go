@@ -4,9 +4,10 @@
 //	holdfast migrate   apply pending migrations and exit
 //
 // Configuration comes from the environment (package config; see
-// docs/operations.md). This file is wiring only: it opens the pool, runs the
-// migrations, builds the handlers of packages graph and httpapi, serves, and
-// shuts down.
+// docs/operations.md). This file opens the pool, runs the migrations and
+// serves: build makes the handlers and workers, run serves until the
+// context ends, stop drains and shuts down. wiring.go maps the
+// configuration onto each package's options.
 package main
 
 import (
@@ -22,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -37,7 +39,6 @@ import (
 	"holdfast/migrations"
 	"holdfast/payments"
 	"holdfast/storage"
-	"holdfast/webhooks"
 )
 
 func main() {
@@ -63,7 +64,7 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	store, err := storage.Open(ctx, poolURL(cfg), cfg.DBMaxConns, cfg.Storage())
+	store, err := storage.Open(ctx, poolURL(cfg), cfg.DBMaxConns, storageOptions(cfg))
 	if err != nil {
 		return err
 	}
@@ -92,191 +93,221 @@ func run(args []string) error {
 
 // serve serves the API on ln until ctx ends, then drains and stops.
 func serve(ctx context.Context, cfg config.Config, store *storage.Store, ln net.Listener, log *slog.Logger) error {
+	a, err := build(ctx, cfg, store, log)
+	if err != nil {
+		return err
+	}
+	defer a.stopWebsockets()
+	if err := a.run(ctx, ln); err != nil {
+		return err
+	}
+	log.Info("shutting down: draining requests and websockets", "deadline", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	return a.stop(sctx)
+}
+
+// app is the server build made: its HTTP server and its workers, ready to
+// run.
+type app struct {
+	cfg    config.Config
+	log    *slog.Logger
+	store  *storage.Store
+	events <-chan storage.Event // the LISTEN connection's, until build's ctx ends
+	hub    *live.Hub
+	pay    *payments.Service
+	srv    *http.Server
+	routes httpapi.Routes
+	drain  *httpapi.Drain
+	// stopWebsockets ends every websocket: they outlive
+	// http.Server.Shutdown's drain.
+	stopWebsockets context.CancelFunc
+	ln             net.Listener  // run's, closable twice (see stop)
+	workers        chan struct{} // closed when run's workers have returned
+}
+
+// build checks the configuration, seeds the demo catalog if asked, opens
+// the LISTEN connection (closed when ctx ends) and builds the handlers.
+func build(ctx context.Context, cfg config.Config, store *storage.Store, log *slog.Logger) (*app, error) {
 	proxies, err := httpapi.ParseTrustedProxies(cfg.TrustedProxies)
 	if err != nil {
-		return fmt.Errorf("TRUSTED_PROXIES: %w", err)
+		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}
 	if len(proxies) > 0 {
 		log.Info("client addresses from X-Forwarded-For", "trusted_proxies", proxies)
 	}
 	raiseOpenFilesLimit(log)
-	if cfg.SeedDemo {
-		n, err := store.SeedDemo(ctx)
-		if err != nil {
-			return fmt.Errorf("seed demo catalog: %w", err)
-		}
-		if n > 0 {
-			log.Info("seeded demo catalog", "products", n)
-		}
+	if err := seedDemo(ctx, cfg, store, log); err != nil {
+		return nil, err
 	}
 	if cfg.AdminToken == "" {
 		log.Warn("ADMIN_TOKEN is not set: admin operations are disabled")
 	}
-
 	// LISTEN needs a session of its own: straight to PostgreSQL, never
 	// through a pooler in transaction mode.
 	events, err := storage.Listen(ctx, listenerURL(cfg.DirectURL()), log)
 	if err != nil {
-		return fmt.Errorf("listen for changes: %w", err)
+		return nil, fmt.Errorf("listen for changes: %w", err)
 	}
-	hub := live.New(store, log, cfg.StockPush)
-	hub.SetLargeAudience(cfg.StockPushLargeAudience, cfg.StockPushLargeInterval)
-	go hub.Run(ctx, events)
-
 	provider, webhookSecret, err := paymentProvider(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	pay := payments.NewService(store, provider, payments.Options{TTL: cfg.PaymentTTL, Log: log})
+	a := &app{cfg: cfg, log: log, store: store, events: events, hub: newHub(cfg, store, log), drain: &httpapi.Drain{}}
+	a.pay = payments.NewService(store, provider, paymentsOptions(cfg, log))
 	log.Info("payments", "provider", provider.Name(), "ttl", cfg.PaymentTTL.String())
-
-	reg := prometheus.NewRegistry()
-	metrics := httpapi.NewMetrics(reg)
-	registerStoreMetrics(reg, store, hub)
-	checker, err := migrations.NewChecker(store.DB().DB)
-	if err != nil {
-		return err
+	if err := a.buildRoutes(proxies, provider, webhookSecret); err != nil {
+		return nil, err
 	}
-	// Websockets outlive http.Server.Shutdown's drain: this context ends them.
-	wsCtx, stopWebsockets := context.WithCancel(context.Background())
-	defer stopWebsockets()
-
-	corsPolicy, originAllowed := httpapi.CORSPolicy(cfg.CORSOrigins, cfg.CORSCredentials)
-	gql := graph.NewHandler(graph.HandlerConfig{
-		Store:                      store,
-		Log:                        log,
-		Introspection:              cfg.Introspection,
-		AdminToken:                 cfg.AdminToken,
-		Hub:                        hub,
-		MaxSubscriptionsPerConn:    cfg.MaxSubsPerConn,
-		MaxProductsPerSubscription: cfg.MaxProductsSub,
-		WebsocketKeepAlive:         cfg.WSKeepAlive,
-		WebsocketWriteTimeout:      cfg.WSWriteTimeout,
-		WebsocketMaxQueued:         cfg.WSQueueBytes,
-		RequestTimeout:             cfg.RequestTimeout,
-		Limits: graph.LimitConfig{
-			MaxComplexity: cfg.MaxComplexity,
-			MaxDepth:      cfg.MaxDepth,
-			MaxRootFields: cfg.MaxRootFields,
-			MaxAliases:    cfg.MaxAliases,
-			MaxTokens:     cfg.MaxTokens,
-			PerAddress:    httpapi.NewKeyedLimiter(cfg.RateIP, cfg.RateIPBurst),
-			PerCart:       httpapi.NewKeyedLimiter(cfg.RateCart, cfg.RateCartBurst),
-			Searches:      httpapi.NewKeyedLimiter(cfg.RateSearch, cfg.RateSearchBurst),
-			LimitLoopback: cfg.RateLoopback,
-		},
-		APQCacheSize: cfg.APQCacheSize,
-		Metrics:      graph.NewMetrics(reg),
-		Observe:      metrics.Observe,
-		Shutdown:     wsCtx,
-		Payments:     pay,
-
-		WebhookAllowPrivate: cfg.Webhooks.AllowPrivate,
-	})
-	drain := &httpapi.Drain{}
-	routes := httpapi.Routes{
-		API: httpapi.API(httpapi.APIConfig{
-			AdminToken:              cfg.AdminToken,
-			Guard:                   httpapi.GuardConfig{MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, TrustedProxies: proxies},
-			Origin:                  originAllowed,
-			MaxWebsocketsPerAddress: cfg.MaxWSPerIP,
-			Log:                     log,
-			Metrics:                 metrics,
-		}, gql),
-		Metrics:    metrics,
-		AdminToken: cfg.AdminToken,
-		Ready:      ready(store, checker),
-		Drain:      drain,
-		CORS:       corsPolicy,
-	}
-	if cfg.GraphiQL {
-		routes.GraphiQL = graphiql.Handler("/graphql")
-	}
-	if provider.Name() == payments.StripeName {
-		routes.StripeWebhook = &payments.StripeWebhook{Store: store, Secret: webhookSecret, Log: log, Service: pay}
-	}
-	if cfg.StorefrontDir != "" {
-		if routes.Storefront, err = spa.Handler(cfg.StorefrontDir, "/shop/"); err != nil {
-			return fmt.Errorf("STOREFRONT_DIR: %w", err)
-		}
-	}
-	if cfg.MetricsAddr != "" {
-		go listen(log, "metrics", cfg.MetricsAddr, metrics.Handler())
-	}
-	if cfg.PprofAddr != "" {
-		pm := http.NewServeMux()
-		pm.HandleFunc("/debug/pprof/", pprof.Index)
-		pm.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		pm.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		go listen(log, "pprof", cfg.PprofAddr, pm)
-	}
-
-	reaperDone := make(chan struct{})
-	go func() {
-		defer close(reaperDone)
-		store.RunReaper(ctx, cfg.ReaperInterval, log)
-	}()
-	actionsDone := make(chan struct{})
-	go func() {
-		defer close(actionsDone)
-		pay.RunActions(ctx, cfg.PaymentActionsInterval)
-	}()
-	dispatchDone := make(chan struct{})
-	go func() {
-		defer close(dispatchDone)
-		runWebhooks(ctx, cfg.Webhooks, store, log)
-	}()
-
-	srv := &http.Server{
-		Handler:           httpapi.NewRouter(routes),
+	a.srv = &http.Server{
+		Handler:           httpapi.NewRouter(a.routes),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
-	addr := displayAddr(ln.Addr())
-	log.Info("holdfast listening", "addr", ln.Addr().String(), "graphiql", "http://"+addr+"/", "graphql", "http://"+addr+"/graphql")
-	fmt.Fprintf(os.Stderr, "\n  GraphiQL:  http://%s/\n  GraphQL:   http://%s/graphql\n", addr, addr)
-	if routes.Storefront != nil {
-		fmt.Fprintf(os.Stderr, "  Shop:      http://%s/shop/\n", addr)
-	}
-	fmt.Fprintln(os.Stderr)
+	return a, nil
+}
 
-	ln = &onceCloseListener{Listener: ln}
+// buildRoutes builds the endpoints: the GraphQL handler behind the
+// transport, metrics, readiness, the drain, and the optional ones.
+func (a *app) buildRoutes(proxies httpapi.TrustedProxies, provider payments.Provider, webhookSecret string) error {
+	cfg := a.cfg
+	reg := prometheus.NewRegistry()
+	metrics := httpapi.NewMetrics(reg)
+	registerStoreMetrics(reg, a.store, a.hub)
+	checker, err := migrations.NewChecker(a.store.DB().DB)
+	if err != nil {
+		return err
+	}
+	var storefront http.Handler
+	if cfg.StorefrontDir != "" {
+		if storefront, err = spa.Handler(cfg.StorefrontDir, "/shop/"); err != nil {
+			return fmt.Errorf("STOREFRONT_DIR: %w", err)
+		}
+	}
+	shutdown, stopWebsockets := context.WithCancel(context.Background())
+	a.stopWebsockets = stopWebsockets
+
+	gc := graphConfig(cfg)
+	gc.Store, gc.Log, gc.Hub, gc.Payments = a.store, a.log, a.hub, a.pay
+	gc.Metrics, gc.Observe, gc.Shutdown = graph.NewMetrics(reg), metrics.Observe, shutdown
+	corsPolicy, originAllowed := httpapi.CORSPolicy(cfg.CORSOrigins, cfg.CORSCredentials)
+	api := apiConfig(cfg, proxies, originAllowed)
+	api.Log, api.Metrics = a.log, metrics
+	a.routes = httpapi.Routes{
+		API:        httpapi.API(api, graph.NewHandler(gc)),
+		Storefront: storefront,
+		Metrics:    metrics,
+		AdminToken: cfg.AdminToken,
+		Ready:      ready(a.store, checker),
+		Drain:      a.drain,
+		CORS:       corsPolicy,
+	}
+	if cfg.GraphiQL {
+		a.routes.GraphiQL = graphiql.Handler("/graphql")
+	}
+	if provider.Name() == payments.StripeName {
+		a.routes.StripeWebhook = &payments.StripeWebhook{Store: a.store, Secret: webhookSecret, Log: a.log, Service: a.pay}
+	}
+	return nil
+}
+
+// run starts the hub, the side listeners and the workers, and serves on ln
+// until ctx ends (nil) or serving fails.
+func (a *app) run(ctx context.Context, ln net.Listener) error {
+	go a.hub.Run(ctx, a.events)
+	if a.cfg.MetricsAddr != "" {
+		go listen(a.log, "metrics", a.cfg.MetricsAddr, a.routes.Metrics.Handler())
+	}
+	if a.cfg.PprofAddr != "" {
+		pm := http.NewServeMux()
+		pm.HandleFunc("/debug/pprof/", pprof.Index)
+		pm.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		pm.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		go listen(a.log, "pprof", a.cfg.PprofAddr, pm)
+	}
+	a.startWorkers(ctx)
+	a.announce(ln.Addr())
+
+	a.ln = &onceCloseListener{Listener: ln}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- a.srv.Serve(a.ln) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+		return nil
 	}
-	log.Info("shutting down: draining requests and websockets", "deadline", cfg.ShutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	// First tell load balancers (readyz) and keep-alive clients (responses
-	// now carry Connection: close) to go elsewhere, then stop.
-	drain.Start()
-	if cfg.ShutdownRefuseNew {
+}
+
+// startWorkers runs the reaper, the payment actions and the webhook
+// dispatcher until ctx ends; a.workers is closed once all have returned.
+func (a *app) startWorkers(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { a.store.RunReaper(ctx, a.cfg.ReaperInterval, a.log) })
+	wg.Go(func() { a.pay.RunActions(ctx, a.cfg.PaymentActionsInterval) })
+	wg.Go(func() { runWebhooks(ctx, a.cfg.Webhooks, a.store, a.log) })
+	a.workers = make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(a.workers)
+	}()
+}
+
+// announce logs where the server listens, and prints it for a human.
+func (a *app) announce(ln net.Addr) {
+	addr := displayAddr(ln)
+	a.log.Info("holdfast listening", "addr", ln.String(), "graphiql", "http://"+addr+"/", "graphql", "http://"+addr+"/graphql")
+	fmt.Fprintf(os.Stderr, "\n  GraphiQL:  http://%s/\n  GraphQL:   http://%s/graphql\n", addr, addr)
+	if a.routes.Storefront != nil {
+		fmt.Fprintf(os.Stderr, "  Shop:      http://%s/shop/\n", addr)
+	}
+	fmt.Fprintln(os.Stderr)
+}
+
+// stop drains and stops a server whose run's ctx has ended (so the workers
+// and the LISTEN connection are stopping), by ctx's deadline: first it
+// tells load balancers (readyz) and keep-alive clients (responses now carry
+// Connection: close) to go elsewhere, ends the websockets, serves through
+// the drain delay, then shuts the HTTP server down and waits for the
+// workers.
+func (a *app) stop(ctx context.Context) error {
+	a.drain.Start()
+	if a.cfg.ShutdownRefuseNew {
 		// Refused now, a connection is retried elsewhere by the proxy with
 		// nothing sent; accepted and then cut off at the end of the drain,
 		// a request on it would be lost. Closing the listener resets only
 		// what sits in its accept queue at this instant; keep-alive
 		// connections make new ones rare until now, and every response
 		// from here on closes its connection instead.
-		_ = ln.Close()
+		_ = a.ln.Close()
 	}
-	stopWebsockets()
+	a.stopWebsockets()
 	select {
-	case <-time.After(cfg.ShutdownDrainDelay):
-	case <-sctx.Done():
+	case <-time.After(a.cfg.ShutdownDrainDelay):
+	case <-ctx.Done():
 	}
-	err = srv.Shutdown(sctx)
-	<-reaperDone
-	<-actionsDone
-	<-dispatchDone
-	log.Info("stopped")
+	err := a.srv.Shutdown(ctx)
+	<-a.workers
+	a.log.Info("stopped")
 	return err
+}
+
+// seedDemo loads the demo catalog if SEED_DEMO asks for it.
+func seedDemo(ctx context.Context, cfg config.Config, store *storage.Store, log *slog.Logger) error {
+	if !cfg.SeedDemo {
+		return nil
+	}
+	n, err := store.SeedDemo(ctx)
+	if err != nil {
+		return fmt.Errorf("seed demo catalog: %w", err)
+	}
+	if n > 0 {
+		log.Info("seeded demo catalog", "products", n)
+	}
+	return nil
 }
 
 // migrate applies pending migrations over a session connection straight to
@@ -318,38 +349,6 @@ func raiseOpenFilesLimit(log *slog.Logger) {
 		}
 	}
 	log.Info("open files limit", "soft", lim.Cur, "hard", lim.Max)
-}
-
-// paymentProvider builds the provider PAYMENT_PROVIDER names, and the
-// webhook secret it needs.
-func paymentProvider(cfg config.Config) (payments.Provider, string, error) {
-	switch cfg.PaymentProvider {
-	case payments.ManualName:
-		return payments.Manual{}, "", nil
-	case payments.StripeName:
-		if cfg.StripeSecretKey == "" || cfg.StripeWebhookSecret == "" {
-			return nil, "", errors.New("PAYMENT_PROVIDER=stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET")
-		}
-		return payments.NewStripe(payments.StripeConfig{SecretKey: cfg.StripeSecretKey, APIBase: cfg.StripeAPIBase}), cfg.StripeWebhookSecret, nil
-	default:
-		return nil, "", fmt.Errorf("PAYMENT_PROVIDER=%q: want manual or stripe", cfg.PaymentProvider)
-	}
-}
-
-// runWebhooks delivers webhooks until ctx ends (WEBHOOK_DISPATCH_INTERVAL
-// <= 0: this instance delivers none).
-func runWebhooks(ctx context.Context, c config.Webhooks, store *storage.Store, log *slog.Logger) {
-	if c.DispatchInterval <= 0 {
-		return
-	}
-	if c.AllowPrivate {
-		log.Warn("WEBHOOK_ALLOW_PRIVATE is set: webhooks may reach loopback and private addresses")
-	}
-	webhooks.New(store, webhooks.Options{
-		Interval: c.DispatchInterval, Timeout: c.Timeout, AllowPrivate: c.AllowPrivate,
-		RetryBase: c.RetryBase, RetryMax: c.RetryMax, RetryFor: c.RetryFor,
-		DisableAfter: c.DisableAfter, Concurrency: c.Concurrency, Retention: c.Retention, Log: log,
-	}).Run(ctx)
 }
 
 // ready: the database answers and every migration is applied.

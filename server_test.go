@@ -347,3 +347,28 @@ func TestServeTrustedProxies(t *testing.T) {
 	err = serve(context.Background(), cfg, store, ln, slog.New(slog.DiscardHandler))
 	require.ErrorContains(t, err, `TRUSTED_PROXIES: "nginx.internal"`)
 }
+
+// TestStorageOptions: the store's options the server builds for an empty
+// environment are those storagetest gives every test (but its longer
+// QueryTimeout), so tests run with production's settings.
+func TestStorageOptions(t *testing.T) {
+	t.Parallel()
+	want := storagetest.Options()
+	want.QueryTimeout = 0
+	assert.Equal(t, want, storageOptions(config.Defaults()))
+}
+
+// TestZeroSettingsTakeDefaults: a setting of 0 that used to fall back to
+// its default inside its package still does, now in the wiring.
+func TestZeroSettingsTakeDefaults(t *testing.T) {
+	t.Parallel()
+	d := config.Defaults()
+	cfg := d
+	cfg.SearchTimeout, cfg.PaymentTTL, cfg.StockPush, cfg.Webhooks.Concurrency = 0, -1, 0, 0
+	assert.Equal(t, d.SearchTimeout, storageOptions(cfg).SearchTimeout)
+	assert.Equal(t, d.PaymentTTL, paymentsOptions(cfg, nil).TTL)
+	assert.Equal(t, d.Webhooks.Concurrency, webhooksOptions(cfg.Webhooks, nil).Concurrency)
+	assert.NotPanics(t, func() { newHub(cfg, nil, nil) }, "a push interval of 0")
+	assert.Equal(t, 15*time.Minute, d.PaymentTTL)
+	assert.Equal(t, 8, d.Webhooks.Concurrency)
+}

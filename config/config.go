@@ -1,9 +1,14 @@
 // Package config is Holdfast's configuration: every environment variable the
-// server reads, with its default. Each default is defined here once (in the
-// envDefault tags); the packages it configures take their zero values from
-// Defaults, so a test that builds a handler by hand gets the same limits as
-// production. It imports only package storage, for the Options type it
-// fills. See docs/operations.md for what each setting does.
+// server reads, with its default. It imports nothing of Holdfast's.
+//
+// Each default is defined here once, in the envDefault tags, and nowhere
+// else: no other package repeats one as a literal. Package main maps a
+// Config onto each package's options (wiring.go) and passes every setting.
+// Packages graph and httpapi, whose handlers tests build by hand, fill a
+// zero setting from Defaults; the others (storage, payments, webhooks,
+// graph/live) take their settings as given, and their tests get complete
+// ones from one helper (storagetest.Options for the store). See
+// docs/operations.md for what each setting does.
 package config
 
 import (
@@ -12,8 +17,6 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
-
-	"holdfast/storage"
 )
 
 // Config is the server's configuration.
@@ -169,22 +172,6 @@ func (c Config) DirectURL() string {
 		return c.DatabaseDirectURL
 	}
 	return c.DatabaseURL
-}
-
-// Storage is the store's part of the configuration.
-func (c Config) Storage() storage.Options {
-	return storage.Options{
-		HoldTTL:         c.HoldTTL,
-		DefaultCurrency: c.DefaultCurrency,
-		IdempotencyTTL:  c.IdempotencyTTL,
-		MaxLineQuantity: c.MaxLineQuantity,
-		MaxCartQuantity: c.MaxCartQuantity,
-		MaxCartLines:    c.MaxCartLines,
-		ReadMaxConns:    c.DBReadMaxConns,
-		ConnectWait:     c.DBConnectWait,
-		NoPrepare:       !c.DBPrepare,
-		SearchTimeout:   c.SearchTimeout,
-	}
 }
 
 // Load reads the configuration from the environment.

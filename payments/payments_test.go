@@ -568,7 +568,7 @@ func TestActionsRetryWhileStripeIsDown(t *testing.T) {
 	ctx := context.Background()
 	p := storagetest.MustProduct(t, w.store, "D1", 2)
 	cart := w.cartWith(t, 1, p)
-	o, pay, err := payments.NewService(w.store, stripeProvider(base), payments.Options{}).BeginCheckout(ctx, cart, "a@example.com", "")
+	o, pay, err := payments.NewService(w.store, stripeProvider(base), payments.Options{TTL: time.Hour}).BeginCheckout(ctx, cart, "a@example.com", "")
 	require.NoError(t, err)
 	_, err = w.store.PaymentSucceeded(ctx, storage.PaymentEvent{Provider: "stripe", EventID: "evt_1", OrderID: o.ID, Reference: *pay.Reference})
 	require.NoError(t, err)
@@ -585,7 +585,7 @@ func TestActionsRetryWhileStripeIsDown(t *testing.T) {
 
 	_, err = w.store.DB().Exec(`UPDATE payment_actions SET next_attempt_at = now()`)
 	require.NoError(t, err)
-	up := payments.NewService(w.store, stripeProvider(base), payments.Options{})
+	up := payments.NewService(w.store, stripeProvider(base), payments.Options{TTL: time.Hour})
 	n, err = up.WorkActions(ctx, 10)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)

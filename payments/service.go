@@ -10,9 +10,10 @@ import (
 	"holdfast/storage"
 )
 
-// Options tune a Service. Zero values take the defaults.
+// Options tune a Service.
 type Options struct {
-	// TTL is how long a payment may take (PAYMENT_TTL, default 15m).
+	// TTL is how long a payment may take (PAYMENT_TTL). Required: its
+	// default is package config's, which the server passes.
 	TTL time.Duration
 	// CallTimeout bounds one call to the provider (default 20s).
 	CallTimeout time.Duration
@@ -31,7 +32,7 @@ type Service struct {
 // NewService builds a Service over store and provider.
 func NewService(store *storage.Store, provider Provider, opts Options) *Service {
 	if opts.TTL <= 0 {
-		opts.TTL = storage.DefaultPaymentTTL
+		panic("payments: Options lack the TTL: the server's wiring passes PAYMENT_TTL")
 	}
 	if opts.CallTimeout <= 0 {
 		opts.CallTimeout = 20 * time.Second

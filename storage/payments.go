@@ -107,9 +107,6 @@ const paymentColumns = `order_id, provider, status, amount_cents, currency, refe
 // MaxReferenceLen bounds a payment reference.
 const MaxReferenceLen = 255
 
-// DefaultPaymentTTL is how long a payment may take when the caller sets none.
-const DefaultPaymentTTL = 15 * time.Minute
-
 // BeginCheckoutParams is the input of BeginCheckout.
 type BeginCheckoutParams struct {
 	CartID, Email string
@@ -118,6 +115,7 @@ type BeginCheckoutParams struct {
 	// Provider names the payment provider that takes the payment.
 	Provider string
 	// TTL is how long the payment may take (PAYMENT_TTL): dueAt = now + TTL.
+	// Required: package payments passes its own.
 	TTL time.Duration
 }
 
@@ -140,7 +138,7 @@ func (s *Store) BeginCheckout(ctx context.Context, in BeginCheckoutParams) (*Ord
 		return nil, nil, userErr(CodeCartNotFound, "no cart with this id", "input", "cartId")
 	}
 	if in.TTL <= 0 {
-		in.TTL = DefaultPaymentTTL
+		return nil, nil, errors.New("storage: BeginCheckout without a TTL")
 	}
 	var orderID string
 	if in.IdempotencyKey != "" {

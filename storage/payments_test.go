@@ -26,7 +26,7 @@ func mustPending(t *testing.T, s *storage.Store, qty int, products ...*storage.P
 		_, err := s.AddToCart(ctx, storage.AddToCartParams{CartID: c.ID, ProductID: p.ID, Quantity: qty})
 		require.NoError(t, err)
 	}
-	o, pay, err := s.BeginCheckout(ctx, storage.BeginCheckoutParams{CartID: c.ID, Email: "ada@example.com", Provider: testProvider})
+	o, pay, err := s.BeginCheckout(ctx, storage.BeginCheckoutParams{CartID: c.ID, Email: "ada@example.com", Provider: testProvider, TTL: 15 * time.Minute})
 	require.NoError(t, err)
 	require.Equal(t, storage.OrderPendingPayment, o.Status)
 	require.NotNil(t, pay)
@@ -140,10 +140,10 @@ func TestBeginCheckoutRefusals(t *testing.T) {
 		in   storage.BeginCheckoutParams
 		code storage.Code
 	}{
-		"empty cart":    {storage.BeginCheckoutParams{CartID: c.ID, Email: "a@example.com", Provider: testProvider}, storage.CodeCartEmpty},
-		"bad email":     {storage.BeginCheckoutParams{CartID: c.ID, Email: "nope", Provider: testProvider}, storage.CodeInvalidInput},
-		"no such cart":  {storage.BeginCheckoutParams{CartID: storage.NewSecretID(), Email: "a@example.com", Provider: testProvider}, storage.CodeCartNotFound},
-		"malformed key": {storage.BeginCheckoutParams{CartID: c.ID, Email: "a@example.com", Provider: testProvider, IdempotencyKey: "bad key"}, storage.CodeInvalidInput},
+		"empty cart":    {storage.BeginCheckoutParams{CartID: c.ID, Email: "a@example.com", Provider: testProvider, TTL: 15 * time.Minute}, storage.CodeCartEmpty},
+		"bad email":     {storage.BeginCheckoutParams{CartID: c.ID, Email: "nope", Provider: testProvider, TTL: 15 * time.Minute}, storage.CodeInvalidInput},
+		"no such cart":  {storage.BeginCheckoutParams{CartID: storage.NewSecretID(), Email: "a@example.com", Provider: testProvider, TTL: 15 * time.Minute}, storage.CodeCartNotFound},
+		"malformed key": {storage.BeginCheckoutParams{CartID: c.ID, Email: "a@example.com", Provider: testProvider, IdempotencyKey: "bad key", TTL: 15 * time.Minute}, storage.CodeInvalidInput},
 	} {
 		t.Run(name, func(t *testing.T) {
 			before := storagetest.Snapshot(t, s.DB())
@@ -533,7 +533,7 @@ func TestAbandonCheckout(t *testing.T) {
 	require.NoError(t, err)
 	linesBefore := lines()
 
-	in := storage.BeginCheckoutParams{CartID: c.ID, Email: "ada@example.com", Provider: testProvider, IdempotencyKey: "k-1"}
+	in := storage.BeginCheckoutParams{CartID: c.ID, Email: "ada@example.com", Provider: testProvider, IdempotencyKey: "k-1", TTL: 15 * time.Minute}
 	o, _, err := s.BeginCheckout(ctx, in)
 	require.NoError(t, err)
 	undone, err := s.AbandonCheckout(ctx, o.ID)
@@ -590,7 +590,7 @@ func TestManualConfirmationReference(t *testing.T) {
 	c := storagetest.MustCart(t, s)
 	_, err := s.AddToCart(ctx, storage.AddToCartParams{CartID: c.ID, ProductID: p.ID, Quantity: 1})
 	require.NoError(t, err)
-	o, _, err := s.BeginCheckout(ctx, storage.BeginCheckoutParams{CartID: c.ID, Email: "a@example.com", Provider: "manual"})
+	o, _, err := s.BeginCheckout(ctx, storage.BeginCheckoutParams{CartID: c.ID, Email: "a@example.com", Provider: "manual", TTL: 15 * time.Minute})
 	require.NoError(t, err)
 	confirm := func(ref string) error {
 		_, err := s.PaymentSucceeded(ctx, storage.PaymentEvent{Provider: "manual", OrderID: o.ID, Reference: ref})

@@ -18,7 +18,10 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// Options tune a Store. Zero values take the defaults.
+// Options tune a Store. The settings named after an environment variable
+// have their defaults in package config, and a Store needs them all: the
+// server passes them (storageOptions in package main), tests take
+// storagetest.Options. QueryTimeout and MaxBatch are the store's own.
 type Options struct {
 	// HoldTTL is how long a cart's holds live after its last successful
 	// mutation (HOLD_TTL).
@@ -28,7 +31,7 @@ type Options struct {
 	// QueryTimeout bounds every statement that runs without a caller deadline.
 	QueryTimeout time.Duration
 	// SearchTimeout is the statement_timeout of the statements of a
-	// catalog search (SEARCH_STATEMENT_TIMEOUT; default 2s): past it the
+	// catalog search (SEARCH_STATEMENT_TIMEOUT): past it the
 	// database stops the search and it fails with ErrSearchTimeout.
 	SearchTimeout time.Duration
 	// IdempotencyTTL is how long an idempotency key is remembered
@@ -59,18 +62,15 @@ type Options struct {
 }
 
 // setDefaults fills what no setting configures. The settings themselves
-// have their defaults in package config (config.Defaults().Storage()); a
-// Store made without them is a programming error.
+// have their defaults in package config; a Store made without them is a
+// programming error.
 func (o *Options) setDefaults() {
 	if o.QueryTimeout <= 0 {
 		o.QueryTimeout = 10 * time.Second
 	}
-	if o.SearchTimeout <= 0 {
-		o.SearchTimeout = 2 * time.Second
-	}
-	if o.HoldTTL <= 0 || o.DefaultCurrency == "" || o.IdempotencyTTL <= 0 ||
+	if o.HoldTTL <= 0 || o.DefaultCurrency == "" || o.IdempotencyTTL <= 0 || o.SearchTimeout <= 0 ||
 		o.MaxLineQuantity <= 0 || o.MaxCartQuantity <= 0 || o.MaxCartLines <= 0 {
-		panic("storage: Options lack settings: build them with config.Config.Storage")
+		panic("storage: Options lack settings: the server's wiring passes them, tests take storagetest.Options")
 	}
 }
 

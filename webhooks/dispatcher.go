@@ -17,8 +17,10 @@ import (
 	"holdfast/storage"
 )
 
-// Options configure a Dispatcher. Zero values take the defaults of package
-// config (WEBHOOK_*), which the server passes in.
+// Options configure a Dispatcher. The settings named after WEBHOOK_*
+// variables have their defaults in package config, which the server passes
+// in: a Dispatcher needs them all. Batch, Client, PurgeEvery and Lease are
+// the dispatcher's own (zero: its defaults).
 type Options struct {
 	// Interval is how often the outbox is polled when it had nothing due.
 	Interval time.Duration
@@ -36,7 +38,7 @@ type Options struct {
 	// row failed for good.
 	DisableAfter int
 	// Batch is how many deliveries one claim takes; Concurrency how many
-	// are in flight at once.
+	// are in flight at once (WEBHOOK_CONCURRENCY).
 	Batch, Concurrency int
 	Log                *slog.Logger
 	// Client overrides the HTTP client (tests); by default Client(Timeout,
@@ -61,7 +63,8 @@ type Dispatcher struct {
 	lease time.Duration
 }
 
-// New makes a Dispatcher. Options must be complete (config fills them).
+// New makes a Dispatcher. Options must be complete (the server's wiring
+// fills them from package config).
 func New(store *storage.Store, opts Options) *Dispatcher {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
@@ -69,10 +72,8 @@ func New(store *storage.Store, opts Options) *Dispatcher {
 	if opts.Batch <= 0 {
 		opts.Batch = 20
 	}
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = 8
-	}
-	if opts.Interval <= 0 || opts.Timeout <= 0 || opts.RetryBase <= 0 || opts.RetryMax <= 0 || opts.RetryFor <= 0 {
+	if opts.Interval <= 0 || opts.Timeout <= 0 || opts.RetryBase <= 0 || opts.RetryMax <= 0 || opts.RetryFor <= 0 ||
+		opts.Concurrency <= 0 {
 		panic("webhooks: Options lack settings: build them from package config")
 	}
 	if opts.Client == nil {

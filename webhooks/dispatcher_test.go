@@ -121,7 +121,7 @@ func options() webhooks.Options {
 		// short on a loaded machine would be retried and counted twice.
 		Interval: 10 * time.Millisecond, Timeout: 30 * time.Second, AllowPrivate: true,
 		RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond, RetryFor: time.Minute,
-		DisableAfter: 10,
+		DisableAfter: 10, Concurrency: 8,
 	}
 }
 

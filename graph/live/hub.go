@@ -54,10 +54,11 @@ type Hub struct {
 	now           func() time.Time
 }
 
-// New builds a hub that pushes at most every interval.
+// New builds a hub that pushes at most every interval (STOCK_PUSH_INTERVAL:
+// the server passes config's).
 func New(store *storage.Store, log *slog.Logger, interval time.Duration) *Hub {
 	if interval <= 0 {
-		interval = 100 * time.Millisecond
+		panic("live: a push interval of " + interval.String())
 	}
 	return &Hub{
 		store:         store,

@@ -82,11 +82,25 @@ func EmptyURL(t testing.TB) string {
 	return pgtestdb.Custom(t, config(t), pgtestdb.NoopMigrator{}).URL()
 }
 
-// Options are the Store options tests use unless they say otherwise.
+// Options are the Store options tests use unless they say otherwise: the
+// server's for an empty environment (package main's storageOptions of
+// config.Defaults(), which TestStorageOptions holds this to), with a longer
+// QueryTimeout.
 func Options() storage.Options {
-	opts := hfconfig.Defaults().Storage()
-	opts.QueryTimeout = 30 * time.Second
-	return opts
+	d := hfconfig.Defaults()
+	return storage.Options{
+		HoldTTL:         d.HoldTTL,
+		DefaultCurrency: d.DefaultCurrency,
+		QueryTimeout:    30 * time.Second,
+		SearchTimeout:   d.SearchTimeout,
+		IdempotencyTTL:  d.IdempotencyTTL,
+		MaxLineQuantity: d.MaxLineQuantity,
+		MaxCartQuantity: d.MaxCartQuantity,
+		MaxCartLines:    d.MaxCartLines,
+		ReadMaxConns:    d.DBReadMaxConns,
+		ConnectWait:     d.DBConnectWait,
+		NoPrepare:       !d.DBPrepare,
+	}
 }
 
 // NewStore opens a Store on a fresh database (closed when t ends).
