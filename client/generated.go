@@ -11,8 +11,13 @@ import (
 )
 
 // AdjustStockAdjustStockProductPayload includes the requested fields of the GraphQL type ProductPayload.
+// The GraphQL type's documentation follows.
+//
+// The answer of a mutation that creates or changes a product.
 type AdjustStockAdjustStockProductPayload struct {
-	Product    *AdjustStockAdjustStockProductPayloadProduct              `json:"product"`
+	// The product as it is after the mutation (null when refused).
+	Product *AdjustStockAdjustStockProductPayloadProduct `json:"product"`
+	// Why the mutation was refused (empty when it applied).
 	UserErrors []AdjustStockAdjustStockProductPayloadUserErrorsUserError `json:"userErrors"`
 }
 
@@ -27,6 +32,9 @@ func (v *AdjustStockAdjustStockProductPayload) GetUserErrors() []AdjustStockAdju
 }
 
 // AdjustStockAdjustStockProductPayloadProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// Something for sale, with the units that can still be reserved now.
 type AdjustStockAdjustStockProductPayloadProduct struct {
 	ProductStock `json:"-"`
 }
@@ -119,6 +127,9 @@ func (v *AdjustStockAdjustStockProductPayloadProduct) __premarshalJSON() (*__pre
 }
 
 // AdjustStockAdjustStockProductPayloadUserErrorsUserError includes the requested fields of the GraphQL type UserError.
+// The GraphQL type's documentation follows.
+//
+// A refused mutation's reason: the mutation changed nothing.
 type AdjustStockAdjustStockProductPayloadUserErrorsUserError struct {
 	SyncError `json:"-"`
 }
@@ -206,9 +217,12 @@ func (v *AdjustStockAdjustStockProductPayloadUserErrorsUserError) __premarshalJS
 
 // A stock correction: positive delta restocks, negative writes stock off.
 type AdjustStockInput struct {
-	ProductId string  `json:"productId"`
-	Delta     int     `json:"delta"`
-	Reason    *string `json:"reason"`
+	// The product to correct.
+	ProductId string `json:"productId"`
+	// Units to add (restock) or, negative, to write off; not 0.
+	Delta int `json:"delta"`
+	// Why, recorded on the ledger movement.
+	Reason *string `json:"reason"`
 	// Makes retries safe: a repeat changes nothing and answers what the first attempt did.
 	IdempotencyKey *string `json:"idempotencyKey"`
 }
@@ -227,6 +241,7 @@ func (v *AdjustStockInput) GetIdempotencyKey() *string { return v.IdempotencyKey
 
 // AdjustStockResponse is returned by AdjustStock on success.
 type AdjustStockResponse struct {
+	// Restocks or writes off a product's units (admin), never below what carts hold (STOCK_BELOW_HELD); recorded in the ledger.
 	AdjustStock AdjustStockAdjustStockProductPayload `json:"adjustStock"`
 }
 
@@ -236,10 +251,15 @@ func (v *AdjustStockResponse) GetAdjustStock() AdjustStockAdjustStockProductPayl
 }
 
 // CreateWebhookEndpointCreateWebhookEndpointWebhookEndpointPayload includes the requested fields of the GraphQL type WebhookEndpointPayload.
+// The GraphQL type's documentation follows.
+//
+// The answer of a mutation on a webhook endpoint.
 type CreateWebhookEndpointCreateWebhookEndpointWebhookEndpointPayload struct {
+	// The endpoint as it is after the mutation (null when refused).
 	Endpoint *CreateWebhookEndpointCreateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint `json:"endpoint"`
 	// The signing secret: shown once, by createWebhookEndpoint.
-	Secret     *string                                                                               `json:"secret"`
+	Secret *string `json:"secret"`
+	// Why the mutation was refused (empty when it applied).
 	UserErrors []CreateWebhookEndpointCreateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError `json:"userErrors"`
 }
 
@@ -259,6 +279,9 @@ func (v *CreateWebhookEndpointCreateWebhookEndpointWebhookEndpointPayload) GetUs
 }
 
 // CreateWebhookEndpointCreateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint includes the requested fields of the GraphQL type WebhookEndpoint.
+// The GraphQL type's documentation follows.
+//
+// A partner's URL that receives signed webhook events (admin).
 type CreateWebhookEndpointCreateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint struct {
 	Endpoint `json:"-"`
 }
@@ -345,6 +368,9 @@ func (v *CreateWebhookEndpointCreateWebhookEndpointWebhookEndpointPayloadEndpoin
 }
 
 // CreateWebhookEndpointCreateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError includes the requested fields of the GraphQL type UserError.
+// The GraphQL type's documentation follows.
+//
+// A refused mutation's reason: the mutation changed nothing.
 type CreateWebhookEndpointCreateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError struct {
 	SyncError `json:"-"`
 }
@@ -430,9 +456,11 @@ func (v *CreateWebhookEndpointCreateWebhookEndpointWebhookEndpointPayloadUserErr
 	return &retval, nil
 }
 
+// A new webhook endpoint.
 type CreateWebhookEndpointInput struct {
 	// https:// (any scheme to private addresses only with WEBHOOK_ALLOW_PRIVATE).
-	Url    string         `json:"url"`
+	Url string `json:"url"`
+	// The topics it receives.
 	Topics []WebhookTopic `json:"topics"`
 	// Makes retries safe: a repeat answers the same endpoint and secret.
 	IdempotencyKey *string `json:"idempotencyKey"`
@@ -449,6 +477,7 @@ func (v *CreateWebhookEndpointInput) GetIdempotencyKey() *string { return v.Idem
 
 // CreateWebhookEndpointResponse is returned by CreateWebhookEndpoint on success.
 type CreateWebhookEndpointResponse struct {
+	// Adds an endpoint; the payload's secret, shown only here, signs its events.
 	CreateWebhookEndpoint CreateWebhookEndpointCreateWebhookEndpointWebhookEndpointPayload `json:"createWebhookEndpoint"`
 }
 
@@ -458,9 +487,14 @@ func (v *CreateWebhookEndpointResponse) GetCreateWebhookEndpoint() CreateWebhook
 }
 
 // DeleteWebhookEndpointDeleteWebhookEndpointWebhookEndpointPayload includes the requested fields of the GraphQL type WebhookEndpointPayload.
+// The GraphQL type's documentation follows.
+//
+// The answer of a mutation on a webhook endpoint.
 type DeleteWebhookEndpointDeleteWebhookEndpointWebhookEndpointPayload struct {
-	Endpoint   *DeleteWebhookEndpointDeleteWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint `json:"endpoint"`
-	UserErrors []DeleteWebhookEndpointDeleteWebhookEndpointWebhookEndpointPayloadUserErrorsUserError    `json:"userErrors"`
+	// The endpoint as it is after the mutation (null when refused).
+	Endpoint *DeleteWebhookEndpointDeleteWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint `json:"endpoint"`
+	// Why the mutation was refused (empty when it applied).
+	UserErrors []DeleteWebhookEndpointDeleteWebhookEndpointWebhookEndpointPayloadUserErrorsUserError `json:"userErrors"`
 }
 
 // GetEndpoint returns DeleteWebhookEndpointDeleteWebhookEndpointWebhookEndpointPayload.Endpoint, and is useful for accessing the field via an interface.
@@ -474,6 +508,9 @@ func (v *DeleteWebhookEndpointDeleteWebhookEndpointWebhookEndpointPayload) GetUs
 }
 
 // DeleteWebhookEndpointDeleteWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint includes the requested fields of the GraphQL type WebhookEndpoint.
+// The GraphQL type's documentation follows.
+//
+// A partner's URL that receives signed webhook events (admin).
 type DeleteWebhookEndpointDeleteWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint struct {
 	Endpoint `json:"-"`
 }
@@ -560,6 +597,9 @@ func (v *DeleteWebhookEndpointDeleteWebhookEndpointWebhookEndpointPayloadEndpoin
 }
 
 // DeleteWebhookEndpointDeleteWebhookEndpointWebhookEndpointPayloadUserErrorsUserError includes the requested fields of the GraphQL type UserError.
+// The GraphQL type's documentation follows.
+//
+// A refused mutation's reason: the mutation changed nothing.
 type DeleteWebhookEndpointDeleteWebhookEndpointWebhookEndpointPayloadUserErrorsUserError struct {
 	SyncError `json:"-"`
 }
@@ -647,6 +687,7 @@ func (v *DeleteWebhookEndpointDeleteWebhookEndpointWebhookEndpointPayloadUserErr
 
 // DeleteWebhookEndpointResponse is returned by DeleteWebhookEndpoint on success.
 type DeleteWebhookEndpointResponse struct {
+	// Deletes an endpoint and its deliveries: it receives no more events.
 	DeleteWebhookEndpoint DeleteWebhookEndpointDeleteWebhookEndpointWebhookEndpointPayload `json:"deleteWebhookEndpoint"`
 }
 
@@ -656,19 +697,28 @@ func (v *DeleteWebhookEndpointResponse) GetDeleteWebhookEndpoint() DeleteWebhook
 }
 
 // Delivery includes the GraphQL fields of WebhookDelivery requested by the fragment Delivery.
+// The GraphQL type's documentation follows.
+//
+// One event's delivery to one endpoint, and its attempts so far.
 type Delivery struct {
+	// The delivery's id, for redeliverWebhook.
 	Id string `json:"id"`
 	// The event's id: the Holdfast-Event-Id header, the same on every retry.
-	EventId  string       `json:"eventId"`
-	Topic    WebhookTopic `json:"topic"`
-	Attempts int          `json:"attempts"`
+	EventId string `json:"eventId"`
+	// The event's topic.
+	Topic WebhookTopic `json:"topic"`
+	// Attempts made so far.
+	Attempts int `json:"attempts"`
 	// PENDING, DELIVERED or FAILED (retries ran out).
-	Status         string  `json:"status"`
-	LastStatusCode *int    `json:"lastStatusCode"`
-	LastError      *string `json:"lastError"`
+	Status string `json:"status"`
+	// The HTTP status of the last attempt (null: none, or no answer).
+	LastStatusCode *int `json:"lastStatusCode"`
+	// Why the last attempt failed (null if it succeeded, or none was made).
+	LastError *string `json:"lastError"`
 	// When the next attempt is due (PENDING only).
 	NextAttemptAt *time.Time `json:"nextAttemptAt"`
-	DeliveredAt   *time.Time `json:"deliveredAt"`
+	// When the endpoint accepted it (null until then).
+	DeliveredAt *time.Time `json:"deliveredAt"`
 }
 
 // GetId returns Delivery.Id, and is useful for accessing the field via an interface.
@@ -699,11 +749,18 @@ func (v *Delivery) GetNextAttemptAt() *time.Time { return v.NextAttemptAt }
 func (v *Delivery) GetDeliveredAt() *time.Time { return v.DeliveredAt }
 
 // Endpoint includes the GraphQL fields of WebhookEndpoint requested by the fragment Endpoint.
+// The GraphQL type's documentation follows.
+//
+// A partner's URL that receives signed webhook events (admin).
 type Endpoint struct {
-	Id        string         `json:"id"`
-	Url       string         `json:"url"`
-	Topics    []WebhookTopic `json:"topics"`
-	CreatedAt time.Time      `json:"createdAt"`
+	// The endpoint's id.
+	Id string `json:"id"`
+	// Where the events are POSTed.
+	Url string `json:"url"`
+	// The topics it receives.
+	Topics []WebhookTopic `json:"topics"`
+	// When the endpoint was created.
+	CreatedAt time.Time `json:"createdAt"`
 	// Set when the endpoint was disabled after repeated failed deliveries.
 	DisabledAt *time.Time `json:"disabledAt"`
 }
@@ -723,15 +780,22 @@ func (v *Endpoint) GetCreatedAt() time.Time { return v.CreatedAt }
 // GetDisabledAt returns Endpoint.DisabledAt, and is useful for accessing the field via an interface.
 func (v *Endpoint) GetDisabledAt() *time.Time { return v.DisabledAt }
 
+// Why a mutation was refused (`UserError.code`).
 type ErrorCode string
 
 const (
+	// Fewer units are available than asked for (with allowPartial: none at all); `available` says how many are.
 	ErrorCodeInsufficientStock ErrorCode = "INSUFFICIENT_STOCK"
-	ErrorCodeProductNotFound   ErrorCode = "PRODUCT_NOT_FOUND"
-	ErrorCodeCartNotFound      ErrorCode = "CART_NOT_FOUND"
-	ErrorCodeInvalidQuantity   ErrorCode = "INVALID_QUANTITY"
-	ErrorCodeInvalidInput      ErrorCode = "INVALID_INPUT"
-	ErrorCodeDuplicateSku      ErrorCode = "DUPLICATE_SKU"
+	// No product with this id or sku (a malformed id included).
+	ErrorCodeProductNotFound ErrorCode = "PRODUCT_NOT_FOUND"
+	// No cart with this id (a malformed id included).
+	ErrorCodeCartNotFound ErrorCode = "CART_NOT_FOUND"
+	// A quantity that is not positive (0 is allowed by updateCartLine), or adjustStock with delta 0.
+	ErrorCodeInvalidQuantity ErrorCode = "INVALID_QUANTITY"
+	// An input field that cannot be accepted (its path is in `field`); `message` says why.
+	ErrorCodeInvalidInput ErrorCode = "INVALID_INPUT"
+	// A product with this sku exists.
+	ErrorCodeDuplicateSku ErrorCode = "DUPLICATE_SKU"
 	// The cart already holds products priced in another currency.
 	ErrorCodeCurrencyMismatch ErrorCode = "CURRENCY_MISMATCH"
 	// The cart's holds expired; it accepts no more changes.
@@ -739,8 +803,10 @@ const (
 	// The cart was checked out; it accepts no more changes.
 	ErrorCodeCartCheckedOut ErrorCode = "CART_CHECKED_OUT"
 	// Checkout of a cart without lines.
-	ErrorCodeCartEmpty             ErrorCode = "CART_EMPTY"
-	ErrorCodeOrderNotFound         ErrorCode = "ORDER_NOT_FOUND"
+	ErrorCodeCartEmpty ErrorCode = "CART_EMPTY"
+	// No order with this id (a malformed id included).
+	ErrorCodeOrderNotFound ErrorCode = "ORDER_NOT_FOUND"
+	// cancelOrder of an order that is already cancelled.
 	ErrorCodeOrderAlreadyCancelled ErrorCode = "ORDER_ALREADY_CANCELLED"
 	// adjustStock would leave less stock than carts hold.
 	ErrorCodeStockBelowHeld ErrorCode = "STOCK_BELOW_HELD"
@@ -759,10 +825,12 @@ const (
 	// confirmPayment with a reference that already confirmed another order's payment: a reference confirms one order.
 	ErrorCodeDuplicatePaymentReference ErrorCode = "DUPLICATE_PAYMENT_REFERENCE"
 	// The handle given is another product's (or collection's).
-	ErrorCodeDuplicateHandle    ErrorCode = "DUPLICATE_HANDLE"
+	ErrorCodeDuplicateHandle ErrorCode = "DUPLICATE_HANDLE"
+	// No collection with this id (a malformed id included).
 	ErrorCodeCollectionNotFound ErrorCode = "COLLECTION_NOT_FOUND"
 	// setStock: the product's stock is not the compareStock the item expected (currentStock says what it is).
-	ErrorCodeStockChanged            ErrorCode = "STOCK_CHANGED"
+	ErrorCodeStockChanged ErrorCode = "STOCK_CHANGED"
+	// No webhook endpoint with this id.
 	ErrorCodeWebhookEndpointNotFound ErrorCode = "WEBHOOK_ENDPOINT_NOT_FOUND"
 )
 
@@ -794,9 +862,15 @@ var AllErrorCode = []ErrorCode{
 }
 
 // OrderOrder includes the requested fields of the GraphQL type Order.
+// The GraphQL type's documentation follows.
+//
+// A checked-out cart: its lines, priced at checkout, and where the order
+// stands. An order placed by checkout is PLACED at once; one begun by
+// beginCheckout waits for its payment (see `OrderStatus`).
 type OrderOrder struct {
 	OrderSummary `json:"-"`
-	Lines        []OrderOrderLinesOrderLine `json:"lines"`
+	// In product id order.
+	Lines []OrderOrderLinesOrderLine `json:"lines"`
 }
 
 // GetLines returns OrderOrder.Lines, and is useful for accessing the field via an interface.
@@ -883,12 +957,17 @@ func (v *OrderOrder) __premarshalJSON() (*__premarshalOrderOrder, error) {
 }
 
 // OrderOrderLinesOrderLine includes the requested fields of the GraphQL type OrderLine.
+// The GraphQL type's documentation follows.
+//
+// A product in an order, as it was at checkout.
 type OrderOrderLinesOrderLine struct {
 	// Snapshot at checkout.
-	Sku      string `json:"sku"`
-	Quantity int    `json:"quantity"`
+	Sku string `json:"sku"`
+	// Units ordered.
+	Quantity int `json:"quantity"`
 	// The product as it is now (null if it no longer exists).
-	Product   *OrderOrderLinesOrderLineProduct       `json:"product"`
+	Product *OrderOrderLinesOrderLineProduct `json:"product"`
+	// The product's price at checkout.
 	UnitPrice OrderOrderLinesOrderLineUnitPriceMoney `json:"unitPrice"`
 }
 
@@ -907,7 +986,11 @@ func (v *OrderOrderLinesOrderLine) GetUnitPrice() OrderOrderLinesOrderLineUnitPr
 }
 
 // OrderOrderLinesOrderLineProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// Something for sale, with the units that can still be reserved now.
 type OrderOrderLinesOrderLineProduct struct {
+	// The product's id, a decimal string ("6").
 	Id string `json:"id"`
 }
 
@@ -919,7 +1002,9 @@ func (v *OrderOrderLinesOrderLineProduct) GetId() string { return v.Id }
 //
 // A price: `amount` is a decimal string with two decimals, e.g. "19.90".
 type OrderOrderLinesOrderLineUnitPriceMoney struct {
-	Amount       string `json:"amount"`
+	// The amount in the currency's major unit, with two decimals: "19.90".
+	Amount string `json:"amount"`
+	// The three-letter upper-case currency code, e.g. "EUR".
 	CurrencyCode string `json:"currencyCode"`
 }
 
@@ -931,16 +1016,24 @@ func (v *OrderOrderLinesOrderLineUnitPriceMoney) GetCurrencyCode() string { retu
 
 // OrderResponse is returned by Order on success.
 type OrderResponse struct {
+	// An order by id, for whoever knows it (null if there is none).
 	Order *OrderOrder `json:"order"`
 }
 
 // GetOrder returns OrderResponse.Order, and is useful for accessing the field via an interface.
 func (v *OrderResponse) GetOrder() *OrderOrder { return v.Order }
 
+// PENDING_PAYMENT orders hold their units (not sold yet) until the payment
+// succeeds (PLACED), fails or passes its dueAt (PAYMENT_EXPIRED: the holds
+// are released). A payment that succeeds after that places the order if its
+// units can still be had, else the order is REFUND_REQUIRED until the refund
+// is issued (REFUNDED). cancelOrder makes an order CANCELLED.
 type OrderStatus string
 
 const (
-	OrderStatusPlaced    OrderStatus = "PLACED"
+	// Sold: its units left the stock.
+	OrderStatusPlaced OrderStatus = "PLACED"
+	// Cancelled by the shop: sold units went back to stock, held ones were released (a paid order's money goes back).
 	OrderStatusCancelled OrderStatus = "CANCELLED"
 	// Awaiting its payment: its units are held, not sold.
 	OrderStatusPendingPayment OrderStatus = "PENDING_PAYMENT"
@@ -962,15 +1055,24 @@ var AllOrderStatus = []OrderStatus{
 }
 
 // OrderSummary includes the GraphQL fields of Order requested by the fragment OrderSummary.
+// The GraphQL type's documentation follows.
+//
+// A checked-out cart: its lines, priced at checkout, and where the order
+// stands. An order placed by checkout is PLACED at once; one begun by
+// beginCheckout waits for its payment (see `OrderStatus`).
 type OrderSummary struct {
 	// A bearer secret, like a cart id.
-	Id        string      `json:"id"`
-	Email     string      `json:"email"`
-	Status    OrderStatus `json:"status"`
-	CreatedAt time.Time   `json:"createdAt"`
+	Id string `json:"id"`
+	// The shopper's email address, as given at checkout.
+	Email string `json:"email"`
+	// Where the order stands.
+	Status OrderStatus `json:"status"`
+	// When the order was created (at checkout).
+	CreatedAt time.Time `json:"createdAt"`
 	// When the order last changed (placed, cancelled, paid...).
-	UpdatedAt time.Time              `json:"updatedAt"`
-	Total     OrderSummaryTotalMoney `json:"total"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	// The lines' totals together.
+	Total OrderSummaryTotalMoney `json:"total"`
 }
 
 // GetId returns OrderSummary.Id, and is useful for accessing the field via an interface.
@@ -996,7 +1098,9 @@ func (v *OrderSummary) GetTotal() OrderSummaryTotalMoney { return v.Total }
 //
 // A price: `amount` is a decimal string with two decimals, e.g. "19.90".
 type OrderSummaryTotalMoney struct {
-	Amount       string `json:"amount"`
+	// The amount in the currency's major unit, with two decimals: "19.90".
+	Amount string `json:"amount"`
+	// The three-letter upper-case currency code, e.g. "EUR".
 	CurrencyCode string `json:"currencyCode"`
 }
 
@@ -1007,9 +1111,14 @@ func (v *OrderSummaryTotalMoney) GetAmount() string { return v.Amount }
 func (v *OrderSummaryTotalMoney) GetCurrencyCode() string { return v.CurrencyCode }
 
 // OrdersFeedOrdersOrderConnection includes the requested fields of the GraphQL type OrderConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of orders.
 type OrdersFeedOrdersOrderConnection struct {
-	Edges    []OrdersFeedOrdersOrderConnectionEdgesOrderEdge `json:"edges"`
-	PageInfo OrdersFeedOrdersOrderConnectionPageInfo         `json:"pageInfo"`
+	// The page's orders, in the listing's order.
+	Edges []OrdersFeedOrdersOrderConnectionEdgesOrderEdge `json:"edges"`
+	// Where the page sits, for the next one.
+	PageInfo OrdersFeedOrdersOrderConnectionPageInfo `json:"pageInfo"`
 }
 
 // GetEdges returns OrdersFeedOrdersOrderConnection.Edges, and is useful for accessing the field via an interface.
@@ -1023,9 +1132,14 @@ func (v *OrdersFeedOrdersOrderConnection) GetPageInfo() OrdersFeedOrdersOrderCon
 }
 
 // OrdersFeedOrdersOrderConnectionEdgesOrderEdge includes the requested fields of the GraphQL type OrderEdge.
+// The GraphQL type's documentation follows.
+//
+// An order in a connection, with its cursor.
 type OrdersFeedOrdersOrderConnectionEdgesOrderEdge struct {
-	Cursor string                                                 `json:"cursor"`
-	Node   OrdersFeedOrdersOrderConnectionEdgesOrderEdgeNodeOrder `json:"node"`
+	// Pass as `after` to page from this order.
+	Cursor string `json:"cursor"`
+	// The order.
+	Node OrdersFeedOrdersOrderConnectionEdgesOrderEdgeNodeOrder `json:"node"`
 }
 
 // GetCursor returns OrdersFeedOrdersOrderConnectionEdgesOrderEdge.Cursor, and is useful for accessing the field via an interface.
@@ -1037,6 +1151,11 @@ func (v *OrdersFeedOrdersOrderConnectionEdgesOrderEdge) GetNode() OrdersFeedOrde
 }
 
 // OrdersFeedOrdersOrderConnectionEdgesOrderEdgeNodeOrder includes the requested fields of the GraphQL type Order.
+// The GraphQL type's documentation follows.
+//
+// A checked-out cart: its lines, priced at checkout, and where the order
+// stands. An order placed by checkout is PLACED at once; one begun by
+// beginCheckout waits for its payment (see `OrderStatus`).
 type OrdersFeedOrdersOrderConnectionEdgesOrderEdgeNodeOrder struct {
 	OrderSummary `json:"-"`
 }
@@ -1131,9 +1250,14 @@ func (v *OrdersFeedOrdersOrderConnectionEdgesOrderEdgeNodeOrder) __premarshalJSO
 }
 
 // OrdersFeedOrdersOrderConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
+// The GraphQL type's documentation follows.
+//
+// Where a page of a connection sits: pass `endCursor` as `after` for the next page (`startCursor` as `before` for the previous one, where a connection pages backwards).
 type OrdersFeedOrdersOrderConnectionPageInfo struct {
-	HasNextPage bool    `json:"hasNextPage"`
-	EndCursor   *string `json:"endCursor"`
+	// Whether there are items after this page.
+	HasNextPage bool `json:"hasNextPage"`
+	// The cursor of the page's last item (null on an empty page).
+	EndCursor *string `json:"endCursor"`
 }
 
 // GetHasNextPage returns OrdersFeedOrdersOrderConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
@@ -1155,6 +1279,9 @@ type OrdersFeedResponse struct {
 func (v *OrdersFeedResponse) GetOrders() OrdersFeedOrdersOrderConnection { return v.Orders }
 
 // ProductProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// Something for sale, with the units that can still be reserved now.
 type ProductProduct struct {
 	ProductStock `json:"-"`
 }
@@ -1244,6 +1371,7 @@ func (v *ProductProduct) __premarshalJSON() (*__premarshalProductProduct, error)
 
 // ProductResponse is returned by Product on success.
 type ProductResponse struct {
+	// A product by id (null if there is none).
 	Product *ProductProduct `json:"product"`
 }
 
@@ -1251,9 +1379,15 @@ type ProductResponse struct {
 func (v *ProductResponse) GetProduct() *ProductProduct { return v.Product }
 
 // ProductStock includes the GraphQL fields of Product requested by the fragment ProductStock.
+// The GraphQL type's documentation follows.
+//
+// Something for sale, with the units that can still be reserved now.
 type ProductStock struct {
-	Id   string `json:"id"`
-	Sku  string `json:"sku"`
+	// The product's id, a decimal string ("6").
+	Id string `json:"id"`
+	// The shop's stock-keeping unit, unique: 1-64 letters, digits, '-', '_' or '.'.
+	Sku string `json:"sku"`
+	// The product's name, 1-200 characters.
 	Name string `json:"name"`
 	// Units on hand (admin only).
 	Stock int `json:"stock"`
@@ -1287,9 +1421,14 @@ func (v *ProductStock) GetAvailable() int { return v.Available }
 func (v *ProductStock) GetLowStockThreshold() *int { return v.LowStockThreshold }
 
 // ProductsPageProductsProductConnection includes the requested fields of the GraphQL type ProductConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of products.
 type ProductsPageProductsProductConnection struct {
-	Edges    []ProductsPageProductsProductConnectionEdgesProductEdge `json:"edges"`
-	PageInfo ProductsPageProductsProductConnectionPageInfo           `json:"pageInfo"`
+	// The page's products, in the connection's order.
+	Edges []ProductsPageProductsProductConnectionEdgesProductEdge `json:"edges"`
+	// Where the page sits, for the next or previous one.
+	PageInfo ProductsPageProductsProductConnectionPageInfo `json:"pageInfo"`
 }
 
 // GetEdges returns ProductsPageProductsProductConnection.Edges, and is useful for accessing the field via an interface.
@@ -1303,7 +1442,11 @@ func (v *ProductsPageProductsProductConnection) GetPageInfo() ProductsPageProduc
 }
 
 // ProductsPageProductsProductConnectionEdgesProductEdge includes the requested fields of the GraphQL type ProductEdge.
+// The GraphQL type's documentation follows.
+//
+// A product in a connection, with its cursor.
 type ProductsPageProductsProductConnectionEdgesProductEdge struct {
+	// The product.
 	Node ProductsPageProductsProductConnectionEdgesProductEdgeNodeProduct `json:"node"`
 }
 
@@ -1313,6 +1456,9 @@ func (v *ProductsPageProductsProductConnectionEdgesProductEdge) GetNode() Produc
 }
 
 // ProductsPageProductsProductConnectionEdgesProductEdgeNodeProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// Something for sale, with the units that can still be reserved now.
 type ProductsPageProductsProductConnectionEdgesProductEdgeNodeProduct struct {
 	ProductStock `json:"-"`
 }
@@ -1415,9 +1561,14 @@ func (v *ProductsPageProductsProductConnectionEdgesProductEdgeNodeProduct) __pre
 }
 
 // ProductsPageProductsProductConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
+// The GraphQL type's documentation follows.
+//
+// Where a page of a connection sits: pass `endCursor` as `after` for the next page (`startCursor` as `before` for the previous one, where a connection pages backwards).
 type ProductsPageProductsProductConnectionPageInfo struct {
-	HasNextPage bool    `json:"hasNextPage"`
-	EndCursor   *string `json:"endCursor"`
+	// Whether there are items after this page.
+	HasNextPage bool `json:"hasNextPage"`
+	// The cursor of the page's last item (null on an empty page).
+	EndCursor *string `json:"endCursor"`
 }
 
 // GetHasNextPage returns ProductsPageProductsProductConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
@@ -1432,7 +1583,8 @@ type ProductsPageResponse struct {
 	// backward (`first` or `last`, not both, 1..100). `query` searches sku, name
 	// and description; `inStock` keeps products whose `available` is (true) or is
 	// not (false) above 0 now. Without a `sortKey`, a `query` orders by relevance
-	// (then id); otherwise the order is `sortKey` (then id), flipped by `reverse`.
+	// (then id) the first 1000 products it matches in id order; otherwise the
+	// order is `sortKey` (then id), flipped by `reverse`.
 	// A cursor belongs to its sortKey, query and inStock.
 	Products ProductsPageProductsProductConnection `json:"products"`
 }
@@ -1441,6 +1593,9 @@ type ProductsPageResponse struct {
 func (v *ProductsPageResponse) GetProducts() ProductsPageProductsProductConnection { return v.Products }
 
 // RedeliverWebhookRedeliverWebhookWebhookDelivery includes the requested fields of the GraphQL type WebhookDelivery.
+// The GraphQL type's documentation follows.
+//
+// One event's delivery to one endpoint, and its attempts so far.
 type RedeliverWebhookRedeliverWebhookWebhookDelivery struct {
 	Delivery `json:"-"`
 }
@@ -1567,6 +1722,7 @@ func (v *RedeliverWebhookResponse) GetRedeliverWebhook() *RedeliverWebhookRedeli
 	return v.RedeliverWebhook
 }
 
+// A stock sync: absolute on-hand counts for up to 250 products.
 type SetStockInput struct {
 	// 1 to 250 items.
 	Items []SetStockItem `json:"items"`
@@ -1592,9 +1748,12 @@ func (v *SetStockInput) GetIdempotencyKey() *string { return v.IdempotencyKey }
 
 // Sets a product's absolute on-hand count; the product is named by productId or by sku.
 type SetStockItem struct {
+	// The product, by id (or give sku).
 	ProductId *string `json:"productId"`
-	Sku       *string `json:"sku"`
-	Stock     int     `json:"stock"`
+	// The product, by sku (or give productId).
+	Sku *string `json:"sku"`
+	// The units on hand to record, 0 or more.
+	Stock int `json:"stock"`
 	// Apply only if the stock is exactly this now (else STOCK_CHANGED).
 	CompareStock *int `json:"compareStock"`
 }
@@ -1621,6 +1780,9 @@ type SetStockResponse struct {
 func (v *SetStockResponse) GetSetStock() SetStockSetStockSetStockPayload { return v.SetStock }
 
 // SetStockSetStockSetStockPayload includes the requested fields of the GraphQL type SetStockPayload.
+// The GraphQL type's documentation follows.
+//
+// The answer of setStock.
 type SetStockSetStockSetStockPayload struct {
 	// The products of the items that applied, in item order.
 	Products []SetStockSetStockSetStockPayloadProductsProduct `json:"products"`
@@ -1639,6 +1801,9 @@ func (v *SetStockSetStockSetStockPayload) GetUserErrors() []SetStockSetStockSetS
 }
 
 // SetStockSetStockSetStockPayloadProductsProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// Something for sale, with the units that can still be reserved now.
 type SetStockSetStockSetStockPayloadProductsProduct struct {
 	ProductStock `json:"-"`
 }
@@ -1731,6 +1896,9 @@ func (v *SetStockSetStockSetStockPayloadProductsProduct) __premarshalJSON() (*__
 }
 
 // SetStockSetStockSetStockPayloadUserErrorsUserError includes the requested fields of the GraphQL type UserError.
+// The GraphQL type's documentation follows.
+//
+// A refused mutation's reason: the mutation changed nothing.
 type SetStockSetStockSetStockPayloadUserErrorsUserError struct {
 	SyncError `json:"-"`
 }
@@ -1817,9 +1985,14 @@ func (v *SetStockSetStockSetStockPayloadUserErrorsUserError) __premarshalJSON() 
 }
 
 // SyncError includes the GraphQL fields of UserError requested by the fragment SyncError.
+// The GraphQL type's documentation follows.
+//
+// A refused mutation's reason: the mutation changed nothing.
 type SyncError struct {
-	Code    ErrorCode `json:"code"`
-	Message string    `json:"message"`
+	// What was refused, for code to act on.
+	Code ErrorCode `json:"code"`
+	// What was refused, in English, for people.
+	Message string `json:"message"`
 	// Path of the offending input field, e.g. ["input", "quantity"].
 	Field []string `json:"field"`
 	// On STOCK_CHANGED and STOCK_BELOW_HELD from setStock: the product's stock when the item was refused.
@@ -1845,9 +2018,11 @@ func (v *SyncError) GetAvailable() *int { return v.Available }
 
 // Absent fields stay as they are.
 type UpdateWebhookEndpointInput struct {
+	// The endpoint to change.
 	WebhookEndpointId string `json:"webhookEndpointId"`
 	// Checked as by createWebhookEndpoint.
-	Url    *string        `json:"url"`
+	Url *string `json:"url"`
+	// Replaces the topics it receives.
 	Topics []WebhookTopic `json:"topics"`
 	// true enables a disabled endpoint (its failure count starts again from 0); false disables it.
 	Enabled *bool `json:"enabled"`
@@ -1882,9 +2057,14 @@ func (v *UpdateWebhookEndpointResponse) GetUpdateWebhookEndpoint() UpdateWebhook
 }
 
 // UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayload includes the requested fields of the GraphQL type WebhookEndpointPayload.
+// The GraphQL type's documentation follows.
+//
+// The answer of a mutation on a webhook endpoint.
 type UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayload struct {
-	Endpoint   *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint `json:"endpoint"`
-	UserErrors []UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError    `json:"userErrors"`
+	// The endpoint as it is after the mutation (null when refused).
+	Endpoint *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint `json:"endpoint"`
+	// Why the mutation was refused (empty when it applied).
+	UserErrors []UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError `json:"userErrors"`
 }
 
 // GetEndpoint returns UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayload.Endpoint, and is useful for accessing the field via an interface.
@@ -1898,6 +2078,9 @@ func (v *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayload) GetUs
 }
 
 // UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint includes the requested fields of the GraphQL type WebhookEndpoint.
+// The GraphQL type's documentation follows.
+//
+// A partner's URL that receives signed webhook events (admin).
 type UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpointWebhookEndpoint struct {
 	Endpoint `json:"-"`
 }
@@ -1984,6 +2167,9 @@ func (v *UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadEndpoin
 }
 
 // UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError includes the requested fields of the GraphQL type UserError.
+// The GraphQL type's documentation follows.
+//
+// A refused mutation's reason: the mutation changed nothing.
 type UpdateWebhookEndpointUpdateWebhookEndpointWebhookEndpointPayloadUserErrorsUserError struct {
 	SyncError `json:"-"`
 }
@@ -2081,9 +2267,14 @@ func (v *WebhookDeliveriesResponse) GetWebhookDeliveries() WebhookDeliveriesWebh
 }
 
 // WebhookDeliveriesWebhookDeliveriesWebhookDeliveryConnection includes the requested fields of the GraphQL type WebhookDeliveryConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of webhook deliveries, newest first.
 type WebhookDeliveriesWebhookDeliveriesWebhookDeliveryConnection struct {
-	Edges    []WebhookDeliveriesWebhookDeliveriesWebhookDeliveryConnectionEdgesWebhookDeliveryEdge `json:"edges"`
-	PageInfo WebhookDeliveriesWebhookDeliveriesWebhookDeliveryConnectionPageInfo                   `json:"pageInfo"`
+	// The page's deliveries.
+	Edges []WebhookDeliveriesWebhookDeliveriesWebhookDeliveryConnectionEdgesWebhookDeliveryEdge `json:"edges"`
+	// Where the page sits, for the next one.
+	PageInfo WebhookDeliveriesWebhookDeliveriesWebhookDeliveryConnectionPageInfo `json:"pageInfo"`
 }
 
 // GetEdges returns WebhookDeliveriesWebhookDeliveriesWebhookDeliveryConnection.Edges, and is useful for accessing the field via an interface.
@@ -2097,9 +2288,14 @@ func (v *WebhookDeliveriesWebhookDeliveriesWebhookDeliveryConnection) GetPageInf
 }
 
 // WebhookDeliveriesWebhookDeliveriesWebhookDeliveryConnectionEdgesWebhookDeliveryEdge includes the requested fields of the GraphQL type WebhookDeliveryEdge.
+// The GraphQL type's documentation follows.
+//
+// A webhook delivery in a connection, with its cursor.
 type WebhookDeliveriesWebhookDeliveriesWebhookDeliveryConnectionEdgesWebhookDeliveryEdge struct {
-	Cursor string                                                                                                 `json:"cursor"`
-	Node   WebhookDeliveriesWebhookDeliveriesWebhookDeliveryConnectionEdgesWebhookDeliveryEdgeNodeWebhookDelivery `json:"node"`
+	// Pass as `after` to page from this delivery.
+	Cursor string `json:"cursor"`
+	// The delivery.
+	Node WebhookDeliveriesWebhookDeliveriesWebhookDeliveryConnectionEdgesWebhookDeliveryEdgeNodeWebhookDelivery `json:"node"`
 }
 
 // GetCursor returns WebhookDeliveriesWebhookDeliveriesWebhookDeliveryConnectionEdgesWebhookDeliveryEdge.Cursor, and is useful for accessing the field via an interface.
@@ -2113,6 +2309,9 @@ func (v *WebhookDeliveriesWebhookDeliveriesWebhookDeliveryConnectionEdgesWebhook
 }
 
 // WebhookDeliveriesWebhookDeliveriesWebhookDeliveryConnectionEdgesWebhookDeliveryEdgeNodeWebhookDelivery includes the requested fields of the GraphQL type WebhookDelivery.
+// The GraphQL type's documentation follows.
+//
+// One event's delivery to one endpoint, and its attempts so far.
 type WebhookDeliveriesWebhookDeliveriesWebhookDeliveryConnectionEdgesWebhookDeliveryEdgeNodeWebhookDelivery struct {
 	Delivery `json:"-"`
 }
@@ -2231,9 +2430,14 @@ func (v *WebhookDeliveriesWebhookDeliveriesWebhookDeliveryConnectionEdgesWebhook
 }
 
 // WebhookDeliveriesWebhookDeliveriesWebhookDeliveryConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
+// The GraphQL type's documentation follows.
+//
+// Where a page of a connection sits: pass `endCursor` as `after` for the next page (`startCursor` as `before` for the previous one, where a connection pages backwards).
 type WebhookDeliveriesWebhookDeliveriesWebhookDeliveryConnectionPageInfo struct {
-	HasNextPage bool    `json:"hasNextPage"`
-	EndCursor   *string `json:"endCursor"`
+	// Whether there are items after this page.
+	HasNextPage bool `json:"hasNextPage"`
+	// The cursor of the page's last item (null on an empty page).
+	EndCursor *string `json:"endCursor"`
 }
 
 // GetHasNextPage returns WebhookDeliveriesWebhookDeliveriesWebhookDeliveryConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
@@ -2248,6 +2452,7 @@ func (v *WebhookDeliveriesWebhookDeliveriesWebhookDeliveryConnectionPageInfo) Ge
 
 // WebhookEndpointsResponse is returned by WebhookEndpoints on success.
 type WebhookEndpointsResponse struct {
+	// Every webhook endpoint, in id order.
 	WebhookEndpoints []WebhookEndpointsWebhookEndpointsWebhookEndpoint `json:"webhookEndpoints"`
 }
 
@@ -2257,6 +2462,9 @@ func (v *WebhookEndpointsResponse) GetWebhookEndpoints() []WebhookEndpointsWebho
 }
 
 // WebhookEndpointsWebhookEndpointsWebhookEndpoint includes the requested fields of the GraphQL type WebhookEndpoint.
+// The GraphQL type's documentation follows.
+//
+// A partner's URL that receives signed webhook events (admin).
 type WebhookEndpointsWebhookEndpointsWebhookEndpoint struct {
 	Endpoint `json:"-"`
 }
@@ -2338,16 +2546,24 @@ func (v *WebhookEndpointsWebhookEndpointsWebhookEndpoint) __premarshalJSON() (*_
 	return &retval, nil
 }
 
+// What a webhook event is about; an endpoint subscribes to topics.
 type WebhookTopic string
 
 const (
-	WebhookTopicOrderPlaced        WebhookTopic = "ORDER_PLACED"
-	WebhookTopicOrderCancelled     WebhookTopic = "ORDER_CANCELLED"
-	WebhookTopicOrderPaid          WebhookTopic = "ORDER_PAID"
-	WebhookTopicProductSoldOut     WebhookTopic = "PRODUCT_SOLD_OUT"
+	// checkout placed an order.
+	WebhookTopicOrderPlaced WebhookTopic = "ORDER_PLACED"
+	// cancelOrder cancelled an order.
+	WebhookTopicOrderCancelled WebhookTopic = "ORDER_CANCELLED"
+	// An order's payment succeeded (not fired by a checkout without payment).
+	WebhookTopicOrderPaid WebhookTopic = "ORDER_PAID"
+	// A product's available units reached 0.
+	WebhookTopicProductSoldOut WebhookTopic = "PRODUCT_SOLD_OUT"
+	// A product's available units rose above 0 again.
 	WebhookTopicProductBackInStock WebhookTopic = "PRODUCT_BACK_IN_STOCK"
-	WebhookTopicStockAdjusted      WebhookTopic = "STOCK_ADJUSTED"
-	WebhookTopicStockLow           WebhookTopic = "STOCK_LOW"
+	// adjustStock, or a setStock item, changed a product's stock.
+	WebhookTopicStockAdjusted WebhookTopic = "STOCK_ADJUSTED"
+	// A product's available units fell to its lowStockThreshold or below, from above it.
+	WebhookTopicStockLow WebhookTopic = "STOCK_LOW"
 )
 
 var AllWebhookTopic = []WebhookTopic{

@@ -342,27 +342,27 @@ type CollectionResolver interface {
 	Products(ctx context.Context, obj *storage.Collection, first *int, after *string, last *int, before *string, sortKey *model.ProductSortKeys, reverse *bool) (*model.ProductConnection, error)
 }
 type MutationResolver interface {
-	CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.ProductPayload, error)
 	CreateCart(ctx context.Context, idempotencyKey *string) (*model.CartPayload, error)
 	AddToCart(ctx context.Context, input model.AddToCartInput) (*model.CartPayload, error)
 	UpdateCartLine(ctx context.Context, input model.UpdateCartLineInput) (*model.CartPayload, error)
 	RemoveCartLine(ctx context.Context, input model.RemoveCartLineInput) (*model.CartPayload, error)
-	Checkout(ctx context.Context, input model.CheckoutInput) (*model.CheckoutPayload, error)
-	CancelOrder(ctx context.Context, input model.CancelOrderInput) (*model.OrderPayload, error)
-	AdjustStock(ctx context.Context, input model.AdjustStockInput) (*model.ProductPayload, error)
+	CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.ProductPayload, error)
 	UpdateProduct(ctx context.Context, input model.UpdateProductInput) (*model.ProductPayload, error)
-	BeginCheckout(ctx context.Context, input model.BeginCheckoutInput) (*model.CheckoutPayload, error)
-	ConfirmPayment(ctx context.Context, input model.ConfirmPaymentInput) (*model.OrderPayload, error)
 	CreateCollection(ctx context.Context, input model.CreateCollectionInput) (*model.CollectionPayload, error)
 	UpdateCollection(ctx context.Context, input model.UpdateCollectionInput) (*model.CollectionPayload, error)
 	DeleteCollection(ctx context.Context, collectionID string) (*model.DeleteCollectionPayload, error)
 	AddProductsToCollection(ctx context.Context, collectionID string, productIds []string) (*model.CollectionPayload, error)
 	RemoveProductsFromCollection(ctx context.Context, collectionID string, productIds []string) (*model.CollectionPayload, error)
+	AdjustStock(ctx context.Context, input model.AdjustStockInput) (*model.ProductPayload, error)
+	Checkout(ctx context.Context, input model.CheckoutInput) (*model.CheckoutPayload, error)
+	CancelOrder(ctx context.Context, input model.CancelOrderInput) (*model.OrderPayload, error)
 	CreateWebhookEndpoint(ctx context.Context, input model.CreateWebhookEndpointInput) (*model.WebhookEndpointPayload, error)
 	DeleteWebhookEndpoint(ctx context.Context, id string) (*model.WebhookEndpointPayload, error)
 	UpdateWebhookEndpoint(ctx context.Context, input model.UpdateWebhookEndpointInput) (*model.WebhookEndpointPayload, error)
 	RedeliverWebhook(ctx context.Context, deliveryID string) (*storage.WebhookDelivery, error)
 	SetStock(ctx context.Context, input model.SetStockInput) (*model.SetStockPayload, error)
+	BeginCheckout(ctx context.Context, input model.BeginCheckoutInput) (*model.CheckoutPayload, error)
+	ConfirmPayment(ctx context.Context, input model.ConfirmPaymentInput) (*model.OrderPayload, error)
 }
 type OrderResolver interface {
 	Lines(ctx context.Context, obj *storage.Order) ([]*storage.OrderLine, error)
@@ -384,18 +384,18 @@ type ProductConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.ProductConnection) (int, error)
 }
 type QueryResolver interface {
+	Cart(ctx context.Context, id string) (*storage.Cart, error)
 	Product(ctx context.Context, id string) (*storage.Product, error)
 	Products(ctx context.Context, first *int, after *string, last *int, before *string, query *string, inStock *bool, sortKey *model.ProductSortKeys, reverse *bool) (*model.ProductConnection, error)
-	Cart(ctx context.Context, id string) (*storage.Cart, error)
-	Order(ctx context.Context, id string) (*storage.Order, error)
-	Orders(ctx context.Context, first *int, after *string, updatedAfter *time.Time, status []string) (*model.OrderConnection, error)
-	InventoryAudit(ctx context.Context, first *int, after *string, onlyProblems *bool) ([]*storage.AuditRow, error)
-	TopHolders(ctx context.Context, productID *string, first *int) ([]*storage.CartHolding, error)
 	ProductByHandle(ctx context.Context, handle string) (*storage.Product, error)
 	ProductBySku(ctx context.Context, sku string) (*storage.Product, error)
 	Collection(ctx context.Context, id string) (*storage.Collection, error)
 	CollectionByHandle(ctx context.Context, handle string) (*storage.Collection, error)
 	Collections(ctx context.Context, first *int, after *string) (*model.CollectionConnection, error)
+	InventoryAudit(ctx context.Context, first *int, after *string, onlyProblems *bool) ([]*storage.AuditRow, error)
+	TopHolders(ctx context.Context, productID *string, first *int) ([]*storage.CartHolding, error)
+	Order(ctx context.Context, id string) (*storage.Order, error)
+	Orders(ctx context.Context, first *int, after *string, updatedAfter *time.Time, status []string) (*model.OrderConnection, error)
 	WebhookEndpoints(ctx context.Context) ([]*storage.WebhookEndpoint, error)
 	WebhookDeliveries(ctx context.Context, endpointID string, first *int, after *string) (*model.WebhookDeliveryConnection, error)
 }
@@ -403,8 +403,8 @@ type StockLevelResolver interface {
 	ProductID(ctx context.Context, obj *storage.StockLevel) (string, error)
 }
 type SubscriptionResolver interface {
-	StockChanged(ctx context.Context, productIds []string) (<-chan *storage.StockLevel, error)
 	CartChanged(ctx context.Context, cartID string) (<-chan *storage.Cart, error)
+	StockChanged(ctx context.Context, productIds []string) (<-chan *storage.StockLevel, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -1762,50 +1762,40 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
-	{Name: "../schema.graphqls", Input: `# Holdfast GraphQL API. Names here are a contract: add, never rename.
+	{Name: "../schema/carts.graphqls", Input: `# Carts: a shopper's reserved units. Adding a product to a cart holds its
+# units (they leave ` + "`" + `available` + "`" + `) until the cart is checked out or expires.
 
-scalar Time
-
-"Restricts a field or mutation to callers with ` + "`" + `Authorization: Bearer <ADMIN_TOKEN>` + "`" + `."
-directive @admin on FIELD_DEFINITION
-
-"A price: ` + "`" + `amount` + "`" + ` is a decimal string with two decimals, e.g. \"19.90\"."
-type Money {
-  amount: String!
-  currencyCode: String!
-}
-
-type Product {
-  id: ID!
-  sku: String!
-  name: String!
-  description: String
-  price: Money!
-  "Units that can still be reserved: stock - held."
-  available: Int!
-  "Units on hand (admin only)."
-  stock: Int! @admin
-  "Units reserved by live carts (admin only)."
-  held: Int! @admin
-}
-
-type CartLine {
-  product: Product!
-  quantity: Int!
-  lineTotal: Money!
-}
-
+"""
+A shopper's cart. Its lines hold their units until checkout, or until the
+cart expires (` + "`" + `expiresAt` + "`" + `) and the holds are released.
+"""
 type Cart {
   "A bearer secret: whoever knows it can use the cart."
   id: ID!
+  "In product id order; none once the cart expired."
   lines: [CartLine!]!
+  "The units of every line together."
   totalQuantity: Int!
+  "The lines' totals together, at the products' current prices (an empty cart's is 0.00 in the shop's default currency)."
   subtotal: Money!
+  "When the cart was created."
   createdAt: Time!
+  "When the cart last changed."
   updatedAt: Time!
   "When the cart's holds are released unless it is used again."
   expiresAt: Time!
+  "Whether the cart is active, expired or checked out."
   status: CartStatus!
+}
+
+"A product in a cart and the units the cart holds of it."
+type CartLine {
+  "The product, as it is now."
+  product: Product!
+  "Units held."
+  quantity: Int!
+  "quantity × the product's current price."
+  lineTotal: Money!
 }
 
 """
@@ -1813,207 +1803,323 @@ ACTIVE carts hold stock. A cart past its expiresAt is EXPIRED (its holds are
 released by the reaper; reads show it EXPIRED at once); a checked-out cart is CHECKED_OUT.
 """
 enum CartStatus {
+  "Holds its units and accepts changes."
   ACTIVE
+  "Past its expiresAt: no lines, no changes."
   EXPIRED
+  "Turned into an order: no changes."
   CHECKED_OUT
 }
 
+"Why a cart mutation that applied did less than asked (` + "`" + `CartWarning.code` + "`" + `)."
 enum CartWarningCode {
   "allowPartial reserved fewer units than requested."
   QUANTITY_REDUCED
 }
 
+"A cart mutation applied, but not entirely as asked."
 type CartWarning {
+  "What happened."
   code: CartWarningCode!
+  "What happened, in English, for people."
   message: String!
+  "The product concerned."
   productId: ID
+  "On QUANTITY_REDUCED: the units asked for."
   requested: Int
+  "On QUANTITY_REDUCED: the units reserved."
   reserved: Int
 }
 
-enum ErrorCode {
-  INSUFFICIENT_STOCK
-  PRODUCT_NOT_FOUND
-  CART_NOT_FOUND
-  INVALID_QUANTITY
-  INVALID_INPUT
-  DUPLICATE_SKU
-  "The cart already holds products priced in another currency."
-  CURRENCY_MISMATCH
-  "The cart's holds expired; it accepts no more changes."
-  CART_EXPIRED
-  "The cart was checked out; it accepts no more changes."
-  CART_CHECKED_OUT
-  "Checkout of a cart without lines."
-  CART_EMPTY
-  ORDER_NOT_FOUND
-  ORDER_ALREADY_CANCELLED
-  "adjustStock would leave less stock than carts hold."
-  STOCK_BELOW_HELD
-  "The idempotency key was used before with a different input."
-  IDEMPOTENCY_KEY_REUSED
-  "An anti-hoarding cap (units per line, units per cart, lines per cart) would be exceeded."
-  CART_LIMIT_EXCEEDED
-  "A product's stock (or another unit count) would exceed 2147483647, the most the database holds."
-  STOCK_LIMIT_EXCEEDED
-}
-
-type UserError {
-  code: ErrorCode!
-  message: String!
-  "Path of the offending input field, e.g. [\"input\", \"quantity\"]."
-  field: [String!]
-  "On INSUFFICIENT_STOCK: the units that could still be reserved (stock - held)."
-  available: Int
-}
-
+"The answer of a cart mutation."
 type CartPayload {
+  "The cart as it is after the mutation; a refused mutation still returns it, unchanged (null if there is no such cart)."
   cart: Cart
+  "Why the mutation was refused (empty when it applied)."
   userErrors: [UserError!]!
+  "What the mutation did differently from what was asked (empty when nothing)."
   warnings: [CartWarning!]!
 }
 
-type ProductPayload {
-  product: Product
-  userErrors: [UserError!]!
-}
-
-type ProductEdge {
-  cursor: String!
-  node: Product!
-}
-
-type PageInfo {
-  hasNextPage: Boolean!
-  endCursor: String
-}
-
-type ProductConnection {
-  edges: [ProductEdge!]!
-  pageInfo: PageInfo!
-}
-
-input CreateProductInput {
-  sku: String!
-  name: String!
-  description: String
-  priceAmount: String!
-  currencyCode: String!
-  stock: Int!
-}
-
+"Units of a product to add to a cart."
 input AddToCartInput {
+  "The cart to add to."
   cartId: ID!
+  "The product to add."
   productId: ID!
+  "Units to add to the product's line, at least 1."
   quantity: Int!
   "Reserve what is available (if any) when it is less than quantity."
   allowPartial: Boolean = false
-  "Makes retries safe: see the README. 1-255 of A-Z a-z 0-9 - _ . :"
+  "Makes retries safe: a repeat answers what the first attempt did (see Idempotency keys in docs/api.md). 1-255 of A-Z a-z 0-9 - _ . :"
   idempotencyKey: String
 }
 
 "Sets the line's absolute quantity; 0 removes it."
 input UpdateCartLineInput {
+  "The cart to change."
   cartId: ID!
+  "The product whose line to set."
   productId: ID!
+  "The line's new quantity: more reserves the difference, less releases it, 0 removes the line."
   quantity: Int!
+  "Makes retries safe, as for addToCart."
   idempotencyKey: String
 }
 
+"A line to remove from a cart."
 input RemoveCartLineInput {
+  "The cart to change."
   cartId: ID!
+  "The product whose line to remove (one the cart does not hold is no error)."
   productId: ID!
+  "Makes retries safe, as for addToCart."
   idempotencyKey: String
 }
 
-input CheckoutInput {
-  cartId: ID!
-  email: String!
-  idempotencyKey: String
+extend type Query {
+  "A cart by id (null if there is none); a cart past its expiresAt reads EXPIRED at once."
+  cart(id: ID!): Cart
 }
 
-input CancelOrderInput {
-  orderId: ID!
+extend type Mutation {
+  """
+  Opens an empty cart. With an idempotencyKey (or the Idempotency-Key
+  header), 16-255 characters and random (it finds the cart), a repeat
+  answers the same cart, as it is now.
+  """
+  createCart(idempotencyKey: String): CartPayload!
+  "Reserves units of a product in the cart, all or nothing (with allowPartial: as many as are available)."
+  addToCart(input: AddToCartInput!): CartPayload!
+  "Sets a line's quantity, reserving or releasing the difference; 0 removes the line."
+  updateCartLine(input: UpdateCartLineInput!): CartPayload!
+  "Removes a line and releases its units."
+  removeCartLine(input: RemoveCartLineInput!): CartPayload!
 }
 
-"A stock correction: positive delta restocks, negative writes stock off."
-input AdjustStockInput {
-  productId: ID!
-  delta: Int!
-  reason: String
+extend type Subscription {
+  "The cart after each change of its lines or holds, its expiry and its checkout."
+  cartChanged(cartId: ID!): Cart!
 }
+`, BuiltIn: false},
+	{Name: "../schema/catalog.graphqls", Input: `# Catalog: products, their images and collections, search and sorting, and
+# live stock levels.
 
-input UpdateProductInput {
-  productId: ID!
-  name: String
-  "An empty string clears the description."
-  description: String
-  priceAmount: String
-  currencyCode: String
-}
-
-enum OrderStatus {
-  PLACED
-  CANCELLED
-}
-
-type OrderLine {
-  "The product as it is now (null if it no longer exists)."
-  product: Product
-  "Snapshot at checkout."
-  sku: String!
-  name: String!
-  quantity: Int!
-  unitPrice: Money!
-  lineTotal: Money!
-}
-
-type Order {
-  "A bearer secret, like a cart id."
+"Something for sale, with the units that can still be reserved now."
+type Product {
+  "The product's id, a decimal string (\"6\")."
   id: ID!
-  email: String!
-  lines: [OrderLine!]!
-  total: Money!
+  "The shop's stock-keeping unit, unique: 1-64 letters, digits, '-', '_' or '.'."
+  sku: String!
+  "The product's name, 1-200 characters."
+  name: String!
+  "Free text, at most 5000 characters (null: none)."
+  description: String
+  "The unit price."
+  price: Money!
+  "Units that can still be reserved: stock - held."
+  available: Int!
+  "Units on hand (admin only)."
+  stock: Int! @admin
+  "Units reserved by live carts (admin only)."
+  held: Int! @admin
+  """
+  The product's URL slug, unique: lower-case letters, digits and single
+  hyphens, 1-255 characters.
+  """
+  handle: String!
+  "In display order."
+  images: [Image!]!
+  "The collections the product is in, in id order."
+  collections: [Collection!]!
+  "When the product was created."
   createdAt: Time!
-  status: OrderStatus!
+  "STOCK_LOW fires when available falls to this or below (admin only; null: never)."
+  lowStockThreshold: Int @admin
 }
 
-type OrderEdge {
+"A product image."
+type Image {
+  "An https:// URL, a path on this site, or a data:image/ URL."
+  url: String!
+  "The text for readers that cannot see the image (null: none)."
+  altText: String
+}
+
+"A product in a connection, with its cursor."
+type ProductEdge {
+  "Pass as ` + "`" + `after` + "`" + ` (or ` + "`" + `before` + "`" + `) to page from this product."
   cursor: String!
-  node: Order!
+  "The product."
+  node: Product!
 }
 
-type OrderConnection {
-  edges: [OrderEdge!]!
+"A page of products."
+type ProductConnection {
+  "The page's products, in the connection's order."
+  edges: [ProductEdge!]!
+  "Where the page sits, for the next or previous one."
+  pageInfo: PageInfo!
+  """
+  How many products the connection's filters select, on every page. With a
+  ` + "`" + `query` + "`" + `, counting stops at 1000: 1000 means 1000 or more.
+  """
+  totalCount: Int!
+}
+
+"The orders a product connection can be sorted in (then by id, for ties)."
+enum ProductSortKeys {
+  "By id."
+  ID
+  "By name."
+  NAME
+  "By price amount."
+  PRICE
+  "By creation time."
+  CREATED_AT
+}
+
+"A curated set of products, e.g. a season or a drop, with its own URL slug."
+type Collection {
+  "The collection's id."
+  id: ID!
+  "Unique URL slug, as for products."
+  handle: String!
+  "The collection's title, 1-200 characters."
+  title: String!
+  "Free text, at most 5000 characters (null: none)."
+  description: String
+  "The collection's products, paged like Query.products."
+  products(first: Int, after: String, last: Int, before: String,
+           sortKey: ProductSortKeys = ID, reverse: Boolean = false): ProductConnection!
+}
+
+"A collection in a connection, with its cursor."
+type CollectionEdge {
+  "Pass as ` + "`" + `after` + "`" + ` to page from this collection."
+  cursor: String!
+  "The collection."
+  node: Collection!
+}
+
+"A page of collections."
+type CollectionConnection {
+  "The page's collections, in id order."
+  edges: [CollectionEdge!]!
+  "Where the page sits, for the next one."
   pageInfo: PageInfo!
 }
 
-type CheckoutPayload {
-  order: Order
+"A product's units available for reservation at a moment."
+type StockLevel {
+  "The product's id."
+  productId: ID!
+  "Units that could be reserved at ` + "`" + `at` + "`" + `: stock - held."
+  available: Int!
+  "When the level was read."
+  at: Time!
+}
+
+"The answer of a mutation that creates or changes a product."
+type ProductPayload {
+  "The product as it is after the mutation (null when refused)."
+  product: Product
+  "Why the mutation was refused (empty when it applied)."
   userErrors: [UserError!]!
 }
 
-type OrderPayload {
-  order: Order
+"The answer of a mutation that creates or changes a collection."
+type CollectionPayload {
+  "The collection as it is after the mutation (null when refused)."
+  collection: Collection
+  "Why the mutation was refused (empty when it applied)."
   userErrors: [UserError!]!
 }
 
-"""
-One product's books: ok when stock = ledgerStock, held = cartHeld +
-pendingHeld and 0 <= held <= stock.
-"""
-type AuditRow {
-  product: Product!
+"The answer of deleteCollection."
+type DeleteCollectionPayload {
+  "The id of the collection deleted (null when refused)."
+  deletedCollectionId: ID
+  "Why the deletion was refused (empty when it applied)."
+  userErrors: [UserError!]!
+}
+
+"A new product (admin)."
+input CreateProductInput {
+  "Unique: 1-64 letters, digits, '-', '_' or '.'."
+  sku: String!
+  "1-200 characters (spaces around it are trimmed)."
+  name: String!
+  "At most 5000 characters."
+  description: String
+  "The unit price as a decimal string: \"19.90\", \"5\" (no sign or exponent, at most 2 decimals, at most 10000000.00)."
+  priceAmount: String!
+  "A three-letter upper-case currency code, e.g. \"EUR\"."
+  currencyCode: String!
+  "Units on hand to begin with, 0 or more."
   stock: Int!
-  "Sum of the product's inventory movements."
-  ledgerStock: Int!
-  held: Int!
-  "Sum of the product's live cart lines."
-  cartHeld: Int!
-  ok: Boolean!
+  "Derived from the name when omitted (made unique with -2, -3, ...)."
+  handle: String
+  "At most 20, in display order."
+  images: [ImageInput!]
+  "STOCK_LOW fires when available falls to this or below (at least 0)."
+  lowStockThreshold: Int
+  "Makes retries safe: a repeat creates nothing and answers what the first attempt did."
+  idempotencyKey: String
 }
 
-type Query {
+"Changes to a product (admin): absent fields stay as they are."
+input UpdateProductInput {
+  "The product to change."
+  productId: ID!
+  "1-200 characters."
+  name: String
+  "An empty string clears the description."
+  description: String
+  "The new unit price, as for createProduct."
+  priceAmount: String
+  "The new currency code, as for createProduct."
+  currencyCode: String
+  "Renaming a product keeps its handle; set one here."
+  handle: String
+  "Replaces every image; [] removes them all."
+  images: [ImageInput!]
+  "Sets the STOCK_LOW threshold; null clears it, absent leaves it."
+  lowStockThreshold: Int
+}
+
+"A product image to store."
+input ImageInput {
+  "An https:// URL, a path starting with \"/\", or a data:image/ URL; at most 16384 bytes."
+  url: String!
+  "The text for readers that cannot see the image, at most 500 characters."
+  altText: String
+}
+
+"A new collection (admin)."
+input CreateCollectionInput {
+  "Derived from the title when omitted (made unique with -2, -3, ...)."
+  handle: String
+  "1-200 characters."
+  title: String!
+  "At most 5000 characters."
+  description: String
+}
+
+"Changes to a collection (admin): absent fields stay as they are."
+input UpdateCollectionInput {
+  "The collection to change."
+  collectionId: ID!
+  "Sets a new URL slug (a new title keeps the old one)."
+  handle: String
+  "1-200 characters."
+  title: String
+  "An empty string clears the description."
+  description: String
+}
+
+extend type Query {
+  "A product by id (null if there is none)."
   product(id: ID!): Product
   """
   The catalog, Relay-style: ` + "`" + `first` + "`" + `/` + "`" + `after` + "`" + ` pages forward, ` + "`" + `last` + "`" + `/` + "`" + `before` + "`" + `
@@ -2026,15 +2132,87 @@ type Query {
   """
   products(first: Int = 20, after: String, last: Int, before: String, query: String, inStock: Boolean,
            sortKey: ProductSortKeys = ID, reverse: Boolean = false): ProductConnection!
-  cart(id: ID!): Cart
-  order(id: ID!): Order
-  """
-  All orders, newest first (admin). With updatedAfter, the orders feed
-  instead: orders changed after that moment, oldest change first, ordered by
-  (updatedAt, then creation), resumable from any endCursor without gaps or
-  repeats (see docs/partners.md). status keeps orders in those statuses.
-  """
-  orders(first: Int = 20, after: String, updatedAfter: Time, status: [OrderStatus!]): OrderConnection! @admin
+  "A product by its handle (null if there is none)."
+  productByHandle(handle: String!): Product
+  "A product by its sku (null if there is none)."
+  productBySku(sku: String!): Product
+  "A collection by id (null if there is none)."
+  collection(id: ID!): Collection
+  "A collection by its handle (null if there is none)."
+  collectionByHandle(handle: String!): Collection
+  "Collections in id order."
+  collections(first: Int = 20, after: String): CollectionConnection!
+}
+
+extend type Mutation {
+  "Adds a product, its opening stock recorded in the ledger (admin)."
+  createProduct(input: CreateProductInput!): ProductPayload! @admin
+  "Changes a product's name, description, price, handle, images or low-stock threshold (admin)."
+  updateProduct(input: UpdateProductInput!): ProductPayload! @admin
+  "Adds a collection (admin)."
+  createCollection(input: CreateCollectionInput!): CollectionPayload! @admin
+  "Changes a collection's handle, title or description (admin)."
+  updateCollection(input: UpdateCollectionInput!): CollectionPayload! @admin
+  "Deletes the collection; its products stay in the catalog."
+  deleteCollection(collectionId: ID!): DeleteCollectionPayload! @admin
+  "Adds products (at most 250 per call), all or none; those already in it stay."
+  addProductsToCollection(collectionId: ID!, productIds: [ID!]!): CollectionPayload! @admin
+  "Removes products (at most 250 per call); ids not in the collection are ignored."
+  removeProductsFromCollection(collectionId: ID!, productIds: [ID!]!): CollectionPayload! @admin
+}
+
+extend type Subscription {
+  "The listed products' available units: each one's level now, then its changes."
+  stockChanged(productIds: [ID!]!): StockLevel!
+}
+`, BuiltIn: false},
+	{Name: "../schema/operations.graphqls", Input: `# Running the shop (admin): stock corrections, the stock books and who holds
+# the most units.
+
+"""
+One product's books: ok when stock = ledgerStock, held = cartHeld +
+pendingHeld and 0 <= held <= stock.
+"""
+type AuditRow {
+  "The product audited."
+  product: Product!
+  "The product's units on hand, as recorded on the product."
+  stock: Int!
+  "Sum of the product's inventory movements."
+  ledgerStock: Int!
+  "The product's reserved units, as recorded on the product."
+  held: Int!
+  "Sum of the product's live cart lines."
+  cartHeld: Int!
+  "Whether the books agree (see AuditRow)."
+  ok: Boolean!
+  "Sum of the product's lines in orders awaiting payment (held too: ok when held = cartHeld + pendingHeld)."
+  pendingHeld: Int!
+}
+
+"A cart holding many units: one row of topHolders."
+type CartHolding {
+  "The cart."
+  cart: Cart!
+  "Units held: of the product asked about, else in the whole cart."
+  quantity: Int!
+  "The cart's number of lines."
+  lines: Int!
+}
+
+"A stock correction: positive delta restocks, negative writes stock off."
+input AdjustStockInput {
+  "The product to correct."
+  productId: ID!
+  "Units to add (restock) or, negative, to write off; not 0."
+  delta: Int!
+  "Why, recorded on the ledger movement."
+  reason: String
+  "Makes retries safe: a repeat changes nothing and answers what the first attempt did."
+  idempotencyKey: String
+}
+
+extend type Query {
   """
   Recomputes products' books from the ledger, the carts and the orders
   awaiting payment (admin), in product id order, a page at a time: the first
@@ -2051,61 +2229,50 @@ type Query {
   topHolders(productId: ID, first: Int = 10): [CartHolding!]! @admin
 }
 
-type CartHolding {
-  cart: Cart!
-  "Units held: of the product asked about, else in the whole cart."
-  quantity: Int!
-  lines: Int!
-}
-
-type Mutation {
-  createProduct(input: CreateProductInput!): ProductPayload! @admin
-  """
-  Opens an empty cart. With an idempotencyKey (or the Idempotency-Key
-  header), 16-255 characters and random (it finds the cart), a repeat
-  answers the same cart, as it is now.
-  """
-  createCart(idempotencyKey: String): CartPayload!
-  addToCart(input: AddToCartInput!): CartPayload!
-  updateCartLine(input: UpdateCartLineInput!): CartPayload!
-  removeCartLine(input: RemoveCartLineInput!): CartPayload!
-  "Turns the cart's holds into an order; repeating it returns the same order."
-  checkout(input: CheckoutInput!): CheckoutPayload!
-  cancelOrder(input: CancelOrderInput!): OrderPayload! @admin
+extend type Mutation {
+  "Restocks or writes off a product's units (admin), never below what carts hold (STOCK_BELOW_HELD); recorded in the ledger."
   adjustStock(input: AdjustStockInput!): ProductPayload! @admin
-  updateProduct(input: UpdateProductInput!): ProductPayload! @admin
 }
+`, BuiltIn: false},
+	{Name: "../schema/orders.graphqls", Input: `# Orders: what a checkout turns a cart into, and the admin's listing and
+# changes feed of them.
 
-"A product's units available for reservation at a moment."
-type StockLevel {
-  productId: ID!
-  available: Int!
-  at: Time!
+"""
+A checked-out cart: its lines, priced at checkout, and where the order
+stands. An order placed by checkout is PLACED at once; one begun by
+beginCheckout waits for its payment (see ` + "`" + `OrderStatus` + "`" + `).
+"""
+type Order {
+  "A bearer secret, like a cart id."
+  id: ID!
+  "The shopper's email address, as given at checkout."
+  email: String!
+  "In product id order."
+  lines: [OrderLine!]!
+  "The lines' totals together."
+  total: Money!
+  "When the order was created (at checkout)."
+  createdAt: Time!
+  "Where the order stands."
+  status: OrderStatus!
+  "The order's payment (null for an order placed by checkout, without payment)."
+  payment: Payment
+  "When the order last changed (placed, cancelled, paid...)."
+  updatedAt: Time!
 }
 
 """
-Live updates over websockets (graphql-transport-ws, and the legacy graphql-ws).
-Each subscription first sends the current value(s), then changes as they
-commit, coalesced to at most one message per product or cart every
-STOCK_PUSH_INTERVAL; the last message is never older than the latest change.
+PENDING_PAYMENT orders hold their units (not sold yet) until the payment
+succeeds (PLACED), fails or passes its dueAt (PAYMENT_EXPIRED: the holds
+are released). A payment that succeeds after that places the order if its
+units can still be had, else the order is REFUND_REQUIRED until the refund
+is issued (REFUNDED). cancelOrder makes an order CANCELLED.
 """
-type Subscription {
-  stockChanged(productIds: [ID!]!): StockLevel!
-  "The cart after each change of its lines or holds, its expiry and its checkout."
-  cartChanged(cartId: ID!): Cart!
-}
-
-# ---------------------------------------------------------------------------
-# Checkout with payment (issue 13). Kept in one block, apart from the rest of
-# the schema, so that it merges cleanly; docs/payments.md explains it.
-# ---------------------------------------------------------------------------
-
-# PENDING_PAYMENT orders hold their units (not sold yet) until the payment
-# succeeds (PLACED), fails or passes its dueAt (PAYMENT_EXPIRED: the holds
-# are released). A payment that succeeds after that places the order if its
-# units can still be had, else the order is REFUND_REQUIRED until the refund
-# is issued (REFUNDED).
-extend enum OrderStatus {
+enum OrderStatus {
+  "Sold: its units left the stock."
+  PLACED
+  "Cancelled by the shop: sold units went back to stock, held ones were released (a paid order's money goes back)."
+  CANCELLED
   "Awaiting its payment: its units are held, not sold."
   PENDING_PAYMENT
   "The payment failed or its dueAt passed: the holds were released."
@@ -2116,16 +2283,250 @@ extend enum OrderStatus {
   REFUNDED
 }
 
-extend enum ErrorCode {
-  "confirmPayment on an order whose payment is not pending (none, another provider's, or confirmed with another reference)."
-  PAYMENT_NOT_PENDING
-  "beginCheckout could not begin the payment at the provider; the cart is unchanged: retry later."
-  PAYMENT_PROVIDER_UNAVAILABLE
-  "checkout without payment, on a shop whose PAYMENT_PROVIDER takes payments (stripe): use beginCheckout."
-  PAYMENT_REQUIRED
-  "confirmPayment with a reference that already confirmed another order's payment: a reference confirms one order."
-  DUPLICATE_PAYMENT_REFERENCE
+"A product in an order, as it was at checkout."
+type OrderLine {
+  "The product as it is now (null if it no longer exists)."
+  product: Product
+  "Snapshot at checkout."
+  sku: String!
+  "The product's name at checkout."
+  name: String!
+  "Units ordered."
+  quantity: Int!
+  "The product's price at checkout."
+  unitPrice: Money!
+  "quantity × unitPrice."
+  lineTotal: Money!
 }
+
+"An order in a connection, with its cursor."
+type OrderEdge {
+  "Pass as ` + "`" + `after` + "`" + ` to page from this order."
+  cursor: String!
+  "The order."
+  node: Order!
+}
+
+"A page of orders."
+type OrderConnection {
+  "The page's orders, in the listing's order."
+  edges: [OrderEdge!]!
+  "Where the page sits, for the next one."
+  pageInfo: PageInfo!
+}
+
+"The answer of checkout and beginCheckout."
+type CheckoutPayload {
+  "The order (null when refused); a repeated checkout of the same cart answers the same order."
+  order: Order
+  "Why the checkout was refused (empty when it applied)."
+  userErrors: [UserError!]!
+}
+
+"The answer of a mutation that changes an order."
+type OrderPayload {
+  "The order as it is after the mutation (null when refused)."
+  order: Order
+  "Why the mutation was refused (empty when it applied)."
+  userErrors: [UserError!]!
+}
+
+"A cart to check out."
+input CheckoutInput {
+  "The cart to turn into an order."
+  cartId: ID!
+  "The shopper's email address: a plain address such as ada@example.com."
+  email: String!
+  "Makes retries safe, as for addToCart."
+  idempotencyKey: String
+}
+
+"An order to cancel (admin)."
+input CancelOrderInput {
+  "The order to cancel."
+  orderId: ID!
+}
+
+extend type Query {
+  "An order by id, for whoever knows it (null if there is none)."
+  order(id: ID!): Order
+  """
+  All orders, newest first (admin). With updatedAfter, the orders feed
+  instead: orders changed after that moment, oldest change first, ordered by
+  (updatedAt, then creation), resumable from any endCursor without gaps or
+  repeats (see docs/partners.md). status keeps orders in those statuses.
+  """
+  orders(first: Int = 20, after: String, updatedAfter: Time, status: [OrderStatus!]): OrderConnection! @admin
+}
+
+extend type Mutation {
+  "Turns the cart's holds into an order; repeating it returns the same order."
+  checkout(input: CheckoutInput!): CheckoutPayload!
+  "Cancels an order (admin), once: its units go back to stock, and a paid order's refund is queued."
+  cancelOrder(input: CancelOrderInput!): OrderPayload! @admin
+}
+`, BuiltIn: false},
+	{Name: "../schema/partners.graphqls", Input: `# Partner integrations: webhooks and stock sync (the orders feed is
+# Query.orders with updatedAfter). docs/partners.md describes them.
+
+"What a webhook event is about; an endpoint subscribes to topics."
+enum WebhookTopic {
+  "checkout placed an order."
+  ORDER_PLACED
+  "cancelOrder cancelled an order."
+  ORDER_CANCELLED
+  "An order's payment succeeded (not fired by a checkout without payment)."
+  ORDER_PAID
+  "A product's available units reached 0."
+  PRODUCT_SOLD_OUT
+  "A product's available units rose above 0 again."
+  PRODUCT_BACK_IN_STOCK
+  "adjustStock, or a setStock item, changed a product's stock."
+  STOCK_ADJUSTED
+  "A product's available units fell to its lowStockThreshold or below, from above it."
+  STOCK_LOW
+}
+
+"A partner's URL that receives signed webhook events (admin)."
+type WebhookEndpoint {
+  "The endpoint's id."
+  id: ID!
+  "Where the events are POSTed."
+  url: String!
+  "The topics it receives."
+  topics: [WebhookTopic!]!
+  "When the endpoint was created."
+  createdAt: Time!
+  "Set when the endpoint was disabled after repeated failed deliveries."
+  disabledAt: Time
+}
+
+"One event's delivery to one endpoint, and its attempts so far."
+type WebhookDelivery {
+  "The delivery's id, for redeliverWebhook."
+  id: ID!
+  "The event's id: the Holdfast-Event-Id header, the same on every retry."
+  eventId: ID!
+  "The event's topic."
+  topic: WebhookTopic!
+  "Attempts made so far."
+  attempts: Int!
+  "PENDING, DELIVERED or FAILED (retries ran out)."
+  status: String!
+  "The HTTP status of the last attempt (null: none, or no answer)."
+  lastStatusCode: Int
+  "Why the last attempt failed (null if it succeeded, or none was made)."
+  lastError: String
+  "When the next attempt is due (PENDING only)."
+  nextAttemptAt: Time
+  "When the endpoint accepted it (null until then)."
+  deliveredAt: Time
+}
+
+"A webhook delivery in a connection, with its cursor."
+type WebhookDeliveryEdge {
+  "Pass as ` + "`" + `after` + "`" + ` to page from this delivery."
+  cursor: String!
+  "The delivery."
+  node: WebhookDelivery!
+}
+
+"A page of webhook deliveries, newest first."
+type WebhookDeliveryConnection {
+  "The page's deliveries."
+  edges: [WebhookDeliveryEdge!]!
+  "Where the page sits, for the next one."
+  pageInfo: PageInfo!
+}
+
+"A new webhook endpoint."
+input CreateWebhookEndpointInput {
+  "https:// (any scheme to private addresses only with WEBHOOK_ALLOW_PRIVATE)."
+  url: String!
+  "The topics it receives."
+  topics: [WebhookTopic!]!
+  "Makes retries safe: a repeat answers the same endpoint and secret."
+  idempotencyKey: String
+}
+
+"Absent fields stay as they are."
+input UpdateWebhookEndpointInput {
+  "The endpoint to change."
+  webhookEndpointId: ID!
+  "Checked as by createWebhookEndpoint."
+  url: String
+  "Replaces the topics it receives."
+  topics: [WebhookTopic!]
+  "true enables a disabled endpoint (its failure count starts again from 0); false disables it."
+  enabled: Boolean
+  "Makes retries safe, as for createWebhookEndpoint."
+  idempotencyKey: String
+}
+
+"The answer of a mutation on a webhook endpoint."
+type WebhookEndpointPayload {
+  "The endpoint as it is after the mutation (null when refused)."
+  endpoint: WebhookEndpoint
+  "The signing secret: shown once, by createWebhookEndpoint."
+  secret: String
+  "Why the mutation was refused (empty when it applied)."
+  userErrors: [UserError!]!
+}
+
+"Sets a product's absolute on-hand count; the product is named by productId or by sku."
+input SetStockItem {
+  "The product, by id (or give sku)."
+  productId: ID
+  "The product, by sku (or give productId)."
+  sku: String
+  "The units on hand to record, 0 or more."
+  stock: Int!
+  "Apply only if the stock is exactly this now (else STOCK_CHANGED)."
+  compareStock: Int
+}
+
+"A stock sync: absolute on-hand counts for up to 250 products."
+input SetStockInput {
+  "1 to 250 items."
+  items: [SetStockItem!]!
+  "Recorded on each ledger movement."
+  reason: String
+  "Apply the items that can be applied; otherwise one refused item refuses all."
+  allowPartial: Boolean = false
+  "Makes retries safe, as for cart mutations."
+  idempotencyKey: String
+}
+
+"The answer of setStock."
+type SetStockPayload {
+  "The products of the items that applied, in item order."
+  products: [Product!]!
+  "One per refused item, field naming it: [\"input\", \"items\", \"<index>\"]."
+  userErrors: [UserError!]!
+}
+
+extend type Query {
+  "Every webhook endpoint, in id order."
+  webhookEndpoints: [WebhookEndpoint!]! @admin
+  "An endpoint's deliveries, newest first."
+  webhookDeliveries(endpointId: ID!, first: Int = 20, after: String): WebhookDeliveryConnection! @admin
+}
+
+extend type Mutation {
+  "Adds an endpoint; the payload's secret, shown only here, signs its events."
+  createWebhookEndpoint(input: CreateWebhookEndpointInput!): WebhookEndpointPayload! @admin
+  "Deletes an endpoint and its deliveries: it receives no more events."
+  deleteWebhookEndpoint(id: ID!): WebhookEndpointPayload! @admin
+  "Changes an endpoint's url or topics, or enables (re-enables) or disables it."
+  updateWebhookEndpoint(input: UpdateWebhookEndpointInput!): WebhookEndpointPayload! @admin
+  "Queues the delivery again, now, with a fresh retry window."
+  redeliverWebhook(deliveryId: ID!): WebhookDelivery @admin
+  "Sets absolute stock counts (stock sync), in one transaction per call."
+  setStock(input: SetStockInput!): SetStockPayload! @admin
+}
+`, BuiltIn: false},
+	{Name: "../schema/payments.graphqls", Input: `# Checkout with payment: an order that waits for its payment while its units
+# stay held. docs/payments.md describes the order's states and the providers.
 
 """
 PENDING until it succeeds, fails (FAILED) or can no longer be made
@@ -2133,16 +2534,23 @@ PENDING until it succeeds, fails (FAILED) or can no longer be made
 its money went back.
 """
 enum PaymentStatus {
+  "Begun, not paid yet."
   PENDING
+  "Paid."
   SUCCEEDED
+  "Declined or cancelled at the provider."
   FAILED
+  "Its dueAt passed, or the order was cancelled first."
   EXPIRED
+  "Its money went back."
   REFUNDED
 }
 
+"An order's payment, as the shop's provider takes it."
 type Payment {
   "The provider taking it: manual or stripe."
   provider: String!
+  "Where the payment stands."
   status: PaymentStatus!
   "The order's total when the payment began."
   amount: Money!
@@ -2154,24 +2562,19 @@ type Payment {
   dueAt: Time!
 }
 
-extend type Order {
-  "The order's payment (null for an order placed by checkout, without payment)."
-  payment: Payment
-}
-
-extend type AuditRow {
-  "Sum of the product's lines in orders awaiting payment (held too: ok when held = cartHeld + pendingHeld)."
-  pendingHeld: Int!
-}
-
+"A cart to turn into an order awaiting payment."
 input BeginCheckoutInput {
+  "The cart to turn into an order."
   cartId: ID!
+  "The shopper's email address, as for checkout."
   email: String!
   "Makes retries safe, as for checkout."
   idempotencyKey: String
 }
 
+"A payment received outside Holdfast (the manual provider)."
 input ConfirmPaymentInput {
+  "The order paid for."
   orderId: ID!
   "What the payment was made under (a bank transfer's reference, a receipt number): 1-255 characters."
   reference: String!
@@ -2187,304 +2590,125 @@ extend type Mutation {
   "The manual provider: the order's payment was received under reference (admin)."
   confirmPayment(input: ConfirmPaymentInput!): OrderPayload! @admin
 }
+`, BuiltIn: false},
+	{Name: "../schema/schema.graphqls", Input: `# The Holdfast GraphQL API: what every part of the schema shares.
+#
+# The schema is split by domain: catalog, carts, orders, payments, partners
+# and operations (running the shop). Each file adds its queries, mutations
+# and subscriptions to the root types declared here. Names are a contract:
+# they are added, never renamed.
 
-# Catalog (issue 12): handles, images, collections, search, sort and
-# pagination both ways. Additions to existing types are ` + "`" + `extend` + "`" + `s kept here,
-# apart from the rest of the schema.
-# ---------------------------------------------------------------------------
+"An instant: an RFC 3339 date and time with an offset, e.g. \"2026-01-02T15:04:05Z\", in the years 1 to 9999."
+scalar Time
 
-extend enum ErrorCode {
-  "The handle given is another product's (or collection's)."
-  DUPLICATE_HANDLE
-  COLLECTION_NOT_FOUND
+"Restricts a field or mutation to callers with ` + "`" + `Authorization: Bearer <ADMIN_TOKEN>` + "`" + `."
+directive @admin on FIELD_DEFINITION
+
+"""
+What can be read: the catalog, a cart or an order by its id and, for the
+admin, the orders, the stock books and the webhook endpoints.
+"""
+type Query
+
+"""
+What can be changed. A refusal is not a GraphQL error: the payload's
+` + "`" + `userErrors` + "`" + ` say what was refused (a code, a message and the input field at
+fault), and a refused mutation changes nothing.
+"""
+type Mutation
+
+"""
+Live updates over websockets (graphql-transport-ws, and the legacy graphql-ws).
+Each subscription first sends the current value(s), then changes as they
+commit, coalesced to at most one message per product or cart every
+STOCK_PUSH_INTERVAL; the last message is never older than the latest change.
+"""
+type Subscription
+
+"A price: ` + "`" + `amount` + "`" + ` is a decimal string with two decimals, e.g. \"19.90\"."
+type Money {
+  "The amount in the currency's major unit, with two decimals: \"19.90\"."
+  amount: String!
+  "The three-letter upper-case currency code, e.g. \"EUR\"."
+  currencyCode: String!
 }
 
-type Image {
-  "An https:// URL, a path on this site, or a data:image/ URL."
-  url: String!
-  altText: String
-}
-
-extend type Product {
-  """
-  The product's URL slug, unique: lower-case letters, digits and single
-  hyphens, 1-255 characters.
-  """
-  handle: String!
-  "In display order."
-  images: [Image!]!
-  "The collections the product is in, in id order."
-  collections: [Collection!]!
-  createdAt: Time!
-}
-
-extend type PageInfo {
+"Where a page of a connection sits: pass ` + "`" + `endCursor` + "`" + ` as ` + "`" + `after` + "`" + ` for the next page (` + "`" + `startCursor` + "`" + ` as ` + "`" + `before` + "`" + ` for the previous one, where a connection pages backwards)."
+type PageInfo {
+  "Whether there are items after this page."
+  hasNextPage: Boolean!
+  "The cursor of the page's last item (null on an empty page)."
+  endCursor: String
+  "Whether there are items before this page: exact on the product and collection connections, always false on orders and webhookDeliveries."
   hasPreviousPage: Boolean!
+  "The cursor of the page's first item, to pass as ` + "`" + `before` + "`" + ` where a connection pages backwards (null on an empty page; webhookDeliveries leaves it null)."
   startCursor: String
 }
 
-extend type ProductConnection {
-  """
-  How many products the connection's filters select, on every page. With a
-  ` + "`" + `query` + "`" + `, counting stops at 1000: 1000 means 1000 or more.
-  """
-  totalCount: Int!
-}
-
-enum ProductSortKeys {
-  ID
-  NAME
-  "By price amount."
-  PRICE
-  CREATED_AT
-}
-
-type Collection {
-  id: ID!
-  "Unique URL slug, as for products."
-  handle: String!
-  title: String!
-  description: String
-  "The collection's products, paged like Query.products."
-  products(first: Int, after: String, last: Int, before: String,
-           sortKey: ProductSortKeys = ID, reverse: Boolean = false): ProductConnection!
-}
-
-type CollectionEdge {
-  cursor: String!
-  node: Collection!
-}
-
-type CollectionConnection {
-  edges: [CollectionEdge!]!
-  pageInfo: PageInfo!
-}
-
-type CollectionPayload {
-  collection: Collection
-  userErrors: [UserError!]!
-}
-
-type DeleteCollectionPayload {
-  "The id of the collection deleted (null when refused)."
-  deletedCollectionId: ID
-  userErrors: [UserError!]!
-}
-
-input ImageInput {
-  "An https:// URL, a path starting with \"/\", or a data:image/ URL; at most 16384 bytes."
-  url: String!
-  altText: String
-}
-
-extend input CreateProductInput {
-  "Derived from the name when omitted (made unique with -2, -3, ...)."
-  handle: String
-  "At most 20, in display order."
-  images: [ImageInput!]
-}
-
-extend input UpdateProductInput {
-  "Renaming a product keeps its handle; set one here."
-  handle: String
-  "Replaces every image; [] removes them all."
-  images: [ImageInput!]
-}
-
-input CreateCollectionInput {
-  "Derived from the title when omitted (made unique with -2, -3, ...)."
-  handle: String
-  title: String!
-  description: String
-}
-
-input UpdateCollectionInput {
-  collectionId: ID!
-  handle: String
-  title: String
-  "An empty string clears the description."
-  description: String
-}
-
-extend type Query {
-  productByHandle(handle: String!): Product
-  productBySku(sku: String!): Product
-  collection(id: ID!): Collection
-  collectionByHandle(handle: String!): Collection
-  "Collections in id order."
-  collections(first: Int = 20, after: String): CollectionConnection!
-}
-
-extend type Mutation {
-  createCollection(input: CreateCollectionInput!): CollectionPayload! @admin
-  updateCollection(input: UpdateCollectionInput!): CollectionPayload! @admin
-  "Deletes the collection; its products stay in the catalog."
-  deleteCollection(collectionId: ID!): DeleteCollectionPayload! @admin
-  "Adds products (at most 250 per call), all or none; those already in it stay."
-  addProductsToCollection(collectionId: ID!, productIds: [ID!]!): CollectionPayload! @admin
-  "Removes products (at most 250 per call); ids not in the collection are ignored."
-  removeProductsFromCollection(collectionId: ID!, productIds: [ID!]!): CollectionPayload! @admin
-}
-
-# Partner integrations (issue 14): webhooks, stock sync and the orders feed.
-# Kept in one block, apart from the rest of the schema, so that it merges
-# cleanly; docs/partners.md explains it.
-# ---------------------------------------------------------------------------
-
-extend enum ErrorCode {
-  "setStock: the product's stock is not the compareStock the item expected (currentStock says what it is)."
-  STOCK_CHANGED
-  WEBHOOK_ENDPOINT_NOT_FOUND
-}
-
-extend type UserError {
+"A refused mutation's reason: the mutation changed nothing."
+type UserError {
+  "What was refused, for code to act on."
+  code: ErrorCode!
+  "What was refused, in English, for people."
+  message: String!
+  "Path of the offending input field, e.g. [\"input\", \"quantity\"]."
+  field: [String!]
+  "On INSUFFICIENT_STOCK: the units that could still be reserved (stock - held)."
+  available: Int
   "On STOCK_CHANGED and STOCK_BELOW_HELD from setStock: the product's stock when the item was refused."
   currentStock: Int
 }
 
-extend type Product {
-  "STOCK_LOW fires when available falls to this or below (admin only; null: never)."
-  lowStockThreshold: Int @admin
-}
-
-extend input CreateProductInput {
-  "STOCK_LOW fires when available falls to this or below (at least 0)."
-  lowStockThreshold: Int
-}
-
-extend input UpdateProductInput {
-  "Sets the STOCK_LOW threshold; null clears it, absent leaves it."
-  lowStockThreshold: Int
-}
-
-extend type Order {
-  "When the order last changed (placed, cancelled, paid...)."
-  updatedAt: Time!
-}
-
-enum WebhookTopic {
-  ORDER_PLACED
-  ORDER_CANCELLED
-  ORDER_PAID
-  PRODUCT_SOLD_OUT
-  PRODUCT_BACK_IN_STOCK
-  STOCK_ADJUSTED
-  STOCK_LOW
-}
-
-type WebhookEndpoint {
-  id: ID!
-  url: String!
-  topics: [WebhookTopic!]!
-  createdAt: Time!
-  "Set when the endpoint was disabled after repeated failed deliveries."
-  disabledAt: Time
-}
-
-type WebhookDelivery {
-  id: ID!
-  "The event's id: the Holdfast-Event-Id header, the same on every retry."
-  eventId: ID!
-  topic: WebhookTopic!
-  attempts: Int!
-  "PENDING, DELIVERED or FAILED (retries ran out)."
-  status: String!
-  lastStatusCode: Int
-  lastError: String
-  "When the next attempt is due (PENDING only)."
-  nextAttemptAt: Time
-  deliveredAt: Time
-}
-
-type WebhookDeliveryEdge {
-  cursor: String!
-  node: WebhookDelivery!
-}
-
-type WebhookDeliveryConnection {
-  edges: [WebhookDeliveryEdge!]!
-  pageInfo: PageInfo!
-}
-
-input CreateWebhookEndpointInput {
-  "https:// (any scheme to private addresses only with WEBHOOK_ALLOW_PRIVATE)."
-  url: String!
-  topics: [WebhookTopic!]!
-  "Makes retries safe: a repeat answers the same endpoint and secret."
-  idempotencyKey: String
-}
-
-"Absent fields stay as they are."
-input UpdateWebhookEndpointInput {
-  webhookEndpointId: ID!
-  "Checked as by createWebhookEndpoint."
-  url: String
-  topics: [WebhookTopic!]
-  "true enables a disabled endpoint (its failure count starts again from 0); false disables it."
-  enabled: Boolean
-  "Makes retries safe, as for createWebhookEndpoint."
-  idempotencyKey: String
-}
-
-extend input AdjustStockInput {
-  "Makes retries safe: a repeat changes nothing and answers what the first attempt did."
-  idempotencyKey: String
-}
-
-extend input CreateProductInput {
-  "Makes retries safe: a repeat creates nothing and answers what the first attempt did."
-  idempotencyKey: String
-}
-
-type WebhookEndpointPayload {
-  endpoint: WebhookEndpoint
-  "The signing secret: shown once, by createWebhookEndpoint."
-  secret: String
-  userErrors: [UserError!]!
-}
-
-"Sets a product's absolute on-hand count; the product is named by productId or by sku."
-input SetStockItem {
-  productId: ID
-  sku: String
-  stock: Int!
-  "Apply only if the stock is exactly this now (else STOCK_CHANGED)."
-  compareStock: Int
-}
-
-input SetStockInput {
-  "1 to 250 items."
-  items: [SetStockItem!]!
-  "Recorded on each ledger movement."
-  reason: String
-  "Apply the items that can be applied; otherwise one refused item refuses all."
-  allowPartial: Boolean = false
-  "Makes retries safe, as for cart mutations."
-  idempotencyKey: String
-}
-
-type SetStockPayload {
-  "The products of the items that applied, in item order."
-  products: [Product!]!
-  "One per refused item, field naming it: [\"input\", \"items\", \"<index>\"]."
-  userErrors: [UserError!]!
-}
-
-extend type Query {
-  webhookEndpoints: [WebhookEndpoint!]! @admin
-  "An endpoint's deliveries, newest first."
-  webhookDeliveries(endpointId: ID!, first: Int = 20, after: String): WebhookDeliveryConnection! @admin
-}
-
-extend type Mutation {
-  createWebhookEndpoint(input: CreateWebhookEndpointInput!): WebhookEndpointPayload! @admin
-  deleteWebhookEndpoint(id: ID!): WebhookEndpointPayload! @admin
-  "Changes an endpoint's url or topics, or enables (re-enables) or disables it."
-  updateWebhookEndpoint(input: UpdateWebhookEndpointInput!): WebhookEndpointPayload! @admin
-  "Queues the delivery again, now, with a fresh retry window."
-  redeliverWebhook(deliveryId: ID!): WebhookDelivery @admin
-  "Sets absolute stock counts (stock sync), in one transaction per call."
-  setStock(input: SetStockInput!): SetStockPayload! @admin
+"Why a mutation was refused (` + "`" + `UserError.code` + "`" + `)."
+enum ErrorCode {
+  "Fewer units are available than asked for (with allowPartial: none at all); ` + "`" + `available` + "`" + ` says how many are."
+  INSUFFICIENT_STOCK
+  "No product with this id or sku (a malformed id included)."
+  PRODUCT_NOT_FOUND
+  "No cart with this id (a malformed id included)."
+  CART_NOT_FOUND
+  "A quantity that is not positive (0 is allowed by updateCartLine), or adjustStock with delta 0."
+  INVALID_QUANTITY
+  "An input field that cannot be accepted (its path is in ` + "`" + `field` + "`" + `); ` + "`" + `message` + "`" + ` says why."
+  INVALID_INPUT
+  "A product with this sku exists."
+  DUPLICATE_SKU
+  "The cart already holds products priced in another currency."
+  CURRENCY_MISMATCH
+  "The cart's holds expired; it accepts no more changes."
+  CART_EXPIRED
+  "The cart was checked out; it accepts no more changes."
+  CART_CHECKED_OUT
+  "Checkout of a cart without lines."
+  CART_EMPTY
+  "No order with this id (a malformed id included)."
+  ORDER_NOT_FOUND
+  "cancelOrder of an order that is already cancelled."
+  ORDER_ALREADY_CANCELLED
+  "adjustStock would leave less stock than carts hold."
+  STOCK_BELOW_HELD
+  "The idempotency key was used before with a different input."
+  IDEMPOTENCY_KEY_REUSED
+  "An anti-hoarding cap (units per line, units per cart, lines per cart) would be exceeded."
+  CART_LIMIT_EXCEEDED
+  "A product's stock (or another unit count) would exceed 2147483647, the most the database holds."
+  STOCK_LIMIT_EXCEEDED
+  "confirmPayment on an order whose payment is not pending (none, another provider's, or confirmed with another reference)."
+  PAYMENT_NOT_PENDING
+  "beginCheckout could not begin the payment at the provider; the cart is unchanged: retry later."
+  PAYMENT_PROVIDER_UNAVAILABLE
+  "checkout without payment, on a shop whose PAYMENT_PROVIDER takes payments (stripe): use beginCheckout."
+  PAYMENT_REQUIRED
+  "confirmPayment with a reference that already confirmed another order's payment: a reference confirms one order."
+  DUPLICATE_PAYMENT_REFERENCE
+  "The handle given is another product's (or collection's)."
+  DUPLICATE_HANDLE
+  "No collection with this id (a malformed id included)."
+  COLLECTION_NOT_FOUND
+  "setStock: the product's stock is not the compareStock the item expected (currentStock says what it is)."
+  STOCK_CHANGED
+  "No webhook endpoint with this id."
+  WEBHOOK_ENDPOINT_NOT_FOUND
 }
 `, BuiltIn: false},
 }
@@ -5134,63 +5358,6 @@ func (ec *executionContext) fieldContext_Money_currencyCode(_ context.Context, f
 	return graphql.NewScalarFieldContext("Money", field, false, false, "String")
 }
 
-func (ec *executionContext) _Mutation_createProduct(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_createProduct(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateProduct(ctx, fc.Args["input"].(model.CreateProductInput))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Admin == nil {
-					var zeroVal *model.ProductPayload
-					return zeroVal, errors.New("directive admin is not implemented")
-				}
-				return ec.Directives.Admin(ctx, nil, directive0)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductPayload) graphql.Marshaler {
-			return ec.marshalNProductPayload2ᚖholdfastᚋgraphᚋmodelᚐProductPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_createProduct(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ProductPayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_createProduct_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
 func (ec *executionContext) _Mutation_createCart(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5367,118 +5534,17 @@ func (ec *executionContext) fieldContext_Mutation_removeCartLine(ctx context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _Mutation_checkout(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+func (ec *executionContext) _Mutation_createProduct(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_checkout(ctx, field)
+			return ec.fieldContext_Mutation_createProduct(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().Checkout(ctx, fc.Args["input"].(model.CheckoutInput))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CheckoutPayload) graphql.Marshaler {
-			return ec.marshalNCheckoutPayload2ᚖholdfastᚋgraphᚋmodelᚐCheckoutPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_checkout(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CheckoutPayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_checkout_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_cancelOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_cancelOrder(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CancelOrder(ctx, fc.Args["input"].(model.CancelOrderInput))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Admin == nil {
-					var zeroVal *model.OrderPayload
-					return zeroVal, errors.New("directive admin is not implemented")
-				}
-				return ec.Directives.Admin(ctx, nil, directive0)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderPayload) graphql.Marshaler {
-			return ec.marshalNOrderPayload2ᚖholdfastᚋgraphᚋmodelᚐOrderPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_cancelOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_OrderPayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_cancelOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_adjustStock(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_adjustStock(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().AdjustStock(ctx, fc.Args["input"].(model.AdjustStockInput))
+			return ec.Resolvers.Mutation().CreateProduct(ctx, fc.Args["input"].(model.CreateProductInput))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -5501,7 +5567,7 @@ func (ec *executionContext) _Mutation_adjustStock(ctx context.Context, field gra
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Mutation_adjustStock(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Mutation_createProduct(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Mutation",
 		Field:      field,
@@ -5518,7 +5584,7 @@ func (ec *executionContext) fieldContext_Mutation_adjustStock(ctx context.Contex
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_adjustStock_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.field_Mutation_createProduct_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -5576,107 +5642,6 @@ func (ec *executionContext) fieldContext_Mutation_updateProduct(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_updateProduct_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_beginCheckout(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_beginCheckout(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().BeginCheckout(ctx, fc.Args["input"].(model.BeginCheckoutInput))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CheckoutPayload) graphql.Marshaler {
-			return ec.marshalNCheckoutPayload2ᚖholdfastᚋgraphᚋmodelᚐCheckoutPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_beginCheckout(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CheckoutPayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_beginCheckout_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_confirmPayment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_confirmPayment(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ConfirmPayment(ctx, fc.Args["input"].(model.ConfirmPaymentInput))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Admin == nil {
-					var zeroVal *model.OrderPayload
-					return zeroVal, errors.New("directive admin is not implemented")
-				}
-				return ec.Directives.Admin(ctx, nil, directive0)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderPayload) graphql.Marshaler {
-			return ec.marshalNOrderPayload2ᚖholdfastᚋgraphᚋmodelᚐOrderPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_confirmPayment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_OrderPayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_confirmPayment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -5968,6 +5933,164 @@ func (ec *executionContext) fieldContext_Mutation_removeProductsFromCollection(c
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_adjustStock(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_adjustStock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AdjustStock(ctx, fc.Args["input"].(model.AdjustStockInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.ProductPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductPayload) graphql.Marshaler {
+			return ec.marshalNProductPayload2ᚖholdfastᚋgraphᚋmodelᚐProductPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_adjustStock(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_adjustStock_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_checkout(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_checkout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().Checkout(ctx, fc.Args["input"].(model.CheckoutInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CheckoutPayload) graphql.Marshaler {
+			return ec.marshalNCheckoutPayload2ᚖholdfastᚋgraphᚋmodelᚐCheckoutPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_checkout(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CheckoutPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_checkout_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelOrder(ctx, fc.Args["input"].(model.CancelOrderInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.OrderPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderPayload) graphql.Marshaler {
+			return ec.marshalNOrderPayload2ᚖholdfastᚋgraphᚋmodelᚐOrderPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createWebhookEndpoint(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6247,6 +6370,107 @@ func (ec *executionContext) fieldContext_Mutation_setStock(ctx context.Context, 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setStock_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_beginCheckout(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_beginCheckout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BeginCheckout(ctx, fc.Args["input"].(model.BeginCheckoutInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CheckoutPayload) graphql.Marshaler {
+			return ec.marshalNCheckoutPayload2ᚖholdfastᚋgraphᚋmodelᚐCheckoutPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_beginCheckout(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CheckoutPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_beginCheckout_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_confirmPayment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_confirmPayment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfirmPayment(ctx, fc.Args["input"].(model.ConfirmPaymentInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.OrderPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderPayload) graphql.Marshaler {
+			return ec.marshalNOrderPayload2ᚖholdfastᚋgraphᚋmodelᚐOrderPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_confirmPayment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_confirmPayment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7622,6 +7846,50 @@ func (ec *executionContext) fieldContext_ProductPayload_userErrors(_ context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_cart(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_cart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Cart(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Cart) graphql.Marshaler {
+			return ec.marshalOCart2ᚖholdfastᚋstorageᚐCart(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_cart(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cart(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_cart_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_product(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7704,265 +7972,6 @@ func (ec *executionContext) fieldContext_Query_products(ctx context.Context, fie
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_products_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_cart(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_cart(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Cart(ctx, fc.Args["id"].(string))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *storage.Cart) graphql.Marshaler {
-			return ec.marshalOCart2ᚖholdfastᚋstorageᚐCart(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_Query_cart(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Cart(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_cart_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_order(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_order(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Order(ctx, fc.Args["id"].(string))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *storage.Order) graphql.Marshaler {
-			return ec.marshalOOrder2ᚖholdfastᚋstorageᚐOrder(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_Query_order(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Order(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_order_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_orders(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_orders(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Orders(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["updatedAfter"].(*time.Time), fc.Args["status"].([]string))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Admin == nil {
-					var zeroVal *model.OrderConnection
-					return zeroVal, errors.New("directive admin is not implemented")
-				}
-				return ec.Directives.Admin(ctx, nil, directive0)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderConnection) graphql.Marshaler {
-			return ec.marshalNOrderConnection2ᚖholdfastᚋgraphᚋmodelᚐOrderConnection(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Query_orders(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_OrderConnection(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_orders_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_inventoryAudit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_inventoryAudit(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().InventoryAudit(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["onlyProblems"].(*bool))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Admin == nil {
-					var zeroVal []*storage.AuditRow
-					return zeroVal, errors.New("directive admin is not implemented")
-				}
-				return ec.Directives.Admin(ctx, nil, directive0)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v []*storage.AuditRow) graphql.Marshaler {
-			return ec.marshalNAuditRow2ᚕᚖholdfastᚋstorageᚐAuditRowᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Query_inventoryAudit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AuditRow(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_inventoryAudit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_topHolders(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_topHolders(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().TopHolders(ctx, fc.Args["productId"].(*string), fc.Args["first"].(*int))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Admin == nil {
-					var zeroVal []*storage.CartHolding
-					return zeroVal, errors.New("directive admin is not implemented")
-				}
-				return ec.Directives.Admin(ctx, nil, directive0)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v []*storage.CartHolding) graphql.Marshaler {
-			return ec.marshalNCartHolding2ᚕᚖholdfastᚋstorageᚐCartHoldingᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Query_topHolders(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CartHolding(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_topHolders_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8183,6 +8192,221 @@ func (ec *executionContext) fieldContext_Query_collections(ctx context.Context, 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_collections_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_inventoryAudit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_inventoryAudit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().InventoryAudit(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["onlyProblems"].(*bool))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal []*storage.AuditRow
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*storage.AuditRow) graphql.Marshaler {
+			return ec.marshalNAuditRow2ᚕᚖholdfastᚋstorageᚐAuditRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_inventoryAudit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditRow(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_inventoryAudit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_topHolders(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_topHolders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().TopHolders(ctx, fc.Args["productId"].(*string), fc.Args["first"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal []*storage.CartHolding
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*storage.CartHolding) graphql.Marshaler {
+			return ec.marshalNCartHolding2ᚕᚖholdfastᚋstorageᚐCartHoldingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_topHolders(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CartHolding(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_topHolders_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_order(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_order(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Order(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Order) graphql.Marshaler {
+			return ec.marshalOOrder2ᚖholdfastᚋstorageᚐOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_order(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_order_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_orders(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_orders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Orders(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["updatedAfter"].(*time.Time), fc.Args["status"].([]string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.OrderConnection
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderConnection) graphql.Marshaler {
+			return ec.marshalNOrderConnection2ᚖholdfastᚋgraphᚋmodelᚐOrderConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_orders(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_orders_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8500,50 +8724,6 @@ func (ec *executionContext) fieldContext_StockLevel_at(_ context.Context, field 
 	return graphql.NewScalarFieldContext("StockLevel", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Subscription_stockChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
-	return graphql.ResolveFieldStream(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Subscription_stockChanged(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Subscription().StockChanged(ctx, fc.Args["productIds"].([]string))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *storage.StockLevel) graphql.Marshaler {
-			return ec.marshalNStockLevel2ᚖholdfastᚋstorageᚐStockLevel(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Subscription_stockChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Subscription",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_StockLevel(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Subscription_stockChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
 func (ec *executionContext) _Subscription_cartChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -8582,6 +8762,50 @@ func (ec *executionContext) fieldContext_Subscription_cartChanged(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_cartChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_stockChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_stockChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().StockChanged(ctx, fc.Args["productIds"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.StockLevel) graphql.Marshaler {
+			return ec.marshalNStockLevel2ᚖholdfastᚋstorageᚐStockLevel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_stockChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StockLevel(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_stockChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12048,13 +12272,6 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Mutation")
-		case "createProduct":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_createProduct(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
 		case "createCart":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createCart(ctx, field)
@@ -12083,23 +12300,9 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "checkout":
+		case "createProduct":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_checkout(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "cancelOrder":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_cancelOrder(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "adjustStock":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_adjustStock(ctx, field)
+				return ec._Mutation_createProduct(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -12107,20 +12310,6 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "updateProduct":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_updateProduct(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "beginCheckout":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_beginCheckout(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "confirmPayment":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_confirmPayment(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -12160,6 +12349,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "adjustStock":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_adjustStock(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkout":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_checkout(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelOrder":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createWebhookEndpoint":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createWebhookEndpoint(ctx, field)
@@ -12191,6 +12401,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setStock":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setStock(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "beginCheckout":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_beginCheckout(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confirmPayment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_confirmPayment(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -12797,6 +13021,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Query")
+		case "cart":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_cart(ctx, field)
+				})
 		case "product":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -12808,36 +13038,6 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_products(ctx, field)
-				})
-		case "cart":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_cart(ctx, field)
-				})
-		case "order":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_order(ctx, field)
-				})
-		case "orders":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_orders(ctx, field)
-				})
-		case "inventoryAudit":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_inventoryAudit(ctx, field)
-				})
-		case "topHolders":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_topHolders(ctx, field)
 				})
 		case "productByHandle":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -12868,6 +13068,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_collections(ctx, field)
+				})
+		case "inventoryAudit":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_inventoryAudit(ctx, field)
+				})
+		case "topHolders":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_topHolders(ctx, field)
+				})
+		case "order":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_order(ctx, field)
+				})
+		case "orders":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_orders(ctx, field)
 				})
 		case "webhookEndpoints":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -13007,10 +13231,10 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	}
 
 	switch fields[0].Name {
-	case "stockChanged":
-		return ec._Subscription_stockChanged(ctx, fields[0])
 	case "cartChanged":
 		return ec._Subscription_cartChanged(ctx, fields[0])
+	case "stockChanged":
+		return ec._Subscription_stockChanged(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}

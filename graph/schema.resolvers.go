@@ -63,23 +63,6 @@ func (r *collectionResolver) Products(ctx context.Context, obj *storage.Collecti
 	return r.collectionProducts(ctx, obj, pageArgs{first: first, after: after, last: last, before: before, sortKey: sortKey, reverse: reverse})
 }
 
-// CreateProduct is the resolver for the createProduct field.
-func (r *mutationResolver) CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.ProductPayload, error) {
-	p, err := r.Store.CreateProduct(ctx, storage.NewProduct{
-		SKU:               input.Sku,
-		Name:              input.Name,
-		Description:       input.Description,
-		PriceAmount:       input.PriceAmount,
-		Currency:          input.CurrencyCode,
-		Stock:             input.Stock,
-		Handle:            input.Handle,
-		Images:            newImages(input.Images),
-		LowStockThreshold: input.LowStockThreshold,
-		IdempotencyKey:    idempotencyKey(ctx, input.IdempotencyKey),
-	})
-	return r.productPayload(ctx, p, err)
-}
-
 // CreateCart is the resolver for the createCart field.
 func (r *mutationResolver) CreateCart(ctx context.Context, idempotencyKey *string) (*model.CartPayload, error) {
 	c, err := r.Store.CreateCartKeyed(ctx, keyArgument(ctx, idempotencyKey))
@@ -146,38 +129,20 @@ func (r *mutationResolver) RemoveCartLine(ctx context.Context, input model.Remov
 	return r.cartPayload(ctx, input.CartID, err, nil)
 }
 
-// Checkout is the resolver for the checkout field.
-func (r *mutationResolver) Checkout(ctx context.Context, input model.CheckoutInput) (*model.CheckoutPayload, error) {
-	if !r.Payments.AllowsUnpaidCheckout() {
-		ue, _ := userErrors(ctx, storage.PaymentRequired())
-		return &model.CheckoutPayload{UserErrors: ue}, nil
-	}
-	order, err := r.Store.Checkout(ctx, input.CartID, input.Email, idempotencyKey(ctx, input.IdempotencyKey))
-	ue, err := userErrors(ctx, err)
-	if err != nil {
-		return nil, err
-	}
-	return &model.CheckoutPayload{Order: order, UserErrors: ue}, nil
-}
-
-// CancelOrder is the resolver for the cancelOrder field.
-func (r *mutationResolver) CancelOrder(ctx context.Context, input model.CancelOrderInput) (*model.OrderPayload, error) {
-	order, err := r.Store.CancelOrderKeyed(ctx, input.OrderID, idempotencyKey(ctx, nil))
-	ue, err := userErrors(ctx, err)
-	if err != nil {
-		return nil, err
-	}
-	loaders.For(ctx, r.Store).Reset()
-	return &model.OrderPayload{Order: order, UserErrors: ue}, nil
-}
-
-// AdjustStock is the resolver for the adjustStock field.
-func (r *mutationResolver) AdjustStock(ctx context.Context, input model.AdjustStockInput) (*model.ProductPayload, error) {
-	reason := ""
-	if input.Reason != nil {
-		reason = *input.Reason
-	}
-	p, err := r.Store.AdjustStockKeyed(ctx, parseProductID(input.ProductID), input.Delta, reason, idempotencyKey(ctx, input.IdempotencyKey))
+// CreateProduct is the resolver for the createProduct field.
+func (r *mutationResolver) CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.ProductPayload, error) {
+	p, err := r.Store.CreateProduct(ctx, storage.NewProduct{
+		SKU:               input.Sku,
+		Name:              input.Name,
+		Description:       input.Description,
+		PriceAmount:       input.PriceAmount,
+		Currency:          input.CurrencyCode,
+		Stock:             input.Stock,
+		Handle:            input.Handle,
+		Images:            newImages(input.Images),
+		LowStockThreshold: input.LowStockThreshold,
+		IdempotencyKey:    idempotencyKey(ctx, input.IdempotencyKey),
+	})
 	return r.productPayload(ctx, p, err)
 }
 
@@ -194,28 +159,6 @@ func (r *mutationResolver) UpdateProduct(ctx context.Context, input model.Update
 		LowStockThreshold:    input.LowStockThreshold.Value(),
 	})
 	return r.productPayload(ctx, p, err)
-}
-
-// BeginCheckout is the resolver for the beginCheckout field.
-func (r *mutationResolver) BeginCheckout(ctx context.Context, input model.BeginCheckoutInput) (*model.CheckoutPayload, error) {
-	order, _, err := r.Payments.BeginCheckout(ctx, input.CartID, input.Email, idempotencyKey(ctx, input.IdempotencyKey))
-	ue, err := userErrors(ctx, err)
-	if err != nil {
-		return nil, err
-	}
-	loaders.For(ctx, r.Store).Reset()
-	return &model.CheckoutPayload{Order: order, UserErrors: ue}, nil
-}
-
-// ConfirmPayment is the resolver for the confirmPayment field.
-func (r *mutationResolver) ConfirmPayment(ctx context.Context, input model.ConfirmPaymentInput) (*model.OrderPayload, error) {
-	order, err := r.Payments.ConfirmManual(ctx, input.OrderID, input.Reference)
-	ue, err := userErrors(ctx, err)
-	if err != nil {
-		return nil, err
-	}
-	loaders.For(ctx, r.Store).Reset()
-	return &model.OrderPayload{Order: order, UserErrors: ue}, nil
 }
 
 // CreateCollection is the resolver for the createCollection field.
@@ -257,6 +200,41 @@ func (r *mutationResolver) AddProductsToCollection(ctx context.Context, collecti
 func (r *mutationResolver) RemoveProductsFromCollection(ctx context.Context, collectionID string, productIds []string) (*model.CollectionPayload, error) {
 	c, err := r.Store.RemoveProductsFromCollection(ctx, parseCollectionID(collectionID), parseProductIDs(productIds))
 	return r.collectionPayload(ctx, c, err)
+}
+
+// AdjustStock is the resolver for the adjustStock field.
+func (r *mutationResolver) AdjustStock(ctx context.Context, input model.AdjustStockInput) (*model.ProductPayload, error) {
+	reason := ""
+	if input.Reason != nil {
+		reason = *input.Reason
+	}
+	p, err := r.Store.AdjustStockKeyed(ctx, parseProductID(input.ProductID), input.Delta, reason, idempotencyKey(ctx, input.IdempotencyKey))
+	return r.productPayload(ctx, p, err)
+}
+
+// Checkout is the resolver for the checkout field.
+func (r *mutationResolver) Checkout(ctx context.Context, input model.CheckoutInput) (*model.CheckoutPayload, error) {
+	if !r.Payments.AllowsUnpaidCheckout() {
+		ue, _ := userErrors(ctx, storage.PaymentRequired())
+		return &model.CheckoutPayload{UserErrors: ue}, nil
+	}
+	order, err := r.Store.Checkout(ctx, input.CartID, input.Email, idempotencyKey(ctx, input.IdempotencyKey))
+	ue, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CheckoutPayload{Order: order, UserErrors: ue}, nil
+}
+
+// CancelOrder is the resolver for the cancelOrder field.
+func (r *mutationResolver) CancelOrder(ctx context.Context, input model.CancelOrderInput) (*model.OrderPayload, error) {
+	order, err := r.Store.CancelOrderKeyed(ctx, input.OrderID, idempotencyKey(ctx, nil))
+	ue, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	loaders.For(ctx, r.Store).Reset()
+	return &model.OrderPayload{Order: order, UserErrors: ue}, nil
 }
 
 // CreateWebhookEndpoint is the resolver for the createWebhookEndpoint field.
@@ -310,6 +288,28 @@ func (r *mutationResolver) SetStock(ctx context.Context, input model.SetStockInp
 	return &model.SetStockPayload{Products: res.Products, UserErrors: userErrorList(ctx, res.Errors)}, nil
 }
 
+// BeginCheckout is the resolver for the beginCheckout field.
+func (r *mutationResolver) BeginCheckout(ctx context.Context, input model.BeginCheckoutInput) (*model.CheckoutPayload, error) {
+	order, _, err := r.Payments.BeginCheckout(ctx, input.CartID, input.Email, idempotencyKey(ctx, input.IdempotencyKey))
+	ue, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	loaders.For(ctx, r.Store).Reset()
+	return &model.CheckoutPayload{Order: order, UserErrors: ue}, nil
+}
+
+// ConfirmPayment is the resolver for the confirmPayment field.
+func (r *mutationResolver) ConfirmPayment(ctx context.Context, input model.ConfirmPaymentInput) (*model.OrderPayload, error) {
+	order, err := r.Payments.ConfirmManual(ctx, input.OrderID, input.Reference)
+	ue, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	loaders.For(ctx, r.Store).Reset()
+	return &model.OrderPayload{Order: order, UserErrors: ue}, nil
+}
+
 // Lines is the resolver for the lines field.
 func (r *orderResolver) Lines(ctx context.Context, obj *storage.Order) ([]*storage.OrderLine, error) {
 	return loaders.For(ctx, r.Store).OrderLines.Load(ctx, obj.ID)
@@ -358,6 +358,11 @@ func (r *productConnectionResolver) TotalCount(ctx context.Context, obj *model.P
 	return obj.Count(ctx)
 }
 
+// Cart is the resolver for the cart field.
+func (r *queryResolver) Cart(ctx context.Context, id string) (*storage.Cart, error) {
+	return r.Store.CartByID(ctx, id)
+}
+
 // Product is the resolver for the product field.
 func (r *queryResolver) Product(ctx context.Context, id string) (*storage.Product, error) {
 	pid, ok := storage.ParseProductID(id)
@@ -372,9 +377,57 @@ func (r *queryResolver) Products(ctx context.Context, first *int, after *string,
 	return r.catalogProducts(ctx, pageArgs{first: first, after: after, last: last, before: before, sortKey: sortKey, reverse: reverse}, query, inStock)
 }
 
-// Cart is the resolver for the cart field.
-func (r *queryResolver) Cart(ctx context.Context, id string) (*storage.Cart, error) {
-	return r.Store.CartByID(ctx, id)
+// ProductByHandle is the resolver for the productByHandle field.
+func (r *queryResolver) ProductByHandle(ctx context.Context, handle string) (*storage.Product, error) {
+	return r.Store.ProductByHandle(ctx, handle)
+}
+
+// ProductBySku is the resolver for the productBySku field.
+func (r *queryResolver) ProductBySku(ctx context.Context, sku string) (*storage.Product, error) {
+	return r.Store.ProductBySKU(ctx, sku)
+}
+
+// Collection is the resolver for the collection field.
+func (r *queryResolver) Collection(ctx context.Context, id string) (*storage.Collection, error) {
+	cid := parseCollectionID(id)
+	if cid == 0 {
+		return nil, nil
+	}
+	return r.Store.CollectionByID(ctx, cid)
+}
+
+// CollectionByHandle is the resolver for the collectionByHandle field.
+func (r *queryResolver) CollectionByHandle(ctx context.Context, handle string) (*storage.Collection, error) {
+	return r.Store.CollectionByHandle(ctx, handle)
+}
+
+// Collections is the resolver for the collections field.
+func (r *queryResolver) Collections(ctx context.Context, first *int, after *string) (*model.CollectionConnection, error) {
+	return r.collectionConnection(ctx, first, after)
+}
+
+// InventoryAudit is the resolver for the inventoryAudit field.
+func (r *queryResolver) InventoryAudit(ctx context.Context, first *int, after *string, onlyProblems *bool) ([]*storage.AuditRow, error) {
+	p, err := auditParams(first, after, onlyProblems)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.InventoryAudit(ctx, p)
+}
+
+// TopHolders is the resolver for the topHolders field.
+func (r *queryResolver) TopHolders(ctx context.Context, productID *string, first *int) ([]*storage.CartHolding, error) {
+	n, err := pageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	var pid int64
+	if productID != nil {
+		if pid = parseProductID(*productID); pid == 0 {
+			return []*storage.CartHolding{}, nil
+		}
+	}
+	return r.Store.TopHolders(ctx, pid, n)
 }
 
 // Order is the resolver for the order field.
@@ -411,59 +464,6 @@ func (r *queryResolver) Orders(ctx context.Context, first *int, after *string, u
 	return conn, nil
 }
 
-// InventoryAudit is the resolver for the inventoryAudit field.
-func (r *queryResolver) InventoryAudit(ctx context.Context, first *int, after *string, onlyProblems *bool) ([]*storage.AuditRow, error) {
-	p, err := auditParams(first, after, onlyProblems)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.InventoryAudit(ctx, p)
-}
-
-// TopHolders is the resolver for the topHolders field.
-func (r *queryResolver) TopHolders(ctx context.Context, productID *string, first *int) ([]*storage.CartHolding, error) {
-	n, err := pageSize(first)
-	if err != nil {
-		return nil, err
-	}
-	var pid int64
-	if productID != nil {
-		if pid = parseProductID(*productID); pid == 0 {
-			return []*storage.CartHolding{}, nil
-		}
-	}
-	return r.Store.TopHolders(ctx, pid, n)
-}
-
-// ProductByHandle is the resolver for the productByHandle field.
-func (r *queryResolver) ProductByHandle(ctx context.Context, handle string) (*storage.Product, error) {
-	return r.Store.ProductByHandle(ctx, handle)
-}
-
-// ProductBySku is the resolver for the productBySku field.
-func (r *queryResolver) ProductBySku(ctx context.Context, sku string) (*storage.Product, error) {
-	return r.Store.ProductBySKU(ctx, sku)
-}
-
-// Collection is the resolver for the collection field.
-func (r *queryResolver) Collection(ctx context.Context, id string) (*storage.Collection, error) {
-	cid := parseCollectionID(id)
-	if cid == 0 {
-		return nil, nil
-	}
-	return r.Store.CollectionByID(ctx, cid)
-}
-
-// CollectionByHandle is the resolver for the collectionByHandle field.
-func (r *queryResolver) CollectionByHandle(ctx context.Context, handle string) (*storage.Collection, error) {
-	return r.Store.CollectionByHandle(ctx, handle)
-}
-
-// Collections is the resolver for the collections field.
-func (r *queryResolver) Collections(ctx context.Context, first *int, after *string) (*model.CollectionConnection, error) {
-	return r.collectionConnection(ctx, first, after)
-}
-
 // WebhookEndpoints is the resolver for the webhookEndpoints field.
 func (r *queryResolver) WebhookEndpoints(ctx context.Context) ([]*storage.WebhookEndpoint, error) {
 	return r.Store.WebhookEndpoints(ctx)
@@ -497,36 +497,6 @@ func (r *stockLevelResolver) ProductID(ctx context.Context, obj *storage.StockLe
 	return storage.FormatProductID(obj.ProductID), nil
 }
 
-// StockChanged is the resolver for the stockChanged field.
-func (r *subscriptionResolver) StockChanged(ctx context.Context, productIds []string) (<-chan *storage.StockLevel, error) {
-	ids, err := r.subscriptionProducts(ctx, productIds)
-	if err != nil {
-		return nil, err
-	}
-	release, err := r.claimSubscription(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ch, err := r.Hub.SubscribeStock(ctx, ids)
-	if err != nil {
-		release()
-		return nil, err
-	}
-	out := make(chan *storage.StockLevel)
-	go func() {
-		defer close(out)
-		defer release()
-		for l := range ch {
-			select {
-			case out <- &l:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out, nil
-}
-
 // CartChanged is the resolver for the cartChanged field.
 func (r *subscriptionResolver) CartChanged(ctx context.Context, cartID string) (<-chan *storage.Cart, error) {
 	c, err := r.Store.CartByID(ctx, cartID)
@@ -552,6 +522,36 @@ func (r *subscriptionResolver) CartChanged(ctx context.Context, cartID string) (
 		for c := range ch {
 			select {
 			case out <- c:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// StockChanged is the resolver for the stockChanged field.
+func (r *subscriptionResolver) StockChanged(ctx context.Context, productIds []string) (<-chan *storage.StockLevel, error) {
+	ids, err := r.subscriptionProducts(ctx, productIds)
+	if err != nil {
+		return nil, err
+	}
+	release, err := r.claimSubscription(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := r.Hub.SubscribeStock(ctx, ids)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	out := make(chan *storage.StockLevel)
+	go func() {
+		defer close(out)
+		defer release()
+		for l := range ch {
+			select {
+			case out <- &l:
 			case <-ctx.Done():
 				return
 			}

@@ -4,7 +4,7 @@
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 const config: CodegenConfig = {
-  schema: '../../schema.graphqls',
+  schema: '../../schema/*.graphqls',
   documents: ['src/**/*.{ts,tsx}', '!src/gql/**/*'],
   ignoreNoDocuments: false,
   generates: {

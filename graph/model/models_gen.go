@@ -12,96 +12,146 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
+// Units of a product to add to a cart.
 type AddToCartInput struct {
-	CartID    string `json:"cartId"`
+	// The cart to add to.
+	CartID string `json:"cartId"`
+	// The product to add.
 	ProductID string `json:"productId"`
-	Quantity  int    `json:"quantity"`
+	// Units to add to the product's line, at least 1.
+	Quantity int `json:"quantity"`
 	// Reserve what is available (if any) when it is less than quantity.
 	AllowPartial *bool `json:"allowPartial,omitempty"`
-	// Makes retries safe: see the README. 1-255 of A-Z a-z 0-9 - _ . :
+	// Makes retries safe: a repeat answers what the first attempt did (see Idempotency keys in docs/api.md). 1-255 of A-Z a-z 0-9 - _ . :
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 // A stock correction: positive delta restocks, negative writes stock off.
 type AdjustStockInput struct {
-	ProductID string  `json:"productId"`
-	Delta     int     `json:"delta"`
-	Reason    *string `json:"reason,omitempty"`
+	// The product to correct.
+	ProductID string `json:"productId"`
+	// Units to add (restock) or, negative, to write off; not 0.
+	Delta int `json:"delta"`
+	// Why, recorded on the ledger movement.
+	Reason *string `json:"reason,omitempty"`
 	// Makes retries safe: a repeat changes nothing and answers what the first attempt did.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// A cart to turn into an order awaiting payment.
 type BeginCheckoutInput struct {
+	// The cart to turn into an order.
 	CartID string `json:"cartId"`
-	Email  string `json:"email"`
+	// The shopper's email address, as for checkout.
+	Email string `json:"email"`
 	// Makes retries safe, as for checkout.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// An order to cancel (admin).
 type CancelOrderInput struct {
+	// The order to cancel.
 	OrderID string `json:"orderId"`
 }
 
+// The answer of a cart mutation.
 type CartPayload struct {
-	Cart       *storage.Cart  `json:"cart,omitempty"`
-	UserErrors []*UserError   `json:"userErrors"`
-	Warnings   []*CartWarning `json:"warnings"`
+	// The cart as it is after the mutation; a refused mutation still returns it, unchanged (null if there is no such cart).
+	Cart *storage.Cart `json:"cart,omitempty"`
+	// Why the mutation was refused (empty when it applied).
+	UserErrors []*UserError `json:"userErrors"`
+	// What the mutation did differently from what was asked (empty when nothing).
+	Warnings []*CartWarning `json:"warnings"`
 }
 
+// A cart mutation applied, but not entirely as asked.
 type CartWarning struct {
-	Code      CartWarningCode `json:"code"`
-	Message   string          `json:"message"`
-	ProductID *string         `json:"productId,omitempty"`
-	Requested *int            `json:"requested,omitempty"`
-	Reserved  *int            `json:"reserved,omitempty"`
+	// What happened.
+	Code CartWarningCode `json:"code"`
+	// What happened, in English, for people.
+	Message string `json:"message"`
+	// The product concerned.
+	ProductID *string `json:"productId,omitempty"`
+	// On QUANTITY_REDUCED: the units asked for.
+	Requested *int `json:"requested,omitempty"`
+	// On QUANTITY_REDUCED: the units reserved.
+	Reserved *int `json:"reserved,omitempty"`
 }
 
+// A cart to check out.
 type CheckoutInput struct {
-	CartID         string  `json:"cartId"`
-	Email          string  `json:"email"`
+	// The cart to turn into an order.
+	CartID string `json:"cartId"`
+	// The shopper's email address: a plain address such as ada@example.com.
+	Email string `json:"email"`
+	// Makes retries safe, as for addToCart.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// The answer of checkout and beginCheckout.
 type CheckoutPayload struct {
-	Order      *storage.Order `json:"order,omitempty"`
-	UserErrors []*UserError   `json:"userErrors"`
+	// The order (null when refused); a repeated checkout of the same cart answers the same order.
+	Order *storage.Order `json:"order,omitempty"`
+	// Why the checkout was refused (empty when it applied).
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// A page of collections.
 type CollectionConnection struct {
-	Edges    []*CollectionEdge `json:"edges"`
-	PageInfo *PageInfo         `json:"pageInfo"`
+	// The page's collections, in id order.
+	Edges []*CollectionEdge `json:"edges"`
+	// Where the page sits, for the next one.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// A collection in a connection, with its cursor.
 type CollectionEdge struct {
-	Cursor string              `json:"cursor"`
-	Node   *storage.Collection `json:"node"`
+	// Pass as `after` to page from this collection.
+	Cursor string `json:"cursor"`
+	// The collection.
+	Node *storage.Collection `json:"node"`
 }
 
+// The answer of a mutation that creates or changes a collection.
 type CollectionPayload struct {
+	// The collection as it is after the mutation (null when refused).
 	Collection *storage.Collection `json:"collection,omitempty"`
-	UserErrors []*UserError        `json:"userErrors"`
+	// Why the mutation was refused (empty when it applied).
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// A payment received outside Holdfast (the manual provider).
 type ConfirmPaymentInput struct {
+	// The order paid for.
 	OrderID string `json:"orderId"`
 	// What the payment was made under (a bank transfer's reference, a receipt number): 1-255 characters.
 	Reference string `json:"reference"`
 }
 
+// A new collection (admin).
 type CreateCollectionInput struct {
 	// Derived from the title when omitted (made unique with -2, -3, ...).
-	Handle      *string `json:"handle,omitempty"`
-	Title       string  `json:"title"`
+	Handle *string `json:"handle,omitempty"`
+	// 1-200 characters.
+	Title string `json:"title"`
+	// At most 5000 characters.
 	Description *string `json:"description,omitempty"`
 }
 
+// A new product (admin).
 type CreateProductInput struct {
-	Sku          string  `json:"sku"`
-	Name         string  `json:"name"`
-	Description  *string `json:"description,omitempty"`
-	PriceAmount  string  `json:"priceAmount"`
-	CurrencyCode string  `json:"currencyCode"`
-	Stock        int     `json:"stock"`
+	// Unique: 1-64 letters, digits, '-', '_' or '.'.
+	Sku string `json:"sku"`
+	// 1-200 characters (spaces around it are trimmed).
+	Name string `json:"name"`
+	// At most 5000 characters.
+	Description *string `json:"description,omitempty"`
+	// The unit price as a decimal string: "19.90", "5" (no sign or exponent, at most 2 decimals, at most 10000000.00).
+	PriceAmount string `json:"priceAmount"`
+	// A three-letter upper-case currency code, e.g. "EUR".
+	CurrencyCode string `json:"currencyCode"`
+	// Units on hand to begin with, 0 or more.
+	Stock int `json:"stock"`
 	// Derived from the name when omitted (made unique with -2, -3, ...).
 	Handle *string `json:"handle,omitempty"`
 	// At most 20, in display order.
@@ -112,70 +162,106 @@ type CreateProductInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// A new webhook endpoint.
 type CreateWebhookEndpointInput struct {
 	// https:// (any scheme to private addresses only with WEBHOOK_ALLOW_PRIVATE).
-	URL    string   `json:"url"`
+	URL string `json:"url"`
+	// The topics it receives.
 	Topics []string `json:"topics"`
 	// Makes retries safe: a repeat answers the same endpoint and secret.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// The answer of deleteCollection.
 type DeleteCollectionPayload struct {
 	// The id of the collection deleted (null when refused).
-	DeletedCollectionID *string      `json:"deletedCollectionId,omitempty"`
-	UserErrors          []*UserError `json:"userErrors"`
+	DeletedCollectionID *string `json:"deletedCollectionId,omitempty"`
+	// Why the deletion was refused (empty when it applied).
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// A product image to store.
 type ImageInput struct {
 	// An https:// URL, a path starting with "/", or a data:image/ URL; at most 16384 bytes.
-	URL     string  `json:"url"`
+	URL string `json:"url"`
+	// The text for readers that cannot see the image, at most 500 characters.
 	AltText *string `json:"altText,omitempty"`
 }
 
+// What can be changed. A refusal is not a GraphQL error: the payload's
+// `userErrors` say what was refused (a code, a message and the input field at
+// fault), and a refused mutation changes nothing.
 type Mutation struct {
 }
 
+// A page of orders.
 type OrderConnection struct {
-	Edges    []*OrderEdge `json:"edges"`
-	PageInfo *PageInfo    `json:"pageInfo"`
+	// The page's orders, in the listing's order.
+	Edges []*OrderEdge `json:"edges"`
+	// Where the page sits, for the next one.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// An order in a connection, with its cursor.
 type OrderEdge struct {
-	Cursor string         `json:"cursor"`
-	Node   *storage.Order `json:"node"`
+	// Pass as `after` to page from this order.
+	Cursor string `json:"cursor"`
+	// The order.
+	Node *storage.Order `json:"node"`
 }
 
+// The answer of a mutation that changes an order.
 type OrderPayload struct {
-	Order      *storage.Order `json:"order,omitempty"`
-	UserErrors []*UserError   `json:"userErrors"`
+	// The order as it is after the mutation (null when refused).
+	Order *storage.Order `json:"order,omitempty"`
+	// Why the mutation was refused (empty when it applied).
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// Where a page of a connection sits: pass `endCursor` as `after` for the next page (`startCursor` as `before` for the previous one, where a connection pages backwards).
 type PageInfo struct {
-	HasNextPage     bool    `json:"hasNextPage"`
-	EndCursor       *string `json:"endCursor,omitempty"`
-	HasPreviousPage bool    `json:"hasPreviousPage"`
-	StartCursor     *string `json:"startCursor,omitempty"`
+	// Whether there are items after this page.
+	HasNextPage bool `json:"hasNextPage"`
+	// The cursor of the page's last item (null on an empty page).
+	EndCursor *string `json:"endCursor,omitempty"`
+	// Whether there are items before this page: exact on the product and collection connections, always false on orders and webhookDeliveries.
+	HasPreviousPage bool `json:"hasPreviousPage"`
+	// The cursor of the page's first item, to pass as `before` where a connection pages backwards (null on an empty page; webhookDeliveries leaves it null).
+	StartCursor *string `json:"startCursor,omitempty"`
 }
 
+// A product in a connection, with its cursor.
 type ProductEdge struct {
-	Cursor string           `json:"cursor"`
-	Node   *storage.Product `json:"node"`
+	// Pass as `after` (or `before`) to page from this product.
+	Cursor string `json:"cursor"`
+	// The product.
+	Node *storage.Product `json:"node"`
 }
 
+// The answer of a mutation that creates or changes a product.
 type ProductPayload struct {
-	Product    *storage.Product `json:"product,omitempty"`
-	UserErrors []*UserError     `json:"userErrors"`
+	// The product as it is after the mutation (null when refused).
+	Product *storage.Product `json:"product,omitempty"`
+	// Why the mutation was refused (empty when it applied).
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// What can be read: the catalog, a cart or an order by its id and, for the
+// admin, the orders, the stock books and the webhook endpoints.
 type Query struct {
 }
 
+// A line to remove from a cart.
 type RemoveCartLineInput struct {
-	CartID         string  `json:"cartId"`
-	ProductID      string  `json:"productId"`
+	// The cart to change.
+	CartID string `json:"cartId"`
+	// The product whose line to remove (one the cart does not hold is no error).
+	ProductID string `json:"productId"`
+	// Makes retries safe, as for addToCart.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// A stock sync: absolute on-hand counts for up to 250 products.
 type SetStockInput struct {
 	// 1 to 250 items.
 	Items []*SetStockItem `json:"items"`
@@ -189,13 +275,17 @@ type SetStockInput struct {
 
 // Sets a product's absolute on-hand count; the product is named by productId or by sku.
 type SetStockItem struct {
+	// The product, by id (or give sku).
 	ProductID *string `json:"productId,omitempty"`
-	Sku       *string `json:"sku,omitempty"`
-	Stock     int     `json:"stock"`
+	// The product, by sku (or give productId).
+	Sku *string `json:"sku,omitempty"`
+	// The units on hand to record, 0 or more.
+	Stock int `json:"stock"`
 	// Apply only if the stock is exactly this now (else STOCK_CHANGED).
 	CompareStock *int `json:"compareStock,omitempty"`
 }
 
+// The answer of setStock.
 type SetStockPayload struct {
 	// The products of the items that applied, in item order.
 	Products []*storage.Product `json:"products"`
@@ -212,26 +302,39 @@ type Subscription struct {
 
 // Sets the line's absolute quantity; 0 removes it.
 type UpdateCartLineInput struct {
-	CartID         string  `json:"cartId"`
-	ProductID      string  `json:"productId"`
-	Quantity       int     `json:"quantity"`
+	// The cart to change.
+	CartID string `json:"cartId"`
+	// The product whose line to set.
+	ProductID string `json:"productId"`
+	// The line's new quantity: more reserves the difference, less releases it, 0 removes the line.
+	Quantity int `json:"quantity"`
+	// Makes retries safe, as for addToCart.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// Changes to a collection (admin): absent fields stay as they are.
 type UpdateCollectionInput struct {
-	CollectionID string  `json:"collectionId"`
-	Handle       *string `json:"handle,omitempty"`
-	Title        *string `json:"title,omitempty"`
+	// The collection to change.
+	CollectionID string `json:"collectionId"`
+	// Sets a new URL slug (a new title keeps the old one).
+	Handle *string `json:"handle,omitempty"`
+	// 1-200 characters.
+	Title *string `json:"title,omitempty"`
 	// An empty string clears the description.
 	Description *string `json:"description,omitempty"`
 }
 
+// Changes to a product (admin): absent fields stay as they are.
 type UpdateProductInput struct {
-	ProductID string  `json:"productId"`
-	Name      *string `json:"name,omitempty"`
+	// The product to change.
+	ProductID string `json:"productId"`
+	// 1-200 characters.
+	Name *string `json:"name,omitempty"`
 	// An empty string clears the description.
-	Description  *string `json:"description,omitempty"`
-	PriceAmount  *string `json:"priceAmount,omitempty"`
+	Description *string `json:"description,omitempty"`
+	// The new unit price, as for createProduct.
+	PriceAmount *string `json:"priceAmount,omitempty"`
+	// The new currency code, as for createProduct.
 	CurrencyCode *string `json:"currencyCode,omitempty"`
 	// Renaming a product keeps its handle; set one here.
 	Handle *string `json:"handle,omitempty"`
@@ -243,9 +346,11 @@ type UpdateProductInput struct {
 
 // Absent fields stay as they are.
 type UpdateWebhookEndpointInput struct {
+	// The endpoint to change.
 	WebhookEndpointID string `json:"webhookEndpointId"`
 	// Checked as by createWebhookEndpoint.
-	URL    *string  `json:"url,omitempty"`
+	URL *string `json:"url,omitempty"`
+	// Replaces the topics it receives.
 	Topics []string `json:"topics,omitempty"`
 	// true enables a disabled endpoint (its failure count starts again from 0); false disables it.
 	Enabled *bool `json:"enabled,omitempty"`
@@ -253,9 +358,12 @@ type UpdateWebhookEndpointInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// A refused mutation's reason: the mutation changed nothing.
 type UserError struct {
-	Code    ErrorCode `json:"code"`
-	Message string    `json:"message"`
+	// What was refused, for code to act on.
+	Code ErrorCode `json:"code"`
+	// What was refused, in English, for people.
+	Message string `json:"message"`
 	// Path of the offending input field, e.g. ["input", "quantity"].
 	Field []string `json:"field,omitempty"`
 	// On INSUFFICIENT_STOCK: the units that could still be reserved (stock - held).
@@ -264,23 +372,33 @@ type UserError struct {
 	CurrentStock *int `json:"currentStock,omitempty"`
 }
 
+// A page of webhook deliveries, newest first.
 type WebhookDeliveryConnection struct {
-	Edges    []*WebhookDeliveryEdge `json:"edges"`
-	PageInfo *PageInfo              `json:"pageInfo"`
+	// The page's deliveries.
+	Edges []*WebhookDeliveryEdge `json:"edges"`
+	// Where the page sits, for the next one.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// A webhook delivery in a connection, with its cursor.
 type WebhookDeliveryEdge struct {
-	Cursor string                   `json:"cursor"`
-	Node   *storage.WebhookDelivery `json:"node"`
+	// Pass as `after` to page from this delivery.
+	Cursor string `json:"cursor"`
+	// The delivery.
+	Node *storage.WebhookDelivery `json:"node"`
 }
 
+// The answer of a mutation on a webhook endpoint.
 type WebhookEndpointPayload struct {
+	// The endpoint as it is after the mutation (null when refused).
 	Endpoint *storage.WebhookEndpoint `json:"endpoint,omitempty"`
 	// The signing secret: shown once, by createWebhookEndpoint.
-	Secret     *string      `json:"secret,omitempty"`
+	Secret *string `json:"secret,omitempty"`
+	// Why the mutation was refused (empty when it applied).
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// Why a cart mutation that applied did less than asked (`CartWarning.code`).
 type CartWarningCode string
 
 const (
@@ -335,15 +453,22 @@ func (e CartWarningCode) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Why a mutation was refused (`UserError.code`).
 type ErrorCode string
 
 const (
+	// Fewer units are available than asked for (with allowPartial: none at all); `available` says how many are.
 	ErrorCodeInsufficientStock ErrorCode = "INSUFFICIENT_STOCK"
-	ErrorCodeProductNotFound   ErrorCode = "PRODUCT_NOT_FOUND"
-	ErrorCodeCartNotFound      ErrorCode = "CART_NOT_FOUND"
-	ErrorCodeInvalidQuantity   ErrorCode = "INVALID_QUANTITY"
-	ErrorCodeInvalidInput      ErrorCode = "INVALID_INPUT"
-	ErrorCodeDuplicateSku      ErrorCode = "DUPLICATE_SKU"
+	// No product with this id or sku (a malformed id included).
+	ErrorCodeProductNotFound ErrorCode = "PRODUCT_NOT_FOUND"
+	// No cart with this id (a malformed id included).
+	ErrorCodeCartNotFound ErrorCode = "CART_NOT_FOUND"
+	// A quantity that is not positive (0 is allowed by updateCartLine), or adjustStock with delta 0.
+	ErrorCodeInvalidQuantity ErrorCode = "INVALID_QUANTITY"
+	// An input field that cannot be accepted (its path is in `field`); `message` says why.
+	ErrorCodeInvalidInput ErrorCode = "INVALID_INPUT"
+	// A product with this sku exists.
+	ErrorCodeDuplicateSku ErrorCode = "DUPLICATE_SKU"
 	// The cart already holds products priced in another currency.
 	ErrorCodeCurrencyMismatch ErrorCode = "CURRENCY_MISMATCH"
 	// The cart's holds expired; it accepts no more changes.
@@ -351,8 +476,10 @@ const (
 	// The cart was checked out; it accepts no more changes.
 	ErrorCodeCartCheckedOut ErrorCode = "CART_CHECKED_OUT"
 	// Checkout of a cart without lines.
-	ErrorCodeCartEmpty             ErrorCode = "CART_EMPTY"
-	ErrorCodeOrderNotFound         ErrorCode = "ORDER_NOT_FOUND"
+	ErrorCodeCartEmpty ErrorCode = "CART_EMPTY"
+	// No order with this id (a malformed id included).
+	ErrorCodeOrderNotFound ErrorCode = "ORDER_NOT_FOUND"
+	// cancelOrder of an order that is already cancelled.
 	ErrorCodeOrderAlreadyCancelled ErrorCode = "ORDER_ALREADY_CANCELLED"
 	// adjustStock would leave less stock than carts hold.
 	ErrorCodeStockBelowHeld ErrorCode = "STOCK_BELOW_HELD"
@@ -371,10 +498,12 @@ const (
 	// confirmPayment with a reference that already confirmed another order's payment: a reference confirms one order.
 	ErrorCodeDuplicatePaymentReference ErrorCode = "DUPLICATE_PAYMENT_REFERENCE"
 	// The handle given is another product's (or collection's).
-	ErrorCodeDuplicateHandle    ErrorCode = "DUPLICATE_HANDLE"
+	ErrorCodeDuplicateHandle ErrorCode = "DUPLICATE_HANDLE"
+	// No collection with this id (a malformed id included).
 	ErrorCodeCollectionNotFound ErrorCode = "COLLECTION_NOT_FOUND"
 	// setStock: the product's stock is not the compareStock the item expected (currentStock says what it is).
-	ErrorCodeStockChanged            ErrorCode = "STOCK_CHANGED"
+	ErrorCodeStockChanged ErrorCode = "STOCK_CHANGED"
+	// No webhook endpoint with this id.
 	ErrorCodeWebhookEndpointNotFound ErrorCode = "WEBHOOK_ENDPOINT_NOT_FOUND"
 )
 
@@ -448,13 +577,17 @@ func (e ErrorCode) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// The orders a product connection can be sorted in (then by id, for ties).
 type ProductSortKeys string
 
 const (
-	ProductSortKeysID   ProductSortKeys = "ID"
+	// By id.
+	ProductSortKeysID ProductSortKeys = "ID"
+	// By name.
 	ProductSortKeysName ProductSortKeys = "NAME"
 	// By price amount.
-	ProductSortKeysPrice     ProductSortKeys = "PRICE"
+	ProductSortKeysPrice ProductSortKeys = "PRICE"
+	// By creation time.
 	ProductSortKeysCreatedAt ProductSortKeys = "CREATED_AT"
 )
 

@@ -1,5 +1,5 @@
 // Every operation the storefront sends. `npm run codegen` types them from
-// ../../schema.graphqls into src/gql/ (committed).
+// ../../schema/*.graphqls into src/gql/ (committed).
 import { graphql } from './gql';
 
 export const ProductCardFragment = graphql(`

@@ -4,13 +4,17 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** Units of a product to add to a cart. */
 export type AddToCartInput = {
   /** Reserve what is available (if any) when it is less than quantity. */
   allowPartial?: boolean | null | undefined;
+  /** The cart to add to. */
   cartId: string;
-  /** Makes retries safe: see the README. 1-255 of A-Z a-z 0-9 - _ . : */
+  /** Makes retries safe: a repeat answers what the first attempt did (see Idempotency keys in docs/api.md). 1-255 of A-Z a-z 0-9 - _ . : */
   idempotencyKey?: string | null | undefined;
+  /** The product to add. */
   productId: string;
+  /** Units to add to the product's line, at least 1. */
   quantity: number;
 };
 
@@ -19,20 +23,29 @@ export type AddToCartInput = {
  * released by the reaper; reads show it EXPIRED at once); a checked-out cart is CHECKED_OUT.
  */
 export type CartStatus =
+  /** Holds its units and accepts changes. */
   | 'ACTIVE'
+  /** Turned into an order: no changes. */
   | 'CHECKED_OUT'
+  /** Past its expiresAt: no lines, no changes. */
   | 'EXPIRED';
 
+/** Why a cart mutation that applied did less than asked (`CartWarning.code`). */
 export type CartWarningCode =
   /** allowPartial reserved fewer units than requested. */
   | 'QUANTITY_REDUCED';
 
+/** A cart to check out. */
 export type CheckoutInput = {
+  /** The cart to turn into an order. */
   cartId: string;
+  /** The shopper's email address: a plain address such as ada@example.com. */
   email: string;
+  /** Makes retries safe, as for addToCart. */
   idempotencyKey?: string | null | undefined;
 };
 
+/** Why a mutation was refused (`UserError.code`). */
 export type ErrorCode =
   /** The cart was checked out; it accepts no more changes. */
   | 'CART_CHECKED_OUT'
@@ -42,48 +55,98 @@ export type ErrorCode =
   | 'CART_EXPIRED'
   /** An anti-hoarding cap (units per line, units per cart, lines per cart) would be exceeded. */
   | 'CART_LIMIT_EXCEEDED'
+  /** No cart with this id (a malformed id included). */
   | 'CART_NOT_FOUND'
+  /** No collection with this id (a malformed id included). */
   | 'COLLECTION_NOT_FOUND'
   /** The cart already holds products priced in another currency. */
   | 'CURRENCY_MISMATCH'
   /** The handle given is another product's (or collection's). */
   | 'DUPLICATE_HANDLE'
+  /** confirmPayment with a reference that already confirmed another order's payment: a reference confirms one order. */
+  | 'DUPLICATE_PAYMENT_REFERENCE'
+  /** A product with this sku exists. */
   | 'DUPLICATE_SKU'
   /** The idempotency key was used before with a different input. */
   | 'IDEMPOTENCY_KEY_REUSED'
+  /** Fewer units are available than asked for (with allowPartial: none at all); `available` says how many are. */
   | 'INSUFFICIENT_STOCK'
+  /** An input field that cannot be accepted (its path is in `field`); `message` says why. */
   | 'INVALID_INPUT'
+  /** A quantity that is not positive (0 is allowed by updateCartLine), or adjustStock with delta 0. */
   | 'INVALID_QUANTITY'
+  /** cancelOrder of an order that is already cancelled. */
   | 'ORDER_ALREADY_CANCELLED'
+  /** No order with this id (a malformed id included). */
   | 'ORDER_NOT_FOUND'
+  /** confirmPayment on an order whose payment is not pending (none, another provider's, or confirmed with another reference). */
+  | 'PAYMENT_NOT_PENDING'
+  /** beginCheckout could not begin the payment at the provider; the cart is unchanged: retry later. */
+  | 'PAYMENT_PROVIDER_UNAVAILABLE'
+  /** checkout without payment, on a shop whose PAYMENT_PROVIDER takes payments (stripe): use beginCheckout. */
+  | 'PAYMENT_REQUIRED'
+  /** No product with this id or sku (a malformed id included). */
   | 'PRODUCT_NOT_FOUND'
   /** adjustStock would leave less stock than carts hold. */
   | 'STOCK_BELOW_HELD'
+  /** setStock: the product's stock is not the compareStock the item expected (currentStock says what it is). */
+  | 'STOCK_CHANGED'
   /** A product's stock (or another unit count) would exceed 2147483647, the most the database holds. */
-  | 'STOCK_LIMIT_EXCEEDED';
+  | 'STOCK_LIMIT_EXCEEDED'
+  /** No webhook endpoint with this id. */
+  | 'WEBHOOK_ENDPOINT_NOT_FOUND';
 
+/**
+ * PENDING_PAYMENT orders hold their units (not sold yet) until the payment
+ * succeeds (PLACED), fails or passes its dueAt (PAYMENT_EXPIRED: the holds
+ * are released). A payment that succeeds after that places the order if its
+ * units can still be had, else the order is REFUND_REQUIRED until the refund
+ * is issued (REFUNDED). cancelOrder makes an order CANCELLED.
+ */
 export type OrderStatus =
+  /** Cancelled by the shop: sold units went back to stock, held ones were released (a paid order's money goes back). */
   | 'CANCELLED'
-  | 'PLACED';
+  /** The payment failed or its dueAt passed: the holds were released. */
+  | 'PAYMENT_EXPIRED'
+  /** Awaiting its payment: its units are held, not sold. */
+  | 'PENDING_PAYMENT'
+  /** Sold: its units left the stock. */
+  | 'PLACED'
+  /** The refund was issued. */
+  | 'REFUNDED'
+  /** Paid, but its units could no longer be had (or it was cancelled first): the money goes back. */
+  | 'REFUND_REQUIRED';
 
+/** The orders a product connection can be sorted in (then by id, for ties). */
 export type ProductSortKeys =
+  /** By creation time. */
   | 'CREATED_AT'
+  /** By id. */
   | 'ID'
+  /** By name. */
   | 'NAME'
   /** By price amount. */
   | 'PRICE';
 
+/** A line to remove from a cart. */
 export type RemoveCartLineInput = {
+  /** The cart to change. */
   cartId: string;
+  /** Makes retries safe, as for addToCart. */
   idempotencyKey?: string | null | undefined;
+  /** The product whose line to remove (one the cart does not hold is no error). */
   productId: string;
 };
 
 /** Sets the line's absolute quantity; 0 removes it. */
 export type UpdateCartLineInput = {
+  /** The cart to change. */
   cartId: string;
+  /** Makes retries safe, as for addToCart. */
   idempotencyKey?: string | null | undefined;
+  /** The product whose line to set. */
   productId: string;
+  /** The line's new quantity: more reserves the difference, less releases it, 0 removes the line. */
   quantity: number;
 };
 
