@@ -133,7 +133,7 @@ func TestSetStock(t *testing.T) {
 		_, err = s.SetStock(ctx, in)
 		assert.ErrorIs(t, err, &storage.Error{Code: storage.CodeIdempotencyKeyReused})
 	})
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 }
 
 // TestSetStockRacesReservationsAndAdjustments: stock syncs with and without
@@ -211,7 +211,7 @@ func TestSetStockRacesReservationsAndAdjustments(t *testing.T) {
 	wg.Wait()
 	t.Logf("syncs applied %d, refused as changed %d", applied.Load(), changed.Load())
 	assert.Positive(t, applied.Load())
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 	// Every product's crossing events alternate: never two sold-outs in a row.
 	for _, p := range ps {
 		last := ""

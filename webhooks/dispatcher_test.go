@@ -240,7 +240,7 @@ func TestEveryTopicFiresOncePerChange(t *testing.T) {
 	}
 	assert.Equal(t, []string{"STOCK_ADJUSTED", "STOCK_LOW", "PRODUCT_SOLD_OUT", "PRODUCT_BACK_IN_STOCK", "STOCK_ADJUSTED"}, productTopics)
 	assert.Zero(t, pending(t, s))
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 }
 
 // TestReceiverDownThenUp: a receiver that fails for a while gets the event
