@@ -317,7 +317,7 @@ var batchLockedSQL = strings.Replace(batchSQL, "ORDER BY id\n\t\tFOR UPDATE\n", 
 // once and the batch is what it would have been, one round trip later.
 func (s *Store) batchLockFirst(ctx context.Context, productID int64, live []*member) ([]*member, []batchRow, error) {
 	var rows []batchRow
-	err := s.WithTx(ctx, func(tx *Tx) error {
+	err := s.WithTx(ctx, func(ctx context.Context, tx *Tx) error {
 		if _, err := s.execIn(ctx, tx, lockProductSQL, productID); err != nil {
 			return err
 		}

@@ -287,8 +287,10 @@ func TestOrderPaidHelper(t *testing.T) {
 	require.NoError(t, err)
 	o, err := s.Checkout(ctx, c.ID, "pay@example.com", "")
 	require.NoError(t, err)
-	require.NoError(t, s.WithTx(ctx, func(tx *storage.Tx) error { return storage.EnqueueOrderEvent(ctx, tx, storage.TopicOrderPaid, o.ID) }))
-	require.NoError(t, s.WithTx(ctx, func(tx *storage.Tx) error {
+	require.NoError(t, s.WithTx(ctx, func(ctx context.Context, tx *storage.Tx) error {
+		return storage.EnqueueOrderEvent(ctx, tx, storage.TopicOrderPaid, o.ID)
+	}))
+	require.NoError(t, s.WithTx(ctx, func(ctx context.Context, tx *storage.Tx) error {
 		return storage.EnqueueEvent(ctx, tx, storage.TopicOrderPaid, map[string]any{"orderId": o.ID, "custom": true})
 	}))
 	assert.Equal(t, []string{"ORDER_PLACED", "ORDER_PAID", "ORDER_PAID"}, events(t, s.DB(), "order:"+o.ID))
