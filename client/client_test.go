@@ -73,7 +73,7 @@ func TestSetStockThroughTheClient(t *testing.T) {
 
 	_, err = client.SetStock(ctx, client.New(url, client.Options{}), client.SetStockInput{Items: []client.SetStockItem{{Sku: strp("CLI-1"), Stock: 1}}})
 	require.Error(t, err, "without the token")
-	storagetest.AssertBooks(t, store.DB())
+	storagetest.AssertBooks(t, store)
 }
 
 // TestRetriesReuseTheIdempotencyKey: 503 and 429 answers (with
@@ -291,7 +291,7 @@ func TestEveryRetriedMutationAppliesOnce(t *testing.T) {
 	assert.Equal(t, id, del.DeleteWebhookEndpoint.Endpoint.Id)
 
 	assert.EqualValues(t, len(tested), dropped.Load(), "every first answer was lost")
-	storagetest.AssertBooks(t, store.DB())
+	storagetest.AssertBooks(t, store)
 
 	// Every mutation of the client is one of those.
 	ops, err := os.ReadFile("operations.graphql")

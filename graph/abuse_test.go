@@ -201,7 +201,7 @@ func TestCartCaps(t *testing.T) {
 	assert.Equal(t, "INSUFFICIENT_STOCK", codeOf(add(small, 50, "")), "stock is judged before caps")
 	assert.Equal(t, "CART_LIMIT_EXCEEDED", codeOf(add(a, 1, "")), "cart cap: 8 units")
 	assert.Equal(t, before, storagetest.Snapshot(t, store.DB(), "idempotency_keys"))
-	storagetest.AssertBooks(t, store.DB())
+	storagetest.AssertBooks(t, store)
 
 	// The lines cap alone: three products of one unit in a cart of two lines.
 	cart3 := e.createCart(t)
@@ -212,7 +212,7 @@ func TestCartCaps(t *testing.T) {
 	assert.Equal(t, "CART_LIMIT_EXCEEDED", codeOf(m), "lines cap: 3 lines > 2")
 	m = e.mustMutate(t, "updateCartLine", map[string]any{"cartId": cart3, "productId": pid(small), "quantity": 1})
 	assert.Equal(t, "CART_LIMIT_EXCEEDED", codeOf(m))
-	storagetest.AssertBooks(t, store.DB())
+	storagetest.AssertBooks(t, store)
 
 	// Concurrent attempts cannot overshoot a cap together.
 	cart2 := e.createCart(t)

@@ -71,5 +71,5 @@ func TestCurrencyChangeRacesCartLine(t *testing.T) {
 		assert.Equal(t, want, q.Cart.TotalQuantity, "round %d", i)
 		assert.Equal(t, "USD", q.Cart.Subtotal.CurrencyCode, "round %d", i)
 	}
-	storagetest.AssertBooks(t, e.store.DB())
+	storagetest.AssertBooks(t, e.store)
 }

@@ -42,7 +42,7 @@ func TestIdempotentPairs(t *testing.T) {
 		assert.Empty(t, out.M.UserErrors)
 		assert.Equal(t, 2, out.M.Cart.TotalQuantity, "pair %d reserved once", i)
 	}
-	books := storagetest.AssertBooks(t, e.store.DB())
+	books := storagetest.AssertBooks(t, e.store)
 	assert.Equal(t, 2*pairs, books[0].Held)
 }
 
@@ -103,7 +103,7 @@ func TestCheckoutRetriedWithKey(t *testing.T) {
 	assert.Equal(t, first.Order, second.Order)
 	in["email"] = "someone@else.com"
 	assert.Equal(t, "IDEMPOTENCY_KEY_REUSED", codeOf(e.mustMutate(t, "checkout", in)))
-	books := storagetest.AssertBooks(t, e.store.DB())
+	books := storagetest.AssertBooks(t, e.store)
 	assert.Equal(t, 3, books[0].Stock, "sold once")
 }
 
@@ -129,7 +129,7 @@ func TestIdempotencyKeyHeader(t *testing.T) {
 	}
 	a, b := send(), send()
 	assert.JSONEq(t, string(a.Data), string(b.Data))
-	books := storagetest.AssertBooks(t, e.store.DB())
+	books := storagetest.AssertBooks(t, e.store)
 	assert.Equal(t, 3, books[0].Held)
 }
 
@@ -150,6 +150,6 @@ func TestIdempotencyKeysExpire(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 	e.mustMutate(t, "addToCart", in) // the key is forgotten: a new reservation
-	books := storagetest.AssertBooks(t, e.store.DB())
+	books := storagetest.AssertBooks(t, e.store)
 	assert.Equal(t, 2, books[0].Held)
 }

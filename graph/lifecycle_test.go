@@ -126,7 +126,7 @@ func TestCartLinesChange(t *testing.T) {
 	require.Empty(t, m.UserErrors)
 	assert.Equal(t, 5, m.Cart.TotalQuantity)
 	assert.Equal(t, 10, m.Lines0Available(t)+m.Cart.TotalQuantity, "available + held = stock")
-	storagetest.AssertBooks(t, e.store.DB())
+	storagetest.AssertBooks(t, e.store)
 
 	m = e.mustMutate(t, "updateCartLine", in(0)) // 0 removes
 	require.Empty(t, m.UserErrors)
@@ -136,7 +136,7 @@ func TestCartLinesChange(t *testing.T) {
 	m = e.mustMutate(t, "removeCartLine", map[string]any{"cartId": c, "productId": pid(p)})
 	require.Empty(t, m.UserErrors)
 	assert.Empty(t, m.Cart.Lines)
-	books := storagetest.AssertBooks(t, e.store.DB())
+	books := storagetest.AssertBooks(t, e.store)
 	assert.Equal(t, 0, books[0].Held)
 
 	m = e.mustMutate(t, "removeCartLine", map[string]any{"cartId": c, "productId": "424242"})
@@ -175,7 +175,7 @@ func TestAllowPartial(t *testing.T) {
 	m = add(c2, 1, true) // nothing left at all: a refusal, not an empty grant
 	assert.Equal(t, "INSUFFICIENT_STOCK", codeOf(m))
 	assert.Equal(t, 0, *m.UserErrors[0].Available)
-	storagetest.AssertBooks(t, e.store.DB())
+	storagetest.AssertBooks(t, e.store)
 }
 
 func TestCheckoutAndCancel(t *testing.T) {
@@ -215,7 +215,7 @@ func TestCheckoutAndCancel(t *testing.T) {
 	m = e.mustMutate(t, "checkout", map[string]any{"cartId": c, "email": "ada@example.com"})
 	require.Empty(t, m.UserErrors)
 	assert.Equal(t, first, *m.Order)
-	books := storagetest.AssertBooks(t, e.store.DB())
+	books := storagetest.AssertBooks(t, e.store)
 	assert.Equal(t, 3, books[0].Stock)
 	assert.Equal(t, 2, books[1].Stock)
 	assert.Equal(t, 0, books[0].Held+books[1].Held)
@@ -258,7 +258,7 @@ func TestCheckoutAndCancel(t *testing.T) {
 	m = e.mustMutate(t, "cancelOrder", map[string]any{"orderId": "nope"})
 	assert.Equal(t, "ORDER_NOT_FOUND", codeOf(m))
 	assert.Equal(t, before, storagetest.Snapshot(t, e.store.DB()))
-	books = storagetest.AssertBooks(t, e.store.DB())
+	books = storagetest.AssertBooks(t, e.store)
 	assert.Equal(t, 5, books[0].Stock)
 	assert.Equal(t, 5, books[1].Stock)
 }
@@ -368,12 +368,12 @@ func TestExpiredCart(t *testing.T) {
 	n, err := e.store.ReapExpired(context.Background(), 100)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
-	books := storagetest.AssertBooks(t, e.store.DB())
+	books := storagetest.AssertBooks(t, e.store)
 	assert.Equal(t, 0, books[0].Held)
 	n, err = e.store.ReapExpired(context.Background(), 100)
 	require.NoError(t, err)
 	assert.Equal(t, 0, n, "no hold is released twice")
-	storagetest.AssertBooks(t, e.store.DB())
+	storagetest.AssertBooks(t, e.store)
 }
 
 func TestReaperReleasesInBatches(t *testing.T) {
@@ -393,7 +393,7 @@ func TestReaperReleasesInBatches(t *testing.T) {
 	n, err := e.store.ReapExpired(ctx, storage.ReaperBatch)
 	require.NoError(t, err)
 	assert.Equal(t, storage.ReaperBatch, n, "one pass is bounded")
-	storagetest.AssertBooks(t, e.store.DB())
+	storagetest.AssertBooks(t, e.store)
 	total := n
 	for n > 0 {
 		n, err = e.store.ReapExpired(ctx, storage.ReaperBatch)
@@ -401,6 +401,6 @@ func TestReaperReleasesInBatches(t *testing.T) {
 		total += n
 	}
 	assert.Equal(t, 250, total)
-	books := storagetest.AssertBooks(t, e.store.DB())
+	books := storagetest.AssertBooks(t, e.store)
 	assert.Equal(t, 0, books[0].Held)
 }

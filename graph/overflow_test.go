@@ -40,7 +40,7 @@ func TestCancelOrderBeyondStockLimit(t *testing.T) {
 	m = e.mustMutate(t, "cancelOrder", map[string]any{"orderId": o.Order.ID})
 	require.Empty(t, m.UserErrors)
 	assert.Equal(t, "CANCELLED", m.Order.Status)
-	books := storagetest.AssertBooks(t, e.store.DB())
+	books := storagetest.AssertBooks(t, e.store)
 	assert.Equal(t, maxInt32-8, books[0].Stock)
 }
 
@@ -82,7 +82,7 @@ func TestStockAndHeldNearInt32(t *testing.T) {
 	c := e.createCart(t)
 	m := e.mustMutate(t, "updateCartLine", map[string]any{"cartId": c, "productId": id, "quantity": maxInt32})
 	assert.Equal(t, "CART_LIMIT_EXCEEDED", codeOf(m), "the default line cap")
-	storagetest.AssertBooks(t, e.store.DB())
+	storagetest.AssertBooks(t, e.store)
 }
 
 // With caps near the int4 limit (as holdbench configures them), a cart's
@@ -122,7 +122,7 @@ func TestCartTotalsNearInt32(t *testing.T) {
 	require.NoError(t, store.DB().Get(&keys, `SELECT count(*) FROM idempotency_keys`))
 	assert.Equal(t, 2, keys, "keyed refusals are remembered")
 	assert.Equal(t, before, storagetest.Snapshot(t, store.DB(), "idempotency_keys"))
-	storagetest.AssertBooks(t, store.DB())
+	storagetest.AssertBooks(t, store)
 }
 
 // orders(after:) takes the cursor of an order whose sequence number is past

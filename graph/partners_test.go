@@ -150,7 +150,7 @@ func TestSetStockAPI(t *testing.T) {
 
 	r := e.gql(t, "", setStockMutation, map[string]any{"in": map[string]any{"items": []map[string]any{{"sku": "API-SYNC", "stock": 1}}}})
 	assert.Equal(t, "UNAUTHENTICATED", r.code())
-	storagetest.AssertBooks(t, e.store.DB())
+	storagetest.AssertBooks(t, e.store)
 }
 
 func TestLowStockThresholdAPI(t *testing.T) {

@@ -106,7 +106,7 @@ func TestBeginCheckoutAndConfirmPayment(t *testing.T) {
 	assert.Equal(t, "PAYMENT_NOT_PENDING", codeOf(m))
 	m = e.mustMutate(t, "confirmPayment", map[string]any{"orderId": "nope", "reference": "BANK-2"})
 	assert.Equal(t, "ORDER_NOT_FOUND", codeOf(m))
-	storagetest.AssertBooks(t, e.store.DB())
+	storagetest.AssertBooks(t, e.store)
 
 	// The order reads with its payment; a plain checkout's has none.
 	var q struct {
@@ -165,7 +165,7 @@ func TestCancelPendingOrderThroughTheAPI(t *testing.T) {
 	m = e.mustMutate(t, "confirmPayment", map[string]any{"orderId": o.ID, "reference": "LATE"})
 	require.Empty(t, m.UserErrors)
 	assert.Equal(t, "REFUND_REQUIRED", m.Order.Status)
-	storagetest.AssertBooks(t, e.store.DB())
+	storagetest.AssertBooks(t, e.store)
 }
 
 // TestPaymentExpiryThroughTheAPI: past dueAt the reaper expires the order
@@ -196,5 +196,5 @@ func TestPaymentExpiryThroughTheAPI(t *testing.T) {
 	assert.Equal(t, "PLACED", m.Order.Status)
 	raw, _ := json.Marshal(m.Order.Payment)
 	assert.Contains(t, string(raw), `"SUCCEEDED"`)
-	storagetest.AssertBooks(t, e.store.DB())
+	storagetest.AssertBooks(t, e.store)
 }

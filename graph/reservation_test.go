@@ -58,7 +58,7 @@ func TestFlashSale(t *testing.T) {
 	assert.EqualValues(t, 10, ok.Load(), "exactly the stock is sold")
 	assert.EqualValues(t, 190, refused.Load())
 
-	books := storagetest.AssertBooks(t, e.store.DB())
+	books := storagetest.AssertBooks(t, e.store)
 	require.Len(t, books, 1)
 	assert.Equal(t, 10, books[0].Held)
 	assert.Equal(t, 10, books[0].CartHeld)
@@ -102,7 +102,7 @@ func TestDoubleClick(t *testing.T) {
 	assert.Equal(t, 6, out.Cart.Lines[0].Quantity)
 	assert.Equal(t, "60.00", out.Cart.Subtotal.Amount)
 	assert.Equal(t, 4, out.Cart.Lines[0].Product.Available)
-	storagetest.AssertBooks(t, e.store.DB())
+	storagetest.AssertBooks(t, e.store)
 }
 
 // Two server instances (separate pools, separate handlers, as two processes
@@ -133,7 +133,7 @@ func TestTwoInstancesNoOversell(t *testing.T) {
 			assert.Equal(t, "INSUFFICIENT_STOCK", payload.UserErrors[0].Code)
 		}
 	})
-	books := storagetest.AssertBooks(t, e.store.DB())
+	books := storagetest.AssertBooks(t, e.store)
 	assert.EqualValues(t, units.Load(), books[0].Held, "held equals the units granted")
 	assert.LessOrEqual(t, books[0].Held, 25)
 	// 120 requests for up to 3 units each must exhaust 25 units to within a

@@ -211,7 +211,7 @@ func TestStorm(t *testing.T) {
 		}
 	}
 
-	books := storagetest.AssertBooks(t, e.store.DB())
+	books := storagetest.AssertBooks(t, e.store)
 	// Stock + units of PLACED orders = initial + adjustments, with the
 	// sales counted from the orders, not the ledger: a cancelled order gave
 	// its units back, and orders that never were placed (awaiting payment,

@@ -199,7 +199,7 @@ func TestStripeBeginCheckout(t *testing.T) {
 	assert.Contains(t, *pay.ClientSecret, "_secret_")
 	assert.Equal(t, int64(2000), pay.AmountCents)
 	assert.Equal(t, "stripe", pay.Provider)
-	storagetest.AssertBooks(t, w.store.DB())
+	storagetest.AssertBooks(t, w.store)
 
 	// Again: the same order and secret, no second intent.
 	again, pay2 := w.begin(t, cart)
@@ -242,7 +242,7 @@ func TestProviderOutageLeavesTheCartUnchanged(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, linesBefore, linesAfter)
 	assert.Zero(t, w.count(t, `SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM payments) + (SELECT count(*) FROM idempotency_keys)`))
-	storagetest.AssertBooks(t, w.store.DB())
+	storagetest.AssertBooks(t, w.store)
 
 	// The provider is back: the same request, key included, goes through.
 	if stripeMock != nil {
@@ -251,7 +251,7 @@ func TestProviderOutageLeavesTheCartUnchanged(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, storage.OrderPendingPayment, o.Status)
 		assert.NotNil(t, pay.ClientSecret)
-		storagetest.AssertBooks(t, w.store.DB())
+		storagetest.AssertBooks(t, w.store)
 	}
 }
 
@@ -273,7 +273,7 @@ func TestCrashBetweenProviderAndCommit(t *testing.T) {
 	_, err = w.provider.CreateIntent(ctx, payments.Charge{OrderID: o.ID, AmountCents: pay.AmountCents, Currency: pay.Currency})
 	require.NoError(t, err)
 	// ... crash: the intent was never recorded.
-	storagetest.AssertBooks(t, w.store.DB())
+	storagetest.AssertBooks(t, w.store)
 
 	again, pay2 := w.begin(t, cart)
 	assert.Equal(t, o.ID, again.ID)
@@ -281,7 +281,7 @@ func TestCrashBetweenProviderAndCommit(t *testing.T) {
 	require.NotNil(t, pay2.ClientSecret)
 	assert.Equal(t, []string{"create:" + o.ID, "create:" + o.ID}, w.provider.Calls(), "both calls carry the same idempotency key")
 	assert.Equal(t, 1, w.count(t, `SELECT count(*) FROM orders WHERE cart_id = $1`, cart))
-	storagetest.AssertBooks(t, w.store.DB())
+	storagetest.AssertBooks(t, w.store)
 
 	// The shopper pays; the webhook places the order once.
 	hook := w.webhook(t, w.store)
@@ -289,7 +289,7 @@ func TestCrashBetweenProviderAndCommit(t *testing.T) {
 	assert.Equal(t, http.StatusOK, deliver(t, hook.URL, body, sig))
 	st, _ := w.status(t, o.ID)
 	assert.Equal(t, storage.OrderPlaced, st)
-	storagetest.AssertBooks(t, w.store.DB())
+	storagetest.AssertBooks(t, w.store)
 }
 
 // TestCrashThenExpiry: the same crash, and the shopper never comes back.
@@ -319,7 +319,7 @@ func TestCrashThenExpiry(t *testing.T) {
 	assert.Equal(t, "DONE", w.actionState(t, o.ID, "cancel"))
 	st, ps := w.status(t, o.ID)
 	assert.Equal(t, [2]string{storage.OrderPaymentExpired, storage.PaymentExpired}, [2]string{st, ps})
-	storagetest.AssertBooks(t, w.store.DB())
+	storagetest.AssertBooks(t, w.store)
 }
 
 func (w *world) actionState(t *testing.T, orderID, kind string) string {
@@ -343,7 +343,7 @@ func TestWebhookSuccessAndRedelivery(t *testing.T) {
 	cur, err := w.store.ProductByID(context.Background(), p.ID)
 	require.NoError(t, err)
 	assert.Equal(t, [2]int{2, 0}, [2]int{cur.Stock, cur.Held})
-	storagetest.AssertBooks(t, w.store.DB())
+	storagetest.AssertBooks(t, w.store)
 
 	// Stripe delivers it again: 2xx, nothing changes.
 	before := storagetest.Snapshot(t, w.store.DB())
@@ -374,7 +374,7 @@ func TestWebhookSameEventTwoProcesses(t *testing.T) {
 		wg.Wait()
 		assert.Equal(t, [2]int{200, 200}, [2]int{a, b})
 		assert.Equal(t, 2, w.count(t, `SELECT -sum(delta)::int FROM inventory_movements WHERE order_id = $1`, o.ID), "sold once")
-		storagetest.AssertBooks(t, w.store.DB())
+		storagetest.AssertBooks(t, w.store)
 	}
 	assert.Equal(t, rounds, w.count(t, `SELECT count(*) FROM payment_events`))
 	cur, err := w.store.ProductByID(context.Background(), p.ID)
@@ -471,7 +471,7 @@ func TestWebhookFailureThenLateSuccess(t *testing.T) {
 	assert.Equal(t, http.StatusOK, deliver(t, hook.URL, body, sig))
 	st, ps := w.status(t, o.ID)
 	assert.Equal(t, [2]string{storage.OrderPaymentExpired, storage.PaymentFailed}, [2]string{st, ps})
-	storagetest.AssertBooks(t, w.store.DB())
+	storagetest.AssertBooks(t, w.store)
 	n, err := w.svc.WorkActions(ctx, 10)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
@@ -481,7 +481,7 @@ func TestWebhookFailureThenLateSuccess(t *testing.T) {
 	assert.Equal(t, http.StatusOK, deliver(t, hook.URL, body, sig))
 	st, ps = w.status(t, o.ID)
 	assert.Equal(t, [2]string{storage.OrderPlaced, storage.PaymentSucceeded}, [2]string{st, ps})
-	storagetest.AssertBooks(t, w.store.DB())
+	storagetest.AssertBooks(t, w.store)
 }
 
 // TestLateSuccessRefundedAtStripe: the order expired, its units were sold
@@ -506,7 +506,7 @@ func TestLateSuccessRefundedAtStripe(t *testing.T) {
 	assert.Equal(t, http.StatusOK, deliver(t, w.webhook(t, w.store).URL, body, sig))
 	st, ps := w.status(t, o.ID)
 	assert.Equal(t, [2]string{storage.OrderRefundRequired, storage.PaymentSucceeded}, [2]string{st, ps})
-	storagetest.AssertBooks(t, w.store.DB())
+	storagetest.AssertBooks(t, w.store)
 
 	worked, err := w.svc.WorkActions(ctx, 10)
 	require.NoError(t, err)
@@ -514,7 +514,7 @@ func TestLateSuccessRefundedAtStripe(t *testing.T) {
 	assert.ElementsMatch(t, []string{"create:" + o.ID, "cancel:" + o.ID, "refund:" + o.ID}, w.provider.Calls())
 	st, ps = w.status(t, o.ID)
 	assert.Equal(t, [2]string{storage.OrderRefunded, storage.PaymentRefunded}, [2]string{st, ps})
-	storagetest.AssertBooks(t, w.store.DB())
+	storagetest.AssertBooks(t, w.store)
 	worked, err = w.svc.WorkActions(ctx, 10)
 	require.NoError(t, err)
 	assert.Zero(t, worked, "each action is done once")
@@ -539,7 +539,7 @@ func TestManualProvider(t *testing.T) {
 	require.NoError(t, err)
 	_, err = w.svc.ConfirmManual(ctx, o.ID, "BANK-8")
 	assert.ErrorIs(t, err, &storage.Error{Code: storage.CodePaymentNotPending})
-	storagetest.AssertBooks(t, w.store.DB())
+	storagetest.AssertBooks(t, w.store)
 
 	// A late confirmation without stock: REFUND_REQUIRED, and the manual
 	// provider cannot refund: the action waits for a person.
@@ -556,7 +556,7 @@ func TestManualProvider(t *testing.T) {
 	assert.Equal(t, "DONE", w.actionState(t, o2.ID, "cancel"))
 	st, _ := w.status(t, o2.ID)
 	assert.Equal(t, storage.OrderRefundRequired, st)
-	storagetest.AssertBooks(t, w.store.DB())
+	storagetest.AssertBooks(t, w.store)
 }
 
 // TestActionsRetryWhileStripeIsDown: a refund queued while Stripe is
@@ -592,5 +592,5 @@ func TestActionsRetryWhileStripeIsDown(t *testing.T) {
 	assert.Equal(t, "DONE", w.actionState(t, o.ID, "refund"))
 	_, ps := w.status(t, o.ID)
 	assert.Equal(t, storage.PaymentRefunded, ps)
-	storagetest.AssertBooks(t, w.store.DB())
+	storagetest.AssertBooks(t, w.store)
 }

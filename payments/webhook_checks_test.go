@@ -93,5 +93,5 @@ func TestWebhookIgnoresAnotherIntentOfTheOrder(t *testing.T) {
 	assert.Equal(t, http.StatusOK, deliver(t, hook.URL, body, sig))
 	st, ps = w.status(t, o.ID)
 	assert.Equal(t, [2]string{storage.OrderPlaced, storage.PaymentSucceeded}, [2]string{st, ps})
-	storagetest.AssertBooks(t, w.store.DB())
+	storagetest.AssertBooks(t, w.store)
 }

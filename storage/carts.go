@@ -92,7 +92,7 @@ func (s *Store) CreateCartKeyed(ctx context.Context, key string) (*Cart, error) 
 		VALUES ($1, now() + $2 * interval '1 millisecond')
 		RETURNING ` + cartColumns
 	var first Cart
-	id, replayed, err := runKeyed(ctx, s, createCartScope, key, "createCart", requestHash("createCart"), func(tx *Tx) (string, error) {
+	id, replayed, err := runKeyed(ctx, s, createCartScope, key, "createCart", requestHash("createCart"), func(ctx context.Context, tx *Tx) (string, error) {
 		if err := sqlxGet(ctx, tx.q, &first, q, NewSecretID(), s.opts.HoldTTL.Milliseconds()); err != nil {
 			return "", err
 		}
@@ -347,7 +347,7 @@ func (s *Store) AddToCart(ctx context.Context, in AddToCartParams) (Reservation,
 // Its reservation carries the cart as the first attempt left it.
 func (s *Store) addToCartKeyed(ctx context.Context, in AddToCartParams) (Reservation, error) {
 	hash := requestHash("addToCart", in.ProductID, in.Quantity, in.AllowPartial)
-	out, err := s.idempotent(ctx, in.CartID, in.IdempotencyKey, "addToCart", hash, func(tx *Tx) (*Outcome, error) {
+	out, err := s.idempotent(ctx, in.CartID, in.IdempotencyKey, "addToCart", hash, func(ctx context.Context, tx *Tx) (*Outcome, error) {
 		res, err := s.reserveOn(ctx, tx.q, in)
 		if err != nil {
 			return nil, err

@@ -374,7 +374,7 @@ var batchLockedSQL = strings.Replace(batchSQL, "ORDER BY id\n\t\tFOR UPDATE\n", 
 func (s *Store) batchLockFirst(ctx context.Context, productID int64, join func() []*member) ([]batchRow, error) {
 	var rows []batchRow
 	var live []*member
-	err := s.WithTx(ctx, func(tx *Tx) error {
+	err := s.WithTx(ctx, func(ctx context.Context, tx *Tx) error {
 		if _, err := s.execIn(ctx, tx, lockProductSQL, productID); err != nil {
 			return err
 		}

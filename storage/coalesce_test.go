@@ -68,7 +68,7 @@ func TestBatchMembersFailAlone(t *testing.T) {
 	assert.Equal(t, 4, res[0].Reserved)
 	assert.Equal(t, 5, res[4].Reserved)
 
-	books := storagetest.AssertBooks(t, s.DB())
+	books := storagetest.AssertBooks(t, s)
 	assert.Equal(t, 10, books[0].Held)
 	var lineA int
 	require.NoError(t, s.DB().Get(&lineA, `SELECT quantity FROM cart_lines WHERE cart_id = $1 AND product_id = $2`, a.ID, p.ID))
@@ -112,7 +112,7 @@ func TestCoalescedSellOut(t *testing.T) {
 			}
 			together(fns...)
 			assert.EqualValues(t, 100, granted.Load())
-			books := storagetest.AssertBooks(t, s.DB())
+			books := storagetest.AssertBooks(t, s)
 			assert.Equal(t, 100, books[0].Held)
 			batches, fallbacks := s.BatchStats()
 			assert.Positive(t, batches, "concurrent reservations were coalesced")
@@ -142,7 +142,7 @@ func TestCartCurrency(t *testing.T) {
 	require.NoError(t, second(s.RemoveCartLine(ctx, c.ID, eur.ID, "")))
 	_, err = s.AddToCart(ctx, storage.AddToCartParams{CartID: c.ID, ProductID: usd.ID, Quantity: 1})
 	assert.NoError(t, err, "an emptied cart takes a new currency")
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 }
 
 func second[T any](_ T, err error) error { return err }

@@ -97,7 +97,7 @@ func (s *Store) CreateCollection(ctx context.Context, in NewCollection) (*Collec
 		handle = *in.Handle
 	}
 	var c Collection
-	create := func(tx *Tx) error {
+	create := func(ctx context.Context, tx *Tx) error {
 		if derived {
 			if err := lockHandleBase(ctx, tx.q, "collections", handle); err != nil {
 				return err
@@ -108,13 +108,13 @@ func (s *Store) CreateCollection(ctx context.Context, in NewCollection) (*Collec
 	if in.IdempotencyKey != "" {
 		// One transaction with the key's record: the derived handle's retry
 		// rolls back to a savepoint instead.
-		out, _, err := runKeyed(ctx, s, adminScope, in.IdempotencyKey, "createCollection", inputHash("createCollection", in), func(tx *Tx) (*Collection, error) {
+		out, _, err := runKeyed(ctx, s, adminScope, in.IdempotencyKey, "createCollection", inputHash("createCollection", in), func(ctx context.Context, tx *Tx) (*Collection, error) {
 			var err error
 			for attempt := 1; attempt <= handleAttempts; attempt++ {
 				if _, err := tx.q.ExecContext(ctx, `SAVEPOINT create_collection`); err != nil {
 					return nil, translate(err)
 				}
-				if err = create(tx); !derived || !errors.Is(err, ErrDuplicateHandle) {
+				if err = create(ctx, tx); !derived || !errors.Is(err, ErrDuplicateHandle) {
 					break
 				}
 				if _, err := tx.q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT create_collection`); err != nil {

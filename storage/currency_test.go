@@ -50,5 +50,5 @@ func TestDatabaseKeepsOneCurrencyPerCart(t *testing.T) {
 	var currency string
 	require.NoError(t, s.DB().Get(&currency, `SELECT currency FROM carts WHERE id = $1`, c.ID))
 	assert.Equal(t, "EUR", currency)
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 }

@@ -147,6 +147,19 @@ func retryable(err error) bool {
 	return pq.As(err, pqerror.TRSerializationFailure, pqerror.TRDeadlockDetected) != nil
 }
 
+// cancelled is ctx's own error for err when ctx has ended and err is what
+// its end did to a statement: PostgreSQL cancelled it (lib/pq sends the
+// cancel request; SQLSTATE 57014) or database/sql closed its transaction.
+// Callers then see context.DeadlineExceeded, a timeout, where they would
+// otherwise see an internal error.
+func cancelled(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil &&
+		(pq.As(err, pqerror.QueryCanceled) != nil || errors.Is(err, sql.ErrTxDone)) {
+		return ctx.Err()
+	}
+	return err
+}
+
 // translate maps driver errors onto the package's sentinels; anything else is
 // returned wrapped as an internal error.
 func translate(err error) error {

@@ -42,7 +42,7 @@ func (s *Store) ExplainListProducts(ctx context.Context, p ProductPageParams, co
 		err := s.read(ctx, true, func(rq queryer) error { return sqlxSelect(ctx, rq, &plan, `EXPLAIN `+q, args...) })
 		return strings.Join(plan, "\n"), err
 	}
-	err := s.WithTx(ctx, func(tx *Tx) error {
+	err := s.WithTx(ctx, func(ctx context.Context, tx *Tx) error {
 		if noSeqScan {
 			if _, err := tx.q.ExecContext(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
 				return err
@@ -106,3 +106,9 @@ const LockProductSQL = lockProductSQL
 
 // Translate is translate, for the error-mapping tests.
 var Translate = translate
+
+// ExecIn runs one statement in tx, as the operations' helpers run theirs.
+func ExecIn(ctx context.Context, tx *Tx, q string, args ...any) error {
+	_, err := tx.q.ExecContext(ctx, q, args...)
+	return translate(err)
+}

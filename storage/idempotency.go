@@ -234,12 +234,12 @@ func storeOutcome(ctx context.Context, tx *Tx, cartID, key string, out *Outcome)
 // key's record. A refusal is recorded and replayed like a success; whatever
 // op wrote before refusing is rolled back to a savepoint first. A request
 // for a cart that does not exist is refused without a record (claimKey).
-func (s *Store) idempotent(ctx context.Context, cartID, key, op string, hash []byte, run func(tx *Tx) (*Outcome, error)) (*Outcome, error) {
+func (s *Store) idempotent(ctx context.Context, cartID, key, op string, hash []byte, run func(ctx context.Context, tx *Tx) (*Outcome, error)) (*Outcome, error) {
 	if !ValidIdempotencyKey(key) {
 		return nil, invalidKey()
 	}
 	var out *Outcome
-	err := s.WithTx(ctx, func(tx *Tx) error {
+	err := s.WithTx(ctx, func(ctx context.Context, tx *Tx) error {
 		prev, err := s.claimKey(ctx, tx, cartID, key, op, hash)
 		if err != nil || prev != nil {
 			out = prev
@@ -251,7 +251,7 @@ func (s *Store) idempotent(ctx context.Context, cartID, key, op string, hash []b
 		if _, err := tx.q.ExecContext(ctx, `SAVEPOINT refusal`); err != nil {
 			return translate(err)
 		}
-		out, err = run(tx)
+		out, err = run(ctx, tx)
 		var se *Error
 		if errors.As(err, &se) {
 			if _, err := tx.q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT refusal`); err != nil {
@@ -317,12 +317,12 @@ type keyedOutcome[T any] struct {
 // a success; whatever run wrote before refusing is rolled back to a
 // savepoint first. run may run more than once (WithTx retries), never for
 // a replay.
-func runKeyed[T any](ctx context.Context, s *Store, scope, key, op string, hash []byte, run func(tx *Tx) (T, error)) (value T, replayed bool, err error) {
+func runKeyed[T any](ctx context.Context, s *Store, scope, key, op string, hash []byte, run func(ctx context.Context, tx *Tx) (T, error)) (value T, replayed bool, err error) {
 	if !ValidIdempotencyKey(key) {
 		return value, false, invalidKey()
 	}
 	var out keyedOutcome[T]
-	err = s.WithTx(ctx, func(tx *Tx) error {
+	err = s.WithTx(ctx, func(ctx context.Context, tx *Tx) error {
 		out, replayed = keyedOutcome[T]{}, false
 		raw, err := claimRecord(ctx, tx.q, scope, key, op, hash, s.opts.IdempotencyTTL, false)
 		if err != nil {
@@ -338,7 +338,7 @@ func runKeyed[T any](ctx context.Context, s *Store, scope, key, op string, hash 
 		if _, err := tx.q.ExecContext(ctx, `SAVEPOINT keyed`); err != nil {
 			return translate(err)
 		}
-		v, err := run(tx)
+		v, err := run(ctx, tx)
 		var se *Error
 		if errors.As(err, &se) {
 			if _, err := tx.q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT keyed`); err != nil {
@@ -369,18 +369,18 @@ func adminKeyed[T any](ctx context.Context, s *Store, key, op string, hash []byt
 		defer cancel()
 		return run(ctx, s.pool())
 	}
-	v, _, err := runKeyed(ctx, s, adminScope, key, op, hash, func(tx *Tx) (T, error) { return run(ctx, tx.q) })
+	v, _, err := runKeyed(ctx, s, adminScope, key, op, hash, func(ctx context.Context, tx *Tx) (T, error) { return run(ctx, tx.q) })
 	return v, err
 }
 
 // adminTx runs fn in a transaction: its own without a key, else the key's
 // (runKeyed, admin scope).
-func adminTx[T any](ctx context.Context, s *Store, key, op string, hash []byte, fn func(tx *Tx) (T, error)) (T, error) {
+func adminTx[T any](ctx context.Context, s *Store, key, op string, hash []byte, fn func(ctx context.Context, tx *Tx) (T, error)) (T, error) {
 	if key == "" {
 		var v T
-		err := s.WithTx(ctx, func(tx *Tx) error {
+		err := s.WithTx(ctx, func(ctx context.Context, tx *Tx) error {
 			var err error
-			v, err = fn(tx)
+			v, err = fn(ctx, tx)
 			return err
 		})
 		return v, err

@@ -69,7 +69,7 @@ func (s *Store) AdjustStockKeyed(ctx context.Context, productID int64, delta int
 	}
 	if key != "" {
 		p, _, err := runKeyed(ctx, s, adminScope, key, "adjustStock", requestHash("adjustStock", productID, delta, reason),
-			func(tx *Tx) (*Product, error) { return adjust(ctx, tx.q) })
+			func(ctx context.Context, tx *Tx) (*Product, error) { return adjust(ctx, tx.q) })
 		return p, err
 	}
 	var p *Product
@@ -174,7 +174,7 @@ func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductUpdate) (
 	if in.Images == nil {
 		err = update(s.pool())
 	} else {
-		err = s.WithTx(ctx, func(tx *Tx) error {
+		err = s.WithTx(ctx, func(ctx context.Context, tx *Tx) error {
 			if err := update(tx.q); err != nil {
 				return err
 			}

@@ -47,7 +47,7 @@ func TestAdjustStockKeyed(t *testing.T) {
 	var moves int
 	require.NoError(t, s.DB().Get(&moves, `SELECT count(*) FROM inventory_movements WHERE product_id = $1`, p.ID))
 	assert.Equal(t, 2, moves, "the opening stock and one restock")
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 }
 
 // TestAdjustStockKeyedConcurrently: attempts with one key that arrive
@@ -78,7 +78,7 @@ func TestAdjustStockKeyedConcurrently(t *testing.T) {
 		require.NoError(t, errs[i])
 		assert.Equal(t, 8, stocks[i])
 	}
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 }
 
 // TestCreateProductKeyed: a retried createProduct answers the product it
@@ -102,7 +102,7 @@ func TestCreateProductKeyed(t *testing.T) {
 	var n int
 	require.NoError(t, s.DB().Get(&n, `SELECT count(*) FROM products`))
 	assert.Equal(t, 1, n)
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 }
 
 // TestCreateCartKeyed: the same key answers the same cart, as it is now;
@@ -225,7 +225,7 @@ func TestCancelOrderAndCollectionsKeyed(t *testing.T) {
 	cur, err := s.ProductByID(ctx, p.ID)
 	require.NoError(t, err)
 	assert.Equal(t, 5, cur.Stock, "restocked once")
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 
 	in := storage.NewCollection{Title: "Keyed drops", IdempotencyKey: "coll-1"}
 	col, err := s.CreateCollection(ctx, in)

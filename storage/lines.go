@@ -69,7 +69,7 @@ func (s *Store) changeLine(ctx context.Context, cartID string, productID int64, 
 		return nil, userErr(CodeCartNotFound, "no cart with this id", "input", "cartId")
 	}
 	if key != "" {
-		out, err := s.idempotent(ctx, cartID, key, op, requestHash(op, productID, want), func(tx *Tx) (*Outcome, error) {
+		out, err := s.idempotent(ctx, cartID, key, op, requestHash(op, productID, want), func(ctx context.Context, tx *Tx) (*Outcome, error) {
 			return &Outcome{}, s.changeLineTx(ctx, tx, cartID, productID, want)
 		})
 		if err != nil {
@@ -77,7 +77,7 @@ func (s *Store) changeLine(ctx context.Context, cartID string, productID int64, 
 		}
 		return out.Snapshot, out.Err()
 	}
-	return nil, s.WithTx(ctx, func(tx *Tx) error { return s.changeLineTx(ctx, tx, cartID, productID, want) })
+	return nil, s.WithTx(ctx, func(ctx context.Context, tx *Tx) error { return s.changeLineTx(ctx, tx, cartID, productID, want) })
 }
 
 // changeLineTx moves a line from its current quantity to want: cart lock, a

@@ -90,7 +90,7 @@ func TestBatchJoinsWhileWaitingForTheRow(t *testing.T) {
 	after := s.Stats()
 	assert.EqualValues(t, late, after.BatchJoins-before.BatchJoins, "every late reservation joined the waiting batch")
 	assert.EqualValues(t, 1, after.Batches-before.Batches, "one batch served all six")
-	books := storagetest.AssertBooks(t, s.DB())
+	books := storagetest.AssertBooks(t, s)
 	assert.Equal(t, 1+2+late*3, books[0].Held)
 }
 
@@ -144,6 +144,6 @@ func TestLockedBatchSkipsLockedCarts(t *testing.T) {
 	require.NoError(t, freeErr)
 	assert.Equal(t, 3, freeRes.Reserved)
 	require.NoError(t, busyErr, "served alone once its cart is free")
-	books := storagetest.AssertBooks(t, s.DB())
+	books := storagetest.AssertBooks(t, s)
 	assert.Equal(t, 5, books[0].Held)
 }

@@ -103,7 +103,7 @@ func (s *Store) Checkout(ctx context.Context, cartID, email, key string) (*Order
 	}
 	var sold sale
 	if key != "" {
-		out, err := s.idempotent(ctx, cartID, key, "checkout", requestHash("checkout", email), func(tx *Tx) (*Outcome, error) {
+		out, err := s.idempotent(ctx, cartID, key, "checkout", requestHash("checkout", email), func(ctx context.Context, tx *Tx) (*Outcome, error) {
 			o, x, err := s.checkoutTx(ctx, tx, cartID, email)
 			if err != nil {
 				return nil, err
@@ -123,7 +123,7 @@ func (s *Store) Checkout(ctx context.Context, cartID, email, key string) (*Order
 		return s.OrderByID(ctx, out.OrderID)
 	}
 	var order *Order
-	err := s.WithTx(ctx, func(tx *Tx) (err error) {
+	err := s.WithTx(ctx, func(ctx context.Context, tx *Tx) (err error) {
 		order, sold, err = s.checkoutTx(ctx, tx, cartID, email)
 		return err
 	})
@@ -247,7 +247,7 @@ func (s *Store) CancelOrderKeyed(ctx context.Context, orderID, key string) (*Ord
 		return nil, userErr(CodeOrderNotFound, "no order with this id", "input", "orderId")
 	}
 	var order Order
-	cancelTx := func(tx *Tx) error {
+	cancelTx := func(ctx context.Context, tx *Tx) error {
 		st, err := lockOrder(ctx, tx.q, orderID)
 		switch {
 		case err != nil:
@@ -317,8 +317,8 @@ func (s *Store) CancelOrderKeyed(ctx context.Context, orderID, key string) (*Ord
 		}
 		return enqueueOrderEvent(ctx, tx.q, TopicOrderCancelled, orderID)
 	}
-	return adminTx(ctx, s, key, "cancelOrder", requestHash("cancelOrder", orderID), func(tx *Tx) (*Order, error) {
-		if err := cancelTx(tx); err != nil {
+	return adminTx(ctx, s, key, "cancelOrder", requestHash("cancelOrder", orderID), func(ctx context.Context, tx *Tx) (*Order, error) {
+		if err := cancelTx(ctx, tx); err != nil {
 			return nil, err
 		}
 		o := order

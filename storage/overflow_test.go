@@ -32,6 +32,6 @@ func TestBatchCartTotalNearInt32(t *testing.T) {
 	assert.Equal(t, storage.CodeCartLimitExceeded, codeOf(errs[0]), "%v", errs[0])
 	assert.NoError(t, errs[1])
 	assert.Equal(t, 1, res[1].Reserved)
-	books := storagetest.AssertBooks(t, s.DB())
+	books := storagetest.AssertBooks(t, s)
 	assert.Equal(t, 1, books[1].Held)
 }

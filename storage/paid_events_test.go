@@ -48,5 +48,5 @@ func TestPaymentSuccessFiresOrderPaidOnce(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.Equal(t, map[string]int{"ORDER_PAID:PLACED": 1, "ORDER_PLACED:PLACED": 1}, events())
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 }

@@ -133,7 +133,7 @@ func TestSetStock(t *testing.T) {
 		_, err = s.SetStock(ctx, in)
 		assert.ErrorIs(t, err, &storage.Error{Code: storage.CodeIdempotencyKeyReused})
 	})
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 }
 
 // TestSetStockRacesReservationsAndAdjustments: stock syncs with and without
@@ -211,7 +211,7 @@ func TestSetStockRacesReservationsAndAdjustments(t *testing.T) {
 	wg.Wait()
 	t.Logf("syncs applied %d, refused as changed %d", applied.Load(), changed.Load())
 	assert.Positive(t, applied.Load())
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 	// Every product's crossing events alternate: never two sold-outs in a row.
 	for _, p := range ps {
 		last := ""
@@ -287,8 +287,10 @@ func TestOrderPaidHelper(t *testing.T) {
 	require.NoError(t, err)
 	o, err := s.Checkout(ctx, c.ID, "pay@example.com", "")
 	require.NoError(t, err)
-	require.NoError(t, s.WithTx(ctx, func(tx *storage.Tx) error { return storage.EnqueueOrderEvent(ctx, tx, storage.TopicOrderPaid, o.ID) }))
-	require.NoError(t, s.WithTx(ctx, func(tx *storage.Tx) error {
+	require.NoError(t, s.WithTx(ctx, func(ctx context.Context, tx *storage.Tx) error {
+		return storage.EnqueueOrderEvent(ctx, tx, storage.TopicOrderPaid, o.ID)
+	}))
+	require.NoError(t, s.WithTx(ctx, func(ctx context.Context, tx *storage.Tx) error {
 		return storage.EnqueueEvent(ctx, tx, storage.TopicOrderPaid, map[string]any{"orderId": o.ID, "custom": true})
 	}))
 	assert.Equal(t, []string{"ORDER_PLACED", "ORDER_PAID", "ORDER_PAID"}, events(t, s.DB(), "order:"+o.ID))

@@ -142,7 +142,7 @@ func (s *Store) BeginCheckout(ctx context.Context, in BeginCheckoutParams) (*Ord
 	}
 	var orderID string
 	if in.IdempotencyKey != "" {
-		out, err := s.idempotent(ctx, in.CartID, in.IdempotencyKey, "beginCheckout", requestHash("beginCheckout", email), func(tx *Tx) (*Outcome, error) {
+		out, err := s.idempotent(ctx, in.CartID, in.IdempotencyKey, "beginCheckout", requestHash("beginCheckout", email), func(ctx context.Context, tx *Tx) (*Outcome, error) {
 			o, err := s.beginCheckoutTx(ctx, tx, in.CartID, email, in.Provider, in.TTL)
 			if err != nil {
 				return nil, err
@@ -157,7 +157,7 @@ func (s *Store) BeginCheckout(ctx context.Context, in BeginCheckoutParams) (*Ord
 		}
 		orderID = out.OrderID
 	} else {
-		err := s.WithTx(ctx, func(tx *Tx) error {
+		err := s.WithTx(ctx, func(ctx context.Context, tx *Tx) error {
 			o, err := s.beginCheckoutTx(ctx, tx, in.CartID, email, in.Provider, in.TTL)
 			if err == nil {
 				orderID = o.ID
@@ -275,7 +275,7 @@ func (s *Store) AttachIntent(ctx context.Context, orderID, reference, clientSecr
 // recorded an intent, the payment was decided) and nothing changed.
 func (s *Store) AbandonCheckout(ctx context.Context, orderID string) (bool, error) {
 	var done bool
-	err := s.WithTx(ctx, func(tx *Tx) error {
+	err := s.WithTx(ctx, func(ctx context.Context, tx *Tx) error {
 		done = false
 		var cartID string
 		err := sqlxGet(ctx, tx.q, &cartID, `SELECT cart_id FROM orders WHERE id = $1`, orderID)
@@ -435,7 +435,7 @@ func (s *Store) paymentTx(ctx context.Context, ev PaymentEvent, apply func(tx *T
 		return nil, orderNotFound()
 	}
 	var tr PaymentTransition
-	err := s.WithTx(ctx, func(tx *Tx) error {
+	err := s.WithTx(ctx, func(ctx context.Context, tx *Tx) error {
 		tr = PaymentTransition{}
 		st, err := lockOrder(ctx, tx.q, ev.OrderID)
 		if err != nil {
@@ -773,7 +773,7 @@ func expirePending(ctx context.Context, q queryer, orderIDs []string, orderStatu
 func (s *Store) ReapPayments(ctx context.Context, limit int) (int, error) {
 	var n int
 	var units int64
-	err := s.WithTx(ctx, func(tx *Tx) error {
+	err := s.WithTx(ctx, func(ctx context.Context, tx *Tx) error {
 		const pick = `
 			SELECT o.id
 			FROM orders o
@@ -875,7 +875,7 @@ const maxActionBackoff = 10 * time.Minute
 // was an action to work.
 func (s *Store) WorkPaymentAction(ctx context.Context, provider string, do func(context.Context, *PaymentAction) (ActionResult, error)) (bool, error) {
 	var worked bool
-	err := s.WithTx(ctx, func(tx *Tx) error {
+	err := s.WithTx(ctx, func(ctx context.Context, tx *Tx) error {
 		worked = false
 		const claim = `
 			SELECT a.id, a.order_id, a.kind, a.attempts, p.provider, p.reference, p.amount_cents, p.currency

@@ -49,5 +49,5 @@ func TestProviderEventMustNameTheOrdersPayment(t *testing.T) {
 	tr, err := s.PaymentSucceeded(ctx, ev(o.ID, "evt_4", "pi_the_orders"))
 	require.NoError(t, err)
 	assert.Equal(t, storage.OrderPlaced, tr.Order.Status)
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 }

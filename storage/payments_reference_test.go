@@ -87,7 +87,7 @@ func TestManualReferenceConfirmsOneOrder(t *testing.T) {
 	require.NoError(t, confirmManual(s, b.ID, "BANK-2"))
 	st, ps := orderStatus(t, s, b.ID)
 	assert.Equal(t, [2]string{storage.OrderPlaced, storage.PaymentSucceeded}, [2]string{st, ps})
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 }
 
 // TestRaceManualReferenceTwoOrders: two confirmations with one reference,
@@ -117,6 +117,6 @@ func TestRaceManualReferenceTwoOrders(t *testing.T) {
 		var n int
 		require.NoError(t, s.DB().Get(&n, `SELECT count(*) FROM payments WHERE reference = $1`, ref))
 		assert.Equal(t, 1, n)
-		storagetest.AssertBooks(t, s.DB())
+		storagetest.AssertBooks(t, s)
 	}
 }

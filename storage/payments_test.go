@@ -109,7 +109,7 @@ func TestBeginCheckoutKeepsTheHolds(t *testing.T) {
 	cart, err := s.CartByID(ctx, c.ID)
 	require.NoError(t, err)
 	assert.Equal(t, storage.CartCheckedOut, cart.Status)
-	books := storagetest.AssertBooks(t, s.DB())
+	books := storagetest.AssertBooks(t, s)
 	assert.Equal(t, 2, books[0].PendingHeld)
 	assert.Equal(t, 0, books[0].CartHeld)
 	audit, err := s.InventoryAudit(ctx, storage.AuditParams{First: 100})
@@ -175,7 +175,7 @@ func TestPaymentSucceededSellsOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, storage.PaymentSucceeded, pay.Status)
 	assert.Equal(t, "pi_"+o.ID, *pay.Reference)
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 
 	// The same event again, another success event, a late failure: nothing.
 	before := storagetest.Snapshot(t, s.DB())
@@ -189,7 +189,7 @@ func TestPaymentSucceededSellsOnce(t *testing.T) {
 	o2, p2 := orderStatus(t, s, o.ID)
 	assert.Equal(t, [2]string{storage.OrderPlaced, storage.PaymentSucceeded}, [2]string{o2, p2})
 	assert.Equal(t, 3, sales(t, s, o.ID))
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 }
 
 func TestPaymentEventRefusals(t *testing.T) {
@@ -260,7 +260,7 @@ func TestRaceSuccessVsReaper(t *testing.T) {
 		assert.Equal(t, storage.OrderPlaced, st)
 		assert.Equal(t, storage.PaymentSucceeded, ps)
 		assert.Equal(t, 2, sales(t, s, o.ID), "sold exactly once")
-		storagetest.AssertBooks(t, s.DB())
+		storagetest.AssertBooks(t, s)
 	}
 	t.Logf("%d of %d rounds expired before the success arrived", expiredFirst, rounds)
 	stock, held := stockHeld(t, s, p)
@@ -289,7 +289,7 @@ func TestRaceSameEventTwoProcesses(t *testing.T) {
 		assert.NotEqual(t, a.Duplicate, b.Duplicate, "exactly one of the two applied the event")
 		assert.NotEqual(t, a.Changed(), b.Changed())
 		assert.Equal(t, 2, sales(t, s, o.ID))
-		storagetest.AssertBooks(t, s.DB())
+		storagetest.AssertBooks(t, s)
 	}
 	var events int
 	require.NoError(t, s.DB().Get(&events, `SELECT count(*) FROM payment_events`))
@@ -315,7 +315,7 @@ func TestLateSuccess(t *testing.T) {
 		assert.Equal(t, map[string]string{"cancel": "PENDING"}, actions(t, s, o.ID), "expiry queues the intent's cancellation")
 		stock, held := stockHeld(t, s, p)
 		assert.Equal(t, [2]int{5, 0}, [2]int{stock, held}, "the holds are released")
-		storagetest.AssertBooks(t, s.DB())
+		storagetest.AssertBooks(t, s)
 
 		tr, err := s.PaymentSucceeded(ctx, succeeded(o.ID, "evt_late"))
 		require.NoError(t, err)
@@ -324,7 +324,7 @@ func TestLateSuccess(t *testing.T) {
 		stock, held = stockHeld(t, s, q)
 		assert.Equal(t, [2]int{3, 0}, [2]int{stock, held})
 		assert.Equal(t, 4, sales(t, s, o.ID))
-		storagetest.AssertBooks(t, s.DB())
+		storagetest.AssertBooks(t, s)
 	})
 
 	t.Run("no stock left: refund required, then refunded", func(t *testing.T) {
@@ -351,7 +351,7 @@ func TestLateSuccess(t *testing.T) {
 		stock, held := stockHeld(t, s, p)
 		assert.Equal(t, [2]int{3, 0}, [2]int{stock, held})
 		assert.Equal(t, map[string]string{"cancel": "PENDING", "refund": "PENDING"}, actions(t, s, o.ID))
-		storagetest.AssertBooks(t, s.DB())
+		storagetest.AssertBooks(t, s)
 
 		// The action worker: the cancel, then the refund, each once.
 		var did []string
@@ -371,7 +371,7 @@ func TestLateSuccess(t *testing.T) {
 		assert.ElementsMatch(t, []string{"cancel", "refund"}, did)
 		st, ps = orderStatus(t, s, o.ID)
 		assert.Equal(t, [2]string{storage.OrderRefunded, storage.PaymentRefunded}, [2]string{st, ps})
-		storagetest.AssertBooks(t, s.DB())
+		storagetest.AssertBooks(t, s)
 
 		// Another success event changes nothing now.
 		_, err = s.PaymentSucceeded(ctx, succeeded(o.ID, "evt_late_again"))
@@ -380,7 +380,7 @@ func TestLateSuccess(t *testing.T) {
 		assert.Equal(t, [2]string{storage.OrderRefunded, storage.PaymentRefunded}, [2]string{st, ps})
 		stock, held = stockHeld(t, s, q)
 		assert.Equal(t, [2]int{3, 2}, [2]int{stock, held})
-		storagetest.AssertBooks(t, s.DB())
+		storagetest.AssertBooks(t, s)
 	})
 }
 
@@ -399,7 +399,7 @@ func TestFailureThenLateSuccess(t *testing.T) {
 	stock, held := stockHeld(t, s, p)
 	assert.Equal(t, [2]int{4, 0}, [2]int{stock, held})
 	assert.Equal(t, map[string]string{"cancel": "PENDING"}, actions(t, s, o.ID))
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 
 	// The reaper finds nothing to do; the failure again changes nothing.
 	n, err := s.ReapPayments(ctx, 10)
@@ -417,7 +417,7 @@ func TestFailureThenLateSuccess(t *testing.T) {
 	assert.Equal(t, storage.OrderPlaced, tr.Order.Status)
 	stock, held = stockHeld(t, s, p)
 	assert.Equal(t, [2]int{2, 0}, [2]int{stock, held})
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 }
 
 func TestCancelOrderAwaitingPayment(t *testing.T) {
@@ -436,7 +436,7 @@ func TestCancelOrderAwaitingPayment(t *testing.T) {
 	stock, held := stockHeld(t, s, p)
 	assert.Equal(t, [2]int{4, 0}, [2]int{stock, held}, "holds released, nothing was sold or restocked")
 	assert.Equal(t, map[string]string{"cancel": "PENDING"}, actions(t, s, o.ID))
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 
 	_, err = s.CancelOrder(ctx, o.ID)
 	assert.ErrorIs(t, err, &storage.Error{Code: storage.CodeOrderAlreadyCancelled})
@@ -449,7 +449,7 @@ func TestCancelOrderAwaitingPayment(t *testing.T) {
 	assert.Equal(t, "PENDING", actions(t, s, o.ID)["refund"])
 	stock, held = stockHeld(t, s, p)
 	assert.Equal(t, [2]int{4, 0}, [2]int{stock, held})
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 	_, err = s.CancelOrder(ctx, o.ID)
 	assert.ErrorIs(t, err, &storage.Error{Code: storage.CodeInvalidInput}, "an order awaiting its refund is not cancelled")
 }
@@ -467,7 +467,7 @@ func TestCancelPaidOrderQueuesRefund(t *testing.T) {
 	stock, held := stockHeld(t, s, p)
 	assert.Equal(t, [2]int{4, 0}, [2]int{stock, held}, "restocked")
 	assert.Equal(t, map[string]string{"refund": "PENDING"}, actions(t, s, o.ID))
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 	worked, err := s.WorkPaymentAction(ctx, testProvider, func(context.Context, *storage.PaymentAction) (storage.ActionResult, error) {
 		return storage.ActionDone, nil
 	})
@@ -475,7 +475,7 @@ func TestCancelPaidOrderQueuesRefund(t *testing.T) {
 	require.True(t, worked)
 	st, ps := orderStatus(t, s, o.ID)
 	assert.Equal(t, [2]string{storage.OrderCancelled, storage.PaymentRefunded}, [2]string{st, ps})
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 }
 
 // TestRaceCancelVsSuccessVsReaper: cancelOrder, a success and the reaper
@@ -511,7 +511,7 @@ func TestRaceCancelVsSuccessVsReaper(t *testing.T) {
 		default:
 			t.Errorf("order ended %s", st)
 		}
-		storagetest.AssertBooks(t, s.DB())
+		storagetest.AssertBooks(t, s)
 	}
 	t.Logf("ends: %v", ends)
 }
@@ -553,7 +553,7 @@ func TestAbandonCheckout(t *testing.T) {
 	assert.Zero(t, n)
 	stock, held := stockHeld(t, s, p)
 	assert.Equal(t, [2]int{5, 2}, [2]int{stock, held})
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 
 	// Abandoning twice does nothing; the same key checks out anew.
 	undone, err = s.AbandonCheckout(ctx, o.ID)
@@ -570,7 +570,7 @@ func TestAbandonCheckout(t *testing.T) {
 	undone, err = s.AbandonCheckout(ctx, o2.ID)
 	require.NoError(t, err)
 	assert.False(t, undone)
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 
 	// After an abandon, an intent can no longer be attached.
 	o3 := mustPending(t, s, 1, p)
@@ -602,7 +602,7 @@ func TestManualConfirmationReference(t *testing.T) {
 	assert.ErrorIs(t, confirm("BANK-2"), &storage.Error{Code: storage.CodePaymentNotPending})
 	assert.Equal(t, before, storagetest.Snapshot(t, s.DB()))
 	assert.Equal(t, 1, sales(t, s, o.ID))
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 }
 
 func TestActionRetriesAndStops(t *testing.T) {

@@ -32,5 +32,5 @@ func TestBeginCheckoutNeedsTTL(t *testing.T) {
 	assert.Equal(t, storage.CartActive, cart.Status)
 	stock, held := stockHeld(t, s, p)
 	assert.Equal(t, [2]int{5, 2}, [2]int{stock, held})
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 }

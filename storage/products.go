@@ -157,7 +157,7 @@ func (s *Store) CreateProduct(ctx context.Context, in NewProduct) (*Product, err
 		handle = *in.Handle
 	}
 	var p Product
-	create := func(tx *Tx) error {
+	create := func(ctx context.Context, tx *Tx) error {
 		if derived {
 			if err := lockHandleBase(ctx, tx.q, "products", handle); err != nil {
 				return err
@@ -176,13 +176,13 @@ func (s *Store) CreateProduct(ctx context.Context, in NewProduct) (*Product, err
 	if in.IdempotencyKey != "" {
 		// One transaction with the key's record: the derived handle's retry
 		// rolls back to a savepoint instead.
-		out, _, err := runKeyed(ctx, s, adminScope, in.IdempotencyKey, "createProduct", inputHash("createProduct", in), func(tx *Tx) (*Product, error) {
+		out, _, err := runKeyed(ctx, s, adminScope, in.IdempotencyKey, "createProduct", inputHash("createProduct", in), func(ctx context.Context, tx *Tx) (*Product, error) {
 			var err error
 			for attempt := 1; attempt <= handleAttempts; attempt++ {
 				if _, err := tx.q.ExecContext(ctx, `SAVEPOINT create_product`); err != nil {
 					return nil, translate(err)
 				}
-				if err = create(tx); !derived || !errors.Is(err, ErrDuplicateHandle) {
+				if err = create(ctx, tx); !derived || !errors.Is(err, ErrDuplicateHandle) {
 					break
 				}
 				if _, err := tx.q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT create_product`); err != nil {

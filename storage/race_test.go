@@ -77,7 +77,7 @@ func TestRaceReaperVsAddToCart(t *testing.T) {
 		)
 		allowed(t, addErr, storage.CodeCartExpired)
 		require.NoError(t, reapErr)
-		storagetest.AssertBooks(t, s.DB())
+		storagetest.AssertBooks(t, s)
 	}
 }
 
@@ -104,7 +104,7 @@ func TestRaceCheckoutVsExpiry(t *testing.T) {
 			require.NotNil(t, order)
 			sold += 3
 		}
-		books := storagetest.AssertBooks(t, s.DB())
+		books := storagetest.AssertBooks(t, s)
 		assert.Equal(t, 10*rounds-sold, books[0].Stock, "round %d", i)
 	}
 }
@@ -128,7 +128,7 @@ func TestRaceCheckoutTwice(t *testing.T) {
 		require.NoError(t, e1)
 		require.NoError(t, e2)
 		assert.Equal(t, o1.ID, o2.ID, "both checkouts answer with the same order")
-		books := storagetest.AssertBooks(t, s.DB())
+		books := storagetest.AssertBooks(t, s)
 		assert.Equal(t, 10*rounds-2*(i+1), books[0].Stock, "sold once")
 	}
 }
@@ -166,7 +166,7 @@ func TestRaceTwoReapers(t *testing.T) {
 		k, err := s.ReapExpired(ctx, 1000)
 		require.NoError(t, err)
 		assert.Equal(t, carts, n1+n2+k, "every cart expired exactly once")
-		books := storagetest.AssertBooks(t, s.DB())
+		books := storagetest.AssertBooks(t, s)
 		assert.Equal(t, 0, books[0].Held)
 	}
 }

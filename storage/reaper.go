@@ -59,7 +59,7 @@ const ReaperBatch = 100
 func (s *Store) ReapExpired(ctx context.Context, limit int) (int, error) {
 	var n int
 	var units int64
-	err := s.WithTx(ctx, func(tx *Tx) error {
+	err := s.WithTx(ctx, func(ctx context.Context, tx *Tx) error {
 		var ids []string
 		const pick = `
 			SELECT id

@@ -75,7 +75,7 @@ func (s *Store) SetStock(ctx context.Context, in SetStockParams) (*SetStockResul
 	}
 	// apply sets the items in tx; unless AllowPartial, a refusal is
 	// errRollback with the refusals in its result.
-	apply := func(tx *Tx) (*SetStockResult, error) {
+	apply := func(ctx context.Context, tx *Tx) (*SetStockResult, error) {
 		products, refused, err := setStockTx(ctx, tx.q, in, ids)
 		if err != nil {
 			return nil, err
@@ -89,9 +89,9 @@ func (s *Store) SetStock(ctx context.Context, in SetStockParams) (*SetStockResul
 	}
 	if in.IdempotencyKey == "" {
 		var out *SetStockResult
-		err = s.WithTx(ctx, func(tx *Tx) error {
+		err = s.WithTx(ctx, func(ctx context.Context, tx *Tx) error {
 			var err error
-			out, err = apply(tx)
+			out, err = apply(ctx, tx)
 			return err
 		})
 		if errors.Is(err, errRollback) {
@@ -105,11 +105,11 @@ func (s *Store) SetStock(ctx context.Context, in SetStockParams) (*SetStockResul
 	// Keyed: the answer is stored as the products' ids and the refusals; a
 	// replay renders the products as they are now.
 	var first *SetStockResult
-	rec, replayed, err := runKeyed(ctx, s, adminScope, in.IdempotencyKey, "setStock", stockRequestHash(in), func(tx *Tx) (stockOutcome, error) {
+	rec, replayed, err := runKeyed(ctx, s, adminScope, in.IdempotencyKey, "setStock", stockRequestHash(in), func(ctx context.Context, tx *Tx) (stockOutcome, error) {
 		if _, err := tx.q.ExecContext(ctx, `SAVEPOINT set_stock`); err != nil {
 			return stockOutcome{}, translate(err)
 		}
-		out, err := apply(tx)
+		out, err := apply(ctx, tx)
 		if errors.Is(err, errRollback) {
 			if _, err := tx.q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT set_stock`); err != nil {
 				return stockOutcome{}, translate(err)

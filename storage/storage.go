@@ -28,7 +28,8 @@ type Options struct {
 	HoldTTL time.Duration
 	// DefaultCurrency prices an empty cart (DEFAULT_CURRENCY).
 	DefaultCurrency string
-	// QueryTimeout bounds every statement that runs without a caller deadline.
+	// QueryTimeout bounds every statement that runs without a caller
+	// deadline, and every transaction (WithTx), whatever the caller's.
 	QueryTimeout time.Duration
 	// SearchTimeout is the statement_timeout of the statements of a
 	// catalog search (SEARCH_STATEMENT_TIMEOUT): past it the
@@ -237,14 +238,21 @@ func (s *Store) withTimeout(ctx context.Context) (context.Context, context.Cance
 const maxTxAttempts = 5
 
 // WithTx runs fn in one READ COMMITTED transaction: it begins, rolls back on
-// any error (also when ctx is cancelled), and commits. Serialization failures
-// and deadlocks (SQLSTATE 40001, 40P01) are retried a bounded number of times
-// with jittered backoff; fn must therefore be safe to run again.
-func (s *Store) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
+// any error (also when ctx is cancelled), and commits. fn gets the
+// transaction's context, ctx bounded by Options.QueryTimeout (the caller's
+// deadline when it is sooner), and runs every statement with it, so a
+// statement blocked on a lock ends at that deadline with ctx's error
+// (context.DeadlineExceeded), not an internal one. Serialization failures
+// and deadlocks (SQLSTATE 40001, 40P01) are retried a bounded number of
+// times with jittered backoff, all within that one deadline; fn must
+// therefore be safe to run again.
+func (s *Store) WithTx(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.QueryTimeout)
+	defer cancel()
 	return s.retry(ctx, func(ctx context.Context) error { return s.tryTx(ctx, fn) })
 }
 
-func (s *Store) tryTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+func (s *Store) tryTx(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) (err error) {
 	sqlTx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return translate(err)
@@ -255,7 +263,7 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			_ = sqlTx.Rollback()
 		}
 	}()
-	if err = fn(&Tx{q: counted{sqlTx, &s.queries}, raw: sqlTx}); err != nil {
+	if err = fn(ctx, &Tx{q: counted{sqlTx, &s.queries}, raw: sqlTx}); err != nil {
 		return err
 	}
 	s.queries.Add(1)
@@ -274,7 +282,7 @@ func (s *Store) retry(ctx context.Context, fn func(ctx context.Context) error) e
 	for attempt := 1; ; attempt++ {
 		err = fn(ctx)
 		if err == nil || attempt == maxTxAttempts || !retryable(err) {
-			return err
+			return cancelled(ctx, err)
 		}
 		backoff := time.Duration(attempt*attempt) * time.Millisecond
 		select {

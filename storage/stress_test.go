@@ -91,5 +91,5 @@ func TestStressNoInternalErrors(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	storagetest.AssertBooks(t, s.DB())
+	storagetest.AssertBooks(t, s)
 }

@@ -64,7 +64,7 @@ func TestSyncJob(t *testing.T) {
 	assert.Contains(t, out.String(), "MUG: stock 12 (available 12)")
 	assert.Contains(t, out.String(), "TEE: refused, STOCK_BELOW_HELD")
 	assert.Contains(t, out.String(), "NOPE: refused, PRODUCT_NOT_FOUND")
-	storagetest.AssertBooks(t, store.DB())
+	storagetest.AssertBooks(t, store)
 }
 
 func TestReceiver(t *testing.T) {

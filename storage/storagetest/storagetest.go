@@ -216,57 +216,49 @@ func Snapshot(t testing.TB, db *sqlx.DB, except ...string) string {
 	return b.String()
 }
 
-// Books holds one product's figures for invariant checks.
-type Books struct {
-	ProductID   int64 `db:"id"`
-	Stock       int   `db:"stock"`
-	Held        int   `db:"held"`
-	CartHeld    int   `db:"cart_held"`
-	PendingHeld int   `db:"pending_held"`
-	LedgerStock int   `db:"ledger_stock"`
-}
-
-// AssertBooks checks the invariants on every product: 0 <= held <= stock,
-// held = live cart lines + lines of orders awaiting payment, stock = sum
-// of its ledger movements. And on every order: its ledger (sales less
-// cancellations) sold its lines' units if it is PLACED and none otherwise,
-// and its payment's status fits its own (no paid order left without a
-// placed order or a queued refund).
-func AssertBooks(t testing.TB, db *sqlx.DB) []Books {
+// AssertBooks checks the books the way an operator would, and a little
+// more: every product through the store's own audit (InventoryAudit, paged
+// to the end: 0 <= held <= stock, held = live cart lines + lines of orders
+// awaiting payment, stock = sum of its ledger movements), failing t for
+// each row that is not ok, then every order with AssertOrderBooks. It
+// returns the audit's rows, every product in id order.
+func AssertBooks(t testing.TB, s *storage.Store) []*storage.AuditRow {
 	t.Helper()
-	tx, err := db.Beginx()
-	if err != nil {
-		t.Fatalf("books: %v", err)
-	}
-	defer tx.Rollback()
-	// One snapshot for every check.
-	if _, err := tx.Exec(`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY`); err != nil {
-		t.Fatalf("books: %v", err)
-	}
-	var rows []Books
-	err = tx.Select(&rows, `
-		SELECT p.id, p.stock, p.held,
-		       COALESCE((SELECT sum(quantity) FROM cart_lines cl WHERE cl.product_id = p.id), 0) AS cart_held,
-		       COALESCE((SELECT sum(ol.quantity) FROM order_lines ol JOIN orders o ON o.id = ol.order_id
-		                 WHERE ol.product_id = p.id AND o.status = 'PENDING_PAYMENT'), 0) AS pending_held,
-		       COALESCE((SELECT sum(delta) FROM inventory_movements m WHERE m.product_id = p.id), 0) AS ledger_stock
-		FROM products p
-		ORDER BY p.id`)
-	if err != nil {
-		t.Fatalf("books: %v", err)
+	var rows []*storage.AuditRow
+	for p := (storage.AuditParams{First: storage.MaxAuditPage}); ; {
+		page, err := s.InventoryAudit(context.Background(), p)
+		if err != nil {
+			t.Fatalf("books: audit: %v", err)
+		}
+		rows = append(rows, page...)
+		if len(page) < p.First {
+			break
+		}
+		p.After = page[len(page)-1].ProductID
 	}
 	for _, r := range rows {
-		if r.Held < 0 || r.Held > r.Stock || r.Held != r.CartHeld+r.PendingHeld || r.Stock != r.LedgerStock {
+		if !r.OK {
 			t.Errorf("books broken for product %d: stock=%d held=%d cart_held=%d pending_held=%d ledger_stock=%d",
 				r.ProductID, r.Stock, r.Held, r.CartHeld, r.PendingHeld, r.LedgerStock)
 		}
 	}
+	AssertOrderBooks(t, s)
+	return rows
+}
+
+// AssertOrderBooks checks what the product audit cannot see, order by
+// order: its ledger (sales less cancellations) sold its lines' units if it
+// is PLACED and none otherwise, and its payment's status fits its own (no
+// paid order left without a placed order or a queued refund). One
+// statement, so one snapshot.
+func AssertOrderBooks(t testing.TB, s *storage.Store) {
+	t.Helper()
 	var bad []struct {
 		OrderID string `db:"order_id"`
 		Status  string `db:"status"`
 		Problem string `db:"problem"`
 	}
-	err = tx.Select(&bad, `
+	err := s.DB().Select(&bad, `
 		WITH net AS (
 			SELECT ol.order_id, ol.product_id, ol.quantity,
 			       -COALESCE((SELECT sum(m.delta) FROM inventory_movements m
@@ -298,5 +290,4 @@ func AssertBooks(t testing.TB, db *sqlx.DB) []Books {
 	for _, b := range bad {
 		t.Errorf("books broken for order %s (%s): %s", b.OrderID, b.Status, b.Problem)
 	}
-	return rows
 }

@@ -2,6 +2,7 @@ package storagetest_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -119,4 +120,56 @@ func TestSnapshotExcept(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, before, storagetest.Snapshot(t, s.DB(), "webhook_endpoints"))
 	assert.NotEqual(t, before, storagetest.Snapshot(t, s.DB()))
+}
+
+// recorder is a testing.TB that keeps the failures AssertBooks reports
+// instead of failing the test (Fatalf still fails it).
+type recorder struct {
+	testing.TB
+	errs []string
+}
+
+func (r *recorder) Helper() {}
+
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+// AssertBooks reads the store's audit to its last page and reports every
+// product that is not ok, and the orders whose books do not fit.
+func TestAssertBooksPagesTheAudit(t *testing.T) {
+	t.Parallel()
+	s, _ := storagetest.NewStore(t, storagetest.Options())
+	ctx := context.Background()
+	// More products than one audit page holds (stock 0, so no ledger).
+	_, err := s.DB().Exec(`
+		INSERT INTO products (sku, name, price_cents, currency, stock, handle)
+		SELECT 'BULK-' || g, 'Bulk ' || g, 100, 'USD', 0, 'bulk-' || g
+		FROM generate_series(1, $1) g`, storage.MaxAuditPage)
+	require.NoError(t, err)
+	p := storagetest.MustProduct(t, s, "LAST", 5)
+	c := storagetest.MustCart(t, s)
+	_, err = s.AddToCart(ctx, storage.AddToCartParams{CartID: c.ID, ProductID: p.ID, Quantity: 2})
+	require.NoError(t, err)
+	o, _, err := s.BeginCheckout(ctx, storage.BeginCheckoutParams{CartID: c.ID, Email: "ada@example.com", Provider: "manual"})
+	require.NoError(t, err)
+
+	r := &recorder{TB: t}
+	rows := storagetest.AssertBooks(r, s)
+	assert.Empty(t, r.errs)
+	require.Len(t, rows, storage.MaxAuditPage+1)
+	assert.Equal(t, storage.AuditRow{ProductID: p.ID, Stock: 5, LedgerStock: 5, Held: 2, PendingHeld: 2, OK: true}, *rows[len(rows)-1])
+
+	// The product on the second page: stock off its ledger.
+	_, err = s.DB().Exec(`UPDATE products SET stock = stock + 1 WHERE id = $1`, p.ID)
+	require.NoError(t, err)
+	// The order: awaiting payment, its payment failed.
+	_, err = s.DB().Exec(`UPDATE payments SET status = 'FAILED' WHERE order_id = $1`, o.ID)
+	require.NoError(t, err)
+	r = &recorder{TB: t}
+	storagetest.AssertBooks(r, s)
+	assert.Equal(t, []string{
+		fmt.Sprintf("books broken for product %d: stock=6 held=2 cart_held=0 pending_held=2 ledger_stock=5", p.ID),
+		fmt.Sprintf("books broken for order %s (PENDING_PAYMENT): payment FAILED", o.ID),
+	}, r.errs)
 }
