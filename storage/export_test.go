@@ -3,6 +3,9 @@ package storage
 import (
 	"context"
 	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // RunBatch runs the given reservations of one product as one coalesced
@@ -106,3 +109,10 @@ const LockProductSQL = lockProductSQL
 
 // Translate is translate, for the error-mapping tests.
 var Translate = translate
+
+// ClaimCartKey claims key on cartID in tx, as a keyed cart mutation's
+// first statement does.
+func ClaimCartKey(ctx context.Context, tx *sqlx.Tx, cartID, key string) error {
+	_, err := claimRecord(ctx, tx, cartScope, cartID, key, "test", requestHash("test"), time.Hour)
+	return err
+}
