@@ -18,8 +18,8 @@ import (
 // transaction as the effect. A repeat with the same key and input gets the
 // stored outcome and changes nothing; the same key with other input is
 // refused with IDEMPOTENCY_KEY_REUSED. Two attempts that arrive together
-// serialise on the key's unique index: the second waits for the first to
-// commit and then answers from its record.
+// serialise on the cart row, which the claim locks: the second waits for
+// the first to commit and then answers from its record.
 
 // CodeIdempotencyKeyReused: the key was used before with different input.
 const CodeIdempotencyKeyReused Code = "IDEMPOTENCY_KEY_REUSED"
@@ -143,8 +143,8 @@ func keyCart(scope keyScope, cartID string) sql.NullString {
 // the cart in the cart scope (the key is claimed only while the cart
 // exists, errNoCart otherwise) and is ignored in the others. An expired
 // record is reclaimed. Two attempts that arrive together serialise on the
-// key's unique index: the second waits for the first to commit and then
-// answers from its record.
+// key's unique index (a cart key's on the cart row first): the second
+// waits for the first to commit and then answers from its record.
 //
 // A cart-scoped claim locks the cart row (FOR UPDATE, as every cart
 // mutation does first anyway): the record's foreign key would otherwise
