@@ -3,6 +3,9 @@ package storage
 import (
 	"context"
 	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // RunBatch runs the given reservations of one product as one coalesced
@@ -111,4 +114,11 @@ var Translate = translate
 func ExecIn(ctx context.Context, tx *Tx, q string, args ...any) error {
 	_, err := tx.q.ExecContext(ctx, q, args...)
 	return translate(err)
+}
+
+// ClaimCartKey claims key on cartID in tx, as a keyed cart mutation's
+// first statement does.
+func ClaimCartKey(ctx context.Context, tx *sqlx.Tx, cartID, key string) error {
+	_, err := claimRecord(ctx, tx, cartScope, cartID, key, "test", requestHash("test"), time.Hour)
+	return err
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,8 +18,8 @@ import (
 // transaction as the effect. A repeat with the same key and input gets the
 // stored outcome and changes nothing; the same key with other input is
 // refused with IDEMPOTENCY_KEY_REUSED. Two attempts that arrive together
-// serialise on the key's unique index: the second waits for the first to
-// commit and then answers from its record.
+// serialise on the cart row, which the claim locks: the second waits for
+// the first to commit and then answers from its record.
 
 // CodeIdempotencyKeyReused: the key was used before with different input.
 const CodeIdempotencyKeyReused Code = "IDEMPOTENCY_KEY_REUSED"
@@ -114,30 +115,58 @@ func requestHash(op string, parts ...any) []byte {
 // errNoCart: a cart-scoped key names a cart that does not exist.
 var errNoCart = errors.New("storage: no such cart")
 
+// keyScope is an idempotency key's namespace, idempotency_keys.scope (the
+// values its CHECK constraint allows, migrations/00016).
+type keyScope string
+
+const (
+	// cartScope: a cart mutation's key, one namespace per cart (cart_id).
+	cartScope keyScope = "cart"
+	// adminScope: the admin mutations (setStock, adjustStock,
+	// createProduct, the webhook endpoints...); the operation name tells
+	// them apart, and one key is one mutation's.
+	adminScope keyScope = "admin"
+	// createCartScope: createCart.
+	createCartScope keyScope = "createCart"
+)
+
+// keyCart is the cart_id of a key in scope: the cart in the cart scope,
+// NULL in the others.
+func keyCart(scope keyScope, cartID string) sql.NullString {
+	return sql.NullString{String: cartID, Valid: scope == cartScope}
+}
+
 // claimRecord is the one claim of an idempotency key: it claims (scope,
-// key) for this transaction and returns nil, or returns the stored
+// cartID, key) for this transaction and returns nil, or returns the stored
 // response of an earlier attempt with the same operation and input, or
-// refuses a key used with another (IDEMPOTENCY_KEY_REUSED). scope is a cart
-// id for cart mutations (cartScoped: claimed only while the cart exists,
-// errNoCart otherwise), or a name starting with "~" (cart ids never contain
-// "~") for mutations that belong to no cart. An expired record is
-// reclaimed. Two attempts that arrive together serialise on the key's
-// unique index: the second waits for the first to commit and then answers
-// from its record.
-func claimRecord(ctx context.Context, q queryer, scope, key, op string, hash []byte, ttl time.Duration, cartScoped bool) (json.RawMessage, error) {
+// refuses a key used with another (IDEMPOTENCY_KEY_REUSED). cartID names
+// the cart in the cart scope (the key is claimed only while the cart
+// exists, errNoCart otherwise) and is ignored in the others. An expired
+// record is reclaimed. Two attempts that arrive together serialise on the
+// key's unique index (a cart key's on the cart row first): the second
+// waits for the first to commit and then answers from its record.
+//
+// A cart-scoped claim locks the cart row (FOR UPDATE, as every cart
+// mutation does first anyway): the record's foreign key would otherwise
+// take a KEY SHARE lock on it, and two keyed mutations of one cart holding
+// that would deadlock when each then locks the cart for its change.
+func claimRecord(ctx context.Context, q queryer, scope keyScope, cartID, key, op string, hash []byte, ttl time.Duration) (json.RawMessage, error) {
 	const claim = `
-		INSERT INTO idempotency_keys (cart_id, key, operation, request_hash, response, expires_at)
-		SELECT $1, $2, $3, $4, 'null', now() + $5 * interval '1 millisecond'
-		WHERE NOT $6::boolean OR EXISTS (SELECT 1 FROM carts WHERE id = $1)
-		ON CONFLICT (cart_id, key) DO UPDATE
+		INSERT INTO idempotency_keys (scope, cart_id, key, operation, request_hash, response, expires_at)
+		SELECT $1, $2, $3, $4, $5, 'null', now() + $6 * interval '1 millisecond'
+		WHERE $2::text IS NULL OR EXISTS (SELECT 1 FROM carts WHERE id = $2 FOR UPDATE)
+		ON CONFLICT (scope, coalesce(cart_id, ''), key) DO UPDATE
 		SET operation = EXCLUDED.operation, request_hash = EXCLUDED.request_hash,
 		    response = 'null', created_at = now(), expires_at = EXCLUDED.expires_at
 		WHERE idempotency_keys.expires_at <= now()
 		RETURNING true`
-	const read = `SELECT operation, request_hash, response FROM idempotency_keys WHERE cart_id = $1 AND key = $2`
+	const read = `
+		SELECT operation, request_hash, response FROM idempotency_keys
+		WHERE scope = $1 AND coalesce(cart_id, '') = coalesce($2, '') AND key = $3`
+	cart := keyCart(scope, cartID)
 	for attempt := 0; ; attempt++ {
 		var claimed bool
-		err := sqlxGet(ctx, q, &claimed, claim, scope, key, op, hash, ttl.Milliseconds(), cartScoped)
+		err := sqlxGet(ctx, q, &claimed, claim, scope, cart, key, op, hash, ttl.Milliseconds())
 		if err == nil {
 			return nil, nil
 		}
@@ -151,10 +180,10 @@ func claimRecord(ctx context.Context, q queryer, scope, key, op string, hash []b
 			RequestHash []byte          `db:"request_hash"`
 			Response    json.RawMessage `db:"response"`
 		}
-		err = sqlxGet(ctx, q, &rec, read, scope, key)
+		err = sqlxGet(ctx, q, &rec, read, scope, cart, key)
 		if errors.Is(err, ErrNotFound) {
-			if cartScoped {
-				c, err := readCart(ctx, q, scope)
+			if cart.Valid {
+				c, err := readCart(ctx, q, cartID)
 				if err != nil {
 					return nil, err
 				}
@@ -178,15 +207,17 @@ func claimRecord(ctx context.Context, q queryer, scope, key, op string, hash []b
 
 // storeRecord records the response (marshalled to JSON) under the key
 // claimRecord claimed.
-func storeRecord(ctx context.Context, q queryer, scope, key string, response any) error {
+func storeRecord(ctx context.Context, q queryer, scope keyScope, cartID, key string, response any) error {
 	b, err := json.Marshal(response)
 	if err != nil {
 		return err
 	}
-	const update = `UPDATE idempotency_keys SET response = $3 WHERE cart_id = $1 AND key = $2`
+	const update = `
+		UPDATE idempotency_keys SET response = $4
+		WHERE scope = $1 AND coalesce(cart_id, '') = coalesce($2, '') AND key = $3`
 	// As text: lib/pq's binary_parameters (DB_PREPARE=false) sends a []byte
 	// in binary format, which jsonb does not accept.
-	_, err = q.ExecContext(ctx, update, scope, key, string(b))
+	_, err = q.ExecContext(ctx, update, scope, keyCart(scope, cartID), key, string(b))
 	return translate(err)
 }
 
@@ -205,7 +236,7 @@ func inputHash(op string, in any) []byte {
 // CreateCart makes, so nothing could ever make the request succeed, and
 // remembering it would only let anyone fill the table.
 func (s *Store) claimKey(ctx context.Context, tx *Tx, cartID, key, op string, hash []byte) (*Outcome, error) {
-	raw, err := claimRecord(ctx, tx.q, cartID, key, op, hash, s.opts.IdempotencyTTL, true)
+	raw, err := claimRecord(ctx, tx.q, cartScope, cartID, key, op, hash, s.opts.IdempotencyTTL)
 	if errors.Is(err, errNoCart) {
 		return &Outcome{Error: userErr(CodeCartNotFound, "no cart with this id", "input", "cartId")}, nil
 	}
@@ -227,7 +258,7 @@ func (s *Store) claimKey(ctx context.Context, tx *Tx, cartID, key, op string, ha
 
 // storeOutcome records the outcome under the claimed key.
 func storeOutcome(ctx context.Context, tx *Tx, cartID, key string, out *Outcome) error {
-	return storeRecord(ctx, tx.q, cartID, key, out)
+	return storeRecord(ctx, tx.q, cartScope, cartID, key, out)
 }
 
 // idempotent runs op once per (cartID, key) in one transaction with the
@@ -292,16 +323,6 @@ func (s *Store) ReapIdempotencyKeys(ctx context.Context, limit int) (int, error)
 	return int(n), nil
 }
 
-// Scopes of the keys of mutations that belong to no cart.
-const (
-	// adminScope: the admin mutations (setStock, adjustStock,
-	// createProduct, the webhook endpoints...); the operation name tells
-	// them apart, and one key is one mutation's.
-	adminScope = "~admin"
-	// createCartScope: createCart.
-	createCartScope = "~createCart"
-)
-
 // keyedOutcome is what a keyed mutation outside a cart stored: its value,
 // or its refusal.
 type keyedOutcome[T any] struct {
@@ -317,14 +338,14 @@ type keyedOutcome[T any] struct {
 // a success; whatever run wrote before refusing is rolled back to a
 // savepoint first. run may run more than once (WithTx retries), never for
 // a replay.
-func runKeyed[T any](ctx context.Context, s *Store, scope, key, op string, hash []byte, run func(ctx context.Context, tx *Tx) (T, error)) (value T, replayed bool, err error) {
+func runKeyed[T any](ctx context.Context, s *Store, scope keyScope, key, op string, hash []byte, run func(ctx context.Context, tx *Tx) (T, error)) (value T, replayed bool, err error) {
 	if !ValidIdempotencyKey(key) {
 		return value, false, invalidKey()
 	}
 	var out keyedOutcome[T]
 	err = s.WithTx(ctx, func(ctx context.Context, tx *Tx) error {
 		out, replayed = keyedOutcome[T]{}, false
-		raw, err := claimRecord(ctx, tx.q, scope, key, op, hash, s.opts.IdempotencyTTL, false)
+		raw, err := claimRecord(ctx, tx.q, scope, "", key, op, hash, s.opts.IdempotencyTTL)
 		if err != nil {
 			return err
 		}
@@ -350,7 +371,7 @@ func runKeyed[T any](ctx context.Context, s *Store, scope, key, op string, hash 
 		} else {
 			out.Value = v
 		}
-		return storeRecord(ctx, tx.q, scope, key, out)
+		return storeRecord(ctx, tx.q, scope, "", key, out)
 	})
 	switch {
 	case err != nil:
