@@ -205,7 +205,7 @@ func TestStockNotifications(t *testing.T) {
 		c := storagetest.MustCart(t, s)
 		add(t, c, p, 2)
 		w.notified(t)
-		o, _, err := s.BeginCheckout(ctx, storage.BeginCheckoutParams{CartID: c.ID, Email: "ada@example.com", Provider: testProvider})
+		o, _, err := s.BeginCheckout(ctx, storage.BeginCheckoutParams{CartID: c.ID, Email: "ada@example.com", Provider: testProvider, TTL: time.Hour})
 		require.NoError(t, err)
 		require.Empty(t, w.notified(t), "beginCheckout keeps the holds")
 		_, err = s.PaymentSucceeded(ctx, succeeded(o.ID, "evt_n_paid"))
