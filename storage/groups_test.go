@@ -1,0 +1,320 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"holdfast/storage"
+	"holdfast/storage/storagetest"
+)
+
+// tshirt creates a group Size [S, M, L] x Colour [Black, White].
+func tshirt(t *testing.T, s *storage.Store, title string) *storage.ProductGroup {
+	t.Helper()
+	g, err := s.CreateProductGroup(context.Background(), storage.NewProductGroup{Title: title, Options: storage.ProductOptions{
+		{Name: "Size", Values: []string{"S", "M", "L"}},
+		{Name: "Colour", Values: []string{"Black", "White"}},
+	}})
+	require.NoError(t, err)
+	return g
+}
+
+func variant(groupID int64, sku, price string, stock int, sel storage.OptionSelection) storage.NewProduct {
+	return storage.NewProduct{SKU: sku, Name: "Variant " + sku, PriceAmount: price, Currency: "USD", Stock: stock, GroupID: &groupID, SelectedOptions: sel}
+}
+
+func requireCode(t *testing.T, err error, code storage.Code) {
+	t.Helper()
+	var se *storage.Error
+	require.True(t, errors.As(err, &se), "want a refusal %s, got %v", code, err)
+	require.Equal(t, code, se.Code, se.Message)
+}
+
+func TestProductGroupOptionRules(t *testing.T) {
+	t.Parallel()
+	s, _ := storagetest.NewStore(t, storagetest.Options())
+	ctx := context.Background()
+	g := tshirt(t, s, "Holdfast T-shirt")
+	assert.Equal(t, "holdfast-t-shirt", g.Handle)
+	sm, err := s.CreateProduct(ctx, variant(g.ID, "TS-S-BLK", "20.00", 3, storage.OptionSelection{"Size": "S", "Colour": "Black"}))
+	require.NoError(t, err)
+	require.NotNil(t, sm.GroupID)
+	assert.Equal(t, g.ID, *sm.GroupID)
+	assert.Equal(t, storage.OptionSelection{"Size": "S", "Colour": "Black"}, sm.SelectedOptions)
+	loose := storagetest.MustProduct(t, s, "LOOSE", 2)
+
+	refused := func(t *testing.T, code storage.Code, op func() error) {
+		t.Helper()
+		before := storagetest.Snapshot(t, s.DB())
+		requireCode(t, op(), code)
+		assert.Equal(t, before, storagetest.Snapshot(t, s.DB()), "a refusal writes nothing")
+	}
+	for name, sel := range map[string]storage.OptionSelection{
+		"duplicate combination": {"Size": "S", "Colour": "Black"},
+		"missing value":         {"Size": "M"},
+		"unknown option":        {"Size": "M", "Colour": "Black", "Fit": "Slim"},
+		"unknown value":         {"Size": "XL", "Colour": "Black"},
+		"none at all":           nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			refused(t, storage.CodeVariantOptionsInvalid, func() error {
+				_, err := s.CreateProduct(ctx, variant(g.ID, "TS-NEW", "20.00", 1, sel))
+				return err
+			})
+			refused(t, storage.CodeVariantOptionsInvalid, func() error {
+				_, err := s.UpdateProduct(ctx, loose.ID, storage.ProductUpdate{SetGroup: true, GroupID: &g.ID, SelectedOptions: sel})
+				return err
+			})
+		})
+	}
+	t.Run("selected options without a group", func(t *testing.T) {
+		refused(t, storage.CodeVariantOptionsInvalid, func() error {
+			_, err := s.UpdateProduct(ctx, loose.ID, storage.ProductUpdate{SelectedOptions: storage.OptionSelection{"Size": "M"}})
+			return err
+		})
+	})
+	t.Run("unknown group", func(t *testing.T) {
+		refused(t, storage.CodeProductGroupNotFound, func() error {
+			_, err := s.CreateProduct(ctx, variant(g.ID+1000, "TS-NEW", "20.00", 1, storage.OptionSelection{}))
+			return err
+		})
+	})
+	t.Run("one currency per group", func(t *testing.T) {
+		refused(t, storage.CodeCurrencyMismatch, func() error {
+			in := variant(g.ID, "TS-EUR", "20.00", 1, storage.OptionSelection{"Size": "M", "Colour": "Black"})
+			in.Currency = "EUR"
+			_, err := s.CreateProduct(ctx, in)
+			return err
+		})
+		_, err := s.CreateProduct(ctx, variant(g.ID, "TS-M-BLK", "22.00", 1, storage.OptionSelection{"Size": "M", "Colour": "Black"}))
+		require.NoError(t, err)
+		refused(t, storage.CodeCurrencyMismatch, func() error {
+			// One variant of two cannot change currency alone.
+			_, err := s.UpdateProduct(ctx, sm.ID, storage.ProductUpdate{Currency: ptr("EUR")})
+			return err
+		})
+	})
+	t.Run("options gain values, never lose used ones", func(t *testing.T) {
+		refused(t, storage.CodeVariantOptionsInvalid, func() error {
+			_, err := s.UpdateProductGroup(ctx, g.ID, storage.ProductGroupUpdate{Options: storage.ProductOptions{
+				{Name: "Size", Values: []string{"M", "L"}}, {Name: "Colour", Values: []string{"Black", "White"}},
+			}})
+			return err
+		})
+		refused(t, storage.CodeVariantOptionsInvalid, func() error {
+			_, err := s.UpdateProductGroup(ctx, g.ID, storage.ProductGroupUpdate{Options: storage.ProductOptions{
+				{Name: "Size", Values: []string{"S", "M", "L"}},
+			}})
+			return err
+		})
+		refused(t, storage.CodeVariantOptionsInvalid, func() error {
+			_, err := s.UpdateProductGroup(ctx, g.ID, storage.ProductGroupUpdate{Options: storage.ProductOptions{
+				{Name: "Size", Values: []string{"S", "M", "L"}}, {Name: "Colour", Values: []string{"Black", "White"}},
+				{Name: "Fit", Values: []string{"Slim"}},
+			}})
+			return err
+		})
+		g2, err := s.UpdateProductGroup(ctx, g.ID, storage.ProductGroupUpdate{Options: storage.ProductOptions{
+			{Name: "Colour", Values: []string{"White", "Black", "Red"}}, {Name: "Size", Values: []string{"XS", "S", "M", "L", "XL"}},
+		}})
+		require.NoError(t, err)
+		assert.Equal(t, "Colour", g2.Options[0].Name)
+		_, err = s.CreateProduct(ctx, variant(g.ID, "TS-XL-RED", "25.00", 1, storage.OptionSelection{"Size": "XL", "Colour": "Red"}))
+		require.NoError(t, err)
+	})
+	t.Run("racing admins create one combination once", func(t *testing.T) {
+		var ok, dup atomic.Int32
+		fns := make([]func(), 8)
+		for i := range fns {
+			fns[i] = func() {
+				_, err := s.CreateProduct(ctx, variant(g.ID, fmt.Sprintf("TS-L-WHT-%d", i), "20.00", 1, storage.OptionSelection{"Size": "L", "Colour": "White"}))
+				var se *storage.Error
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case errors.As(err, &se) && se.Code == storage.CodeVariantOptionsInvalid:
+					dup.Add(1)
+				default:
+					t.Errorf("unexpected: %v", err)
+				}
+			}
+		}
+		together(fns...)
+		assert.EqualValues(t, 1, ok.Load())
+		assert.EqualValues(t, 7, dup.Load())
+	})
+	t.Run("racing: an option removed while a variant uses it", func(t *testing.T) {
+		// Whoever goes second sees the first: never both.
+		g := tshirt(t, s, "Race shirt")
+		_, err := s.CreateProduct(ctx, variant(g.ID, "RACE-S-BLK", "20.00", 1, storage.OptionSelection{"Size": "S", "Colour": "Black"}))
+		require.NoError(t, err)
+		var created, narrowed error
+		together(func() {
+			_, created = s.CreateProduct(ctx, variant(g.ID, "RACE-L-WHT", "20.00", 1, storage.OptionSelection{"Size": "L", "Colour": "White"}))
+		}, func() {
+			_, narrowed = s.UpdateProductGroup(ctx, g.ID, storage.ProductGroupUpdate{Options: storage.ProductOptions{
+				{Name: "Size", Values: []string{"S"}}, {Name: "Colour", Values: []string{"Black"}},
+			}})
+		})
+		require.True(t, (created == nil) != (narrowed == nil), "exactly one wins: %v / %v", created, narrowed)
+		if created != nil {
+			requireCode(t, created, storage.CodeVariantOptionsInvalid)
+		} else {
+			requireCode(t, narrowed, storage.CodeVariantOptionsInvalid)
+		}
+	})
+}
+
+func TestProductGroupFlashSaleOnOneVariant(t *testing.T) {
+	t.Parallel()
+	s, _ := storagetest.NewStore(t, storagetest.Options())
+	ctx := context.Background()
+	g, err := s.CreateProductGroup(ctx, storage.NewProductGroup{Title: "Drop sneaker", Options: storage.ProductOptions{{Name: "Size", Values: []string{"41", "42", "43"}}}})
+	require.NoError(t, err)
+	stocks := map[string]int{"41": 20, "42": 3, "43": 20}
+	ids := map[string]int64{}
+	for size, n := range stocks {
+		p, err := s.CreateProduct(ctx, variant(g.ID, "DROP-"+size, "120.00", n, storage.OptionSelection{"Size": size}))
+		require.NoError(t, err)
+		ids[size] = p.ID
+	}
+	// 30 buyers on size 42 (3 units), 10 each on 41 and 43, at once.
+	var mu sync.Mutex
+	sold := map[string]int{}
+	var fns []func()
+	buy := func(size string) func() {
+		return func() {
+			c, err := s.CreateCart(ctx)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_, err = s.AddToCart(ctx, storage.AddToCartParams{CartID: c.ID, ProductID: ids[size], Quantity: 1})
+			allowed(t, err, storage.CodeInsufficientStock)
+			if err == nil {
+				mu.Lock()
+				sold[size]++
+				mu.Unlock()
+			}
+		}
+	}
+	for range 30 {
+		fns = append(fns, buy("42"))
+	}
+	for range 10 {
+		fns = append(fns, buy("41"), buy("43"))
+	}
+	together(fns...)
+	assert.Equal(t, map[string]int{"41": 10, "42": 3, "43": 10}, sold)
+	for size, id := range ids {
+		p, err := s.ProductByID(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, sold[size], p.Held, size)
+	}
+	g, err = s.ProductGroupByID(ctx, g.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 10+0+10, g.Available, "the group's available is its variants' sum")
+	storagetest.AssertBooks(t, s.DB())
+}
+
+func TestDeleteProductGroupKeepsProductsSellable(t *testing.T) {
+	t.Parallel()
+	s, _ := storagetest.NewStore(t, storagetest.Options())
+	ctx := context.Background()
+	g := tshirt(t, s, "Gone shirt")
+	p, err := s.CreateProduct(ctx, variant(g.ID, "GONE-S-BLK", "20.00", 2, storage.OptionSelection{"Size": "S", "Colour": "Black"}))
+	require.NoError(t, err)
+	c := storagetest.MustCart(t, s)
+	_, err = s.AddToCart(ctx, storage.AddToCartParams{CartID: c.ID, ProductID: p.ID, Quantity: 1})
+	require.NoError(t, err)
+
+	deleted, err := s.DeleteProductGroup(ctx, g.ID)
+	require.NoError(t, err)
+	assert.Equal(t, g.ID, deleted.ID)
+	got, err := s.ProductGroupByID(ctx, g.ID)
+	require.NoError(t, err)
+	assert.Nil(t, got)
+	p, err = s.ProductByID(ctx, p.ID)
+	require.NoError(t, err)
+	assert.Nil(t, p.GroupID)
+	assert.Nil(t, p.SelectedOptions)
+	assert.Equal(t, 1, p.Held, "the hold stays")
+	_, err = s.AddToCart(ctx, storage.AddToCartParams{CartID: c.ID, ProductID: p.ID, Quantity: 1})
+	require.NoError(t, err, "still sellable")
+	_, err = s.DeleteProductGroup(ctx, g.ID)
+	requireCode(t, err, storage.CodeProductGroupNotFound)
+	storagetest.AssertBooks(t, s.DB())
+}
+
+func TestProductGroupListing(t *testing.T) {
+	t.Parallel()
+	s, _ := storagetest.NewStore(t, storagetest.Options())
+	ctx := context.Background()
+	var groups []*storage.ProductGroup
+	for i := range 5 {
+		g, err := s.CreateProductGroup(ctx, storage.NewProductGroup{Title: fmt.Sprintf("Article %d", i), Options: storage.ProductOptions{{Name: "Size", Values: []string{"S", "M"}}}})
+		require.NoError(t, err)
+		groups = append(groups, g)
+		// Prices: the lowest variant is 50 - 10*i, so PRICE runs backwards.
+		for j, size := range []string{"S", "M"} {
+			stock := 0
+			if i%2 == 0 {
+				stock = 1
+			}
+			_, err := s.CreateProduct(ctx, variant(g.ID, fmt.Sprintf("ART%d-%s", i, size), fmt.Sprintf("%d.00", 50-10*i+j*100), stock, storage.OptionSelection{"Size": size}))
+			require.NoError(t, err)
+		}
+	}
+	storagetest.MustProduct(t, s, "UNGROUPED", 1)
+	list := func(p storage.GroupPageParams) *storage.GroupPage {
+		t.Helper()
+		page, err := s.ListProductGroups(ctx, p)
+		require.NoError(t, err)
+		return page
+	}
+	ids := func(page *storage.GroupPage) []int64 {
+		var out []int64
+		for _, e := range page.Edges {
+			out = append(out, e.Group.ID)
+		}
+		return out
+	}
+
+	t.Run("price sorts by the lowest variant", func(t *testing.T) {
+		page := list(storage.GroupPageParams{ProductPageParams: storage.ProductPageParams{Sort: storage.SortPrice, First: 5}})
+		assert.Equal(t, []int64{groups[4].ID, groups[3].ID, groups[2].ID, groups[1].ID, groups[0].ID}, ids(page))
+		assert.EqualValues(t, 1000, page.Edges[0].Group.MinPriceCents)
+		assert.EqualValues(t, 11000, page.Edges[0].Group.MaxPriceCents)
+	})
+	t.Run("in stock: some variant available", func(t *testing.T) {
+		page := list(storage.GroupPageParams{ProductPageParams: storage.ProductPageParams{Sort: storage.SortID, First: 10, Filter: storage.ProductFilter{Stock: storage.InStockOnly}}})
+		assert.Equal(t, []int64{groups[0].ID, groups[2].ID, groups[4].ID}, ids(page))
+		assert.Equal(t, 2, page.Edges[0].Group.Available)
+		n, err := s.CountProductGroups(ctx, storage.ProductFilter{Stock: storage.OutOfStockOnly}, 0)
+		require.NoError(t, err)
+		assert.Equal(t, 2, n)
+	})
+	t.Run("search matches a variant's sku", func(t *testing.T) {
+		page := list(storage.GroupPageParams{ProductPageParams: storage.ProductPageParams{Sort: storage.SortRelevance, First: 10, Filter: storage.ProductFilter{Query: "art3-m"}}})
+		assert.Equal(t, []int64{groups[3].ID}, ids(page))
+	})
+	t.Run("paging is stable under inserts", func(t *testing.T) {
+		p := storage.GroupPageParams{ProductPageParams: storage.ProductPageParams{Sort: storage.SortName, First: 2}}
+		first := list(p)
+		require.True(t, first.HasNextPage)
+		// A group inserted before the cursor does not shift the next page.
+		_, err := s.CreateProductGroup(ctx, storage.NewProductGroup{Title: "Article 0a"})
+		require.NoError(t, err)
+		p.After = first.Edges[1].Position
+		second := list(p)
+		assert.Equal(t, []int64{groups[2].ID, groups[3].ID}, ids(second))
+		assert.True(t, second.HasPreviousPage)
+	})
+}
