@@ -65,6 +65,10 @@ func (r *collectionResolver) Products(ctx context.Context, obj *storage.Collecti
 
 // CreateProduct is the resolver for the createProduct field.
 func (r *mutationResolver) CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.ProductPayload, error) {
+	sel, err := selection(input.SelectedOptions)
+	if err != nil {
+		return r.productPayload(ctx, nil, err)
+	}
 	p, err := r.Store.CreateProduct(ctx, storage.NewProduct{
 		SKU:               input.Sku,
 		Name:              input.Name,
@@ -75,6 +79,8 @@ func (r *mutationResolver) CreateProduct(ctx context.Context, input model.Create
 		Handle:            input.Handle,
 		Images:            newImages(input.Images),
 		LowStockThreshold: input.LowStockThreshold,
+		GroupID:           groupID(input.GroupID),
+		SelectedOptions:   sel,
 		IdempotencyKey:    idempotencyKey(ctx, input.IdempotencyKey),
 	})
 	return r.productPayload(ctx, p, err)
@@ -183,6 +189,10 @@ func (r *mutationResolver) AdjustStock(ctx context.Context, input model.AdjustSt
 
 // UpdateProduct is the resolver for the updateProduct field.
 func (r *mutationResolver) UpdateProduct(ctx context.Context, input model.UpdateProductInput) (*model.ProductPayload, error) {
+	sel, err := selection(input.SelectedOptions)
+	if err != nil {
+		return r.productPayload(ctx, nil, err)
+	}
 	p, err := r.Store.UpdateProduct(ctx, parseProductID(input.ProductID), storage.ProductUpdate{
 		Name:                 input.Name,
 		Description:          input.Description,
@@ -192,6 +202,9 @@ func (r *mutationResolver) UpdateProduct(ctx context.Context, input model.Update
 		Images:               newImages(input.Images),
 		SetLowStockThreshold: input.LowStockThreshold.IsSet(),
 		LowStockThreshold:    input.LowStockThreshold.Value(),
+		SetGroup:             input.GroupID.IsSet(),
+		GroupID:              groupID(input.GroupID.Value()),
+		SelectedOptions:      sel,
 	})
 	return r.productPayload(ctx, p, err)
 }

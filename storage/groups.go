@@ -514,3 +514,32 @@ func (s *Store) CollectionsByGroupIDs(ctx context.Context, ids []int64) (map[int
 	}
 	return out, nil
 }
+
+// PriceRange is the lowest and highest price of a group's variants.
+type PriceRange struct{ Min, Max *Money }
+
+// NoCurrency is the currency of a group without variants (ISO 4217's
+// "no currency"); its price range is 0.00 to 0.00.
+const NoCurrency = "XXX"
+
+// PriceRange is the range of its variants' prices.
+func (g *ProductGroup) PriceRange() *PriceRange {
+	cur := NoCurrency
+	if g.Currency != nil {
+		cur = *g.Currency
+	}
+	return &PriceRange{Min: MoneyOf(LineTotal(g.MinPriceCents, 1), cur), Max: MoneyOf(LineTotal(g.MaxPriceCents, 1), cur)}
+}
+
+// NewSelection builds a variant's selection from (name, value) pairs; a
+// name given twice is VARIANT_OPTIONS_INVALID.
+func NewSelection(pairs [][2]string) (OptionSelection, error) {
+	sel := make(OptionSelection, len(pairs))
+	for _, p := range pairs {
+		if _, dup := sel[p[0]]; dup {
+			return nil, variantOptionsErr("selectedOptions name the option " + strconv.Quote(p[0]) + " twice")
+		}
+		sel[p[0]] = p[1]
+	}
+	return sel, nil
+}

@@ -71,3 +71,47 @@ func (c *Catalog) Count(ctx context.Context, key storage.CollectionCountKey) (in
 	}
 	return n, err
 }
+
+// Groups batches the reads of product groups (issue 22): a product page
+// (a group, its variants and images) and a grid of groups cost a constant
+// number of queries however many groups and variants they show.
+type Groups struct {
+	Group       *dataloadgen.Loader[int64, *storage.ProductGroup]
+	Variants    *dataloadgen.Loader[int64, []*storage.Product]
+	Images      *dataloadgen.Loader[int64, []*storage.Image]
+	Collections *dataloadgen.Loader[int64, []*storage.Collection]
+}
+
+func newGroups(store *storage.Store) *Groups {
+	wait := dataloadgen.WithWait(time.Millisecond)
+	return &Groups{
+		Group:       dataloadgen.NewMappedLoader(store.ProductGroupsByIDs, wait),
+		Variants:    dataloadgen.NewMappedLoader(store.VariantsByGroupIDs, wait),
+		Images:      dataloadgen.NewMappedLoader(store.ImagesByGroupIDs, wait),
+		Collections: dataloadgen.NewMappedLoader(store.CollectionsByGroupIDs, wait),
+	}
+}
+
+func (g *Groups) reset() {
+	g.Group.ClearAll()
+	g.Variants.ClearAll()
+	g.Images.ClearAll()
+	g.Collections.ClearAll()
+}
+
+// ByID loads a group; nil when there is none.
+func (g *Groups) ByID(ctx context.Context, id int64) (*storage.ProductGroup, error) {
+	v, err := g.Group.Load(ctx, id)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return nil, nil
+	}
+	return v, err
+}
+
+// Prime records groups already read (by a page or a lookup), so their
+// variants' group fields cost nothing more.
+func (g *Groups) Prime(gs ...*storage.ProductGroup) {
+	for _, v := range gs {
+		g.Group.Prime(v.ID, v)
+	}
+}

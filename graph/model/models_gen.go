@@ -95,6 +95,16 @@ type CreateCollectionInput struct {
 	Description *string `json:"description,omitempty"`
 }
 
+type CreateProductGroupInput struct {
+	Title string `json:"title"`
+	// Derived from the title when omitted (made unique with -2, -3, ...).
+	Handle      *string `json:"handle,omitempty"`
+	Description *string `json:"description,omitempty"`
+	// At most 5, each with 1-100 distinct values.
+	Options []*ProductOptionInput `json:"options"`
+	Images  []*ImageInput         `json:"images,omitempty"`
+}
+
 type CreateProductInput struct {
 	Sku          string  `json:"sku"`
 	Name         string  `json:"name"`
@@ -110,6 +120,10 @@ type CreateProductInput struct {
 	LowStockThreshold *int `json:"lowStockThreshold,omitempty"`
 	// Makes retries safe: a repeat creates nothing and answers what the first attempt did.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+	// Makes the product a variant of this group.
+	GroupID *string `json:"groupId,omitempty"`
+	// The variant's value of each of the group's options.
+	SelectedOptions []*SelectedOptionInput `json:"selectedOptions,omitempty"`
 }
 
 type CreateWebhookEndpointInput struct {
@@ -162,6 +176,21 @@ type ProductEdge struct {
 	Node   *storage.Product `json:"node"`
 }
 
+type ProductGroupEdge struct {
+	Cursor string                `json:"cursor"`
+	Node   *storage.ProductGroup `json:"node"`
+}
+
+type ProductGroupPayload struct {
+	ProductGroup *storage.ProductGroup `json:"productGroup,omitempty"`
+	UserErrors   []*UserError          `json:"userErrors"`
+}
+
+type ProductOptionInput struct {
+	Name   string   `json:"name"`
+	Values []string `json:"values"`
+}
+
 type ProductPayload struct {
 	Product    *storage.Product `json:"product,omitempty"`
 	UserErrors []*UserError     `json:"userErrors"`
@@ -174,6 +203,11 @@ type RemoveCartLineInput struct {
 	CartID         string  `json:"cartId"`
 	ProductID      string  `json:"productId"`
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+type SelectedOptionInput struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 type SetStockInput struct {
@@ -226,6 +260,18 @@ type UpdateCollectionInput struct {
 	Description *string `json:"description,omitempty"`
 }
 
+type UpdateProductGroupInput struct {
+	ProductGroupID string  `json:"productGroupId"`
+	Title          *string `json:"title,omitempty"`
+	Handle         *string `json:"handle,omitempty"`
+	// An empty string clears the description.
+	Description *string `json:"description,omitempty"`
+	// Replaces the options: they may gain values and be reordered; removing an option or value a variant uses is VARIANT_OPTIONS_INVALID.
+	Options []*ProductOptionInput `json:"options,omitempty"`
+	// Replaces every image; [] removes them all.
+	Images []*ImageInput `json:"images,omitempty"`
+}
+
 type UpdateProductInput struct {
 	ProductID string  `json:"productId"`
 	Name      *string `json:"name,omitempty"`
@@ -239,6 +285,10 @@ type UpdateProductInput struct {
 	Images []*ImageInput `json:"images,omitempty"`
 	// Sets the STOCK_LOW threshold; null clears it, absent leaves it.
 	LowStockThreshold graphql.Omittable[*int] `json:"lowStockThreshold,omitempty"`
+	// Moves the product into this group; null takes it out of its group, absent leaves it.
+	GroupID graphql.Omittable[*string] `json:"groupId,omitempty"`
+	// The variant's value of each of its group's options (with groupId, of the new group).
+	SelectedOptions []*SelectedOptionInput `json:"selectedOptions,omitempty"`
 }
 
 // Absent fields stay as they are.
@@ -376,6 +426,9 @@ const (
 	// setStock: the product's stock is not the compareStock the item expected (currentStock says what it is).
 	ErrorCodeStockChanged            ErrorCode = "STOCK_CHANGED"
 	ErrorCodeWebhookEndpointNotFound ErrorCode = "WEBHOOK_ENDPOINT_NOT_FOUND"
+	// A variant's selectedOptions miss an option's value, name an unknown option or value, or repeat another variant's combination; or an update removes an option or value a variant uses.
+	ErrorCodeVariantOptionsInvalid ErrorCode = "VARIANT_OPTIONS_INVALID"
+	ErrorCodeProductGroupNotFound  ErrorCode = "PRODUCT_GROUP_NOT_FOUND"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -403,11 +456,13 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeCollectionNotFound,
 	ErrorCodeStockChanged,
 	ErrorCodeWebhookEndpointNotFound,
+	ErrorCodeVariantOptionsInvalid,
+	ErrorCodeProductGroupNotFound,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld, ErrorCodeIdempotencyKeyReused, ErrorCodeCartLimitExceeded, ErrorCodeStockLimitExceeded, ErrorCodePaymentNotPending, ErrorCodePaymentProviderUnavailable, ErrorCodePaymentRequired, ErrorCodeDuplicatePaymentReference, ErrorCodeDuplicateHandle, ErrorCodeCollectionNotFound, ErrorCodeStockChanged, ErrorCodeWebhookEndpointNotFound:
+	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld, ErrorCodeIdempotencyKeyReused, ErrorCodeCartLimitExceeded, ErrorCodeStockLimitExceeded, ErrorCodePaymentNotPending, ErrorCodePaymentProviderUnavailable, ErrorCodePaymentRequired, ErrorCodeDuplicatePaymentReference, ErrorCodeDuplicateHandle, ErrorCodeCollectionNotFound, ErrorCodeStockChanged, ErrorCodeWebhookEndpointNotFound, ErrorCodeVariantOptionsInvalid, ErrorCodeProductGroupNotFound:
 		return true
 	}
 	return false

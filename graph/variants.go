@@ -1,0 +1,173 @@
+package graph
+
+import (
+	"context"
+	"strconv"
+	"unicode/utf8"
+
+	"holdfast/graph/loaders"
+	"holdfast/graph/model"
+	"holdfast/storage"
+)
+
+// Product groups (issue 22): their listings, lookups and mutations
+// translate their arguments here and leave the rest to storage.
+
+// Cursor kinds of the group listings.
+const (
+	groupCursor           = "group"
+	collectionGroupCursor = "cgroup"
+)
+
+// productGroups answers Query.productGroups and Collection.productGroups
+// (with the collection's id and always as given).
+func (r *Resolver) productGroups(ctx context.Context, kind string, given func(string) bool, a pageArgs, query *string, inStock *bool, collectionID int64) (*model.ProductGroupConnection, error) {
+	var f storage.ProductFilter
+	if query != nil {
+		if utf8.RuneCountInString(*query) > storage.MaxQueryLen {
+			return nil, badInput("query must be at most " + strconv.Itoa(storage.MaxQueryLen) + " characters")
+		}
+		f.Query = storage.NormalizeQuery(*query)
+	}
+	if inStock != nil {
+		f.Stock = storage.OutOfStockOnly
+		if *inStock {
+			f.Stock = storage.InStockOnly
+		}
+	}
+	pp, err := productPageParams(given, kind, a, f)
+	if err != nil {
+		return nil, err
+	}
+	if collectionID < 0 {
+		// A malformed collectionId: no collection, so no groups.
+		return &model.ProductGroupConnection{
+			Edges: []*model.ProductGroupEdge{}, PageInfo: &model.PageInfo{},
+			Count: func(context.Context) (int, error) { return 0, nil },
+		}, nil
+	}
+	p := storage.GroupPageParams{ProductPageParams: pp, CollectionID: collectionID}
+	page, err := r.Store.ListProductGroups(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.ProductGroupConnection{
+		Edges:    make([]*model.ProductGroupEdge, 0, len(page.Edges)),
+		PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage, HasPreviousPage: page.HasPreviousPage},
+		Count:    func(ctx context.Context) (int, error) { return r.Store.CountProductGroups(ctx, f, collectionID) },
+	}
+	tag := filterTag(f)
+	groups := make([]*storage.ProductGroup, 0, len(page.Edges))
+	for _, e := range page.Edges {
+		conn.Edges = append(conn.Edges, &model.ProductGroupEdge{Cursor: productCursor(kind, pp.Sort, tag, e.Position), Node: e.Group})
+		groups = append(groups, e.Group)
+	}
+	if n := len(conn.Edges); n > 0 {
+		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
+		conn.PageInfo.EndCursor = &conn.Edges[n-1].Cursor
+	}
+	r.primeGroupFields(ctx, groups, "edges", "node")
+	return conn, nil
+}
+
+// primeGroupFields queues, in one batch each, what the query selects of
+// groups (at path below the field being resolved): their images,
+// collections and variants, and the variants' images and collections. The
+// groups' resolvers, which run concurrently, then find it all loaded, so a
+// page costs the same number of queries however many groups and variants
+// it shows.
+func (r *Resolver) primeGroupFields(ctx context.Context, gs []*storage.ProductGroup, path ...string) {
+	if len(gs) == 0 {
+		return
+	}
+	l := loaders.For(ctx, r.Store)
+	l.Groups.Prime(gs...)
+	ids := make([]int64, len(gs))
+	for i, g := range gs {
+		ids[i] = g.ID
+	}
+	at := func(rest ...string) bool { return selects(ctx, append(path[:len(path):len(path)], rest...)...) }
+	if at("images") {
+		l.Groups.Images.LoadAllThunk(ctx, ids)
+	}
+	if at("collections") {
+		l.Groups.Collections.LoadAllThunk(ctx, ids)
+	}
+	if !at("variants") {
+		return
+	}
+	images, collections := at("variants", "images"), at("variants", "collections")
+	if !images && !collections {
+		l.Groups.Variants.LoadAllThunk(ctx, ids)
+		return
+	}
+	lists, err := l.Groups.Variants.LoadAll(ctx, ids)
+	if err != nil {
+		return // the resolvers report it
+	}
+	var vids []int64
+	for _, vs := range lists {
+		for _, v := range vs {
+			vids = append(vids, v.ID)
+		}
+	}
+	if images {
+		l.Catalog.ProductImages.LoadAllThunk(ctx, vids)
+	}
+	if collections {
+		l.Catalog.ProductCollections.LoadAllThunk(ctx, vids)
+	}
+}
+
+// productGroup answers a lookup of one group, priming what the query
+// selects of it.
+func (r *Resolver) productGroup(ctx context.Context, g *storage.ProductGroup, err error) (*storage.ProductGroup, error) {
+	if err != nil || g == nil {
+		return nil, err
+	}
+	r.primeGroupFields(ctx, []*storage.ProductGroup{g})
+	return g, nil
+}
+
+// groupPayload answers a group mutation.
+func (r *Resolver) groupPayload(ctx context.Context, g *storage.ProductGroup, opErr error) (*model.ProductGroupPayload, error) {
+	ue, err := userErrors(ctx, opErr)
+	if err != nil {
+		return nil, err
+	}
+	loaders.For(ctx, r.Store).Reset()
+	return &model.ProductGroupPayload{ProductGroup: g, UserErrors: ue}, nil
+}
+
+func productOptions(in []*model.ProductOptionInput) storage.ProductOptions {
+	if in == nil {
+		return nil
+	}
+	out := make(storage.ProductOptions, len(in))
+	for i, o := range in {
+		out[i] = storage.ProductOption{Name: o.Name, Values: o.Values}
+	}
+	return out
+}
+
+// selection converts a variant's selectedOptions (nil stays nil).
+func selection(in []*model.SelectedOptionInput) (storage.OptionSelection, error) {
+	if in == nil {
+		return nil, nil
+	}
+	pairs := make([][2]string, len(in))
+	for i, o := range in {
+		pairs[i] = [2]string{o.Name, o.Value}
+	}
+	return storage.NewSelection(pairs)
+}
+
+// groupID parses a group id given as input; a malformed one is 0, which
+// no group has (PRODUCT_GROUP_NOT_FOUND).
+func groupID(s *string) *int64 {
+	if s == nil {
+		return nil
+	}
+	id := parseCollectionID(*s)
+	return &id
+}
