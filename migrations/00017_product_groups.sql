@@ -188,7 +188,60 @@ CREATE TRIGGER products_group_sync_delete
     WHEN (OLD.group_id IS NOT NULL)
     EXECUTE FUNCTION products_group_sync();
 
+-- Product events (sold out, back in stock, low stock) carry the variant's
+-- groupId (null when ungrouped), so a partner can tell the article.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION products_stock_events() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    was integer := OLD.stock - OLD.held;
+    now_available integer := NEW.stock - NEW.held;
+    data jsonb := jsonb_build_object(
+        'productId', NEW.id::text, 'sku', NEW.sku,
+        'stock', NEW.stock, 'held', NEW.held, 'available', now_available,
+        'previousAvailable', was, 'lowStockThreshold', NEW.low_stock_threshold,
+        'groupId', NEW.group_id::text);
+BEGIN
+    IF was > 0 AND now_available = 0 THEN
+        PERFORM webhook_enqueue('PRODUCT_SOLD_OUT', data);
+    ELSIF was = 0 AND now_available > 0 THEN
+        PERFORM webhook_enqueue('PRODUCT_BACK_IN_STOCK', data);
+    END IF;
+    IF NEW.low_stock_threshold IS NOT NULL AND was > NEW.low_stock_threshold
+       AND now_available <= NEW.low_stock_threshold THEN
+        PERFORM webhook_enqueue('STOCK_LOW', data);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+-- +goose StatementEnd
+
 -- +goose Down
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION products_stock_events() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    was integer := OLD.stock - OLD.held;
+    now_available integer := NEW.stock - NEW.held;
+    data jsonb := jsonb_build_object(
+        'productId', NEW.id::text, 'sku', NEW.sku,
+        'stock', NEW.stock, 'held', NEW.held, 'available', now_available,
+        'previousAvailable', was, 'lowStockThreshold', NEW.low_stock_threshold);
+BEGIN
+    IF was > 0 AND now_available = 0 THEN
+        PERFORM webhook_enqueue('PRODUCT_SOLD_OUT', data);
+    ELSIF was = 0 AND now_available > 0 THEN
+        PERFORM webhook_enqueue('PRODUCT_BACK_IN_STOCK', data);
+    END IF;
+    IF NEW.low_stock_threshold IS NOT NULL AND was > NEW.low_stock_threshold
+       AND now_available <= NEW.low_stock_threshold THEN
+        PERFORM webhook_enqueue('STOCK_LOW', data);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+-- +goose StatementEnd
+
 DROP TRIGGER products_group_sync_delete ON products;
 DROP TRIGGER products_group_sync_update ON products;
 DROP TRIGGER products_group_sync_insert ON products;

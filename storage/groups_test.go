@@ -318,3 +318,58 @@ func TestProductGroupListing(t *testing.T) {
 		assert.True(t, second.HasPreviousPage)
 	})
 }
+
+// The rules hold for any writer, not only this package's code: SQL that
+// bypasses it is refused by the database.
+func TestProductGroupRulesInTheDatabase(t *testing.T) {
+	t.Parallel()
+	s, _ := storagetest.NewStore(t, storagetest.Options())
+	g := tshirt(t, s, "Raw shirt")
+	p := storagetest.MustProduct(t, s, "RAW-1", 1)
+	q := storagetest.MustProduct(t, s, "RAW-2", 1)
+	set := func(id int64, sel string) error {
+		_, err := s.DB().Exec(`UPDATE products SET group_id = $2, selected_options = $3::jsonb WHERE id = $1`, id, g.ID, sel)
+		return err
+	}
+	require.NoError(t, set(p.ID, `{"Colour": "White", "Size": "M"}`))
+	for name, sel := range map[string]string{
+		"duplicate (keys in another order)": `{"Size": "M", "Colour": "White"}`,
+		"missing value":                     `{"Size": "L"}`,
+		"unknown value":                     `{"Size": "XL", "Colour": "White"}`,
+		"not a string":                      `{"Size": 3, "Colour": "White"}`,
+	} {
+		assert.Error(t, set(q.ID, sel), name)
+	}
+	_, err := s.DB().Exec(`UPDATE products SET group_id = NULL WHERE id = $1`, p.ID)
+	assert.Error(t, err, "selected options without a group")
+	_, err = s.DB().Exec(`DELETE FROM product_groups WHERE id = $1`, g.ID)
+	assert.Error(t, err, "a group is not deleted from under its variants")
+	_, err = s.DB().Exec(`UPDATE product_groups SET options = '[{"name": "Size", "values": ["M"]}]' WHERE id = $1`, g.ID)
+	assert.Error(t, err, "an option a variant uses stays")
+}
+
+// Product events carry the variant's groupId.
+func TestProductEventsCarryGroupID(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := storagetest.NewStore(t, storagetest.Options())
+	subscribeAll(t, s)
+	g := tshirt(t, s, "Event shirt")
+	p, err := s.CreateProduct(ctx, variant(g.ID, "EV-S-BLK", "20.00", 1, storage.OptionSelection{"Size": "S", "Colour": "Black"}))
+	require.NoError(t, err)
+	_, err = s.AdjustStock(ctx, p.ID, 2, "restock")
+	require.NoError(t, err)
+	_, err = s.SetStock(ctx, storage.SetStockParams{Items: []storage.SetStockItem{{ProductID: p.ID, HasProductID: true, Stock: 0}}})
+	require.NoError(t, err)
+	var got []struct {
+		Topic   string  `db:"topic"`
+		GroupID *string `db:"group_id"`
+	}
+	require.NoError(t, s.DB().Select(&got, `SELECT topic, data->>'groupId' AS group_id FROM webhook_events WHERE key = $1 ORDER BY id`, productKey(p)))
+	want := storage.FormatProductID(g.ID)
+	require.Len(t, got, 3, "STOCK_ADJUSTED twice, PRODUCT_SOLD_OUT")
+	for _, ev := range got {
+		require.NotNil(t, ev.GroupID, ev.Topic)
+		assert.Equal(t, want, *ev.GroupID, ev.Topic)
+	}
+}

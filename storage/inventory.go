@@ -321,5 +321,5 @@ func (s *Store) TopHolders(ctx context.Context, productID int64, first int) ([]*
 func stockAdjustedData(t, delta, kind, reason string) string {
 	return `jsonb_build_object('productId', ` + t + `.id::text, 'sku', ` + t + `.sku, 'delta', ` + delta + `::integer,
 		'kind', ` + kind + `::text, 'reason', ` + reason + `::text, 'stock', ` + t + `.stock, 'held', ` + t + `.held,
-		'available', ` + t + `.stock - ` + t + `.held)`
+		'available', ` + t + `.stock - ` + t + `.held, 'groupId', ` + t + `.group_id::text)`
 }
