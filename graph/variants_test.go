@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"holdfast/storage"
+	"holdfast/storage/storagetest"
 )
 
 const createGroupMutation = `mutation($in: CreateProductGroupInput!) {
@@ -216,4 +218,75 @@ func TestProductGroupQueryCountIsConstant(t *testing.T) {
 	assert.Contains(t, many, `"available":24`)
 	assert.Equal(t, oneCost, manyCost, "a grid's statements must not grow with its groups")
 	assert.LessOrEqual(t, manyCost, int64(3), "page + count + images")
+}
+
+// A flash sale on one variant of a group, through the real handler, while
+// the group's other variants sell: each variant sells exactly its stock,
+// and the group's available is the sum of its variants'.
+func TestProductGroupFlashSaleOnOneVariant(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	g, err := e.store.CreateProductGroup(ctx, storage.NewProductGroup{Title: "Drop", Options: storage.ProductOptions{{Name: "Size", Values: []string{"41", "42", "43"}}}})
+	require.NoError(t, err)
+	stock := map[string]int{"41": 12, "42": 3, "43": 12}
+	ids := map[string]string{}
+	for size, n := range stock {
+		p, err := e.store.CreateProduct(ctx, storage.NewProduct{SKU: "DROP-" + size, Name: "Drop " + size, PriceAmount: "150.00", Currency: "USD",
+			Stock: n, GroupID: &g.ID, SelectedOptions: storage.OptionSelection{"Size": size}})
+		require.NoError(t, err)
+		ids[size] = pid(p)
+	}
+	buyers := map[string]int{"41": 8, "42": 25, "43": 8}
+	type buy struct{ size, cart string }
+	var all []buy
+	for size, n := range buyers {
+		for range n {
+			all = append(all, buy{size, e.createCart(t)})
+		}
+	}
+	var mu sync.Mutex
+	sold := map[string]int{}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for _, b := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			out, r := addToCart(t, e.srv.URL, b.cart, ids[b.size], 1)
+			if len(r.Errors) > 0 {
+				t.Errorf("errors: %v", r.Errors)
+				return
+			}
+			if len(out.UserErrors) == 0 {
+				mu.Lock()
+				sold[b.size]++
+				mu.Unlock()
+			} else if out.UserErrors[0].Code != "INSUFFICIENT_STOCK" {
+				t.Errorf("unexpected %s", out.UserErrors[0].Code)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	assert.Equal(t, map[string]int{"41": 8, "42": 3, "43": 8}, sold)
+
+	var out struct {
+		ProductGroup struct {
+			Available int `json:"available"`
+			Variants  []struct {
+				Sku       string `json:"sku"`
+				Available int    `json:"available"`
+			} `json:"variants"`
+		} `json:"productGroup"`
+	}
+	decode(t, e.gql(t, "", `query($id: ID!) { productGroup(id: $id) { available variants { sku available } } }`, map[string]any{"id": fmt.Sprint(g.ID)}), &out)
+	sum := 0
+	for _, v := range out.ProductGroup.Variants {
+		sum += v.Available
+	}
+	assert.Equal(t, 4+0+4, out.ProductGroup.Available)
+	assert.Equal(t, sum, out.ProductGroup.Available, "the group's available is its variants' sum")
+	storagetest.AssertBooks(t, e.store.DB())
 }
