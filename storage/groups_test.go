@@ -74,6 +74,11 @@ func TestProductGroupOptionRules(t *testing.T) {
 			})
 		})
 	}
+	t.Run("naming its own group again keeps a variant's options", func(t *testing.T) {
+		p, err := s.UpdateProduct(ctx, sm.ID, storage.ProductUpdate{SetGroup: true, GroupID: &g.ID, Name: ptr("Renamed tee")})
+		require.NoError(t, err)
+		assert.Equal(t, storage.OptionSelection{"Size": "S", "Colour": "Black"}, p.SelectedOptions)
+	})
 	t.Run("selected options without a group", func(t *testing.T) {
 		refused(t, storage.CodeVariantOptionsInvalid, func() error {
 			_, err := s.UpdateProduct(ctx, loose.ID, storage.ProductUpdate{SelectedOptions: storage.OptionSelection{"Size": "M"}})

@@ -117,7 +117,7 @@ type ProductUpdate struct {
 	LowStockThreshold    *int
 	// SetGroup moves the product into group GroupID (nil: out of any
 	// group). SelectedOptions, if not nil, are its values of the group's
-	// options (with SetGroup and a GroupID, nil means none).
+	// options; nil keeps those it has (none for a product joining a group).
 	SetGroup        bool
 	GroupID         *int64
 	SelectedOptions OptionSelection
@@ -162,9 +162,6 @@ func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductUpdate) (
 	if err := validateSelection(!in.SetGroup || in.GroupID != nil, in.SelectedOptions); err != nil {
 		return nil, err
 	}
-	if in.SetGroup && in.GroupID != nil && in.SelectedOptions == nil {
-		in.SelectedOptions = OptionSelection{}
-	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	const q = `
@@ -176,7 +173,8 @@ func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductUpdate) (
 		    handle = COALESCE($6, handle),
 		    low_stock_threshold = CASE WHEN $7 THEN $8::integer ELSE low_stock_threshold END,
 		    group_id = CASE WHEN $9 THEN $10::bigint ELSE group_id END,
-		    selected_options = CASE WHEN $9 AND $10::bigint IS NULL THEN NULL ELSE COALESCE($11::jsonb, selected_options) END,
+		    selected_options = CASE WHEN $9 AND $10::bigint IS NULL THEN NULL
+		                            ELSE COALESCE($11::jsonb, selected_options, CASE WHEN $9 THEN '{}'::jsonb END) END,
 		    updated_at = now()
 		WHERE id = $1 AND ($5::text IS NULL OR $5 = currency OR held = 0)
 		RETURNING ` + productColumns
