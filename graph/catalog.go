@@ -417,6 +417,7 @@ func (r *Resolver) collectionConnection(ctx context.Context, first *int, after *
 		return nil, err
 	}
 	r.primeCollectionProducts(ctx, cs)
+	r.primeCollectionGroups(ctx, cs)
 	conn := &model.CollectionConnection{
 		Edges:    make([]*model.CollectionEdge, 0, len(cs)),
 		PageInfo: &model.PageInfo{HasNextPage: more, HasPreviousPage: prior},

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"holdfast/graph/loaders"
 	"holdfast/graph/model"
 	"holdfast/storage"
@@ -46,15 +48,26 @@ func (r *Resolver) productGroups(ctx context.Context, kind string, given func(st
 			Count: func(context.Context) (int, error) { return 0, nil },
 		}, nil
 	}
-	p := storage.GroupPageParams{ProductPageParams: pp, CollectionID: collectionID}
-	page, err := r.Store.ListProductGroups(ctx, p)
+	var page *storage.GroupPage
+	count := func(ctx context.Context) (int, error) { return r.Store.CountProductGroups(ctx, f, collectionID) }
+	if kind == collectionGroupCursor {
+		// Through the request's loaders: a list of collections costs one
+		// query for all their pages.
+		groups := loaders.For(ctx, r.Store).Groups
+		page, err = groups.Page(ctx, storage.CollectionPageKey{CollectionID: collectionID, Params: pp})
+		count = func(ctx context.Context) (int, error) {
+			return groups.Count(ctx, storage.CollectionCountKey{CollectionID: collectionID, Filter: f})
+		}
+	} else {
+		page, err = r.Store.ListProductGroups(ctx, storage.GroupPageParams{ProductPageParams: pp, CollectionID: collectionID})
+	}
 	if err != nil {
 		return nil, err
 	}
 	conn := &model.ProductGroupConnection{
 		Edges:    make([]*model.ProductGroupEdge, 0, len(page.Edges)),
 		PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage, HasPreviousPage: page.HasPreviousPage},
-		Count:    func(ctx context.Context) (int, error) { return r.Store.CountProductGroups(ctx, f, collectionID) },
+		Count:    count,
 	}
 	tag := filterTag(f)
 	groups := make([]*storage.ProductGroup, 0, len(page.Edges))
@@ -170,4 +183,59 @@ func groupID(s *string) *int64 {
 	}
 	id := parseCollectionID(*s)
 	return &id
+}
+
+// primeCollectionGroups loads, for a list of collections, the pages of
+// groups the query asks of each (one batch per productGroups field) and
+// what it selects of those groups, as primeCollectionProducts does for
+// products.
+func (r *Resolver) primeCollectionGroups(ctx context.Context, cs []*storage.Collection) {
+	if len(cs) == 0 {
+		return
+	}
+	oc := graphql.GetOperationContext(ctx)
+	l := loaders.For(ctx, r.Store)
+	for _, f := range fieldsAt(ctx, "edges", "node", "productGroups") {
+		a, ok := pageArgsOf(f.ArgumentMap(oc.Variables))
+		if !ok {
+			continue
+		}
+		p, err := productPageParams(always, collectionGroupCursor, a, storage.ProductFilter{})
+		if err != nil {
+			continue // the resolvers report it
+		}
+		keys := make([]storage.CollectionPageKey, len(cs))
+		counts := make([]storage.CollectionCountKey, len(cs))
+		for i, c := range cs {
+			keys[i] = storage.CollectionPageKey{CollectionID: c.ID, Params: p}
+			counts[i] = storage.CollectionCountKey{CollectionID: c.ID}
+		}
+		if len(fieldsBelow(oc, f.Selections, "totalCount")) > 0 {
+			l.Groups.CollectionCount.LoadAllThunk(ctx, counts)
+		}
+		pages, err := l.Groups.CollectionGroups.LoadAll(ctx, keys)
+		if err != nil {
+			continue
+		}
+		var gs []*storage.ProductGroup
+		for _, pg := range pages {
+			for _, e := range pg.Edges {
+				gs = append(gs, e.Group)
+			}
+		}
+		if len(gs) == 0 {
+			continue
+		}
+		l.Groups.Prime(gs...)
+		ids := make([]int64, len(gs))
+		for i, g := range gs {
+			ids[i] = g.ID
+		}
+		if len(fieldsBelow(oc, f.Selections, "edges", "node", "images")) > 0 {
+			l.Groups.Images.LoadAllThunk(ctx, ids)
+		}
+		if len(fieldsBelow(oc, f.Selections, "edges", "node", "variants")) > 0 {
+			l.Groups.Variants.LoadAllThunk(ctx, ids)
+		}
+	}
 }

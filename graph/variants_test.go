@@ -218,6 +218,28 @@ func TestProductGroupQueryCountIsConstant(t *testing.T) {
 	assert.Contains(t, many, `"available":24`)
 	assert.Equal(t, oneCost, manyCost, "a grid's statements must not grow with its groups")
 	assert.LessOrEqual(t, manyCost, int64(3), "page + count + images")
+
+	// Collections with their groups: one batch per field, however many.
+	for i := range 4 {
+		c, err := e.store.CreateCollection(ctx, storage.NewCollection{Title: fmt.Sprintf("Shelf %d", i)})
+		require.NoError(t, err)
+		for _, h := range []string{"grid-article-" + fmt.Sprint(i), "grid-article-" + fmt.Sprint(i+1), "big-article"} {
+			g, err := e.store.ProductGroupByHandle(ctx, h)
+			require.NoError(t, err)
+			vs, err := e.store.VariantsByGroupIDs(ctx, []int64{g.ID})
+			require.NoError(t, err)
+			_, err = e.store.AddProductsToCollection(ctx, c.ID, []int64{vs[g.ID][0].ID})
+			require.NoError(t, err)
+		}
+	}
+	shelves := `query($n: Int) { collections(first: $n) { edges { node { handle
+		productGroups(first: 2, sortKey: NAME) { totalCount edges { node { title available images { url } } } } } } } }`
+	oneCost, one = cost(shelves, map[string]any{"n": 1})
+	manyCost, many = cost(shelves, map[string]any{"n": 4})
+	assert.Contains(t, one, `"totalCount":3`)
+	assert.Contains(t, many, `"handle":"shelf-3"`)
+	assert.Equal(t, oneCost, manyCost, "collections: the statements must not grow with the list")
+	assert.LessOrEqual(t, manyCost, int64(4), "collections + group pages + counts + images")
 }
 
 // A flash sale on one variant of a group, through the real handler, while

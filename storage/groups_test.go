@@ -310,6 +310,40 @@ func TestProductGroupListing(t *testing.T) {
 		page := list(storage.GroupPageParams{ProductPageParams: storage.ProductPageParams{Sort: storage.SortRelevance, First: 10, Filter: storage.ProductFilter{Query: "art3-m"}}})
 		assert.Equal(t, []int64{groups[3].ID}, ids(page))
 	})
+	t.Run("a collection's groups, one collection or many", func(t *testing.T) {
+		a, err := s.CreateCollection(ctx, storage.NewCollection{Title: "Shelf A"})
+		require.NoError(t, err)
+		b, err := s.CreateCollection(ctx, storage.NewCollection{Title: "Shelf B"})
+		require.NoError(t, err)
+		member := func(c *storage.Collection, gs ...*storage.ProductGroup) {
+			for _, g := range gs {
+				vs, err := s.VariantsByGroupIDs(ctx, []int64{g.ID})
+				require.NoError(t, err)
+				_, err = s.AddProductsToCollection(ctx, c.ID, []int64{vs[g.ID][1].ID})
+				require.NoError(t, err)
+			}
+		}
+		member(a, groups[0], groups[1], groups[3])
+		member(b, groups[4])
+		first := storage.ProductPageParams{Sort: storage.SortID, First: 2}
+		pages, err := s.CollectionGroupPages(ctx, []storage.CollectionPageKey{{CollectionID: a.ID, Params: first}, {CollectionID: b.ID, Params: first}})
+		require.NoError(t, err)
+		pa, pb := pages[storage.CollectionPageKey{CollectionID: a.ID, Params: first}], pages[storage.CollectionPageKey{CollectionID: b.ID, Params: first}]
+		assert.Equal(t, []int64{groups[0].ID, groups[1].ID}, ids(pa))
+		assert.True(t, pa.HasNextPage)
+		assert.Equal(t, []int64{groups[4].ID}, ids(pb))
+		assert.False(t, pb.HasNextPage)
+		next := first
+		next.After = pa.Edges[1].Position
+		page := list(storage.GroupPageParams{ProductPageParams: next, CollectionID: a.ID})
+		assert.Equal(t, []int64{groups[3].ID}, ids(page))
+		assert.True(t, page.HasPreviousPage)
+		assert.False(t, page.HasNextPage)
+		counts, err := s.CollectionGroupCounts(ctx, []storage.CollectionCountKey{{CollectionID: a.ID}, {CollectionID: b.ID}})
+		require.NoError(t, err)
+		assert.Equal(t, 3, counts[storage.CollectionCountKey{CollectionID: a.ID}])
+		assert.Equal(t, 1, counts[storage.CollectionCountKey{CollectionID: b.ID}])
+	})
 	t.Run("paging is stable under inserts", func(t *testing.T) {
 		p := storage.GroupPageParams{ProductPageParams: storage.ProductPageParams{Sort: storage.SortName, First: 2}}
 		first := list(p)

@@ -80,6 +80,9 @@ type Groups struct {
 	Variants    *dataloadgen.Loader[int64, []*storage.Product]
 	Images      *dataloadgen.Loader[int64, []*storage.Image]
 	Collections *dataloadgen.Loader[int64, []*storage.Collection]
+	// A collection's groups (Collection.productGroups) and their count.
+	CollectionGroups *dataloadgen.Loader[storage.CollectionPageKey, *storage.GroupPage]
+	CollectionCount  *dataloadgen.Loader[storage.CollectionCountKey, int]
 }
 
 func newGroups(store *storage.Store) *Groups {
@@ -89,6 +92,9 @@ func newGroups(store *storage.Store) *Groups {
 		Variants:    dataloadgen.NewMappedLoader(store.VariantsByGroupIDs, wait),
 		Images:      dataloadgen.NewMappedLoader(store.ImagesByGroupIDs, wait),
 		Collections: dataloadgen.NewMappedLoader(store.CollectionsByGroupIDs, wait),
+
+		CollectionGroups: dataloadgen.NewMappedLoader(store.CollectionGroupPages, wait),
+		CollectionCount:  dataloadgen.NewMappedLoader(store.CollectionGroupCounts, wait),
 	}
 }
 
@@ -97,6 +103,26 @@ func (g *Groups) reset() {
 	g.Variants.ClearAll()
 	g.Images.ClearAll()
 	g.Collections.ClearAll()
+	g.CollectionGroups.ClearAll()
+	g.CollectionCount.ClearAll()
+}
+
+// Page loads a page of a collection's groups.
+func (g *Groups) Page(ctx context.Context, key storage.CollectionPageKey) (*storage.GroupPage, error) {
+	p, err := g.CollectionGroups.Load(ctx, key)
+	if errors.Is(err, dataloadgen.ErrNotFound) || (err == nil && p == nil) {
+		return &storage.GroupPage{Edges: []storage.GroupEdge{}}, nil
+	}
+	return p, err
+}
+
+// Count loads how many groups a collection has.
+func (g *Groups) Count(ctx context.Context, key storage.CollectionCountKey) (int, error) {
+	n, err := g.CollectionCount.Load(ctx, key)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return 0, nil
+	}
+	return n, err
 }
 
 // ByID loads a group; nil when there is none.
