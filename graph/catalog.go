@@ -100,6 +100,9 @@ func (r *Resolver) primeProductFields(ctx context.Context, page *storage.Product
 	if selects(ctx, "edges", "node", "collections") {
 		cat.ProductCollections.LoadAllThunk(ctx, ids)
 	}
+	if selects(ctx, "edges", "node", "group") || selects(ctx, "edges", "node", "selectedOptions") {
+		r.primeProductGroups(ctx, page)
+	}
 }
 
 // productPageParams checks a product connection's arguments and turns them

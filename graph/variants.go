@@ -239,3 +239,19 @@ func (r *Resolver) primeCollectionGroups(ctx context.Context, cs []*storage.Coll
 		}
 	}
 }
+
+// primeProductGroups queues, in one batch, the groups of a page's
+// products, which Product.group and Product.selectedOptions read.
+func (r *Resolver) primeProductGroups(ctx context.Context, page *storage.ProductPage) {
+	var ids []int64
+	seen := map[int64]bool{}
+	for _, e := range page.Edges {
+		if g := e.Product.GroupID; g != nil && !seen[*g] {
+			seen[*g] = true
+			ids = append(ids, *g)
+		}
+	}
+	if len(ids) > 0 {
+		loaders.For(ctx, r.Store).Groups.Group.LoadAllThunk(ctx, ids)
+	}
+}

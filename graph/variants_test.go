@@ -219,6 +219,15 @@ func TestProductGroupQueryCountIsConstant(t *testing.T) {
 	assert.Equal(t, oneCost, manyCost, "a grid's statements must not grow with its groups")
 	assert.LessOrEqual(t, manyCost, int64(3), "page + count + images")
 
+	// A product listing with each product's group and options.
+	products := `query($n: Int) { products(first: $n, sortKey: NAME) { edges { node { sku group { handle } selectedOptions { name value } } } } }`
+	oneCost, one = cost(products, map[string]any{"n": 1})
+	manyCost, many = cost(products, map[string]any{"n": 40})
+	assert.Contains(t, one, `"selectedOptions":[{"name":"Size"`)
+	assert.Contains(t, many, `"handle":"small-article"`)
+	assert.Equal(t, oneCost, manyCost, "products: the statements must not grow with the groups shown")
+	assert.LessOrEqual(t, manyCost, int64(2), "page + groups")
+
 	// Collections with their groups: one batch per field, however many.
 	for i := range 4 {
 		c, err := e.store.CreateCollection(ctx, storage.NewCollection{Title: fmt.Sprintf("Shelf %d", i)})
