@@ -22,6 +22,7 @@ func (r *mutationResolver) CreateProductGroup(ctx context.Context, input model.C
 	g, err := r.Store.CreateProductGroup(ctx, storage.NewProductGroup{
 		Title: input.Title, Handle: input.Handle, Description: input.Description,
 		Options: productOptions(input.Options), Images: newImages(input.Images),
+		IdempotencyKey: idempotencyKey(ctx, nil),
 	})
 	return r.groupPayload(ctx, g, err)
 }
@@ -37,7 +38,7 @@ func (r *mutationResolver) UpdateProductGroup(ctx context.Context, input model.U
 
 // DeleteProductGroup is the resolver for the deleteProductGroup field.
 func (r *mutationResolver) DeleteProductGroup(ctx context.Context, productGroupID string) (*model.ProductGroupPayload, error) {
-	g, err := r.Store.DeleteProductGroup(ctx, parseCollectionID(productGroupID))
+	g, err := r.Store.DeleteProductGroupKeyed(ctx, parseCollectionID(productGroupID), idempotencyKey(ctx, nil))
 	return r.groupPayload(ctx, g, err)
 }
 

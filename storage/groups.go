@@ -113,6 +113,9 @@ type NewProductGroup struct {
 	Description *string
 	Options     ProductOptions
 	Images      []NewImage
+	// IdempotencyKey, if set, makes a repeat with the same input create
+	// nothing and answer what the first attempt answered.
+	IdempotencyKey string `json:"-"`
 }
 
 // ProductGroupUpdate is the input of UpdateProductGroup; nil fields stay
@@ -215,28 +218,39 @@ func (s *Store) CreateProductGroup(ctx context.Context, in NewProductGroup) (*Pr
 	} else {
 		handle = *in.Handle
 	}
-	var id int64
-	create := func(tx *Tx) error {
+	insert := func(tx *Tx) (id int64, err error) {
 		if derived {
 			if err := lockHandleBase(ctx, tx.q, "product_groups", handle); err != nil {
-				return err
+				return 0, err
 			}
 		}
 		if err := sqlxGet(ctx, tx.q, &id, createGroupSQL, handle, in.Title, in.Description, derived, in.Options); err != nil {
-			return err
+			return 0, err
 		}
-		return replaceGroupImages(ctx, tx.q, id, in.Images)
+		return id, replaceGroupImages(ctx, tx.q, id, in.Images)
 	}
-	var err error
-	for attempt := 1; attempt <= handleAttempts; attempt++ {
-		if err = s.WithTx(ctx, create); !derived || !errors.Is(err, ErrDuplicateHandle) {
-			break
+	return adminTx(ctx, s, in.IdempotencyKey, "createProductGroup", inputHash("createProductGroup", in), func(tx *Tx) (*ProductGroup, error) {
+		var id int64
+		var err error
+		for attempt := 1; attempt <= handleAttempts; attempt++ {
+			// A handle given explicitly may take the derived one first:
+			// derive again.
+			if _, err := tx.q.ExecContext(ctx, `SAVEPOINT create_product_group`); err != nil {
+				return nil, translate(err)
+			}
+			if id, err = insert(tx); !derived || !errors.Is(err, ErrDuplicateHandle) {
+				break
+			}
+			if _, err := tx.q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT create_product_group`); err != nil {
+				return nil, translate(err)
+			}
 		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	return s.ProductGroupByID(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		var g ProductGroup
+		return &g, sqlxGet(ctx, tx.q, &g, `SELECT `+groupColumns+` FROM product_groups g WHERE g.id = $1`, id)
+	})
 }
 
 // UpdateProductGroup changes a group's handle, title, description, options
@@ -300,29 +314,34 @@ func (s *Store) UpdateProductGroup(ctx context.Context, id int64, in ProductGrou
 // DeleteProductGroup deletes a group and returns it as it was; its
 // products stay in the catalog, ungrouped and sellable.
 func (s *Store) DeleteProductGroup(ctx context.Context, id int64) (*ProductGroup, error) {
-	g, err := s.ProductGroupByID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if g == nil {
-		return nil, groupNotFound("productGroupId")
-	}
-	err = s.WithTx(ctx, func(tx *Tx) error {
+	return s.DeleteProductGroupKeyed(ctx, id, "")
+}
+
+// DeleteProductGroupKeyed is DeleteProductGroup with an idempotency key
+// ("" for none): a repeat answers the group the first attempt deleted, not
+// PRODUCT_GROUP_NOT_FOUND.
+func (s *Store) DeleteProductGroupKeyed(ctx context.Context, id int64, key string) (*ProductGroup, error) {
+	return adminTx(ctx, s, key, "deleteProductGroup", requestHash("deleteProductGroup", id), func(tx *Tx) (*ProductGroup, error) {
+		var g ProductGroup
+		err := sqlxGet(ctx, tx.q, &g, `SELECT `+groupColumns+` FROM product_groups g WHERE g.id = $1 FOR UPDATE`, id)
+		if errors.Is(err, ErrNotFound) {
+			return nil, groupNotFound("productGroupId")
+		}
+		if err != nil {
+			return nil, err
+		}
+		// Both columns in one statement (products_group_pair), then the
+		// group, which no variant references any more.
 		const ungroup = `UPDATE products SET group_id = NULL, selected_options = NULL WHERE group_id = $1`
 		if _, err := tx.q.ExecContext(ctx, ungroup, id); err != nil {
-			return translate(err)
+			return nil, translate(err)
 		}
-		var deleted int64
-		return sqlxGet(ctx, tx.q, &deleted, `DELETE FROM product_groups WHERE id = $1 RETURNING id`, id)
+		if _, err := tx.q.ExecContext(ctx, `DELETE FROM product_groups WHERE id = $1`, id); err != nil {
+			return nil, translate(err)
+		}
+		g.Available, g.MinPriceCents, g.MaxPriceCents, g.Currency = 0, 0, 0, nil
+		return &g, nil
 	})
-	if errors.Is(err, ErrNotFound) {
-		return nil, groupNotFound("productGroupId")
-	}
-	if err != nil {
-		return nil, err
-	}
-	g.Available, g.MinPriceCents, g.MaxPriceCents, g.Currency = 0, 0, 0, nil
-	return g, nil
 }
 
 // ProductGroupByID returns the group, or nil when there is none.

@@ -412,3 +412,33 @@ func TestProductEventsCarryGroupID(t *testing.T) {
 		assert.Equal(t, want, *ev.GroupID, ev.Topic)
 	}
 }
+
+// createProductGroup and deleteProductGroup honour idempotency keys: a
+// retry creates nothing more and answers what the first attempt did.
+func TestProductGroupIdempotencyKeys(t *testing.T) {
+	t.Parallel()
+	s, _ := storagetest.NewStore(t, storagetest.Options())
+	ctx := context.Background()
+	in := storage.NewProductGroup{Title: "Keyed tee", Options: storage.ProductOptions{{Name: "Size", Values: []string{"S"}}}, IdempotencyKey: "group-1"}
+	a, err := s.CreateProductGroup(ctx, in)
+	require.NoError(t, err)
+	b, err := s.CreateProductGroup(ctx, in)
+	require.NoError(t, err)
+	assert.Equal(t, a.ID, b.ID)
+	assert.Equal(t, "keyed-tee", b.Handle)
+	assert.Equal(t, a.Options, b.Options)
+	in.Title = "Other tee"
+	_, err = s.CreateProductGroup(ctx, in)
+	requireCode(t, err, storage.CodeIdempotencyKeyReused)
+	var n int
+	require.NoError(t, s.DB().Get(&n, `SELECT count(*) FROM product_groups`))
+	assert.Equal(t, 1, n)
+
+	d1, err := s.DeleteProductGroupKeyed(ctx, a.ID, "delete-1")
+	require.NoError(t, err)
+	d2, err := s.DeleteProductGroupKeyed(ctx, a.ID, "delete-1")
+	require.NoError(t, err, "the retry answers the deleted group")
+	assert.Equal(t, d1.ID, d2.ID)
+	_, err = s.DeleteProductGroupKeyed(ctx, a.ID, "delete-2")
+	requireCode(t, err, storage.CodeProductGroupNotFound)
+}
