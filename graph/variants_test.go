@@ -140,6 +140,28 @@ func TestProductGroupAPI(t *testing.T) {
 	assert.Equal(t, "USD", out.ProductGroupByHandle.PriceRange.Min.CurrencyCode)
 	assert.Equal(t, "/tee.png", out.ProductGroupByHandle.Images[0].URL)
 
+	t.Run("search matches the title and the variants' skus", func(t *testing.T) {
+		for _, q := range []string{"holdfast", "TEE-M-B", "tee m"} {
+			r := e.gql(t, "", `query($q: String) { productGroups(query: $q) { totalCount edges { node { handle } } } }`, map[string]any{"q": q})
+			assert.JSONEq(t, `{"productGroups":{"totalCount":1,"edges":[{"node":{"handle":"holdfast-tee"}}]}}`, string(r.Data), q)
+		}
+		r := e.gql(t, "", `{ productGroups(query: "lamp") { totalCount } }`, nil)
+		assert.JSONEq(t, `{"productGroups":{"totalCount":0}}`, string(r.Data))
+	})
+	t.Run("deep group queries are priced", func(t *testing.T) {
+		r := e.gql(t, "", `{ productGroups(first: 100) { edges { node { variants { collections { productGroups(first: 100) { edges { node { id } } } } } } } } }`, nil)
+		assert.Equal(t, "COMPLEXITY_LIMIT", r.code())
+		r = e.gql(t, "", `{ productGroups(first: 101) { edges { node { id } } } }`, nil)
+		assert.Equal(t, "BAD_USER_INPUT", r.code())
+		r = e.gql(t, "", `{ productGroups(first: 1, last: 1) { edges { node { id } } } }`, nil)
+		assert.Equal(t, "BAD_USER_INPUT", r.code())
+		r = e.gql(t, "", `{ productGroups(after: "bm9wZQ") { edges { node { id } } } }`, nil)
+		assert.Equal(t, "BAD_USER_INPUT", r.code())
+		r = e.gql(t, "", `{ productGroups(collectionId: "x") { totalCount edges { node { id } } } }`, nil)
+		assert.JSONEq(t, `{"productGroups":{"totalCount":0,"edges":[]}}`, string(r.Data))
+		r = e.gql(t, "", `{ productGroup(id: "x") { id } productGroupByHandle(handle: "Nope") { id } }`, nil)
+		assert.JSONEq(t, `{"productGroup":null,"productGroupByHandle":null}`, string(r.Data))
+	})
 	t.Run("a product leaves its group through updateProduct", func(t *testing.T) {
 		p, err := e.store.ProductBySKU(context.Background(), "TEE-L-W")
 		require.NoError(t, err)
