@@ -300,3 +300,28 @@ func TestEveryRetriedMutationAppliesOnce(t *testing.T) {
 		assert.True(t, tested[m[1]], "mutation %s is retried by the client: test that it applies once", m[1])
 	}
 }
+
+// An ERP reads an article's variants by the group's handle: each variant's
+// sku, stock and options, in display order.
+func TestProductGroupVariantsThroughTheClient(t *testing.T) {
+	t.Parallel()
+	store, url := live(t, nil)
+	ctx := context.Background()
+	g, err := store.CreateProductGroup(ctx, storage.NewProductGroup{Title: "ERP tee", Options: storage.ProductOptions{{Name: "Size", Values: []string{"S", "M"}}}})
+	require.NoError(t, err)
+	for _, size := range []string{"M", "S"} {
+		_, err := store.CreateProduct(ctx, storage.NewProduct{SKU: "ERP-" + size, Name: "ERP tee " + size, PriceAmount: "9.00", Currency: "USD", Stock: 4,
+			GroupID: &g.ID, SelectedOptions: storage.OptionSelection{"Size": size}})
+		require.NoError(t, err)
+	}
+	c := client.New(url, client.Options{Token: token})
+	res, err := client.ProductGroupVariants(ctx, c, "erp-tee")
+	require.NoError(t, err)
+	require.NotNil(t, res.ProductGroupByHandle)
+	vs := res.ProductGroupByHandle.Variants
+	require.Len(t, vs, 2)
+	assert.Equal(t, "ERP-S", vs[0].Sku)
+	assert.Equal(t, 4, vs[0].Stock)
+	assert.Equal(t, "S", vs[0].SelectedOptions[0].Value)
+	assert.Equal(t, "ERP-M", vs[1].Sku)
+}

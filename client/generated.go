@@ -832,6 +832,10 @@ const (
 	ErrorCodeStockChanged ErrorCode = "STOCK_CHANGED"
 	// No webhook endpoint with this id.
 	ErrorCodeWebhookEndpointNotFound ErrorCode = "WEBHOOK_ENDPOINT_NOT_FOUND"
+	// A variant's selectedOptions miss an option's value, name an unknown option or value, or repeat another variant's combination; or an update removes an option or value a variant uses.
+	ErrorCodeVariantOptionsInvalid ErrorCode = "VARIANT_OPTIONS_INVALID"
+	// No product group has this id.
+	ErrorCodeProductGroupNotFound ErrorCode = "PRODUCT_GROUP_NOT_FOUND"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -859,6 +863,8 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeCollectionNotFound,
 	ErrorCodeStockChanged,
 	ErrorCodeWebhookEndpointNotFound,
+	ErrorCodeVariantOptionsInvalid,
+	ErrorCodeProductGroupNotFound,
 }
 
 // OrderOrder includes the requested fields of the GraphQL type Order.
@@ -1277,6 +1283,214 @@ type OrdersFeedResponse struct {
 
 // GetOrders returns OrdersFeedResponse.Orders, and is useful for accessing the field via an interface.
 func (v *OrdersFeedResponse) GetOrders() OrdersFeedOrdersOrderConnection { return v.Orders }
+
+// ProductGroupVariantsProductGroupByHandleProductGroup includes the requested fields of the GraphQL type ProductGroup.
+// The GraphQL type's documentation follows.
+//
+// An article sold in several variants (a T-shirt in sizes and colours): it
+// names the options they vary by and lists them. Each variant is a Product of
+// its own, with its own sku, price, stock and holds, and is what a cart
+// reserves (addToCart's productId); the group is display and catalog
+// structure only.
+type ProductGroupVariantsProductGroupByHandleProductGroup struct {
+	// The group's id.
+	Id string `json:"id"`
+	// Unique URL slug, as for products (a namespace of its own).
+	Handle string `json:"handle"`
+	// The article's title, e.g. Holdfast T-shirt.
+	Title string `json:"title"`
+	// In display order, values in display order.
+	Options []ProductGroupVariantsProductGroupByHandleProductGroupOptionsProductOption `json:"options"`
+	// In display order: by the position of their value of each option in turn.
+	Variants []ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct `json:"variants"`
+}
+
+// GetId returns ProductGroupVariantsProductGroupByHandleProductGroup.Id, and is useful for accessing the field via an interface.
+func (v *ProductGroupVariantsProductGroupByHandleProductGroup) GetId() string { return v.Id }
+
+// GetHandle returns ProductGroupVariantsProductGroupByHandleProductGroup.Handle, and is useful for accessing the field via an interface.
+func (v *ProductGroupVariantsProductGroupByHandleProductGroup) GetHandle() string { return v.Handle }
+
+// GetTitle returns ProductGroupVariantsProductGroupByHandleProductGroup.Title, and is useful for accessing the field via an interface.
+func (v *ProductGroupVariantsProductGroupByHandleProductGroup) GetTitle() string { return v.Title }
+
+// GetOptions returns ProductGroupVariantsProductGroupByHandleProductGroup.Options, and is useful for accessing the field via an interface.
+func (v *ProductGroupVariantsProductGroupByHandleProductGroup) GetOptions() []ProductGroupVariantsProductGroupByHandleProductGroupOptionsProductOption {
+	return v.Options
+}
+
+// GetVariants returns ProductGroupVariantsProductGroupByHandleProductGroup.Variants, and is useful for accessing the field via an interface.
+func (v *ProductGroupVariantsProductGroupByHandleProductGroup) GetVariants() []ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct {
+	return v.Variants
+}
+
+// ProductGroupVariantsProductGroupByHandleProductGroupOptionsProductOption includes the requested fields of the GraphQL type ProductOption.
+// The GraphQL type's documentation follows.
+//
+// One of a product group's options and its values, in display order, e.g. Size: [S, M, L].
+type ProductGroupVariantsProductGroupByHandleProductGroupOptionsProductOption struct {
+	// The option's name, e.g. Size.
+	Name string `json:"name"`
+	// Its values in display order, e.g. [S, M, L].
+	Values []string `json:"values"`
+}
+
+// GetName returns ProductGroupVariantsProductGroupByHandleProductGroupOptionsProductOption.Name, and is useful for accessing the field via an interface.
+func (v *ProductGroupVariantsProductGroupByHandleProductGroupOptionsProductOption) GetName() string {
+	return v.Name
+}
+
+// GetValues returns ProductGroupVariantsProductGroupByHandleProductGroupOptionsProductOption.Values, and is useful for accessing the field via an interface.
+func (v *ProductGroupVariantsProductGroupByHandleProductGroupOptionsProductOption) GetValues() []string {
+	return v.Values
+}
+
+// ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// Something for sale, with the units that can still be reserved now.
+type ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct struct {
+	ProductStock `json:"-"`
+	// Its value of each of its group's options, in the group's option order ([] when ungrouped).
+	SelectedOptions []ProductGroupVariantsProductGroupByHandleProductGroupVariantsProductSelectedOptionsSelectedOption `json:"selectedOptions"`
+}
+
+// GetSelectedOptions returns ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct.SelectedOptions, and is useful for accessing the field via an interface.
+func (v *ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct) GetSelectedOptions() []ProductGroupVariantsProductGroupByHandleProductGroupVariantsProductSelectedOptionsSelectedOption {
+	return v.SelectedOptions
+}
+
+// GetId returns ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct.Id, and is useful for accessing the field via an interface.
+func (v *ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct) GetId() string {
+	return v.ProductStock.Id
+}
+
+// GetSku returns ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct.Sku, and is useful for accessing the field via an interface.
+func (v *ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct) GetSku() string {
+	return v.ProductStock.Sku
+}
+
+// GetName returns ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct.Name, and is useful for accessing the field via an interface.
+func (v *ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct) GetName() string {
+	return v.ProductStock.Name
+}
+
+// GetStock returns ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct.Stock, and is useful for accessing the field via an interface.
+func (v *ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct) GetStock() int {
+	return v.ProductStock.Stock
+}
+
+// GetHeld returns ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct.Held, and is useful for accessing the field via an interface.
+func (v *ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct) GetHeld() int {
+	return v.ProductStock.Held
+}
+
+// GetAvailable returns ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct.Available, and is useful for accessing the field via an interface.
+func (v *ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct) GetAvailable() int {
+	return v.ProductStock.Available
+}
+
+// GetLowStockThreshold returns ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct.LowStockThreshold, and is useful for accessing the field via an interface.
+func (v *ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct) GetLowStockThreshold() *int {
+	return v.ProductStock.LowStockThreshold
+}
+
+func (v *ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.ProductStock)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct struct {
+	SelectedOptions []ProductGroupVariantsProductGroupByHandleProductGroupVariantsProductSelectedOptionsSelectedOption `json:"selectedOptions"`
+
+	Id string `json:"id"`
+
+	Sku string `json:"sku"`
+
+	Name string `json:"name"`
+
+	Stock int `json:"stock"`
+
+	Held int `json:"held"`
+
+	Available int `json:"available"`
+
+	LowStockThreshold *int `json:"lowStockThreshold"`
+}
+
+func (v *ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct) __premarshalJSON() (*__premarshalProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct, error) {
+	var retval __premarshalProductGroupVariantsProductGroupByHandleProductGroupVariantsProduct
+
+	retval.SelectedOptions = v.SelectedOptions
+	retval.Id = v.ProductStock.Id
+	retval.Sku = v.ProductStock.Sku
+	retval.Name = v.ProductStock.Name
+	retval.Stock = v.ProductStock.Stock
+	retval.Held = v.ProductStock.Held
+	retval.Available = v.ProductStock.Available
+	retval.LowStockThreshold = v.ProductStock.LowStockThreshold
+	return &retval, nil
+}
+
+// ProductGroupVariantsProductGroupByHandleProductGroupVariantsProductSelectedOptionsSelectedOption includes the requested fields of the GraphQL type SelectedOption.
+// The GraphQL type's documentation follows.
+//
+// A variant's value of one of its group's options, e.g. Size: M.
+type ProductGroupVariantsProductGroupByHandleProductGroupVariantsProductSelectedOptionsSelectedOption struct {
+	// The option's name.
+	Name string `json:"name"`
+	// The variant's value of it.
+	Value string `json:"value"`
+}
+
+// GetName returns ProductGroupVariantsProductGroupByHandleProductGroupVariantsProductSelectedOptionsSelectedOption.Name, and is useful for accessing the field via an interface.
+func (v *ProductGroupVariantsProductGroupByHandleProductGroupVariantsProductSelectedOptionsSelectedOption) GetName() string {
+	return v.Name
+}
+
+// GetValue returns ProductGroupVariantsProductGroupByHandleProductGroupVariantsProductSelectedOptionsSelectedOption.Value, and is useful for accessing the field via an interface.
+func (v *ProductGroupVariantsProductGroupByHandleProductGroupVariantsProductSelectedOptionsSelectedOption) GetValue() string {
+	return v.Value
+}
+
+// ProductGroupVariantsResponse is returned by ProductGroupVariants on success.
+type ProductGroupVariantsResponse struct {
+	// A product group by its handle (null when there is none).
+	ProductGroupByHandle *ProductGroupVariantsProductGroupByHandleProductGroup `json:"productGroupByHandle"`
+}
+
+// GetProductGroupByHandle returns ProductGroupVariantsResponse.ProductGroupByHandle, and is useful for accessing the field via an interface.
+func (v *ProductGroupVariantsResponse) GetProductGroupByHandle() *ProductGroupVariantsProductGroupByHandleProductGroup {
+	return v.ProductGroupByHandle
+}
 
 // ProductProduct includes the requested fields of the GraphQL type Product.
 // The GraphQL type's documentation follows.
@@ -2628,6 +2842,14 @@ func (v *__OrdersFeedInput) GetFirst() *int { return v.First }
 // GetStatus returns __OrdersFeedInput.Status, and is useful for accessing the field via an interface.
 func (v *__OrdersFeedInput) GetStatus() []OrderStatus { return v.Status }
 
+// __ProductGroupVariantsInput is used internally by genqlient
+type __ProductGroupVariantsInput struct {
+	Handle string `json:"handle"`
+}
+
+// GetHandle returns __ProductGroupVariantsInput.Handle, and is useful for accessing the field via an interface.
+func (v *__ProductGroupVariantsInput) GetHandle() string { return v.Handle }
+
 // __ProductInput is used internally by genqlient
 type __ProductInput struct {
 	Id string `json:"id"`
@@ -3002,6 +3224,64 @@ func Product(
 	}
 
 	data_ = &ProductResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by ProductGroupVariants.
+const ProductGroupVariants_Operation = `
+query ProductGroupVariants ($handle: String!) {
+	productGroupByHandle(handle: $handle) {
+		id
+		handle
+		title
+		options {
+			name
+			values
+		}
+		variants {
+			... ProductStock
+			selectedOptions {
+				name
+				value
+			}
+		}
+	}
+}
+fragment ProductStock on Product {
+	id
+	sku
+	name
+	stock
+	held
+	available
+	lowStockThreshold
+}
+`
+
+// An article's variants (issue 22): what an ERP maps its article to, and
+// each variant's sku and stock, in display order.
+func ProductGroupVariants(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	handle string,
+) (data_ *ProductGroupVariantsResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "ProductGroupVariants",
+		Query:  ProductGroupVariants_Operation,
+		Variables: &__ProductGroupVariantsInput{
+			Handle: handle,
+		},
+	}
+
+	data_ = &ProductGroupVariantsResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

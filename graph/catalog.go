@@ -100,6 +100,9 @@ func (r *Resolver) primeProductFields(ctx context.Context, page *storage.Product
 	if selects(ctx, "edges", "node", "collections") {
 		cat.ProductCollections.LoadAllThunk(ctx, ids)
 	}
+	if selects(ctx, "edges", "node", "group") || selects(ctx, "edges", "node", "selectedOptions") {
+		r.primeProductGroups(ctx, page)
+	}
 }
 
 // productPageParams checks a product connection's arguments and turns them
@@ -417,6 +420,7 @@ func (r *Resolver) collectionConnection(ctx context.Context, first *int, after *
 		return nil, err
 	}
 	r.primeCollectionProducts(ctx, cs)
+	r.primeCollectionGroups(ctx, cs)
 	conn := &model.CollectionConnection{
 		Edges:    make([]*model.CollectionEdge, 0, len(cs)),
 		PageInfo: &model.PageInfo{HasNextPage: more, HasPreviousPage: prior},

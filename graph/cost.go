@@ -49,7 +49,7 @@ func listSize(parent, field string, arg func(string) any) (int64, bool) {
 		return first
 	}
 	switch parent + "." + field {
-	case "Query.products", "Collection.products":
+	case "Query.products", "Collection.products", "Query.productGroups", "Collection.productGroups":
 		// first or last; Query.products' first always has a value (its
 		// default), so a last there costs at least a default page.
 		last, hasLast := intArg(arg("last"))
@@ -69,6 +69,11 @@ func listSize(parent, field string, arg func(string) any) (int64, bool) {
 		return 5, true
 	case "Cart.lines", "Order.lines":
 		return 50, true
+	case "ProductGroup.variants":
+		// Sizes times colours: priced at a typical count.
+		return 20, true
+	case "ProductGroup.images", "ProductGroup.collections", "ProductGroup.options", "Product.selectedOptions":
+		return 5, true
 	case "Subscription.stockChanged":
 		switch ids := arg("productIds").(type) {
 		case []any:

@@ -39,6 +39,8 @@ type ResolverRoot interface {
 	Payment() PaymentResolver
 	Product() ProductResolver
 	ProductConnection() ProductConnectionResolver
+	ProductGroup() ProductGroupResolver
+	ProductGroupConnection() ProductGroupConnectionResolver
 	Query() QueryResolver
 	StockLevel() StockLevelResolver
 	Subscription() SubscriptionResolver
@@ -102,11 +104,12 @@ type ComplexityRoot struct {
 	}
 
 	Collection struct {
-		Description func(childComplexity int) int
-		Handle      func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Products    func(childComplexity int, first *int, after *string, last *int, before *string, sortKey *model.ProductSortKeys, reverse *bool) int
-		Title       func(childComplexity int) int
+		Description   func(childComplexity int) int
+		Handle        func(childComplexity int) int
+		ID            func(childComplexity int) int
+		ProductGroups func(childComplexity int, first *int, after *string, last *int, before *string, sortKey *model.ProductSortKeys, reverse *bool) int
+		Products      func(childComplexity int, first *int, after *string, last *int, before *string, sortKey *model.ProductSortKeys, reverse *bool) int
+		Title         func(childComplexity int) int
 	}
 
 	CollectionConnection struct {
@@ -150,8 +153,10 @@ type ComplexityRoot struct {
 		CreateCart                   func(childComplexity int, idempotencyKey *string) int
 		CreateCollection             func(childComplexity int, input model.CreateCollectionInput) int
 		CreateProduct                func(childComplexity int, input model.CreateProductInput) int
+		CreateProductGroup           func(childComplexity int, input model.CreateProductGroupInput) int
 		CreateWebhookEndpoint        func(childComplexity int, input model.CreateWebhookEndpointInput) int
 		DeleteCollection             func(childComplexity int, collectionID string) int
+		DeleteProductGroup           func(childComplexity int, productGroupID string) int
 		DeleteWebhookEndpoint        func(childComplexity int, id string) int
 		RedeliverWebhook             func(childComplexity int, deliveryID string) int
 		RemoveCartLine               func(childComplexity int, input model.RemoveCartLineInput) int
@@ -160,6 +165,7 @@ type ComplexityRoot struct {
 		UpdateCartLine               func(childComplexity int, input model.UpdateCartLineInput) int
 		UpdateCollection             func(childComplexity int, input model.UpdateCollectionInput) int
 		UpdateProduct                func(childComplexity int, input model.UpdateProductInput) int
+		UpdateProductGroup           func(childComplexity int, input model.UpdateProductGroupInput) int
 		UpdateWebhookEndpoint        func(childComplexity int, input model.UpdateWebhookEndpointInput) int
 	}
 
@@ -214,11 +220,17 @@ type ComplexityRoot struct {
 		Status       func(childComplexity int) int
 	}
 
+	PriceRange struct {
+		Max func(childComplexity int) int
+		Min func(childComplexity int) int
+	}
+
 	Product struct {
 		Available         func(childComplexity int) int
 		Collections       func(childComplexity int) int
 		CreatedAt         func(childComplexity int) int
 		Description       func(childComplexity int) int
+		Group             func(childComplexity int) int
 		Handle            func(childComplexity int) int
 		Held              func(childComplexity int) int
 		ID                func(childComplexity int) int
@@ -227,6 +239,7 @@ type ComplexityRoot struct {
 		Name              func(childComplexity int) int
 		Price             func(childComplexity int) int
 		SKU               func(childComplexity int) int
+		SelectedOptions   func(childComplexity int) int
 		Stock             func(childComplexity int) int
 	}
 
@@ -241,26 +254,69 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ProductGroup struct {
+		Available   func(childComplexity int) int
+		Collections func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		Description func(childComplexity int) int
+		Handle      func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Images      func(childComplexity int) int
+		Options     func(childComplexity int) int
+		PriceRange  func(childComplexity int) int
+		Title       func(childComplexity int) int
+		Variants    func(childComplexity int) int
+	}
+
+	ProductGroupConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ProductGroupEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ProductGroupPayload struct {
+		ProductGroup func(childComplexity int) int
+		UserErrors   func(childComplexity int) int
+	}
+
+	ProductOption struct {
+		Name   func(childComplexity int) int
+		Values func(childComplexity int) int
+	}
+
 	ProductPayload struct {
 		Product    func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
 	Query struct {
-		Cart               func(childComplexity int, id string) int
-		Collection         func(childComplexity int, id string) int
-		CollectionByHandle func(childComplexity int, handle string) int
-		Collections        func(childComplexity int, first *int, after *string) int
-		InventoryAudit     func(childComplexity int, first *int, after *string, onlyProblems *bool) int
-		Order              func(childComplexity int, id string) int
-		Orders             func(childComplexity int, first *int, after *string, updatedAfter *time.Time, status []string) int
-		Product            func(childComplexity int, id string) int
-		ProductByHandle    func(childComplexity int, handle string) int
-		ProductBySku       func(childComplexity int, sku string) int
-		Products           func(childComplexity int, first *int, after *string, last *int, before *string, query *string, inStock *bool, sortKey *model.ProductSortKeys, reverse *bool) int
-		TopHolders         func(childComplexity int, productID *string, first *int) int
-		WebhookDeliveries  func(childComplexity int, endpointID string, first *int, after *string) int
-		WebhookEndpoints   func(childComplexity int) int
+		Cart                 func(childComplexity int, id string) int
+		Collection           func(childComplexity int, id string) int
+		CollectionByHandle   func(childComplexity int, handle string) int
+		Collections          func(childComplexity int, first *int, after *string) int
+		InventoryAudit       func(childComplexity int, first *int, after *string, onlyProblems *bool) int
+		Order                func(childComplexity int, id string) int
+		Orders               func(childComplexity int, first *int, after *string, updatedAfter *time.Time, status []string) int
+		Product              func(childComplexity int, id string) int
+		ProductByHandle      func(childComplexity int, handle string) int
+		ProductBySku         func(childComplexity int, sku string) int
+		ProductGroup         func(childComplexity int, id string) int
+		ProductGroupByHandle func(childComplexity int, handle string) int
+		ProductGroups        func(childComplexity int, first *int, after *string, last *int, before *string, query *string, inStock *bool, sortKey *model.ProductSortKeys, reverse *bool, collectionID *string) int
+		Products             func(childComplexity int, first *int, after *string, last *int, before *string, query *string, inStock *bool, sortKey *model.ProductSortKeys, reverse *bool) int
+		TopHolders           func(childComplexity int, productID *string, first *int) int
+		WebhookDeliveries    func(childComplexity int, endpointID string, first *int, after *string) int
+		WebhookEndpoints     func(childComplexity int) int
+	}
+
+	SelectedOption struct {
+		Name  func(childComplexity int) int
+		Value func(childComplexity int) int
 	}
 
 	SetStockPayload struct {
@@ -340,6 +396,7 @@ type CollectionResolver interface {
 	ID(ctx context.Context, obj *storage.Collection) (string, error)
 
 	Products(ctx context.Context, obj *storage.Collection, first *int, after *string, last *int, before *string, sortKey *model.ProductSortKeys, reverse *bool) (*model.ProductConnection, error)
+	ProductGroups(ctx context.Context, obj *storage.Collection, first *int, after *string, last *int, before *string, sortKey *model.ProductSortKeys, reverse *bool) (*model.ProductGroupConnection, error)
 }
 type MutationResolver interface {
 	CreateCart(ctx context.Context, idempotencyKey *string) (*model.CartPayload, error)
@@ -353,6 +410,9 @@ type MutationResolver interface {
 	DeleteCollection(ctx context.Context, collectionID string) (*model.DeleteCollectionPayload, error)
 	AddProductsToCollection(ctx context.Context, collectionID string, productIds []string) (*model.CollectionPayload, error)
 	RemoveProductsFromCollection(ctx context.Context, collectionID string, productIds []string) (*model.CollectionPayload, error)
+	CreateProductGroup(ctx context.Context, input model.CreateProductGroupInput) (*model.ProductGroupPayload, error)
+	UpdateProductGroup(ctx context.Context, input model.UpdateProductGroupInput) (*model.ProductGroupPayload, error)
+	DeleteProductGroup(ctx context.Context, productGroupID string) (*model.ProductGroupPayload, error)
 	AdjustStock(ctx context.Context, input model.AdjustStockInput) (*model.ProductPayload, error)
 	Checkout(ctx context.Context, input model.CheckoutInput) (*model.CheckoutPayload, error)
 	CancelOrder(ctx context.Context, input model.CancelOrderInput) (*model.OrderPayload, error)
@@ -379,9 +439,21 @@ type PaymentResolver interface {
 type ProductResolver interface {
 	Images(ctx context.Context, obj *storage.Product) ([]*storage.Image, error)
 	Collections(ctx context.Context, obj *storage.Product) ([]*storage.Collection, error)
+
+	Group(ctx context.Context, obj *storage.Product) (*storage.ProductGroup, error)
+	SelectedOptions(ctx context.Context, obj *storage.Product) ([]*storage.ProductSelectedOption, error)
 }
 type ProductConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.ProductConnection) (int, error)
+}
+type ProductGroupResolver interface {
+	Options(ctx context.Context, obj *storage.ProductGroup) ([]*storage.ProductOption, error)
+	Variants(ctx context.Context, obj *storage.ProductGroup) ([]*storage.Product, error)
+	Images(ctx context.Context, obj *storage.ProductGroup) ([]*storage.Image, error)
+	Collections(ctx context.Context, obj *storage.ProductGroup) ([]*storage.Collection, error)
+}
+type ProductGroupConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.ProductGroupConnection) (int, error)
 }
 type QueryResolver interface {
 	Cart(ctx context.Context, id string) (*storage.Cart, error)
@@ -392,6 +464,9 @@ type QueryResolver interface {
 	Collection(ctx context.Context, id string) (*storage.Collection, error)
 	CollectionByHandle(ctx context.Context, handle string) (*storage.Collection, error)
 	Collections(ctx context.Context, first *int, after *string) (*model.CollectionConnection, error)
+	ProductGroup(ctx context.Context, id string) (*storage.ProductGroup, error)
+	ProductGroupByHandle(ctx context.Context, handle string) (*storage.ProductGroup, error)
+	ProductGroups(ctx context.Context, first *int, after *string, last *int, before *string, query *string, inStock *bool, sortKey *model.ProductSortKeys, reverse *bool, collectionID *string) (*model.ProductGroupConnection, error)
 	InventoryAudit(ctx context.Context, first *int, after *string, onlyProblems *bool) ([]*storage.AuditRow, error)
 	TopHolders(ctx context.Context, productID *string, first *int) ([]*storage.CartHolding, error)
 	Order(ctx context.Context, id string) (*storage.Order, error)
@@ -636,6 +711,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Collection.ID(childComplexity), true
+	case "Collection.productGroups":
+		if e.ComplexityRoot.Collection.ProductGroups == nil {
+			break
+		}
+
+		args, err := ec.field_Collection_productGroups_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Collection.ProductGroups(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["sortKey"].(*model.ProductSortKeys), args["reverse"].(*bool)), true
 	case "Collection.products":
 		if e.ComplexityRoot.Collection.Products == nil {
 			break
@@ -842,6 +928,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateProduct(childComplexity, args["input"].(model.CreateProductInput)), true
+	case "Mutation.createProductGroup":
+		if e.ComplexityRoot.Mutation.CreateProductGroup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createProductGroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateProductGroup(childComplexity, args["input"].(model.CreateProductGroupInput)), true
 	case "Mutation.createWebhookEndpoint":
 		if e.ComplexityRoot.Mutation.CreateWebhookEndpoint == nil {
 			break
@@ -864,6 +961,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteCollection(childComplexity, args["collectionId"].(string)), true
+	case "Mutation.deleteProductGroup":
+		if e.ComplexityRoot.Mutation.DeleteProductGroup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteProductGroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteProductGroup(childComplexity, args["productGroupId"].(string)), true
 	case "Mutation.deleteWebhookEndpoint":
 		if e.ComplexityRoot.Mutation.DeleteWebhookEndpoint == nil {
 			break
@@ -952,6 +1060,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateProduct(childComplexity, args["input"].(model.UpdateProductInput)), true
+	case "Mutation.updateProductGroup":
+		if e.ComplexityRoot.Mutation.UpdateProductGroup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateProductGroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateProductGroup(childComplexity, args["input"].(model.UpdateProductGroupInput)), true
 	case "Mutation.updateWebhookEndpoint":
 		if e.ComplexityRoot.Mutation.UpdateWebhookEndpoint == nil {
 			break
@@ -1151,6 +1270,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Payment.Status(childComplexity), true
 
+	case "PriceRange.max":
+		if e.ComplexityRoot.PriceRange.Max == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceRange.Max(childComplexity), true
+	case "PriceRange.min":
+		if e.ComplexityRoot.PriceRange.Min == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceRange.Min(childComplexity), true
+
 	case "Product.available":
 		if e.ComplexityRoot.Product.Available == nil {
 			break
@@ -1175,6 +1307,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Product.Description(childComplexity), true
+	case "Product.group":
+		if e.ComplexityRoot.Product.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Product.Group(childComplexity), true
 	case "Product.handle":
 		if e.ComplexityRoot.Product.Handle == nil {
 			break
@@ -1223,6 +1361,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Product.SKU(childComplexity), true
+	case "Product.selectedOptions":
+		if e.ComplexityRoot.Product.SelectedOptions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Product.SelectedOptions(childComplexity), true
 	case "Product.stock":
 		if e.ComplexityRoot.Product.Stock == nil {
 			break
@@ -1261,6 +1405,131 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProductEdge.Node(childComplexity), true
+
+	case "ProductGroup.available":
+		if e.ComplexityRoot.ProductGroup.Available == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductGroup.Available(childComplexity), true
+	case "ProductGroup.collections":
+		if e.ComplexityRoot.ProductGroup.Collections == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductGroup.Collections(childComplexity), true
+	case "ProductGroup.createdAt":
+		if e.ComplexityRoot.ProductGroup.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductGroup.CreatedAt(childComplexity), true
+	case "ProductGroup.description":
+		if e.ComplexityRoot.ProductGroup.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductGroup.Description(childComplexity), true
+	case "ProductGroup.handle":
+		if e.ComplexityRoot.ProductGroup.Handle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductGroup.Handle(childComplexity), true
+	case "ProductGroup.id":
+		if e.ComplexityRoot.ProductGroup.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductGroup.ID(childComplexity), true
+	case "ProductGroup.images":
+		if e.ComplexityRoot.ProductGroup.Images == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductGroup.Images(childComplexity), true
+	case "ProductGroup.options":
+		if e.ComplexityRoot.ProductGroup.Options == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductGroup.Options(childComplexity), true
+	case "ProductGroup.priceRange":
+		if e.ComplexityRoot.ProductGroup.PriceRange == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductGroup.PriceRange(childComplexity), true
+	case "ProductGroup.title":
+		if e.ComplexityRoot.ProductGroup.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductGroup.Title(childComplexity), true
+	case "ProductGroup.variants":
+		if e.ComplexityRoot.ProductGroup.Variants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductGroup.Variants(childComplexity), true
+
+	case "ProductGroupConnection.edges":
+		if e.ComplexityRoot.ProductGroupConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductGroupConnection.Edges(childComplexity), true
+	case "ProductGroupConnection.pageInfo":
+		if e.ComplexityRoot.ProductGroupConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductGroupConnection.PageInfo(childComplexity), true
+	case "ProductGroupConnection.totalCount":
+		if e.ComplexityRoot.ProductGroupConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductGroupConnection.TotalCount(childComplexity), true
+
+	case "ProductGroupEdge.cursor":
+		if e.ComplexityRoot.ProductGroupEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductGroupEdge.Cursor(childComplexity), true
+	case "ProductGroupEdge.node":
+		if e.ComplexityRoot.ProductGroupEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductGroupEdge.Node(childComplexity), true
+
+	case "ProductGroupPayload.productGroup":
+		if e.ComplexityRoot.ProductGroupPayload.ProductGroup == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductGroupPayload.ProductGroup(childComplexity), true
+	case "ProductGroupPayload.userErrors":
+		if e.ComplexityRoot.ProductGroupPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductGroupPayload.UserErrors(childComplexity), true
+
+	case "ProductOption.name":
+		if e.ComplexityRoot.ProductOption.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductOption.Name(childComplexity), true
+	case "ProductOption.values":
+		if e.ComplexityRoot.ProductOption.Values == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductOption.Values(childComplexity), true
 
 	case "ProductPayload.product":
 		if e.ComplexityRoot.ProductPayload.Product == nil {
@@ -1386,6 +1655,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ProductBySku(childComplexity, args["sku"].(string)), true
+	case "Query.productGroup":
+		if e.ComplexityRoot.Query.ProductGroup == nil {
+			break
+		}
+
+		args, err := ec.field_Query_productGroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ProductGroup(childComplexity, args["id"].(string)), true
+	case "Query.productGroupByHandle":
+		if e.ComplexityRoot.Query.ProductGroupByHandle == nil {
+			break
+		}
+
+		args, err := ec.field_Query_productGroupByHandle_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ProductGroupByHandle(childComplexity, args["handle"].(string)), true
+	case "Query.productGroups":
+		if e.ComplexityRoot.Query.ProductGroups == nil {
+			break
+		}
+
+		args, err := ec.field_Query_productGroups_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ProductGroups(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["query"].(*string), args["inStock"].(*bool), args["sortKey"].(*model.ProductSortKeys), args["reverse"].(*bool), args["collectionId"].(*string)), true
 	case "Query.products":
 		if e.ComplexityRoot.Query.Products == nil {
 			break
@@ -1425,6 +1727,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.WebhookEndpoints(childComplexity), true
+
+	case "SelectedOption.name":
+		if e.ComplexityRoot.SelectedOption.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SelectedOption.Name(childComplexity), true
+	case "SelectedOption.value":
+		if e.ComplexityRoot.SelectedOption.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SelectedOption.Value(childComplexity), true
 
 	case "SetStockPayload.products":
 		if e.ComplexityRoot.SetStockPayload.Products == nil {
@@ -1659,14 +1974,18 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CheckoutInput", ec.unmarshalInputCheckoutInput),
 			graphql.NewInputUnmarshaler("ConfirmPaymentInput", ec.unmarshalInputConfirmPaymentInput),
 			graphql.NewInputUnmarshaler("CreateCollectionInput", ec.unmarshalInputCreateCollectionInput),
+			graphql.NewInputUnmarshaler("CreateProductGroupInput", ec.unmarshalInputCreateProductGroupInput),
 			graphql.NewInputUnmarshaler("CreateProductInput", ec.unmarshalInputCreateProductInput),
 			graphql.NewInputUnmarshaler("CreateWebhookEndpointInput", ec.unmarshalInputCreateWebhookEndpointInput),
 			graphql.NewInputUnmarshaler("ImageInput", ec.unmarshalInputImageInput),
+			graphql.NewInputUnmarshaler("ProductOptionInput", ec.unmarshalInputProductOptionInput),
 			graphql.NewInputUnmarshaler("RemoveCartLineInput", ec.unmarshalInputRemoveCartLineInput),
+			graphql.NewInputUnmarshaler("SelectedOptionInput", ec.unmarshalInputSelectedOptionInput),
 			graphql.NewInputUnmarshaler("SetStockInput", ec.unmarshalInputSetStockInput),
 			graphql.NewInputUnmarshaler("SetStockItem", ec.unmarshalInputSetStockItem),
 			graphql.NewInputUnmarshaler("UpdateCartLineInput", ec.unmarshalInputUpdateCartLineInput),
 			graphql.NewInputUnmarshaler("UpdateCollectionInput", ec.unmarshalInputUpdateCollectionInput),
+			graphql.NewInputUnmarshaler("UpdateProductGroupInput", ec.unmarshalInputUpdateProductGroupInput),
 			graphql.NewInputUnmarshaler("UpdateProductInput", ec.unmarshalInputUpdateProductInput),
 			graphql.NewInputUnmarshaler("UpdateWebhookEndpointInput", ec.unmarshalInputUpdateWebhookEndpointInput),
 		)
@@ -1936,6 +2255,10 @@ type Product {
   createdAt: Time!
   "STOCK_LOW fires when available falls to this or below (admin only; null: never)."
   lowStockThreshold: Int @admin
+  "The group the product is a variant of (null: ungrouped)."
+  group: ProductGroup
+  "Its value of each of its group's options, in the group's option order ([] when ungrouped)."
+  selectedOptions: [SelectedOption!]!
 }
 
 "A product image."
@@ -1992,6 +2315,9 @@ type Collection {
   "The collection's products, paged like Query.products."
   products(first: Int, after: String, last: Int, before: String,
            sortKey: ProductSortKeys = ID, reverse: Boolean = false): ProductConnection!
+  "The groups with a variant in the collection, paged like Query.productGroups."
+  productGroups(first: Int, after: String, last: Int, before: String,
+                sortKey: ProductSortKeys = ID, reverse: Boolean = false): ProductGroupConnection!
 }
 
 "A collection in a connection, with its cursor."
@@ -2066,6 +2392,10 @@ input CreateProductInput {
   lowStockThreshold: Int
   "Makes retries safe: a repeat creates nothing and answers what the first attempt did."
   idempotencyKey: String
+  "Makes the product a variant of this group."
+  groupId: ID
+  "The variant's value of each of the group's options."
+  selectedOptions: [SelectedOptionInput!]
 }
 
 "Changes to a product (admin): absent fields stay as they are."
@@ -2086,6 +2416,10 @@ input UpdateProductInput {
   images: [ImageInput!]
   "Sets the STOCK_LOW threshold; null clears it, absent leaves it."
   lowStockThreshold: Int
+  "Moves the product into this group; null takes it out of its group, absent leaves it."
+  groupId: ID
+  "The variant's value of each of its group's options (with groupId, of the new group)."
+  selectedOptions: [SelectedOptionInput!]
 }
 
 "A product image to store."
@@ -2118,6 +2452,134 @@ input UpdateCollectionInput {
   description: String
 }
 
+"One of a product group's options and its values, in display order, e.g. Size: [S, M, L]."
+type ProductOption {
+  "The option's name, e.g. Size."
+  name: String!
+  "Its values in display order, e.g. [S, M, L]."
+  values: [String!]!
+}
+
+"A variant's value of one of its group's options, e.g. Size: M."
+type SelectedOption {
+  "The option's name."
+  name: String!
+  "The variant's value of it."
+  value: String!
+}
+
+"The lowest and the highest price among a group's variants."
+type PriceRange {
+  "The lowest variant price (\"from $X\")."
+  min: Money!
+  "The highest variant price."
+  max: Money!
+}
+
+"""
+An article sold in several variants (a T-shirt in sizes and colours): it
+names the options they vary by and lists them. Each variant is a Product of
+its own, with its own sku, price, stock and holds, and is what a cart
+reserves (addToCart's productId); the group is display and catalog
+structure only.
+"""
+type ProductGroup {
+  "The group's id."
+  id: ID!
+  "Unique URL slug, as for products (a namespace of its own)."
+  handle: String!
+  "The article's title, e.g. Holdfast T-shirt."
+  title: String!
+  "Plain-text description (null when none was given)."
+  description: String
+  "In display order, values in display order."
+  options: [ProductOption!]!
+  "In display order: by the position of their value of each option in turn."
+  variants: [Product!]!
+  "The group's images, in display order."
+  images: [Image!]!
+  "The collections holding some variant of the group, in id order."
+  collections: [Collection!]!
+  "The lowest and highest variant price (0.00 in XXX while the group has no variants)."
+  priceRange: PriceRange!
+  "The sum of its variants' available."
+  available: Int!
+  "When the group was created."
+  createdAt: Time!
+}
+
+"A product group in a page of groups, with its cursor."
+type ProductGroupEdge {
+  "Opaque cursor of this group in this listing (after/before)."
+  cursor: String!
+  "The group."
+  node: ProductGroup!
+}
+
+"A page of product groups."
+type ProductGroupConnection {
+  "The groups of the page, in the listing's order."
+  edges: [ProductGroupEdge!]!
+  "Whether there are more pages, and the cursors to get them."
+  pageInfo: PageInfo!
+  "As ProductConnection.totalCount."
+  totalCount: Int!
+}
+
+"An option of a product group, with its values in display order."
+input ProductOptionInput {
+  "The option's name, unique in the group."
+  name: String!
+  "Its distinct values, in display order."
+  values: [String!]!
+}
+
+"A variant's value of one option of its group."
+input SelectedOptionInput {
+  "The option's name."
+  name: String!
+  "One of the option's values."
+  value: String!
+}
+
+"A new product group (admin); its variants join it through createProduct or updateProduct."
+input CreateProductGroupInput {
+  "The article's title."
+  title: String!
+  "Derived from the title when omitted (made unique with -2, -3, ...)."
+  handle: String
+  "Plain-text description."
+  description: String
+  "At most 5, each with 1-100 distinct values."
+  options: [ProductOptionInput!]!
+  "The group's images, in display order."
+  images: [ImageInput!]
+}
+
+"Changes to a product group (admin): omitted fields stay as they are."
+input UpdateProductGroupInput {
+  "The group to change."
+  productGroupId: ID!
+  "A new title."
+  title: String
+  "A new handle."
+  handle: String
+  "An empty string clears the description."
+  description: String
+  "Replaces the options: they may gain values and be reordered; removing an option or value a variant uses is VARIANT_OPTIONS_INVALID."
+  options: [ProductOptionInput!]
+  "Replaces every image; [] removes them all."
+  images: [ImageInput!]
+}
+
+"The result of a product group mutation: the group, or why nothing changed."
+type ProductGroupPayload {
+  "The group as it is now (as it was, for deleteProductGroup); null when refused."
+  productGroup: ProductGroup
+  "Why the mutation was refused; empty on success."
+  userErrors: [UserError!]!
+}
+
 extend type Query {
   "A product by id (null if there is none)."
   product(id: ID!): Product
@@ -2142,6 +2604,19 @@ extend type Query {
   collectionByHandle(handle: String!): Collection
   "Collections in id order."
   collections(first: Int = 20, after: String): CollectionConnection!
+  "A product group by id (null when there is none)."
+  productGroup(id: ID!): ProductGroup
+  "A product group by its handle (null when there is none)."
+  productGroupByHandle(handle: String!): ProductGroup
+  """
+  Groups, with the paging, search, sort, filter and error rules of
+  Query.products: PRICE sorts by the lowest variant price, inStock means
+  some variant has available > 0, a query matches the title and description
+  and the variants' skus and names; collectionId keeps the groups with a
+  variant in that collection.
+  """
+  productGroups(first: Int = 20, after: String, last: Int, before: String, query: String, inStock: Boolean,
+                sortKey: ProductSortKeys = ID, reverse: Boolean = false, collectionId: ID): ProductGroupConnection!
 }
 
 extend type Mutation {
@@ -2159,6 +2634,12 @@ extend type Mutation {
   addProductsToCollection(collectionId: ID!, productIds: [ID!]!): CollectionPayload! @admin
   "Removes products (at most 250 per call); ids not in the collection are ignored."
   removeProductsFromCollection(collectionId: ID!, productIds: [ID!]!): CollectionPayload! @admin
+  "Creates a product group (admin)."
+  createProductGroup(input: CreateProductGroupInput!): ProductGroupPayload! @admin
+  "Changes a product group (admin); options may gain values, never lose one a variant uses."
+  updateProductGroup(input: UpdateProductGroupInput!): ProductGroupPayload! @admin
+  "Deletes the group (answering it as it was); its products stay in the catalog, ungrouped and sellable."
+  deleteProductGroup(productGroupId: ID!): ProductGroupPayload! @admin
 }
 
 extend type Subscription {
@@ -2709,6 +3190,10 @@ enum ErrorCode {
   STOCK_CHANGED
   "No webhook endpoint with this id."
   WEBHOOK_ENDPOINT_NOT_FOUND
+  "A variant's selectedOptions miss an option's value, name an unknown option or value, or repeat another variant's combination; or an update removes an option or value a variant uses."
+  VARIANT_OPTIONS_INVALID
+  "No product group has this id."
+  PRODUCT_GROUP_NOT_FOUND
 }
 `, BuiltIn: false},
 }
@@ -2834,6 +3319,8 @@ func (ec *executionContext) childFields_Collection(ctx context.Context, field gr
 		return ec.fieldContext_Collection_description(ctx, field)
 	case "products":
 		return ec.fieldContext_Collection_products(ctx, field)
+	case "productGroups":
+		return ec.fieldContext_Collection_productGroups(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Collection", field.Name)
 }
@@ -3000,6 +3487,16 @@ func (ec *executionContext) childFields_Payment(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Payment", field.Name)
 }
 
+func (ec *executionContext) childFields_PriceRange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "min":
+		return ec.fieldContext_PriceRange_min(ctx, field)
+	case "max":
+		return ec.fieldContext_PriceRange_max(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PriceRange", field.Name)
+}
+
 func (ec *executionContext) childFields_Product(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3028,6 +3525,10 @@ func (ec *executionContext) childFields_Product(ctx context.Context, field graph
 		return ec.fieldContext_Product_createdAt(ctx, field)
 	case "lowStockThreshold":
 		return ec.fieldContext_Product_lowStockThreshold(ctx, field)
+	case "group":
+		return ec.fieldContext_Product_group(ctx, field)
+	case "selectedOptions":
+		return ec.fieldContext_Product_selectedOptions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Product", field.Name)
 }
@@ -3054,6 +3555,76 @@ func (ec *executionContext) childFields_ProductEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type ProductEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ProductGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ProductGroup_id(ctx, field)
+	case "handle":
+		return ec.fieldContext_ProductGroup_handle(ctx, field)
+	case "title":
+		return ec.fieldContext_ProductGroup_title(ctx, field)
+	case "description":
+		return ec.fieldContext_ProductGroup_description(ctx, field)
+	case "options":
+		return ec.fieldContext_ProductGroup_options(ctx, field)
+	case "variants":
+		return ec.fieldContext_ProductGroup_variants(ctx, field)
+	case "images":
+		return ec.fieldContext_ProductGroup_images(ctx, field)
+	case "collections":
+		return ec.fieldContext_ProductGroup_collections(ctx, field)
+	case "priceRange":
+		return ec.fieldContext_ProductGroup_priceRange(ctx, field)
+	case "available":
+		return ec.fieldContext_ProductGroup_available(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ProductGroup_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_ProductGroupConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ProductGroupConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ProductGroupConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ProductGroupConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductGroupConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ProductGroupEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ProductGroupEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ProductGroupEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductGroupEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ProductGroupPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "productGroup":
+		return ec.fieldContext_ProductGroupPayload_productGroup(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ProductGroupPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductGroupPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ProductOption(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_ProductOption_name(ctx, field)
+	case "values":
+		return ec.fieldContext_ProductOption_values(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductOption", field.Name)
+}
+
 func (ec *executionContext) childFields_ProductPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "product":
@@ -3062,6 +3633,16 @@ func (ec *executionContext) childFields_ProductPayload(ctx context.Context, fiel
 		return ec.fieldContext_ProductPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProductPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SelectedOption(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_SelectedOption_name(ctx, field)
+	case "value":
+		return ec.fieldContext_SelectedOption_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SelectedOption", field.Name)
 }
 
 func (ec *executionContext) childFields_SetStockPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3290,6 +3871,60 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Collection_productGroups_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "sortKey",
+		func(ctx context.Context, v any) (*model.ProductSortKeys, error) {
+			return ec.unmarshalOProductSortKeys2ᚖholdfastᚋgraphᚋmodelᚐProductSortKeys(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sortKey"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "reverse",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reverse"] = arg5
+	return args, nil
+}
+
 func (ec *executionContext) field_Collection_products_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3478,6 +4113,20 @@ func (ec *executionContext) field_Mutation_createCollection_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createProductGroup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateProductGroupInput, error) {
+			return ec.unmarshalNCreateProductGroupInput2holdfastᚋgraphᚋmodelᚐCreateProductGroupInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createProduct_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3517,6 +4166,20 @@ func (ec *executionContext) field_Mutation_deleteCollection_args(ctx context.Con
 		return nil, err
 	}
 	args["collectionId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteProductGroup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "productGroupId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["productGroupId"] = arg0
 	return args, nil
 }
 
@@ -3618,6 +4281,20 @@ func (ec *executionContext) field_Mutation_updateCollection_args(ctx context.Con
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateCollectionInput, error) {
 			return ec.unmarshalNUpdateCollectionInput2holdfastᚋgraphᚋmodelᚐUpdateCollectionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateProductGroup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateProductGroupInput, error) {
+			return ec.unmarshalNUpdateProductGroupInput2holdfastᚋgraphᚋmodelᚐUpdateProductGroupInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3839,6 +4516,112 @@ func (ec *executionContext) field_Query_productBySku_args(ctx context.Context, r
 		return nil, err
 	}
 	args["sku"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_productGroupByHandle_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "handle",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["handle"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_productGroup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_productGroups_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "query",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["query"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "inStock",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["inStock"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "sortKey",
+		func(ctx context.Context, v any) (*model.ProductSortKeys, error) {
+			return ec.unmarshalOProductSortKeys2ᚖholdfastᚋgraphᚋmodelᚐProductSortKeys(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sortKey"] = arg6
+	arg7, err := graphql.ProcessArgField(ctx, rawArgs, "reverse",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reverse"] = arg7
+	arg8, err := graphql.ProcessArgField(ctx, rawArgs, "collectionId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["collectionId"] = arg8
 	return args, nil
 }
 
@@ -5028,6 +5811,50 @@ func (ec *executionContext) fieldContext_Collection_products(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Collection_productGroups(ctx context.Context, field graphql.CollectedField, obj *storage.Collection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Collection_productGroups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Collection().ProductGroups(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["sortKey"].(*model.ProductSortKeys), fc.Args["reverse"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductGroupConnection) graphql.Marshaler {
+			return ec.marshalNProductGroupConnection2ᚖholdfastᚋgraphᚋmodelᚐProductGroupConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Collection_productGroups(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Collection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductGroupConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Collection_productGroups_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CollectionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CollectionConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5927,6 +6754,177 @@ func (ec *executionContext) fieldContext_Mutation_removeProductsFromCollection(c
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_removeProductsFromCollection_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createProductGroup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createProductGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateProductGroup(ctx, fc.Args["input"].(model.CreateProductGroupInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.ProductGroupPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductGroupPayload) graphql.Marshaler {
+			return ec.marshalNProductGroupPayload2ᚖholdfastᚋgraphᚋmodelᚐProductGroupPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createProductGroup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductGroupPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createProductGroup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateProductGroup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateProductGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateProductGroup(ctx, fc.Args["input"].(model.UpdateProductGroupInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.ProductGroupPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductGroupPayload) graphql.Marshaler {
+			return ec.marshalNProductGroupPayload2ᚖholdfastᚋgraphᚋmodelᚐProductGroupPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateProductGroup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductGroupPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateProductGroup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteProductGroup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteProductGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteProductGroup(ctx, fc.Args["productGroupId"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.ProductGroupPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductGroupPayload) graphql.Marshaler {
+			return ec.marshalNProductGroupPayload2ᚖholdfastᚋgraphᚋmodelᚐProductGroupPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteProductGroup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductGroupPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteProductGroup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7275,6 +8273,70 @@ func (ec *executionContext) fieldContext_Payment_dueAt(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Payment", field, false, false, "Time")
 }
 
+func (ec *executionContext) _PriceRange_min(ctx context.Context, field graphql.CollectedField, obj *storage.PriceRange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceRange_min(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Min, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceRange_min(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PriceRange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PriceRange_max(ctx context.Context, field graphql.CollectedField, obj *storage.PriceRange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceRange_max(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Max, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceRange_max(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PriceRange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Product_id(ctx context.Context, field graphql.CollectedField, obj *storage.Product) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7640,6 +8702,70 @@ func (ec *executionContext) fieldContext_Product_lowStockThreshold(_ context.Con
 	return graphql.NewScalarFieldContext("Product", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Product_group(ctx context.Context, field graphql.CollectedField, obj *storage.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Product_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Product().Group(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.ProductGroup) graphql.Marshaler {
+			return ec.marshalOProductGroup2ᚖholdfastᚋstorageᚐProductGroup(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Product_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Product",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Product_selectedOptions(ctx context.Context, field graphql.CollectedField, obj *storage.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Product_selectedOptions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Product().SelectedOptions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*storage.ProductSelectedOption) graphql.Marshaler {
+			return ec.marshalNSelectedOption2ᚕᚖholdfastᚋstorageᚐProductSelectedOptionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Product_selectedOptions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Product",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SelectedOption(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ProductConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ProductConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7780,6 +8906,556 @@ func (ec *executionContext) fieldContext_ProductEdge_node(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ProductGroup_id(ctx context.Context, field graphql.CollectedField, obj *storage.ProductGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductGroup_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductGroup_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductGroup", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ProductGroup_handle(ctx context.Context, field graphql.CollectedField, obj *storage.ProductGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductGroup_handle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Handle, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductGroup_handle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProductGroup_title(ctx context.Context, field graphql.CollectedField, obj *storage.ProductGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductGroup_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductGroup_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProductGroup_description(ctx context.Context, field graphql.CollectedField, obj *storage.ProductGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductGroup_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProductGroup_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProductGroup_options(ctx context.Context, field graphql.CollectedField, obj *storage.ProductGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductGroup_options(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProductGroup().Options(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*storage.ProductOption) graphql.Marshaler {
+			return ec.marshalNProductOption2ᚕᚖholdfastᚋstorageᚐProductOptionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductGroup_options(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductOption(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductGroup_variants(ctx context.Context, field graphql.CollectedField, obj *storage.ProductGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductGroup_variants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProductGroup().Variants(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*storage.Product) graphql.Marshaler {
+			return ec.marshalNProduct2ᚕᚖholdfastᚋstorageᚐProductᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductGroup_variants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductGroup_images(ctx context.Context, field graphql.CollectedField, obj *storage.ProductGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductGroup_images(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProductGroup().Images(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*storage.Image) graphql.Marshaler {
+			return ec.marshalNImage2ᚕᚖholdfastᚋstorageᚐImageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductGroup_images(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Image(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductGroup_collections(ctx context.Context, field graphql.CollectedField, obj *storage.ProductGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductGroup_collections(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProductGroup().Collections(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*storage.Collection) graphql.Marshaler {
+			return ec.marshalNCollection2ᚕᚖholdfastᚋstorageᚐCollectionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductGroup_collections(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Collection(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductGroup_priceRange(ctx context.Context, field graphql.CollectedField, obj *storage.ProductGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductGroup_priceRange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PriceRange(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.PriceRange) graphql.Marshaler {
+			return ec.marshalNPriceRange2ᚖholdfastᚋstorageᚐPriceRange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductGroup_priceRange(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PriceRange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductGroup_available(ctx context.Context, field graphql.CollectedField, obj *storage.ProductGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductGroup_available(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Available, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductGroup_available(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductGroup", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ProductGroup_createdAt(ctx context.Context, field graphql.CollectedField, obj *storage.ProductGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductGroup_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductGroup_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductGroup", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ProductGroupConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ProductGroupConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductGroupConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ProductGroupEdge) graphql.Marshaler {
+			return ec.marshalNProductGroupEdge2ᚕᚖholdfastᚋgraphᚋmodelᚐProductGroupEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductGroupConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductGroupConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductGroupEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductGroupConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ProductGroupConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductGroupConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖholdfastᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductGroupConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductGroupConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductGroupConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ProductGroupConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductGroupConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProductGroupConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductGroupConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductGroupConnection", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ProductGroupEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ProductGroupEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductGroupEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductGroupEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductGroupEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProductGroupEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ProductGroupEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductGroupEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.ProductGroup) graphql.Marshaler {
+			return ec.marshalNProductGroup2ᚖholdfastᚋstorageᚐProductGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductGroupEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductGroupEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductGroupPayload_productGroup(ctx context.Context, field graphql.CollectedField, obj *model.ProductGroupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductGroupPayload_productGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProductGroup, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.ProductGroup) graphql.Marshaler {
+			return ec.marshalOProductGroup2ᚖholdfastᚋstorageᚐProductGroup(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProductGroupPayload_productGroup(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductGroupPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductGroupPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ProductGroupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductGroupPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖholdfastᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductGroupPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductGroupPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductOption_name(ctx context.Context, field graphql.CollectedField, obj *storage.ProductOption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductOption_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductOption_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductOption", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProductOption_values(ctx context.Context, field graphql.CollectedField, obj *storage.ProductOption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductOption_values(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Values, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductOption_values(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductOption", field, false, false, "String")
 }
 
 func (ec *executionContext) _ProductPayload_product(ctx context.Context, field graphql.CollectedField, obj *model.ProductPayload) (ret graphql.Marshaler) {
@@ -8198,6 +9874,138 @@ func (ec *executionContext) fieldContext_Query_collections(ctx context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_productGroup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_productGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ProductGroup(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.ProductGroup) graphql.Marshaler {
+			return ec.marshalOProductGroup2ᚖholdfastᚋstorageᚐProductGroup(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_productGroup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductGroup(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_productGroup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_productGroupByHandle(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_productGroupByHandle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ProductGroupByHandle(ctx, fc.Args["handle"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.ProductGroup) graphql.Marshaler {
+			return ec.marshalOProductGroup2ᚖholdfastᚋstorageᚐProductGroup(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_productGroupByHandle(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductGroup(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_productGroupByHandle_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_productGroups(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_productGroups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ProductGroups(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["query"].(*string), fc.Args["inStock"].(*bool), fc.Args["sortKey"].(*model.ProductSortKeys), fc.Args["reverse"].(*bool), fc.Args["collectionId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductGroupConnection) graphql.Marshaler {
+			return ec.marshalNProductGroupConnection2ᚖholdfastᚋgraphᚋmodelᚐProductGroupConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_productGroups(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductGroupConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_productGroups_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_inventoryAudit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8589,6 +10397,52 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _SelectedOption_name(ctx context.Context, field graphql.CollectedField, obj *storage.ProductSelectedOption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SelectedOption_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SelectedOption_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SelectedOption", field, false, false, "String")
+}
+
+func (ec *executionContext) _SelectedOption_value(ctx context.Context, field graphql.CollectedField, obj *storage.ProductSelectedOption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SelectedOption_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SelectedOption_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SelectedOption", field, false, false, "String")
 }
 
 func (ec *executionContext) _SetStockPayload_products(ctx context.Context, field graphql.CollectedField, obj *model.SetStockPayload) (ret graphql.Marshaler) {
@@ -10924,6 +12778,76 @@ func UnmarshalCreateCollectionInput(ctx context.Context, raw any) (model.CreateC
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateProductGroupInput(ctx context.Context, obj any) (model.CreateProductGroupInput, error) {
+	var it model.CreateProductGroupInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"title", "handle", "description", "options", "images"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "handle":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("handle"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Handle = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "options":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("options"))
+			data, err := ec.unmarshalNProductOptionInput2ᚕᚖholdfastᚋgraphᚋmodelᚐProductOptionInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Options = data
+		case "images":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("images"))
+			data, err := ec.unmarshalOImageInput2ᚕᚖholdfastᚋgraphᚋmodelᚐImageInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Images = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateProductGroupInput unmarshals raw into the CreateProductGroupInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateProductGroupInput(ctx context.Context, raw any) (model.CreateProductGroupInput, error) {
+	var out model.CreateProductGroupInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateProductGroupInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateProductInput(ctx context.Context, obj any) (model.CreateProductInput, error) {
 	var it model.CreateProductInput
 	if obj == nil {
@@ -10935,7 +12859,7 @@ func (ec *executionContext) unmarshalInputCreateProductInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"sku", "name", "description", "priceAmount", "currencyCode", "stock", "handle", "images", "lowStockThreshold", "idempotencyKey"}
+	fieldsInOrder := [...]string{"sku", "name", "description", "priceAmount", "currencyCode", "stock", "handle", "images", "lowStockThreshold", "idempotencyKey", "groupId", "selectedOptions"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -11012,6 +12936,20 @@ func (ec *executionContext) unmarshalInputCreateProductInput(ctx context.Context
 				return it, err
 			}
 			it.IdempotencyKey = data
+		case "groupId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupID = data
+		case "selectedOptions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("selectedOptions"))
+			data, err := ec.unmarshalOSelectedOptionInput2ᚕᚖholdfastᚋgraphᚋmodelᚐSelectedOptionInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SelectedOptions = data
 		}
 	}
 	return it, nil
@@ -11134,6 +13072,55 @@ func UnmarshalImageInput(ctx context.Context, raw any) (model.ImageInput, error)
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputProductOptionInput(ctx context.Context, obj any) (model.ProductOptionInput, error) {
+	var it model.ProductOptionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "values"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "values":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("values"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Values = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalProductOptionInput unmarshals raw into the ProductOptionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalProductOptionInput(ctx context.Context, raw any) (model.ProductOptionInput, error) {
+	var out model.ProductOptionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ProductOptionInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRemoveCartLineInput(ctx context.Context, obj any) (model.RemoveCartLineInput, error) {
 	var it model.RemoveCartLineInput
 	if obj == nil {
@@ -11187,6 +13174,55 @@ func (ec *executionContext) unmarshalInputRemoveCartLineInput(ctx context.Contex
 func UnmarshalRemoveCartLineInput(ctx context.Context, raw any) (model.RemoveCartLineInput, error) {
 	var out model.RemoveCartLineInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RemoveCartLineInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSelectedOptionInput(ctx context.Context, obj any) (model.SelectedOptionInput, error) {
+	var it model.SelectedOptionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSelectedOptionInput unmarshals raw into the SelectedOptionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSelectedOptionInput(ctx context.Context, raw any) (model.SelectedOptionInput, error) {
+	var out model.SelectedOptionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SelectedOptionInput", raw, &out)
 	return out, err
 }
 
@@ -11446,6 +13482,83 @@ func UnmarshalUpdateCollectionInput(ctx context.Context, raw any) (model.UpdateC
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateProductGroupInput(ctx context.Context, obj any) (model.UpdateProductGroupInput, error) {
+	var it model.UpdateProductGroupInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"productGroupId", "title", "handle", "description", "options", "images"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "productGroupId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("productGroupId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProductGroupID = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "handle":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("handle"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Handle = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "options":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("options"))
+			data, err := ec.unmarshalOProductOptionInput2ᚕᚖholdfastᚋgraphᚋmodelᚐProductOptionInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Options = data
+		case "images":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("images"))
+			data, err := ec.unmarshalOImageInput2ᚕᚖholdfastᚋgraphᚋmodelᚐImageInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Images = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateProductGroupInput unmarshals raw into the UpdateProductGroupInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateProductGroupInput(ctx context.Context, raw any) (model.UpdateProductGroupInput, error) {
+	var out model.UpdateProductGroupInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateProductGroupInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateProductInput(ctx context.Context, obj any) (model.UpdateProductInput, error) {
 	var it model.UpdateProductInput
 	if obj == nil {
@@ -11457,7 +13570,7 @@ func (ec *executionContext) unmarshalInputUpdateProductInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"productId", "name", "description", "priceAmount", "currencyCode", "handle", "images", "lowStockThreshold"}
+	fieldsInOrder := [...]string{"productId", "name", "description", "priceAmount", "currencyCode", "handle", "images", "lowStockThreshold", "groupId", "selectedOptions"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -11520,6 +13633,20 @@ func (ec *executionContext) unmarshalInputUpdateProductInput(ctx context.Context
 				return it, err
 			}
 			it.LowStockThreshold = graphql.OmittableOf(data)
+		case "groupId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupID = graphql.OmittableOf(data)
+		case "selectedOptions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("selectedOptions"))
+			data, err := ec.unmarshalOSelectedOptionInput2ᚕᚖholdfastᚋgraphᚋmodelᚐSelectedOptionInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SelectedOptions = data
 		}
 	}
 	return it, nil
@@ -12008,6 +14135,12 @@ func (ec *executionContext) _Collection(ctx context.Context, sel ast.SelectionSe
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Collection_products(ctx, field, obj)
 				})
+		case "productGroups":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Collection_productGroups(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12345,6 +14478,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "removeProductsFromCollection":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_removeProductsFromCollection(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createProductGroup":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createProductGroup(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateProductGroup":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateProductGroup(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteProductGroup":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteProductGroup(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -12787,6 +14941,44 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var priceRangeImplementors = []string{"PriceRange"}
+
+func (ec *executionContext) _PriceRange(ctx context.Context, sel ast.SelectionSet, obj *storage.PriceRange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, priceRangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PriceRange")
+		case "min":
+			out.Values[i] = ec._PriceRange_min(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "max":
+			out.Values[i] = ec._PriceRange_max(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var productImplementors = []string{"Product"}
 
 func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, obj *storage.Product) graphql.Marshaler {
@@ -12865,6 +15057,18 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "group":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Product_group(ctx, field, obj)
+				})
+		case "selectedOptions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Product_selectedOptions(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12944,6 +15148,251 @@ func (ec *executionContext) _ProductEdge(ctx context.Context, sel ast.SelectionS
 			}
 		case "node":
 			out.Values[i] = ec._ProductEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var productGroupImplementors = []string{"ProductGroup"}
+
+func (ec *executionContext) _ProductGroup(ctx context.Context, sel ast.SelectionSet, obj *storage.ProductGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductGroup")
+		case "id":
+			out.Values[i] = ec._ProductGroup_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "handle":
+			out.Values[i] = ec._ProductGroup_handle(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._ProductGroup_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._ProductGroup_description(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "options":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProductGroup_options(ctx, field, obj)
+				})
+		case "variants":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProductGroup_variants(ctx, field, obj)
+				})
+		case "images":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProductGroup_images(ctx, field, obj)
+				})
+		case "collections":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProductGroup_collections(ctx, field, obj)
+				})
+		case "priceRange":
+			out.Values[i] = ec._ProductGroup_priceRange(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "available":
+			out.Values[i] = ec._ProductGroup_available(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._ProductGroup_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var productGroupConnectionImplementors = []string{"ProductGroupConnection"}
+
+func (ec *executionContext) _ProductGroupConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ProductGroupConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productGroupConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductGroupConnection")
+		case "edges":
+			out.Values[i] = ec._ProductGroupConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ProductGroupConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProductGroupConnection_totalCount(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var productGroupEdgeImplementors = []string{"ProductGroupEdge"}
+
+func (ec *executionContext) _ProductGroupEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ProductGroupEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productGroupEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductGroupEdge")
+		case "cursor":
+			out.Values[i] = ec._ProductGroupEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ProductGroupEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var productGroupPayloadImplementors = []string{"ProductGroupPayload"}
+
+func (ec *executionContext) _ProductGroupPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ProductGroupPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productGroupPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductGroupPayload")
+		case "productGroup":
+			out.Values[i] = ec._ProductGroupPayload_productGroup(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ProductGroupPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var productOptionImplementors = []string{"ProductOption"}
+
+func (ec *executionContext) _ProductOption(ctx context.Context, sel ast.SelectionSet, obj *storage.ProductOption) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productOptionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductOption")
+		case "name":
+			out.Values[i] = ec._ProductOption_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "values":
+			out.Values[i] = ec._ProductOption_values(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -13069,6 +15518,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_collections(ctx, field)
 				})
+		case "productGroup":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_productGroup(ctx, field)
+				})
+		case "productGroupByHandle":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_productGroupByHandle(ctx, field)
+				})
+		case "productGroups":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_productGroups(ctx, field)
+				})
 		case "inventoryAudit":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -13118,6 +15585,44 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var selectedOptionImplementors = []string{"SelectedOption"}
+
+func (ec *executionContext) _SelectedOption(ctx context.Context, sel ast.SelectionSet, obj *storage.ProductSelectedOption) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, selectedOptionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SelectedOption")
+		case "name":
+			out.Values[i] = ec._SelectedOption_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._SelectedOption_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -14157,6 +16662,11 @@ func (ec *executionContext) unmarshalNCreateCollectionInput2holdfastᚋgraphᚋm
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreateProductGroupInput2holdfastᚋgraphᚋmodelᚐCreateProductGroupInput(ctx context.Context, v any) (model.CreateProductGroupInput, error) {
+	res, err := ec.unmarshalInputCreateProductGroupInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateProductInput2holdfastᚋgraphᚋmodelᚐCreateProductInput(ctx context.Context, v any) (model.CreateProductInput, error) {
 	res, err := ec.unmarshalInputCreateProductInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -14401,6 +16911,14 @@ func (ec *executionContext) marshalNPaymentStatus2string(ctx context.Context, se
 	return res
 }
 
+func (ec *executionContext) marshalNPriceRange2ᚖholdfastᚋstorageᚐPriceRange(ctx context.Context, sel ast.SelectionSet, v *storage.PriceRange) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PriceRange!")
+		return graphql.Null
+	}
+	return ec._PriceRange(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNProduct2ᚕᚖholdfastᚋstorageᚐProductᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.Product) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -14457,6 +16975,97 @@ func (ec *executionContext) marshalNProductEdge2ᚖholdfastᚋgraphᚋmodelᚐPr
 	return ec._ProductEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNProductGroup2ᚖholdfastᚋstorageᚐProductGroup(ctx context.Context, sel ast.SelectionSet, v *storage.ProductGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProductGroup!")
+		return graphql.Null
+	}
+	return ec._ProductGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProductGroupConnection2ᚖholdfastᚋgraphᚋmodelᚐProductGroupConnection(ctx context.Context, sel ast.SelectionSet, v *model.ProductGroupConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProductGroupConnection!")
+		return graphql.Null
+	}
+	return ec._ProductGroupConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProductGroupEdge2ᚕᚖholdfastᚋgraphᚋmodelᚐProductGroupEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ProductGroupEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProductGroupEdge2ᚖholdfastᚋgraphᚋmodelᚐProductGroupEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNProductGroupEdge2ᚖholdfastᚋgraphᚋmodelᚐProductGroupEdge(ctx context.Context, sel ast.SelectionSet, v *model.ProductGroupEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProductGroupEdge!")
+		return graphql.Null
+	}
+	return ec._ProductGroupEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProductGroupPayload2ᚖholdfastᚋgraphᚋmodelᚐProductGroupPayload(ctx context.Context, sel ast.SelectionSet, v *model.ProductGroupPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProductGroupPayload!")
+		return graphql.Null
+	}
+	return ec._ProductGroupPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProductOption2ᚕᚖholdfastᚋstorageᚐProductOptionᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.ProductOption) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProductOption2ᚖholdfastᚋstorageᚐProductOption(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNProductOption2ᚖholdfastᚋstorageᚐProductOption(ctx context.Context, sel ast.SelectionSet, v *storage.ProductOption) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProductOption!")
+		return graphql.Null
+	}
+	return ec._ProductOption(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNProductOptionInput2ᚕᚖholdfastᚋgraphᚋmodelᚐProductOptionInputᚄ(ctx context.Context, v any) ([]*model.ProductOptionInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ProductOptionInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNProductOptionInput2ᚖholdfastᚋgraphᚋmodelᚐProductOptionInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNProductOptionInput2ᚖholdfastᚋgraphᚋmodelᚐProductOptionInput(ctx context.Context, v any) (*model.ProductOptionInput, error) {
+	res, err := ec.unmarshalInputProductOptionInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNProductPayload2ᚖholdfastᚋgraphᚋmodelᚐProductPayload(ctx context.Context, sel ast.SelectionSet, v *model.ProductPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ProductPayload!")
@@ -14468,6 +17077,35 @@ func (ec *executionContext) marshalNProductPayload2ᚖholdfastᚋgraphᚋmodel�
 func (ec *executionContext) unmarshalNRemoveCartLineInput2holdfastᚋgraphᚋmodelᚐRemoveCartLineInput(ctx context.Context, v any) (model.RemoveCartLineInput, error) {
 	res, err := ec.unmarshalInputRemoveCartLineInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSelectedOption2ᚕᚖholdfastᚋstorageᚐProductSelectedOptionᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.ProductSelectedOption) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSelectedOption2ᚖholdfastᚋstorageᚐProductSelectedOption(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSelectedOption2ᚖholdfastᚋstorageᚐProductSelectedOption(ctx context.Context, sel ast.SelectionSet, v *storage.ProductSelectedOption) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SelectedOption!")
+		return graphql.Null
+	}
+	return ec._SelectedOption(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSelectedOptionInput2ᚖholdfastᚋgraphᚋmodelᚐSelectedOptionInput(ctx context.Context, v any) (*model.SelectedOptionInput, error) {
+	res, err := ec.unmarshalInputSelectedOptionInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNSetStockInput2holdfastᚋgraphᚋmodelᚐSetStockInput(ctx context.Context, v any) (model.SetStockInput, error) {
@@ -14524,6 +17162,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 	return res
 }
 
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := model.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -14545,6 +17212,11 @@ func (ec *executionContext) unmarshalNUpdateCartLineInput2holdfastᚋgraphᚋmod
 
 func (ec *executionContext) unmarshalNUpdateCollectionInput2holdfastᚋgraphᚋmodelᚐUpdateCollectionInput(ctx context.Context, v any) (model.UpdateCollectionInput, error) {
 	res, err := ec.unmarshalInputUpdateCollectionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateProductGroupInput2holdfastᚋgraphᚋmodelᚐUpdateProductGroupInput(ctx context.Context, v any) (model.UpdateProductGroupInput, error) {
+	res, err := ec.unmarshalInputUpdateProductGroupInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -14994,6 +17666,30 @@ func (ec *executionContext) marshalOProduct2ᚖholdfastᚋstorageᚐProduct(ctx 
 	return ec._Product(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOProductGroup2ᚖholdfastᚋstorageᚐProductGroup(ctx context.Context, sel ast.SelectionSet, v *storage.ProductGroup) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ProductGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOProductOptionInput2ᚕᚖholdfastᚋgraphᚋmodelᚐProductOptionInputᚄ(ctx context.Context, v any) ([]*model.ProductOptionInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ProductOptionInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNProductOptionInput2ᚖholdfastᚋgraphᚋmodelᚐProductOptionInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) unmarshalOProductSortKeys2ᚖholdfastᚋgraphᚋmodelᚐProductSortKeys(ctx context.Context, v any) (*model.ProductSortKeys, error) {
 	if v == nil {
 		return nil, nil
@@ -15008,6 +17704,23 @@ func (ec *executionContext) marshalOProductSortKeys2ᚖholdfastᚋgraphᚋmodel�
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOSelectedOptionInput2ᚕᚖholdfastᚋgraphᚋmodelᚐSelectedOptionInputᚄ(ctx context.Context, v any) ([]*model.SelectedOptionInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.SelectedOptionInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSelectedOptionInput2ᚖholdfastᚋgraphᚋmodelᚐSelectedOptionInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

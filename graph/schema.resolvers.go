@@ -63,6 +63,11 @@ func (r *collectionResolver) Products(ctx context.Context, obj *storage.Collecti
 	return r.collectionProducts(ctx, obj, pageArgs{first: first, after: after, last: last, before: before, sortKey: sortKey, reverse: reverse})
 }
 
+// ProductGroups is the resolver for the productGroups field.
+func (r *collectionResolver) ProductGroups(ctx context.Context, obj *storage.Collection, first *int, after *string, last *int, before *string, sortKey *model.ProductSortKeys, reverse *bool) (*model.ProductGroupConnection, error) {
+	return r.productGroups(ctx, collectionGroupCursor, always, pageArgs{first: first, after: after, last: last, before: before, sortKey: sortKey, reverse: reverse}, nil, nil, obj.ID)
+}
+
 // CreateCart is the resolver for the createCart field.
 func (r *mutationResolver) CreateCart(ctx context.Context, idempotencyKey *string) (*model.CartPayload, error) {
 	c, err := r.Store.CreateCartKeyed(ctx, keyArgument(ctx, idempotencyKey))
@@ -131,6 +136,10 @@ func (r *mutationResolver) RemoveCartLine(ctx context.Context, input model.Remov
 
 // CreateProduct is the resolver for the createProduct field.
 func (r *mutationResolver) CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.ProductPayload, error) {
+	sel, err := selection(input.SelectedOptions)
+	if err != nil {
+		return r.productPayload(ctx, nil, err)
+	}
 	p, err := r.Store.CreateProduct(ctx, storage.NewProduct{
 		SKU:               input.Sku,
 		Name:              input.Name,
@@ -141,6 +150,8 @@ func (r *mutationResolver) CreateProduct(ctx context.Context, input model.Create
 		Handle:            input.Handle,
 		Images:            newImages(input.Images),
 		LowStockThreshold: input.LowStockThreshold,
+		GroupID:           groupID(input.GroupID),
+		SelectedOptions:   sel,
 		IdempotencyKey:    idempotencyKey(ctx, input.IdempotencyKey),
 	})
 	return r.productPayload(ctx, p, err)
@@ -148,6 +159,10 @@ func (r *mutationResolver) CreateProduct(ctx context.Context, input model.Create
 
 // UpdateProduct is the resolver for the updateProduct field.
 func (r *mutationResolver) UpdateProduct(ctx context.Context, input model.UpdateProductInput) (*model.ProductPayload, error) {
+	sel, err := selection(input.SelectedOptions)
+	if err != nil {
+		return r.productPayload(ctx, nil, err)
+	}
 	p, err := r.Store.UpdateProduct(ctx, parseProductID(input.ProductID), storage.ProductUpdate{
 		Name:                 input.Name,
 		Description:          input.Description,
@@ -157,6 +172,9 @@ func (r *mutationResolver) UpdateProduct(ctx context.Context, input model.Update
 		Images:               newImages(input.Images),
 		SetLowStockThreshold: input.LowStockThreshold.IsSet(),
 		LowStockThreshold:    input.LowStockThreshold.Value(),
+		SetGroup:             input.GroupID.IsSet(),
+		GroupID:              groupID(input.GroupID.Value()),
+		SelectedOptions:      sel,
 	})
 	return r.productPayload(ctx, p, err)
 }
@@ -200,6 +218,31 @@ func (r *mutationResolver) AddProductsToCollection(ctx context.Context, collecti
 func (r *mutationResolver) RemoveProductsFromCollection(ctx context.Context, collectionID string, productIds []string) (*model.CollectionPayload, error) {
 	c, err := r.Store.RemoveProductsFromCollection(ctx, parseCollectionID(collectionID), parseProductIDs(productIds))
 	return r.collectionPayload(ctx, c, err)
+}
+
+// CreateProductGroup is the resolver for the createProductGroup field.
+func (r *mutationResolver) CreateProductGroup(ctx context.Context, input model.CreateProductGroupInput) (*model.ProductGroupPayload, error) {
+	g, err := r.Store.CreateProductGroup(ctx, storage.NewProductGroup{
+		Title: input.Title, Handle: input.Handle, Description: input.Description,
+		Options: productOptions(input.Options), Images: newImages(input.Images),
+		IdempotencyKey: idempotencyKey(ctx, nil),
+	})
+	return r.groupPayload(ctx, g, err)
+}
+
+// UpdateProductGroup is the resolver for the updateProductGroup field.
+func (r *mutationResolver) UpdateProductGroup(ctx context.Context, input model.UpdateProductGroupInput) (*model.ProductGroupPayload, error) {
+	g, err := r.Store.UpdateProductGroup(ctx, parseCollectionID(input.ProductGroupID), storage.ProductGroupUpdate{
+		Title: input.Title, Handle: input.Handle, Description: input.Description,
+		Options: productOptions(input.Options), Images: newImages(input.Images),
+	})
+	return r.groupPayload(ctx, g, err)
+}
+
+// DeleteProductGroup is the resolver for the deleteProductGroup field.
+func (r *mutationResolver) DeleteProductGroup(ctx context.Context, productGroupID string) (*model.ProductGroupPayload, error) {
+	g, err := r.Store.DeleteProductGroupKeyed(ctx, parseCollectionID(productGroupID), idempotencyKey(ctx, nil))
+	return r.groupPayload(ctx, g, err)
 }
 
 // AdjustStock is the resolver for the adjustStock field.
@@ -353,8 +396,73 @@ func (r *productResolver) Collections(ctx context.Context, obj *storage.Product)
 	return loaders.For(ctx, r.Store).Catalog.Collections(ctx, obj.ID)
 }
 
+// Group is the resolver for the group field.
+func (r *productResolver) Group(ctx context.Context, obj *storage.Product) (*storage.ProductGroup, error) {
+	if obj.GroupID == nil {
+		return nil, nil
+	}
+	return loaders.For(ctx, r.Store).Groups.ByID(ctx, *obj.GroupID)
+}
+
+// SelectedOptions is the resolver for the selectedOptions field.
+func (r *productResolver) SelectedOptions(ctx context.Context, obj *storage.Product) ([]*storage.ProductSelectedOption, error) {
+	out := []*storage.ProductSelectedOption{}
+	if obj.GroupID == nil {
+		return out, nil
+	}
+	g, err := loaders.For(ctx, r.Store).Groups.ByID(ctx, *obj.GroupID)
+	if err != nil || g == nil {
+		return out, err
+	}
+	for _, o := range g.Options.Selected(obj.SelectedOptions) {
+		out = append(out, &o)
+	}
+	return out, nil
+}
+
 // TotalCount is the resolver for the totalCount field.
 func (r *productConnectionResolver) TotalCount(ctx context.Context, obj *model.ProductConnection) (int, error) {
+	return obj.Count(ctx)
+}
+
+// Options is the resolver for the options field.
+func (r *productGroupResolver) Options(ctx context.Context, obj *storage.ProductGroup) ([]*storage.ProductOption, error) {
+	out := make([]*storage.ProductOption, len(obj.Options))
+	for i := range obj.Options {
+		out[i] = &obj.Options[i]
+	}
+	return out, nil
+}
+
+// Variants is the resolver for the variants field.
+func (r *productGroupResolver) Variants(ctx context.Context, obj *storage.ProductGroup) ([]*storage.Product, error) {
+	vs, err := loaders.For(ctx, r.Store).Groups.Variants.Load(ctx, obj.ID)
+	if err != nil || vs == nil {
+		return []*storage.Product{}, nil
+	}
+	return vs, nil
+}
+
+// Images is the resolver for the images field.
+func (r *productGroupResolver) Images(ctx context.Context, obj *storage.ProductGroup) ([]*storage.Image, error) {
+	imgs, err := loaders.For(ctx, r.Store).Groups.Images.Load(ctx, obj.ID)
+	if err != nil || imgs == nil {
+		return []*storage.Image{}, err
+	}
+	return imgs, nil
+}
+
+// Collections is the resolver for the collections field.
+func (r *productGroupResolver) Collections(ctx context.Context, obj *storage.ProductGroup) ([]*storage.Collection, error) {
+	cs, err := loaders.For(ctx, r.Store).Groups.Collections.Load(ctx, obj.ID)
+	if err != nil || cs == nil {
+		return []*storage.Collection{}, err
+	}
+	return cs, nil
+}
+
+// TotalCount is the resolver for the totalCount field.
+func (r *productGroupConnectionResolver) TotalCount(ctx context.Context, obj *model.ProductGroupConnection) (int, error) {
 	return obj.Count(ctx)
 }
 
@@ -404,6 +512,34 @@ func (r *queryResolver) CollectionByHandle(ctx context.Context, handle string) (
 // Collections is the resolver for the collections field.
 func (r *queryResolver) Collections(ctx context.Context, first *int, after *string) (*model.CollectionConnection, error) {
 	return r.collectionConnection(ctx, first, after)
+}
+
+// ProductGroup is the resolver for the productGroup field.
+func (r *queryResolver) ProductGroup(ctx context.Context, id string) (*storage.ProductGroup, error) {
+	gid, ok := storage.ParseProductID(id)
+	if !ok {
+		return nil, nil
+	}
+	g, err := r.Store.ProductGroupByID(ctx, gid)
+	return r.productGroup(ctx, g, err)
+}
+
+// ProductGroupByHandle is the resolver for the productGroupByHandle field.
+func (r *queryResolver) ProductGroupByHandle(ctx context.Context, handle string) (*storage.ProductGroup, error) {
+	g, err := r.Store.ProductGroupByHandle(ctx, handle)
+	return r.productGroup(ctx, g, err)
+}
+
+// ProductGroups is the resolver for the productGroups field.
+func (r *queryResolver) ProductGroups(ctx context.Context, first *int, after *string, last *int, before *string, query *string, inStock *bool, sortKey *model.ProductSortKeys, reverse *bool, collectionID *string) (*model.ProductGroupConnection, error) {
+	cid := int64(0)
+	if collectionID != nil {
+		if cid = parseCollectionID(*collectionID); cid == 0 {
+			cid = -1
+		}
+	}
+	return r.productGroups(ctx, groupCursor, func(name string) bool { return argGiven(ctx, name) },
+		pageArgs{first: first, after: after, last: last, before: before, sortKey: sortKey, reverse: reverse}, query, inStock, cid)
 }
 
 // InventoryAudit is the resolver for the inventoryAudit field.
@@ -589,6 +725,14 @@ func (r *Resolver) ProductConnection() ProductConnectionResolver {
 	return &productConnectionResolver{r}
 }
 
+// ProductGroup returns ProductGroupResolver implementation.
+func (r *Resolver) ProductGroup() ProductGroupResolver { return &productGroupResolver{r} }
+
+// ProductGroupConnection returns ProductGroupConnectionResolver implementation.
+func (r *Resolver) ProductGroupConnection() ProductGroupConnectionResolver {
+	return &productGroupConnectionResolver{r}
+}
+
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
@@ -599,16 +743,18 @@ func (r *Resolver) StockLevel() StockLevelResolver { return &stockLevelResolver{
 func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
 
 type (
-	auditRowResolver          struct{ *Resolver }
-	cartResolver              struct{ *Resolver }
-	collectionResolver        struct{ *Resolver }
-	mutationResolver          struct{ *Resolver }
-	orderResolver             struct{ *Resolver }
-	orderLineResolver         struct{ *Resolver }
-	paymentResolver           struct{ *Resolver }
-	productResolver           struct{ *Resolver }
-	productConnectionResolver struct{ *Resolver }
-	queryResolver             struct{ *Resolver }
-	stockLevelResolver        struct{ *Resolver }
-	subscriptionResolver      struct{ *Resolver }
+	auditRowResolver               struct{ *Resolver }
+	cartResolver                   struct{ *Resolver }
+	collectionResolver             struct{ *Resolver }
+	mutationResolver               struct{ *Resolver }
+	orderResolver                  struct{ *Resolver }
+	orderLineResolver              struct{ *Resolver }
+	paymentResolver                struct{ *Resolver }
+	productResolver                struct{ *Resolver }
+	productConnectionResolver      struct{ *Resolver }
+	productGroupResolver           struct{ *Resolver }
+	productGroupConnectionResolver struct{ *Resolver }
+	queryResolver                  struct{ *Resolver }
+	stockLevelResolver             struct{ *Resolver }
+	subscriptionResolver           struct{ *Resolver }
 )

@@ -342,13 +342,13 @@ func TestSeedDemo(t *testing.T) {
 	ctx := context.Background()
 	n, err := s.SeedDemo(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, 5, n)
+	assert.Equal(t, 13, n)
 	n, err = s.SeedDemo(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, n, "a catalog with products is left alone")
 
 	// The README's session depends on these.
-	page, err := s.ListProducts(ctx, storage.ProductPageParams{Sort: storage.SortID, First: 10})
+	page, err := s.ListProducts(ctx, storage.ProductPageParams{Sort: storage.SortID, First: 5})
 	require.NoError(t, err)
 	var got []string
 	ids := make([]int64, len(page.Edges))
@@ -380,4 +380,25 @@ func TestSeedDemo(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 3, counts[storage.CollectionCountKey{CollectionID: merch.ID}])
 	assert.Equal(t, 2, counts[storage.CollectionCountKey{CollectionID: drops.ID}])
+
+	// Two grouped articles beside ungrouped products (issue 22).
+	tee, err := s.ProductGroupByHandle(ctx, "holdfast-t-shirt")
+	require.NoError(t, err)
+	require.NotNil(t, tee)
+	sneaker, err := s.ProductGroupByHandle(ctx, "limited-drop-sneaker")
+	require.NoError(t, err)
+	require.NotNil(t, sneaker)
+	variants, err := s.VariantsByGroupIDs(ctx, []int64{tee.ID, sneaker.ID})
+	require.NoError(t, err)
+	assert.Len(t, variants[tee.ID], 6)
+	assert.Equal(t, "TEE-BLACK-S", variants[tee.ID][0].SKU)
+	var sizes []string
+	for _, v := range variants[sneaker.ID] {
+		sizes = append(sizes, v.SKU)
+	}
+	assert.Equal(t, []string{"SNEAKER-DROP-41", "SNEAKER-DROP-42", "SNEAKER-DROP-43", "SNEAKER-DROP-44"}, sizes)
+	assert.Equal(t, 3+10+4+2, sneaker.Available)
+	mug, err := s.ProductBySKU(ctx, "MUG-ENAMEL")
+	require.NoError(t, err)
+	assert.Nil(t, mug.GroupID, "the rest stays ungrouped")
 }

@@ -38,6 +38,10 @@ const (
 	CodeDuplicateHandle       Code = "DUPLICATE_HANDLE"
 	CodeCollectionNotFound    Code = "COLLECTION_NOT_FOUND"
 
+	// Product variants (issue 22).
+	CodeVariantOptionsInvalid Code = "VARIANT_OPTIONS_INVALID"
+	CodeProductGroupNotFound  Code = "PRODUCT_GROUP_NOT_FOUND"
+
 	// Partner integrations (issue 14).
 	CodeStockChanged            Code = "STOCK_CHANGED"
 	CodeWebhookEndpointNotFound Code = "WEBHOOK_ENDPOINT_NOT_FOUND"
@@ -125,6 +129,14 @@ const (
 	collectionHandleConstraint    = "collections_handle_key"    // 00010
 	productHandleFormatConstraint = "products_handle_format"    // 00010
 	collectionHandleFormat        = "collections_handle_format" // 00010
+
+	groupHandleConstraint     = "product_groups_handle_key"    // 00017
+	groupHandleFormat         = "product_groups_handle_format" // 00017
+	variantOptionsIndex       = "products_group_options_key"   // 00017: a combination taken
+	variantOptionsConstraint  = "products_variant_options"     // 00017 (trigger)
+	variantPairConstraint     = "products_group_pair"          // 00017
+	variantCurrencyConstraint = "products_group_currency"      // 00017 (trigger)
+	productGroupForeignKey    = "products_group_id_fkey"       // 00017
 )
 
 func handleFormatErr() *Error {
@@ -178,7 +190,9 @@ func translate(err error) error {
 			switch e.Constraint {
 			case skuConstraint:
 				return ErrDuplicateSKU
-			case productHandleConstraint, collectionHandleConstraint:
+			case variantOptionsIndex:
+				return variantOptionsErr("another variant of the group already has this combination of option values")
+			case productHandleConstraint, collectionHandleConstraint, groupHandleConstraint:
 				dup := *ErrDuplicateHandle
 				return &dup
 			case manualReferenceIndex:
@@ -190,6 +204,8 @@ func translate(err error) error {
 				return cartCurrencyErr()
 			case productCurrencyConstraint:
 				return productCurrencyErr()
+			case productGroupForeignKey:
+				return userErr(CodeProductGroupNotFound, "no product group with this id", "input", "groupId")
 			}
 		case pqerror.NumericValueOutOfRange:
 			out := *ErrOutOfRange
@@ -202,8 +218,14 @@ func translate(err error) error {
 				return capErr("the cart may not hold that many units (MAX_CART_QUANTITY)")
 			case linesCapConstraint:
 				return capErr("the cart may not hold that many lines (MAX_CART_LINES)")
-			case productHandleFormatConstraint, collectionHandleFormat:
+			case productHandleFormatConstraint, collectionHandleFormat, groupHandleFormat:
 				return handleFormatErr()
+			case variantOptionsConstraint:
+				return variantOptionsErr("a variant must have exactly one of the listed values for each of its group's options, and options or values variants use cannot be removed")
+			case variantPairConstraint:
+				return variantOptionsErr("selectedOptions need a groupId: an ungrouped product has none")
+			case variantCurrencyConstraint:
+				return userErr(CodeCurrencyMismatch, "every variant of a product group has the same currency", "input", "currencyCode")
 			}
 		case pqerror.TRSerializationFailure, pqerror.TRDeadlockDetected:
 			return err // keep the pq error so retry() can see it

@@ -115,6 +115,12 @@ type ProductUpdate struct {
 	// (nil clears it).
 	SetLowStockThreshold bool
 	LowStockThreshold    *int
+	// SetGroup moves the product into group GroupID (nil: out of any
+	// group). SelectedOptions, if not nil, are its values of the group's
+	// options; nil keeps those it has (none for a product joining a group).
+	SetGroup        bool
+	GroupID         *int64
+	SelectedOptions OptionSelection
 }
 
 // UpdateProduct changes a product's name, description, price, handle or
@@ -153,6 +159,9 @@ func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductUpdate) (
 	if in.SetLowStockThreshold && in.LowStockThreshold != nil && *in.LowStockThreshold < 0 {
 		return nil, lowStockErr()
 	}
+	if err := validateSelection(!in.SetGroup || in.GroupID != nil, in.SelectedOptions); err != nil {
+		return nil, err
+	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	const q = `
@@ -163,12 +172,16 @@ func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductUpdate) (
 		    currency = COALESCE($5, currency),
 		    handle = COALESCE($6, handle),
 		    low_stock_threshold = CASE WHEN $7 THEN $8::integer ELSE low_stock_threshold END,
+		    group_id = CASE WHEN $9 THEN $10::bigint ELSE group_id END,
+		    selected_options = CASE WHEN $9 AND $10::bigint IS NULL THEN NULL
+		                            ELSE COALESCE($11::jsonb, selected_options, CASE WHEN $9 THEN '{}'::jsonb END) END,
 		    updated_at = now()
 		WHERE id = $1 AND ($5::text IS NULL OR $5 = currency OR held = 0)
 		RETURNING ` + productColumns
 	var p Product
 	update := func(q2 queryer) error {
-		return sqlxGet(ctx, q2, &p, q, id, in.Name, in.Description, cents, in.Currency, in.Handle, in.SetLowStockThreshold, in.LowStockThreshold)
+		return sqlxGet(ctx, q2, &p, q, id, in.Name, in.Description, cents, in.Currency, in.Handle, in.SetLowStockThreshold, in.LowStockThreshold,
+			in.SetGroup, in.GroupID, in.SelectedOptions)
 	}
 	var err error
 	if in.Images == nil {
@@ -306,5 +319,5 @@ func (s *Store) TopHolders(ctx context.Context, productID int64, first int) ([]*
 func stockAdjustedData(t, delta, kind, reason string) string {
 	return `jsonb_build_object('productId', ` + t + `.id::text, 'sku', ` + t + `.sku, 'delta', ` + delta + `::integer,
 		'kind', ` + kind + `::text, 'reason', ` + reason + `::text, 'stock', ` + t + `.stock, 'held', ` + t + `.held,
-		'available', ` + t + `.stock - ` + t + `.held)`
+		'available', ` + t + `.stock - ` + t + `.held, 'groupId', ` + t + `.group_id::text)`
 }

@@ -26,12 +26,16 @@ type Product struct {
 	// LowStockThreshold: STOCK_LOW fires when available falls to it or
 	// below (nil: never).
 	LowStockThreshold *int `db:"low_stock_threshold" json:"low_stock_threshold"`
+	// GroupID is the product group the product is a variant of (nil:
+	// ungrouped); SelectedOptions its value of each of the group's options.
+	GroupID         *int64          `db:"group_id" json:"group_id"`
+	SelectedOptions OptionSelection `db:"selected_options" json:"selected_options"`
 }
 
 // Available is what can still be reserved.
 func (p *Product) Available() int { return p.Stock - p.Held }
 
-const productColumns = `id, sku, handle, name, description, price_cents, currency, stock, held, created_at, updated_at, low_stock_threshold`
+const productColumns = `id, sku, handle, name, description, price_cents, currency, stock, held, created_at, updated_at, low_stock_threshold, group_id, selected_options`
 
 // productJSON builds, in SQL, the row of table alias t as a JSON object of
 // productColumns (the keys are the column names, Product's json tags), so a
@@ -70,6 +74,10 @@ type NewProduct struct {
 	Images []NewImage
 	// LowStockThreshold, if set, is at least 0.
 	LowStockThreshold *int
+	// GroupID, if set, makes the product a variant of that group, with
+	// SelectedOptions its value of each of the group's options.
+	GroupID         *int64
+	SelectedOptions OptionSelection
 	// IdempotencyKey, if set, makes a repeat with the same input create
 	// nothing and answer what the first attempt answered.
 	IdempotencyKey string `json:"-"`
@@ -131,14 +139,20 @@ func validateNewProduct(in *NewProduct) (priceCents int64, err *Error) {
 	if in.LowStockThreshold != nil && *in.LowStockThreshold < 0 {
 		return 0, lowStockErr()
 	}
+	if err := validateSelection(in.GroupID != nil, in.SelectedOptions); err != nil {
+		return 0, err
+	}
+	if in.GroupID != nil && in.SelectedOptions == nil {
+		in.SelectedOptions = OptionSelection{}
+	}
 	return cents, nil
 }
 
 // createProductSQL inserts a product; $8 says whether $7 is a base handle
 // to make unique (derived from the name) or the handle as given.
 var createProductSQL = `
-	INSERT INTO products (sku, name, description, price_cents, currency, stock, handle, low_stock_threshold)
-	VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $8 THEN ` + freeHandleSQL("products", "$7::text") + ` ELSE $7 END, $9)
+	INSERT INTO products (sku, name, description, price_cents, currency, stock, handle, low_stock_threshold, group_id, selected_options)
+	VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $8 THEN ` + freeHandleSQL("products", "$7::text") + ` ELSE $7 END, $9, $10, $11)
 	RETURNING ` + productColumns
 
 // CreateProduct adds a product with its images and records its opening
@@ -163,7 +177,7 @@ func (s *Store) CreateProduct(ctx context.Context, in NewProduct) (*Product, err
 				return err
 			}
 		}
-		if err := tx.q.QueryRowxContext(ctx, createProductSQL, in.SKU, in.Name, in.Description, cents, in.Currency, in.Stock, handle, derived, in.LowStockThreshold).StructScan(&p); err != nil {
+		if err := tx.q.QueryRowxContext(ctx, createProductSQL, in.SKU, in.Name, in.Description, cents, in.Currency, in.Stock, handle, derived, in.LowStockThreshold, in.GroupID, in.SelectedOptions).StructScan(&p); err != nil {
 			return translate(err)
 		}
 		if len(in.Images) > 0 {

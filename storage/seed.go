@@ -30,6 +30,44 @@ var demoCollections = []struct {
 		[]string{"SNEAKER-DROP-42", "POSTER-A2"}},
 }
 
+// demoGroups gather demo products into articles with variants (issue 22):
+// the first product of each is one of the catalog's above, the others are
+// created with the group. The rest of the catalog stays ungrouped.
+var demoGroups = []struct {
+	NewProductGroup
+	// Variants by sku: the product's value of each option, in option order.
+	Variants []demoVariant
+}{
+	{NewProductGroup{Title: "Holdfast T-shirt", Description: ptr("Heavy cotton, printed in small runs."),
+		Options: ProductOptions{{Name: "Size", Values: []string{"S", "M", "L"}}, {Name: "Colour", Values: []string{"Black", "White"}}},
+		Images:  demoImages("#111827", "Tee", "Holdfast T-shirt")},
+		[]demoVariant{
+			{"TEE-BLACK-M", "", []string{"M", "Black"}, 0},
+			{"TEE-BLACK-S", "Holdfast T-shirt, black, S", []string{"S", "Black"}, 30},
+			{"TEE-BLACK-L", "Holdfast T-shirt, black, L", []string{"L", "Black"}, 30},
+			{"TEE-WHITE-S", "Holdfast T-shirt, white, S", []string{"S", "White"}, 20},
+			{"TEE-WHITE-M", "Holdfast T-shirt, white, M", []string{"M", "White"}, 20},
+			{"TEE-WHITE-L", "Holdfast T-shirt, white, L", []string{"L", "White"}, 0},
+		}},
+	{NewProductGroup{Title: "Limited drop sneaker", Description: ptr("One drop, a few pairs per size."),
+		Options: ProductOptions{{Name: "Size", Values: []string{"41", "42", "43", "44"}}},
+		Images:  demoImages("#b91c1c", "Drop", "Limited drop sneaker")},
+		[]demoVariant{
+			{"SNEAKER-DROP-42", "", []string{"42"}, 0},
+			{"SNEAKER-DROP-41", "Limited drop sneaker, size 41", []string{"41"}, 3},
+			{"SNEAKER-DROP-43", "Limited drop sneaker, size 43", []string{"43"}, 4},
+			{"SNEAKER-DROP-44", "Limited drop sneaker, size 44", []string{"44"}, 2},
+		}},
+}
+
+// demoVariant is a variant of a demo group: an existing product (no name)
+// joining it, or a new one with its stock (priced like the group's first).
+type demoVariant struct {
+	SKU, Name string
+	Values    []string
+	Stock     int
+}
+
 func ptr(s string) *string { return &s }
 
 // demoImages are small SVG placeholders as data: URLs, one per alt text:
@@ -46,8 +84,9 @@ func demoImages(colour, label string, alts ...string) []NewImage {
 	return imgs
 }
 
-// SeedDemo fills an empty catalog with a few demo products, their images
-// and two collections, so a fresh `make run` has something to sell. It does
+// SeedDemo fills an empty catalog with a few demo products, their images,
+// two articles with variants (a T-shirt in sizes and colours, a sneaker
+// drop in sizes) beside ungrouped products, and two collections, so a fresh `make run` has something to sell. It does
 // nothing when products exist.
 func (s *Store) SeedDemo(ctx context.Context) (int, error) {
 	var n int
@@ -58,6 +97,7 @@ func (s *Store) SeedDemo(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	ids := map[string]int64{}
+	seeded := 0
 	for _, p := range demoCatalog {
 		desc := "Demo product seeded by make run."
 		p.Description = &desc
@@ -66,6 +106,39 @@ func (s *Store) SeedDemo(ctx context.Context) (int, error) {
 			return 0, err
 		}
 		ids[p.SKU] = created.ID
+		seeded++
+	}
+	for _, dg := range demoGroups {
+		g, err := s.CreateProductGroup(ctx, dg.NewProductGroup)
+		if err != nil {
+			return 0, err
+		}
+		first := demoCatalog[0]
+		for _, v := range dg.Variants {
+			sel := OptionSelection{}
+			for i, o := range dg.Options {
+				sel[o.Name] = v.Values[i]
+			}
+			if v.Name == "" {
+				if _, err := s.UpdateProduct(ctx, ids[v.SKU], ProductUpdate{SetGroup: true, GroupID: &g.ID, SelectedOptions: sel}); err != nil {
+					return 0, err
+				}
+				for _, p := range demoCatalog {
+					if p.SKU == v.SKU {
+						first = p
+					}
+				}
+				continue
+			}
+			desc := "Demo variant seeded by make run."
+			if _, err := s.CreateProduct(ctx, NewProduct{
+				SKU: v.SKU, Name: v.Name, Description: &desc, PriceAmount: first.PriceAmount, Currency: first.Currency,
+				Stock: v.Stock, GroupID: &g.ID, SelectedOptions: sel,
+			}); err != nil {
+				return 0, err
+			}
+			seeded++
+		}
 	}
 	for _, dc := range demoCollections {
 		c, err := s.CreateCollection(ctx, dc.NewCollection)
@@ -80,5 +153,5 @@ func (s *Store) SeedDemo(ctx context.Context) (int, error) {
 			return 0, err
 		}
 	}
-	return len(demoCatalog), nil
+	return seeded, nil
 }

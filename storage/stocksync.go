@@ -226,7 +226,7 @@ var setStockSQL = `
 		  AND (i.compare IS NULL OR p.stock = i.compare)
 		  AND i.new_stock >= p.held
 		  AND p.stock <> i.new_stock
-		RETURNING p.id, p.sku, p.stock, p.held
+		RETURNING p.id, p.sku, p.stock, p.held, p.group_id
 	), moves AS (
 		SELECT u.*, u.stock - b.stock AS delta,
 		       CASE WHEN u.stock > b.stock THEN 'restock' ELSE 'adjustment' END AS kind

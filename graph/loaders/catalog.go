@@ -71,3 +71,73 @@ func (c *Catalog) Count(ctx context.Context, key storage.CollectionCountKey) (in
 	}
 	return n, err
 }
+
+// Groups batches the reads of product groups (issue 22): a product page
+// (a group, its variants and images) and a grid of groups cost a constant
+// number of queries however many groups and variants they show.
+type Groups struct {
+	Group       *dataloadgen.Loader[int64, *storage.ProductGroup]
+	Variants    *dataloadgen.Loader[int64, []*storage.Product]
+	Images      *dataloadgen.Loader[int64, []*storage.Image]
+	Collections *dataloadgen.Loader[int64, []*storage.Collection]
+	// A collection's groups (Collection.productGroups) and their count.
+	CollectionGroups *dataloadgen.Loader[storage.CollectionPageKey, *storage.GroupPage]
+	CollectionCount  *dataloadgen.Loader[storage.CollectionCountKey, int]
+}
+
+func newGroups(store *storage.Store) *Groups {
+	wait := dataloadgen.WithWait(time.Millisecond)
+	return &Groups{
+		Group:       dataloadgen.NewMappedLoader(store.ProductGroupsByIDs, wait),
+		Variants:    dataloadgen.NewMappedLoader(store.VariantsByGroupIDs, wait),
+		Images:      dataloadgen.NewMappedLoader(store.ImagesByGroupIDs, wait),
+		Collections: dataloadgen.NewMappedLoader(store.CollectionsByGroupIDs, wait),
+
+		CollectionGroups: dataloadgen.NewMappedLoader(store.CollectionGroupPages, wait),
+		CollectionCount:  dataloadgen.NewMappedLoader(store.CollectionGroupCounts, wait),
+	}
+}
+
+func (g *Groups) reset() {
+	g.Group.ClearAll()
+	g.Variants.ClearAll()
+	g.Images.ClearAll()
+	g.Collections.ClearAll()
+	g.CollectionGroups.ClearAll()
+	g.CollectionCount.ClearAll()
+}
+
+// Page loads a page of a collection's groups.
+func (g *Groups) Page(ctx context.Context, key storage.CollectionPageKey) (*storage.GroupPage, error) {
+	p, err := g.CollectionGroups.Load(ctx, key)
+	if errors.Is(err, dataloadgen.ErrNotFound) || (err == nil && p == nil) {
+		return &storage.GroupPage{Edges: []storage.GroupEdge{}}, nil
+	}
+	return p, err
+}
+
+// Count loads how many groups a collection has.
+func (g *Groups) Count(ctx context.Context, key storage.CollectionCountKey) (int, error) {
+	n, err := g.CollectionCount.Load(ctx, key)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return 0, nil
+	}
+	return n, err
+}
+
+// ByID loads a group; nil when there is none.
+func (g *Groups) ByID(ctx context.Context, id int64) (*storage.ProductGroup, error) {
+	v, err := g.Group.Load(ctx, id)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return nil, nil
+	}
+	return v, err
+}
+
+// Prime records groups already read (by a page or a lookup), so their
+// variants' group fields cost nothing more.
+func (g *Groups) Prime(gs ...*storage.ProductGroup) {
+	for _, v := range gs {
+		g.Group.Prime(v.ID, v)
+	}
+}

@@ -23,6 +23,7 @@ type Loaders struct {
 	OrderLines *dataloadgen.Loader[string, []*storage.OrderLine]
 	Payment    *dataloadgen.Loader[string, *storage.Payment] // by order id
 	Catalog    *Catalog
+	Groups     *Groups
 }
 
 // New builds a fresh set of loaders over store.
@@ -40,6 +41,7 @@ func New(store *storage.Store) *Loaders {
 		OrderLines: dataloadgen.NewMappedLoader(store.OrderLinesByOrderIDs, wait),
 		Payment:    dataloadgen.NewMappedLoader(store.PaymentsByOrderIDs, wait),
 		Catalog:    newCatalog(store),
+		Groups:     newGroups(store),
 	}
 }
 
@@ -61,6 +63,7 @@ func (l *Loaders) Reset() {
 	l.OrderLines.ClearAll()
 	l.Payment.ClearAll()
 	l.Catalog.reset()
+	l.Groups.reset()
 }
 
 // Middleware gives every request its own loaders. A websocket lives for

@@ -10,3 +10,11 @@ type ProductConnection struct {
 	PageInfo *PageInfo                              `json:"pageInfo"`
 	Count    func(ctx context.Context) (int, error) `json:"-"`
 }
+
+// ProductGroupConnection is a page of product groups; Count, like
+// ProductConnection's, runs only when totalCount is asked for.
+type ProductGroupConnection struct {
+	Edges    []*ProductGroupEdge                    `json:"edges"`
+	PageInfo *PageInfo                              `json:"pageInfo"`
+	Count    func(ctx context.Context) (int, error) `json:"-"`
+}

@@ -138,6 +138,20 @@ type CreateCollectionInput struct {
 	Description *string `json:"description,omitempty"`
 }
 
+// A new product group (admin); its variants join it through createProduct or updateProduct.
+type CreateProductGroupInput struct {
+	// The article's title.
+	Title string `json:"title"`
+	// Derived from the title when omitted (made unique with -2, -3, ...).
+	Handle *string `json:"handle,omitempty"`
+	// Plain-text description.
+	Description *string `json:"description,omitempty"`
+	// At most 5, each with 1-100 distinct values.
+	Options []*ProductOptionInput `json:"options"`
+	// The group's images, in display order.
+	Images []*ImageInput `json:"images,omitempty"`
+}
+
 // A new product (admin).
 type CreateProductInput struct {
 	// Unique: 1-64 letters, digits, '-', '_' or '.'.
@@ -160,6 +174,10 @@ type CreateProductInput struct {
 	LowStockThreshold *int `json:"lowStockThreshold,omitempty"`
 	// Makes retries safe: a repeat creates nothing and answers what the first attempt did.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+	// Makes the product a variant of this group.
+	GroupID *string `json:"groupId,omitempty"`
+	// The variant's value of each of the group's options.
+	SelectedOptions []*SelectedOptionInput `json:"selectedOptions,omitempty"`
 }
 
 // A new webhook endpoint.
@@ -238,6 +256,30 @@ type ProductEdge struct {
 	Node *storage.Product `json:"node"`
 }
 
+// A product group in a page of groups, with its cursor.
+type ProductGroupEdge struct {
+	// Opaque cursor of this group in this listing (after/before).
+	Cursor string `json:"cursor"`
+	// The group.
+	Node *storage.ProductGroup `json:"node"`
+}
+
+// The result of a product group mutation: the group, or why nothing changed.
+type ProductGroupPayload struct {
+	// The group as it is now (as it was, for deleteProductGroup); null when refused.
+	ProductGroup *storage.ProductGroup `json:"productGroup,omitempty"`
+	// Why the mutation was refused; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// An option of a product group, with its values in display order.
+type ProductOptionInput struct {
+	// The option's name, unique in the group.
+	Name string `json:"name"`
+	// Its distinct values, in display order.
+	Values []string `json:"values"`
+}
+
 // The answer of a mutation that creates or changes a product.
 type ProductPayload struct {
 	// The product as it is after the mutation (null when refused).
@@ -259,6 +301,14 @@ type RemoveCartLineInput struct {
 	ProductID string `json:"productId"`
 	// Makes retries safe, as for addToCart.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+// A variant's value of one option of its group.
+type SelectedOptionInput struct {
+	// The option's name.
+	Name string `json:"name"`
+	// One of the option's values.
+	Value string `json:"value"`
 }
 
 // A stock sync: absolute on-hand counts for up to 250 products.
@@ -324,6 +374,22 @@ type UpdateCollectionInput struct {
 	Description *string `json:"description,omitempty"`
 }
 
+// Changes to a product group (admin): omitted fields stay as they are.
+type UpdateProductGroupInput struct {
+	// The group to change.
+	ProductGroupID string `json:"productGroupId"`
+	// A new title.
+	Title *string `json:"title,omitempty"`
+	// A new handle.
+	Handle *string `json:"handle,omitempty"`
+	// An empty string clears the description.
+	Description *string `json:"description,omitempty"`
+	// Replaces the options: they may gain values and be reordered; removing an option or value a variant uses is VARIANT_OPTIONS_INVALID.
+	Options []*ProductOptionInput `json:"options,omitempty"`
+	// Replaces every image; [] removes them all.
+	Images []*ImageInput `json:"images,omitempty"`
+}
+
 // Changes to a product (admin): absent fields stay as they are.
 type UpdateProductInput struct {
 	// The product to change.
@@ -342,6 +408,10 @@ type UpdateProductInput struct {
 	Images []*ImageInput `json:"images,omitempty"`
 	// Sets the STOCK_LOW threshold; null clears it, absent leaves it.
 	LowStockThreshold graphql.Omittable[*int] `json:"lowStockThreshold,omitempty"`
+	// Moves the product into this group; null takes it out of its group, absent leaves it.
+	GroupID graphql.Omittable[*string] `json:"groupId,omitempty"`
+	// The variant's value of each of its group's options (with groupId, of the new group).
+	SelectedOptions []*SelectedOptionInput `json:"selectedOptions,omitempty"`
 }
 
 // Absent fields stay as they are.
@@ -505,6 +575,10 @@ const (
 	ErrorCodeStockChanged ErrorCode = "STOCK_CHANGED"
 	// No webhook endpoint with this id.
 	ErrorCodeWebhookEndpointNotFound ErrorCode = "WEBHOOK_ENDPOINT_NOT_FOUND"
+	// A variant's selectedOptions miss an option's value, name an unknown option or value, or repeat another variant's combination; or an update removes an option or value a variant uses.
+	ErrorCodeVariantOptionsInvalid ErrorCode = "VARIANT_OPTIONS_INVALID"
+	// No product group has this id.
+	ErrorCodeProductGroupNotFound ErrorCode = "PRODUCT_GROUP_NOT_FOUND"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -532,11 +606,13 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeCollectionNotFound,
 	ErrorCodeStockChanged,
 	ErrorCodeWebhookEndpointNotFound,
+	ErrorCodeVariantOptionsInvalid,
+	ErrorCodeProductGroupNotFound,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld, ErrorCodeIdempotencyKeyReused, ErrorCodeCartLimitExceeded, ErrorCodeStockLimitExceeded, ErrorCodePaymentNotPending, ErrorCodePaymentProviderUnavailable, ErrorCodePaymentRequired, ErrorCodeDuplicatePaymentReference, ErrorCodeDuplicateHandle, ErrorCodeCollectionNotFound, ErrorCodeStockChanged, ErrorCodeWebhookEndpointNotFound:
+	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld, ErrorCodeIdempotencyKeyReused, ErrorCodeCartLimitExceeded, ErrorCodeStockLimitExceeded, ErrorCodePaymentNotPending, ErrorCodePaymentProviderUnavailable, ErrorCodePaymentRequired, ErrorCodeDuplicatePaymentReference, ErrorCodeDuplicateHandle, ErrorCodeCollectionNotFound, ErrorCodeStockChanged, ErrorCodeWebhookEndpointNotFound, ErrorCodeVariantOptionsInvalid, ErrorCodeProductGroupNotFound:
 		return true
 	}
 	return false
