@@ -40,7 +40,10 @@
 --   EXTERNAL alone changes nothing; STORAGE MAIN 73.0% / 48.6%)
 -- The search finds the document's matches in product_search, once per
 -- statement, and the products primary key finds them by id, alongside the
--- trigram index's substring matches on products (storage/catalog.go).
+-- trigram index's substring matches on products (storage/catalog.go). It
+-- costs a lookup by id per match and per ranked candidate: a relevance
+-- search matching 559 of those 1000 products read 3113 buffers instead of
+-- 693 with the document in the row, 4.8 ms instead of 4.0.
 --
 -- The document holds every word twice over: as written ('simple': lower
 -- case, no stemming, no stop words), which word prefixes match ("be" finds
