@@ -508,11 +508,13 @@ func (b *sqlArgs) filterRanked(f ProductFilter) (conds []string, rank string) {
 	}
 	var match []string
 	if query := b.searchTSQuery(f.Query); query != "" {
-		// Both on the stored document (migration 00012): the index finds
-		// the matches, and a rank reads the document, never re-parses
-		// the text.
-		match = append(match, `p.search_vector @@ `+query)
-		rank = `ts_rank(p.search_vector, ` + query + `)`
+		// Both on the stored document, in a table of its own (migration
+		// 00012): its index finds the matches, once for the statement
+		// (an InitPlan, which the products primary key then finds,
+		// alongside the trigram index's matches), and a rank reads the
+		// document, never re-parses the text.
+		match = append(match, `p.id = ANY(ARRAY(SELECT ps.product_id FROM product_search ps WHERE ps.search_vector @@ `+query+`))`)
+		rank = `ts_rank((SELECT ps.search_vector FROM product_search ps WHERE ps.product_id = p.id), ` + query + `)`
 	}
 	if utf8.RuneCountInString(f.Query) >= 3 {
 		// Trigram indexes need three characters to narrow anything down.

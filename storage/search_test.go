@@ -2,6 +2,9 @@ package storage_test
 
 import (
 	"context"
+	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,7 +156,86 @@ func TestSearchVectorFollowsTheProduct(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, count("walnut oil"))
 	assert.Equal(t, 0, count("product"), "the old name is gone")
-	_, err = s.DB().ExecContext(ctx, `UPDATE products SET search_vector = '' WHERE id = $1`, p.ID)
+	_, err = s.DB().ExecContext(ctx, `UPDATE product_search SET search_vector = '' WHERE product_id = $1`, p.ID)
 	require.NoError(t, err)
 	assert.Equal(t, 1, count("walnut"), "a write of the column itself is recomputed")
+}
+
+// A reservation of a product with a description, short or 2 KB long, is a
+// HOT update (its new row version goes on the row's page, no index is
+// touched) when the page has the room of a few short rows. The row keeps
+// its search document in a table of its own and a long description out of
+// line (migration 00012's toast_tuple_target), so it is a few hundred bytes
+// at most: with the document in the row, a 200-byte description made it
+// ~750 bytes, and a 2 KB one, compressed inline, ~1.4 KB, more than that
+// room.
+//
+// The page's room is fixed without dead rows, whose removal depends on
+// every transaction of the server: the test gives products a fillfactor of
+// 95, so inserts stop short of the last 5% of a page (409 bytes), and fills
+// the row's page with short products until one lands on the next page.
+// Whether the update was HOT is read from the row's ctid, not from
+// statistics, which are flushed asynchronously: the new version stays on
+// the page exactly when the update is HOT, as a reservation changes no
+// indexed column.
+func TestSearchVectorLeavesReservationsHOT(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{200, 2000} {
+		t.Run(strconv.Itoa(n)+" bytes of description", func(t *testing.T) {
+			t.Parallel()
+			s, _ := storagetest.NewStore(t, storagetest.Options())
+			ctx := context.Background()
+			_, err := s.DB().ExecContext(ctx, `ALTER TABLE products SET (fillfactor = 95)`)
+			require.NoError(t, err)
+			desc := prose(n)
+			p, err := s.CreateProduct(ctx, storage.NewProduct{SKU: "DESC-1", Name: "Walnut tray", Description: &desc, PriceAmount: "1.00", Currency: "USD", Stock: 10})
+			require.NoError(t, err)
+			page := func(id int64) int64 {
+				t.Helper()
+				var n int64
+				require.NoError(t, s.DB().GetContext(ctx, &n, `SELECT (ctid::text::point)[0]::bigint FROM products WHERE id = $1`, id))
+				return n
+			}
+			home := page(p.ID)
+			for i := 0; ; i++ {
+				require.Less(t, i, 200, "the page never filled")
+				if page(storagetest.MustProduct(t, s, "F-"+strconv.Itoa(i), 1).ID) != home {
+					break
+				}
+			}
+
+			c := storagetest.MustCart(t, s)
+			r, err := s.AddToCart(ctx, storage.AddToCartParams{CartID: c.ID, ProductID: p.ID, Quantity: 1})
+			require.NoError(t, err)
+			require.Equal(t, 1, r.Reserved)
+			assert.Equal(t, home, page(p.ID), "the reservation's new row version left the page: not a HOT update")
+			got, err := s.ProductByID(ctx, p.ID)
+			require.NoError(t, err)
+			assert.Equal(t, desc, *got.Description)
+			assert.Equal(t, 1, got.Held)
+		})
+	}
+}
+
+// prose is n bytes of words that read (and compress) like a product
+// description: a few hundred words from a vocabulary, the same every run.
+func prose(n int) string {
+	words := strings.Fields(`the a of and to in with for on by from as is it this that each its
+		walnut oak ash maple linen cotton wool leather steel brass copper glass stone clay paper
+		hand turned oiled waxed woven stitched finished cut shaped fired glazed sanded polished
+		table tray bowl board shelf stool lamp vase basket blanket cushion jug mug plate spoon
+		small large deep wide narrow heavy light warm soft smooth rough plain bright dark natural
+		kitchen garden table room window morning evening winter summer workshop maker village
+		holds keeps serves carries lasts ages wears weathers darkens softens brightens fits`)
+	rng := rand.New(rand.NewPCG(20, 12))
+	var b strings.Builder
+	for b.Len() < n {
+		b.WriteString(words[rng.IntN(len(words))])
+		if rng.IntN(9) == 0 {
+			b.WriteString(". ")
+		} else {
+			b.WriteByte(' ')
+		}
+	}
+	return b.String()[:n]
 }
