@@ -149,8 +149,16 @@ func TestTooManyClients(t *testing.T) {
 // stopped when t ends.
 func startConnsCluster(t *testing.T) string {
 	t.Helper()
-	env := append(os.Environ(), "DEVDB_DIR="+connsDevdbDir, "DEVDB_PORT="+connsPort,
-		fmt.Sprintf("DEVDB_MAX_CONNECTIONS=%d", connsMax), "DEVDB_NAME=postgres")
+	return startPrivateCluster(t, connsDevdbDir, connsPort, connsMax)
+}
+
+// startPrivateCluster starts (initialising it the first time) a private
+// cluster in dir (first port tried: port) with the given max_connections
+// and returns its admin URL; it is stopped when t ends.
+func startPrivateCluster(t *testing.T, dir, port string, maxConns int) string {
+	t.Helper()
+	env := append(os.Environ(), "DEVDB_DIR="+dir, "DEVDB_PORT="+port,
+		fmt.Sprintf("DEVDB_MAX_CONNECTIONS=%d", maxConns), "DEVDB_NAME=postgres")
 	run := func(cmd string) string {
 		c := exec.Command(devdbScript, cmd)
 		c.Env = env

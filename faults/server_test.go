@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -117,6 +118,9 @@ type server struct {
 	starts  int
 	// env is added to (and overrides) the settings start passes.
 	env []string
+	// unset names settings start passes none of (not even from the test's
+	// environment): the server's defaults apply.
+	unset []string
 }
 
 func newServer(t *testing.T, dbURL string) *server {
@@ -168,6 +172,10 @@ func (s *server) start() {
 		"GORACE=halt_on_error=0 atexit_sleep_ms=100", // the default 1 s exit pause would hide shutdown time
 	)
 	cmd.Env = append(cmd.Env, s.env...)
+	cmd.Env = slices.DeleteFunc(cmd.Env, func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		return slices.Contains(s.unset, name)
+	})
 	cmd.Stdout, cmd.Stderr = logf, logf
 	begin := time.Now()
 	if err := cmd.Start(); err != nil {

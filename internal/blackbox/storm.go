@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -86,6 +87,9 @@ type Storm struct {
 	c    *Client
 	stop chan struct{}
 	wg   sync.WaitGroup
+	// left, when set, is how many steps the workers have yet to take
+	// between them (RunStorm).
+	left *atomic.Int64
 }
 
 func (w *World) StartStorm(c *Client, workers int, seed uint64) *Storm {
@@ -95,6 +99,19 @@ func (w *World) StartStorm(c *Client, workers int, seed uint64) *Storm {
 		go s.worker(rand.New(rand.NewPCG(seed, uint64(i))))
 	}
 	return s
+}
+
+// RunStorm is the storm bounded by operation count rather than time: its
+// workers take ops steps between them (retries and cart replacements
+// included in a step), and RunStorm returns when they have.
+func (w *World) RunStorm(c *Client, workers int, seed uint64, ops int) {
+	s := &Storm{w: w, c: c, stop: make(chan struct{}), left: &atomic.Int64{}}
+	s.left.Store(int64(ops))
+	for i := range workers {
+		s.wg.Add(1)
+		go s.worker(rand.New(rand.NewPCG(seed, uint64(i))))
+	}
+	s.wg.Wait()
 }
 
 // Halt stops the workers and waits for their in-flight requests.
@@ -110,6 +127,9 @@ func (s *Storm) worker(rng *rand.Rand) {
 		case <-s.stop:
 			return
 		default:
+		}
+		if s.left != nil && s.left.Add(-1) < 0 {
+			return
 		}
 		o := s.step(rng)
 		switch o.Class {
