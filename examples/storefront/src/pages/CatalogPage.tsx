@@ -1,14 +1,24 @@
 // The catalog: search, sort, collections, and pages both ways, all in the
 // URL (?q=, ?sort=, ?c=, ?stock=1, ?after= / ?before=), so that the back
 // button and a shared link show the same page. Availability is live.
-import { useEffect, useMemo, useState, type FormEvent } from 'react';
+//
+// Product groups (articles with variants) come first, on the first page of
+// products: the same search, filter and order, at most GROUP_LIMIT of them.
+// Their variants are products too, and the API cannot list ungrouped
+// products only, so the products' pages hide the grouped ones here: a page
+// may show fewer than PAGE_SIZE products, and the count says how many
+// products the listing holds, variants included.
+import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { useQuery, useSubscription } from 'urql';
-import { Notice, ProductCard, Spinner } from '../components';
-import type { ProductListFragment, ProductSortKeys } from '../gql/graphql';
-import { CatalogQuery, CollectionCatalogQuery, CollectionsQuery, StockSubscription } from '../operations';
+import { useQuery } from 'urql';
+import { GroupCard, Notice, ProductCard, Spinner } from '../components';
+import type { GroupCardFragment, ProductListFragment, ProductSortKeys } from '../gql/graphql';
+import { CatalogGroupsQuery, CatalogQuery, CollectionCatalogQuery, CollectionGroupsQuery, CollectionsQuery } from '../operations';
+import { useLiveStock } from '../stock';
 
 export const PAGE_SIZE = 8;
+/** The groups listed above the products (each costs its variants in the API's complexity limit). */
+export const GROUP_LIMIT = 12;
 
 interface SortOption {
   value: string;
@@ -49,12 +59,33 @@ export function CatalogPage() {
     variables: { handle: collection, ...order, ...page },
     pause: !collection,
   });
+  const [allGroups] = useQuery({
+    query: CatalogGroupsQuery,
+    variables: { query: q || undefined, inStock: inStock || undefined, ...order, first: GROUP_LIMIT },
+    pause: !!collection,
+  });
+  const [collectionGroups] = useQuery({
+    query: CollectionGroupsQuery,
+    variables: { handle: collection, ...order, first: GROUP_LIMIT },
+    pause: !collection,
+  });
   const result = collection ? inCollection : all;
   const list: ProductListFragment | undefined = collection
     ? inCollection.data?.collectionByHandle?.products
     : all.data?.products;
+  const groupList = collection ? collectionGroups.data?.collectionByHandle?.productGroups : allGroups.data?.productGroups;
+  // Groups show on the first page of products; a failed groups query
+  // leaves the products alone.
+  const groupsFailed = !!(collection ? collectionGroups.error : allGroups.error);
+  const groups: GroupCardFragment[] = list && !list.pageInfo.hasPreviousPage ? groupList?.edges.map((e) => e.node) ?? [] : [];
+  const groupsPending = !groupList && !groupsFailed && !!list && !list.pageInfo.hasPreviousPage;
+  const products = list?.edges.filter((e) => !e.node.group) ?? [];
 
-  const live = useLiveStock(list?.edges.map((e) => e.node.id) ?? []);
+  const live = useLiveStock([
+    ...products.map((e) => e.node.id),
+    ...groups.flatMap((g) => g.variants.map((v) => v.id)),
+  ]);
+  const groupAvailable = (g: GroupCardFragment) => g.variants.reduce((sum, v) => sum + (live[v.id] ?? v.available), 0);
 
   // Changing anything but the page starts at the first page.
   const update = (changes: Record<string, string | null>, keepPage = false) => {
@@ -111,7 +142,7 @@ export function CatalogPage() {
             )}
             {list && (
               <p className="muted" data-testid="count">
-                {list.totalCount === 1 ? '1 product' : `${list.totalCount} products`}
+                {countText(list.totalCount, groupList?.totalCount ?? 0)}
               </p>
             )}
           </div>
@@ -128,17 +159,30 @@ export function CatalogPage() {
         </div>
 
         {result.error && !list && <Notice kind="error">We could not load the catalog. Please reload the page.</Notice>}
-        {!list && !result.error && <Spinner />}
+        {((!list && !result.error) || groupsPending) && <Spinner />}
         {collection && inCollection.data && !inCollection.data.collectionByHandle && (
           <Notice kind="warn">There is no such collection. <Link to="/">See all products</Link>.</Notice>
         )}
-        {list && list.edges.length === 0 && <p className="empty">No products match. Try another search.</p>}
-        {list && list.edges.length > 0 && (
+        {list && !groupsPending && list.edges.length === 0 && groups.length === 0 && (
+          <p className="empty">No products match. Try another search.</p>
+        )}
+        {list && !groupsPending && list.edges.length > 0 && products.length === 0 && groups.length === 0 && (
+          <p className="empty">This page holds only variants of articles, listed on the first page.</p>
+        )}
+        {list && !groupsPending && (products.length > 0 || groups.length > 0) && (
           <ul className="grid" aria-label="Products">
-            {list.edges.map(({ node }) => (
+            {groups.map((g) => (
+              <GroupCard key={`g${g.id}`} group={g} available={groupAvailable(g)} />
+            ))}
+            {products.map(({ node }) => (
               <ProductCard key={node.id} product={node} available={live[node.id] ?? node.available} />
             ))}
           </ul>
+        )}
+        {groupList && groups.length > 0 && groupList.totalCount > groups.length && (
+          <p className="muted small">
+            The first {groups.length} of {groupList.totalCount} articles: search or pick a collection to see the others.
+          </p>
         )}
         {list && (list.pageInfo.hasPreviousPage || list.pageInfo.hasNextPage) && (
           <nav className="pager" aria-label="Pages">
@@ -185,14 +229,9 @@ function Collections({ current, onPick }: { current: string; onPick: (handle: st
   );
 }
 
-/** The live `available` of the products shown (stockChanged). */
-function useLiveStock(ids: string[]): Record<string, number> {
-  const key = ids.join(',');
-  const productIds = useMemo(() => (key ? key.split(',') : []), [key]);
-  const [{ data }] = useSubscription(
-    { query: StockSubscription, variables: { productIds }, pause: productIds.length === 0 },
-    // One message per product and change: keep the latest of each.
-    (levels: Record<string, number> = {}, m) => ({ ...levels, [m.stockChanged.productId]: m.stockChanged.available }),
-  );
-  return data ?? {};
+/** "10 products"; with groups, "2 articles · 12 products (variants included)". */
+export function countText(products: number, groups: number): string {
+  const p = products === 1 ? '1 product' : `${products} products`;
+  if (groups === 0) return p;
+  return `${groups === 1 ? '1 article' : `${groups} articles`} · ${p} (variants included)`;
 }

@@ -7,7 +7,9 @@ import { graphqlURL, websocketURL } from '../config';
 import { ActionKeys, KEY_PATTERN, newIdempotencyKey } from '../idempotency';
 import { formatMoney } from '../money';
 import { mutate, parseRetryAfter, retryAfter, TransportError } from '../mutate';
+import { countText } from '../pages/CatalogPage';
 import { describeRefusal } from '../refusals';
+import { canBuy, initialSelection, pricesDiffer, variantFor } from '../variants';
 
 describe('idempotency keys', () => {
   it('are what the API accepts, and new each time', () => {
@@ -133,5 +135,63 @@ describe('cart news', () => {
     expect(formatCountdown(4_200)).toBe('0:05');
     expect(formatCountdown(0)).toBe('0:00');
     expect(formatMoney({ amount: '24.90', currencyCode: 'USD' })).toBe('$24.90');
+  });
+});
+
+describe('a group\'s option pickers', () => {
+  const options = [
+    { name: 'Size', values: ['S', 'M', 'L'] },
+    { name: 'Colour', values: ['Black', 'White'] },
+  ];
+  const v = (id: string, size: string, colour: string, available: number) => ({
+    id,
+    available,
+    selectedOptions: [{ name: 'Size', value: size }, { name: 'Colour', value: colour }],
+  });
+  // No white L; black S sold out.
+  const variants = [v('1', 'S', 'Black', 0), v('2', 'S', 'White', 4), v('3', 'M', 'Black', 2), v('4', 'M', 'White', 1), v('5', 'L', 'Black', 3)];
+
+  it('name the variant with every chosen value, and none until all are chosen', () => {
+    expect(variantFor(options, variants, { Size: 'M', Colour: 'White' })?.id).toBe('4');
+    expect(variantFor(options, variants, { Size: 'L', Colour: 'White' })).toBeNull();
+    expect(variantFor(options, variants, { Size: 'M' })).toBeNull();
+  });
+
+  it('disable the values nobody can buy with the others chosen', () => {
+    const sel = { Size: 'S', Colour: 'Black' };
+    const buyable = (option: string, value: string, levels = {}) => canBuy(options, variants, sel, option, value, levels);
+    expect(options[0].values.map((s) => buyable('Size', s))).toEqual([false, true, true]);
+    expect(options[1].values.map((c) => buyable('Colour', c))).toEqual([false, true]);
+    // Nothing chosen for the other option: any variant with the value counts.
+    expect(canBuy(options, variants, {}, 'Size', 'S')).toBe(true);
+    expect(canBuy(options, variants, { Size: 'L' }, 'Colour', 'White')).toBe(false);
+  });
+
+  it('follow the live levels over the loaded ones', () => {
+    const sel = { Size: 'M', Colour: 'Black' };
+    expect(canBuy(options, variants, sel, 'Size', 'M')).toBe(true);
+    expect(canBuy(options, variants, sel, 'Size', 'M', { '3': 0 })).toBe(false);
+    expect(canBuy(options, variants, sel, 'Size', 'S', { '1': 5 })).toBe(true);
+  });
+
+  it('start at the first variant with units left', () => {
+    expect(initialSelection(variants)).toEqual({ Size: 'S', Colour: 'White' });
+    expect(initialSelection(variants, { '2': 0 })).toEqual({ Size: 'M', Colour: 'Black' });
+    expect(initialSelection([])).toEqual({});
+  });
+
+  it('say "from" only when the prices differ', () => {
+    const usd = (amount: string) => ({ amount, currencyCode: 'USD' });
+    expect(pricesDiffer({ min: usd('24.90'), max: usd('24.90') })).toBe(false);
+    expect(pricesDiffer({ min: usd('189.00'), max: usd('199.00') })).toBe(true);
+  });
+});
+
+describe('the catalog count', () => {
+  it('says what the listing holds', () => {
+    expect(countText(1, 0)).toBe('1 product');
+    expect(countText(10, 0)).toBe('10 products');
+    expect(countText(12, 2)).toBe('2 articles · 12 products (variants included)');
+    expect(countText(2, 1)).toBe('1 article · 2 products (variants included)');
   });
 });
