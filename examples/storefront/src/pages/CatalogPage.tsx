@@ -5,15 +5,16 @@
 // Product groups (articles with variants) come first, on the first page of
 // products: the same search, filter and order, at most GROUP_LIMIT of them.
 // Their variants are products too, and the API cannot list ungrouped
-// products only, so the products' pages hide the grouped ones here: a page
-// may show fewer than PAGE_SIZE products, and the count says how many
+// products only, so the products' pages leave the grouped ones out and are
+// filled from the pages after them (src/paging.ts); the count says how many
 // products the listing holds, variants included.
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { useQuery } from 'urql';
+import { useClient, useQuery } from 'urql';
 import { GroupCard, Notice, ProductCard, Spinner } from '../components';
 import type { GroupCardFragment, ProductListFragment, ProductSortKeys } from '../gql/graphql';
 import { CatalogGroupsQuery, CatalogQuery, CollectionCatalogQuery, CollectionGroupsQuery, CollectionsQuery } from '../operations';
+import { fillPage, needsMore } from '../paging';
 import { useLiveStock } from '../stock';
 
 export const PAGE_SIZE = 8;
@@ -70,16 +71,56 @@ export function CatalogPage() {
     pause: !collection,
   });
   const result = collection ? inCollection : all;
-  const list: ProductListFragment | undefined = collection
+  const raw: ProductListFragment | undefined = collection
     ? inCollection.data?.collectionByHandle?.products
     : all.data?.products;
+
+  // A page partly of variants is filled from the next pages that way, with
+  // the variables of the answer at hand (which may be an older one's).
+  const client = useClient();
+  const dir = result.operation?.variables.before ? 'backward' : 'forward';
+  const [filled, setFilled] = useState<{ from: ProductListFragment; list: ProductListFragment } | null>(null);
+  const short = !!raw && needsMore(raw, dir, PAGE_SIZE);
+  useEffect(() => {
+    if (!raw || !short) return;
+    let current = true;
+    const at = (cursor: string) =>
+      dir === 'forward'
+        ? { first: PAGE_SIZE, after: cursor, last: undefined, before: undefined }
+        : { last: PAGE_SIZE, before: cursor, first: undefined, after: undefined };
+    const inColl = collection ? inCollection.operation?.variables : undefined;
+    const inAll = collection ? undefined : all.operation?.variables;
+    const fetchMore = async (cursor: string) => {
+      if (inColl) {
+        const r = await client.query(CollectionCatalogQuery, { ...inColl, ...at(cursor) }).toPromise();
+        return r.data?.collectionByHandle?.products ?? null;
+      }
+      if (!inAll) return null;
+      const r = await client.query(CatalogQuery, { ...inAll, ...at(cursor) }).toPromise();
+      return r.data?.products ?? null;
+    };
+    void fillPage(raw, dir, PAGE_SIZE, fetchMore).then((list) => {
+      if (current) setFilled({ from: raw, list });
+    });
+    return () => {
+      current = false;
+    };
+    // raw is a new object for each answer, and the only input that matters.
+  }, [raw, short]);
+  const list: ProductListFragment | undefined = !raw
+    ? undefined
+    : !short
+      ? { ...raw, edges: raw.edges.filter((e) => !e.node.group) }
+      : filled?.from === raw
+        ? filled.list
+        : undefined;
   const groupList = collection ? collectionGroups.data?.collectionByHandle?.productGroups : allGroups.data?.productGroups;
   // Groups show on the first page of products; a failed groups query
   // leaves the products alone.
   const groupsFailed = !!(collection ? collectionGroups.error : allGroups.error);
   const groups: GroupCardFragment[] = list && !list.pageInfo.hasPreviousPage ? groupList?.edges.map((e) => e.node) ?? [] : [];
   const groupsPending = !groupList && !groupsFailed && !!list && !list.pageInfo.hasPreviousPage;
-  const products = list?.edges.filter((e) => !e.node.group) ?? [];
+  const products = list?.edges ?? [];
 
   const live = useLiveStock([
     ...products.map((e) => e.node.id),
@@ -158,16 +199,13 @@ export function CatalogPage() {
           </label>
         </div>
 
-        {result.error && !list && <Notice kind="error">We could not load the catalog. Please reload the page.</Notice>}
-        {((!list && !result.error) || groupsPending) && <Spinner />}
+        {result.error && !raw && <Notice kind="error">We could not load the catalog. Please reload the page.</Notice>}
+        {((!list && !(result.error && !raw)) || groupsPending) && <Spinner />}
         {collection && inCollection.data && !inCollection.data.collectionByHandle && (
           <Notice kind="warn">There is no such collection. <Link to="/">See all products</Link>.</Notice>
         )}
-        {list && !groupsPending && list.edges.length === 0 && groups.length === 0 && (
-          <p className="empty">No products match. Try another search.</p>
-        )}
-        {list && !groupsPending && list.edges.length > 0 && products.length === 0 && groups.length === 0 && (
-          <p className="empty">This page holds only variants of articles, listed on the first page.</p>
+        {list && !groupsPending && products.length === 0 && groups.length === 0 && (
+          <p className="empty">{list.totalCount === 0 ? 'No products match. Try another search.' : 'No more products here: the others are variants of the articles listed on the first page.'}</p>
         )}
         {list && !groupsPending && (products.length > 0 || groups.length > 0) && (
           <ul className="grid" aria-label="Products">

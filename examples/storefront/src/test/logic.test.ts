@@ -7,7 +7,9 @@ import { graphqlURL, websocketURL } from '../config';
 import { ActionKeys, KEY_PATTERN, newIdempotencyKey } from '../idempotency';
 import { formatMoney } from '../money';
 import { mutate, parseRetryAfter, retryAfter, TransportError } from '../mutate';
+import type { ProductListFragment } from '../gql/graphql';
 import { countText } from '../pages/CatalogPage';
+import { fillPage, needsMore } from '../paging';
 import { describeRefusal } from '../refusals';
 import { canBuy, initialSelection, pricesDiffer, variantFor } from '../variants';
 
@@ -193,5 +195,80 @@ describe('the catalog count', () => {
     expect(countText(10, 0)).toBe('10 products');
     expect(countText(12, 2)).toBe('2 articles · 12 products (variants included)');
     expect(countText(2, 1)).toBe('1 article · 2 products (variants included)');
+  });
+});
+
+describe('catalog pages without the grouped products', () => {
+  // Products 1..n in order; those in `grouped` are variants. Pages of the
+  // API, forward (after) and backward (before), by cursor "c<i>".
+  const api = (n: number, grouped: Set<number>) => {
+    const edge = (i: number) => ({
+      cursor: `c${i}`,
+      node: { id: String(i), handle: `p${i}`, name: `P${i}`, available: 1, price: { amount: '1.00', currencyCode: 'USD' }, images: [], group: grouped.has(i) ? { id: 'g' } : null },
+    });
+    const page = (from: number, to: number) => ({
+      totalCount: n,
+      edges: Array.from({ length: Math.max(0, to - from + 1) }, (_, k) => edge(from + k)),
+      pageInfo: { hasPreviousPage: from > 1, hasNextPage: to < n, startCursor: `c${from}`, endCursor: `c${to}` },
+    });
+    const calls: string[] = [];
+    return {
+      calls,
+      first: (size: number, after = 0) => page(after + 1, Math.min(n, after + size)),
+      last: (size: number, before = n + 1) => page(Math.max(1, before - size), before - 1),
+      forward: (size: number) => async (cursor: string) => {
+        calls.push(`after ${cursor}`);
+        const after = Number(cursor.slice(1));
+        return page(after + 1, Math.min(n, after + size));
+      },
+      backward: (size: number) => async (cursor: string) => {
+        calls.push(`before ${cursor}`);
+        const before = Number(cursor.slice(1));
+        return page(Math.max(1, before - size), before - 1);
+      },
+    };
+  };
+  const ids = (p: ProductListFragment) => p.edges.map((e) => Number(e.node.id));
+
+  it('fill a page forward from the next ones, and page on after the last kept', async () => {
+    // 13 products, 2 and 6..13 grouped: the demo catalog.
+    const a = api(13, new Set([2, 6, 7, 8, 9, 10, 11, 12, 13]));
+    const p1 = a.first(4);
+    expect(needsMore(p1, 'forward', 4)).toBe(true);
+    const got = await fillPage(p1, 'forward', 4, a.forward(4));
+    expect(ids(got)).toEqual([1, 3, 4, 5]);
+    // Not trimmed: the next page starts after the variants 6..8 too.
+    expect(got.pageInfo).toEqual({ hasPreviousPage: false, startCursor: 'c1', hasNextPage: true, endCursor: 'c8' });
+    const rest = await fillPage(a.first(4, 8), 'forward', 4, a.forward(4));
+    expect(ids(rest)).toEqual([]);
+    expect(rest.pageInfo.hasNextPage).toBe(false);
+  });
+
+  it('trim a page to its size, its cursor on the last product kept', async () => {
+    const a = api(10, new Set([1, 2, 3]));
+    const got = await fillPage(a.first(4), 'forward', 4, a.forward(4));
+    expect(ids(got)).toEqual([4, 5, 6, 7]);
+    expect(got.pageInfo).toMatchObject({ hasNextPage: true, endCursor: 'c7' });
+    expect(a.calls).toEqual(['after c4']);
+  });
+
+  it('fill backward likewise', async () => {
+    const a = api(10, new Set([7, 8, 9]));
+    const got = await fillPage(a.last(4), 'backward', 4, a.backward(4));
+    expect(ids(got)).toEqual([4, 5, 6, 10]);
+    expect(got.pageInfo).toMatchObject({ hasPreviousPage: true, startCursor: 'c4', hasNextPage: false });
+  });
+
+  it('stop after a few requests, or when one fails', async () => {
+    const a = api(40, new Set(Array.from({ length: 39 }, (_, i) => i + 1)));
+    const got = await fillPage(a.first(4), 'forward', 4, a.forward(4), 3);
+    expect(ids(got)).toEqual([]);
+    expect(got.pageInfo).toMatchObject({ hasNextPage: true, endCursor: 'c12' });
+    expect(a.calls).toHaveLength(2);
+    const failed = await fillPage(a.first(4), 'forward', 4, async () => {
+      throw new Error('down');
+    });
+    expect(failed.pageInfo).toMatchObject({ hasNextPage: true, endCursor: 'c4' });
+    expect(needsMore(api(3, new Set([1])).first(4), 'forward', 4)).toBe(false);
   });
 });
