@@ -51,7 +51,9 @@ export function GroupCard({ group, available }: { group: GroupCardFragment; avai
         <span className="card-name">{group.title}</span>
       </Link>
       <span className="card-meta">
-        {pricesDiffer(range) ? (
+        {group.variants.length === 0 ? (
+          <span className="price muted">Coming soon</span>
+        ) : pricesDiffer(range) ? (
           <span className="price">from {formatMoney(range.min)}</span>
         ) : (
           <Price money={range.min} />

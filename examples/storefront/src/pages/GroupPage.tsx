@@ -31,8 +31,9 @@ export function GroupPage() {
       </div>
     );
   }
-  // Until the shopper picks, the first variant with units left.
-  const sel = selection?.handle === group.handle ? selection.values : initialSelection(group.variants, levels);
+  // Until the shopper picks, the first variant with units left when the
+  // page loaded (a sale elsewhere does not move the choice).
+  const sel = selection?.handle === group.handle ? selection.values : initialSelection(group.variants);
   const pick = (option: string, value: string) => setSelection({ handle: group.handle, values: { ...sel, [option]: value } });
   const variant = variantFor(group.options, group.variants, sel);
   const available = variant ? levels[variant.id] ?? variant.available : 0;
@@ -62,15 +63,17 @@ export function GroupPage() {
           ))}
         </p>
         <h1>{group.title}</h1>
-        <p className="big-price">
-          {variant ? (
-            <Price money={variant.price} />
-          ) : pricesDiffer(group.priceRange) ? (
-            <span className="price">from {formatMoney(group.priceRange.min)}</span>
-          ) : (
-            <Price money={group.priceRange.min} />
-          )}
-        </p>
+        {group.variants.length > 0 && (
+          <p className="big-price">
+            {variant ? (
+              <Price money={variant.price} />
+            ) : pricesDiffer(group.priceRange) ? (
+              <span className="price">from {formatMoney(group.priceRange.min)}</span>
+            ) : (
+              <Price money={group.priceRange.min} />
+            )}
+          </p>
+        )}
         {group.options.map((o) => (
           <fieldset key={o.name} className="option">
             <legend>
