@@ -19,7 +19,7 @@
 # HOLDFAST_SHORT_TTL_URL. It runs `playwright test` with those set, and on
 # exit stops the servers and drops the database (the cluster keeps running,
 # as after `make run`). The tests write docs/img/graphiql.png and
-# docs/img/storefront-{catalog,product,cart}.png.
+# docs/img/storefront-{catalog,product,group,cart}.png.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"

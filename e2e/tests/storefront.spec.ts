@@ -1,11 +1,12 @@
 // The storefront (examples/storefront), as the server serves it at /shop/,
 // in a real browser: catalog, product page with live stock, the race for a
-// last unit between two shoppers, refusals, the cart, checkout, and (on a
+// last unit between two shoppers, a product group's option pickers that
+// follow the stock live, refusals, the cart, checkout, and (on a
 // second server with HOLD_TTL=20s) expiry and rate limits. Nothing loads from
-// anywhere but the server. Writes docs/img/storefront-{catalog,product,cart}.png.
+// anywhere but the server. Writes docs/img/storefront-{catalog,product,group,cart}.png.
 import { test, expect, type Locator, type Page } from '@playwright/test';
 import {
-  adjustStock, createProduct, expectClean, gql, screenshotPath, stockOf, svgImage, watch,
+  adjustStock, createGroup, createProduct, expectClean, gql, screenshotPath, stockOf, svgImage, watch,
 } from './support/shop';
 
 const SERVER = process.env.HOLDFAST_URL!;
@@ -30,7 +31,7 @@ async function imagesLoaded(images: Locator) {
     .toBe(true);
 }
 
-test('the catalog: demo products with images, collections, a strict CSP', async ({ page }) => {
+test('the catalog: demo groups and products with images, collections, a strict CSP', async ({ page }) => {
   const w = await watch(page, SERVER);
   const resp = await page.goto('/shop/');
   expect(resp?.status()).toBe(200);
@@ -39,11 +40,18 @@ test('the catalog: demo products with images, collections, a strict CSP', async 
   expect(csp).not.toMatch(/unsafe-|\*/);
 
   await expect(page.getByRole('heading', { name: 'All products' })).toBeVisible();
-  const demo = ['Holdfast T-shirt, black, M', 'Enamel camp mug', 'Limited drop sneaker, size 42', 'Screen-printed poster, A2', 'Sticker pack'];
+  // The two demo groups (the same price for every variant: no "from"),
+  // then the ungrouped products; grouped products show as their group.
+  const demo = ['Holdfast T-shirt', 'Enamel camp mug', 'Limited drop sneaker', 'Screen-printed poster, A2', 'Sticker pack'];
   for (const name of demo) {
     await expect(cards(page).filter({ hasText: name })).toHaveCount(1);
     await imagesLoaded(cards(page).filter({ hasText: name }).locator('img'));
   }
+  await expect.poll(() => cardNames(page)).toEqual(expect.arrayContaining(demo));
+  expect((await cardNames(page)).slice(0, 2)).toEqual(['Holdfast T-shirt', 'Limited drop sneaker']);
+  await expect(cards(page).filter({ hasText: /, size 4\d|T-shirt, (black|white)/ })).toHaveCount(0);
+  await expect(cards(page).filter({ hasText: 'Holdfast T-shirt' }).locator('.price')).toHaveText('$24.90');
+  await expect(cards(page).filter({ hasText: 'Limited drop sneaker' }).locator('.price')).toHaveText('$189.00');
   await expect(cards(page).filter({ hasText: 'Sticker pack' }).getByTestId('stock')).toHaveText(/\d+ left/);
   await page.screenshot({ path: screenshotPath('storefront-catalog.png') });
 
@@ -51,8 +59,8 @@ test('the catalog: demo products with images, collections, a strict CSP', async 
   await page.getByRole('button', { name: 'Limited drops' }).click();
   await expect(page).toHaveURL(/[?&]c=limited-drops/);
   await expect(page.getByRole('heading', { name: 'Limited drops' })).toBeVisible();
-  await expect(page.getByTestId('count')).toHaveText('2 products');
-  expect((await cardNames(page)).sort()).toEqual(['Limited drop sneaker, size 42', 'Screen-printed poster, A2']);
+  await expect(page.getByTestId('count')).toHaveText('1 article · 2 products (variants included)');
+  await expect.poll(() => cardNames(page)).toEqual(['Limited drop sneaker', 'Screen-printed poster, A2']);
   await page.getByRole('button', { name: 'All products' }).click();
   await expect(page.getByRole('heading', { name: 'All products' })).toBeVisible();
 
@@ -166,6 +174,80 @@ test('two shoppers race for the last unit: one gets it, the other is refused and
     await expectClean(w);
     await context.close();
   }
+});
+
+test('a group page: a size sold out elsewhere is disabled live, without a reload', async ({ page, browser, request }) => {
+  // A drop of its own (the server is shared with the other tests): 43 is
+  // sold out from the start, 42 has 2 pairs, 44 costs more.
+  const word = `trailrunner${RUN}`;
+  const group = await createGroup(request, {
+    title: `Trail runner ${RUN}`,
+    handle: word,
+    options: [{ name: 'Size', values: ['41', '42', '43', '44'] }],
+    images: [{ url: svgImage('#1d4ed8', 'Trail'), altText: 'Trail runner, side view' }],
+  });
+  const sizes: Record<string, { id: string }> = {};
+  for (const [size, stock, price] of [['41', 3, '129.00'], ['42', 2, '129.00'], ['43', 0, '129.00'], ['44', 1, '139.00']] as const) {
+    sizes[size] = await createProduct(request, {
+      name: `Trail runner ${RUN}, size ${size}`, handle: `${word}-${size}`, price, stock,
+      groupId: group.id, selectedOptions: [{ name: 'Size', value: size }],
+    });
+  }
+  const w = await watch(page, SERVER);
+  await page.goto(`/shop/?q=${word}`);
+  // The group's card stands for its variants: "from" the lowest price.
+  await expect.poll(() => cardNames(page)).toEqual([`Trail runner ${RUN}`]);
+  await expect(cards(page).locator('.price')).toHaveText('from $129.00');
+  await expect(cards(page).getByTestId('stock')).toHaveText('6 left');
+  await cards(page).getByRole('link').click();
+  await expect(page).toHaveURL(new RegExp(`/shop/groups/${word}$`));
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText(`Trail runner ${RUN}`);
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+
+  const size = (p: Page, s: string) => p.getByRole('group', { name: 'Size' }).getByRole('button', { name: s, exact: true });
+  const stock = page.getByTestId('stock');
+  // The first size with pairs left is chosen; a sold-out size cannot be.
+  await expect(size(page, '41')).toHaveAttribute('aria-pressed', 'true');
+  await expect(size(page, '43')).toBeDisabled();
+  await size(page, '44').click();
+  await expect(page.locator('.big-price')).toHaveText('$139.00');
+  await expect(stock).toHaveText('1 left');
+  await size(page, '42').click();
+  await expect(size(page, '42')).toHaveAttribute('aria-pressed', 'true');
+  await expect(page.locator('.big-price')).toHaveText('$129.00');
+  await expect(stock).toHaveText('2 left');
+  await addToCart(page, 1);
+  await expect(addStatus(page)).toHaveText(/^Added 1 to your cart\./);
+  await expect(stock).toHaveText('1 left');
+  await expect(size(page, '42')).toBeEnabled();
+
+  // Another shopper takes the last pair of 42, through the storefront.
+  const other = await browser.newContext({ baseURL: SERVER });
+  const otherPage = await other.newPage();
+  const ow = await watch(otherPage, SERVER);
+  await otherPage.goto(`/shop/groups/${word}`);
+  await size(otherPage, '42').click();
+  await expect(otherPage.getByTestId('stock')).toHaveText('1 left');
+  await addToCart(otherPage, 1);
+  await expect(addStatus(otherPage)).toHaveText(/^Added 1 to your cart\./);
+  await expect(size(otherPage, '42')).toBeDisabled();
+
+  // The first page sees it at once: 42 sold out and disabled, the others not.
+  await expect(size(page, '42')).toBeDisabled();
+  await expect(stock).toHaveText('Sold out');
+  await expect(page.getByRole('button', { name: 'Sold out' })).toBeDisabled();
+  await expect(size(page, '41')).toBeEnabled();
+  await expect(size(page, '44')).toBeEnabled();
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+  await expect(cartCount(page)).toHaveText('1');
+  expect(await stockOf(request, sizes['42'].id)).toEqual({ available: 0, stock: 2, held: 2 });
+  await page.screenshot({ path: screenshotPath('storefront-group.png') });
+
+  await page.goto('/shop/groups/no-such-thing');
+  await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
+  await expectClean(w);
+  await expectClean(ow);
+  await other.close();
 });
 
 test('refusals: fewer left than asked offers the rest; too many for a cart says so', async ({ page, request }) => {

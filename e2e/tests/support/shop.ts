@@ -90,6 +90,9 @@ export type NewProduct = {
   stock: number;
   description?: string;
   images?: { url: string; altText: string }[];
+  /** A variant of this group, with its value of each option. */
+  groupId?: string;
+  selectedOptions?: { name: string; value: string }[];
 };
 
 export type Product = { id: string; handle: string; name: string };
@@ -108,12 +111,32 @@ export async function createProduct(request: APIRequestContext, p: NewProduct): 
         currencyCode: 'USD',
         stock: p.stock,
         images: p.images ?? [{ url: svgImage('#334155', p.name.split(' ')[0]), altText: p.name }],
+        groupId: p.groupId,
+        selectedOptions: p.selectedOptions,
       },
     },
     true,
   );
   expect(data.createProduct.userErrors).toEqual([]);
   return data.createProduct.product;
+}
+
+export type NewGroup = {
+  title: string;
+  handle: string;
+  options: { name: string; values: string[] }[];
+  images?: { url: string; altText: string }[];
+};
+
+export async function createGroup(request: APIRequestContext, g: NewGroup): Promise<{ id: string; handle: string }> {
+  const data = await gql(
+    request,
+    `mutation($in: CreateProductGroupInput!) { createProductGroup(input: $in) { productGroup { id handle } userErrors { code message } } }`,
+    { in: { ...g, images: g.images ?? [{ url: svgImage('#334155', g.title.split(' ')[0]), altText: g.title }] } },
+    true,
+  );
+  expect(data.createProductGroup.userErrors).toEqual([]);
+  return data.createProductGroup.productGroup;
 }
 
 export async function adjustStock(request: APIRequestContext, productId: string, delta: number) {

@@ -2,6 +2,7 @@ import { Link, NavLink, Route, Routes } from 'react-router';
 import { formatCountdown, useCart, useCountdown } from './cart/CartContext';
 import { CartPage } from './pages/CartPage';
 import { CatalogPage } from './pages/CatalogPage';
+import { GroupPage } from './pages/GroupPage';
 import { OrderPage } from './pages/OrderPage';
 import { ProductPage } from './pages/ProductPage';
 
@@ -21,6 +22,7 @@ export function App() {
         <Routes>
           <Route path="/" element={<CatalogPage />} />
           <Route path="/products/:handle" element={<ProductPage />} />
+          <Route path="/groups/:handle" element={<GroupPage />} />
           <Route path="/cart" element={<CartPage />} />
           <Route path="/orders/:id" element={<OrderPage />} />
           <Route path="*" element={<NotFound />} />

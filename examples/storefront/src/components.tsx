@@ -1,8 +1,9 @@
 import type { ReactNode } from 'react';
 import { Link } from 'react-router';
-import type { ProductCardFragment } from './gql/graphql';
+import type { GroupCardFragment, ProductCardFragment } from './gql/graphql';
 import { formatMoney, type MoneyLike } from './money';
 import type { RetryNotice } from './mutate';
+import { pricesDiffer } from './variants';
 
 export function Price({ money }: { money: MoneyLike }) {
   return <span className="price">{formatMoney(money)}</span>;
@@ -34,6 +35,29 @@ export function ProductCard({ product, available }: { product: ProductCardFragme
       </Link>
       <span className="card-meta">
         <Price money={product.price} />
+        <StockNote available={available} />
+      </span>
+    </li>
+  );
+}
+
+/** A product group's card: "from $X" when its variants' prices differ; `available` sums them. */
+export function GroupCard({ group, available }: { group: GroupCardFragment; available: number }) {
+  const range = group.priceRange;
+  return (
+    <li className="card" data-group={group.handle}>
+      <Link to={`/groups/${group.handle}`} className="card-link">
+        <ProductImage image={group.images[0]} name={group.title} />
+        <span className="card-name">{group.title}</span>
+      </Link>
+      <span className="card-meta">
+        {group.variants.length === 0 ? (
+          <span className="price muted">Coming soon</span>
+        ) : pricesDiffer(range) ? (
+          <span className="price">from {formatMoney(range.min)}</span>
+        ) : (
+          <Price money={range.min} />
+        )}
         <StockNote available={available} />
       </span>
     </li>

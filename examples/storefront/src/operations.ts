@@ -10,6 +10,22 @@ export const ProductCardFragment = graphql(`
     price { amount currencyCode }
     available
     images { url altText }
+    # Grouped products are shown by their group's card (the API cannot list
+    # ungrouped products only: the catalog filters them out on the page).
+    group { id }
+  }
+`);
+
+export const GroupCardFragment = graphql(`
+  fragment GroupCard on ProductGroup {
+    id
+    handle
+    title
+    priceRange { min { amount currencyCode } max { amount currencyCode } }
+    available
+    images { url altText }
+    # For the live sum of available (stockChanged on each variant).
+    variants { id available }
   }
 `);
 
@@ -97,6 +113,29 @@ export const CollectionCatalogQuery = graphql(`
   }
 `);
 
+// The groups beside the products, on the first page of the catalog: the
+// same search, filter and order, at most GROUP_LIMIT (CatalogPage.tsx).
+export const CatalogGroupsQuery = graphql(`
+  query CatalogGroups($query: String, $inStock: Boolean, $sortKey: ProductSortKeys, $reverse: Boolean, $first: Int) {
+    productGroups(query: $query, inStock: $inStock, sortKey: $sortKey, reverse: $reverse, first: $first) {
+      totalCount
+      edges { node { ...GroupCard } }
+    }
+  }
+`);
+
+export const CollectionGroupsQuery = graphql(`
+  query CollectionGroups($handle: String!, $sortKey: ProductSortKeys, $reverse: Boolean, $first: Int) {
+    collectionByHandle(handle: $handle) {
+      id
+      productGroups(sortKey: $sortKey, reverse: $reverse, first: $first) {
+        totalCount
+        edges { node { ...GroupCard } }
+      }
+    }
+  }
+`);
+
 export const CollectionsQuery = graphql(`
   query Collections {
     collections(first: 50) { edges { node { id handle title } } }
@@ -109,6 +148,29 @@ export const ProductByHandleQuery = graphql(`
       ...ProductCard
       description
       collections { handle title }
+      group { handle title }
+    }
+  }
+`);
+
+export const ProductGroupByHandleQuery = graphql(`
+  query ProductGroupByHandle($handle: String!) {
+    productGroupByHandle(handle: $handle) {
+      id
+      handle
+      title
+      description
+      options { name values }
+      images { url altText }
+      collections { handle title }
+      priceRange { min { amount currencyCode } max { amount currencyCode } }
+      variants {
+        id
+        sku
+        selectedOptions { name value }
+        price { amount currencyCode }
+        available
+      }
     }
   }
 `);

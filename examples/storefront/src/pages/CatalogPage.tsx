@@ -1,14 +1,25 @@
 // The catalog: search, sort, collections, and pages both ways, all in the
 // URL (?q=, ?sort=, ?c=, ?stock=1, ?after= / ?before=), so that the back
 // button and a shared link show the same page. Availability is live.
-import { useEffect, useMemo, useState, type FormEvent } from 'react';
+//
+// Product groups (articles with variants) come first, on the first page of
+// products: the same search, filter and order, at most GROUP_LIMIT of them.
+// Their variants are products too, and the API cannot list ungrouped
+// products only, so the products' pages leave the grouped ones out and are
+// filled from the pages after them (src/paging.ts); the count says how many
+// products the listing holds, variants included.
+import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { useQuery, useSubscription } from 'urql';
-import { Notice, ProductCard, Spinner } from '../components';
-import type { ProductListFragment, ProductSortKeys } from '../gql/graphql';
-import { CatalogQuery, CollectionCatalogQuery, CollectionsQuery, StockSubscription } from '../operations';
+import { useClient, useQuery } from 'urql';
+import { GroupCard, Notice, ProductCard, Spinner } from '../components';
+import type { GroupCardFragment, ProductListFragment, ProductSortKeys } from '../gql/graphql';
+import { CatalogGroupsQuery, CatalogQuery, CollectionCatalogQuery, CollectionGroupsQuery, CollectionsQuery } from '../operations';
+import { fillPage, needsMore } from '../paging';
+import { useLiveStock } from '../stock';
 
 export const PAGE_SIZE = 8;
+/** The groups listed above the products (each costs its variants in the API's complexity limit). */
+export const GROUP_LIMIT = 12;
 
 interface SortOption {
   value: string;
@@ -49,12 +60,73 @@ export function CatalogPage() {
     variables: { handle: collection, ...order, ...page },
     pause: !collection,
   });
+  const [allGroups] = useQuery({
+    query: CatalogGroupsQuery,
+    variables: { query: q || undefined, inStock: inStock || undefined, ...order, first: GROUP_LIMIT },
+    pause: !!collection,
+  });
+  const [collectionGroups] = useQuery({
+    query: CollectionGroupsQuery,
+    variables: { handle: collection, ...order, first: GROUP_LIMIT },
+    pause: !collection,
+  });
   const result = collection ? inCollection : all;
-  const list: ProductListFragment | undefined = collection
+  const raw: ProductListFragment | undefined = collection
     ? inCollection.data?.collectionByHandle?.products
     : all.data?.products;
 
-  const live = useLiveStock(list?.edges.map((e) => e.node.id) ?? []);
+  // A page partly of variants is filled from the next pages that way, with
+  // the variables of the answer at hand (which may be an older one's).
+  const client = useClient();
+  const dir = result.operation?.variables.before ? 'backward' : 'forward';
+  const [filled, setFilled] = useState<{ from: ProductListFragment; list: ProductListFragment } | null>(null);
+  const short = !!raw && needsMore(raw, dir, PAGE_SIZE);
+  useEffect(() => {
+    if (!raw || !short) return;
+    let current = true;
+    const at = (cursor: string) =>
+      dir === 'forward'
+        ? { first: PAGE_SIZE, after: cursor, last: undefined, before: undefined }
+        : { last: PAGE_SIZE, before: cursor, first: undefined, after: undefined };
+    const inColl = collection ? inCollection.operation?.variables : undefined;
+    const inAll = collection ? undefined : all.operation?.variables;
+    const fetchMore = async (cursor: string) => {
+      if (inColl) {
+        const r = await client.query(CollectionCatalogQuery, { ...inColl, ...at(cursor) }).toPromise();
+        return r.data?.collectionByHandle?.products ?? null;
+      }
+      if (!inAll) return null;
+      const r = await client.query(CatalogQuery, { ...inAll, ...at(cursor) }).toPromise();
+      return r.data?.products ?? null;
+    };
+    void fillPage(raw, dir, PAGE_SIZE, fetchMore).then((list) => {
+      if (current) setFilled({ from: raw, list });
+    });
+    return () => {
+      current = false;
+    };
+    // raw is a new object for each answer, and the only input that matters.
+  }, [raw, short]);
+  const list: ProductListFragment | undefined = !raw
+    ? undefined
+    : !short
+      ? { ...raw, edges: raw.edges.filter((e) => !e.node.group) }
+      : filled?.from === raw
+        ? filled.list
+        : undefined;
+  const groupList = collection ? collectionGroups.data?.collectionByHandle?.productGroups : allGroups.data?.productGroups;
+  // Groups show on the first page of products; a failed groups query
+  // leaves the products alone.
+  const groupsFailed = !!(collection ? collectionGroups.error : allGroups.error);
+  const groups: GroupCardFragment[] = list && !list.pageInfo.hasPreviousPage ? groupList?.edges.map((e) => e.node) ?? [] : [];
+  const groupsPending = !groupList && !groupsFailed && !!list && !list.pageInfo.hasPreviousPage;
+  const products = list?.edges ?? [];
+
+  const live = useLiveStock([
+    ...products.map((e) => e.node.id),
+    ...groups.flatMap((g) => g.variants.map((v) => v.id)),
+  ]);
+  const groupAvailable = (g: GroupCardFragment) => g.variants.reduce((sum, v) => sum + (live[v.id] ?? v.available), 0);
 
   // Changing anything but the page starts at the first page.
   const update = (changes: Record<string, string | null>, keepPage = false) => {
@@ -111,7 +183,7 @@ export function CatalogPage() {
             )}
             {list && (
               <p className="muted" data-testid="count">
-                {list.totalCount === 1 ? '1 product' : `${list.totalCount} products`}
+                {countText(list.totalCount, groupList?.totalCount ?? 0)}
               </p>
             )}
           </div>
@@ -127,18 +199,28 @@ export function CatalogPage() {
           </label>
         </div>
 
-        {result.error && !list && <Notice kind="error">We could not load the catalog. Please reload the page.</Notice>}
-        {!list && !result.error && <Spinner />}
+        {result.error && !raw && <Notice kind="error">We could not load the catalog. Please reload the page.</Notice>}
+        {((!list && !(result.error && !raw)) || groupsPending) && <Spinner />}
         {collection && inCollection.data && !inCollection.data.collectionByHandle && (
           <Notice kind="warn">There is no such collection. <Link to="/">See all products</Link>.</Notice>
         )}
-        {list && list.edges.length === 0 && <p className="empty">No products match. Try another search.</p>}
-        {list && list.edges.length > 0 && (
+        {list && !groupsPending && products.length === 0 && groups.length === 0 && (
+          <p className="empty">{list.totalCount === 0 ? 'No products match. Try another search.' : 'No more products here: the others are variants of the articles listed on the first page.'}</p>
+        )}
+        {list && !groupsPending && (products.length > 0 || groups.length > 0) && (
           <ul className="grid" aria-label="Products">
-            {list.edges.map(({ node }) => (
+            {groups.map((g) => (
+              <GroupCard key={`g${g.id}`} group={g} available={groupAvailable(g)} />
+            ))}
+            {products.map(({ node }) => (
               <ProductCard key={node.id} product={node} available={live[node.id] ?? node.available} />
             ))}
           </ul>
+        )}
+        {groupList && groups.length > 0 && groupList.totalCount > groups.length && (
+          <p className="muted small">
+            The first {groups.length} of {groupList.totalCount} articles: search or pick a collection to see the others.
+          </p>
         )}
         {list && (list.pageInfo.hasPreviousPage || list.pageInfo.hasNextPage) && (
           <nav className="pager" aria-label="Pages">
@@ -185,14 +267,9 @@ function Collections({ current, onPick }: { current: string; onPick: (handle: st
   );
 }
 
-/** The live `available` of the products shown (stockChanged). */
-function useLiveStock(ids: string[]): Record<string, number> {
-  const key = ids.join(',');
-  const productIds = useMemo(() => (key ? key.split(',') : []), [key]);
-  const [{ data }] = useSubscription(
-    { query: StockSubscription, variables: { productIds }, pause: productIds.length === 0 },
-    // One message per product and change: keep the latest of each.
-    (levels: Record<string, number> = {}, m) => ({ ...levels, [m.stockChanged.productId]: m.stockChanged.available }),
-  );
-  return data ?? {};
+/** "10 products"; with groups, "2 articles · 12 products (variants included)". */
+export function countText(products: number, groups: number): string {
+  const p = products === 1 ? '1 product' : `${products} products`;
+  if (groups === 0) return p;
+  return `${groups === 1 ? '1 article' : `${groups} articles`} · ${p} (variants included)`;
 }

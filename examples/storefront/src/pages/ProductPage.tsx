@@ -5,7 +5,6 @@ import { Link, useParams } from 'react-router';
 import { useClient, useQuery, useSubscription } from 'urql';
 import { useCart } from '../cart/CartContext';
 import { Notice, Price, ProductImage, Spinner, StockNote, retryText } from '../components';
-import type { ProductCardFragment } from '../gql/graphql';
 import { ActionKeys } from '../idempotency';
 import { mutate, TransportError, type RetryNotice } from '../mutate';
 import { AddToCartMutation, ProductByHandleQuery, StockSubscription } from '../operations';
@@ -63,7 +62,12 @@ export function ProductPage() {
         <p className="big-price"><Price money={product.price} /></p>
         <p><StockNote available={available} live /></p>
         {product.description && <p className="description">{product.description}</p>}
-        <AddToCart product={product} available={available} />
+        {product.group && (
+          <p className="muted">
+            One variant of <Link to={`/groups/${product.group.handle}`}>{product.group.title}</Link>: see all its options.
+          </p>
+        )}
+        <AddToCart productId={product.id} available={available} />
       </div>
     </article>
   );
@@ -76,7 +80,8 @@ type AddState =
   | { kind: 'refused'; error: UserError; requested: number }
   | { kind: 'failed'; message: string };
 
-function AddToCart({ product, available }: { product: ProductCardFragment; available: number }) {
+/** Adds productId (a product, or the chosen variant of a group) to the cart. */
+export function AddToCart({ productId, available, disabled }: { productId: string; available: number; disabled?: boolean }) {
   const client = useClient();
   const cart = useCart();
   const [quantity, setQuantity] = useState('1');
@@ -88,7 +93,7 @@ function AddToCart({ product, available }: { product: ProductCardFragment; avail
     try {
       let cartId = await cart.ensureCart();
       for (let round = 0; ; round++) {
-        const input = { cartId, productId: product.id, quantity: qty, allowPartial };
+        const input = { cartId, productId, quantity: qty, allowPartial };
         const data = await mutate(client, AddToCartMutation, { input: { ...input, idempotencyKey: keys.keyFor(input) } }, {
           onRetry: (notice) => setState({ kind: 'busy', notice }),
         });
@@ -105,7 +110,7 @@ function AddToCart({ product, available }: { product: ProductCardFragment; avail
           setState({ kind: 'refused', error: refusal, requested: qty });
           return;
         }
-        const reduced = answer.warnings.find((w) => w.code === 'QUANTITY_REDUCED' && w.productId === product.id);
+        const reduced = answer.warnings.find((w) => w.code === 'QUANTITY_REDUCED' && w.productId === productId);
         setState({ kind: 'added', quantity: reduced?.reserved ?? qty, reduced: !!reduced });
         return;
       }
@@ -126,15 +131,17 @@ function AddToCart({ product, available }: { product: ProductCardFragment; avail
 
   const busy = state.kind === 'busy';
   const soldOut = available === 0;
+  // A new variant chosen: the last one's outcome no longer applies.
+  useEffect(() => setState({ kind: 'idle' }), [productId]);
   return (
     <form className="add" onSubmit={onSubmit} aria-label="Add to cart">
       <div className="add-row">
         <label>
           Quantity{' '}
-          <input type="number" min={1} step={1} inputMode="numeric" value={quantity} onChange={(e) => setQuantity(e.target.value)} disabled={soldOut} />
+          <input type="number" min={1} step={1} inputMode="numeric" value={quantity} onChange={(e) => setQuantity(e.target.value)} disabled={soldOut || disabled} />
         </label>
-        <button type="submit" className="primary" disabled={busy || soldOut}>
-          {soldOut ? 'Sold out' : busy ? 'Adding…' : 'Add to cart'}
+        <button type="submit" className="primary" disabled={busy || soldOut || disabled}>
+          {disabled ? 'Unavailable' : soldOut ? 'Sold out' : busy ? 'Adding…' : 'Add to cart'}
         </button>
       </div>
       <div className="add-status" aria-live="polite">

@@ -7,7 +7,11 @@ import { graphqlURL, websocketURL } from '../config';
 import { ActionKeys, KEY_PATTERN, newIdempotencyKey } from '../idempotency';
 import { formatMoney } from '../money';
 import { mutate, parseRetryAfter, retryAfter, TransportError } from '../mutate';
+import type { ProductListFragment } from '../gql/graphql';
+import { countText } from '../pages/CatalogPage';
+import { fillPage, needsMore } from '../paging';
 import { describeRefusal } from '../refusals';
+import { canBuy, initialSelection, pricesDiffer, variantFor } from '../variants';
 
 describe('idempotency keys', () => {
   it('are what the API accepts, and new each time', () => {
@@ -133,5 +137,138 @@ describe('cart news', () => {
     expect(formatCountdown(4_200)).toBe('0:05');
     expect(formatCountdown(0)).toBe('0:00');
     expect(formatMoney({ amount: '24.90', currencyCode: 'USD' })).toBe('$24.90');
+  });
+});
+
+describe('a group\'s option pickers', () => {
+  const options = [
+    { name: 'Size', values: ['S', 'M', 'L'] },
+    { name: 'Colour', values: ['Black', 'White'] },
+  ];
+  const v = (id: string, size: string, colour: string, available: number) => ({
+    id,
+    available,
+    selectedOptions: [{ name: 'Size', value: size }, { name: 'Colour', value: colour }],
+  });
+  // No white L; black S sold out.
+  const variants = [v('1', 'S', 'Black', 0), v('2', 'S', 'White', 4), v('3', 'M', 'Black', 2), v('4', 'M', 'White', 1), v('5', 'L', 'Black', 3)];
+
+  it('name the variant with every chosen value, and none until all are chosen', () => {
+    expect(variantFor(options, variants, { Size: 'M', Colour: 'White' })?.id).toBe('4');
+    expect(variantFor(options, variants, { Size: 'L', Colour: 'White' })).toBeNull();
+    expect(variantFor(options, variants, { Size: 'M' })).toBeNull();
+  });
+
+  it('disable the values nobody can buy with the others chosen', () => {
+    const sel = { Size: 'S', Colour: 'Black' };
+    const buyable = (option: string, value: string, levels = {}) => canBuy(options, variants, sel, option, value, levels);
+    expect(options[0].values.map((s) => buyable('Size', s))).toEqual([false, true, true]);
+    expect(options[1].values.map((c) => buyable('Colour', c))).toEqual([false, true]);
+    // Nothing chosen for the other option: any variant with the value counts.
+    expect(canBuy(options, variants, {}, 'Size', 'S')).toBe(true);
+    expect(canBuy(options, variants, { Size: 'L' }, 'Colour', 'White')).toBe(false);
+  });
+
+  it('follow the live levels over the loaded ones', () => {
+    const sel = { Size: 'M', Colour: 'Black' };
+    expect(canBuy(options, variants, sel, 'Size', 'M')).toBe(true);
+    expect(canBuy(options, variants, sel, 'Size', 'M', { '3': 0 })).toBe(false);
+    expect(canBuy(options, variants, sel, 'Size', 'S', { '1': 5 })).toBe(true);
+  });
+
+  it('start at the first variant with units left', () => {
+    expect(initialSelection(variants)).toEqual({ Size: 'S', Colour: 'White' });
+    expect(initialSelection(variants, { '2': 0 })).toEqual({ Size: 'M', Colour: 'Black' });
+    expect(initialSelection([])).toEqual({});
+  });
+
+  it('say "from" only when the prices differ', () => {
+    const usd = (amount: string) => ({ amount, currencyCode: 'USD' });
+    expect(pricesDiffer({ min: usd('24.90'), max: usd('24.90') })).toBe(false);
+    expect(pricesDiffer({ min: usd('189.00'), max: usd('199.00') })).toBe(true);
+  });
+});
+
+describe('the catalog count', () => {
+  it('says what the listing holds', () => {
+    expect(countText(1, 0)).toBe('1 product');
+    expect(countText(10, 0)).toBe('10 products');
+    expect(countText(12, 2)).toBe('2 articles · 12 products (variants included)');
+    expect(countText(2, 1)).toBe('1 article · 2 products (variants included)');
+  });
+});
+
+describe('catalog pages without the grouped products', () => {
+  // Products 1..n in order; those in `grouped` are variants. Pages of the
+  // API, forward (after) and backward (before), by cursor "c<i>".
+  const api = (n: number, grouped: Set<number>) => {
+    const edge = (i: number) => ({
+      cursor: `c${i}`,
+      node: { id: String(i), handle: `p${i}`, name: `P${i}`, available: 1, price: { amount: '1.00', currencyCode: 'USD' }, images: [], group: grouped.has(i) ? { id: 'g' } : null },
+    });
+    const page = (from: number, to: number) => ({
+      totalCount: n,
+      edges: Array.from({ length: Math.max(0, to - from + 1) }, (_, k) => edge(from + k)),
+      pageInfo: { hasPreviousPage: from > 1, hasNextPage: to < n, startCursor: `c${from}`, endCursor: `c${to}` },
+    });
+    const calls: string[] = [];
+    return {
+      calls,
+      first: (size: number, after = 0) => page(after + 1, Math.min(n, after + size)),
+      last: (size: number, before = n + 1) => page(Math.max(1, before - size), before - 1),
+      forward: (size: number) => async (cursor: string) => {
+        calls.push(`after ${cursor}`);
+        const after = Number(cursor.slice(1));
+        return page(after + 1, Math.min(n, after + size));
+      },
+      backward: (size: number) => async (cursor: string) => {
+        calls.push(`before ${cursor}`);
+        const before = Number(cursor.slice(1));
+        return page(Math.max(1, before - size), before - 1);
+      },
+    };
+  };
+  const ids = (p: ProductListFragment) => p.edges.map((e) => Number(e.node.id));
+
+  it('fill a page forward from the next ones, and page on after the last kept', async () => {
+    // 13 products, 2 and 6..13 grouped: the demo catalog.
+    const a = api(13, new Set([2, 6, 7, 8, 9, 10, 11, 12, 13]));
+    const p1 = a.first(4);
+    expect(needsMore(p1, 'forward', 4)).toBe(true);
+    const got = await fillPage(p1, 'forward', 4, a.forward(4));
+    expect(ids(got)).toEqual([1, 3, 4, 5]);
+    // Not trimmed: the next page starts after the variants 6..8 too.
+    expect(got.pageInfo).toEqual({ hasPreviousPage: false, startCursor: 'c1', hasNextPage: true, endCursor: 'c8' });
+    const rest = await fillPage(a.first(4, 8), 'forward', 4, a.forward(4));
+    expect(ids(rest)).toEqual([]);
+    expect(rest.pageInfo.hasNextPage).toBe(false);
+  });
+
+  it('trim a page to its size, its cursor on the last product kept', async () => {
+    const a = api(10, new Set([1, 2, 3]));
+    const got = await fillPage(a.first(4), 'forward', 4, a.forward(4));
+    expect(ids(got)).toEqual([4, 5, 6, 7]);
+    expect(got.pageInfo).toMatchObject({ hasNextPage: true, endCursor: 'c7' });
+    expect(a.calls).toEqual(['after c4']);
+  });
+
+  it('fill backward likewise', async () => {
+    const a = api(10, new Set([7, 8, 9]));
+    const got = await fillPage(a.last(4), 'backward', 4, a.backward(4));
+    expect(ids(got)).toEqual([4, 5, 6, 10]);
+    expect(got.pageInfo).toMatchObject({ hasPreviousPage: true, startCursor: 'c4', hasNextPage: false });
+  });
+
+  it('stop after a few requests, or when one fails', async () => {
+    const a = api(40, new Set(Array.from({ length: 39 }, (_, i) => i + 1)));
+    const got = await fillPage(a.first(4), 'forward', 4, a.forward(4), 3);
+    expect(ids(got)).toEqual([]);
+    expect(got.pageInfo).toMatchObject({ hasNextPage: true, endCursor: 'c12' });
+    expect(a.calls).toHaveLength(2);
+    const failed = await fillPage(a.first(4), 'forward', 4, async () => {
+      throw new Error('down');
+    });
+    expect(failed.pageInfo).toMatchObject({ hasNextPage: true, endCursor: 'c4' });
+    expect(needsMore(api(3, new Set([1])).first(4), 'forward', 4)).toBe(false);
   });
 });
