@@ -184,18 +184,26 @@ type CollectionPageKey struct {
 // subquery per collection), so a list of collections costs what one does.
 // It backs the per-request collection products dataloader.
 func (s *Store) CollectionProductPages(ctx context.Context, keys []CollectionPageKey) (map[CollectionPageKey]*ProductPage, error) {
+	return collectionPages(keys, func(p ProductPageParams, ids []int64) (map[int64]*ProductPage, error) {
+		return s.productPages(ctx, p, ids)
+	})
+}
+
+// collectionPages runs pages once for every group of keys with the same
+// parameters, with the collections of the group.
+func collectionPages[E any](keys []CollectionPageKey, pages func(ProductPageParams, []int64) (map[int64]*Page[E], error)) (map[CollectionPageKey]*Page[E], error) {
 	groups := map[ProductPageParams][]int64{}
 	for _, k := range keys {
 		groups[k.Params] = append(groups[k.Params], k.CollectionID)
 	}
-	out := make(map[CollectionPageKey]*ProductPage, len(keys))
+	out := make(map[CollectionPageKey]*Page[E], len(keys))
 	for params, ids := range groups {
-		pages, err := s.productPages(ctx, params, ids)
+		pgs, err := pages(params, ids)
 		if err != nil {
 			return nil, err
 		}
 		for _, id := range ids {
-			out[CollectionPageKey{CollectionID: id, Params: params}] = pages[id]
+			out[CollectionPageKey{CollectionID: id, Params: params}] = pgs[id]
 		}
 	}
 	return out, nil
@@ -214,12 +222,7 @@ type CollectionCountKey struct {
 func (s *Store) CollectionProductCounts(ctx context.Context, keys []CollectionCountKey) (map[CollectionCountKey]int, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	groups := map[ProductFilter][]int64{}
-	for _, k := range keys {
-		groups[k.Filter] = append(groups[k.Filter], k.CollectionID)
-	}
-	out := make(map[CollectionCountKey]int, len(keys))
-	for f, ids := range groups {
+	return collectionCounts(keys, func(f ProductFilter, ids []int64) ([]collectionCount, error) {
 		var b sqlArgs
 		in := b.arg(pq.Array(ids))
 		n := `count(*)`
@@ -234,11 +237,30 @@ func (s *Store) CollectionProductCounts(ctx context.Context, keys []CollectionCo
 			JOIN products p ON p.id = cp.product_id
 			WHERE cp.collection_id = ANY(` + in + `)` + and(b.filter(f)) + `
 			GROUP BY cp.collection_id`
-		var rows []struct {
-			CollectionID int64 `db:"collection_id"`
-			N            int   `db:"n"`
-		}
-		if err := sqlxSelect(ctx, s.reader(), &rows, q, b.args...); err != nil {
+		var rows []collectionCount
+		err := sqlxSelect(ctx, s.reader(), &rows, q, b.args...)
+		return rows, err
+	})
+}
+
+// collectionCount is a collection's count.
+type collectionCount struct {
+	CollectionID int64 `db:"collection_id"`
+	N            int   `db:"n"`
+}
+
+// collectionCounts runs count once for every group of keys with the same
+// filter, with the collections of the group; every key has an entry (0
+// where count gives no row).
+func collectionCounts(keys []CollectionCountKey, count func(ProductFilter, []int64) ([]collectionCount, error)) (map[CollectionCountKey]int, error) {
+	groups := map[ProductFilter][]int64{}
+	for _, k := range keys {
+		groups[k.Filter] = append(groups[k.Filter], k.CollectionID)
+	}
+	out := make(map[CollectionCountKey]int, len(keys))
+	for f, ids := range groups {
+		rows, err := count(f, ids)
+		if err != nil {
 			return nil, err
 		}
 		for _, id := range ids {

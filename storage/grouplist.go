@@ -58,21 +58,9 @@ func (s *Store) ListProductGroups(ctx context.Context, p GroupPageParams) (*Grou
 // subquery per collection), as CollectionProductPages does for products.
 // It backs the per-request collection groups dataloader.
 func (s *Store) CollectionGroupPages(ctx context.Context, keys []CollectionPageKey) (map[CollectionPageKey]*GroupPage, error) {
-	groups := map[ProductPageParams][]int64{}
-	for _, k := range keys {
-		groups[k.Params] = append(groups[k.Params], k.CollectionID)
-	}
-	out := make(map[CollectionPageKey]*GroupPage, len(keys))
-	for params, ids := range groups {
-		pages, err := s.groupPages(ctx, params, 0, ids)
-		if err != nil {
-			return nil, err
-		}
-		for _, id := range ids {
-			out[CollectionPageKey{CollectionID: id, Params: params}] = pages[id]
-		}
-	}
-	return out, nil
+	return collectionPages(keys, func(p ProductPageParams, ids []int64) (map[int64]*GroupPage, error) {
+		return s.groupPages(ctx, p, 0, ids)
+	})
 }
 
 // groupPages runs one page of a group listing: of the groups with a
@@ -172,28 +160,15 @@ func (s *Store) CountProductGroups(ctx context.Context, f ProductFilter, collect
 func (s *Store) CollectionGroupCounts(ctx context.Context, keys []CollectionCountKey) (map[CollectionCountKey]int, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	groups := map[ProductFilter][]int64{}
-	for _, k := range keys {
-		groups[k.Filter] = append(groups[k.Filter], k.CollectionID)
-	}
-	out := make(map[CollectionCountKey]int, len(keys))
-	for f, ids := range groups {
+	return collectionCounts(keys, func(f ProductFilter, ids []int64) ([]collectionCount, error) {
 		var b sqlArgs
 		in := b.arg(pq.Array(ids))
 		conds, _ := b.groupFilter(f, `c.id`)
 		n := `(` + b.count(`product_groups p`, conds, f.Query != "") + `)`
-		var rows []struct {
-			CollectionID int64 `db:"collection_id"`
-			N            int   `db:"n"`
-		}
-		if err := sqlxSelect(ctx, s.reader(), &rows, `SELECT c.id AS collection_id, `+n+` AS n FROM unnest(`+in+`::bigint[]) AS c(id)`, b.args...); err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
-			out[CollectionCountKey{CollectionID: r.CollectionID, Filter: f}] = r.N
-		}
-	}
-	return out, nil
+		var rows []collectionCount
+		err := sqlxSelect(ctx, s.reader(), &rows, `SELECT c.id AS collection_id, `+n+` AS n FROM unnest(`+in+`::bigint[]) AS c(id)`, b.args...)
+		return rows, err
+	})
 }
 
 // groupSource is source (catalog.go) for groups, aliased p.
