@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/99designs/gqlgen/graphql"
-
 	"holdfast/graph/loaders"
 	"holdfast/graph/model"
 	"holdfast/storage"
@@ -193,51 +191,34 @@ func (r *Resolver) primeCollectionGroups(ctx context.Context, cs []*storage.Coll
 	if len(cs) == 0 {
 		return
 	}
-	oc := graphql.GetOperationContext(ctx)
 	l := loaders.For(ctx, r.Store)
-	for _, f := range fieldsAt(ctx, "edges", "node", "productGroups") {
-		a, ok := pageArgsOf(f.ArgumentMap(oc.Variables))
-		if !ok {
-			continue
-		}
-		p, err := productPageParams(always, collectionGroupCursor, a, storage.ProductFilter{})
-		if err != nil {
-			continue // the resolvers report it
-		}
-		keys := make([]storage.CollectionPageKey, len(cs))
-		counts := make([]storage.CollectionCountKey, len(cs))
-		for i, c := range cs {
-			keys[i] = storage.CollectionPageKey{CollectionID: c.ID, Params: p}
-			counts[i] = storage.CollectionCountKey{CollectionID: c.ID}
-		}
-		if len(fieldsBelow(oc, f.Selections, "totalCount")) > 0 {
-			l.Groups.CollectionCount.LoadAllThunk(ctx, counts)
-		}
-		pages, err := l.Groups.CollectionGroups.LoadAll(ctx, keys)
-		if err != nil {
-			continue
-		}
-		var gs []*storage.ProductGroup
-		for _, pg := range pages {
-			for _, e := range pg.Edges {
-				gs = append(gs, e.Group)
+	primeCollectionPages(ctx, cs, "productGroups", collectionGroupCursor, l.Groups.CollectionCount.LoadAllThunk,
+		func(keys []storage.CollectionPageKey, selected func(path ...string) bool) {
+			pages, err := l.Groups.CollectionGroups.LoadAll(ctx, keys)
+			if err != nil {
+				return
 			}
-		}
-		if len(gs) == 0 {
-			continue
-		}
-		l.Groups.Prime(gs...)
-		ids := make([]int64, len(gs))
-		for i, g := range gs {
-			ids[i] = g.ID
-		}
-		if len(fieldsBelow(oc, f.Selections, "edges", "node", "images")) > 0 {
-			l.Groups.Images.LoadAllThunk(ctx, ids)
-		}
-		if len(fieldsBelow(oc, f.Selections, "edges", "node", "variants")) > 0 {
-			l.Groups.Variants.LoadAllThunk(ctx, ids)
-		}
-	}
+			var gs []*storage.ProductGroup
+			for _, pg := range pages {
+				for _, e := range pg.Edges {
+					gs = append(gs, e.Group)
+				}
+			}
+			if len(gs) == 0 {
+				return
+			}
+			l.Groups.Prime(gs...)
+			ids := make([]int64, len(gs))
+			for i, g := range gs {
+				ids[i] = g.ID
+			}
+			if selected("edges", "node", "images") {
+				l.Groups.Images.LoadAllThunk(ctx, ids)
+			}
+			if selected("edges", "node", "variants") {
+				l.Groups.Variants.LoadAllThunk(ctx, ids)
+			}
+		})
 }
 
 // primeProductGroups queues, in one batch, the groups of a page's
