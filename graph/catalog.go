@@ -34,12 +34,12 @@ const (
 	collectionCursor = "cproduct"
 )
 
-// catalogProducts answers Query.products.
-func (r *Resolver) catalogProducts(ctx context.Context, a pageArgs, query *string, inStock *bool) (*model.ProductConnection, error) {
+// productFilter is the filter of a listing's query and inStock arguments.
+func productFilter(query *string, inStock *bool) (storage.ProductFilter, error) {
 	var f storage.ProductFilter
 	if query != nil {
 		if utf8.RuneCountInString(*query) > storage.MaxQueryLen {
-			return nil, badInput("query must be at most " + strconv.Itoa(storage.MaxQueryLen) + " characters")
+			return f, badInput("query must be at most " + strconv.Itoa(storage.MaxQueryLen) + " characters")
 		}
 		f.Query = storage.NormalizeQuery(*query)
 	}
@@ -48,6 +48,15 @@ func (r *Resolver) catalogProducts(ctx context.Context, a pageArgs, query *strin
 		if *inStock {
 			f.Stock = storage.InStockOnly
 		}
+	}
+	return f, nil
+}
+
+// catalogProducts answers Query.products.
+func (r *Resolver) catalogProducts(ctx context.Context, a pageArgs, query *string, inStock *bool) (*model.ProductConnection, error) {
+	f, err := productFilter(query, inStock)
+	if err != nil {
+		return nil, err
 	}
 	// Query.products' first and sortKey have defaults.
 	p, err := productPageParams(func(name string) bool { return argGiven(ctx, name) }, catalogCursor, a, f)

@@ -2,8 +2,6 @@ package graph
 
 import (
 	"context"
-	"strconv"
-	"unicode/utf8"
 
 	"holdfast/graph/loaders"
 	"holdfast/graph/model"
@@ -22,18 +20,9 @@ const (
 // productGroups answers Query.productGroups and Collection.productGroups
 // (with the collection's id and always as given).
 func (r *Resolver) productGroups(ctx context.Context, kind string, given func(string) bool, a pageArgs, query *string, inStock *bool, collectionID int64) (*model.ProductGroupConnection, error) {
-	var f storage.ProductFilter
-	if query != nil {
-		if utf8.RuneCountInString(*query) > storage.MaxQueryLen {
-			return nil, badInput("query must be at most " + strconv.Itoa(storage.MaxQueryLen) + " characters")
-		}
-		f.Query = storage.NormalizeQuery(*query)
-	}
-	if inStock != nil {
-		f.Stock = storage.OutOfStockOnly
-		if *inStock {
-			f.Stock = storage.InStockOnly
-		}
+	f, err := productFilter(query, inStock)
+	if err != nil {
+		return nil, err
 	}
 	pp, err := productPageParams(given, kind, a, f)
 	if err != nil {
