@@ -294,29 +294,38 @@ func (s *Store) productPages(ctx context.Context, p ProductPageParams, collectio
 	if !p.valid() {
 		return nil, ErrBadPage
 	}
+	q, args := pageSQL(p, collections)
+	return readPages(ctx, s, p, collections, q, args, func(r *pageRow) (int64, ProductEdge) {
+		prod := r.Product
+		return r.CollectionID, ProductEdge{Product: &prod, Position: ProductPosition{
+			ID: prod.ID, Name: prod.Name, PriceCents: prod.PriceCents, CreatedAt: prod.CreatedAt.UnixMicro(), Rank: r.Rank,
+		}}
+	}, func(b *sqlArgs) listing { return b.productListing(p, collections) })
+}
+
+// readPages runs a page's statement q (of products or groups, see
+// productPages), its rows R becoming edges E, and then, when a cursor is
+// given, beyondCursors on the listing source gives, in one read.
+func readPages[R, E any](ctx context.Context, s *Store, p ProductPageParams, collections []int64, q string, args []any,
+	edge func(*R) (int64, E), source func(*sqlArgs) listing,
+) (map[int64]*Page[E], error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	forward, n := p.First > 0, p.First
 	if !forward {
 		n = p.Last
 	}
-	q, args := pageSQL(p, collections)
-	var rows []pageRow
-	var pages map[int64]*ProductPage
+	var rows []R
+	var pages map[int64]*Page[E]
 	err := s.read(ctx, p.Filter.Query != "", func(rq queryer) error {
 		if err := sqlxSelect(ctx, rq, &rows, q, args...); err != nil {
 			return err
 		}
-		pages = pagesOf(collections, n, forward, rows, func(r *pageRow) (int64, ProductEdge) {
-			prod := r.Product
-			return r.CollectionID, ProductEdge{Product: &prod, Position: ProductPosition{
-				ID: prod.ID, Name: prod.Name, PriceCents: prod.PriceCents, CreatedAt: prod.CreatedAt.UnixMicro(), Rank: r.Rank,
-			}}
-		})
+		pages = pagesOf(collections, n, forward, rows, edge)
 		if p.After.ID == 0 && p.Before.ID == 0 {
 			return nil
 		}
-		return beyondCursors(ctx, rq, p, collections, func(b *sqlArgs) listing { return b.productListing(p, collections) }, pages)
+		return beyondCursors(ctx, rq, p, collections, source, pages)
 	})
 	return pages, err
 }

@@ -70,12 +70,6 @@ func (s *Store) groupPages(ctx context.Context, p ProductPageParams, collectionI
 	if !p.valid() {
 		return nil, ErrBadPage
 	}
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	forward, n := p.First > 0, p.First
-	if !forward {
-		n = p.Last
-	}
 	var b sqlArgs
 	var ids string
 	if collections != nil {
@@ -95,24 +89,12 @@ func (s *Store) groupPages(ctx context.Context, p ProductPageParams, collectionI
 		JOIN product_groups g ON g.id = x.id
 		ORDER BY c.id, x.ord`
 	}
-	var rows []groupRow
-	var pages map[int64]*GroupPage
-	err := s.read(ctx, p.Filter.Query != "", func(rq queryer) error {
-		if err := sqlxSelect(ctx, rq, &rows, q, b.args...); err != nil {
-			return err
-		}
-		pages = pagesOf(collections, n, forward, rows, func(r *groupRow) (int64, GroupEdge) {
-			g := r.ProductGroup
-			return r.CollectionID, GroupEdge{Group: &g, Position: ProductPosition{
-				ID: g.ID, Name: g.Title, PriceCents: g.MinPriceCents, CreatedAt: g.CreatedAt.UnixMicro(), Rank: r.Rank,
-			}}
-		})
-		if p.After.ID == 0 && p.Before.ID == 0 {
-			return nil
-		}
-		return beyondCursors(ctx, rq, p, collections, func(b *sqlArgs) listing { return b.groupListing(p, collectionID, collections) }, pages)
-	})
-	return pages, err
+	return readPages(ctx, s, p, collections, q, b.args, func(r *groupRow) (int64, GroupEdge) {
+		g := r.ProductGroup
+		return r.CollectionID, GroupEdge{Group: &g, Position: ProductPosition{
+			ID: g.ID, Name: g.Title, PriceCents: g.MinPriceCents, CreatedAt: g.CreatedAt.UnixMicro(), Rank: r.Rank,
+		}}
+	}, func(b *sqlArgs) listing { return b.groupListing(p, collectionID, collections) })
 }
 
 // groupRow is a row of groupPages' statement.
