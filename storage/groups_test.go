@@ -33,7 +33,7 @@ func variant(groupID int64, sku, price string, stock int, sel storage.OptionSele
 func requireCode(t *testing.T, err error, code storage.Code) {
 	t.Helper()
 	var se *storage.Error
-	require.True(t, errors.As(err, &se), "want a refusal %s, got %v", code, err)
+	require.ErrorAs(t, err, &se, "want a refusal %s", code)
 	require.Equal(t, code, se.Code, se.Message)
 }
 
@@ -168,7 +168,7 @@ func TestProductGroupOptionRules(t *testing.T) {
 				{Name: "Size", Values: []string{"S"}}, {Name: "Colour", Values: []string{"Black"}},
 			}})
 		})
-		require.True(t, (created == nil) != (narrowed == nil), "exactly one wins: %v / %v", created, narrowed)
+		require.NotEqual(t, created == nil, narrowed == nil, "exactly one wins: %v / %v", created, narrowed)
 		if created != nil {
 			requireCode(t, created, storage.CodeVariantOptionsInvalid)
 		} else {
