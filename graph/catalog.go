@@ -34,12 +34,12 @@ const (
 	collectionCursor = "cproduct"
 )
 
-// catalogProducts answers Query.products.
-func (r *Resolver) catalogProducts(ctx context.Context, a pageArgs, query *string, inStock *bool) (*model.ProductConnection, error) {
+// productFilter is the filter of a listing's query and inStock arguments.
+func productFilter(query *string, inStock *bool) (storage.ProductFilter, error) {
 	var f storage.ProductFilter
 	if query != nil {
 		if utf8.RuneCountInString(*query) > storage.MaxQueryLen {
-			return nil, badInput("query must be at most " + strconv.Itoa(storage.MaxQueryLen) + " characters")
+			return f, badInput("query must be at most " + strconv.Itoa(storage.MaxQueryLen) + " characters")
 		}
 		f.Query = storage.NormalizeQuery(*query)
 	}
@@ -48,6 +48,15 @@ func (r *Resolver) catalogProducts(ctx context.Context, a pageArgs, query *strin
 		if *inStock {
 			f.Stock = storage.InStockOnly
 		}
+	}
+	return f, nil
+}
+
+// catalogProducts answers Query.products.
+func (r *Resolver) catalogProducts(ctx context.Context, a pageArgs, query *string, inStock *bool) (*model.ProductConnection, error) {
+	f, err := productFilter(query, inStock)
+	if err != nil {
+		return nil, err
 	}
 	// Query.products' first and sortKey have defaults.
 	p, err := productPageParams(func(name string) bool { return argGiven(ctx, name) }, catalogCursor, a, f)
@@ -208,14 +217,45 @@ func (r *Resolver) primeCollectionProducts(ctx context.Context, cs []*storage.Co
 	if len(cs) == 0 {
 		return
 	}
-	oc := graphql.GetOperationContext(ctx)
 	cat := loaders.For(ctx, r.Store).Catalog
-	for _, f := range fieldsAt(ctx, "edges", "node", "products") {
+	primeCollectionPages(ctx, cs, "products", collectionCursor, cat.CollectionCount.LoadAllThunk,
+		func(keys []storage.CollectionPageKey, selected func(path ...string) bool) {
+			pages, err := cat.CollectionProducts.LoadAll(ctx, keys)
+			if err != nil {
+				return
+			}
+			var ids []int64
+			for _, pg := range pages {
+				for _, e := range pg.Edges {
+					ids = append(ids, e.Product.ID)
+				}
+			}
+			if selected("edges", "node", "images") {
+				cat.ProductImages.LoadAllThunk(ctx, ids)
+			}
+			if selected("edges", "node", "collections") {
+				cat.ProductCollections.LoadAllThunk(ctx, ids)
+			}
+		})
+}
+
+// primeCollectionPages calls load, for every field of a list of
+// collections' nodes that asks for a page of their products or groups
+// (field, with cursors of kind cursor), with the keys of those pages and
+// a test of what the field selects, after queueing the pages' counts with
+// count when selected. A field with invalid arguments is left to the
+// resolvers, which report it.
+func primeCollectionPages[V any](ctx context.Context, cs []*storage.Collection, field, cursor string,
+	count func(context.Context, []storage.CollectionCountKey) func() ([]V, error),
+	load func(keys []storage.CollectionPageKey, selected func(path ...string) bool),
+) {
+	oc := graphql.GetOperationContext(ctx)
+	for _, f := range fieldsAt(ctx, "edges", "node", field) {
 		a, ok := pageArgsOf(f.ArgumentMap(oc.Variables))
 		if !ok {
 			continue
 		}
-		p, err := productPageParams(always, collectionCursor, a, storage.ProductFilter{})
+		p, err := productPageParams(always, cursor, a, storage.ProductFilter{})
 		if err != nil {
 			continue // the resolvers report it
 		}
@@ -225,25 +265,11 @@ func (r *Resolver) primeCollectionProducts(ctx context.Context, cs []*storage.Co
 			keys[i] = storage.CollectionPageKey{CollectionID: c.ID, Params: p}
 			counts[i] = storage.CollectionCountKey{CollectionID: c.ID}
 		}
-		if len(fieldsBelow(oc, f.Selections, "totalCount")) > 0 {
-			cat.CollectionCount.LoadAllThunk(ctx, counts)
+		selected := func(path ...string) bool { return len(fieldsBelow(oc, f.Selections, path...)) > 0 }
+		if selected("totalCount") {
+			count(ctx, counts)
 		}
-		pages, err := cat.CollectionProducts.LoadAll(ctx, keys)
-		if err != nil {
-			continue
-		}
-		var ids []int64
-		for _, pg := range pages {
-			for _, e := range pg.Edges {
-				ids = append(ids, e.Product.ID)
-			}
-		}
-		if len(fieldsBelow(oc, f.Selections, "edges", "node", "images")) > 0 {
-			cat.ProductImages.LoadAllThunk(ctx, ids)
-		}
-		if len(fieldsBelow(oc, f.Selections, "edges", "node", "collections")) > 0 {
-			cat.ProductCollections.LoadAllThunk(ctx, ids)
-		}
+		load(keys, selected)
 	}
 }
 

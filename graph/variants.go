@@ -2,10 +2,6 @@ package graph
 
 import (
 	"context"
-	"strconv"
-	"unicode/utf8"
-
-	"github.com/99designs/gqlgen/graphql"
 
 	"holdfast/graph/loaders"
 	"holdfast/graph/model"
@@ -24,18 +20,9 @@ const (
 // productGroups answers Query.productGroups and Collection.productGroups
 // (with the collection's id and always as given).
 func (r *Resolver) productGroups(ctx context.Context, kind string, given func(string) bool, a pageArgs, query *string, inStock *bool, collectionID int64) (*model.ProductGroupConnection, error) {
-	var f storage.ProductFilter
-	if query != nil {
-		if utf8.RuneCountInString(*query) > storage.MaxQueryLen {
-			return nil, badInput("query must be at most " + strconv.Itoa(storage.MaxQueryLen) + " characters")
-		}
-		f.Query = storage.NormalizeQuery(*query)
-	}
-	if inStock != nil {
-		f.Stock = storage.OutOfStockOnly
-		if *inStock {
-			f.Stock = storage.InStockOnly
-		}
+	f, err := productFilter(query, inStock)
+	if err != nil {
+		return nil, err
 	}
 	pp, err := productPageParams(given, kind, a, f)
 	if err != nil {
@@ -193,51 +180,34 @@ func (r *Resolver) primeCollectionGroups(ctx context.Context, cs []*storage.Coll
 	if len(cs) == 0 {
 		return
 	}
-	oc := graphql.GetOperationContext(ctx)
 	l := loaders.For(ctx, r.Store)
-	for _, f := range fieldsAt(ctx, "edges", "node", "productGroups") {
-		a, ok := pageArgsOf(f.ArgumentMap(oc.Variables))
-		if !ok {
-			continue
-		}
-		p, err := productPageParams(always, collectionGroupCursor, a, storage.ProductFilter{})
-		if err != nil {
-			continue // the resolvers report it
-		}
-		keys := make([]storage.CollectionPageKey, len(cs))
-		counts := make([]storage.CollectionCountKey, len(cs))
-		for i, c := range cs {
-			keys[i] = storage.CollectionPageKey{CollectionID: c.ID, Params: p}
-			counts[i] = storage.CollectionCountKey{CollectionID: c.ID}
-		}
-		if len(fieldsBelow(oc, f.Selections, "totalCount")) > 0 {
-			l.Groups.CollectionCount.LoadAllThunk(ctx, counts)
-		}
-		pages, err := l.Groups.CollectionGroups.LoadAll(ctx, keys)
-		if err != nil {
-			continue
-		}
-		var gs []*storage.ProductGroup
-		for _, pg := range pages {
-			for _, e := range pg.Edges {
-				gs = append(gs, e.Group)
+	primeCollectionPages(ctx, cs, "productGroups", collectionGroupCursor, l.Groups.CollectionCount.LoadAllThunk,
+		func(keys []storage.CollectionPageKey, selected func(path ...string) bool) {
+			pages, err := l.Groups.CollectionGroups.LoadAll(ctx, keys)
+			if err != nil {
+				return
 			}
-		}
-		if len(gs) == 0 {
-			continue
-		}
-		l.Groups.Prime(gs...)
-		ids := make([]int64, len(gs))
-		for i, g := range gs {
-			ids[i] = g.ID
-		}
-		if len(fieldsBelow(oc, f.Selections, "edges", "node", "images")) > 0 {
-			l.Groups.Images.LoadAllThunk(ctx, ids)
-		}
-		if len(fieldsBelow(oc, f.Selections, "edges", "node", "variants")) > 0 {
-			l.Groups.Variants.LoadAllThunk(ctx, ids)
-		}
-	}
+			var gs []*storage.ProductGroup
+			for _, pg := range pages {
+				for _, e := range pg.Edges {
+					gs = append(gs, e.Group)
+				}
+			}
+			if len(gs) == 0 {
+				return
+			}
+			l.Groups.Prime(gs...)
+			ids := make([]int64, len(gs))
+			for i, g := range gs {
+				ids[i] = g.ID
+			}
+			if selected("edges", "node", "images") {
+				l.Groups.Images.LoadAllThunk(ctx, ids)
+			}
+			if selected("edges", "node", "variants") {
+				l.Groups.Variants.LoadAllThunk(ctx, ids)
+			}
+		})
 }
 
 // primeProductGroups queues, in one batch, the groups of a page's

@@ -106,15 +106,18 @@ type ProductEdge struct {
 	Position ProductPosition
 }
 
-// ProductPage is a page of a listing. HasNextPage and HasPreviousPage say
-// whether the listing has products after and before the page, as Relay
-// defines them: past the First or Last asked for, or beyond the Before or
-// After given.
-type ProductPage struct {
-	Edges           []ProductEdge
+// Page is a page of a listing. HasNextPage and HasPreviousPage say
+// whether the listing has rows after and before the page, as Relay defines
+// them: past the First or Last asked for, or beyond the Before or After
+// given.
+type Page[E any] struct {
+	Edges           []E
 	HasNextPage     bool
 	HasPreviousPage bool
 }
+
+// ProductPage is a page of a product listing.
+type ProductPage = Page[ProductEdge]
 
 // ErrBadPage is page parameters (a ProductPageParams, an audit or feed
 // page) the API layer should have refused.
@@ -181,18 +184,26 @@ type CollectionPageKey struct {
 // subquery per collection), so a list of collections costs what one does.
 // It backs the per-request collection products dataloader.
 func (s *Store) CollectionProductPages(ctx context.Context, keys []CollectionPageKey) (map[CollectionPageKey]*ProductPage, error) {
+	return collectionPages(keys, func(p ProductPageParams, ids []int64) (map[int64]*ProductPage, error) {
+		return s.productPages(ctx, p, ids)
+	})
+}
+
+// collectionPages runs pages once for every group of keys with the same
+// parameters, with the collections of the group.
+func collectionPages[E any](keys []CollectionPageKey, pages func(ProductPageParams, []int64) (map[int64]*Page[E], error)) (map[CollectionPageKey]*Page[E], error) {
 	groups := map[ProductPageParams][]int64{}
 	for _, k := range keys {
 		groups[k.Params] = append(groups[k.Params], k.CollectionID)
 	}
-	out := make(map[CollectionPageKey]*ProductPage, len(keys))
+	out := make(map[CollectionPageKey]*Page[E], len(keys))
 	for params, ids := range groups {
-		pages, err := s.productPages(ctx, params, ids)
+		pgs, err := pages(params, ids)
 		if err != nil {
 			return nil, err
 		}
 		for _, id := range ids {
-			out[CollectionPageKey{CollectionID: id, Params: params}] = pages[id]
+			out[CollectionPageKey{CollectionID: id, Params: params}] = pgs[id]
 		}
 	}
 	return out, nil
@@ -211,12 +222,7 @@ type CollectionCountKey struct {
 func (s *Store) CollectionProductCounts(ctx context.Context, keys []CollectionCountKey) (map[CollectionCountKey]int, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	groups := map[ProductFilter][]int64{}
-	for _, k := range keys {
-		groups[k.Filter] = append(groups[k.Filter], k.CollectionID)
-	}
-	out := make(map[CollectionCountKey]int, len(keys))
-	for f, ids := range groups {
+	return collectionCounts(keys, func(f ProductFilter, ids []int64) ([]collectionCount, error) {
 		var b sqlArgs
 		in := b.arg(pq.Array(ids))
 		n := `count(*)`
@@ -231,11 +237,30 @@ func (s *Store) CollectionProductCounts(ctx context.Context, keys []CollectionCo
 			JOIN products p ON p.id = cp.product_id
 			WHERE cp.collection_id = ANY(` + in + `)` + and(b.filter(f)) + `
 			GROUP BY cp.collection_id`
-		var rows []struct {
-			CollectionID int64 `db:"collection_id"`
-			N            int   `db:"n"`
-		}
-		if err := sqlxSelect(ctx, s.reader(), &rows, q, b.args...); err != nil {
+		var rows []collectionCount
+		err := sqlxSelect(ctx, s.reader(), &rows, q, b.args...)
+		return rows, err
+	})
+}
+
+// collectionCount is a collection's count.
+type collectionCount struct {
+	CollectionID int64 `db:"collection_id"`
+	N            int   `db:"n"`
+}
+
+// collectionCounts runs count once for every group of keys with the same
+// filter, with the collections of the group; every key has an entry (0
+// where count gives no row).
+func collectionCounts(keys []CollectionCountKey, count func(ProductFilter, []int64) ([]collectionCount, error)) (map[CollectionCountKey]int, error) {
+	groups := map[ProductFilter][]int64{}
+	for _, k := range keys {
+		groups[k.Filter] = append(groups[k.Filter], k.CollectionID)
+	}
+	out := make(map[CollectionCountKey]int, len(keys))
+	for f, ids := range groups {
+		rows, err := count(f, ids)
+		if err != nil {
 			return nil, err
 		}
 		for _, id := range ids {
@@ -269,24 +294,38 @@ func (s *Store) productPages(ctx context.Context, p ProductPageParams, collectio
 	if !p.valid() {
 		return nil, ErrBadPage
 	}
+	q, args := pageSQL(p, collections)
+	return readPages(ctx, s, p, collections, q, args, func(r *pageRow) (int64, ProductEdge) {
+		prod := r.Product
+		return r.CollectionID, ProductEdge{Product: &prod, Position: ProductPosition{
+			ID: prod.ID, Name: prod.Name, PriceCents: prod.PriceCents, CreatedAt: prod.CreatedAt.UnixMicro(), Rank: r.Rank,
+		}}
+	}, func(b *sqlArgs) listing { return b.productListing(p, collections) })
+}
+
+// readPages runs a page's statement q (of products or groups, see
+// productPages), its rows R becoming edges E, and then, when a cursor is
+// given, beyondCursors on the listing source gives, in one read.
+func readPages[R, E any](ctx context.Context, s *Store, p ProductPageParams, collections []int64, q string, args []any,
+	edge func(*R) (int64, E), source func(*sqlArgs) listing,
+) (map[int64]*Page[E], error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	forward, n := p.First > 0, p.First
 	if !forward {
 		n = p.Last
 	}
-	q, args := pageSQL(p, collections)
-	var rows []pageRow
-	var pages map[int64]*ProductPage
+	var rows []R
+	var pages map[int64]*Page[E]
 	err := s.read(ctx, p.Filter.Query != "", func(rq queryer) error {
 		if err := sqlxSelect(ctx, rq, &rows, q, args...); err != nil {
 			return err
 		}
-		pages = pagesOf(collections, n, forward, rows)
+		pages = pagesOf(collections, n, forward, rows, edge)
 		if p.After.ID == 0 && p.Before.ID == 0 {
 			return nil
 		}
-		return beyondCursors(ctx, rq, p, collections, pages)
+		return beyondCursors(ctx, rq, p, collections, source, pages)
 	})
 	return pages, err
 }
@@ -299,19 +338,20 @@ type pageRow struct {
 	Ord          int64   `db:"ord"`
 }
 
-// pagesOf puts the rows productPages read into pages of n, in order.
-func pagesOf(collections []int64, n int, forward bool, rows []pageRow) map[int64]*ProductPage {
-	pages := map[int64]*ProductPage{}
+// pagesOf puts the rows a page's statement read (of products or groups)
+// into pages of n, in order; edge is a row's collection and edge.
+func pagesOf[R, E any](collections []int64, n int, forward bool, rows []R, edge func(*R) (int64, E)) map[int64]*Page[E] {
+	pages := map[int64]*Page[E]{}
 	keys := collections
 	if keys == nil {
 		keys = []int64{0}
 	}
 	for _, id := range keys {
-		pages[id] = &ProductPage{Edges: []ProductEdge{}}
+		pages[id] = &Page[E]{Edges: []E{}}
 	}
 	for i := range rows {
-		r := &rows[i]
-		pg := pages[r.CollectionID]
+		id, e := edge(&rows[i])
+		pg := pages[id]
 		if len(pg.Edges) == n {
 			// The extra row: more follow in the order read.
 			if forward {
@@ -321,10 +361,7 @@ func pagesOf(collections []int64, n int, forward bool, rows []pageRow) map[int64
 			}
 			continue
 		}
-		prod := r.Product
-		pg.Edges = append(pg.Edges, ProductEdge{Product: &prod, Position: ProductPosition{
-			ID: prod.ID, Name: prod.Name, PriceCents: prod.PriceCents, CreatedAt: prod.CreatedAt.UnixMicro(), Rank: r.Rank,
-		}})
+		pg.Edges = append(pg.Edges, e)
 	}
 	if !forward {
 		for _, pg := range pages {
@@ -340,36 +377,12 @@ func pagesOf(collections []int64, n int, forward bool, rows []pageRow) map[int64
 // row more than the page, to tell whether more follow in the order it reads
 // (backwards for last).
 func pageSQL(p ProductPageParams, collections []int64) (string, []any) {
-	n := p.First
-	if n == 0 {
-		n = p.Last
-	}
 	var b sqlArgs
 	var ids string
 	if collections != nil {
 		ids = b.arg(pq.Array(collections))
 	}
-	from, conds, rank := b.source(p, collections)
-	o := orderOf(p.Sort, p.Reverse, rank)
-	scan := o
-	if p.First == 0 {
-		scan = o.flipped()
-	}
-	if p.After.ID != 0 {
-		conds = append(conds, o.after(&b, p.Sort, p.After))
-	}
-	if p.Before.ID != 0 {
-		conds = append(conds, o.flipped().after(&b, p.Sort, p.Before))
-	}
-	rankCol := `0::real` // ranked only when sorting by rank
-	if p.Sort == SortRelevance {
-		rankCol = rank
-	}
-	sel := `
-		SELECT ` + qualifiedProductColumns + `, ` + rankCol + ` AS rank, row_number() OVER (ORDER BY ` + scan.orderBy() + `) AS ord
-		FROM ` + from + where(conds) + `
-		ORDER BY ` + scan.orderBy() + `
-		LIMIT ` + b.arg(n+1)
+	sel := b.pageSelect(p, b.productListing(p, collections), qualifiedProductColumns)
 	q := `SELECT 0::bigint AS collection_id, x.* FROM (` + sel + `) x ORDER BY x.ord`
 	if collections != nil {
 		q = `
@@ -381,28 +394,64 @@ func pageSQL(p ProductPageParams, collections []int64) (string, []any) {
 	return q, b.args
 }
 
+// pageSelect is the statement of one page of listing l, selecting cols,
+// the rank and the order read (ord). It reads one row more than the page,
+// to tell whether more follow in the order it reads (backwards for last).
+func (b *sqlArgs) pageSelect(p ProductPageParams, l listing, cols string) string {
+	n := p.First
+	if n == 0 {
+		n = p.Last
+	}
+	conds, o := l.conds, l.order
+	scan := o
+	if p.First == 0 {
+		scan = o.flipped()
+	}
+	if p.After.ID != 0 {
+		conds = append(conds, o.after(b, p.Sort, p.After))
+	}
+	if p.Before.ID != 0 {
+		conds = append(conds, o.flipped().after(b, p.Sort, p.Before))
+	}
+	rankCol := `0::real` // ranked only when sorting by rank
+	if p.Sort == SortRelevance {
+		rankCol = l.rank
+	}
+	return `
+		SELECT ` + cols + `, ` + rankCol + ` AS rank, row_number() OVER (ORDER BY ` + scan.orderBy() + `) AS ord
+		FROM ` + l.from + where(conds) + `
+		ORDER BY ` + scan.orderBy() + `
+		LIMIT ` + b.arg(n+1)
+}
+
 // countSQL is the statement of CountProducts. A query's count stops at
 // MaxSearchMatches.
 func countSQL(f ProductFilter) (string, []any) {
 	var b sqlArgs
-	conds := b.filter(f)
-	if f.Query == "" {
-		return `SELECT count(*) FROM products p` + where(conds), b.args
-	}
-	return `SELECT count(*) FROM (SELECT 1 FROM products p` + where(conds) + `
-		LIMIT ` + b.arg(MaxSearchMatches) + `) x`, b.args
+	return b.count(`products p`, b.filter(f), f.Query != ""), b.args
 }
 
-// beyondCursors sets the flags that products exist at or before After
-// (HasPreviousPage) and at or after Before (HasNextPage), in one query.
-func beyondCursors(ctx context.Context, rq queryer, p ProductPageParams, collections []int64, pages map[int64]*ProductPage) error {
+// count is the statement counting the rows of from that conds select; a
+// search's count stops at MaxSearchMatches.
+func (b *sqlArgs) count(from string, conds []string, search bool) string {
+	if !search {
+		return `SELECT count(*) FROM ` + from + where(conds)
+	}
+	return `SELECT count(*) FROM (SELECT 1 FROM ` + from + where(conds) + `
+		LIMIT ` + b.arg(MaxSearchMatches) + `) x`
+}
+
+// beyondCursors sets the flags that rows exist at or before After
+// (HasPreviousPage) and at or after Before (HasNextPage), in one query, of
+// the listing of products or groups that source gives.
+func beyondCursors[E any](ctx context.Context, rq queryer, p ProductPageParams, collections []int64, source func(*sqlArgs) listing, pages map[int64]*Page[E]) error {
 	var b sqlArgs
 	var ids string
 	if collections != nil {
 		ids = b.arg(pq.Array(collections))
 	}
-	from, conds, rank := b.source(p, collections)
-	o := orderOf(p.Sort, p.Reverse, rank) // its rank refers to this statement's placeholders
+	l := source(&b) // its rank refers to this statement's placeholders
+	from, conds, o := l.from, l.conds, l.order
 	exists := func(beyond string) string {
 		c := append(conds[:len(conds):len(conds)], "NOT "+beyond)
 		return `EXISTS (SELECT 1 FROM ` + from + where(c) + `)`
@@ -474,7 +523,28 @@ func (b *sqlArgs) filter(f ProductFilter) []string {
 // so a cursor's (rank, id) keeps its place among them.
 func (b *sqlArgs) source(p ProductPageParams, collections []int64) (from string, conds []string, rank string) {
 	conds, rank = b.filterRanked(p.Filter)
-	from = `products p` + scope(collections)
+	return b.searched(p, `products p`+scope(collections), conds, rank)
+}
+
+// listing is what a page's statements read: the FROM (aliased p), the
+// conditions left for their WHERE, the SQL of a row's rank and the order.
+type listing struct {
+	from  string
+	conds []string
+	rank  string
+	order productOrder
+}
+
+// productListing is the listing of products source gives.
+func (b *sqlArgs) productListing(p ProductPageParams, collections []int64) listing {
+	from, conds, rank := b.source(p, collections)
+	return listing{from: from, conds: conds, rank: rank, order: sortKeys.order(p.Sort, p.Reverse, rank)}
+}
+
+// searched is the FROM, conditions and rank of source (for products) and
+// groupSource (for groups) once the rows of from that conds select are
+// known: unchanged without a query, else the subquery of the matches.
+func (b *sqlArgs) searched(p ProductPageParams, from string, conds []string, rank string) (string, []string, string) {
 	if p.Filter.Query == "" {
 		return from, conds, rank
 	}
@@ -506,24 +576,38 @@ func (b *sqlArgs) filterRanked(f ProductFilter) (conds []string, rank string) {
 	if f.Query == "" {
 		return conds, rank
 	}
-	var match []string
-	if query := b.searchTSQuery(f.Query); query != "" {
+	match, rank := b.search(f.Query, searchTextSQL, func(query string) (match, rank string) {
 		// Both on the stored document, in a table of its own (migration
 		// 00012): its index finds the matches, once for the statement
 		// (an InitPlan, which the products primary key then finds,
 		// alongside the trigram index's matches), and a rank reads the
 		// document, never re-parses the text.
-		match = append(match, `p.id = ANY(ARRAY(SELECT ps.product_id FROM product_search ps WHERE ps.search_vector @@ `+query+`))`)
-		rank = `ts_rank((SELECT ps.search_vector FROM product_search ps WHERE ps.product_id = p.id), ` + query + `)`
+		return `p.id = ANY(ARRAY(SELECT ps.product_id FROM product_search ps WHERE ps.search_vector @@ ` + query + `))`,
+			`ts_rank((SELECT ps.search_vector FROM product_search ps WHERE ps.product_id = p.id), ` + query + `)`
+	})
+	return append(conds, match), rank
+}
+
+// search is the condition that a row matches query q and the SQL of its
+// rank (0 without words): document is the condition that the row's stored
+// document matches a tsquery and its rank, text the SQL of its text for
+// a substring.
+func (b *sqlArgs) search(q, text string, document func(tsquery string) (match, rank string)) (cond, rank string) {
+	rank = `0::real`
+	var match []string
+	if query := b.searchTSQuery(q); query != "" {
+		var m string
+		m, rank = document(query)
+		match = append(match, m)
 	}
-	if utf8.RuneCountInString(f.Query) >= 3 {
+	if utf8.RuneCountInString(q) >= 3 {
 		// Trigram indexes need three characters to narrow anything down.
-		match = append(match, searchTextSQL+` ILIKE `+b.arg(`%`+escapeLike(f.Query)+`%`))
+		match = append(match, text+` ILIKE `+b.arg(`%`+escapeLike(q)+`%`))
 	}
 	if len(match) == 0 {
 		match = []string{`false`}
 	}
-	return append(conds, `(`+strings.Join(match, ` OR `)+`)`), rank
+	return `(` + strings.Join(match, ` OR `) + `)`, rank
 }
 
 // searchTSQuery is the SQL of the tsquery of a query's words ("" for none):
@@ -578,9 +662,12 @@ func scope(collections []int64) string {
 		JOIN collection_products cp ON cp.product_id = p.id AND cp.collection_id = c.id`
 }
 
-// sortKeys are the sort keys' SQL and the type their cursor values are
-// sent as; the id sort has no key but the id.
-var sortKeys = map[ProductSort]struct{ key, cast string }{
+// sortKeyMap maps a listing's sorts to their keys' SQL and the type their
+// cursor values are sent as; the id sort has no key but the id.
+type sortKeyMap map[ProductSort]struct{ key, cast string }
+
+// sortKeys are the products' sort keys.
+var sortKeys = sortKeyMap{
 	SortID:        {},
 	SortName:      {`p.name`, `text`},
 	SortPrice:     {`p.price_cents`, `bigint`},
@@ -594,8 +681,10 @@ type productOrder struct {
 	keyDesc, idDesc bool
 }
 
-func orderOf(sort ProductSort, reverse bool, rank string) productOrder {
-	k := sortKeys[sort]
+// order is the order of sort, reversed or not; the relevance sort's key is
+// rank.
+func (keys sortKeyMap) order(sort ProductSort, reverse bool, rank string) productOrder {
+	k := keys[sort]
 	o := productOrder{key: k.key, cast: k.cast, idDesc: reverse, keyDesc: reverse}
 	if sort == SortRelevance {
 		o.key, o.keyDesc = rank, !reverse // highest rank first, then lowest id

@@ -347,20 +347,23 @@ func (s *Store) CollectionsByProductIDs(ctx context.Context, ids []int64) (map[i
 		JOIN collections c ON c.id = cp.collection_id
 		WHERE cp.product_id = ANY($1)
 		ORDER BY cp.product_id, c.id`
-	var rows []struct {
+	return collectionsByOwner(ctx, s.pool(), q, ids)
+}
+
+// collectionsByOwner reads collections of products or groups with q ($1
+// the owners' ids; each row's owner as product_id, then the collection, in
+// order) into lists by owner.
+func collectionsByOwner(ctx context.Context, rq queryer, q string, ids []int64) (map[int64][]*Collection, error) {
+	type row struct {
 		ProductID int64 `db:"product_id"`
 		Collection
 	}
-	if err := sqlxSelect(ctx, s.pool(), &rows, q, pq.Array(ids)); err != nil {
+	var rows []row
+	if err := sqlxSelect(ctx, rq, &rows, q, pq.Array(ids)); err != nil {
 		return nil, err
 	}
-	out := make(map[int64][]*Collection, len(ids))
-	for _, id := range ids {
-		out[id] = []*Collection{}
-	}
-	for i := range rows {
-		c := rows[i].Collection
-		out[rows[i].ProductID] = append(out[rows[i].ProductID], &c)
-	}
-	return out, nil
+	return byOwner(ids, rows, func(r *row) (int64, *Collection) {
+		c := r.Collection
+		return r.ProductID, &c
+	}), nil
 }

@@ -460,23 +460,12 @@ type ProductSelectedOption struct{ Name, Value string }
 
 // replaceGroupImages makes imgs the group's images, in order.
 func replaceGroupImages(ctx context.Context, q queryer, groupID int64, imgs []NewImage) error {
-	if _, err := q.ExecContext(ctx, `DELETE FROM product_group_images WHERE group_id = $1`, groupID); err != nil {
-		return translate(err)
-	}
-	if len(imgs) == 0 {
-		return nil
-	}
-	urls := make([]string, len(imgs))
-	alts := make([]*string, len(imgs))
-	for i, img := range imgs {
-		urls[i], alts[i] = img.URL, img.AltText
-	}
+	const del = `DELETE FROM product_group_images WHERE group_id = $1`
 	const ins = `
 		INSERT INTO product_group_images (group_id, position, url, alt_text)
 		SELECT $1, t.position, t.url, t.alt_text
 		FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(url, alt_text, position)`
-	_, err := q.ExecContext(ctx, ins, groupID, pq.Array(urls), pq.Array(alts))
-	return translate(err)
+	return writeImages(ctx, q, del, ins, groupID, imgs)
 }
 
 // ImagesByGroupIDs loads the images of many groups in one query, in order;
@@ -489,18 +478,7 @@ func (s *Store) ImagesByGroupIDs(ctx context.Context, ids []int64) (map[int64][]
 		FROM product_group_images
 		WHERE group_id = ANY($1)
 		ORDER BY group_id, position`
-	var imgs []*Image
-	if err := sqlxSelect(ctx, s.reader(), &imgs, q, pq.Array(ids)); err != nil {
-		return nil, err
-	}
-	out := make(map[int64][]*Image, len(ids))
-	for _, id := range ids {
-		out[id] = []*Image{}
-	}
-	for _, img := range imgs {
-		out[img.ProductID] = append(out[img.ProductID], img)
-	}
-	return out, nil
+	return imagesByOwner(ctx, s.reader(), q, ids)
 }
 
 // CollectionsByGroupIDs loads, in one query, the collections holding some
@@ -510,28 +488,13 @@ func (s *Store) CollectionsByGroupIDs(ctx context.Context, ids []int64) (map[int
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	const q = `
-		SELECT DISTINCT v.group_id, c.id, c.handle, c.title, c.description, c.created_at, c.updated_at
+		SELECT DISTINCT v.group_id AS product_id, c.id, c.handle, c.title, c.description, c.created_at, c.updated_at
 		FROM products v
 		JOIN collection_products cp ON cp.product_id = v.id
 		JOIN collections c ON c.id = cp.collection_id
 		WHERE v.group_id = ANY($1)
 		ORDER BY v.group_id, c.id`
-	var rows []struct {
-		GroupID int64 `db:"group_id"`
-		Collection
-	}
-	if err := sqlxSelect(ctx, s.reader(), &rows, q, pq.Array(ids)); err != nil {
-		return nil, err
-	}
-	out := make(map[int64][]*Collection, len(ids))
-	for _, id := range ids {
-		out[id] = []*Collection{}
-	}
-	for i := range rows {
-		c := rows[i].Collection
-		out[rows[i].GroupID] = append(out[rows[i].GroupID], &c)
-	}
-	return out, nil
+	return collectionsByOwner(ctx, s.reader(), q, ids)
 }
 
 // PriceRange is the lowest and highest price of a group's variants.

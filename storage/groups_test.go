@@ -442,3 +442,73 @@ func TestProductGroupIdempotencyKeys(t *testing.T) {
 	_, err = s.DeleteProductGroupKeyed(ctx, a.ID, "delete-2")
 	requireCode(t, err, storage.CodeProductGroupNotFound)
 }
+
+// TestProductGroupImagesAndCollections pins what the group loaders read:
+// a group's images in order (an alt text kept or absent), replaced whole by
+// an update, and the collections holding some variant, each once, in id
+// order; an unknown id has empty lists.
+func TestProductGroupImagesAndCollections(t *testing.T) {
+	t.Parallel()
+	s, _ := storagetest.NewStore(t, storagetest.Options())
+	ctx := context.Background()
+	g, err := s.CreateProductGroup(ctx, storage.NewProductGroup{Title: "Pictured", Options: storage.ProductOptions{{Name: "Size", Values: []string{"S", "M"}}},
+		Images: []storage.NewImage{{URL: "https://img.example/a.png", AltText: ptr("front")}, {URL: "https://img.example/b.png"}}})
+	require.NoError(t, err)
+	small, err := s.CreateProduct(ctx, variant(g.ID, "PIC-S", "10.00", 1, storage.OptionSelection{"Size": "S"}))
+	require.NoError(t, err)
+	medium, err := s.CreateProduct(ctx, variant(g.ID, "PIC-M", "10.00", 1, storage.OptionSelection{"Size": "M"}))
+	require.NoError(t, err)
+	c1, err := s.CreateCollection(ctx, storage.NewCollection{Title: "First"})
+	require.NoError(t, err)
+	c2, err := s.CreateCollection(ctx, storage.NewCollection{Title: "Second"})
+	require.NoError(t, err)
+	_, err = s.CreateCollection(ctx, storage.NewCollection{Title: "Unrelated"})
+	require.NoError(t, err)
+	_, err = s.AddProductsToCollection(ctx, c2.ID, []int64{small.ID})
+	require.NoError(t, err)
+	_, err = s.AddProductsToCollection(ctx, c1.ID, []int64{small.ID, medium.ID})
+	require.NoError(t, err)
+	unknown := g.ID + 1000
+
+	type img struct {
+		URL string
+		Alt *string
+	}
+	imagesOf := func() map[int64][]img {
+		t.Helper()
+		m, err := s.ImagesByGroupIDs(ctx, []int64{g.ID, unknown})
+		require.NoError(t, err)
+		out := map[int64][]img{}
+		for id, imgs := range m {
+			out[id] = []img{}
+			for _, i := range imgs {
+				require.Equal(t, id, i.ProductID)
+				out[id] = append(out[id], img{i.URL, i.AltText})
+			}
+		}
+		return out
+	}
+	assert.Equal(t, map[int64][]img{
+		g.ID:    {{"https://img.example/a.png", ptr("front")}, {"https://img.example/b.png", nil}},
+		unknown: {},
+	}, imagesOf())
+
+	_, err = s.UpdateProductGroup(ctx, g.ID, storage.ProductGroupUpdate{Images: []storage.NewImage{{URL: "https://img.example/c.png"}, {URL: "https://img.example/a.png", AltText: ptr("")}}})
+	require.NoError(t, err)
+	assert.Equal(t, map[int64][]img{
+		g.ID:    {{"https://img.example/c.png", nil}, {"https://img.example/a.png", ptr("")}},
+		unknown: {},
+	}, imagesOf())
+
+	cs, err := s.CollectionsByGroupIDs(ctx, []int64{g.ID, unknown})
+	require.NoError(t, err)
+	require.Len(t, cs, 2)
+	require.NotNil(t, cs[unknown])
+	assert.Empty(t, cs[unknown])
+	var ids []int64
+	for _, c := range cs[g.ID] {
+		ids = append(ids, c.ID)
+		assert.NotEmpty(t, c.Handle)
+	}
+	assert.Equal(t, []int64{c1.ID, c2.ID}, ids)
+}

@@ -81,7 +81,19 @@ func validImageURL(s string) bool {
 
 // replaceImages makes imgs the product's images, in order.
 func replaceImages(ctx context.Context, q queryer, productID int64, imgs []NewImage) error {
-	if _, err := q.ExecContext(ctx, `DELETE FROM product_images WHERE product_id = $1`, productID); err != nil {
+	const del = `DELETE FROM product_images WHERE product_id = $1`
+	const ins = `
+		INSERT INTO product_images (product_id, position, url, alt_text)
+		SELECT $1, t.position, t.url, t.alt_text
+		FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(url, alt_text, position)`
+	return writeImages(ctx, q, del, ins, productID, imgs)
+}
+
+// writeImages makes imgs the images of a product or group, in order: del
+// deletes the owner's images ($1 its id), ins inserts the new ones ($1 its
+// id, $2 their urls, $3 their alt texts).
+func writeImages(ctx context.Context, q queryer, del, ins string, ownerID int64, imgs []NewImage) error {
+	if _, err := q.ExecContext(ctx, del, ownerID); err != nil {
 		return translate(err)
 	}
 	if len(imgs) == 0 {
@@ -95,11 +107,7 @@ func replaceImages(ctx context.Context, q queryer, productID int64, imgs []NewIm
 			alts[i] = sql.NullString{String: *img.AltText, Valid: true}
 		}
 	}
-	const ins = `
-		INSERT INTO product_images (product_id, position, url, alt_text)
-		SELECT $1, t.position, t.url, t.alt_text
-		FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(url, alt_text, position)`
-	_, err := q.ExecContext(ctx, ins, productID, pq.Array(urls), pq.Array(alts))
+	_, err := q.ExecContext(ctx, ins, ownerID, pq.Array(urls), pq.Array(alts))
 	return translate(err)
 }
 
@@ -114,16 +122,15 @@ func (s *Store) ImagesByProductIDs(ctx context.Context, ids []int64) (map[int64]
 		FROM product_images
 		WHERE product_id = ANY($1)
 		ORDER BY product_id, position`
-	var imgs []*Image
-	if err := sqlxSelect(ctx, s.pool(), &imgs, q, pq.Array(ids)); err != nil {
+	return imagesByOwner(ctx, s.pool(), q, ids)
+}
+
+// imagesByOwner reads images of products or groups with q ($1 the owners'
+// ids; each row's owner as product_id, in order) into lists by owner.
+func imagesByOwner(ctx context.Context, rq queryer, q string, ids []int64) (map[int64][]*Image, error) {
+	var imgs []Image
+	if err := sqlxSelect(ctx, rq, &imgs, q, pq.Array(ids)); err != nil {
 		return nil, err
 	}
-	out := make(map[int64][]*Image, len(ids))
-	for _, id := range ids {
-		out[id] = []*Image{}
-	}
-	for _, img := range imgs {
-		out[img.ProductID] = append(out[img.ProductID], img)
-	}
-	return out, nil
+	return byOwner(ids, imgs, func(img *Image) (int64, *Image) { return img.ProductID, img }), nil
 }

@@ -56,16 +56,27 @@ func orNone[T any](v []T, err error) ([]T, error) {
 
 // Page loads a page of a collection's products.
 func (c *Catalog) Page(ctx context.Context, key storage.CollectionPageKey) (*storage.ProductPage, error) {
-	p, err := c.CollectionProducts.Load(ctx, key)
-	if errors.Is(err, dataloadgen.ErrNotFound) || (err == nil && p == nil) {
-		return &storage.ProductPage{Edges: []storage.ProductEdge{}}, nil
-	}
-	return p, err
+	return loadPage(ctx, c.CollectionProducts, key)
 }
 
 // Count loads how many of a collection's products a filter selects.
 func (c *Catalog) Count(ctx context.Context, key storage.CollectionCountKey) (int, error) {
-	n, err := c.CollectionCount.Load(ctx, key)
+	return loadCount(ctx, c.CollectionCount, key)
+}
+
+// loadPage loads a page of a collection's products or groups (an empty
+// page for none).
+func loadPage[E any](ctx context.Context, l *dataloadgen.Loader[storage.CollectionPageKey, *storage.Page[E]], key storage.CollectionPageKey) (*storage.Page[E], error) {
+	p, err := l.Load(ctx, key)
+	if errors.Is(err, dataloadgen.ErrNotFound) || (err == nil && p == nil) {
+		return &storage.Page[E]{Edges: []E{}}, nil
+	}
+	return p, err
+}
+
+// loadCount loads a collection's count of products or groups (0 for none).
+func loadCount(ctx context.Context, l *dataloadgen.Loader[storage.CollectionCountKey, int], key storage.CollectionCountKey) (int, error) {
+	n, err := l.Load(ctx, key)
 	if errors.Is(err, dataloadgen.ErrNotFound) {
 		return 0, nil
 	}
@@ -109,20 +120,12 @@ func (g *Groups) reset() {
 
 // Page loads a page of a collection's groups.
 func (g *Groups) Page(ctx context.Context, key storage.CollectionPageKey) (*storage.GroupPage, error) {
-	p, err := g.CollectionGroups.Load(ctx, key)
-	if errors.Is(err, dataloadgen.ErrNotFound) || (err == nil && p == nil) {
-		return &storage.GroupPage{Edges: []storage.GroupEdge{}}, nil
-	}
-	return p, err
+	return loadPage(ctx, g.CollectionGroups, key)
 }
 
 // Count loads how many groups a collection has.
 func (g *Groups) Count(ctx context.Context, key storage.CollectionCountKey) (int, error) {
-	n, err := g.CollectionCount.Load(ctx, key)
-	if errors.Is(err, dataloadgen.ErrNotFound) {
-		return 0, nil
-	}
-	return n, err
+	return loadCount(ctx, g.CollectionCount, key)
 }
 
 // ByID loads a group; nil when there is none.
