@@ -210,7 +210,7 @@ func TestStockFrameRenderedOncePerPush(t *testing.T) {
 	frames := func() int {
 		return w.counter(t, "holdfast_live_frames_sent_total") + w.counter(t, "holdfast_live_frames_conflated_total")
 	}
-	require.Eventually(t, func() bool { return frames() == n }, 10*time.Second, 5*time.Millisecond,
+	require.Eventually(t, func() bool { return frames() == n }, 30*time.Second, 5*time.Millisecond,
 		"each subscriber was handed its first level once")
 
 	rendered := w.counter(t, "holdfast_live_frames_rendered_total")
@@ -220,7 +220,7 @@ func TestStockFrameRenderedOncePerPush(t *testing.T) {
 
 	renders := w.counter(t, "holdfast_live_frames_rendered_total") - rendered
 	require.GreaterOrEqual(t, renders, 1)
-	require.Eventually(t, func() bool { return frames() == n+n*renders }, 10*time.Second, 5*time.Millisecond,
+	require.Eventually(t, func() bool { return frames() == n+n*renders }, 30*time.Second, 5*time.Millisecond,
 		"each of %d renders is the frame of all %d subscribers (frames: %d)", renders, n, frames())
 }
 
@@ -268,10 +268,13 @@ func TestStalledSubscriberIsConflatedAndDelaysNoOne(t *testing.T) {
 		require.Empty(t, r.Errors)
 		all(t, good, 100-i) // nobody waits for the stalled reader
 	}
-	// The stalled subscription was handed 1+changes frames; one at most is
-	// in its blocked write and one pending: the rest were replaced, not
-	// buffered.
-	assert.GreaterOrEqual(t, w.counter(t, "holdfast_live_frames_conflated_total"), changes-1)
+	// The stalled subscription is handed 1+changes frames; one at most is
+	// in its blocked write and one pending: the rest are replaced, not
+	// buffered. The good subscribers may see the last push before it is
+	// queued for the stalled one, so wait for the count rather than read it.
+	require.Eventually(t, func() bool {
+		return w.counter(t, "holdfast_live_frames_conflated_total") >= changes-1
+	}, 30*time.Second, 10*time.Millisecond, "frames for the stalled reader are conflated")
 	assert.Zero(t, w.counter(t, "holdfast_live_connections_dropped_total"), "within its write timeout the stalled socket stays")
 }
 
