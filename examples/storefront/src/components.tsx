@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import type { GroupCardFragment, ProductCardFragment } from './gql/graphql';
 import { formatMoney, type MoneyLike } from './money';
@@ -14,6 +14,44 @@ type ImageLike = { url: string; altText?: string | null };
 export function ProductImage({ image, name, size = 'card' }: { image?: ImageLike; name: string; size?: 'card' | 'large' | 'thumb' }) {
   if (!image) return <div className={`img img-${size} img-none`} aria-label={`${name}: no image`} />;
   return <img className={`img img-${size}`} src={image.url} alt={image.altText ?? name} loading="lazy" decoding="async" />;
+}
+
+/**
+ * A product or group page's large image with the thumbnails that choose it.
+ * Its choice is its own: a page gives it a key (the handle) so that another
+ * product starts again at the first image.
+ */
+export function Gallery({ images, name }: { images: readonly ImageLike[]; name: string }) {
+  const [shown, setShown] = useState(0);
+  const image = images[Math.min(shown, images.length - 1)];
+  return (
+    <div className="gallery">
+      <ProductImage image={image} name={name} size="large" />
+      {images.length > 1 && (
+        <ul className="thumbs" aria-label="Images">
+          {images.map((img, i) => (
+            <li key={i}>
+              <button type="button" aria-pressed={i === shown} onClick={() => setShown(i)} aria-label={img.altText ?? `Image ${i + 1}`}>
+                <ProductImage image={img} name={name} size="thumb" />
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** Shop · and the collections a page's product is in, each a link to its listing. */
+export function Crumbs({ collections }: { collections: readonly { handle: string; title: string }[] }) {
+  return (
+    <p className="crumbs">
+      <Link to="/">Shop</Link>
+      {collections.map((c) => (
+        <span key={c.handle}> · <Link to={`/?c=${encodeURIComponent(c.handle)}`}>{c.title}</Link></span>
+      ))}
+    </p>
+  );
 }
 
 /** "3 left" / "Sold out", from the live level when there is one. */

@@ -2,10 +2,10 @@
 // display order, the combinations nobody can buy now disabled, live
 // (stockChanged on every variant); the chosen variant's price and "N left",
 // and an add-to-cart of that variant.
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useQuery } from 'urql';
-import { Notice, Price, ProductImage, Spinner, StockNote } from '../components';
+import { Crumbs, Gallery, Notice, Price, Spinner, StockNote } from '../components';
 import { formatMoney } from '../money';
 import { ProductGroupByHandleQuery } from '../operations';
 import { useLiveStock } from '../stock';
@@ -18,8 +18,6 @@ export function GroupPage() {
   const group = data?.productGroupByHandle;
   const levels = useLiveStock(group?.variants.map((v) => v.id) ?? []);
   const [selection, setSelection] = useState<{ handle: string; values: Selection } | null>(null);
-  const [shown, setShown] = useState(0);
-  useEffect(() => setShown(0), [handle]);
 
   if (error && !data) return <Notice kind="error">We could not load this product. Please reload the page.</Notice>;
   if (!data) return <Spinner />;
@@ -37,31 +35,12 @@ export function GroupPage() {
   const pick = (option: string, value: string) => setSelection({ handle: group.handle, values: { ...sel, [option]: value } });
   const variant = variantFor(group.options, group.variants, sel);
   const available = variant ? levels[variant.id] ?? variant.available : 0;
-  const image = group.images[Math.min(shown, group.images.length - 1)];
 
   return (
     <article className="product" data-group={group.handle}>
-      <div className="gallery">
-        <ProductImage image={image} name={group.title} size="large" />
-        {group.images.length > 1 && (
-          <ul className="thumbs" aria-label="Images">
-            {group.images.map((img, i) => (
-              <li key={i}>
-                <button type="button" aria-pressed={i === shown} onClick={() => setShown(i)} aria-label={img.altText ?? `Image ${i + 1}`}>
-                  <ProductImage image={img} name={group.title} size="thumb" />
-                </button>
-              </li>
-            ))}
-          </ul>
-        )}
-      </div>
+      <Gallery key={handle} images={group.images} name={group.title} />
       <div className="details">
-        <p className="crumbs">
-          <Link to="/">Shop</Link>
-          {group.collections.map((c) => (
-            <span key={c.handle}> · <Link to={`/?c=${encodeURIComponent(c.handle)}`}>{c.title}</Link></span>
-          ))}
-        </p>
+        <Crumbs collections={group.collections} />
         <h1>{group.title}</h1>
         {group.variants.length > 0 && (
           <p className="big-price">

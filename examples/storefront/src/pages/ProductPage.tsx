@@ -4,7 +4,7 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
 import { useClient, useQuery, useSubscription } from 'urql';
 import { useCart } from '../cart/CartContext';
-import { Notice, Price, ProductImage, Spinner, StockNote, retryText } from '../components';
+import { Crumbs, Gallery, Notice, Price, Spinner, StockNote, retryText } from '../components';
 import { ActionKeys } from '../idempotency';
 import { mutate, TransportError, type RetryNotice } from '../mutate';
 import { AddToCartMutation, ProductByHandleQuery, StockSubscription } from '../operations';
@@ -19,8 +19,6 @@ export function ProductPage() {
     variables: { productIds: product ? [product.id] : [] },
     pause: !product,
   });
-  const [shown, setShown] = useState(0);
-  useEffect(() => setShown(0), [handle]);
 
   if (error && !data) return <Notice kind="error">We could not load this product. Please reload the page.</Notice>;
   if (!data) return <Spinner />;
@@ -33,31 +31,12 @@ export function ProductPage() {
     );
   }
   const available = level && level.stockChanged.productId === product.id ? level.stockChanged.available : product.available;
-  const image = product.images[Math.min(shown, product.images.length - 1)];
 
   return (
     <article className="product">
-      <div className="gallery">
-        <ProductImage image={image} name={product.name} size="large" />
-        {product.images.length > 1 && (
-          <ul className="thumbs" aria-label="Images">
-            {product.images.map((img, i) => (
-              <li key={i}>
-                <button type="button" aria-pressed={i === shown} onClick={() => setShown(i)} aria-label={img.altText ?? `Image ${i + 1}`}>
-                  <ProductImage image={img} name={product.name} size="thumb" />
-                </button>
-              </li>
-            ))}
-          </ul>
-        )}
-      </div>
+      <Gallery key={handle} images={product.images} name={product.name} />
       <div className="details">
-        <p className="crumbs">
-          <Link to="/">Shop</Link>
-          {product.collections.map((c) => (
-            <span key={c.handle}> · <Link to={`/?c=${encodeURIComponent(c.handle)}`}>{c.title}</Link></span>
-          ))}
-        </p>
+        <Crumbs collections={product.collections} />
         <h1>{product.name}</h1>
         <p className="big-price"><Price money={product.price} /></p>
         <p><StockNote available={available} live /></p>
