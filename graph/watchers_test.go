@@ -32,6 +32,7 @@ type watchServer struct {
 	srv   *httptest.Server
 	reg   *prometheus.Registry
 	pipes *pipeListener
+	hub   *live.Hub
 }
 
 func newWatchServer(t *testing.T, cfg graph.HandlerConfig) *watchServer {
@@ -50,7 +51,7 @@ func newWatchServer(t *testing.T, cfg graph.HandlerConfig) *watchServer {
 	cfg.Store, cfg.AdminToken, cfg.Hub = store, adminToken, hub
 	cfg.Metrics, cfg.Observe = graph.NewMetrics(reg), metrics.Observe
 	h := newAPI(cfg, httpapi.APIConfig{MaxWebsocketsPerAddress: -1, Metrics: metrics})
-	w := &watchServer{store: store, srv: httptest.NewServer(h), reg: reg, pipes: newPipeListener()}
+	w := &watchServer{store: store, srv: httptest.NewServer(h), reg: reg, pipes: newPipeListener(), hub: hub}
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	served := make(chan struct{})
 	go func() { _ = hs.Serve(w.pipes); close(served) }()
@@ -260,6 +261,10 @@ func TestStalledSubscriberIsConflatedAndDelaysNoOne(t *testing.T) {
 	// socket (a pipe, no buffer) blocks.
 	stalled := w.dialPipe(t)
 	stalled.subscribe("s", stockSub, map[string]any{"ids": []string{pid(p)}})
+	// Registered before anything changes, so that it is handed its first
+	// level and then every change (it cannot read to say it has them).
+	require.Eventually(t, func() bool { return w.hub.Subscriptions() == 1 }, 30*time.Second, 5*time.Millisecond,
+		"the stalled subscription is registered")
 	good := w.subscribers(t, 3, p, 100)
 
 	const changes = 5
