@@ -182,7 +182,7 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 	pid := storage.FormatProductID(p.ID)
 
 	_, out := srv.gql(t, admin, `mutation($in: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $in) { secret userErrors { code } } }`,
-		map[string]any{"in": map[string]any{"url": partner.URL, "topics": []string{"ORDER_PLACED", "ORDER_CANCELLED"}}})
+		map[string]any{"in": map[string]any{"url": partner.URL, "topics": []string{"ORDER_PLACED", "ORDER_CANCELLED", "CUSTOMER_PASSWORD_RESET"}}})
 	keep(str(t, out, "data", "createWebhookEndpoint", "secret"))
 
 	cart := func() string {
@@ -245,6 +245,37 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 		var n int
 		return store.DB().Get(&n, `SELECT count(*) FROM payment_actions WHERE order_id = $1 AND state = 'DONE'`, cancelled) == nil && n == 1
 	}, 15*time.Second, 20*time.Millisecond)
+
+	// Customer accounts: passwords, access tokens and reset tokens never
+	// reach the logs (sign-up, sign-in, a wrong password, a customer cart,
+	// recover, reset, sign-out).
+	const password, newPassword = "logs-password-4b1e8d", "logs-new-password-9c2f"
+	keep(password, newPassword)
+	const custEmail = "grace.secret@example.com"
+	keep(custEmail)
+	_, out = srv.gql(t, "", `mutation($in: CustomerCreateInput!) { customerCreate(input: $in) { customer { id } userErrors { code } } }`,
+		map[string]any{"in": map[string]any{"email": custEmail, "password": password}})
+	require.Empty(t, dig(out, "data", "customerCreate", "userErrors"), out)
+	signIn := `mutation($in: CustomerAccessTokenCreateInput!) { customerAccessTokenCreate(input: $in) { customerAccessToken { accessToken } userErrors { code } } }`
+	_, out = srv.gql(t, "", signIn, map[string]any{"in": map[string]any{"email": custEmail, "password": password + "x"}})
+	assert.Equal(t, "INVALID_CREDENTIALS", dig(out, "data", "customerAccessTokenCreate", "userErrors").([]any)[0].(map[string]any)["code"])
+	_, out = srv.gql(t, "", signIn, map[string]any{"in": map[string]any{"email": custEmail, "password": password}})
+	custToken := str(t, out, "data", "customerAccessTokenCreate", "customerAccessToken", "accessToken")
+	keep(custToken)
+	_, out = srv.gql(t, custToken, mCreateCart, nil)
+	keep(str(t, out, "data", "createCart", "cart", "id"))
+	_, out = srv.gql(t, custToken, `{ customer { email } }`, nil)
+	assert.Equal(t, custEmail, str(t, out, "data", "customer", "email"))
+	srv.gql(t, "", `mutation($e: String!) { customerRecover(email: $e) }`, map[string]any{"e": custEmail})
+	var resetToken string
+	require.NoError(t, store.DB().Get(&resetToken, `SELECT data->>'resetToken' FROM webhook_events WHERE topic = 'CUSTOMER_PASSWORD_RESET'`))
+	keep(resetToken)
+	_, out = srv.gql(t, "", `mutation($t: String!, $p: String!) { customerResetPassword(resetToken: $t, password: $p) { customerAccessToken { accessToken } userErrors { code } } }`,
+		map[string]any{"t": resetToken, "p": newPassword})
+	newToken := str(t, out, "data", "customerResetPassword", "customerAccessToken", "accessToken")
+	keep(newToken)
+	_, out = srv.gql(t, newToken, `mutation { customerAccessTokenDelete }`, nil)
+	assert.Equal(t, true, dig(out, "data", "customerAccessTokenDelete"))
 
 	// The partner gets its deliveries (which do carry the ids: they are
 	// the partner's business, not the log's).

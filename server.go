@@ -64,6 +64,9 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if !storage.ValidAllocationStrategy(cfg.AllocationStrategy) {
+		return fmt.Errorf("ALLOCATION_STRATEGY=%q: want %s or %s", cfg.AllocationStrategy, storage.AllocatePriority, storage.AllocateMostStock)
+	}
 	store, err := storage.Open(ctx, poolURL(cfg), cfg.DBMaxConns, storageOptions(cfg))
 	if err != nil {
 		return err
@@ -124,6 +127,47 @@ type app struct {
 	stopWebsockets context.CancelFunc
 	ln             net.Listener  // run's, closable twice (see stop)
 	workers        chan struct{} // closed when run's workers have returned
+	fresh          freshConns
+}
+
+// freshConns tracks the connections that have not sent a byte of a request
+// yet (http.StateNew): a client's spare connections (an HTTP client that
+// dialled for a request another connection then served, a browser's
+// preconnect). http.Server.Shutdown counts such a connection as idle only
+// after 5 s, so stop closes those that sent nothing through the drain delay
+// itself.
+type freshConns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]time.Time
+}
+
+func (f *freshConns) track(c net.Conn, st http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if st == http.StateNew {
+		if f.conns == nil {
+			f.conns = map[net.Conn]time.Time{}
+		}
+		f.conns[c] = time.Now()
+		return
+	}
+	delete(f.conns, c)
+}
+
+// closeOlder closes the connections still without a request that were
+// accepted before cutoff.
+func (f *freshConns) closeOlder(cutoff time.Time) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for c, at := range f.conns {
+		if at.Before(cutoff) {
+			_ = c.Close()
+			delete(f.conns, c)
+			n++
+		}
+	}
+	return n
 }
 
 // build checks the configuration, seeds the demo catalog if asked, opens
@@ -166,6 +210,7 @@ func build(ctx context.Context, cfg config.Config, store *storage.Store, log *sl
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
+		ConnState:         a.fresh.track,
 	}
 	return a, nil
 }
@@ -285,10 +330,14 @@ func (a *app) stop(ctx context.Context) error {
 		_ = a.ln.Close()
 	}
 	a.stopWebsockets()
+	drainStart := time.Now()
 	select {
 	case <-time.After(a.cfg.ShutdownDrainDelay):
 	case <-ctx.Done():
 	}
+	// A connection that sent nothing through the whole drain is a spare,
+	// not a request on its way: closed now, not waited for 5 s.
+	a.fresh.closeOlder(drainStart)
 	err := a.srv.Shutdown(ctx)
 	<-a.workers
 	a.log.Info("stopped")

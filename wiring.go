@@ -34,6 +34,8 @@ func storageOptions(cfg config.Config) storage.Options {
 		ConnectWait:     cfg.DBConnectWait,
 		NoPrepare:       !cfg.DBPrepare,
 		SearchTimeout:   orDefault(cfg.SearchTimeout, config.Defaults().SearchTimeout),
+
+		AllocationStrategy: cfg.AllocationStrategy,
 	}
 }
 
@@ -101,17 +103,22 @@ func graphConfig(cfg config.Config) graph.HandlerConfig {
 		WebsocketMaxQueued:         cfg.WSQueueBytes,
 		RequestTimeout:             cfg.RequestTimeout,
 		Limits: graph.LimitConfig{
-			MaxComplexity: cfg.MaxComplexity,
-			MaxDepth:      cfg.MaxDepth,
-			MaxRootFields: cfg.MaxRootFields,
-			MaxAliases:    cfg.MaxAliases,
-			MaxTokens:     cfg.MaxTokens,
-			PerAddress:    httpapi.NewKeyedLimiter(cfg.RateIP, cfg.RateIPBurst),
-			PerCart:       httpapi.NewKeyedLimiter(cfg.RateCart, cfg.RateCartBurst),
-			Searches:      httpapi.NewKeyedLimiter(cfg.RateSearch, cfg.RateSearchBurst),
-			LimitLoopback: cfg.RateLoopback,
+			MaxComplexity:           cfg.MaxComplexity,
+			MaxDepth:                cfg.MaxDepth,
+			MaxRootFields:           cfg.MaxRootFields,
+			MaxAliases:              cfg.MaxAliases,
+			MaxTokens:               cfg.MaxTokens,
+			PerAddress:              httpapi.NewKeyedLimiter(cfg.RateIP, cfg.RateIPBurst),
+			PerCart:                 httpapi.NewKeyedLimiter(cfg.RateCart, cfg.RateCartBurst),
+			Searches:                httpapi.NewKeyedLimiter(cfg.RateSearch, cfg.RateSearchBurst),
+			SignInPerAddress:        httpapi.NewKeyedLimiter(cfg.RateSignIn, cfg.RateSignInBurst),
+			SignInPerEmail:          httpapi.NewKeyedLimiter(cfg.RateSignIn, cfg.RateSignInBurst),
+			GiftCardGuessPerCart:    httpapi.NewKeyedLimiter(cfg.RateGiftCardGuess, cfg.RateGiftCardGuessBurst),
+			GiftCardGuessPerAddress: httpapi.NewKeyedLimiter(cfg.RateGiftCardGuess, cfg.RateGiftCardGuessBurst),
+			LimitLoopback:           cfg.RateLoopback,
 		},
 		APQCacheSize:        cfg.APQCacheSize,
+		CustomerTokenTTL:    cfg.CustomerTokenTTL,
 		WebhookAllowPrivate: cfg.Webhooks.AllowPrivate,
 	}
 }

@@ -223,6 +223,8 @@ type AdjustStockInput struct {
 	Delta int `json:"delta"`
 	// Why, recorded on the ledger movement.
 	Reason *string `json:"reason"`
+	// The location whose level changes (absent: the default location); the product's stock moves with it, and the level never falls below 0.
+	LocationId *string `json:"locationId"`
 	// Makes retries safe: a repeat changes nothing and answers what the first attempt did.
 	IdempotencyKey *string `json:"idempotencyKey"`
 }
@@ -235,6 +237,9 @@ func (v *AdjustStockInput) GetDelta() int { return v.Delta }
 
 // GetReason returns AdjustStockInput.Reason, and is useful for accessing the field via an interface.
 func (v *AdjustStockInput) GetReason() *string { return v.Reason }
+
+// GetLocationId returns AdjustStockInput.LocationId, and is useful for accessing the field via an interface.
+func (v *AdjustStockInput) GetLocationId() *string { return v.LocationId }
 
 // GetIdempotencyKey returns AdjustStockInput.IdempotencyKey, and is useful for accessing the field via an interface.
 func (v *AdjustStockInput) GetIdempotencyKey() *string { return v.IdempotencyKey }
@@ -808,7 +813,7 @@ const (
 	ErrorCodeOrderNotFound ErrorCode = "ORDER_NOT_FOUND"
 	// cancelOrder of an order that is already cancelled.
 	ErrorCodeOrderAlreadyCancelled ErrorCode = "ORDER_ALREADY_CANCELLED"
-	// adjustStock would leave less stock than carts hold.
+	// adjustStock, setStock or deactivating a location (updateLocation) would leave less stock than carts hold.
 	ErrorCodeStockBelowHeld ErrorCode = "STOCK_BELOW_HELD"
 	// The idempotency key was used before with a different input.
 	ErrorCodeIdempotencyKeyReused ErrorCode = "IDEMPOTENCY_KEY_REUSED"
@@ -836,6 +841,38 @@ const (
 	ErrorCodeVariantOptionsInvalid ErrorCode = "VARIANT_OPTIONS_INVALID"
 	// No product group has this id.
 	ErrorCodeProductGroupNotFound ErrorCode = "PRODUCT_GROUP_NOT_FOUND"
+	// customerCreate with an email another account has (whatever its case).
+	ErrorCodeEmailTaken ErrorCode = "EMAIL_TAKEN"
+	// customerAccessTokenCreate with an unknown email or a wrong password (the same answer for both).
+	ErrorCodeInvalidCredentials ErrorCode = "INVALID_CREDENTIALS"
+	// A password shorter than 8 or longer than 256 characters, or equal to the email.
+	ErrorCodePasswordTooWeak ErrorCode = "PASSWORD_TOO_WEAK"
+	// The product is limited per customer and the cart is a guest's (sign in and use a customer's cart); or cartAttachCustomer without a customer token.
+	ErrorCodeCustomerRequired ErrorCode = "CUSTOMER_REQUIRED"
+	// The customer's carts and pending or placed orders already hold as many units as the product's limitPerCustomer allows; `available` is the customer's remaining allowance.
+	ErrorCodePerCustomerLimit ErrorCode = "PER_CUSTOMER_LIMIT"
+	// customerResetPassword with a reset token that is unknown, used or expired.
+	ErrorCodeResetTokenInvalid ErrorCode = "RESET_TOKEN_INVALID"
+	// No location with this id (a malformed id included).
+	ErrorCodeLocationNotFound ErrorCode = "LOCATION_NOT_FOUND"
+	// No discount code matches (codes match whatever their case), or none has this id.
+	ErrorCodeDiscountCodeNotFound ErrorCode = "DISCOUNT_CODE_NOT_FOUND"
+	// The discount code is switched off, not started or ended.
+	ErrorCodeDiscountCodeNotActive ErrorCode = "DISCOUNT_CODE_NOT_ACTIVE"
+	// The discount code's uses (held and consumed) are all taken.
+	ErrorCodeDiscountCodeExhausted ErrorCode = "DISCOUNT_CODE_EXHAUSTED"
+	// The discount code is once per customer and this customer holds or used it.
+	ErrorCodeDiscountCodeAlreadyUsed ErrorCode = "DISCOUNT_CODE_ALREADY_USED"
+	// The cart's subtotal is below the discount code's minimum (CartDiscount.reason).
+	ErrorCodeMinimumSubtotalNotMet ErrorCode = "MINIMUM_SUBTOTAL_NOT_MET"
+	// No line of the cart is among the products the discount code applies to (CartDiscount.reason).
+	ErrorCodeDiscountCodeNotApplicable ErrorCode = "DISCOUNT_CODE_NOT_APPLICABLE"
+	// No usable gift card has this code (unknown, disabled or expired), or none has this id.
+	ErrorCodeGiftCardNotFound ErrorCode = "GIFT_CARD_NOT_FOUND"
+	// The gift card has nothing left to spend (its balance is held or spent).
+	ErrorCodeGiftCardEmpty ErrorCode = "GIFT_CARD_EMPTY"
+	// The gift card is in another currency than the cart.
+	ErrorCodeGiftCardCurrencyMismatch ErrorCode = "GIFT_CARD_CURRENCY_MISMATCH"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -865,7 +902,105 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeWebhookEndpointNotFound,
 	ErrorCodeVariantOptionsInvalid,
 	ErrorCodeProductGroupNotFound,
+	ErrorCodeEmailTaken,
+	ErrorCodeInvalidCredentials,
+	ErrorCodePasswordTooWeak,
+	ErrorCodeCustomerRequired,
+	ErrorCodePerCustomerLimit,
+	ErrorCodeResetTokenInvalid,
+	ErrorCodeLocationNotFound,
+	ErrorCodeDiscountCodeNotFound,
+	ErrorCodeDiscountCodeNotActive,
+	ErrorCodeDiscountCodeExhausted,
+	ErrorCodeDiscountCodeAlreadyUsed,
+	ErrorCodeMinimumSubtotalNotMet,
+	ErrorCodeDiscountCodeNotApplicable,
+	ErrorCodeGiftCardNotFound,
+	ErrorCodeGiftCardEmpty,
+	ErrorCodeGiftCardCurrencyMismatch,
 }
+
+// LocationsLocationsLocation includes the requested fields of the GraphQL type Location.
+// The GraphQL type's documentation follows.
+//
+// A place that holds stock (admin).
+type LocationsLocationsLocation struct {
+	StockLocation `json:"-"`
+}
+
+// GetId returns LocationsLocationsLocation.Id, and is useful for accessing the field via an interface.
+func (v *LocationsLocationsLocation) GetId() string { return v.StockLocation.Id }
+
+// GetName returns LocationsLocationsLocation.Name, and is useful for accessing the field via an interface.
+func (v *LocationsLocationsLocation) GetName() string { return v.StockLocation.Name }
+
+// GetPriority returns LocationsLocationsLocation.Priority, and is useful for accessing the field via an interface.
+func (v *LocationsLocationsLocation) GetPriority() int { return v.StockLocation.Priority }
+
+// GetActive returns LocationsLocationsLocation.Active, and is useful for accessing the field via an interface.
+func (v *LocationsLocationsLocation) GetActive() bool { return v.StockLocation.Active }
+
+func (v *LocationsLocationsLocation) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*LocationsLocationsLocation
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.LocationsLocationsLocation = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.StockLocation)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalLocationsLocationsLocation struct {
+	Id string `json:"id"`
+
+	Name string `json:"name"`
+
+	Priority int `json:"priority"`
+
+	Active bool `json:"active"`
+}
+
+func (v *LocationsLocationsLocation) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *LocationsLocationsLocation) __premarshalJSON() (*__premarshalLocationsLocationsLocation, error) {
+	var retval __premarshalLocationsLocationsLocation
+
+	retval.Id = v.StockLocation.Id
+	retval.Name = v.StockLocation.Name
+	retval.Priority = v.StockLocation.Priority
+	retval.Active = v.StockLocation.Active
+	return &retval, nil
+}
+
+// LocationsResponse is returned by Locations on success.
+type LocationsResponse struct {
+	// Every location, in id order (admin); the first is the default location, created with the shop.
+	Locations []LocationsLocationsLocation `json:"locations"`
+}
+
+// GetLocations returns LocationsResponse.Locations, and is useful for accessing the field via an interface.
+func (v *LocationsResponse) GetLocations() []LocationsLocationsLocation { return v.Locations }
 
 // OrderOrder includes the requested fields of the GraphQL type Order.
 // The GraphQL type's documentation follows.
@@ -975,6 +1110,8 @@ type OrderOrderLinesOrderLine struct {
 	Product *OrderOrderLinesOrderLineProduct `json:"product"`
 	// The product's price at checkout.
 	UnitPrice OrderOrderLinesOrderLineUnitPriceMoney `json:"unitPrice"`
+	// Where the line's units were taken from, in location id order (admin only): what to pick where; empty until the order is placed.
+	Allocations []OrderOrderLinesOrderLineAllocationsOrderLineAllocation `json:"allocations"`
 }
 
 // GetSku returns OrderOrderLinesOrderLine.Sku, and is useful for accessing the field via an interface.
@@ -989,6 +1126,49 @@ func (v *OrderOrderLinesOrderLine) GetProduct() *OrderOrderLinesOrderLineProduct
 // GetUnitPrice returns OrderOrderLinesOrderLine.UnitPrice, and is useful for accessing the field via an interface.
 func (v *OrderOrderLinesOrderLine) GetUnitPrice() OrderOrderLinesOrderLineUnitPriceMoney {
 	return v.UnitPrice
+}
+
+// GetAllocations returns OrderOrderLinesOrderLine.Allocations, and is useful for accessing the field via an interface.
+func (v *OrderOrderLinesOrderLine) GetAllocations() []OrderOrderLinesOrderLineAllocationsOrderLineAllocation {
+	return v.Allocations
+}
+
+// OrderOrderLinesOrderLineAllocationsOrderLineAllocation includes the requested fields of the GraphQL type OrderLineAllocation.
+// The GraphQL type's documentation follows.
+//
+// Units of an order line taken from one location when the order was placed (admin): what to pick where.
+type OrderOrderLinesOrderLineAllocationsOrderLineAllocation struct {
+	// The location the units came from (and go back to if the order is cancelled).
+	Location OrderOrderLinesOrderLineAllocationsOrderLineAllocationLocation `json:"location"`
+	// Units taken from it.
+	Quantity int `json:"quantity"`
+}
+
+// GetLocation returns OrderOrderLinesOrderLineAllocationsOrderLineAllocation.Location, and is useful for accessing the field via an interface.
+func (v *OrderOrderLinesOrderLineAllocationsOrderLineAllocation) GetLocation() OrderOrderLinesOrderLineAllocationsOrderLineAllocationLocation {
+	return v.Location
+}
+
+// GetQuantity returns OrderOrderLinesOrderLineAllocationsOrderLineAllocation.Quantity, and is useful for accessing the field via an interface.
+func (v *OrderOrderLinesOrderLineAllocationsOrderLineAllocation) GetQuantity() int { return v.Quantity }
+
+// OrderOrderLinesOrderLineAllocationsOrderLineAllocationLocation includes the requested fields of the GraphQL type Location.
+// The GraphQL type's documentation follows.
+//
+// A place that holds stock (admin).
+type OrderOrderLinesOrderLineAllocationsOrderLineAllocationLocation struct {
+	// The location's id.
+	Id string `json:"id"`
+	// Its name, for people.
+	Name string `json:"name"`
+}
+
+// GetId returns OrderOrderLinesOrderLineAllocationsOrderLineAllocationLocation.Id, and is useful for accessing the field via an interface.
+func (v *OrderOrderLinesOrderLineAllocationsOrderLineAllocationLocation) GetId() string { return v.Id }
+
+// GetName returns OrderOrderLinesOrderLineAllocationsOrderLineAllocationLocation.Name, and is useful for accessing the field via an interface.
+func (v *OrderOrderLinesOrderLineAllocationsOrderLineAllocationLocation) GetName() string {
+	return v.Name
 }
 
 // OrderOrderLinesOrderLineProduct includes the requested fields of the GraphQL type Product.
@@ -1077,7 +1257,7 @@ type OrderSummary struct {
 	CreatedAt time.Time `json:"createdAt"`
 	// When the order last changed (placed, cancelled, paid...).
 	UpdatedAt time.Time `json:"updatedAt"`
-	// The lines' totals together.
+	// What the customer owes (the payment provider is asked for it): the lines' totals less discountTotal and giftCardTotal.
 	Total OrderSummaryTotalMoney `json:"total"`
 }
 
@@ -1491,6 +1671,280 @@ type ProductGroupVariantsResponse struct {
 func (v *ProductGroupVariantsResponse) GetProductGroupByHandle() *ProductGroupVariantsProductGroupByHandleProductGroup {
 	return v.ProductGroupByHandle
 }
+
+// ProductLevelsPageProductsProductConnection includes the requested fields of the GraphQL type ProductConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of products.
+type ProductLevelsPageProductsProductConnection struct {
+	// The page's products, in the connection's order.
+	Edges []ProductLevelsPageProductsProductConnectionEdgesProductEdge `json:"edges"`
+	// Where the page sits, for the next or previous one.
+	PageInfo ProductLevelsPageProductsProductConnectionPageInfo `json:"pageInfo"`
+}
+
+// GetEdges returns ProductLevelsPageProductsProductConnection.Edges, and is useful for accessing the field via an interface.
+func (v *ProductLevelsPageProductsProductConnection) GetEdges() []ProductLevelsPageProductsProductConnectionEdgesProductEdge {
+	return v.Edges
+}
+
+// GetPageInfo returns ProductLevelsPageProductsProductConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *ProductLevelsPageProductsProductConnection) GetPageInfo() ProductLevelsPageProductsProductConnectionPageInfo {
+	return v.PageInfo
+}
+
+// ProductLevelsPageProductsProductConnectionEdgesProductEdge includes the requested fields of the GraphQL type ProductEdge.
+// The GraphQL type's documentation follows.
+//
+// A product in a connection, with its cursor.
+type ProductLevelsPageProductsProductConnectionEdgesProductEdge struct {
+	// The product.
+	Node ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProduct `json:"node"`
+}
+
+// GetNode returns ProductLevelsPageProductsProductConnectionEdgesProductEdge.Node, and is useful for accessing the field via an interface.
+func (v *ProductLevelsPageProductsProductConnectionEdgesProductEdge) GetNode() ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProduct {
+	return v.Node
+}
+
+// ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// Something for sale, with the units that can still be reserved now.
+type ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProduct struct {
+	// The product's id, a decimal string ("6").
+	Id string `json:"id"`
+	// The shop's stock-keeping unit, unique: 1-64 letters, digits, '-', '_' or '.'.
+	Sku string `json:"sku"`
+	// The units on hand per location, in location id order (admin only); they sum to stock.
+	InventoryLevels []ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProductInventoryLevelsInventoryLevel `json:"inventoryLevels"`
+}
+
+// GetId returns ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProduct.Id, and is useful for accessing the field via an interface.
+func (v *ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProduct) GetId() string {
+	return v.Id
+}
+
+// GetSku returns ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProduct.Sku, and is useful for accessing the field via an interface.
+func (v *ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProduct) GetSku() string {
+	return v.Sku
+}
+
+// GetInventoryLevels returns ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProduct.InventoryLevels, and is useful for accessing the field via an interface.
+func (v *ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProduct) GetInventoryLevels() []ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProductInventoryLevelsInventoryLevel {
+	return v.InventoryLevels
+}
+
+// ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProductInventoryLevelsInventoryLevel includes the requested fields of the GraphQL type InventoryLevel.
+// The GraphQL type's documentation follows.
+//
+// A product's units at one location (admin).
+type ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProductInventoryLevelsInventoryLevel struct {
+	// The location.
+	Location ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProductInventoryLevelsInventoryLevelLocation `json:"location"`
+	// Units on hand there; the product's stock is the sum of its levels.
+	Stock int `json:"stock"`
+}
+
+// GetLocation returns ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProductInventoryLevelsInventoryLevel.Location, and is useful for accessing the field via an interface.
+func (v *ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProductInventoryLevelsInventoryLevel) GetLocation() ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProductInventoryLevelsInventoryLevelLocation {
+	return v.Location
+}
+
+// GetStock returns ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProductInventoryLevelsInventoryLevel.Stock, and is useful for accessing the field via an interface.
+func (v *ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProductInventoryLevelsInventoryLevel) GetStock() int {
+	return v.Stock
+}
+
+// ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProductInventoryLevelsInventoryLevelLocation includes the requested fields of the GraphQL type Location.
+// The GraphQL type's documentation follows.
+//
+// A place that holds stock (admin).
+type ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProductInventoryLevelsInventoryLevelLocation struct {
+	// The location's id.
+	Id string `json:"id"`
+}
+
+// GetId returns ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProductInventoryLevelsInventoryLevelLocation.Id, and is useful for accessing the field via an interface.
+func (v *ProductLevelsPageProductsProductConnectionEdgesProductEdgeNodeProductInventoryLevelsInventoryLevelLocation) GetId() string {
+	return v.Id
+}
+
+// ProductLevelsPageProductsProductConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
+// The GraphQL type's documentation follows.
+//
+// Where a page of a connection sits: pass `endCursor` as `after` for the next page (`startCursor` as `before` for the previous one, where a connection pages backwards).
+type ProductLevelsPageProductsProductConnectionPageInfo struct {
+	// Whether there are items after this page.
+	HasNextPage bool `json:"hasNextPage"`
+	// The cursor of the page's last item (null on an empty page).
+	EndCursor *string `json:"endCursor"`
+}
+
+// GetHasNextPage returns ProductLevelsPageProductsProductConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *ProductLevelsPageProductsProductConnectionPageInfo) GetHasNextPage() bool {
+	return v.HasNextPage
+}
+
+// GetEndCursor returns ProductLevelsPageProductsProductConnectionPageInfo.EndCursor, and is useful for accessing the field via an interface.
+func (v *ProductLevelsPageProductsProductConnectionPageInfo) GetEndCursor() *string {
+	return v.EndCursor
+}
+
+// ProductLevelsPageResponse is returned by ProductLevelsPage on success.
+type ProductLevelsPageResponse struct {
+	// The catalog, Relay-style: `first`/`after` pages forward, `last`/`before`
+	// backward (`first` or `last`, not both, 1..100). `query` searches sku, name
+	// and description; `inStock` keeps products whose `available` is (true) or is
+	// not (false) above 0 now. Without a `sortKey`, a `query` orders by relevance
+	// (then id) the first 1000 products it matches in id order; otherwise the
+	// order is `sortKey` (then id), flipped by `reverse`.
+	// A cursor belongs to its sortKey, query and inStock.
+	Products ProductLevelsPageProductsProductConnection `json:"products"`
+}
+
+// GetProducts returns ProductLevelsPageResponse.Products, and is useful for accessing the field via an interface.
+func (v *ProductLevelsPageResponse) GetProducts() ProductLevelsPageProductsProductConnection {
+	return v.Products
+}
+
+// ProductLevelsProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// Something for sale, with the units that can still be reserved now.
+type ProductLevelsProduct struct {
+	// The product's id, a decimal string ("6").
+	Id string `json:"id"`
+	// The shop's stock-keeping unit, unique: 1-64 letters, digits, '-', '_' or '.'.
+	Sku string `json:"sku"`
+	// Units on hand (admin only).
+	Stock int `json:"stock"`
+	// The units on hand per location, in location id order (admin only); they sum to stock.
+	InventoryLevels []ProductLevelsProductInventoryLevelsInventoryLevel `json:"inventoryLevels"`
+}
+
+// GetId returns ProductLevelsProduct.Id, and is useful for accessing the field via an interface.
+func (v *ProductLevelsProduct) GetId() string { return v.Id }
+
+// GetSku returns ProductLevelsProduct.Sku, and is useful for accessing the field via an interface.
+func (v *ProductLevelsProduct) GetSku() string { return v.Sku }
+
+// GetStock returns ProductLevelsProduct.Stock, and is useful for accessing the field via an interface.
+func (v *ProductLevelsProduct) GetStock() int { return v.Stock }
+
+// GetInventoryLevels returns ProductLevelsProduct.InventoryLevels, and is useful for accessing the field via an interface.
+func (v *ProductLevelsProduct) GetInventoryLevels() []ProductLevelsProductInventoryLevelsInventoryLevel {
+	return v.InventoryLevels
+}
+
+// ProductLevelsProductInventoryLevelsInventoryLevel includes the requested fields of the GraphQL type InventoryLevel.
+// The GraphQL type's documentation follows.
+//
+// A product's units at one location (admin).
+type ProductLevelsProductInventoryLevelsInventoryLevel struct {
+	// The location.
+	Location ProductLevelsProductInventoryLevelsInventoryLevelLocation `json:"location"`
+	// Units on hand there; the product's stock is the sum of its levels.
+	Stock int `json:"stock"`
+}
+
+// GetLocation returns ProductLevelsProductInventoryLevelsInventoryLevel.Location, and is useful for accessing the field via an interface.
+func (v *ProductLevelsProductInventoryLevelsInventoryLevel) GetLocation() ProductLevelsProductInventoryLevelsInventoryLevelLocation {
+	return v.Location
+}
+
+// GetStock returns ProductLevelsProductInventoryLevelsInventoryLevel.Stock, and is useful for accessing the field via an interface.
+func (v *ProductLevelsProductInventoryLevelsInventoryLevel) GetStock() int { return v.Stock }
+
+// ProductLevelsProductInventoryLevelsInventoryLevelLocation includes the requested fields of the GraphQL type Location.
+// The GraphQL type's documentation follows.
+//
+// A place that holds stock (admin).
+type ProductLevelsProductInventoryLevelsInventoryLevelLocation struct {
+	StockLocation `json:"-"`
+}
+
+// GetId returns ProductLevelsProductInventoryLevelsInventoryLevelLocation.Id, and is useful for accessing the field via an interface.
+func (v *ProductLevelsProductInventoryLevelsInventoryLevelLocation) GetId() string {
+	return v.StockLocation.Id
+}
+
+// GetName returns ProductLevelsProductInventoryLevelsInventoryLevelLocation.Name, and is useful for accessing the field via an interface.
+func (v *ProductLevelsProductInventoryLevelsInventoryLevelLocation) GetName() string {
+	return v.StockLocation.Name
+}
+
+// GetPriority returns ProductLevelsProductInventoryLevelsInventoryLevelLocation.Priority, and is useful for accessing the field via an interface.
+func (v *ProductLevelsProductInventoryLevelsInventoryLevelLocation) GetPriority() int {
+	return v.StockLocation.Priority
+}
+
+// GetActive returns ProductLevelsProductInventoryLevelsInventoryLevelLocation.Active, and is useful for accessing the field via an interface.
+func (v *ProductLevelsProductInventoryLevelsInventoryLevelLocation) GetActive() bool {
+	return v.StockLocation.Active
+}
+
+func (v *ProductLevelsProductInventoryLevelsInventoryLevelLocation) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ProductLevelsProductInventoryLevelsInventoryLevelLocation
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ProductLevelsProductInventoryLevelsInventoryLevelLocation = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.StockLocation)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalProductLevelsProductInventoryLevelsInventoryLevelLocation struct {
+	Id string `json:"id"`
+
+	Name string `json:"name"`
+
+	Priority int `json:"priority"`
+
+	Active bool `json:"active"`
+}
+
+func (v *ProductLevelsProductInventoryLevelsInventoryLevelLocation) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ProductLevelsProductInventoryLevelsInventoryLevelLocation) __premarshalJSON() (*__premarshalProductLevelsProductInventoryLevelsInventoryLevelLocation, error) {
+	var retval __premarshalProductLevelsProductInventoryLevelsInventoryLevelLocation
+
+	retval.Id = v.StockLocation.Id
+	retval.Name = v.StockLocation.Name
+	retval.Priority = v.StockLocation.Priority
+	retval.Active = v.StockLocation.Active
+	return &retval, nil
+}
+
+// ProductLevelsResponse is returned by ProductLevels on success.
+type ProductLevelsResponse struct {
+	// A product by id (null if there is none).
+	Product *ProductLevelsProduct `json:"product"`
+}
+
+// GetProduct returns ProductLevelsResponse.Product, and is useful for accessing the field via an interface.
+func (v *ProductLevelsResponse) GetProduct() *ProductLevelsProduct { return v.Product }
 
 // ProductProduct includes the requested fields of the GraphQL type Product.
 // The GraphQL type's documentation follows.
@@ -1960,7 +2414,7 @@ func (v *SetStockInput) GetAllowPartial() *bool { return v.AllowPartial }
 // GetIdempotencyKey returns SetStockInput.IdempotencyKey, and is useful for accessing the field via an interface.
 func (v *SetStockInput) GetIdempotencyKey() *string { return v.IdempotencyKey }
 
-// Sets a product's absolute on-hand count; the product is named by productId or by sku.
+// Sets a product's absolute on-hand count at one location; the product is named by productId or by sku.
 type SetStockItem struct {
 	// The product, by id (or give sku).
 	ProductId *string `json:"productId"`
@@ -1968,8 +2422,10 @@ type SetStockItem struct {
 	Sku *string `json:"sku"`
 	// The units on hand to record, 0 or more.
 	Stock int `json:"stock"`
-	// Apply only if the stock is exactly this now (else STOCK_CHANGED).
+	// Apply only if the level's stock is exactly this now (else STOCK_CHANGED).
 	CompareStock *int `json:"compareStock"`
+	// The location whose level stock sets (absent: the default location); the product's stock moves by the level's change.
+	LocationId *string `json:"locationId"`
 }
 
 // GetProductId returns SetStockItem.ProductId, and is useful for accessing the field via an interface.
@@ -1983,6 +2439,9 @@ func (v *SetStockItem) GetStock() int { return v.Stock }
 
 // GetCompareStock returns SetStockItem.CompareStock, and is useful for accessing the field via an interface.
 func (v *SetStockItem) GetCompareStock() *int { return v.CompareStock }
+
+// GetLocationId returns SetStockItem.LocationId, and is useful for accessing the field via an interface.
+func (v *SetStockItem) GetLocationId() *string { return v.LocationId }
 
 // SetStockResponse is returned by SetStock on success.
 type SetStockResponse struct {
@@ -2198,6 +2657,33 @@ func (v *SetStockSetStockSetStockPayloadUserErrorsUserError) __premarshalJSON() 
 	return &retval, nil
 }
 
+// StockLocation includes the GraphQL fields of Location requested by the fragment StockLocation.
+// The GraphQL type's documentation follows.
+//
+// A place that holds stock (admin).
+type StockLocation struct {
+	// The location's id.
+	Id string `json:"id"`
+	// Its name, for people.
+	Name string `json:"name"`
+	// Allocation order under ALLOCATION_STRATEGY=priority: the lowest number is taken from first (ties: the lowest id).
+	Priority int `json:"priority"`
+	// An inactive location holds no sellable units and is never allocated from.
+	Active bool `json:"active"`
+}
+
+// GetId returns StockLocation.Id, and is useful for accessing the field via an interface.
+func (v *StockLocation) GetId() string { return v.Id }
+
+// GetName returns StockLocation.Name, and is useful for accessing the field via an interface.
+func (v *StockLocation) GetName() string { return v.Name }
+
+// GetPriority returns StockLocation.Priority, and is useful for accessing the field via an interface.
+func (v *StockLocation) GetPriority() int { return v.Priority }
+
+// GetActive returns StockLocation.Active, and is useful for accessing the field via an interface.
+func (v *StockLocation) GetActive() bool { return v.Active }
+
 // SyncError includes the GraphQL fields of UserError requested by the fragment SyncError.
 // The GraphQL type's documentation follows.
 //
@@ -2209,7 +2695,7 @@ type SyncError struct {
 	Message string `json:"message"`
 	// Path of the offending input field, e.g. ["input", "quantity"].
 	Field []string `json:"field"`
-	// On STOCK_CHANGED and STOCK_BELOW_HELD from setStock: the product's stock when the item was refused.
+	// On STOCK_CHANGED and STOCK_BELOW_HELD from setStock: the item's level (the product's stock at its location) when the item was refused.
 	CurrentStock *int `json:"currentStock"`
 	// On INSUFFICIENT_STOCK: the units that could still be reserved (stock - held).
 	Available *int `json:"available"`
@@ -2778,6 +3264,10 @@ const (
 	WebhookTopicStockAdjusted WebhookTopic = "STOCK_ADJUSTED"
 	// A product's available units fell to its lowStockThreshold or below, from above it.
 	WebhookTopicStockLow WebhookTopic = "STOCK_LOW"
+	// A product's units at one location changed (data: productId, sku, locationId, locationName, stock, delta).
+	WebhookTopicInventoryLevelChanged WebhookTopic = "INVENTORY_LEVEL_CHANGED"
+	// customerRecover issued a password reset token (data: customerId, email, resetToken, expiresAt): the shop's mailer sends it.
+	WebhookTopicCustomerPasswordReset WebhookTopic = "CUSTOMER_PASSWORD_RESET"
 )
 
 var AllWebhookTopic = []WebhookTopic{
@@ -2788,6 +3278,8 @@ var AllWebhookTopic = []WebhookTopic{
 	WebhookTopicProductBackInStock,
 	WebhookTopicStockAdjusted,
 	WebhookTopicStockLow,
+	WebhookTopicInventoryLevelChanged,
+	WebhookTopicCustomerPasswordReset,
 }
 
 // __AdjustStockInput is used internally by genqlient
@@ -2857,6 +3349,26 @@ type __ProductInput struct {
 
 // GetId returns __ProductInput.Id, and is useful for accessing the field via an interface.
 func (v *__ProductInput) GetId() string { return v.Id }
+
+// __ProductLevelsInput is used internally by genqlient
+type __ProductLevelsInput struct {
+	Id string `json:"id"`
+}
+
+// GetId returns __ProductLevelsInput.Id, and is useful for accessing the field via an interface.
+func (v *__ProductLevelsInput) GetId() string { return v.Id }
+
+// __ProductLevelsPageInput is used internally by genqlient
+type __ProductLevelsPageInput struct {
+	First *int    `json:"first"`
+	After *string `json:"after"`
+}
+
+// GetFirst returns __ProductLevelsPageInput.First, and is useful for accessing the field via an interface.
+func (v *__ProductLevelsPageInput) GetFirst() *int { return v.First }
+
+// GetAfter returns __ProductLevelsPageInput.After, and is useful for accessing the field via an interface.
+func (v *__ProductLevelsPageInput) GetAfter() *string { return v.After }
 
 // __ProductsPageInput is used internally by genqlient
 type __ProductsPageInput struct {
@@ -3072,6 +3584,43 @@ func DeleteWebhookEndpoint(
 	return data_, err_
 }
 
+// The query executed by Locations.
+const Locations_Operation = `
+query Locations {
+	locations {
+		... StockLocation
+	}
+}
+fragment StockLocation on Location {
+	id
+	name
+	priority
+	active
+}
+`
+
+// Every location, in id order (the first is the default location).
+func Locations(
+	ctx_ context.Context,
+	client_ graphql.Client,
+) (data_ *LocationsResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "Locations",
+		Query:  Locations_Operation,
+	}
+
+	data_ = &LocationsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
 // The query executed by Order.
 const Order_Operation = `
 query Order ($id: ID!) {
@@ -3086,6 +3635,13 @@ query Order ($id: ID!) {
 			unitPrice {
 				amount
 				currencyCode
+			}
+			allocations {
+				location {
+					id
+					name
+				}
+				quantity
 			}
 		}
 	}
@@ -3282,6 +3838,108 @@ func ProductGroupVariants(
 	}
 
 	data_ = &ProductGroupVariantsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by ProductLevels.
+const ProductLevels_Operation = `
+query ProductLevels ($id: ID!) {
+	product(id: $id) {
+		id
+		sku
+		stock
+		inventoryLevels {
+			location {
+				... StockLocation
+			}
+			stock
+		}
+	}
+}
+fragment StockLocation on Location {
+	id
+	name
+	priority
+	active
+}
+`
+
+// A product's units per location (they sum to its stock).
+func ProductLevels(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	id string,
+) (data_ *ProductLevelsResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "ProductLevels",
+		Query:  ProductLevels_Operation,
+		Variables: &__ProductLevelsInput{
+			Id: id,
+		},
+	}
+
+	data_ = &ProductLevelsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by ProductLevelsPage.
+const ProductLevelsPage_Operation = `
+query ProductLevelsPage ($first: Int, $after: String) {
+	products(first: $first, after: $after) {
+		edges {
+			node {
+				id
+				sku
+				inventoryLevels {
+					location {
+						id
+					}
+					stock
+				}
+			}
+		}
+		pageInfo {
+			hasNextPage
+			endCursor
+		}
+	}
+}
+`
+
+// Every product's units per location, a page at a time (a per-location
+// stock sync reads its compareStock here).
+func ProductLevelsPage(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	first *int,
+	after *string,
+) (data_ *ProductLevelsPageResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "ProductLevelsPage",
+		Query:  ProductLevelsPage_Operation,
+		Variables: &__ProductLevelsPageInput{
+			First: first,
+			After: after,
+		},
+	}
+
+	data_ = &ProductLevelsPageResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

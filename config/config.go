@@ -119,6 +119,24 @@ type Config struct {
 	RateSearchBurst int           `env:"RATE_LIMIT_SEARCH_BURST" envDefault:"40"`
 	SearchTimeout   time.Duration `env:"SEARCH_STATEMENT_TIMEOUT" envDefault:"2s"`
 
+	// Customer accounts (issue 24; docs/customers.md): how long an access
+	// token lives, and sign-in attempts per second and burst, per client
+	// address and per email.
+	CustomerTokenTTL time.Duration `env:"CUSTOMER_TOKEN_TTL" envDefault:"720h"`
+	RateSignIn       float64       `env:"RATE_LIMIT_SIGNIN" envDefault:"0.2"`
+	RateSignInBurst  int           `env:"RATE_LIMIT_SIGNIN_BURST" envDefault:"10"`
+
+	// Stock in several locations (docs/locations.md): the order in which a
+	// sold order's units are taken from the locations, priority (lowest
+	// priority number first) or most_stock (the location holding the most
+	// units first). Checked at start-up.
+	AllocationStrategy string `env:"ALLOCATION_STRATEGY" envDefault:"priority"`
+	// Gift cards (docs/giftcards.md): cartApplyGiftCard attempts per second
+	// and burst, per cart and per client address, so that codes cannot be
+	// guessed by brute force.
+	RateGiftCardGuess      float64 `env:"RATE_LIMIT_GIFT_CARD_GUESS" envDefault:"0.1"`
+	RateGiftCardGuessBurst int     `env:"RATE_LIMIT_GIFT_CARD_GUESS_BURST" envDefault:"5"`
+
 	// Checkout with payment (issue 13; docs/payments.md).
 	// PaymentProvider is manual (an admin confirms with confirmPayment) or
 	// stripe (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET required).

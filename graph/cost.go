@@ -74,6 +74,15 @@ func listSize(parent, field string, arg func(string) any) (int64, bool) {
 		return 20, true
 	case "ProductGroup.images", "ProductGroup.collections", "ProductGroup.options", "Product.selectedOptions":
 		return 5, true
+	case "Product.inventoryLevels":
+		// A level per location: a typical count.
+		return 5, true
+	case "OrderLine.allocations":
+		// Most lines come from one location, some are split over two.
+		return 2, true
+	case "Query.locations":
+		// Every location: a shop has a handful; priced at a generous count.
+		return 20, true
 	case "Subscription.stockChanged":
 		switch ids := arg("productIds").(type) {
 		case []any:

@@ -32,7 +32,13 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	AuditRow() AuditRowResolver
 	Cart() CartResolver
+	CartLine() CartLineResolver
 	Collection() CollectionResolver
+	Customer() CustomerResolver
+	DiscountAuditRow() DiscountAuditRowResolver
+	DiscountCode() DiscountCodeResolver
+	GiftCard() GiftCardResolver
+	GiftCardAuditRow() GiftCardAuditRowResolver
 	Mutation() MutationResolver
 	Order() OrderResolver
 	OrderLine() OrderLineResolver
@@ -51,25 +57,46 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AppliedGiftCard struct {
+		AmountUsed     func(childComplexity int) int
+		BalanceAfter   func(childComplexity int) int
+		LastCharacters func(childComplexity int) int
+	}
+
 	AuditRow struct {
-		CartHeld    func(childComplexity int) int
-		Held        func(childComplexity int) int
-		LedgerStock func(childComplexity int) int
-		OK          func(childComplexity int) int
-		PendingHeld func(childComplexity int) int
-		Product     func(childComplexity int) int
-		Stock       func(childComplexity int) int
+		AllocationMismatches    func(childComplexity int) int
+		BadLevels               func(childComplexity int) int
+		CartHeld                func(childComplexity int) int
+		CustomerLimitMismatches func(childComplexity int) int
+		Held                    func(childComplexity int) int
+		LedgerStock             func(childComplexity int) int
+		LevelStock              func(childComplexity int) int
+		OK                      func(childComplexity int) int
+		PendingHeld             func(childComplexity int) int
+		Product                 func(childComplexity int) int
+		Stock                   func(childComplexity int) int
 	}
 
 	Cart struct {
 		CreatedAt     func(childComplexity int) int
+		DiscountTotal func(childComplexity int) int
+		Discounts     func(childComplexity int) int
 		ExpiresAt     func(childComplexity int) int
+		GiftCards     func(childComplexity int) int
 		ID            func(childComplexity int) int
 		Lines         func(childComplexity int) int
 		Status        func(childComplexity int) int
 		Subtotal      func(childComplexity int) int
+		Total         func(childComplexity int) int
 		TotalQuantity func(childComplexity int) int
 		UpdatedAt     func(childComplexity int) int
+	}
+
+	CartDiscount struct {
+		Amount     func(childComplexity int) int
+		Applicable func(childComplexity int) int
+		Code       func(childComplexity int) int
+		Reason     func(childComplexity int) int
 	}
 
 	CartHolding struct {
@@ -79,9 +106,10 @@ type ComplexityRoot struct {
 	}
 
 	CartLine struct {
-		LineTotal func(childComplexity int) int
-		Product   func(childComplexity int) int
-		Quantity  func(childComplexity int) int
+		DiscountedTotal func(childComplexity int) int
+		LineTotal       func(childComplexity int) int
+		Product         func(childComplexity int) int
+		Quantity        func(childComplexity int) int
 	}
 
 	CartPayload struct {
@@ -91,6 +119,7 @@ type ComplexityRoot struct {
 	}
 
 	CartWarning struct {
+		CartID    func(childComplexity int) int
 		Code      func(childComplexity int) int
 		Message   func(childComplexity int) int
 		ProductID func(childComplexity int) int
@@ -127,14 +156,144 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	Customer struct {
+		ActiveCart func(childComplexity int) int
+		CreatedAt  func(childComplexity int) int
+		Email      func(childComplexity int) int
+		FirstName  func(childComplexity int) int
+		ID         func(childComplexity int) int
+		LastName   func(childComplexity int) int
+		Orders     func(childComplexity int, first *int, after *string) int
+	}
+
+	CustomerAccessToken struct {
+		AccessToken func(childComplexity int) int
+		ExpiresAt   func(childComplexity int) int
+	}
+
+	CustomerAccessTokenPayload struct {
+		CustomerAccessToken func(childComplexity int) int
+		UserErrors          func(childComplexity int) int
+	}
+
+	CustomerConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	CustomerEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	CustomerPayload struct {
+		Customer   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	DeleteCollectionPayload struct {
 		DeletedCollectionID func(childComplexity int) int
 		UserErrors          func(childComplexity int) int
 	}
 
+	DiscountAuditRow struct {
+		Code            func(childComplexity int) int
+		ConsumedUses    func(childComplexity int) int
+		DiscountCodeID  func(childComplexity int) int
+		LiveHolds       func(childComplexity int) int
+		OK              func(childComplexity int) int
+		OrderMismatches func(childComplexity int) int
+		StrayUses       func(childComplexity int) int
+		UsageLimit      func(childComplexity int) int
+		UsesCount       func(childComplexity int) int
+		UsesHeld        func(childComplexity int) int
+	}
+
+	DiscountCode struct {
+		Active          func(childComplexity int) int
+		AppliesTo       func(childComplexity int) int
+		Code            func(childComplexity int) int
+		Currency        func(childComplexity int) int
+		EndsAt          func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Kind            func(childComplexity int) int
+		MinimumSubtotal func(childComplexity int) int
+		OncePerCustomer func(childComplexity int) int
+		StartsAt        func(childComplexity int) int
+		UsageLimit      func(childComplexity int) int
+		UsesCount       func(childComplexity int) int
+		UsesHeld        func(childComplexity int) int
+		Value           func(childComplexity int) int
+	}
+
+	DiscountCodeConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	DiscountCodeEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	DiscountCodePayload struct {
+		DiscountCode func(childComplexity int) int
+		UserErrors   func(childComplexity int) int
+	}
+
+	DiscountScope struct {
+		AllProducts   func(childComplexity int) int
+		Collections   func(childComplexity int) int
+		ProductGroups func(childComplexity int) int
+		Products      func(childComplexity int) int
+	}
+
+	GiftCard struct {
+		Balance        func(childComplexity int) int
+		Disabled       func(childComplexity int) int
+		ExpiresAt      func(childComplexity int) int
+		Held           func(childComplexity int) int
+		ID             func(childComplexity int) int
+		InitialValue   func(childComplexity int) int
+		LastCharacters func(childComplexity int) int
+	}
+
+	GiftCardAuditRow struct {
+		Balance       func(childComplexity int) int
+		GiftCardID    func(childComplexity int) int
+		Held          func(childComplexity int) int
+		LedgerBalance func(childComplexity int) int
+		LiveHolds     func(childComplexity int) int
+		OK            func(childComplexity int) int
+		StrayHolds    func(childComplexity int) int
+	}
+
+	GiftCardPayload struct {
+		Code       func(childComplexity int) int
+		GiftCard   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	Image struct {
 		AltText func(childComplexity int) int
 		URL     func(childComplexity int) int
+	}
+
+	InventoryLevel struct {
+		Location func(childComplexity int) int
+		Stock    func(childComplexity int) int
+	}
+
+	Location struct {
+		Active   func(childComplexity int) int
+		ID       func(childComplexity int) int
+		Name     func(childComplexity int) int
+		Priority func(childComplexity int) int
+	}
+
+	LocationPayload struct {
+		Location   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	Money struct {
@@ -145,39 +304,59 @@ type ComplexityRoot struct {
 	Mutation struct {
 		AddProductsToCollection      func(childComplexity int, collectionID string, productIds []string) int
 		AddToCart                    func(childComplexity int, input model.AddToCartInput) int
+		AdjustGiftCard               func(childComplexity int, giftCardID string, amount string, reason string) int
 		AdjustStock                  func(childComplexity int, input model.AdjustStockInput) int
 		BeginCheckout                func(childComplexity int, input model.BeginCheckoutInput) int
 		CancelOrder                  func(childComplexity int, input model.CancelOrderInput) int
+		CartApplyDiscountCode        func(childComplexity int, cartID string, code string) int
+		CartApplyGiftCard            func(childComplexity int, cartID string, code string) int
+		CartAttachCustomer           func(childComplexity int, cartID string) int
+		CartRemoveDiscountCode       func(childComplexity int, cartID string, code string) int
+		CartRemoveGiftCard           func(childComplexity int, cartID string, lastCharacters string) int
 		Checkout                     func(childComplexity int, input model.CheckoutInput) int
 		ConfirmPayment               func(childComplexity int, input model.ConfirmPaymentInput) int
 		CreateCart                   func(childComplexity int, idempotencyKey *string) int
 		CreateCollection             func(childComplexity int, input model.CreateCollectionInput) int
+		CreateDiscountCode           func(childComplexity int, input model.CreateDiscountCodeInput) int
+		CreateGiftCard               func(childComplexity int, input model.CreateGiftCardInput) int
+		CreateLocation               func(childComplexity int, input model.CreateLocationInput) int
 		CreateProduct                func(childComplexity int, input model.CreateProductInput) int
 		CreateProductGroup           func(childComplexity int, input model.CreateProductGroupInput) int
 		CreateWebhookEndpoint        func(childComplexity int, input model.CreateWebhookEndpointInput) int
+		CustomerAccessTokenCreate    func(childComplexity int, input model.CustomerAccessTokenCreateInput) int
+		CustomerAccessTokenDelete    func(childComplexity int) int
+		CustomerCreate               func(childComplexity int, input model.CustomerCreateInput) int
+		CustomerRecover              func(childComplexity int, email string) int
+		CustomerResetPassword        func(childComplexity int, resetToken string, password string) int
 		DeleteCollection             func(childComplexity int, collectionID string) int
 		DeleteProductGroup           func(childComplexity int, productGroupID string) int
 		DeleteWebhookEndpoint        func(childComplexity int, id string) int
+		DisableGiftCard              func(childComplexity int, giftCardID string) int
 		RedeliverWebhook             func(childComplexity int, deliveryID string) int
 		RemoveCartLine               func(childComplexity int, input model.RemoveCartLineInput) int
 		RemoveProductsFromCollection func(childComplexity int, collectionID string, productIds []string) int
 		SetStock                     func(childComplexity int, input model.SetStockInput) int
 		UpdateCartLine               func(childComplexity int, input model.UpdateCartLineInput) int
 		UpdateCollection             func(childComplexity int, input model.UpdateCollectionInput) int
+		UpdateDiscountCode           func(childComplexity int, input model.UpdateDiscountCodeInput) int
+		UpdateLocation               func(childComplexity int, input model.UpdateLocationInput) int
 		UpdateProduct                func(childComplexity int, input model.UpdateProductInput) int
 		UpdateProductGroup           func(childComplexity int, input model.UpdateProductGroupInput) int
 		UpdateWebhookEndpoint        func(childComplexity int, input model.UpdateWebhookEndpointInput) int
 	}
 
 	Order struct {
-		CreatedAt func(childComplexity int) int
-		Email     func(childComplexity int) int
-		ID        func(childComplexity int) int
-		Lines     func(childComplexity int) int
-		Payment   func(childComplexity int) int
-		Status    func(childComplexity int) int
-		Total     func(childComplexity int) int
-		UpdatedAt func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		Customer      func(childComplexity int) int
+		DiscountTotal func(childComplexity int) int
+		Email         func(childComplexity int) int
+		GiftCardTotal func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Lines         func(childComplexity int) int
+		Payment       func(childComplexity int) int
+		Status        func(childComplexity int) int
+		Total         func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
 	}
 
 	OrderConnection struct {
@@ -191,12 +370,19 @@ type ComplexityRoot struct {
 	}
 
 	OrderLine struct {
-		LineTotal func(childComplexity int) int
-		Name      func(childComplexity int) int
-		Product   func(childComplexity int) int
-		Quantity  func(childComplexity int) int
-		SKU       func(childComplexity int) int
-		UnitPrice func(childComplexity int) int
+		Allocations func(childComplexity int) int
+		Discount    func(childComplexity int) int
+		LineTotal   func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Product     func(childComplexity int) int
+		Quantity    func(childComplexity int) int
+		SKU         func(childComplexity int) int
+		UnitPrice   func(childComplexity int) int
+	}
+
+	OrderLineAllocation struct {
+		Location func(childComplexity int) int
+		Quantity func(childComplexity int) int
 	}
 
 	OrderPayload struct {
@@ -235,6 +421,8 @@ type ComplexityRoot struct {
 		Held              func(childComplexity int) int
 		ID                func(childComplexity int) int
 		Images            func(childComplexity int) int
+		InventoryLevels   func(childComplexity int) int
+		LimitPerCustomer  func(childComplexity int) int
 		LowStockThreshold func(childComplexity int) int
 		Name              func(childComplexity int) int
 		Price             func(childComplexity int) int
@@ -299,7 +487,15 @@ type ComplexityRoot struct {
 		Collection           func(childComplexity int, id string) int
 		CollectionByHandle   func(childComplexity int, handle string) int
 		Collections          func(childComplexity int, first *int, after *string) int
+		Customer             func(childComplexity int) int
+		CustomerByID         func(childComplexity int, id string) int
+		Customers            func(childComplexity int, first *int, after *string, query *string) int
+		DiscountAudit        func(childComplexity int, first *int, after *string, onlyProblems *bool) int
+		DiscountCodes        func(childComplexity int, first *int, after *string) int
+		GiftCard             func(childComplexity int, id string) int
+		GiftCardAudit        func(childComplexity int, first *int, after *string, onlyProblems *bool) int
 		InventoryAudit       func(childComplexity int, first *int, after *string, onlyProblems *bool) int
+		Locations            func(childComplexity int) int
 		Order                func(childComplexity int, id string) int
 		Orders               func(childComplexity int, first *int, after *string, updatedAfter *time.Time, status []string) int
 		Product              func(childComplexity int, id string) int
@@ -391,12 +587,38 @@ type CartResolver interface {
 	Lines(ctx context.Context, obj *storage.Cart) ([]*storage.CartLine, error)
 	TotalQuantity(ctx context.Context, obj *storage.Cart) (int, error)
 	Subtotal(ctx context.Context, obj *storage.Cart) (*storage.Money, error)
+
+	Discounts(ctx context.Context, obj *storage.Cart) ([]*model.CartDiscount, error)
+	DiscountTotal(ctx context.Context, obj *storage.Cart) (*storage.Money, error)
+	GiftCards(ctx context.Context, obj *storage.Cart) ([]*model.AppliedGiftCard, error)
+	Total(ctx context.Context, obj *storage.Cart) (*storage.Money, error)
+}
+type CartLineResolver interface {
+	DiscountedTotal(ctx context.Context, obj *storage.CartLine) (*storage.Money, error)
 }
 type CollectionResolver interface {
 	ID(ctx context.Context, obj *storage.Collection) (string, error)
 
 	Products(ctx context.Context, obj *storage.Collection, first *int, after *string, last *int, before *string, sortKey *model.ProductSortKeys, reverse *bool) (*model.ProductConnection, error)
 	ProductGroups(ctx context.Context, obj *storage.Collection, first *int, after *string, last *int, before *string, sortKey *model.ProductSortKeys, reverse *bool) (*model.ProductGroupConnection, error)
+}
+type CustomerResolver interface {
+	Orders(ctx context.Context, obj *storage.Customer, first *int, after *string) (*model.OrderConnection, error)
+	ActiveCart(ctx context.Context, obj *storage.Customer) (*storage.Cart, error)
+}
+type DiscountAuditRowResolver interface {
+	DiscountCodeID(ctx context.Context, obj *storage.DiscountAuditRow) (string, error)
+}
+type DiscountCodeResolver interface {
+	ID(ctx context.Context, obj *storage.DiscountCode) (string, error)
+
+	AppliesTo(ctx context.Context, obj *storage.DiscountCode) (*model.DiscountScope, error)
+}
+type GiftCardResolver interface {
+	ID(ctx context.Context, obj *storage.GiftCard) (string, error)
+}
+type GiftCardAuditRowResolver interface {
+	GiftCardID(ctx context.Context, obj *storage.GiftCardAuditRow) (string, error)
 }
 type MutationResolver interface {
 	CreateCart(ctx context.Context, idempotencyKey *string) (*model.CartPayload, error)
@@ -413,6 +635,23 @@ type MutationResolver interface {
 	CreateProductGroup(ctx context.Context, input model.CreateProductGroupInput) (*model.ProductGroupPayload, error)
 	UpdateProductGroup(ctx context.Context, input model.UpdateProductGroupInput) (*model.ProductGroupPayload, error)
 	DeleteProductGroup(ctx context.Context, productGroupID string) (*model.ProductGroupPayload, error)
+	CustomerCreate(ctx context.Context, input model.CustomerCreateInput) (*model.CustomerPayload, error)
+	CustomerAccessTokenCreate(ctx context.Context, input model.CustomerAccessTokenCreateInput) (*model.CustomerAccessTokenPayload, error)
+	CustomerAccessTokenDelete(ctx context.Context) (bool, error)
+	CustomerRecover(ctx context.Context, email string) (bool, error)
+	CustomerResetPassword(ctx context.Context, resetToken string, password string) (*model.CustomerAccessTokenPayload, error)
+	CartAttachCustomer(ctx context.Context, cartID string) (*model.CartPayload, error)
+	CartApplyDiscountCode(ctx context.Context, cartID string, code string) (*model.CartPayload, error)
+	CartRemoveDiscountCode(ctx context.Context, cartID string, code string) (*model.CartPayload, error)
+	CreateDiscountCode(ctx context.Context, input model.CreateDiscountCodeInput) (*model.DiscountCodePayload, error)
+	UpdateDiscountCode(ctx context.Context, input model.UpdateDiscountCodeInput) (*model.DiscountCodePayload, error)
+	CartApplyGiftCard(ctx context.Context, cartID string, code string) (*model.CartPayload, error)
+	CartRemoveGiftCard(ctx context.Context, cartID string, lastCharacters string) (*model.CartPayload, error)
+	CreateGiftCard(ctx context.Context, input model.CreateGiftCardInput) (*model.GiftCardPayload, error)
+	DisableGiftCard(ctx context.Context, giftCardID string) (*model.GiftCardPayload, error)
+	AdjustGiftCard(ctx context.Context, giftCardID string, amount string, reason string) (*model.GiftCardPayload, error)
+	CreateLocation(ctx context.Context, input model.CreateLocationInput) (*model.LocationPayload, error)
+	UpdateLocation(ctx context.Context, input model.UpdateLocationInput) (*model.LocationPayload, error)
 	AdjustStock(ctx context.Context, input model.AdjustStockInput) (*model.ProductPayload, error)
 	Checkout(ctx context.Context, input model.CheckoutInput) (*model.CheckoutPayload, error)
 	CancelOrder(ctx context.Context, input model.CancelOrderInput) (*model.OrderPayload, error)
@@ -427,16 +666,24 @@ type MutationResolver interface {
 type OrderResolver interface {
 	Lines(ctx context.Context, obj *storage.Order) ([]*storage.OrderLine, error)
 	Total(ctx context.Context, obj *storage.Order) (*storage.Money, error)
+	GiftCardTotal(ctx context.Context, obj *storage.Order) (*storage.Money, error)
+	DiscountTotal(ctx context.Context, obj *storage.Order) (*storage.Money, error)
 
 	Payment(ctx context.Context, obj *storage.Order) (*storage.Payment, error)
+
+	Customer(ctx context.Context, obj *storage.Order) (*storage.Customer, error)
 }
 type OrderLineResolver interface {
 	Product(ctx context.Context, obj *storage.OrderLine) (*storage.Product, error)
+
+	Allocations(ctx context.Context, obj *storage.OrderLine) ([]*storage.Allocation, error)
 }
 type PaymentResolver interface {
 	Amount(ctx context.Context, obj *storage.Payment) (*storage.Money, error)
 }
 type ProductResolver interface {
+	InventoryLevels(ctx context.Context, obj *storage.Product) ([]*storage.InventoryLevel, error)
+
 	Images(ctx context.Context, obj *storage.Product) ([]*storage.Image, error)
 	Collections(ctx context.Context, obj *storage.Product) ([]*storage.Collection, error)
 
@@ -467,6 +714,14 @@ type QueryResolver interface {
 	ProductGroup(ctx context.Context, id string) (*storage.ProductGroup, error)
 	ProductGroupByHandle(ctx context.Context, handle string) (*storage.ProductGroup, error)
 	ProductGroups(ctx context.Context, first *int, after *string, last *int, before *string, query *string, inStock *bool, sortKey *model.ProductSortKeys, reverse *bool, collectionID *string) (*model.ProductGroupConnection, error)
+	Customer(ctx context.Context) (*storage.Customer, error)
+	Customers(ctx context.Context, first *int, after *string, query *string) (*model.CustomerConnection, error)
+	CustomerByID(ctx context.Context, id string) (*storage.Customer, error)
+	DiscountCodes(ctx context.Context, first *int, after *string) (*model.DiscountCodeConnection, error)
+	DiscountAudit(ctx context.Context, first *int, after *string, onlyProblems *bool) ([]*storage.DiscountAuditRow, error)
+	GiftCard(ctx context.Context, id string) (*storage.GiftCard, error)
+	GiftCardAudit(ctx context.Context, first *int, after *string, onlyProblems *bool) ([]*storage.GiftCardAuditRow, error)
+	Locations(ctx context.Context) ([]*storage.Location, error)
 	InventoryAudit(ctx context.Context, first *int, after *string, onlyProblems *bool) ([]*storage.AuditRow, error)
 	TopHolders(ctx context.Context, productID *string, first *int) ([]*storage.CartHolding, error)
 	Order(ctx context.Context, id string) (*storage.Order, error)
@@ -500,12 +755,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "AppliedGiftCard.amountUsed":
+		if e.ComplexityRoot.AppliedGiftCard.AmountUsed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppliedGiftCard.AmountUsed(childComplexity), true
+	case "AppliedGiftCard.balanceAfter":
+		if e.ComplexityRoot.AppliedGiftCard.BalanceAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppliedGiftCard.BalanceAfter(childComplexity), true
+	case "AppliedGiftCard.lastCharacters":
+		if e.ComplexityRoot.AppliedGiftCard.LastCharacters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppliedGiftCard.LastCharacters(childComplexity), true
+
+	case "AuditRow.allocationMismatches":
+		if e.ComplexityRoot.AuditRow.AllocationMismatches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditRow.AllocationMismatches(childComplexity), true
+	case "AuditRow.badLevels":
+		if e.ComplexityRoot.AuditRow.BadLevels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditRow.BadLevels(childComplexity), true
 	case "AuditRow.cartHeld":
 		if e.ComplexityRoot.AuditRow.CartHeld == nil {
 			break
 		}
 
 		return e.ComplexityRoot.AuditRow.CartHeld(childComplexity), true
+	case "AuditRow.customerLimitMismatches":
+		if e.ComplexityRoot.AuditRow.CustomerLimitMismatches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditRow.CustomerLimitMismatches(childComplexity), true
 	case "AuditRow.held":
 		if e.ComplexityRoot.AuditRow.Held == nil {
 			break
@@ -518,6 +810,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditRow.LedgerStock(childComplexity), true
+	case "AuditRow.levelStock":
+		if e.ComplexityRoot.AuditRow.LevelStock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditRow.LevelStock(childComplexity), true
 	case "AuditRow.ok":
 		if e.ComplexityRoot.AuditRow.OK == nil {
 			break
@@ -549,12 +847,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Cart.CreatedAt(childComplexity), true
+	case "Cart.discountTotal":
+		if e.ComplexityRoot.Cart.DiscountTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cart.DiscountTotal(childComplexity), true
+	case "Cart.discounts":
+		if e.ComplexityRoot.Cart.Discounts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cart.Discounts(childComplexity), true
 	case "Cart.expiresAt":
 		if e.ComplexityRoot.Cart.ExpiresAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Cart.ExpiresAt(childComplexity), true
+	case "Cart.giftCards":
+		if e.ComplexityRoot.Cart.GiftCards == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cart.GiftCards(childComplexity), true
 	case "Cart.id":
 		if e.ComplexityRoot.Cart.ID == nil {
 			break
@@ -579,6 +895,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Cart.Subtotal(childComplexity), true
+	case "Cart.total":
+		if e.ComplexityRoot.Cart.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cart.Total(childComplexity), true
 	case "Cart.totalQuantity":
 		if e.ComplexityRoot.Cart.TotalQuantity == nil {
 			break
@@ -591,6 +913,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Cart.UpdatedAt(childComplexity), true
+
+	case "CartDiscount.amount":
+		if e.ComplexityRoot.CartDiscount.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartDiscount.Amount(childComplexity), true
+	case "CartDiscount.applicable":
+		if e.ComplexityRoot.CartDiscount.Applicable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartDiscount.Applicable(childComplexity), true
+	case "CartDiscount.code":
+		if e.ComplexityRoot.CartDiscount.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartDiscount.Code(childComplexity), true
+	case "CartDiscount.reason":
+		if e.ComplexityRoot.CartDiscount.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartDiscount.Reason(childComplexity), true
 
 	case "CartHolding.cart":
 		if e.ComplexityRoot.CartHolding.Cart == nil {
@@ -611,6 +958,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CartHolding.Quantity(childComplexity), true
 
+	case "CartLine.discountedTotal":
+		if e.ComplexityRoot.CartLine.DiscountedTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartLine.DiscountedTotal(childComplexity), true
 	case "CartLine.lineTotal":
 		if e.ComplexityRoot.CartLine.LineTotal == nil {
 			break
@@ -649,6 +1002,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CartPayload.Warnings(childComplexity), true
 
+	case "CartWarning.cartId":
+		if e.ComplexityRoot.CartWarning.CartID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartWarning.CartID(childComplexity), true
 	case "CartWarning.code":
 		if e.ComplexityRoot.CartWarning.Code == nil {
 			break
@@ -779,6 +1138,119 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CollectionPayload.UserErrors(childComplexity), true
 
+	case "Customer.activeCart":
+		if e.ComplexityRoot.Customer.ActiveCart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.ActiveCart(childComplexity), true
+	case "Customer.createdAt":
+		if e.ComplexityRoot.Customer.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.CreatedAt(childComplexity), true
+	case "Customer.email":
+		if e.ComplexityRoot.Customer.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.Email(childComplexity), true
+	case "Customer.firstName":
+		if e.ComplexityRoot.Customer.FirstName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.FirstName(childComplexity), true
+	case "Customer.id":
+		if e.ComplexityRoot.Customer.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.ID(childComplexity), true
+	case "Customer.lastName":
+		if e.ComplexityRoot.Customer.LastName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.LastName(childComplexity), true
+	case "Customer.orders":
+		if e.ComplexityRoot.Customer.Orders == nil {
+			break
+		}
+
+		args, err := ec.field_Customer_orders_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Customer.Orders(childComplexity, args["first"].(*int), args["after"].(*string)), true
+
+	case "CustomerAccessToken.accessToken":
+		if e.ComplexityRoot.CustomerAccessToken.AccessToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerAccessToken.AccessToken(childComplexity), true
+	case "CustomerAccessToken.expiresAt":
+		if e.ComplexityRoot.CustomerAccessToken.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerAccessToken.ExpiresAt(childComplexity), true
+
+	case "CustomerAccessTokenPayload.customerAccessToken":
+		if e.ComplexityRoot.CustomerAccessTokenPayload.CustomerAccessToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerAccessTokenPayload.CustomerAccessToken(childComplexity), true
+	case "CustomerAccessTokenPayload.userErrors":
+		if e.ComplexityRoot.CustomerAccessTokenPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerAccessTokenPayload.UserErrors(childComplexity), true
+
+	case "CustomerConnection.edges":
+		if e.ComplexityRoot.CustomerConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerConnection.Edges(childComplexity), true
+	case "CustomerConnection.pageInfo":
+		if e.ComplexityRoot.CustomerConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerConnection.PageInfo(childComplexity), true
+
+	case "CustomerEdge.cursor":
+		if e.ComplexityRoot.CustomerEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerEdge.Cursor(childComplexity), true
+	case "CustomerEdge.node":
+		if e.ComplexityRoot.CustomerEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerEdge.Node(childComplexity), true
+
+	case "CustomerPayload.customer":
+		if e.ComplexityRoot.CustomerPayload.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerPayload.Customer(childComplexity), true
+	case "CustomerPayload.userErrors":
+		if e.ComplexityRoot.CustomerPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerPayload.UserErrors(childComplexity), true
+
 	case "DeleteCollectionPayload.deletedCollectionId":
 		if e.ComplexityRoot.DeleteCollectionPayload.DeletedCollectionID == nil {
 			break
@@ -792,6 +1264,321 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DeleteCollectionPayload.UserErrors(childComplexity), true
 
+	case "DiscountAuditRow.code":
+		if e.ComplexityRoot.DiscountAuditRow.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountAuditRow.Code(childComplexity), true
+	case "DiscountAuditRow.consumedUses":
+		if e.ComplexityRoot.DiscountAuditRow.ConsumedUses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountAuditRow.ConsumedUses(childComplexity), true
+	case "DiscountAuditRow.discountCodeId":
+		if e.ComplexityRoot.DiscountAuditRow.DiscountCodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountAuditRow.DiscountCodeID(childComplexity), true
+	case "DiscountAuditRow.liveHolds":
+		if e.ComplexityRoot.DiscountAuditRow.LiveHolds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountAuditRow.LiveHolds(childComplexity), true
+	case "DiscountAuditRow.ok":
+		if e.ComplexityRoot.DiscountAuditRow.OK == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountAuditRow.OK(childComplexity), true
+	case "DiscountAuditRow.orderMismatches":
+		if e.ComplexityRoot.DiscountAuditRow.OrderMismatches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountAuditRow.OrderMismatches(childComplexity), true
+	case "DiscountAuditRow.strayUses":
+		if e.ComplexityRoot.DiscountAuditRow.StrayUses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountAuditRow.StrayUses(childComplexity), true
+	case "DiscountAuditRow.usageLimit":
+		if e.ComplexityRoot.DiscountAuditRow.UsageLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountAuditRow.UsageLimit(childComplexity), true
+	case "DiscountAuditRow.usesCount":
+		if e.ComplexityRoot.DiscountAuditRow.UsesCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountAuditRow.UsesCount(childComplexity), true
+	case "DiscountAuditRow.usesHeld":
+		if e.ComplexityRoot.DiscountAuditRow.UsesHeld == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountAuditRow.UsesHeld(childComplexity), true
+
+	case "DiscountCode.active":
+		if e.ComplexityRoot.DiscountCode.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountCode.Active(childComplexity), true
+	case "DiscountCode.appliesTo":
+		if e.ComplexityRoot.DiscountCode.AppliesTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountCode.AppliesTo(childComplexity), true
+	case "DiscountCode.code":
+		if e.ComplexityRoot.DiscountCode.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountCode.Code(childComplexity), true
+	case "DiscountCode.currencyCode":
+		if e.ComplexityRoot.DiscountCode.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountCode.Currency(childComplexity), true
+	case "DiscountCode.endsAt":
+		if e.ComplexityRoot.DiscountCode.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountCode.EndsAt(childComplexity), true
+	case "DiscountCode.id":
+		if e.ComplexityRoot.DiscountCode.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountCode.ID(childComplexity), true
+	case "DiscountCode.kind":
+		if e.ComplexityRoot.DiscountCode.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountCode.Kind(childComplexity), true
+	case "DiscountCode.minimumSubtotal":
+		if e.ComplexityRoot.DiscountCode.MinimumSubtotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountCode.MinimumSubtotal(childComplexity), true
+	case "DiscountCode.oncePerCustomer":
+		if e.ComplexityRoot.DiscountCode.OncePerCustomer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountCode.OncePerCustomer(childComplexity), true
+	case "DiscountCode.startsAt":
+		if e.ComplexityRoot.DiscountCode.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountCode.StartsAt(childComplexity), true
+	case "DiscountCode.usageLimit":
+		if e.ComplexityRoot.DiscountCode.UsageLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountCode.UsageLimit(childComplexity), true
+	case "DiscountCode.usesCount":
+		if e.ComplexityRoot.DiscountCode.UsesCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountCode.UsesCount(childComplexity), true
+	case "DiscountCode.usesHeld":
+		if e.ComplexityRoot.DiscountCode.UsesHeld == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountCode.UsesHeld(childComplexity), true
+	case "DiscountCode.value":
+		if e.ComplexityRoot.DiscountCode.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountCode.Value(childComplexity), true
+
+	case "DiscountCodeConnection.edges":
+		if e.ComplexityRoot.DiscountCodeConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountCodeConnection.Edges(childComplexity), true
+	case "DiscountCodeConnection.pageInfo":
+		if e.ComplexityRoot.DiscountCodeConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountCodeConnection.PageInfo(childComplexity), true
+
+	case "DiscountCodeEdge.cursor":
+		if e.ComplexityRoot.DiscountCodeEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountCodeEdge.Cursor(childComplexity), true
+	case "DiscountCodeEdge.node":
+		if e.ComplexityRoot.DiscountCodeEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountCodeEdge.Node(childComplexity), true
+
+	case "DiscountCodePayload.discountCode":
+		if e.ComplexityRoot.DiscountCodePayload.DiscountCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountCodePayload.DiscountCode(childComplexity), true
+	case "DiscountCodePayload.userErrors":
+		if e.ComplexityRoot.DiscountCodePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountCodePayload.UserErrors(childComplexity), true
+
+	case "DiscountScope.allProducts":
+		if e.ComplexityRoot.DiscountScope.AllProducts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountScope.AllProducts(childComplexity), true
+	case "DiscountScope.collections":
+		if e.ComplexityRoot.DiscountScope.Collections == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountScope.Collections(childComplexity), true
+	case "DiscountScope.productGroups":
+		if e.ComplexityRoot.DiscountScope.ProductGroups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountScope.ProductGroups(childComplexity), true
+	case "DiscountScope.products":
+		if e.ComplexityRoot.DiscountScope.Products == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountScope.Products(childComplexity), true
+
+	case "GiftCard.balance":
+		if e.ComplexityRoot.GiftCard.Balance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCard.Balance(childComplexity), true
+	case "GiftCard.disabled":
+		if e.ComplexityRoot.GiftCard.Disabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCard.Disabled(childComplexity), true
+	case "GiftCard.expiresAt":
+		if e.ComplexityRoot.GiftCard.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCard.ExpiresAt(childComplexity), true
+	case "GiftCard.held":
+		if e.ComplexityRoot.GiftCard.Held == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCard.Held(childComplexity), true
+	case "GiftCard.id":
+		if e.ComplexityRoot.GiftCard.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCard.ID(childComplexity), true
+	case "GiftCard.initialValue":
+		if e.ComplexityRoot.GiftCard.InitialValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCard.InitialValue(childComplexity), true
+	case "GiftCard.lastCharacters":
+		if e.ComplexityRoot.GiftCard.LastCharacters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCard.LastCharacters(childComplexity), true
+
+	case "GiftCardAuditRow.balance":
+		if e.ComplexityRoot.GiftCardAuditRow.Balance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCardAuditRow.Balance(childComplexity), true
+	case "GiftCardAuditRow.giftCardId":
+		if e.ComplexityRoot.GiftCardAuditRow.GiftCardID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCardAuditRow.GiftCardID(childComplexity), true
+	case "GiftCardAuditRow.held":
+		if e.ComplexityRoot.GiftCardAuditRow.Held == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCardAuditRow.Held(childComplexity), true
+	case "GiftCardAuditRow.ledgerBalance":
+		if e.ComplexityRoot.GiftCardAuditRow.LedgerBalance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCardAuditRow.LedgerBalance(childComplexity), true
+	case "GiftCardAuditRow.liveHolds":
+		if e.ComplexityRoot.GiftCardAuditRow.LiveHolds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCardAuditRow.LiveHolds(childComplexity), true
+	case "GiftCardAuditRow.ok":
+		if e.ComplexityRoot.GiftCardAuditRow.OK == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCardAuditRow.OK(childComplexity), true
+	case "GiftCardAuditRow.strayHolds":
+		if e.ComplexityRoot.GiftCardAuditRow.StrayHolds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCardAuditRow.StrayHolds(childComplexity), true
+
+	case "GiftCardPayload.code":
+		if e.ComplexityRoot.GiftCardPayload.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCardPayload.Code(childComplexity), true
+	case "GiftCardPayload.giftCard":
+		if e.ComplexityRoot.GiftCardPayload.GiftCard == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCardPayload.GiftCard(childComplexity), true
+	case "GiftCardPayload.userErrors":
+		if e.ComplexityRoot.GiftCardPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCardPayload.UserErrors(childComplexity), true
+
 	case "Image.altText":
 		if e.ComplexityRoot.Image.AltText == nil {
 			break
@@ -804,6 +1591,57 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Image.URL(childComplexity), true
+
+	case "InventoryLevel.location":
+		if e.ComplexityRoot.InventoryLevel.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryLevel.Location(childComplexity), true
+	case "InventoryLevel.stock":
+		if e.ComplexityRoot.InventoryLevel.Stock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryLevel.Stock(childComplexity), true
+
+	case "Location.active":
+		if e.ComplexityRoot.Location.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Location.Active(childComplexity), true
+	case "Location.id":
+		if e.ComplexityRoot.Location.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Location.ID(childComplexity), true
+	case "Location.name":
+		if e.ComplexityRoot.Location.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Location.Name(childComplexity), true
+	case "Location.priority":
+		if e.ComplexityRoot.Location.Priority == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Location.Priority(childComplexity), true
+
+	case "LocationPayload.location":
+		if e.ComplexityRoot.LocationPayload.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LocationPayload.Location(childComplexity), true
+	case "LocationPayload.userErrors":
+		if e.ComplexityRoot.LocationPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LocationPayload.UserErrors(childComplexity), true
 
 	case "Money.amount":
 		if e.ComplexityRoot.Money.Amount == nil {
@@ -840,6 +1678,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddToCart(childComplexity, args["input"].(model.AddToCartInput)), true
+	case "Mutation.adjustGiftCard":
+		if e.ComplexityRoot.Mutation.AdjustGiftCard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_adjustGiftCard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AdjustGiftCard(childComplexity, args["giftCardId"].(string), args["amount"].(string), args["reason"].(string)), true
 	case "Mutation.adjustStock":
 		if e.ComplexityRoot.Mutation.AdjustStock == nil {
 			break
@@ -873,6 +1722,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelOrder(childComplexity, args["input"].(model.CancelOrderInput)), true
+	case "Mutation.cartApplyDiscountCode":
+		if e.ComplexityRoot.Mutation.CartApplyDiscountCode == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cartApplyDiscountCode_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CartApplyDiscountCode(childComplexity, args["cartId"].(string), args["code"].(string)), true
+	case "Mutation.cartApplyGiftCard":
+		if e.ComplexityRoot.Mutation.CartApplyGiftCard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cartApplyGiftCard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CartApplyGiftCard(childComplexity, args["cartId"].(string), args["code"].(string)), true
+	case "Mutation.cartAttachCustomer":
+		if e.ComplexityRoot.Mutation.CartAttachCustomer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cartAttachCustomer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CartAttachCustomer(childComplexity, args["cartId"].(string)), true
+	case "Mutation.cartRemoveDiscountCode":
+		if e.ComplexityRoot.Mutation.CartRemoveDiscountCode == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cartRemoveDiscountCode_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CartRemoveDiscountCode(childComplexity, args["cartId"].(string), args["code"].(string)), true
+	case "Mutation.cartRemoveGiftCard":
+		if e.ComplexityRoot.Mutation.CartRemoveGiftCard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cartRemoveGiftCard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CartRemoveGiftCard(childComplexity, args["cartId"].(string), args["lastCharacters"].(string)), true
 	case "Mutation.checkout":
 		if e.ComplexityRoot.Mutation.Checkout == nil {
 			break
@@ -917,6 +1821,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateCollection(childComplexity, args["input"].(model.CreateCollectionInput)), true
+	case "Mutation.createDiscountCode":
+		if e.ComplexityRoot.Mutation.CreateDiscountCode == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createDiscountCode_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateDiscountCode(childComplexity, args["input"].(model.CreateDiscountCodeInput)), true
+	case "Mutation.createGiftCard":
+		if e.ComplexityRoot.Mutation.CreateGiftCard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createGiftCard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateGiftCard(childComplexity, args["input"].(model.CreateGiftCardInput)), true
+	case "Mutation.createLocation":
+		if e.ComplexityRoot.Mutation.CreateLocation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createLocation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateLocation(childComplexity, args["input"].(model.CreateLocationInput)), true
 	case "Mutation.createProduct":
 		if e.ComplexityRoot.Mutation.CreateProduct == nil {
 			break
@@ -950,6 +1887,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateWebhookEndpoint(childComplexity, args["input"].(model.CreateWebhookEndpointInput)), true
+	case "Mutation.customerAccessTokenCreate":
+		if e.ComplexityRoot.Mutation.CustomerAccessTokenCreate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_customerAccessTokenCreate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CustomerAccessTokenCreate(childComplexity, args["input"].(model.CustomerAccessTokenCreateInput)), true
+	case "Mutation.customerAccessTokenDelete":
+		if e.ComplexityRoot.Mutation.CustomerAccessTokenDelete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.CustomerAccessTokenDelete(childComplexity), true
+	case "Mutation.customerCreate":
+		if e.ComplexityRoot.Mutation.CustomerCreate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_customerCreate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CustomerCreate(childComplexity, args["input"].(model.CustomerCreateInput)), true
+	case "Mutation.customerRecover":
+		if e.ComplexityRoot.Mutation.CustomerRecover == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_customerRecover_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CustomerRecover(childComplexity, args["email"].(string)), true
+	case "Mutation.customerResetPassword":
+		if e.ComplexityRoot.Mutation.CustomerResetPassword == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_customerResetPassword_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CustomerResetPassword(childComplexity, args["resetToken"].(string), args["password"].(string)), true
 	case "Mutation.deleteCollection":
 		if e.ComplexityRoot.Mutation.DeleteCollection == nil {
 			break
@@ -983,6 +1970,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteWebhookEndpoint(childComplexity, args["id"].(string)), true
+	case "Mutation.disableGiftCard":
+		if e.ComplexityRoot.Mutation.DisableGiftCard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_disableGiftCard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DisableGiftCard(childComplexity, args["giftCardId"].(string)), true
 	case "Mutation.redeliverWebhook":
 		if e.ComplexityRoot.Mutation.RedeliverWebhook == nil {
 			break
@@ -1049,6 +2047,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateCollection(childComplexity, args["input"].(model.UpdateCollectionInput)), true
+	case "Mutation.updateDiscountCode":
+		if e.ComplexityRoot.Mutation.UpdateDiscountCode == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateDiscountCode_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateDiscountCode(childComplexity, args["input"].(model.UpdateDiscountCodeInput)), true
+	case "Mutation.updateLocation":
+		if e.ComplexityRoot.Mutation.UpdateLocation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateLocation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateLocation(childComplexity, args["input"].(model.UpdateLocationInput)), true
 	case "Mutation.updateProduct":
 		if e.ComplexityRoot.Mutation.UpdateProduct == nil {
 			break
@@ -1089,12 +2109,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.CreatedAt(childComplexity), true
+	case "Order.customer":
+		if e.ComplexityRoot.Order.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.Customer(childComplexity), true
+	case "Order.discountTotal":
+		if e.ComplexityRoot.Order.DiscountTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.DiscountTotal(childComplexity), true
 	case "Order.email":
 		if e.ComplexityRoot.Order.Email == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Order.Email(childComplexity), true
+	case "Order.giftCardTotal":
+		if e.ComplexityRoot.Order.GiftCardTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.GiftCardTotal(childComplexity), true
 	case "Order.id":
 		if e.ComplexityRoot.Order.ID == nil {
 			break
@@ -1158,6 +2196,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.OrderEdge.Node(childComplexity), true
 
+	case "OrderLine.allocations":
+		if e.ComplexityRoot.OrderLine.Allocations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderLine.Allocations(childComplexity), true
+	case "OrderLine.discount":
+		if e.ComplexityRoot.OrderLine.Discount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderLine.Discount(childComplexity), true
 	case "OrderLine.lineTotal":
 		if e.ComplexityRoot.OrderLine.LineTotal == nil {
 			break
@@ -1194,6 +2244,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OrderLine.UnitPrice(childComplexity), true
+
+	case "OrderLineAllocation.location":
+		if e.ComplexityRoot.OrderLineAllocation.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderLineAllocation.Location(childComplexity), true
+	case "OrderLineAllocation.quantity":
+		if e.ComplexityRoot.OrderLineAllocation.Quantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderLineAllocation.Quantity(childComplexity), true
 
 	case "OrderPayload.order":
 		if e.ComplexityRoot.OrderPayload.Order == nil {
@@ -1337,6 +2400,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Product.Images(childComplexity), true
+	case "Product.inventoryLevels":
+		if e.ComplexityRoot.Product.InventoryLevels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Product.InventoryLevels(childComplexity), true
+	case "Product.limitPerCustomer":
+		if e.ComplexityRoot.Product.LimitPerCustomer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Product.LimitPerCustomer(childComplexity), true
 	case "Product.lowStockThreshold":
 		if e.ComplexityRoot.Product.LowStockThreshold == nil {
 			break
@@ -1588,6 +2663,78 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Collections(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.customer":
+		if e.ComplexityRoot.Query.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Customer(childComplexity), true
+	case "Query.customerById":
+		if e.ComplexityRoot.Query.CustomerByID == nil {
+			break
+		}
+
+		args, err := ec.field_Query_customerById_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CustomerByID(childComplexity, args["id"].(string)), true
+	case "Query.customers":
+		if e.ComplexityRoot.Query.Customers == nil {
+			break
+		}
+
+		args, err := ec.field_Query_customers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Customers(childComplexity, args["first"].(*int), args["after"].(*string), args["query"].(*string)), true
+	case "Query.discountAudit":
+		if e.ComplexityRoot.Query.DiscountAudit == nil {
+			break
+		}
+
+		args, err := ec.field_Query_discountAudit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DiscountAudit(childComplexity, args["first"].(*int), args["after"].(*string), args["onlyProblems"].(*bool)), true
+	case "Query.discountCodes":
+		if e.ComplexityRoot.Query.DiscountCodes == nil {
+			break
+		}
+
+		args, err := ec.field_Query_discountCodes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DiscountCodes(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.giftCard":
+		if e.ComplexityRoot.Query.GiftCard == nil {
+			break
+		}
+
+		args, err := ec.field_Query_giftCard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.GiftCard(childComplexity, args["id"].(string)), true
+	case "Query.giftCardAudit":
+		if e.ComplexityRoot.Query.GiftCardAudit == nil {
+			break
+		}
+
+		args, err := ec.field_Query_giftCardAudit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.GiftCardAudit(childComplexity, args["first"].(*int), args["after"].(*string), args["onlyProblems"].(*bool)), true
 
 	case "Query.inventoryAudit":
 		if e.ComplexityRoot.Query.InventoryAudit == nil {
@@ -1600,6 +2747,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.InventoryAudit(childComplexity, args["first"].(*int), args["after"].(*string), args["onlyProblems"].(*bool)), true
+	case "Query.locations":
+		if e.ComplexityRoot.Query.Locations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Locations(childComplexity), true
 	case "Query.order":
 		if e.ComplexityRoot.Query.Order == nil {
 			break
@@ -1974,9 +3127,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CheckoutInput", ec.unmarshalInputCheckoutInput),
 			graphql.NewInputUnmarshaler("ConfirmPaymentInput", ec.unmarshalInputConfirmPaymentInput),
 			graphql.NewInputUnmarshaler("CreateCollectionInput", ec.unmarshalInputCreateCollectionInput),
+			graphql.NewInputUnmarshaler("CreateDiscountCodeInput", ec.unmarshalInputCreateDiscountCodeInput),
+			graphql.NewInputUnmarshaler("CreateGiftCardInput", ec.unmarshalInputCreateGiftCardInput),
+			graphql.NewInputUnmarshaler("CreateLocationInput", ec.unmarshalInputCreateLocationInput),
 			graphql.NewInputUnmarshaler("CreateProductGroupInput", ec.unmarshalInputCreateProductGroupInput),
 			graphql.NewInputUnmarshaler("CreateProductInput", ec.unmarshalInputCreateProductInput),
 			graphql.NewInputUnmarshaler("CreateWebhookEndpointInput", ec.unmarshalInputCreateWebhookEndpointInput),
+			graphql.NewInputUnmarshaler("CustomerAccessTokenCreateInput", ec.unmarshalInputCustomerAccessTokenCreateInput),
+			graphql.NewInputUnmarshaler("CustomerCreateInput", ec.unmarshalInputCustomerCreateInput),
 			graphql.NewInputUnmarshaler("ImageInput", ec.unmarshalInputImageInput),
 			graphql.NewInputUnmarshaler("ProductOptionInput", ec.unmarshalInputProductOptionInput),
 			graphql.NewInputUnmarshaler("RemoveCartLineInput", ec.unmarshalInputRemoveCartLineInput),
@@ -1985,6 +3143,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SetStockItem", ec.unmarshalInputSetStockItem),
 			graphql.NewInputUnmarshaler("UpdateCartLineInput", ec.unmarshalInputUpdateCartLineInput),
 			graphql.NewInputUnmarshaler("UpdateCollectionInput", ec.unmarshalInputUpdateCollectionInput),
+			graphql.NewInputUnmarshaler("UpdateDiscountCodeInput", ec.unmarshalInputUpdateDiscountCodeInput),
+			graphql.NewInputUnmarshaler("UpdateLocationInput", ec.unmarshalInputUpdateLocationInput),
 			graphql.NewInputUnmarshaler("UpdateProductGroupInput", ec.unmarshalInputUpdateProductGroupInput),
 			graphql.NewInputUnmarshaler("UpdateProductInput", ec.unmarshalInputUpdateProductInput),
 			graphql.NewInputUnmarshaler("UpdateWebhookEndpointInput", ec.unmarshalInputUpdateWebhookEndpointInput),
@@ -2105,6 +3265,14 @@ type Cart {
   expiresAt: Time!
   "Whether the cart is active, expired or checked out."
   status: CartStatus!
+  "The cart's discount code (none or one), and whether it applies now."
+  discounts: [CartDiscount!]!
+  "What the discount code takes off the subtotal (the lines' discounts together)."
+  discountTotal: Money!
+  "The gift cards applied, and what each would pay."
+  giftCards: [AppliedGiftCard!]!
+  "subtotal − discountTotal − what the gift cards pay, never below 0: what the payment provider will be asked for at today's prices."
+  total: Money!
 }
 
 "A product in a cart and the units the cart holds of it."
@@ -2115,6 +3283,8 @@ type CartLine {
   quantity: Int!
   "quantity × the product's current price."
   lineTotal: Money!
+  "lineTotal less this line's share of the cart's discount."
+  discountedTotal: Money!
 }
 
 """
@@ -2128,12 +3298,18 @@ enum CartStatus {
   EXPIRED
   "Turned into an order: no changes."
   CHECKED_OUT
+  "Merged into a customer's cart at sign-in (cartAttachCustomer): no lines, no changes."
+  MERGED
 }
 
 "Why a cart mutation that applied did less than asked (` + "`" + `CartWarning.code` + "`" + `)."
 enum CartWarningCode {
   "allowPartial reserved fewer units than requested."
   QUANTITY_REDUCED
+  "cartAttachCustomer merged this cart into the customer's cart: use cartId from now on."
+  CART_MERGED
+  "cartAttachCustomer kept fewer units of a product than the guest cart held (a cap or limitPerCustomer); the rest were released."
+  MERGE_QUANTITY_REDUCED
 }
 
 "A cart mutation applied, but not entirely as asked."
@@ -2148,6 +3324,8 @@ type CartWarning {
   requested: Int
   "On QUANTITY_REDUCED: the units reserved."
   reserved: Int
+  "On CART_MERGED: the customer's cart the lines went to."
+  cartId: ID
 }
 
 "The answer of a cart mutation."
@@ -2242,6 +3420,8 @@ type Product {
   stock: Int! @admin
   "Units reserved by live carts (admin only)."
   held: Int! @admin
+  "The units on hand per location, in location id order (admin only); they sum to stock."
+  inventoryLevels: [InventoryLevel!]! @admin
   """
   The product's URL slug, unique: lower-case letters, digits and single
   hyphens, 1-255 characters.
@@ -2255,6 +3435,8 @@ type Product {
   createdAt: Time!
   "STOCK_LOW fires when available falls to this or below (admin only; null: never)."
   lowStockThreshold: Int @admin
+  "At most this many units per customer, over their carts and pending or placed orders (null: no limit; only customers' carts may add it)."
+  limitPerCustomer: Int
   "The group the product is a variant of (null: ungrouped)."
   group: ProductGroup
   "Its value of each of its group's options, in the group's option order ([] when ungrouped)."
@@ -2390,6 +3572,8 @@ input CreateProductInput {
   images: [ImageInput!]
   "STOCK_LOW fires when available falls to this or below (at least 0)."
   lowStockThreshold: Int
+  "At most this many units per customer (at least 1; absent or null: no limit)."
+  limitPerCustomer: Int
   "Makes retries safe: a repeat creates nothing and answers what the first attempt did."
   idempotencyKey: String
   "Makes the product a variant of this group."
@@ -2416,6 +3600,8 @@ input UpdateProductInput {
   images: [ImageInput!]
   "Sets the STOCK_LOW threshold; null clears it, absent leaves it."
   lowStockThreshold: Int
+  "Sets the per-customer limit (at least 1); null removes it, absent leaves it. The customers' counts are recounted."
+  limitPerCustomer: Int
   "Moves the product into this group; null takes it out of its group, absent leaves it."
   groupId: ID
   "The variant's value of each of its group's options (with groupId, of the new group)."
@@ -2647,12 +3833,489 @@ extend type Subscription {
   stockChanged(productIds: [ID!]!): StockLevel!
 }
 `, BuiltIn: false},
+	{Name: "../schema/customers.graphqls", Input: `# Customer accounts: sign-up and sign-in with a password, bearer
+# access tokens, carts that belong to a customer, order history, and
+# products limited per customer. See docs/customers.md.
+
+"""
+A shopper's account. Signed in, a customer sends its access token as
+` + "`" + `Authorization: Bearer <accessToken>` + "`" + `; carts it makes or attaches are its own.
+"""
+type Customer {
+  "The customer's id."
+  id: ID!
+  "The sign-in email, lowercased."
+  email: String!
+  "The first name, if given."
+  firstName: String
+  "The last name, if given."
+  lastName: String
+  "When the account was made."
+  createdAt: Time!
+  "The customer's orders, newest first."
+  orders(first: Int = 20, after: String): OrderConnection!
+  "The customer's most recently changed live cart (null if none)."
+  activeCart: Cart
+}
+
+"A bearer token for a signed-in customer (shown once: only its hash is stored)."
+type CustomerAccessToken {
+  "Send as ` + "`" + `Authorization: Bearer <accessToken>` + "`" + `; it starts with ` + "`" + `hfc_` + "`" + `."
+  accessToken: String!
+  "When the token stops working (CUSTOMER_TOKEN_TTL after it was issued)."
+  expiresAt: Time!
+}
+
+"The answer of customerCreate."
+type CustomerPayload {
+  "The new customer (null when refused)."
+  customer: Customer
+  "Why the sign-up was refused (EMAIL_TAKEN, PASSWORD_TOO_WEAK, INVALID_INPUT)."
+  userErrors: [UserError!]!
+}
+
+"The answer of a mutation that signs a customer in."
+type CustomerAccessTokenPayload {
+  "The new access token (null when refused)."
+  customerAccessToken: CustomerAccessToken
+  "Why it was refused (INVALID_CREDENTIALS, RESET_TOKEN_INVALID, PASSWORD_TOO_WEAK). Too many attempts are a top-level RATE_LIMITED error with retryAfterMs."
+  userErrors: [UserError!]!
+}
+
+"A new account."
+input CustomerCreateInput {
+  "A plain address such as ada@example.com; unique, whatever its case."
+  email: String!
+  "8 to 256 characters, not the email itself; no composition rules."
+  password: String!
+  "Optional, at most 200 characters."
+  firstName: String
+  "Optional, at most 200 characters."
+  lastName: String
+}
+
+"Credentials to sign in with."
+input CustomerAccessTokenCreateInput {
+  "The account's email (any case)."
+  email: String!
+  "The account's password."
+  password: String!
+}
+
+"A customer in a connection, with its cursor."
+type CustomerEdge {
+  "Pass as ` + "`" + `after` + "`" + ` to page from this customer."
+  cursor: String!
+  "The customer."
+  node: Customer!
+}
+
+"A page of customers."
+type CustomerConnection {
+  "The page's customers, newest first."
+  edges: [CustomerEdge!]!
+  "Where the page sits, for the next one."
+  pageInfo: PageInfo!
+}
+
+extend type Query {
+  "The signed-in customer (null without a valid customer token)."
+  customer: Customer
+  "Customers, newest first (admin); query keeps those whose email or names contain it."
+  customers(first: Int = 20, after: String, query: String): CustomerConnection! @admin
+  "A customer by id (admin; null if there is none)."
+  customerById(id: ID!): Customer @admin
+}
+
+extend type Mutation {
+  "Makes an account. It does not sign in: customerAccessTokenCreate does."
+  customerCreate(input: CustomerCreateInput!): CustomerPayload!
+  """
+  Signs in: a new access token for the email and password. An unknown email
+  and a wrong password get the same answer (INVALID_CREDENTIALS); attempts
+  are limited per email and per client address (RATE_LIMITED).
+  """
+  customerAccessTokenCreate(input: CustomerAccessTokenCreateInput!): CustomerAccessTokenPayload!
+  "Signs out: revokes the customer token the request carries; false if it carries none that is valid."
+  customerAccessTokenDelete: Boolean!
+  """
+  Starts a password reset: for an account with this email, a
+  CUSTOMER_PASSWORD_RESET webhook event carries a single-use reset token
+  valid an hour. Always true, whether or not the account exists.
+  """
+  customerRecover(email: String!): Boolean!
+  "Sets a new password with a reset token; every other token of the customer is revoked, and a new one returned."
+  customerResetPassword(resetToken: String!, password: String!): CustomerAccessTokenPayload!
+  """
+  Gives a guest cart to the signed-in customer (customer token required).
+  Without a live cart of their own it becomes theirs; otherwise it merges
+  into theirs in one transaction (warnings CART_MERGED, with the cart to use
+  from now on, and MERGE_QUANTITY_REDUCED for what the caps released) and
+  ends MERGED.
+  """
+  cartAttachCustomer(cartId: ID!): CartPayload!
+}
+`, BuiltIn: false},
+	{Name: "../schema/discounts.graphqls", Input: `# Discounts: codes a shopper applies to a cart, whose uses are held like
+# stock (see docs/discounts.md).
+
+"How a discount code takes money off."
+enum DiscountKind {
+  "A percentage of each eligible line, rounded half-even to the minor unit per line."
+  PERCENTAGE
+  "An amount, spread over the eligible lines in proportion (remainders to the largest lines)."
+  FIXED_AMOUNT
+}
+
+"A discount code (admin)."
+type DiscountCode {
+  "The code's id."
+  id: ID!
+  "The code as it was created; shoppers may type it in any case."
+  code: String!
+  "PERCENTAGE or FIXED_AMOUNT."
+  kind: DiscountKind!
+  "\"15\" (percent) or \"5.00\" (an amount in currencyCode)."
+  value: String!
+  "The currency of a FIXED_AMOUNT and of minimumSubtotal (null for a percentage without a minimum)."
+  currencyCode: String
+  "The cart subtotal below which the code gives nothing."
+  minimumSubtotal: Money
+  "When the code starts to apply (null: at once)."
+  startsAt: Time
+  "When the code stops applying (null: never)."
+  endsAt: Time
+  "How many uses there may be at most, held and consumed together (null: no limit)."
+  usageLimit: Int
+  "Whether a customer may use it once only (it then needs a signed-in customer's cart)."
+  oncePerCustomer: Boolean!
+  "Uses held by live carts and orders awaiting payment."
+  usesHeld: Int!
+  "Uses consumed by placed orders."
+  usesCount: Int!
+  "What the code applies to."
+  appliesTo: DiscountScope!
+  "Whether the code can be applied (an admin switch; startsAt and endsAt apply too)."
+  active: Boolean!
+}
+
+"What a discount code applies to: every product, or the products listed, those of the groups and those of the collections."
+type DiscountScope {
+  "True when the code names no product, group or collection."
+  allProducts: Boolean!
+  "Products the code applies to."
+  products: [Product!]!
+  "Product groups whose variants the code applies to."
+  productGroups: [ProductGroup!]!
+  "Collections whose products the code applies to."
+  collections: [Collection!]!
+}
+
+"A code on a cart, and what it does now."
+type CartDiscount {
+  "The code as it was created."
+  code: String!
+  "Whether it gives its discount now; a code that does not stays on the cart, keeps its use, and applies again once its condition holds."
+  applicable: Boolean!
+  "Why it does not apply (null when it does): DISCOUNT_CODE_NOT_ACTIVE, MINIMUM_SUBTOTAL_NOT_MET, DISCOUNT_CODE_NOT_APPLICABLE (no line in its scope) or CURRENCY_MISMATCH."
+  reason: ErrorCode
+  "What it takes off the cart's subtotal (0.00 when it does not apply)."
+  amount: Money!
+}
+
+"A new discount code (admin)."
+input CreateDiscountCodeInput {
+  "1-64 letters, digits, '-' and '_'; unique whatever its case."
+  code: String!
+  "PERCENTAGE or FIXED_AMOUNT."
+  kind: DiscountKind!
+  "\"15\" or \"12.5\" (percent, above 0 and at most 100) or \"5.00\" (an amount)."
+  value: String!
+  "Required for FIXED_AMOUNT and with a minimum."
+  currencyCode: String
+  "The cart subtotal below which the code gives nothing, in currencyCode."
+  minimumSubtotalAmount: String
+  "When the code starts to apply."
+  startsAt: Time
+  "When it stops applying."
+  endsAt: Time
+  "The most uses, held and consumed together (none: no limit)."
+  usageLimit: Int
+  "Once per customer (needs a signed-in customer's cart)."
+  oncePerCustomer: Boolean = false
+  "Products the code applies to."
+  productIds: [ID!]
+  "Product groups the code applies to."
+  productGroupIds: [ID!]
+  "Collections the code applies to (none of the three: every product)."
+  collectionIds: [ID!]
+}
+
+"Changes to a discount code (admin); fields left out stay as they are."
+input UpdateDiscountCodeInput {
+  "The code to change."
+  discountCodeId: ID!
+  "Switch the code on or off (carts holding it keep it, with applicable: false)."
+  active: Boolean
+  "A new end."
+  endsAt: Time
+  "A new limit; not below usesHeld + usesCount."
+  usageLimit: Int
+}
+
+"The answer of a discount code mutation."
+type DiscountCodePayload {
+  "The code as it is now (null when refused)."
+  discountCode: DiscountCode
+  "Why the mutation was refused (empty when it applied)."
+  userErrors: [UserError!]!
+}
+
+"An edge of DiscountCodeConnection."
+type DiscountCodeEdge {
+  "Where this code is in the list."
+  cursor: String!
+  "The code."
+  node: DiscountCode!
+}
+
+"A page of discount codes, newest first."
+type DiscountCodeConnection {
+  "The codes of the page."
+  edges: [DiscountCodeEdge!]!
+  "Where the page is."
+  pageInfo: PageInfo!
+}
+
+"""
+One discount code's books: ok when usesHeld = liveHolds, usesCount =
+consumedUses, their sum is within usageLimit, no use is left on anything
+else and every order's lines carry its whole discount.
+"""
+type DiscountAuditRow {
+  "The code audited."
+  discountCodeId: ID!
+  "Its code."
+  code: String!
+  "Its limit (null: none)."
+  usageLimit: Int
+  "Held uses, as recorded on the code."
+  usesHeld: Int!
+  "Consumed uses, as recorded on the code."
+  usesCount: Int!
+  "Uses held by active carts and orders awaiting payment."
+  liveHolds: Int!
+  "Uses consumed by placed orders."
+  consumedUses: Int!
+  "Uses of anything else (an expired cart, an unpaid or cancelled order): 0 when ok."
+  strayUses: Int!
+  "Orders whose lines' discounts do not add up to the order's discount: 0 when ok."
+  orderMismatches: Int!
+  "Whether the books agree."
+  ok: Boolean!
+}
+
+extend type Query {
+  "Every discount code, newest first (admin)."
+  discountCodes(first: Int = 20, after: String): DiscountCodeConnection! @admin
+  "Recomputes discount codes' books from their uses (admin), in id order, a page at a time (see inventoryAudit)."
+  discountAudit(first: Int = 100, after: ID, onlyProblems: Boolean = false): [DiscountAuditRow!]! @admin
+}
+
+extend type Mutation {
+  """
+  Applies a discount code to the cart (matched whatever its case), taking
+  one of its uses for as long as the cart or its order awaiting payment
+  lives; a cart has one code, and applying another gives the first one's
+  use back. Refused with DISCOUNT_CODE_NOT_FOUND, DISCOUNT_CODE_NOT_ACTIVE,
+  DISCOUNT_CODE_EXHAUSTED (no use left), DISCOUNT_CODE_ALREADY_USED and
+  CUSTOMER_REQUIRED (oncePerCustomer). A code whose minimum or scope is not
+  met yet is applied, with applicable: false.
+  """
+  cartApplyDiscountCode(cartId: ID!, code: String!): CartPayload!
+  "Takes the code off the cart and gives its use back (a code the cart does not have is no error)."
+  cartRemoveDiscountCode(cartId: ID!, code: String!): CartPayload!
+  "Creates a discount code (admin)."
+  createDiscountCode(input: CreateDiscountCodeInput!): DiscountCodePayload! @admin
+  "Switches a code on or off, moves its end or changes its limit (admin)."
+  updateDiscountCode(input: UpdateDiscountCodeInput!): DiscountCodePayload! @admin
+}
+`, BuiltIn: false},
+	{Name: "../schema/giftcards.graphqls", Input: `# Gift cards: balances held like stock (see docs/giftcards.md).
+
+"A gift card (admin). Its code is shown once, by createGiftCard; afterwards it is known by its last characters."
+type GiftCard {
+  "The card's id."
+  id: ID!
+  "The last 4 characters of its code."
+  lastCharacters: String!
+  "What it was issued for."
+  initialValue: Money!
+  "What it is worth now: initialValue plus its ledger's movements."
+  balance: Money!
+  "What orders awaiting payment hold of the balance."
+  held: Money!
+  "When it stops being accepted (null: never)."
+  expiresAt: Time
+  "Whether an admin switched it off."
+  disabled: Boolean!
+}
+
+"A gift card on a cart, and what it would pay at checkout with the cart as it is."
+type AppliedGiftCard {
+  "The last 4 characters of its code."
+  lastCharacters: String!
+  "What it pays of the cart's total (cards pay in ascending card order, each up to what it has)."
+  amountUsed: Money!
+  "What it would have left (balance less holds less amountUsed)."
+  balanceAfter: Money!
+}
+
+"A new gift card (admin)."
+input CreateGiftCardInput {
+  "Its value, such as \"50.00\"."
+  initialValue: String!
+  "Its currency: it pays carts in that currency only."
+  currencyCode: String!
+  "When it stops being accepted."
+  expiresAt: Time
+}
+
+"The answer of a gift card mutation."
+type GiftCardPayload {
+  "The card as it is now (null when refused)."
+  giftCard: GiftCard
+  "createGiftCard only: the code, 16 characters; it is stored hashed and never shown again."
+  code: String
+  "Why the mutation was refused (empty when it applied)."
+  userErrors: [UserError!]!
+}
+
+"One gift card's books: ok when balance = initialValue + its movements, held = what orders awaiting payment hold, and 0 <= held <= balance."
+type GiftCardAuditRow {
+  "The card audited."
+  giftCardId: ID!
+  "Its balance, as recorded on the card."
+  balance: Money!
+  "initialValue plus the sum of its ledger's movements."
+  ledgerBalance: Money!
+  "What it holds, as recorded on the card."
+  held: Money!
+  "What orders awaiting payment hold of it."
+  liveHolds: Money!
+  "Holds left on orders not awaiting payment (0 when ok)."
+  strayHolds: Int!
+  "Whether the books agree."
+  ok: Boolean!
+}
+
+extend type Query {
+  "A gift card by id (admin)."
+  giftCard(id: ID!): GiftCard @admin
+  "Recomputes gift cards' books (admin), in id order, a page at a time (see inventoryAudit)."
+  giftCardAudit(first: Int = 100, after: ID, onlyProblems: Boolean = false): [GiftCardAuditRow!]! @admin
+}
+
+extend type Mutation {
+  """
+  Applies a gift card to the cart (its code matched whatever its case,
+  spaces and dashes). Nothing is reserved until checkout, which takes what
+  the cart owes from its cards. Refused with GIFT_CARD_NOT_FOUND (unknown,
+  disabled or expired), GIFT_CARD_EMPTY, GIFT_CARD_CURRENCY_MISMATCH;
+  attempts are rate-limited per cart and per address (RATE_LIMITED).
+  """
+  cartApplyGiftCard(cartId: ID!, code: String!): CartPayload!
+  "Takes the card with these last characters off the cart (none is no error)."
+  cartRemoveGiftCard(cartId: ID!, lastCharacters: String!): CartPayload!
+  "Issues a gift card (admin); the payload's code is shown this once."
+  createGiftCard(input: CreateGiftCardInput!): GiftCardPayload! @admin
+  "Switches a card off (admin): it can no longer be applied or spent; pending orders keep what they hold."
+  disableGiftCard(giftCardId: ID!): GiftCardPayload! @admin
+  "Moves a card's balance by amount (\"5.00\" or \"-5.00\"), recorded in its ledger with the reason (admin); never below what is held."
+  adjustGiftCard(giftCardId: ID!, amount: String!, reason: String!): GiftCardPayload! @admin
+}
+`, BuiltIn: false},
+	{Name: "../schema/locations.graphqls", Input: `# Stock in several locations (admin): warehouses, stores, a partner's depot.
+# A product's stock is the sellable total, the sum of its inventory levels;
+# reservations take from the total, and an order's units are allocated to
+# locations when it is placed (docs/locations.md).
+
+"A place that holds stock (admin)."
+type Location {
+  "The location's id."
+  id: ID!
+  "Its name, for people."
+  name: String!
+  "Allocation order under ALLOCATION_STRATEGY=priority: the lowest number is taken from first (ties: the lowest id)."
+  priority: Int!
+  "An inactive location holds no sellable units and is never allocated from."
+  active: Boolean!
+}
+
+"A product's units at one location (admin)."
+type InventoryLevel {
+  "The location."
+  location: Location!
+  "Units on hand there; the product's stock is the sum of its levels."
+  stock: Int!
+}
+
+"Units of an order line taken from one location when the order was placed (admin): what to pick where."
+type OrderLineAllocation {
+  "The location the units came from (and go back to if the order is cancelled)."
+  location: Location!
+  "Units taken from it."
+  quantity: Int!
+}
+
+"A new location (admin); it starts active and empty."
+input CreateLocationInput {
+  "Its name, 1-200 characters."
+  name: String!
+  "Allocation order under ALLOCATION_STRATEGY=priority (lowest first)."
+  priority: Int = 0
+}
+
+"Changes to a location (admin): absent fields stay as they are."
+input UpdateLocationInput {
+  "The location to change."
+  locationId: ID!
+  "A new name, 1-200 characters."
+  name: String
+  "A new priority."
+  priority: Int
+  "false deactivates it: its units leave the sellable total (STOCK_BELOW_HELD if carts hold them); the default location cannot be deactivated. true reactivates it, empty."
+  active: Boolean
+}
+
+"The answer of a mutation on a location."
+type LocationPayload {
+  "The location as it is after the mutation (null when refused)."
+  location: Location
+  "Why the mutation was refused (empty when it applied)."
+  userErrors: [UserError!]!
+}
+
+extend type Query {
+  "Every location, in id order (admin); the first is the default location, created with the shop."
+  locations: [Location!]! @admin
+}
+
+extend type Mutation {
+  "Adds a location (admin)."
+  createLocation(input: CreateLocationInput!): LocationPayload! @admin
+  "Renames, reprioritises, deactivates or reactivates a location (admin)."
+  updateLocation(input: UpdateLocationInput!): LocationPayload! @admin
+}
+`, BuiltIn: false},
 	{Name: "../schema/operations.graphqls", Input: `# Running the shop (admin): stock corrections, the stock books and who holds
 # the most units.
 
 """
-One product's books: ok when stock = ledgerStock, held = cartHeld +
-pendingHeld and 0 <= held <= stock.
+One product's books: ok when stock = ledgerStock = levelStock, held =
+cartHeld + pendingHeld, 0 <= held <= stock, every level agrees with its
+ledger (badLevels = 0), every placed line is allocated in full
+(allocationMismatches = 0) and no per-customer counter is off.
 """
 type AuditRow {
   "The product audited."
@@ -2669,6 +4332,14 @@ type AuditRow {
   ok: Boolean!
   "Sum of the product's lines in orders awaiting payment (held too: ok when held = cartHeld + pendingHeld)."
   pendingHeld: Int!
+  "Customers whose count of this limited product differs from the units in their carts and pending or placed orders (ok only when 0)."
+  customerLimitMismatches: Int!
+  "Sum of the product's inventory levels (ok only when it equals stock)."
+  levelStock: Int!
+  "Locations whose level differs from the sum of the product's ledger movements there, or that hold units while inactive (ok only when 0)."
+  badLevels: Int!
+  "Lines of placed orders whose allocations to locations do not sum to the line's quantity (ok only when 0)."
+  allocationMismatches: Int!
 }
 
 "A cart holding many units: one row of topHolders."
@@ -2689,6 +4360,8 @@ input AdjustStockInput {
   delta: Int!
   "Why, recorded on the ledger movement."
   reason: String
+  "The location whose level changes (absent: the default location); the product's stock moves with it, and the level never falls below 0."
+  locationId: ID
   "Makes retries safe: a repeat changes nothing and answers what the first attempt did."
   idempotencyKey: String
 }
@@ -2730,8 +4403,12 @@ type Order {
   email: String!
   "In product id order."
   lines: [OrderLine!]!
-  "The lines' totals together."
+  "What the customer owes (the payment provider is asked for it): the lines' totals less discountTotal and giftCardTotal."
   total: Money!
+  "What gift cards paid (or, awaiting payment, hold) of the order."
+  giftCardTotal: Money!
+  "What the order's discount code took off, the lines' discounts together (0.00 without one)."
+  discountTotal: Money!
   "When the order was created (at checkout)."
   createdAt: Time!
   "Where the order stands."
@@ -2740,6 +4417,8 @@ type Order {
   payment: Payment
   "When the order last changed (placed, cancelled, paid...)."
   updatedAt: Time!
+  "The signed-in customer who placed it (null: a guest's order). Seen by that customer and the admin."
+  customer: Customer
 }
 
 """
@@ -2778,6 +4457,10 @@ type OrderLine {
   unitPrice: Money!
   "quantity × unitPrice."
   lineTotal: Money!
+  "Where the line's units were taken from, in location id order (admin only): what to pick where; empty until the order is placed."
+  allocations: [OrderLineAllocation!]! @admin
+  "This line's share of the order's discount (lineTotal − discount is what the line costs)."
+  discount: Money!
 }
 
 "An order in a connection, with its cursor."
@@ -2816,8 +4499,8 @@ type OrderPayload {
 input CheckoutInput {
   "The cart to turn into an order."
   cartId: ID!
-  "The shopper's email address: a plain address such as ada@example.com."
-  email: String!
+  "The shopper's email address: a plain address such as ada@example.com. Optional for a signed-in customer: the account's email."
+  email: String
   "Makes retries safe, as for addToCart."
   idempotencyKey: String
 }
@@ -2866,6 +4549,10 @@ enum WebhookTopic {
   STOCK_ADJUSTED
   "A product's available units fell to its lowStockThreshold or below, from above it."
   STOCK_LOW
+  "A product's units at one location changed (data: productId, sku, locationId, locationName, stock, delta)."
+  INVENTORY_LEVEL_CHANGED
+  "customerRecover issued a password reset token (data: customerId, email, resetToken, expiresAt): the shop's mailer sends it."
+  CUSTOMER_PASSWORD_RESET
 }
 
 "A partner's URL that receives signed webhook events (admin)."
@@ -2954,7 +4641,7 @@ type WebhookEndpointPayload {
   userErrors: [UserError!]!
 }
 
-"Sets a product's absolute on-hand count; the product is named by productId or by sku."
+"Sets a product's absolute on-hand count at one location; the product is named by productId or by sku."
 input SetStockItem {
   "The product, by id (or give sku)."
   productId: ID
@@ -2962,8 +4649,10 @@ input SetStockItem {
   sku: String
   "The units on hand to record, 0 or more."
   stock: Int!
-  "Apply only if the stock is exactly this now (else STOCK_CHANGED)."
+  "Apply only if the level's stock is exactly this now (else STOCK_CHANGED)."
   compareStock: Int
+  "The location whose level stock sets (absent: the default location); the product's stock moves by the level's change."
+  locationId: ID
 }
 
 "A stock sync: absolute on-hand counts for up to 250 products."
@@ -3047,8 +4736,8 @@ type Payment {
 input BeginCheckoutInput {
   "The cart to turn into an order."
   cartId: ID!
-  "The shopper's email address, as for checkout."
-  email: String!
+  "The shopper's email address, as for checkout (optional for a signed-in customer)."
+  email: String
   "Makes retries safe, as for checkout."
   idempotencyKey: String
 }
@@ -3136,7 +4825,7 @@ type UserError {
   field: [String!]
   "On INSUFFICIENT_STOCK: the units that could still be reserved (stock - held)."
   available: Int
-  "On STOCK_CHANGED and STOCK_BELOW_HELD from setStock: the product's stock when the item was refused."
+  "On STOCK_CHANGED and STOCK_BELOW_HELD from setStock: the item's level (the product's stock at its location) when the item was refused."
   currentStock: Int
 }
 
@@ -3166,7 +4855,7 @@ enum ErrorCode {
   ORDER_NOT_FOUND
   "cancelOrder of an order that is already cancelled."
   ORDER_ALREADY_CANCELLED
-  "adjustStock would leave less stock than carts hold."
+  "adjustStock, setStock or deactivating a location (updateLocation) would leave less stock than carts hold."
   STOCK_BELOW_HELD
   "The idempotency key was used before with a different input."
   IDEMPOTENCY_KEY_REUSED
@@ -3194,6 +4883,38 @@ enum ErrorCode {
   VARIANT_OPTIONS_INVALID
   "No product group has this id."
   PRODUCT_GROUP_NOT_FOUND
+  "customerCreate with an email another account has (whatever its case)."
+  EMAIL_TAKEN
+  "customerAccessTokenCreate with an unknown email or a wrong password (the same answer for both)."
+  INVALID_CREDENTIALS
+  "A password shorter than 8 or longer than 256 characters, or equal to the email."
+  PASSWORD_TOO_WEAK
+  "The product is limited per customer and the cart is a guest's (sign in and use a customer's cart); or cartAttachCustomer without a customer token."
+  CUSTOMER_REQUIRED
+  "The customer's carts and pending or placed orders already hold as many units as the product's limitPerCustomer allows; ` + "`" + `available` + "`" + ` is the customer's remaining allowance."
+  PER_CUSTOMER_LIMIT
+  "customerResetPassword with a reset token that is unknown, used or expired."
+  RESET_TOKEN_INVALID
+  "No location with this id (a malformed id included)."
+  LOCATION_NOT_FOUND
+  "No discount code matches (codes match whatever their case), or none has this id."
+  DISCOUNT_CODE_NOT_FOUND
+  "The discount code is switched off, not started or ended."
+  DISCOUNT_CODE_NOT_ACTIVE
+  "The discount code's uses (held and consumed) are all taken."
+  DISCOUNT_CODE_EXHAUSTED
+  "The discount code is once per customer and this customer holds or used it."
+  DISCOUNT_CODE_ALREADY_USED
+  "The cart's subtotal is below the discount code's minimum (CartDiscount.reason)."
+  MINIMUM_SUBTOTAL_NOT_MET
+  "No line of the cart is among the products the discount code applies to (CartDiscount.reason)."
+  DISCOUNT_CODE_NOT_APPLICABLE
+  "No usable gift card has this code (unknown, disabled or expired), or none has this id."
+  GIFT_CARD_NOT_FOUND
+  "The gift card has nothing left to spend (its balance is held or spent)."
+  GIFT_CARD_EMPTY
+  "The gift card is in another currency than the cart."
+  GIFT_CARD_CURRENCY_MISMATCH
 }
 `, BuiltIn: false},
 }
@@ -3202,6 +4923,18 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AppliedGiftCard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "lastCharacters":
+		return ec.fieldContext_AppliedGiftCard_lastCharacters(ctx, field)
+	case "amountUsed":
+		return ec.fieldContext_AppliedGiftCard_amountUsed(ctx, field)
+	case "balanceAfter":
+		return ec.fieldContext_AppliedGiftCard_balanceAfter(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppliedGiftCard", field.Name)
+}
 
 func (ec *executionContext) childFields_AuditRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -3219,6 +4952,14 @@ func (ec *executionContext) childFields_AuditRow(ctx context.Context, field grap
 		return ec.fieldContext_AuditRow_ok(ctx, field)
 	case "pendingHeld":
 		return ec.fieldContext_AuditRow_pendingHeld(ctx, field)
+	case "customerLimitMismatches":
+		return ec.fieldContext_AuditRow_customerLimitMismatches(ctx, field)
+	case "levelStock":
+		return ec.fieldContext_AuditRow_levelStock(ctx, field)
+	case "badLevels":
+		return ec.fieldContext_AuditRow_badLevels(ctx, field)
+	case "allocationMismatches":
+		return ec.fieldContext_AuditRow_allocationMismatches(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditRow", field.Name)
 }
@@ -3241,8 +4982,30 @@ func (ec *executionContext) childFields_Cart(ctx context.Context, field graphql.
 		return ec.fieldContext_Cart_expiresAt(ctx, field)
 	case "status":
 		return ec.fieldContext_Cart_status(ctx, field)
+	case "discounts":
+		return ec.fieldContext_Cart_discounts(ctx, field)
+	case "discountTotal":
+		return ec.fieldContext_Cart_discountTotal(ctx, field)
+	case "giftCards":
+		return ec.fieldContext_Cart_giftCards(ctx, field)
+	case "total":
+		return ec.fieldContext_Cart_total(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Cart", field.Name)
+}
+
+func (ec *executionContext) childFields_CartDiscount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_CartDiscount_code(ctx, field)
+	case "applicable":
+		return ec.fieldContext_CartDiscount_applicable(ctx, field)
+	case "reason":
+		return ec.fieldContext_CartDiscount_reason(ctx, field)
+	case "amount":
+		return ec.fieldContext_CartDiscount_amount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CartDiscount", field.Name)
 }
 
 func (ec *executionContext) childFields_CartHolding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3265,6 +5028,8 @@ func (ec *executionContext) childFields_CartLine(ctx context.Context, field grap
 		return ec.fieldContext_CartLine_quantity(ctx, field)
 	case "lineTotal":
 		return ec.fieldContext_CartLine_lineTotal(ctx, field)
+	case "discountedTotal":
+		return ec.fieldContext_CartLine_discountedTotal(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CartLine", field.Name)
 }
@@ -3293,6 +5058,8 @@ func (ec *executionContext) childFields_CartWarning(ctx context.Context, field g
 		return ec.fieldContext_CartWarning_requested(ctx, field)
 	case "reserved":
 		return ec.fieldContext_CartWarning_reserved(ctx, field)
+	case "cartId":
+		return ec.fieldContext_CartWarning_cartId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CartWarning", field.Name)
 }
@@ -3355,6 +5122,76 @@ func (ec *executionContext) childFields_CollectionPayload(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type CollectionPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Customer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Customer_id(ctx, field)
+	case "email":
+		return ec.fieldContext_Customer_email(ctx, field)
+	case "firstName":
+		return ec.fieldContext_Customer_firstName(ctx, field)
+	case "lastName":
+		return ec.fieldContext_Customer_lastName(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Customer_createdAt(ctx, field)
+	case "orders":
+		return ec.fieldContext_Customer_orders(ctx, field)
+	case "activeCart":
+		return ec.fieldContext_Customer_activeCart(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Customer", field.Name)
+}
+
+func (ec *executionContext) childFields_CustomerAccessToken(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "accessToken":
+		return ec.fieldContext_CustomerAccessToken_accessToken(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_CustomerAccessToken_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerAccessToken", field.Name)
+}
+
+func (ec *executionContext) childFields_CustomerAccessTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "customerAccessToken":
+		return ec.fieldContext_CustomerAccessTokenPayload_customerAccessToken(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_CustomerAccessTokenPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerAccessTokenPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CustomerConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CustomerConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CustomerConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CustomerEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_CustomerEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_CustomerEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CustomerPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "customer":
+		return ec.fieldContext_CustomerPayload_customer(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_CustomerPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_DeleteCollectionPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "deletedCollectionId":
@@ -3365,6 +5202,162 @@ func (ec *executionContext) childFields_DeleteCollectionPayload(ctx context.Cont
 	return nil, fmt.Errorf("no field named %q was found under type DeleteCollectionPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_DiscountAuditRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "discountCodeId":
+		return ec.fieldContext_DiscountAuditRow_discountCodeId(ctx, field)
+	case "code":
+		return ec.fieldContext_DiscountAuditRow_code(ctx, field)
+	case "usageLimit":
+		return ec.fieldContext_DiscountAuditRow_usageLimit(ctx, field)
+	case "usesHeld":
+		return ec.fieldContext_DiscountAuditRow_usesHeld(ctx, field)
+	case "usesCount":
+		return ec.fieldContext_DiscountAuditRow_usesCount(ctx, field)
+	case "liveHolds":
+		return ec.fieldContext_DiscountAuditRow_liveHolds(ctx, field)
+	case "consumedUses":
+		return ec.fieldContext_DiscountAuditRow_consumedUses(ctx, field)
+	case "strayUses":
+		return ec.fieldContext_DiscountAuditRow_strayUses(ctx, field)
+	case "orderMismatches":
+		return ec.fieldContext_DiscountAuditRow_orderMismatches(ctx, field)
+	case "ok":
+		return ec.fieldContext_DiscountAuditRow_ok(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DiscountAuditRow", field.Name)
+}
+
+func (ec *executionContext) childFields_DiscountCode(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_DiscountCode_id(ctx, field)
+	case "code":
+		return ec.fieldContext_DiscountCode_code(ctx, field)
+	case "kind":
+		return ec.fieldContext_DiscountCode_kind(ctx, field)
+	case "value":
+		return ec.fieldContext_DiscountCode_value(ctx, field)
+	case "currencyCode":
+		return ec.fieldContext_DiscountCode_currencyCode(ctx, field)
+	case "minimumSubtotal":
+		return ec.fieldContext_DiscountCode_minimumSubtotal(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_DiscountCode_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_DiscountCode_endsAt(ctx, field)
+	case "usageLimit":
+		return ec.fieldContext_DiscountCode_usageLimit(ctx, field)
+	case "oncePerCustomer":
+		return ec.fieldContext_DiscountCode_oncePerCustomer(ctx, field)
+	case "usesHeld":
+		return ec.fieldContext_DiscountCode_usesHeld(ctx, field)
+	case "usesCount":
+		return ec.fieldContext_DiscountCode_usesCount(ctx, field)
+	case "appliesTo":
+		return ec.fieldContext_DiscountCode_appliesTo(ctx, field)
+	case "active":
+		return ec.fieldContext_DiscountCode_active(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DiscountCode", field.Name)
+}
+
+func (ec *executionContext) childFields_DiscountCodeConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_DiscountCodeConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_DiscountCodeConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DiscountCodeConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_DiscountCodeEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_DiscountCodeEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_DiscountCodeEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DiscountCodeEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_DiscountCodePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "discountCode":
+		return ec.fieldContext_DiscountCodePayload_discountCode(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_DiscountCodePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DiscountCodePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_DiscountScope(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "allProducts":
+		return ec.fieldContext_DiscountScope_allProducts(ctx, field)
+	case "products":
+		return ec.fieldContext_DiscountScope_products(ctx, field)
+	case "productGroups":
+		return ec.fieldContext_DiscountScope_productGroups(ctx, field)
+	case "collections":
+		return ec.fieldContext_DiscountScope_collections(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DiscountScope", field.Name)
+}
+
+func (ec *executionContext) childFields_GiftCard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_GiftCard_id(ctx, field)
+	case "lastCharacters":
+		return ec.fieldContext_GiftCard_lastCharacters(ctx, field)
+	case "initialValue":
+		return ec.fieldContext_GiftCard_initialValue(ctx, field)
+	case "balance":
+		return ec.fieldContext_GiftCard_balance(ctx, field)
+	case "held":
+		return ec.fieldContext_GiftCard_held(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_GiftCard_expiresAt(ctx, field)
+	case "disabled":
+		return ec.fieldContext_GiftCard_disabled(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GiftCard", field.Name)
+}
+
+func (ec *executionContext) childFields_GiftCardAuditRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "giftCardId":
+		return ec.fieldContext_GiftCardAuditRow_giftCardId(ctx, field)
+	case "balance":
+		return ec.fieldContext_GiftCardAuditRow_balance(ctx, field)
+	case "ledgerBalance":
+		return ec.fieldContext_GiftCardAuditRow_ledgerBalance(ctx, field)
+	case "held":
+		return ec.fieldContext_GiftCardAuditRow_held(ctx, field)
+	case "liveHolds":
+		return ec.fieldContext_GiftCardAuditRow_liveHolds(ctx, field)
+	case "strayHolds":
+		return ec.fieldContext_GiftCardAuditRow_strayHolds(ctx, field)
+	case "ok":
+		return ec.fieldContext_GiftCardAuditRow_ok(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GiftCardAuditRow", field.Name)
+}
+
+func (ec *executionContext) childFields_GiftCardPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "giftCard":
+		return ec.fieldContext_GiftCardPayload_giftCard(ctx, field)
+	case "code":
+		return ec.fieldContext_GiftCardPayload_code(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_GiftCardPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GiftCardPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Image(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "url":
@@ -3373,6 +5366,40 @@ func (ec *executionContext) childFields_Image(ctx context.Context, field graphql
 		return ec.fieldContext_Image_altText(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Image", field.Name)
+}
+
+func (ec *executionContext) childFields_InventoryLevel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "location":
+		return ec.fieldContext_InventoryLevel_location(ctx, field)
+	case "stock":
+		return ec.fieldContext_InventoryLevel_stock(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InventoryLevel", field.Name)
+}
+
+func (ec *executionContext) childFields_Location(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Location_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Location_name(ctx, field)
+	case "priority":
+		return ec.fieldContext_Location_priority(ctx, field)
+	case "active":
+		return ec.fieldContext_Location_active(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Location", field.Name)
+}
+
+func (ec *executionContext) childFields_LocationPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "location":
+		return ec.fieldContext_LocationPayload_location(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_LocationPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LocationPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3395,6 +5422,10 @@ func (ec *executionContext) childFields_Order(ctx context.Context, field graphql
 		return ec.fieldContext_Order_lines(ctx, field)
 	case "total":
 		return ec.fieldContext_Order_total(ctx, field)
+	case "giftCardTotal":
+		return ec.fieldContext_Order_giftCardTotal(ctx, field)
+	case "discountTotal":
+		return ec.fieldContext_Order_discountTotal(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Order_createdAt(ctx, field)
 	case "status":
@@ -3403,6 +5434,8 @@ func (ec *executionContext) childFields_Order(ctx context.Context, field graphql
 		return ec.fieldContext_Order_payment(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Order_updatedAt(ctx, field)
+	case "customer":
+		return ec.fieldContext_Order_customer(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Order", field.Name)
 }
@@ -3441,8 +5474,22 @@ func (ec *executionContext) childFields_OrderLine(ctx context.Context, field gra
 		return ec.fieldContext_OrderLine_unitPrice(ctx, field)
 	case "lineTotal":
 		return ec.fieldContext_OrderLine_lineTotal(ctx, field)
+	case "allocations":
+		return ec.fieldContext_OrderLine_allocations(ctx, field)
+	case "discount":
+		return ec.fieldContext_OrderLine_discount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OrderLine", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderLineAllocation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "location":
+		return ec.fieldContext_OrderLineAllocation_location(ctx, field)
+	case "quantity":
+		return ec.fieldContext_OrderLineAllocation_quantity(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderLineAllocation", field.Name)
 }
 
 func (ec *executionContext) childFields_OrderPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3515,6 +5562,8 @@ func (ec *executionContext) childFields_Product(ctx context.Context, field graph
 		return ec.fieldContext_Product_stock(ctx, field)
 	case "held":
 		return ec.fieldContext_Product_held(ctx, field)
+	case "inventoryLevels":
+		return ec.fieldContext_Product_inventoryLevels(ctx, field)
 	case "handle":
 		return ec.fieldContext_Product_handle(ctx, field)
 	case "images":
@@ -3525,6 +5574,8 @@ func (ec *executionContext) childFields_Product(ctx context.Context, field graph
 		return ec.fieldContext_Product_createdAt(ctx, field)
 	case "lowStockThreshold":
 		return ec.fieldContext_Product_lowStockThreshold(ctx, field)
+	case "limitPerCustomer":
+		return ec.fieldContext_Product_limitPerCustomer(ctx, field)
 	case "group":
 		return ec.fieldContext_Product_group(ctx, field)
 	case "selectedOptions":
@@ -3979,6 +6030,28 @@ func (ec *executionContext) field_Collection_products_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Customer_orders_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_addProductsToCollection_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4012,6 +6085,36 @@ func (ec *executionContext) field_Mutation_addToCart_args(ctx context.Context, r
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_adjustGiftCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "giftCardId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["giftCardId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "amount",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["amount"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
 	return args, nil
 }
 
@@ -4054,6 +6157,108 @@ func (ec *executionContext) field_Mutation_cancelOrder_args(ctx context.Context,
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cartApplyDiscountCode_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "cartId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cartId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cartApplyGiftCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "cartId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cartId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cartAttachCustomer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "cartId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cartId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cartRemoveDiscountCode_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "cartId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cartId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cartRemoveGiftCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "cartId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cartId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "lastCharacters",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["lastCharacters"] = arg1
 	return args, nil
 }
 
@@ -4113,6 +6318,48 @@ func (ec *executionContext) field_Mutation_createCollection_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createDiscountCode_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateDiscountCodeInput, error) {
+			return ec.unmarshalNCreateDiscountCodeInput2holdfastᚋgraphᚋmodelᚐCreateDiscountCodeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createGiftCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateGiftCardInput, error) {
+			return ec.unmarshalNCreateGiftCardInput2holdfastᚋgraphᚋmodelᚐCreateGiftCardInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createLocation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateLocationInput, error) {
+			return ec.unmarshalNCreateLocationInput2holdfastᚋgraphᚋmodelᚐCreateLocationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createProductGroup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4155,6 +6402,70 @@ func (ec *executionContext) field_Mutation_createWebhookEndpoint_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_customerAccessTokenCreate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CustomerAccessTokenCreateInput, error) {
+			return ec.unmarshalNCustomerAccessTokenCreateInput2holdfastᚋgraphᚋmodelᚐCustomerAccessTokenCreateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_customerCreate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CustomerCreateInput, error) {
+			return ec.unmarshalNCustomerCreateInput2holdfastᚋgraphᚋmodelᚐCustomerCreateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_customerRecover_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_customerResetPassword_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "resetToken",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["resetToken"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "password",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["password"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteCollection_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4194,6 +6505,20 @@ func (ec *executionContext) field_Mutation_deleteWebhookEndpoint_args(ctx contex
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_disableGiftCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "giftCardId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["giftCardId"] = arg0
 	return args, nil
 }
 
@@ -4281,6 +6606,34 @@ func (ec *executionContext) field_Mutation_updateCollection_args(ctx context.Con
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateCollectionInput, error) {
 			return ec.unmarshalNUpdateCollectionInput2holdfastᚋgraphᚋmodelᚐUpdateCollectionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateDiscountCode_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateDiscountCodeInput, error) {
+			return ec.unmarshalNUpdateDiscountCodeInput2holdfastᚋgraphᚋmodelᚐUpdateDiscountCodeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateLocation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateLocationInput, error) {
+			return ec.unmarshalNUpdateLocationInput2holdfastᚋgraphᚋmodelᚐUpdateLocationInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4406,6 +6759,146 @@ func (ec *executionContext) field_Query_collections_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_customerById_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_customers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "query",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["query"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_discountAudit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "onlyProblems",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["onlyProblems"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_discountCodes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_giftCardAudit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "onlyProblems",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["onlyProblems"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_giftCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -4863,6 +7356,93 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 
 // region    **************************** field.gotpl *****************************
 
+func (ec *executionContext) _AppliedGiftCard_lastCharacters(ctx context.Context, field graphql.CollectedField, obj *model.AppliedGiftCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppliedGiftCard_lastCharacters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastCharacters, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppliedGiftCard_lastCharacters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppliedGiftCard", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppliedGiftCard_amountUsed(ctx context.Context, field graphql.CollectedField, obj *model.AppliedGiftCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppliedGiftCard_amountUsed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AmountUsed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppliedGiftCard_amountUsed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppliedGiftCard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppliedGiftCard_balanceAfter(ctx context.Context, field graphql.CollectedField, obj *model.AppliedGiftCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppliedGiftCard_balanceAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BalanceAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppliedGiftCard_balanceAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppliedGiftCard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AuditRow_product(ctx context.Context, field graphql.CollectedField, obj *storage.AuditRow) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5030,6 +7610,98 @@ func (ec *executionContext) _AuditRow_pendingHeld(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_AuditRow_pendingHeld(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditRow_customerLimitMismatches(ctx context.Context, field graphql.CollectedField, obj *storage.AuditRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditRow_customerLimitMismatches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CustomerLimitMismatches, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditRow_customerLimitMismatches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditRow_levelStock(ctx context.Context, field graphql.CollectedField, obj *storage.AuditRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditRow_levelStock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LevelStock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditRow_levelStock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditRow_badLevels(ctx context.Context, field graphql.CollectedField, obj *storage.AuditRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditRow_badLevels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BadLevels, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditRow_badLevels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditRow_allocationMismatches(ctx context.Context, field graphql.CollectedField, obj *storage.AuditRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditRow_allocationMismatches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllocationMismatches, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditRow_allocationMismatches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditRow", field, false, false, "Int")
 }
 
@@ -5235,6 +7907,235 @@ func (ec *executionContext) fieldContext_Cart_status(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Cart", field, false, false, "CartStatus")
 }
 
+func (ec *executionContext) _Cart_discounts(ctx context.Context, field graphql.CollectedField, obj *storage.Cart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cart_discounts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Cart().Discounts(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CartDiscount) graphql.Marshaler {
+			return ec.marshalNCartDiscount2ᚕᚖholdfastᚋgraphᚋmodelᚐCartDiscountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cart_discounts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cart",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CartDiscount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cart_discountTotal(ctx context.Context, field graphql.CollectedField, obj *storage.Cart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cart_discountTotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Cart().DiscountTotal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cart_discountTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cart",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cart_giftCards(ctx context.Context, field graphql.CollectedField, obj *storage.Cart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cart_giftCards(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Cart().GiftCards(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AppliedGiftCard) graphql.Marshaler {
+			return ec.marshalNAppliedGiftCard2ᚕᚖholdfastᚋgraphᚋmodelᚐAppliedGiftCardᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cart_giftCards(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cart",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppliedGiftCard(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cart_total(ctx context.Context, field graphql.CollectedField, obj *storage.Cart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cart_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Cart().Total(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cart_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cart",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CartDiscount_code(ctx context.Context, field graphql.CollectedField, obj *model.CartDiscount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartDiscount_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CartDiscount_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CartDiscount", field, false, false, "String")
+}
+
+func (ec *executionContext) _CartDiscount_applicable(ctx context.Context, field graphql.CollectedField, obj *model.CartDiscount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartDiscount_applicable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Applicable, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CartDiscount_applicable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CartDiscount", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CartDiscount_reason(ctx context.Context, field graphql.CollectedField, obj *model.CartDiscount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartDiscount_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ErrorCode) graphql.Marshaler {
+			return ec.marshalOErrorCode2ᚖholdfastᚋgraphᚋmodelᚐErrorCode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CartDiscount_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CartDiscount", field, false, false, "ErrorCode")
+}
+
+func (ec *executionContext) _CartDiscount_amount(ctx context.Context, field graphql.CollectedField, obj *model.CartDiscount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartDiscount_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CartDiscount_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CartDiscount",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CartHolding_cart(ctx context.Context, field graphql.CollectedField, obj *storage.CartHolding) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5393,6 +8294,38 @@ func (ec *executionContext) fieldContext_CartLine_lineTotal(_ context.Context, f
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CartLine_discountedTotal(ctx context.Context, field graphql.CollectedField, obj *storage.CartLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartLine_discountedTotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CartLine().DiscountedTotal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CartLine_discountedTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CartLine",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Money(ctx, field)
 		},
@@ -5609,6 +8542,29 @@ func (ec *executionContext) _CartWarning_reserved(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_CartWarning_reserved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CartWarning", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CartWarning_cartId(ctx context.Context, field graphql.CollectedField, obj *model.CartWarning) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartWarning_cartId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CartID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CartWarning_cartId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CartWarning", field, false, false, "ID")
 }
 
 func (ec *executionContext) _CheckoutPayload_order(ctx context.Context, field graphql.CollectedField, obj *model.CheckoutPayload) (ret graphql.Marshaler) {
@@ -6038,6 +8994,490 @@ func (ec *executionContext) fieldContext_CollectionPayload_userErrors(_ context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Customer_id(ctx context.Context, field graphql.CollectedField, obj *storage.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Customer", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Customer_email(ctx context.Context, field graphql.CollectedField, obj *storage.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Customer", field, false, false, "String")
+}
+
+func (ec *executionContext) _Customer_firstName(ctx context.Context, field graphql.CollectedField, obj *storage.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_firstName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_firstName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Customer", field, false, false, "String")
+}
+
+func (ec *executionContext) _Customer_lastName(ctx context.Context, field graphql.CollectedField, obj *storage.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_lastName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_lastName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Customer", field, false, false, "String")
+}
+
+func (ec *executionContext) _Customer_createdAt(ctx context.Context, field graphql.CollectedField, obj *storage.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Customer", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Customer_orders(ctx context.Context, field graphql.CollectedField, obj *storage.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_orders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Customer().Orders(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderConnection) graphql.Marshaler {
+			return ec.marshalNOrderConnection2ᚖholdfastᚋgraphᚋmodelᚐOrderConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_orders(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Customer_orders_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Customer_activeCart(ctx context.Context, field graphql.CollectedField, obj *storage.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_activeCart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Customer().ActiveCart(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Cart) graphql.Marshaler {
+			return ec.marshalOCart2ᚖholdfastᚋstorageᚐCart(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_activeCart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cart(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CustomerAccessToken_accessToken(ctx context.Context, field graphql.CollectedField, obj *model.CustomerAccessToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerAccessToken_accessToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AccessToken, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerAccessToken_accessToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerAccessToken", field, false, false, "String")
+}
+
+func (ec *executionContext) _CustomerAccessToken_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.CustomerAccessToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerAccessToken_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerAccessToken_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerAccessToken", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CustomerAccessTokenPayload_customerAccessToken(ctx context.Context, field graphql.CollectedField, obj *model.CustomerAccessTokenPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerAccessTokenPayload_customerAccessToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CustomerAccessToken, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerAccessToken) graphql.Marshaler {
+			return ec.marshalOCustomerAccessToken2ᚖholdfastᚋgraphᚋmodelᚐCustomerAccessToken(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerAccessTokenPayload_customerAccessToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerAccessTokenPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerAccessToken(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CustomerAccessTokenPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CustomerAccessTokenPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerAccessTokenPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖholdfastᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerAccessTokenPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerAccessTokenPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CustomerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CustomerConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CustomerEdge) graphql.Marshaler {
+			return ec.marshalNCustomerEdge2ᚕᚖholdfastᚋgraphᚋmodelᚐCustomerEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CustomerConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CustomerConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖholdfastᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CustomerEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CustomerEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _CustomerEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CustomerEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Customer) graphql.Marshaler {
+			return ec.marshalNCustomer2ᚖholdfastᚋstorageᚐCustomer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CustomerPayload_customer(ctx context.Context, field graphql.CollectedField, obj *model.CustomerPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerPayload_customer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Customer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Customer) graphql.Marshaler {
+			return ec.marshalOCustomer2ᚖholdfastᚋstorageᚐCustomer(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerPayload_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CustomerPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CustomerPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖholdfastᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _DeleteCollectionPayload_deletedCollectionId(ctx context.Context, field graphql.CollectedField, obj *model.DeleteCollectionPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6093,6 +9533,1350 @@ func (ec *executionContext) fieldContext_DeleteCollectionPayload_userErrors(_ co
 	return fc, nil
 }
 
+func (ec *executionContext) _DiscountAuditRow_discountCodeId(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountAuditRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountAuditRow_discountCodeId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DiscountAuditRow().DiscountCodeID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountAuditRow_discountCodeId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountAuditRow", field, true, true, "ID")
+}
+
+func (ec *executionContext) _DiscountAuditRow_code(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountAuditRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountAuditRow_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountAuditRow_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountAuditRow", field, false, false, "String")
+}
+
+func (ec *executionContext) _DiscountAuditRow_usageLimit(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountAuditRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountAuditRow_usageLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsageLimit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountAuditRow_usageLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountAuditRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DiscountAuditRow_usesHeld(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountAuditRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountAuditRow_usesHeld(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsesHeld, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountAuditRow_usesHeld(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountAuditRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DiscountAuditRow_usesCount(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountAuditRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountAuditRow_usesCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsesCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountAuditRow_usesCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountAuditRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DiscountAuditRow_liveHolds(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountAuditRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountAuditRow_liveHolds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LiveHolds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountAuditRow_liveHolds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountAuditRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DiscountAuditRow_consumedUses(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountAuditRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountAuditRow_consumedUses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConsumedUses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountAuditRow_consumedUses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountAuditRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DiscountAuditRow_strayUses(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountAuditRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountAuditRow_strayUses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StrayUses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountAuditRow_strayUses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountAuditRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DiscountAuditRow_orderMismatches(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountAuditRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountAuditRow_orderMismatches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderMismatches, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountAuditRow_orderMismatches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountAuditRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DiscountAuditRow_ok(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountAuditRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountAuditRow_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OK, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountAuditRow_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountAuditRow", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _DiscountCode_id(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountCode_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DiscountCode().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountCode_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountCode", field, true, true, "ID")
+}
+
+func (ec *executionContext) _DiscountCode_code(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountCode_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountCode_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountCode", field, false, false, "String")
+}
+
+func (ec *executionContext) _DiscountCode_kind(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountCode_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDiscountKind2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountCode_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountCode", field, false, false, "DiscountKind")
+}
+
+func (ec *executionContext) _DiscountCode_value(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountCode_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountCode_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountCode", field, true, false, "String")
+}
+
+func (ec *executionContext) _DiscountCode_currencyCode(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountCode_currencyCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountCode_currencyCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountCode", field, false, false, "String")
+}
+
+func (ec *executionContext) _DiscountCode_minimumSubtotal(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountCode_minimumSubtotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinimumSubtotal(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountCode_minimumSubtotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DiscountCode",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DiscountCode_startsAt(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountCode_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountCode_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountCode", field, false, false, "Time")
+}
+
+func (ec *executionContext) _DiscountCode_endsAt(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountCode_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountCode_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountCode", field, false, false, "Time")
+}
+
+func (ec *executionContext) _DiscountCode_usageLimit(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountCode_usageLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsageLimit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountCode_usageLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountCode", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DiscountCode_oncePerCustomer(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountCode_oncePerCustomer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OncePerCustomer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountCode_oncePerCustomer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountCode", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _DiscountCode_usesHeld(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountCode_usesHeld(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsesHeld, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountCode_usesHeld(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountCode", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DiscountCode_usesCount(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountCode_usesCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsesCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountCode_usesCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountCode", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DiscountCode_appliesTo(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountCode_appliesTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DiscountCode().AppliesTo(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DiscountScope) graphql.Marshaler {
+			return ec.marshalNDiscountScope2ᚖholdfastᚋgraphᚋmodelᚐDiscountScope(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountCode_appliesTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DiscountCode",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DiscountScope(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DiscountCode_active(ctx context.Context, field graphql.CollectedField, obj *storage.DiscountCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountCode_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountCode_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountCode", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _DiscountCodeConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.DiscountCodeConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountCodeConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.DiscountCodeEdge) graphql.Marshaler {
+			return ec.marshalNDiscountCodeEdge2ᚕᚖholdfastᚋgraphᚋmodelᚐDiscountCodeEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountCodeConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DiscountCodeConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DiscountCodeEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DiscountCodeConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.DiscountCodeConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountCodeConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖholdfastᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountCodeConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DiscountCodeConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DiscountCodeEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.DiscountCodeEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountCodeEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountCodeEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountCodeEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _DiscountCodeEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.DiscountCodeEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountCodeEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.DiscountCode) graphql.Marshaler {
+			return ec.marshalNDiscountCode2ᚖholdfastᚋstorageᚐDiscountCode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountCodeEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DiscountCodeEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DiscountCode(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DiscountCodePayload_discountCode(ctx context.Context, field graphql.CollectedField, obj *model.DiscountCodePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountCodePayload_discountCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DiscountCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.DiscountCode) graphql.Marshaler {
+			return ec.marshalODiscountCode2ᚖholdfastᚋstorageᚐDiscountCode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountCodePayload_discountCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DiscountCodePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DiscountCode(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DiscountCodePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.DiscountCodePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountCodePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖholdfastᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountCodePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DiscountCodePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DiscountScope_allProducts(ctx context.Context, field graphql.CollectedField, obj *model.DiscountScope) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountScope_allProducts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllProducts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountScope_allProducts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountScope", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _DiscountScope_products(ctx context.Context, field graphql.CollectedField, obj *model.DiscountScope) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountScope_products(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Products, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*storage.Product) graphql.Marshaler {
+			return ec.marshalNProduct2ᚕᚖholdfastᚋstorageᚐProductᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountScope_products(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DiscountScope",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DiscountScope_productGroups(ctx context.Context, field graphql.CollectedField, obj *model.DiscountScope) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountScope_productGroups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProductGroups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*storage.ProductGroup) graphql.Marshaler {
+			return ec.marshalNProductGroup2ᚕᚖholdfastᚋstorageᚐProductGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountScope_productGroups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DiscountScope",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DiscountScope_collections(ctx context.Context, field graphql.CollectedField, obj *model.DiscountScope) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountScope_collections(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Collections, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*storage.Collection) graphql.Marshaler {
+			return ec.marshalNCollection2ᚕᚖholdfastᚋstorageᚐCollectionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountScope_collections(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DiscountScope",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Collection(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GiftCard_id(ctx context.Context, field graphql.CollectedField, obj *storage.GiftCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCard_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.GiftCard().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCard_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCard", field, true, true, "ID")
+}
+
+func (ec *executionContext) _GiftCard_lastCharacters(ctx context.Context, field graphql.CollectedField, obj *storage.GiftCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCard_lastCharacters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastCharacters, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCard_lastCharacters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCard", field, false, false, "String")
+}
+
+func (ec *executionContext) _GiftCard_initialValue(ctx context.Context, field graphql.CollectedField, obj *storage.GiftCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCard_initialValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InitialValue(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCard_initialValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GiftCard",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GiftCard_balance(ctx context.Context, field graphql.CollectedField, obj *storage.GiftCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCard_balance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Balance(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCard_balance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GiftCard",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GiftCard_held(ctx context.Context, field graphql.CollectedField, obj *storage.GiftCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCard_held(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Held(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCard_held(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GiftCard",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GiftCard_expiresAt(ctx context.Context, field graphql.CollectedField, obj *storage.GiftCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCard_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCard_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCard", field, false, false, "Time")
+}
+
+func (ec *executionContext) _GiftCard_disabled(ctx context.Context, field graphql.CollectedField, obj *storage.GiftCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCard_disabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Disabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCard_disabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCard", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _GiftCardAuditRow_giftCardId(ctx context.Context, field graphql.CollectedField, obj *storage.GiftCardAuditRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCardAuditRow_giftCardId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.GiftCardAuditRow().GiftCardID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCardAuditRow_giftCardId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCardAuditRow", field, true, true, "ID")
+}
+
+func (ec *executionContext) _GiftCardAuditRow_balance(ctx context.Context, field graphql.CollectedField, obj *storage.GiftCardAuditRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCardAuditRow_balance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Balance(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCardAuditRow_balance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GiftCardAuditRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GiftCardAuditRow_ledgerBalance(ctx context.Context, field graphql.CollectedField, obj *storage.GiftCardAuditRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCardAuditRow_ledgerBalance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LedgerBalance(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCardAuditRow_ledgerBalance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GiftCardAuditRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GiftCardAuditRow_held(ctx context.Context, field graphql.CollectedField, obj *storage.GiftCardAuditRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCardAuditRow_held(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Held(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCardAuditRow_held(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GiftCardAuditRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GiftCardAuditRow_liveHolds(ctx context.Context, field graphql.CollectedField, obj *storage.GiftCardAuditRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCardAuditRow_liveHolds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LiveHolds(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCardAuditRow_liveHolds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GiftCardAuditRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GiftCardAuditRow_strayHolds(ctx context.Context, field graphql.CollectedField, obj *storage.GiftCardAuditRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCardAuditRow_strayHolds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StrayHolds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCardAuditRow_strayHolds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCardAuditRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GiftCardAuditRow_ok(ctx context.Context, field graphql.CollectedField, obj *storage.GiftCardAuditRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCardAuditRow_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OK, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCardAuditRow_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCardAuditRow", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _GiftCardPayload_giftCard(ctx context.Context, field graphql.CollectedField, obj *model.GiftCardPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCardPayload_giftCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GiftCard, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.GiftCard) graphql.Marshaler {
+			return ec.marshalOGiftCard2ᚖholdfastᚋstorageᚐGiftCard(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCardPayload_giftCard(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GiftCardPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GiftCard(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GiftCardPayload_code(ctx context.Context, field graphql.CollectedField, obj *model.GiftCardPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCardPayload_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCardPayload_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCardPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _GiftCardPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.GiftCardPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCardPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖholdfastᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCardPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GiftCardPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Image_url(ctx context.Context, field graphql.CollectedField, obj *storage.Image) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6137,6 +10921,217 @@ func (ec *executionContext) _Image_altText(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_Image_altText(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Image", field, false, false, "String")
+}
+
+func (ec *executionContext) _InventoryLevel_location(ctx context.Context, field graphql.CollectedField, obj *storage.InventoryLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryLevel_location(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Location, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v storage.Location) graphql.Marshaler {
+			return ec.marshalNLocation2holdfastᚋstorageᚐLocation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryLevel_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InventoryLevel",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Location(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InventoryLevel_stock(ctx context.Context, field graphql.CollectedField, obj *storage.InventoryLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryLevel_stock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryLevel_stock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryLevel", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Location_id(ctx context.Context, field graphql.CollectedField, obj *storage.Location) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Location_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Location_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Location", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Location_name(ctx context.Context, field graphql.CollectedField, obj *storage.Location) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Location_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Location_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Location", field, false, false, "String")
+}
+
+func (ec *executionContext) _Location_priority(ctx context.Context, field graphql.CollectedField, obj *storage.Location) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Location_priority(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Priority, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Location_priority(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Location", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Location_active(ctx context.Context, field graphql.CollectedField, obj *storage.Location) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Location_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Location_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Location", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _LocationPayload_location(ctx context.Context, field graphql.CollectedField, obj *model.LocationPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LocationPayload_location(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Location, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Location) graphql.Marshaler {
+			return ec.marshalOLocation2ᚖholdfastᚋstorageᚐLocation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LocationPayload_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LocationPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Location(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LocationPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.LocationPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LocationPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖholdfastᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LocationPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LocationPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Money_amount(ctx context.Context, field graphql.CollectedField, obj *storage.Money) (ret graphql.Marshaler) {
@@ -6931,6 +11926,824 @@ func (ec *executionContext) fieldContext_Mutation_deleteProductGroup(ctx context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_customerCreate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_customerCreate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CustomerCreate(ctx, fc.Args["input"].(model.CustomerCreateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerPayload) graphql.Marshaler {
+			return ec.marshalNCustomerPayload2ᚖholdfastᚋgraphᚋmodelᚐCustomerPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_customerCreate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_customerCreate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_customerAccessTokenCreate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_customerAccessTokenCreate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CustomerAccessTokenCreate(ctx, fc.Args["input"].(model.CustomerAccessTokenCreateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerAccessTokenPayload) graphql.Marshaler {
+			return ec.marshalNCustomerAccessTokenPayload2ᚖholdfastᚋgraphᚋmodelᚐCustomerAccessTokenPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_customerAccessTokenCreate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerAccessTokenPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_customerAccessTokenCreate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_customerAccessTokenDelete(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_customerAccessTokenDelete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().CustomerAccessTokenDelete(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_customerAccessTokenDelete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Mutation_customerRecover(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_customerRecover(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CustomerRecover(ctx, fc.Args["email"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_customerRecover(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_customerRecover_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_customerResetPassword(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_customerResetPassword(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CustomerResetPassword(ctx, fc.Args["resetToken"].(string), fc.Args["password"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerAccessTokenPayload) graphql.Marshaler {
+			return ec.marshalNCustomerAccessTokenPayload2ᚖholdfastᚋgraphᚋmodelᚐCustomerAccessTokenPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_customerResetPassword(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerAccessTokenPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_customerResetPassword_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cartAttachCustomer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cartAttachCustomer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CartAttachCustomer(ctx, fc.Args["cartId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CartPayload) graphql.Marshaler {
+			return ec.marshalNCartPayload2ᚖholdfastᚋgraphᚋmodelᚐCartPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cartAttachCustomer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CartPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cartAttachCustomer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cartApplyDiscountCode(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cartApplyDiscountCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CartApplyDiscountCode(ctx, fc.Args["cartId"].(string), fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CartPayload) graphql.Marshaler {
+			return ec.marshalNCartPayload2ᚖholdfastᚋgraphᚋmodelᚐCartPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cartApplyDiscountCode(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CartPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cartApplyDiscountCode_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cartRemoveDiscountCode(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cartRemoveDiscountCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CartRemoveDiscountCode(ctx, fc.Args["cartId"].(string), fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CartPayload) graphql.Marshaler {
+			return ec.marshalNCartPayload2ᚖholdfastᚋgraphᚋmodelᚐCartPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cartRemoveDiscountCode(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CartPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cartRemoveDiscountCode_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createDiscountCode(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createDiscountCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateDiscountCode(ctx, fc.Args["input"].(model.CreateDiscountCodeInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.DiscountCodePayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DiscountCodePayload) graphql.Marshaler {
+			return ec.marshalNDiscountCodePayload2ᚖholdfastᚋgraphᚋmodelᚐDiscountCodePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createDiscountCode(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DiscountCodePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createDiscountCode_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateDiscountCode(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateDiscountCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateDiscountCode(ctx, fc.Args["input"].(model.UpdateDiscountCodeInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.DiscountCodePayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DiscountCodePayload) graphql.Marshaler {
+			return ec.marshalNDiscountCodePayload2ᚖholdfastᚋgraphᚋmodelᚐDiscountCodePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateDiscountCode(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DiscountCodePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateDiscountCode_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cartApplyGiftCard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cartApplyGiftCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CartApplyGiftCard(ctx, fc.Args["cartId"].(string), fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CartPayload) graphql.Marshaler {
+			return ec.marshalNCartPayload2ᚖholdfastᚋgraphᚋmodelᚐCartPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cartApplyGiftCard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CartPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cartApplyGiftCard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cartRemoveGiftCard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cartRemoveGiftCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CartRemoveGiftCard(ctx, fc.Args["cartId"].(string), fc.Args["lastCharacters"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CartPayload) graphql.Marshaler {
+			return ec.marshalNCartPayload2ᚖholdfastᚋgraphᚋmodelᚐCartPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cartRemoveGiftCard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CartPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cartRemoveGiftCard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createGiftCard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createGiftCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateGiftCard(ctx, fc.Args["input"].(model.CreateGiftCardInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.GiftCardPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GiftCardPayload) graphql.Marshaler {
+			return ec.marshalNGiftCardPayload2ᚖholdfastᚋgraphᚋmodelᚐGiftCardPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createGiftCard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GiftCardPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createGiftCard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_disableGiftCard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_disableGiftCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DisableGiftCard(ctx, fc.Args["giftCardId"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.GiftCardPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GiftCardPayload) graphql.Marshaler {
+			return ec.marshalNGiftCardPayload2ᚖholdfastᚋgraphᚋmodelᚐGiftCardPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_disableGiftCard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GiftCardPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_disableGiftCard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_adjustGiftCard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_adjustGiftCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AdjustGiftCard(ctx, fc.Args["giftCardId"].(string), fc.Args["amount"].(string), fc.Args["reason"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.GiftCardPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GiftCardPayload) graphql.Marshaler {
+			return ec.marshalNGiftCardPayload2ᚖholdfastᚋgraphᚋmodelᚐGiftCardPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_adjustGiftCard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GiftCardPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_adjustGiftCard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createLocation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createLocation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateLocation(ctx, fc.Args["input"].(model.CreateLocationInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.LocationPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LocationPayload) graphql.Marshaler {
+			return ec.marshalNLocationPayload2ᚖholdfastᚋgraphᚋmodelᚐLocationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createLocation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LocationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createLocation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateLocation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateLocation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateLocation(ctx, fc.Args["input"].(model.UpdateLocationInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.LocationPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LocationPayload) graphql.Marshaler {
+			return ec.marshalNLocationPayload2ᚖholdfastᚋgraphᚋmodelᚐLocationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateLocation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LocationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateLocation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_adjustStock(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7585,6 +13398,70 @@ func (ec *executionContext) fieldContext_Order_total(_ context.Context, field gr
 	return fc, nil
 }
 
+func (ec *executionContext) _Order_giftCardTotal(ctx context.Context, field graphql.CollectedField, obj *storage.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_giftCardTotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().GiftCardTotal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_giftCardTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Order",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Order_discountTotal(ctx context.Context, field graphql.CollectedField, obj *storage.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_discountTotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().DiscountTotal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_discountTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Order",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Order_createdAt(ctx context.Context, field graphql.CollectedField, obj *storage.Order) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7684,6 +13561,38 @@ func (ec *executionContext) _Order_updatedAt(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Order_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Order", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Order_customer(ctx context.Context, field graphql.CollectedField, obj *storage.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_customer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().Customer(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Customer) graphql.Marshaler {
+			return ec.marshalOCustomer2ᚖholdfastᚋstorageᚐCustomer(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Order",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _OrderConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.OrderConnection) (ret graphql.Marshaler) {
@@ -7968,6 +13877,138 @@ func (ec *executionContext) fieldContext_OrderLine_lineTotal(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _OrderLine_allocations(ctx context.Context, field graphql.CollectedField, obj *storage.OrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderLine_allocations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OrderLine().Allocations(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal []*storage.Allocation
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*storage.Allocation) graphql.Marshaler {
+			return ec.marshalNOrderLineAllocation2ᚕᚖholdfastᚋstorageᚐAllocationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderLine_allocations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderLine",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderLineAllocation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderLine_discount(ctx context.Context, field graphql.CollectedField, obj *storage.OrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderLine_discount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Discount(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderLine_discount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderLine",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderLineAllocation_location(ctx context.Context, field graphql.CollectedField, obj *storage.Allocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderLineAllocation_location(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Location, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v storage.Location) graphql.Marshaler {
+			return ec.marshalNLocation2holdfastᚋstorageᚐLocation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderLineAllocation_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderLineAllocation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Location(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderLineAllocation_quantity(ctx context.Context, field graphql.CollectedField, obj *storage.Allocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderLineAllocation_quantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderLineAllocation_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderLineAllocation", field, false, false, "Int")
 }
 
 func (ec *executionContext) _OrderPayload_order(ctx context.Context, field graphql.CollectedField, obj *model.OrderPayload) (ret graphql.Marshaler) {
@@ -8556,6 +14597,51 @@ func (ec *executionContext) fieldContext_Product_held(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Product", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Product_inventoryLevels(ctx context.Context, field graphql.CollectedField, obj *storage.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Product_inventoryLevels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Product().InventoryLevels(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal []*storage.InventoryLevel
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*storage.InventoryLevel) graphql.Marshaler {
+			return ec.marshalNInventoryLevel2ᚕᚖholdfastᚋstorageᚐInventoryLevelᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Product_inventoryLevels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Product",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InventoryLevel(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Product_handle(ctx context.Context, field graphql.CollectedField, obj *storage.Product) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8699,6 +14785,29 @@ func (ec *executionContext) _Product_lowStockThreshold(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_Product_lowStockThreshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Product", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Product_limitPerCustomer(ctx context.Context, field graphql.CollectedField, obj *storage.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Product_limitPerCustomer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LimitPerCustomer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Product_limitPerCustomer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Product", field, false, false, "Int")
 }
 
@@ -10002,6 +16111,425 @@ func (ec *executionContext) fieldContext_Query_productGroups(ctx context.Context
 	if fc.Args, err = ec.field_Query_productGroups_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_customer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_customer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Customer(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Customer) graphql.Marshaler {
+			return ec.marshalOCustomer2ᚖholdfastᚋstorageᚐCustomer(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_customers(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_customers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Customers(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["query"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.CustomerConnection
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerConnection) graphql.Marshaler {
+			return ec.marshalNCustomerConnection2ᚖholdfastᚋgraphᚋmodelᚐCustomerConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_customers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_customers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_customerById(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_customerById(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CustomerByID(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *storage.Customer
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.Customer) graphql.Marshaler {
+			return ec.marshalOCustomer2ᚖholdfastᚋstorageᚐCustomer(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_customerById(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_customerById_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_discountCodes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_discountCodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().DiscountCodes(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.DiscountCodeConnection
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DiscountCodeConnection) graphql.Marshaler {
+			return ec.marshalNDiscountCodeConnection2ᚖholdfastᚋgraphᚋmodelᚐDiscountCodeConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_discountCodes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DiscountCodeConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_discountCodes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_discountAudit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_discountAudit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().DiscountAudit(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["onlyProblems"].(*bool))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal []*storage.DiscountAuditRow
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*storage.DiscountAuditRow) graphql.Marshaler {
+			return ec.marshalNDiscountAuditRow2ᚕᚖholdfastᚋstorageᚐDiscountAuditRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_discountAudit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DiscountAuditRow(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_discountAudit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_giftCard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_giftCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().GiftCard(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *storage.GiftCard
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *storage.GiftCard) graphql.Marshaler {
+			return ec.marshalOGiftCard2ᚖholdfastᚋstorageᚐGiftCard(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_giftCard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GiftCard(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_giftCard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_giftCardAudit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_giftCardAudit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().GiftCardAudit(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["onlyProblems"].(*bool))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal []*storage.GiftCardAuditRow
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*storage.GiftCardAuditRow) graphql.Marshaler {
+			return ec.marshalNGiftCardAuditRow2ᚕᚖholdfastᚋstorageᚐGiftCardAuditRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_giftCardAudit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GiftCardAuditRow(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_giftCardAudit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_locations(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_locations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Locations(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal []*storage.Location
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*storage.Location) graphql.Marshaler {
+			return ec.marshalNLocation2ᚕᚖholdfastᚋstorageᚐLocationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_locations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Location(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -12467,7 +18995,7 @@ func (ec *executionContext) unmarshalInputAdjustStockInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"productId", "delta", "reason", "idempotencyKey"}
+	fieldsInOrder := [...]string{"productId", "delta", "reason", "locationId", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -12495,6 +19023,13 @@ func (ec *executionContext) unmarshalInputAdjustStockInput(ctx context.Context, 
 				return it, err
 			}
 			it.Reason = data
+		case "locationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locationId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LocationID = data
 		case "idempotencyKey":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -12546,7 +19081,7 @@ func (ec *executionContext) unmarshalInputBeginCheckoutInput(ctx context.Context
 			it.CartID = data
 		case "email":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -12644,7 +19179,7 @@ func (ec *executionContext) unmarshalInputCheckoutInput(ctx context.Context, obj
 			it.CartID = data
 		case "email":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -12778,6 +19313,238 @@ func UnmarshalCreateCollectionInput(ctx context.Context, raw any) (model.CreateC
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateDiscountCodeInput(ctx context.Context, obj any) (model.CreateDiscountCodeInput, error) {
+	var it model.CreateDiscountCodeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["oncePerCustomer"]; !present {
+		asMap["oncePerCustomer"] = false
+	}
+
+	fieldsInOrder := [...]string{"code", "kind", "value", "currencyCode", "minimumSubtotalAmount", "startsAt", "endsAt", "usageLimit", "oncePerCustomer", "productIds", "productGroupIds", "collectionIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNDiscountKind2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		case "currencyCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currencyCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CurrencyCode = data
+		case "minimumSubtotalAmount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minimumSubtotalAmount"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinimumSubtotalAmount = data
+		case "startsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsAt = data
+		case "endsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndsAt = data
+		case "usageLimit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("usageLimit"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UsageLimit = data
+		case "oncePerCustomer":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oncePerCustomer"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OncePerCustomer = data
+		case "productIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("productIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProductIds = data
+		case "productGroupIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("productGroupIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProductGroupIds = data
+		case "collectionIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateDiscountCodeInput unmarshals raw into the CreateDiscountCodeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateDiscountCodeInput(ctx context.Context, raw any) (model.CreateDiscountCodeInput, error) {
+	var out model.CreateDiscountCodeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateDiscountCodeInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateGiftCardInput(ctx context.Context, obj any) (model.CreateGiftCardInput, error) {
+	var it model.CreateGiftCardInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"initialValue", "currencyCode", "expiresAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "initialValue":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("initialValue"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InitialValue = data
+		case "currencyCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currencyCode"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CurrencyCode = data
+		case "expiresAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiresAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateGiftCardInput unmarshals raw into the CreateGiftCardInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateGiftCardInput(ctx context.Context, raw any) (model.CreateGiftCardInput, error) {
+	var out model.CreateGiftCardInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateGiftCardInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateLocationInput(ctx context.Context, obj any) (model.CreateLocationInput, error) {
+	var it model.CreateLocationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["priority"]; !present {
+		asMap["priority"] = 0
+	}
+
+	fieldsInOrder := [...]string{"name", "priority"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "priority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priority"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Priority = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateLocationInput unmarshals raw into the CreateLocationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateLocationInput(ctx context.Context, raw any) (model.CreateLocationInput, error) {
+	var out model.CreateLocationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateLocationInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateProductGroupInput(ctx context.Context, obj any) (model.CreateProductGroupInput, error) {
 	var it model.CreateProductGroupInput
 	if obj == nil {
@@ -12859,7 +19626,7 @@ func (ec *executionContext) unmarshalInputCreateProductInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"sku", "name", "description", "priceAmount", "currencyCode", "stock", "handle", "images", "lowStockThreshold", "idempotencyKey", "groupId", "selectedOptions"}
+	fieldsInOrder := [...]string{"sku", "name", "description", "priceAmount", "currencyCode", "stock", "handle", "images", "lowStockThreshold", "limitPerCustomer", "idempotencyKey", "groupId", "selectedOptions"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -12929,6 +19696,13 @@ func (ec *executionContext) unmarshalInputCreateProductInput(ctx context.Context
 				return it, err
 			}
 			it.LowStockThreshold = data
+		case "limitPerCustomer":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitPerCustomer"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitPerCustomer = data
 		case "idempotencyKey":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -13020,6 +19794,118 @@ func (ec *executionContext) unmarshalInputCreateWebhookEndpointInput(ctx context
 func UnmarshalCreateWebhookEndpointInput(ctx context.Context, raw any) (model.CreateWebhookEndpointInput, error) {
 	var out model.CreateWebhookEndpointInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateWebhookEndpointInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCustomerAccessTokenCreateInput(ctx context.Context, obj any) (model.CustomerAccessTokenCreateInput, error) {
+	var it model.CustomerAccessTokenCreateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"email", "password"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		case "password":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Password = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCustomerAccessTokenCreateInput unmarshals raw into the CustomerAccessTokenCreateInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCustomerAccessTokenCreateInput(ctx context.Context, raw any) (model.CustomerAccessTokenCreateInput, error) {
+	var out model.CustomerAccessTokenCreateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CustomerAccessTokenCreateInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCustomerCreateInput(ctx context.Context, obj any) (model.CustomerCreateInput, error) {
+	var it model.CustomerCreateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"email", "password", "firstName", "lastName"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		case "password":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Password = data
+		case "firstName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstName = data
+		case "lastName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastName = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCustomerCreateInput unmarshals raw into the CustomerCreateInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCustomerCreateInput(ctx context.Context, raw any) (model.CustomerCreateInput, error) {
+	var out model.CustomerCreateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CustomerCreateInput", raw, &out)
 	return out, err
 }
 
@@ -13304,7 +20190,7 @@ func (ec *executionContext) unmarshalInputSetStockItem(ctx context.Context, obj 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"productId", "sku", "stock", "compareStock"}
+	fieldsInOrder := [...]string{"productId", "sku", "stock", "compareStock", "locationId"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13339,6 +20225,13 @@ func (ec *executionContext) unmarshalInputSetStockItem(ctx context.Context, obj 
 				return it, err
 			}
 			it.CompareStock = data
+		case "locationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locationId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LocationID = data
 		}
 	}
 	return it, nil
@@ -13482,6 +20375,132 @@ func UnmarshalUpdateCollectionInput(ctx context.Context, raw any) (model.UpdateC
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateDiscountCodeInput(ctx context.Context, obj any) (model.UpdateDiscountCodeInput, error) {
+	var it model.UpdateDiscountCodeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"discountCodeId", "active", "endsAt", "usageLimit"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "discountCodeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountCodeId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DiscountCodeID = data
+		case "active":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Active = data
+		case "endsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndsAt = data
+		case "usageLimit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("usageLimit"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UsageLimit = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateDiscountCodeInput unmarshals raw into the UpdateDiscountCodeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateDiscountCodeInput(ctx context.Context, raw any) (model.UpdateDiscountCodeInput, error) {
+	var out model.UpdateDiscountCodeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateDiscountCodeInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateLocationInput(ctx context.Context, obj any) (model.UpdateLocationInput, error) {
+	var it model.UpdateLocationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"locationId", "name", "priority", "active"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "locationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locationId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LocationID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "priority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priority"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Priority = data
+		case "active":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Active = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateLocationInput unmarshals raw into the UpdateLocationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateLocationInput(ctx context.Context, raw any) (model.UpdateLocationInput, error) {
+	var out model.UpdateLocationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateLocationInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateProductGroupInput(ctx context.Context, obj any) (model.UpdateProductGroupInput, error) {
 	var it model.UpdateProductGroupInput
 	if obj == nil {
@@ -13570,7 +20589,7 @@ func (ec *executionContext) unmarshalInputUpdateProductInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"productId", "name", "description", "priceAmount", "currencyCode", "handle", "images", "lowStockThreshold", "groupId", "selectedOptions"}
+	fieldsInOrder := [...]string{"productId", "name", "description", "priceAmount", "currencyCode", "handle", "images", "lowStockThreshold", "limitPerCustomer", "groupId", "selectedOptions"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13633,6 +20652,13 @@ func (ec *executionContext) unmarshalInputUpdateProductInput(ctx context.Context
 				return it, err
 			}
 			it.LowStockThreshold = graphql.OmittableOf(data)
+		case "limitPerCustomer":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitPerCustomer"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitPerCustomer = graphql.OmittableOf(data)
 		case "groupId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupId"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
@@ -13742,6 +20768,49 @@ func UnmarshalUpdateWebhookEndpointInput(ctx context.Context, raw any) (model.Up
 
 // region    **************************** object.gotpl ****************************
 
+var appliedGiftCardImplementors = []string{"AppliedGiftCard"}
+
+func (ec *executionContext) _AppliedGiftCard(ctx context.Context, sel ast.SelectionSet, obj *model.AppliedGiftCard) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appliedGiftCardImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppliedGiftCard")
+		case "lastCharacters":
+			out.Values[i] = ec._AppliedGiftCard_lastCharacters(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amountUsed":
+			out.Values[i] = ec._AppliedGiftCard_amountUsed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "balanceAfter":
+			out.Values[i] = ec._AppliedGiftCard_balanceAfter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var auditRowImplementors = []string{"AuditRow"}
 
 func (ec *executionContext) _AuditRow(ctx context.Context, sel ast.SelectionSet, obj *storage.AuditRow) graphql.Marshaler {
@@ -13786,6 +20855,26 @@ func (ec *executionContext) _AuditRow(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "pendingHeld":
 			out.Values[i] = ec._AuditRow_pendingHeld(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "customerLimitMismatches":
+			out.Values[i] = ec._AuditRow_customerLimitMismatches(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "levelStock":
+			out.Values[i] = ec._AuditRow_levelStock(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "badLevels":
+			out.Values[i] = ec._AuditRow_badLevels(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "allocationMismatches":
+			out.Values[i] = ec._AuditRow_allocationMismatches(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -13859,6 +20948,78 @@ func (ec *executionContext) _Cart(ctx context.Context, sel ast.SelectionSet, obj
 			out.Values[i] = ec._Cart_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "discounts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cart_discounts(ctx, field, obj)
+				})
+		case "discountTotal":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cart_discountTotal(ctx, field, obj)
+				})
+		case "giftCards":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cart_giftCards(ctx, field, obj)
+				})
+		case "total":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cart_total(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var cartDiscountImplementors = []string{"CartDiscount"}
+
+func (ec *executionContext) _CartDiscount(ctx context.Context, sel ast.SelectionSet, obj *model.CartDiscount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cartDiscountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CartDiscount")
+		case "code":
+			out.Values[i] = ec._CartDiscount_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "applicable":
+			out.Values[i] = ec._CartDiscount_applicable(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._CartDiscount_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._CartDiscount_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -13934,18 +21095,24 @@ func (ec *executionContext) _CartLine(ctx context.Context, sel ast.SelectionSet,
 		case "product":
 			out.Values[i] = ec._CartLine_product(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "quantity":
 			out.Values[i] = ec._CartLine_quantity(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lineTotal":
 			out.Values[i] = ec._CartLine_lineTotal(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "discountedTotal":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CartLine_discountedTotal(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14039,6 +21206,11 @@ func (ec *executionContext) _CartWarning(ctx context.Context, sel ast.SelectionS
 			}
 		case "reserved":
 			out.Values[i] = ec._CartWarning_reserved(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cartId":
+			out.Values[i] = ec._CartWarning_cartId(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -14272,6 +21444,261 @@ func (ec *executionContext) _CollectionPayload(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var customerImplementors = []string{"Customer"}
+
+func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet, obj *storage.Customer) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, customerImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Customer")
+		case "id":
+			out.Values[i] = ec._Customer_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "email":
+			out.Values[i] = ec._Customer_email(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "firstName":
+			out.Values[i] = ec._Customer_firstName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastName":
+			out.Values[i] = ec._Customer_lastName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Customer_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "orders":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Customer_orders(ctx, field, obj)
+				})
+		case "activeCart":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Customer_activeCart(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var customerAccessTokenImplementors = []string{"CustomerAccessToken"}
+
+func (ec *executionContext) _CustomerAccessToken(ctx context.Context, sel ast.SelectionSet, obj *model.CustomerAccessToken) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, customerAccessTokenImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CustomerAccessToken")
+		case "accessToken":
+			out.Values[i] = ec._CustomerAccessToken_accessToken(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._CustomerAccessToken_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var customerAccessTokenPayloadImplementors = []string{"CustomerAccessTokenPayload"}
+
+func (ec *executionContext) _CustomerAccessTokenPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CustomerAccessTokenPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, customerAccessTokenPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CustomerAccessTokenPayload")
+		case "customerAccessToken":
+			out.Values[i] = ec._CustomerAccessTokenPayload_customerAccessToken(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._CustomerAccessTokenPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var customerConnectionImplementors = []string{"CustomerConnection"}
+
+func (ec *executionContext) _CustomerConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CustomerConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, customerConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CustomerConnection")
+		case "edges":
+			out.Values[i] = ec._CustomerConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CustomerConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var customerEdgeImplementors = []string{"CustomerEdge"}
+
+func (ec *executionContext) _CustomerEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CustomerEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, customerEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CustomerEdge")
+		case "cursor":
+			out.Values[i] = ec._CustomerEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._CustomerEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var customerPayloadImplementors = []string{"CustomerPayload"}
+
+func (ec *executionContext) _CustomerPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CustomerPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, customerPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CustomerPayload")
+		case "customer":
+			out.Values[i] = ec._CustomerPayload_customer(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._CustomerPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var deleteCollectionPayloadImplementors = []string{"DeleteCollectionPayload"}
 
 func (ec *executionContext) _DeleteCollectionPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteCollectionPayload) graphql.Marshaler {
@@ -14290,6 +21717,518 @@ func (ec *executionContext) _DeleteCollectionPayload(ctx context.Context, sel as
 			}
 		case "userErrors":
 			out.Values[i] = ec._DeleteCollectionPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var discountAuditRowImplementors = []string{"DiscountAuditRow"}
+
+func (ec *executionContext) _DiscountAuditRow(ctx context.Context, sel ast.SelectionSet, obj *storage.DiscountAuditRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, discountAuditRowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DiscountAuditRow")
+		case "discountCodeId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DiscountAuditRow_discountCodeId(ctx, field, obj)
+				})
+		case "code":
+			out.Values[i] = ec._DiscountAuditRow_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "usageLimit":
+			out.Values[i] = ec._DiscountAuditRow_usageLimit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "usesHeld":
+			out.Values[i] = ec._DiscountAuditRow_usesHeld(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "usesCount":
+			out.Values[i] = ec._DiscountAuditRow_usesCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "liveHolds":
+			out.Values[i] = ec._DiscountAuditRow_liveHolds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "consumedUses":
+			out.Values[i] = ec._DiscountAuditRow_consumedUses(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "strayUses":
+			out.Values[i] = ec._DiscountAuditRow_strayUses(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "orderMismatches":
+			out.Values[i] = ec._DiscountAuditRow_orderMismatches(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ok":
+			out.Values[i] = ec._DiscountAuditRow_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var discountCodeImplementors = []string{"DiscountCode"}
+
+func (ec *executionContext) _DiscountCode(ctx context.Context, sel ast.SelectionSet, obj *storage.DiscountCode) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, discountCodeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DiscountCode")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DiscountCode_id(ctx, field, obj)
+				})
+		case "code":
+			out.Values[i] = ec._DiscountCode_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._DiscountCode_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "value":
+			out.Values[i] = ec._DiscountCode_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "currencyCode":
+			out.Values[i] = ec._DiscountCode_currencyCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "minimumSubtotal":
+			out.Values[i] = ec._DiscountCode_minimumSubtotal(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startsAt":
+			out.Values[i] = ec._DiscountCode_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endsAt":
+			out.Values[i] = ec._DiscountCode_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "usageLimit":
+			out.Values[i] = ec._DiscountCode_usageLimit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "oncePerCustomer":
+			out.Values[i] = ec._DiscountCode_oncePerCustomer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "usesHeld":
+			out.Values[i] = ec._DiscountCode_usesHeld(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "usesCount":
+			out.Values[i] = ec._DiscountCode_usesCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "appliesTo":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DiscountCode_appliesTo(ctx, field, obj)
+				})
+		case "active":
+			out.Values[i] = ec._DiscountCode_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var discountCodeConnectionImplementors = []string{"DiscountCodeConnection"}
+
+func (ec *executionContext) _DiscountCodeConnection(ctx context.Context, sel ast.SelectionSet, obj *model.DiscountCodeConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, discountCodeConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DiscountCodeConnection")
+		case "edges":
+			out.Values[i] = ec._DiscountCodeConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._DiscountCodeConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var discountCodeEdgeImplementors = []string{"DiscountCodeEdge"}
+
+func (ec *executionContext) _DiscountCodeEdge(ctx context.Context, sel ast.SelectionSet, obj *model.DiscountCodeEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, discountCodeEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DiscountCodeEdge")
+		case "cursor":
+			out.Values[i] = ec._DiscountCodeEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._DiscountCodeEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var discountCodePayloadImplementors = []string{"DiscountCodePayload"}
+
+func (ec *executionContext) _DiscountCodePayload(ctx context.Context, sel ast.SelectionSet, obj *model.DiscountCodePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, discountCodePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DiscountCodePayload")
+		case "discountCode":
+			out.Values[i] = ec._DiscountCodePayload_discountCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._DiscountCodePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var discountScopeImplementors = []string{"DiscountScope"}
+
+func (ec *executionContext) _DiscountScope(ctx context.Context, sel ast.SelectionSet, obj *model.DiscountScope) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, discountScopeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DiscountScope")
+		case "allProducts":
+			out.Values[i] = ec._DiscountScope_allProducts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "products":
+			out.Values[i] = ec._DiscountScope_products(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "productGroups":
+			out.Values[i] = ec._DiscountScope_productGroups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "collections":
+			out.Values[i] = ec._DiscountScope_collections(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var giftCardImplementors = []string{"GiftCard"}
+
+func (ec *executionContext) _GiftCard(ctx context.Context, sel ast.SelectionSet, obj *storage.GiftCard) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, giftCardImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GiftCard")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._GiftCard_id(ctx, field, obj)
+				})
+		case "lastCharacters":
+			out.Values[i] = ec._GiftCard_lastCharacters(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "initialValue":
+			out.Values[i] = ec._GiftCard_initialValue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "balance":
+			out.Values[i] = ec._GiftCard_balance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "held":
+			out.Values[i] = ec._GiftCard_held(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiresAt":
+			out.Values[i] = ec._GiftCard_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "disabled":
+			out.Values[i] = ec._GiftCard_disabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var giftCardAuditRowImplementors = []string{"GiftCardAuditRow"}
+
+func (ec *executionContext) _GiftCardAuditRow(ctx context.Context, sel ast.SelectionSet, obj *storage.GiftCardAuditRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, giftCardAuditRowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GiftCardAuditRow")
+		case "giftCardId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._GiftCardAuditRow_giftCardId(ctx, field, obj)
+				})
+		case "balance":
+			out.Values[i] = ec._GiftCardAuditRow_balance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ledgerBalance":
+			out.Values[i] = ec._GiftCardAuditRow_ledgerBalance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "held":
+			out.Values[i] = ec._GiftCardAuditRow_held(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "liveHolds":
+			out.Values[i] = ec._GiftCardAuditRow_liveHolds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "strayHolds":
+			out.Values[i] = ec._GiftCardAuditRow_strayHolds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ok":
+			out.Values[i] = ec._GiftCardAuditRow_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var giftCardPayloadImplementors = []string{"GiftCardPayload"}
+
+func (ec *executionContext) _GiftCardPayload(ctx context.Context, sel ast.SelectionSet, obj *model.GiftCardPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, giftCardPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GiftCardPayload")
+		case "giftCard":
+			out.Values[i] = ec._GiftCardPayload_giftCard(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "code":
+			out.Values[i] = ec._GiftCardPayload_code(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._GiftCardPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -14329,6 +22268,130 @@ func (ec *executionContext) _Image(ctx context.Context, sel ast.SelectionSet, ob
 		case "altText":
 			out.Values[i] = ec._Image_altText(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var inventoryLevelImplementors = []string{"InventoryLevel"}
+
+func (ec *executionContext) _InventoryLevel(ctx context.Context, sel ast.SelectionSet, obj *storage.InventoryLevel) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inventoryLevelImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InventoryLevel")
+		case "location":
+			out.Values[i] = ec._InventoryLevel_location(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stock":
+			out.Values[i] = ec._InventoryLevel_stock(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var locationImplementors = []string{"Location"}
+
+func (ec *executionContext) _Location(ctx context.Context, sel ast.SelectionSet, obj *storage.Location) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, locationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Location")
+		case "id":
+			out.Values[i] = ec._Location_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Location_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "priority":
+			out.Values[i] = ec._Location_priority(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "active":
+			out.Values[i] = ec._Location_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var locationPayloadImplementors = []string{"LocationPayload"}
+
+func (ec *executionContext) _LocationPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LocationPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, locationPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LocationPayload")
+		case "location":
+			out.Values[i] = ec._LocationPayload_location(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._LocationPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -14503,6 +22566,125 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "customerCreate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_customerCreate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "customerAccessTokenCreate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_customerAccessTokenCreate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "customerAccessTokenDelete":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_customerAccessTokenDelete(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "customerRecover":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_customerRecover(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "customerResetPassword":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_customerResetPassword(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cartAttachCustomer":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cartAttachCustomer(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cartApplyDiscountCode":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cartApplyDiscountCode(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cartRemoveDiscountCode":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cartRemoveDiscountCode(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createDiscountCode":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createDiscountCode(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateDiscountCode":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateDiscountCode(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cartApplyGiftCard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cartApplyGiftCard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cartRemoveGiftCard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cartRemoveGiftCard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createGiftCard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createGiftCard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "disableGiftCard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_disableGiftCard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "adjustGiftCard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_adjustGiftCard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createLocation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createLocation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateLocation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateLocation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "adjustStock":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_adjustStock(ctx, field)
@@ -14623,6 +22805,18 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Order_total(ctx, field, obj)
 				})
+		case "giftCardTotal":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Order_giftCardTotal(ctx, field, obj)
+				})
+		case "discountTotal":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Order_discountTotal(ctx, field, obj)
+				})
 		case "createdAt":
 			out.Values[i] = ec._Order_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -14644,6 +22838,12 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "customer":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Order_customer(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14778,6 +22978,55 @@ func (ec *executionContext) _OrderLine(ctx context.Context, sel ast.SelectionSet
 			out.Values[i] = ec._OrderLine_lineTotal(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "allocations":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._OrderLine_allocations(ctx, field, obj)
+				})
+		case "discount":
+			out.Values[i] = ec._OrderLine_discount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var orderLineAllocationImplementors = []string{"OrderLineAllocation"}
+
+func (ec *executionContext) _OrderLineAllocation(ctx context.Context, sel ast.SelectionSet, obj *storage.Allocation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderLineAllocationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderLineAllocation")
+		case "location":
+			out.Values[i] = ec._OrderLineAllocation_location(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quantity":
+			out.Values[i] = ec._OrderLineAllocation_quantity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -15030,6 +23279,12 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "inventoryLevels":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Product_inventoryLevels(ctx, field, obj)
+				})
 		case "handle":
 			out.Values[i] = ec._Product_handle(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -15054,6 +23309,11 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "lowStockThreshold":
 			out.Values[i] = ec._Product_lowStockThreshold(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "limitPerCustomer":
+			out.Values[i] = ec._Product_limitPerCustomer(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -15535,6 +23795,54 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_productGroups(ctx, field)
+				})
+		case "customer":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_customer(ctx, field)
+				})
+		case "customers":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_customers(ctx, field)
+				})
+		case "customerById":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_customerById(ctx, field)
+				})
+		case "discountCodes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_discountCodes(ctx, field)
+				})
+		case "discountAudit":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_discountAudit(ctx, field)
+				})
+		case "giftCard":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_giftCard(ctx, field)
+				})
+		case "giftCardAudit":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_giftCardAudit(ctx, field)
+				})
+		case "locations":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_locations(ctx, field)
 				})
 		case "inventoryAudit":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -16415,6 +24723,30 @@ func (ec *executionContext) unmarshalNAdjustStockInput2holdfastᚋgraphᚋmodel�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNAppliedGiftCard2ᚕᚖholdfastᚋgraphᚋmodelᚐAppliedGiftCardᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AppliedGiftCard) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAppliedGiftCard2ᚖholdfastᚋgraphᚋmodelᚐAppliedGiftCard(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAppliedGiftCard2ᚖholdfastᚋgraphᚋmodelᚐAppliedGiftCard(ctx context.Context, sel ast.SelectionSet, v *model.AppliedGiftCard) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AppliedGiftCard!")
+		return graphql.Null
+	}
+	return ec._AppliedGiftCard(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAuditRow2ᚕᚖholdfastᚋstorageᚐAuditRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.AuditRow) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -16469,6 +24801,30 @@ func (ec *executionContext) marshalNCart2ᚖholdfastᚋstorageᚐCart(ctx contex
 		return graphql.Null
 	}
 	return ec._Cart(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCartDiscount2ᚕᚖholdfastᚋgraphᚋmodelᚐCartDiscountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CartDiscount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCartDiscount2ᚖholdfastᚋgraphᚋmodelᚐCartDiscount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCartDiscount2ᚖholdfastᚋgraphᚋmodelᚐCartDiscount(ctx context.Context, sel ast.SelectionSet, v *model.CartDiscount) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CartDiscount!")
+		return graphql.Null
+	}
+	return ec._CartDiscount(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNCartHolding2ᚕᚖholdfastᚋstorageᚐCartHoldingᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.CartHolding) graphql.Marshaler {
@@ -16662,6 +25018,21 @@ func (ec *executionContext) unmarshalNCreateCollectionInput2holdfastᚋgraphᚋm
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreateDiscountCodeInput2holdfastᚋgraphᚋmodelᚐCreateDiscountCodeInput(ctx context.Context, v any) (model.CreateDiscountCodeInput, error) {
+	res, err := ec.unmarshalInputCreateDiscountCodeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateGiftCardInput2holdfastᚋgraphᚋmodelᚐCreateGiftCardInput(ctx context.Context, v any) (model.CreateGiftCardInput, error) {
+	res, err := ec.unmarshalInputCreateGiftCardInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateLocationInput2holdfastᚋgraphᚋmodelᚐCreateLocationInput(ctx context.Context, v any) (model.CreateLocationInput, error) {
+	res, err := ec.unmarshalInputCreateLocationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateProductGroupInput2holdfastᚋgraphᚋmodelᚐCreateProductGroupInput(ctx context.Context, v any) (model.CreateProductGroupInput, error) {
 	res, err := ec.unmarshalInputCreateProductGroupInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -16677,12 +25048,172 @@ func (ec *executionContext) unmarshalNCreateWebhookEndpointInput2holdfastᚋgrap
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNCustomer2ᚖholdfastᚋstorageᚐCustomer(ctx context.Context, sel ast.SelectionSet, v *storage.Customer) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Customer!")
+		return graphql.Null
+	}
+	return ec._Customer(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCustomerAccessTokenCreateInput2holdfastᚋgraphᚋmodelᚐCustomerAccessTokenCreateInput(ctx context.Context, v any) (model.CustomerAccessTokenCreateInput, error) {
+	res, err := ec.unmarshalInputCustomerAccessTokenCreateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCustomerAccessTokenPayload2ᚖholdfastᚋgraphᚋmodelᚐCustomerAccessTokenPayload(ctx context.Context, sel ast.SelectionSet, v *model.CustomerAccessTokenPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CustomerAccessTokenPayload!")
+		return graphql.Null
+	}
+	return ec._CustomerAccessTokenPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCustomerConnection2ᚖholdfastᚋgraphᚋmodelᚐCustomerConnection(ctx context.Context, sel ast.SelectionSet, v *model.CustomerConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CustomerConnection!")
+		return graphql.Null
+	}
+	return ec._CustomerConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCustomerCreateInput2holdfastᚋgraphᚋmodelᚐCustomerCreateInput(ctx context.Context, v any) (model.CustomerCreateInput, error) {
+	res, err := ec.unmarshalInputCustomerCreateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCustomerEdge2ᚕᚖholdfastᚋgraphᚋmodelᚐCustomerEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CustomerEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCustomerEdge2ᚖholdfastᚋgraphᚋmodelᚐCustomerEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCustomerEdge2ᚖholdfastᚋgraphᚋmodelᚐCustomerEdge(ctx context.Context, sel ast.SelectionSet, v *model.CustomerEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CustomerEdge!")
+		return graphql.Null
+	}
+	return ec._CustomerEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCustomerPayload2ᚖholdfastᚋgraphᚋmodelᚐCustomerPayload(ctx context.Context, sel ast.SelectionSet, v *model.CustomerPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CustomerPayload!")
+		return graphql.Null
+	}
+	return ec._CustomerPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNDeleteCollectionPayload2ᚖholdfastᚋgraphᚋmodelᚐDeleteCollectionPayload(ctx context.Context, sel ast.SelectionSet, v *model.DeleteCollectionPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "DeleteCollectionPayload!")
 		return graphql.Null
 	}
 	return ec._DeleteCollectionPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDiscountAuditRow2ᚕᚖholdfastᚋstorageᚐDiscountAuditRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.DiscountAuditRow) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDiscountAuditRow2ᚖholdfastᚋstorageᚐDiscountAuditRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDiscountAuditRow2ᚖholdfastᚋstorageᚐDiscountAuditRow(ctx context.Context, sel ast.SelectionSet, v *storage.DiscountAuditRow) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DiscountAuditRow!")
+		return graphql.Null
+	}
+	return ec._DiscountAuditRow(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDiscountCode2ᚖholdfastᚋstorageᚐDiscountCode(ctx context.Context, sel ast.SelectionSet, v *storage.DiscountCode) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DiscountCode!")
+		return graphql.Null
+	}
+	return ec._DiscountCode(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDiscountCodeConnection2ᚖholdfastᚋgraphᚋmodelᚐDiscountCodeConnection(ctx context.Context, sel ast.SelectionSet, v *model.DiscountCodeConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DiscountCodeConnection!")
+		return graphql.Null
+	}
+	return ec._DiscountCodeConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDiscountCodeEdge2ᚕᚖholdfastᚋgraphᚋmodelᚐDiscountCodeEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DiscountCodeEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDiscountCodeEdge2ᚖholdfastᚋgraphᚋmodelᚐDiscountCodeEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDiscountCodeEdge2ᚖholdfastᚋgraphᚋmodelᚐDiscountCodeEdge(ctx context.Context, sel ast.SelectionSet, v *model.DiscountCodeEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DiscountCodeEdge!")
+		return graphql.Null
+	}
+	return ec._DiscountCodeEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDiscountCodePayload2ᚖholdfastᚋgraphᚋmodelᚐDiscountCodePayload(ctx context.Context, sel ast.SelectionSet, v *model.DiscountCodePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DiscountCodePayload!")
+		return graphql.Null
+	}
+	return ec._DiscountCodePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDiscountKind2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDiscountKind2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "DiscountKind!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNDiscountScope2ᚖholdfastᚋgraphᚋmodelᚐDiscountScope(ctx context.Context, sel ast.SelectionSet, v *model.DiscountScope) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DiscountScope!")
+		return graphql.Null
+	}
+	return ec._DiscountScope(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNErrorCode2holdfastᚋgraphᚋmodelᚐErrorCode(ctx context.Context, v any) (model.ErrorCode, error) {
@@ -16693,6 +25224,38 @@ func (ec *executionContext) unmarshalNErrorCode2holdfastᚋgraphᚋmodelᚐError
 
 func (ec *executionContext) marshalNErrorCode2holdfastᚋgraphᚋmodelᚐErrorCode(ctx context.Context, sel ast.SelectionSet, v model.ErrorCode) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNGiftCardAuditRow2ᚕᚖholdfastᚋstorageᚐGiftCardAuditRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.GiftCardAuditRow) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGiftCardAuditRow2ᚖholdfastᚋstorageᚐGiftCardAuditRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGiftCardAuditRow2ᚖholdfastᚋstorageᚐGiftCardAuditRow(ctx context.Context, sel ast.SelectionSet, v *storage.GiftCardAuditRow) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GiftCardAuditRow!")
+		return graphql.Null
+	}
+	return ec._GiftCardAuditRow(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNGiftCardPayload2ᚖholdfastᚋgraphᚋmodelᚐGiftCardPayload(ctx context.Context, sel ast.SelectionSet, v *model.GiftCardPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GiftCardPayload!")
+		return graphql.Null
+	}
+	return ec._GiftCardPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNID2int64(ctx context.Context, v any) (int64, error) {
@@ -16795,6 +25358,66 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
+func (ec *executionContext) marshalNInventoryLevel2ᚕᚖholdfastᚋstorageᚐInventoryLevelᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.InventoryLevel) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInventoryLevel2ᚖholdfastᚋstorageᚐInventoryLevel(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInventoryLevel2ᚖholdfastᚋstorageᚐInventoryLevel(ctx context.Context, sel ast.SelectionSet, v *storage.InventoryLevel) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InventoryLevel!")
+		return graphql.Null
+	}
+	return ec._InventoryLevel(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLocation2holdfastᚋstorageᚐLocation(ctx context.Context, sel ast.SelectionSet, v storage.Location) graphql.Marshaler {
+	return ec._Location(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLocation2ᚕᚖholdfastᚋstorageᚐLocationᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.Location) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLocation2ᚖholdfastᚋstorageᚐLocation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLocation2ᚖholdfastᚋstorageᚐLocation(ctx context.Context, sel ast.SelectionSet, v *storage.Location) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Location!")
+		return graphql.Null
+	}
+	return ec._Location(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLocationPayload2ᚖholdfastᚋgraphᚋmodelᚐLocationPayload(ctx context.Context, sel ast.SelectionSet, v *model.LocationPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LocationPayload!")
+		return graphql.Null
+	}
+	return ec._LocationPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNMoney2ᚖholdfastᚋstorageᚐMoney(ctx context.Context, sel ast.SelectionSet, v *storage.Money) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Money!")
@@ -16865,6 +25488,30 @@ func (ec *executionContext) marshalNOrderLine2ᚖholdfastᚋstorageᚐOrderLine(
 		return graphql.Null
 	}
 	return ec._OrderLine(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOrderLineAllocation2ᚕᚖholdfastᚋstorageᚐAllocationᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.Allocation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOrderLineAllocation2ᚖholdfastᚋstorageᚐAllocation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOrderLineAllocation2ᚖholdfastᚋstorageᚐAllocation(ctx context.Context, sel ast.SelectionSet, v *storage.Allocation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OrderLineAllocation!")
+		return graphql.Null
+	}
+	return ec._OrderLineAllocation(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNOrderPayload2ᚖholdfastᚋgraphᚋmodelᚐOrderPayload(ctx context.Context, sel ast.SelectionSet, v *model.OrderPayload) graphql.Marshaler {
@@ -16973,6 +25620,22 @@ func (ec *executionContext) marshalNProductEdge2ᚖholdfastᚋgraphᚋmodelᚐPr
 		return graphql.Null
 	}
 	return ec._ProductEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProductGroup2ᚕᚖholdfastᚋstorageᚐProductGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.ProductGroup) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProductGroup2ᚖholdfastᚋstorageᚐProductGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNProductGroup2ᚖholdfastᚋstorageᚐProductGroup(ctx context.Context, sel ast.SelectionSet, v *storage.ProductGroup) graphql.Marshaler {
@@ -17212,6 +25875,16 @@ func (ec *executionContext) unmarshalNUpdateCartLineInput2holdfastᚋgraphᚋmod
 
 func (ec *executionContext) unmarshalNUpdateCollectionInput2holdfastᚋgraphᚋmodelᚐUpdateCollectionInput(ctx context.Context, v any) (model.UpdateCollectionInput, error) {
 	res, err := ec.unmarshalInputUpdateCollectionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateDiscountCodeInput2holdfastᚋgraphᚋmodelᚐUpdateDiscountCodeInput(ctx context.Context, v any) (model.UpdateDiscountCodeInput, error) {
+	res, err := ec.unmarshalInputUpdateDiscountCodeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateLocationInput2holdfastᚋgraphᚋmodelᚐUpdateLocationInput(ctx context.Context, v any) (model.UpdateLocationInput, error) {
+	res, err := ec.unmarshalInputUpdateLocationInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -17556,6 +26229,85 @@ func (ec *executionContext) marshalOCollection2ᚖholdfastᚋstorageᚐCollectio
 	return ec._Collection(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOCustomer2ᚖholdfastᚋstorageᚐCustomer(ctx context.Context, sel ast.SelectionSet, v *storage.Customer) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Customer(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCustomerAccessToken2ᚖholdfastᚋgraphᚋmodelᚐCustomerAccessToken(ctx context.Context, sel ast.SelectionSet, v *model.CustomerAccessToken) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CustomerAccessToken(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalODiscountCode2ᚖholdfastᚋstorageᚐDiscountCode(ctx context.Context, sel ast.SelectionSet, v *storage.DiscountCode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._DiscountCode(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOErrorCode2ᚖholdfastᚋgraphᚋmodelᚐErrorCode(ctx context.Context, v any) (*model.ErrorCode, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ErrorCode)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOErrorCode2ᚖholdfastᚋgraphᚋmodelᚐErrorCode(ctx context.Context, sel ast.SelectionSet, v *model.ErrorCode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalOGiftCard2ᚖholdfastᚋstorageᚐGiftCard(ctx context.Context, sel ast.SelectionSet, v *storage.GiftCard) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._GiftCard(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -17607,6 +26359,20 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = ctx
 	res := model.MarshalInt32(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOLocation2ᚖholdfastᚋstorageᚐLocation(ctx context.Context, sel ast.SelectionSet, v *storage.Location) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Location(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOMoney2ᚖholdfastᚋstorageᚐMoney(ctx context.Context, sel ast.SelectionSet, v *storage.Money) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Money(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOOrder2ᚖholdfastᚋstorageᚐOrder(ctx context.Context, sel ast.SelectionSet, v *storage.Order) graphql.Marshaler {

@@ -33,9 +33,12 @@ const (
 // HandlerConfig is what the GraphQL handler needs. Zero limits take the
 // defaults of package config.
 type HandlerConfig struct {
-	Store         *storage.Store
-	Log           *slog.Logger
-	Introspection bool
+	// CustomerTokenTTL is how long a customer access token lives
+	// (CUSTOMER_TOKEN_TTL; 0: the default, 30 days).
+	CustomerTokenTTL time.Duration
+	Store            *storage.Store
+	Log              *slog.Logger
+	Introspection    bool
 	// AdminToken is checked in a websocket's init payload (browsers cannot
 	// set headers on websockets); HTTP requests are authenticated by the
 	// transport.
@@ -135,6 +138,12 @@ func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocume
 		MaxProductsPerSubscription: cfg.MaxProductsPerSubscription,
 		WebhookAllowPrivate:        cfg.WebhookAllowPrivate,
 		WebhookResolver:            cfg.WebhookResolver,
+		CustomerTokenTTL:           cfg.CustomerTokenTTL,
+		SignInPerAddress:           cfg.Limits.SignInPerAddress,
+		SignInPerEmail:             cfg.Limits.SignInPerEmail,
+		SignInLimitLoopback:        cfg.Limits.LimitLoopback,
+		GiftCardGuessPerCart:       cfg.Limits.GiftCardGuessPerCart,
+		GiftCardGuessPerAddress:    cfg.Limits.GiftCardGuessPerAddress,
 	}
 	gqlCfg := Config{
 		Resolvers:  resolver,
@@ -178,6 +187,9 @@ func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocume
 	srv.SetParserTokenLimit(lim.cfg.MaxTokens)
 	// Mutations run one after another: each root mutation must read what
 	// the previous one wrote, never a value the request cached before it.
+	// A customer token names its customer once per operation: the
+	// storage statements check cart owners against it (storage.WithViewer).
+	srv.AroundOperations(resolver.withCustomer)
 	srv.AroundRootFields(func(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
 		if refuseAdminField(ctx) {
 			return graphql.Null

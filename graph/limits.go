@@ -47,6 +47,12 @@ type LimitConfig struct {
 	// more than lookups. Admins are not limited; loopback clients are
 	// exempt as from PerAddress.
 	Searches RateLimiter
+	// SignInPerAddress and SignInPerEmail limit customerAccessTokenCreate
+	// per client address and per email (nil: unlimited).
+	SignInPerAddress, SignInPerEmail RateLimiter
+	// GiftCardGuessPerCart and GiftCardGuessPerAddress limit
+	// cartApplyGiftCard per cart and per client address (nil: unlimited).
+	GiftCardGuessPerCart, GiftCardGuessPerAddress RateLimiter
 	// LimitLoopback applies the per-address limit to loopback clients too
 	// (by default they are trusted: local tools, a co-located proxy).
 	LimitLoopback bool

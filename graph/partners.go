@@ -54,7 +54,7 @@ func setStockParams(ctx context.Context, in model.SetStockInput) storage.SetStoc
 		p.Reason = *in.Reason
 	}
 	for i, it := range in.Items {
-		item := storage.SetStockItem{Stock: it.Stock, CompareStock: it.CompareStock}
+		item := storage.SetStockItem{Stock: it.Stock, CompareStock: it.CompareStock, LocationID: optionalLocationID(it.LocationID)}
 		if it.ProductID != nil {
 			item.HasProductID = true
 			item.ProductID = parseProductID(*it.ProductID)

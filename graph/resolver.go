@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"time"
 
 	"holdfast/graph/live"
 	"holdfast/graph/loaders"
@@ -35,6 +36,18 @@ type Resolver struct {
 	WebhookAllowPrivate bool
 	// WebhookResolver looks webhook hosts up (nil: net.DefaultResolver).
 	WebhookResolver webhooks.Resolver
+
+	// CustomerTokenTTL is how long customer access tokens live.
+	CustomerTokenTTL time.Duration
+	// SignInPerAddress and SignInPerEmail limit sign-in attempts (nil: no
+	// limit).
+	SignInPerAddress, SignInPerEmail RateLimiter
+	// SignInLimitLoopback applies SignInPerAddress to loopback clients
+	// too (RATE_LIMIT_LOOPBACK), as the other per-address limits.
+	SignInLimitLoopback bool
+	// GiftCardGuessPerCart and GiftCardGuessPerAddress limit
+	// cartApplyGiftCard attempts (nil: no limit).
+	GiftCardGuessPerCart, GiftCardGuessPerAddress RateLimiter
 }
 
 // productByID loads a product through the request's dataloader.
@@ -155,6 +168,10 @@ func (r *Resolver) snapshotPayload(ctx context.Context, snap *storage.CartSnapsh
 	}
 	l := loaders.For(ctx, r.Store)
 	l.Reset()
+	if c := snap.Cart; c != nil && c.CustomerID != nil && (viewer(ctx) == nil || viewer(ctx).ID != *c.CustomerID) {
+		// A replay to someone else than the cart's customer shows no cart.
+		return &model.CartPayload{UserErrors: ue, Warnings: orEmpty(warnings)}, nil
+	}
 	if snap.Cart != nil {
 		l.CartLines.Prime(snap.Cart.ID, snap.Lines)
 	}

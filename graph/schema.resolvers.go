@@ -53,6 +53,35 @@ func (r *cartResolver) Subtotal(ctx context.Context, obj *storage.Cart) (*storag
 	return r.subtotal(lines), nil
 }
 
+// Discounts is the resolver for the discounts field.
+func (r *cartResolver) Discounts(ctx context.Context, obj *storage.Cart) ([]*model.CartDiscount, error) {
+	return r.cartDiscounts(ctx, obj.ID)
+}
+
+// DiscountTotal is the resolver for the discountTotal field.
+func (r *cartResolver) DiscountTotal(ctx context.Context, obj *storage.Cart) (*storage.Money, error) {
+	p, err := r.cartPricing(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return money(p.Discount, p.Currency), nil
+}
+
+// GiftCards is the resolver for the giftCards field.
+func (r *cartResolver) GiftCards(ctx context.Context, obj *storage.Cart) ([]*model.AppliedGiftCard, error) {
+	return r.appliedGiftCards(ctx, obj.ID)
+}
+
+// Total is the resolver for the total field.
+func (r *cartResolver) Total(ctx context.Context, obj *storage.Cart) (*storage.Money, error) {
+	return r.cartTotal(ctx, obj.ID)
+}
+
+// DiscountedTotal is the resolver for the discountedTotal field.
+func (r *cartLineResolver) DiscountedTotal(ctx context.Context, obj *storage.CartLine) (*storage.Money, error) {
+	return r.cartLineDiscounted(ctx, obj)
+}
+
 // ID is the resolver for the id field.
 func (r *collectionResolver) ID(ctx context.Context, obj *storage.Collection) (string, error) {
 	return formatID(obj.ID), nil
@@ -66,6 +95,41 @@ func (r *collectionResolver) Products(ctx context.Context, obj *storage.Collecti
 // ProductGroups is the resolver for the productGroups field.
 func (r *collectionResolver) ProductGroups(ctx context.Context, obj *storage.Collection, first *int, after *string, last *int, before *string, sortKey *model.ProductSortKeys, reverse *bool) (*model.ProductGroupConnection, error) {
 	return r.productGroups(ctx, collectionGroupCursor, always, pageArgs{first: first, after: after, last: last, before: before, sortKey: sortKey, reverse: reverse}, nil, nil, obj.ID)
+}
+
+// Orders is the resolver for the orders field.
+func (r *customerResolver) Orders(ctx context.Context, obj *storage.Customer, first *int, after *string) (*model.OrderConnection, error) {
+	return r.customerOrders(ctx, obj, first, after)
+}
+
+// ActiveCart is the resolver for the activeCart field.
+func (r *customerResolver) ActiveCart(ctx context.Context, obj *storage.Customer) (*storage.Cart, error) {
+	return r.customerActiveCart(ctx, obj)
+}
+
+// DiscountCodeID is the resolver for the discountCodeId field.
+func (r *discountAuditRowResolver) DiscountCodeID(ctx context.Context, obj *storage.DiscountAuditRow) (string, error) {
+	return formatID(obj.DiscountCodeID), nil
+}
+
+// ID is the resolver for the id field.
+func (r *discountCodeResolver) ID(ctx context.Context, obj *storage.DiscountCode) (string, error) {
+	return formatID(obj.ID), nil
+}
+
+// AppliesTo is the resolver for the appliesTo field.
+func (r *discountCodeResolver) AppliesTo(ctx context.Context, obj *storage.DiscountCode) (*model.DiscountScope, error) {
+	return r.discountScope(ctx, obj)
+}
+
+// ID is the resolver for the id field.
+func (r *giftCardResolver) ID(ctx context.Context, obj *storage.GiftCard) (string, error) {
+	return formatID(obj.ID), nil
+}
+
+// GiftCardID is the resolver for the giftCardId field.
+func (r *giftCardAuditRowResolver) GiftCardID(ctx context.Context, obj *storage.GiftCardAuditRow) (string, error) {
+	return formatID(obj.GiftCardID), nil
 }
 
 // CreateCart is the resolver for the createCart field.
@@ -150,6 +214,7 @@ func (r *mutationResolver) CreateProduct(ctx context.Context, input model.Create
 		Handle:            input.Handle,
 		Images:            newImages(input.Images),
 		LowStockThreshold: input.LowStockThreshold,
+		LimitPerCustomer:  input.LimitPerCustomer,
 		GroupID:           groupID(input.GroupID),
 		SelectedOptions:   sel,
 		IdempotencyKey:    idempotencyKey(ctx, input.IdempotencyKey),
@@ -172,6 +237,8 @@ func (r *mutationResolver) UpdateProduct(ctx context.Context, input model.Update
 		Images:               newImages(input.Images),
 		SetLowStockThreshold: input.LowStockThreshold.IsSet(),
 		LowStockThreshold:    input.LowStockThreshold.Value(),
+		SetLimitPerCustomer:  input.LimitPerCustomer.IsSet(),
+		LimitPerCustomer:     input.LimitPerCustomer.Value(),
 		SetGroup:             input.GroupID.IsSet(),
 		GroupID:              groupID(input.GroupID.Value()),
 		SelectedOptions:      sel,
@@ -245,13 +312,123 @@ func (r *mutationResolver) DeleteProductGroup(ctx context.Context, productGroupI
 	return r.groupPayload(ctx, g, err)
 }
 
+// CustomerCreate is the resolver for the customerCreate field.
+func (r *mutationResolver) CustomerCreate(ctx context.Context, input model.CustomerCreateInput) (*model.CustomerPayload, error) {
+	return r.customerCreate(ctx, input)
+}
+
+// CustomerAccessTokenCreate is the resolver for the customerAccessTokenCreate field.
+func (r *mutationResolver) CustomerAccessTokenCreate(ctx context.Context, input model.CustomerAccessTokenCreateInput) (*model.CustomerAccessTokenPayload, error) {
+	return r.customerAccessTokenCreate(ctx, input)
+}
+
+// CustomerAccessTokenDelete is the resolver for the customerAccessTokenDelete field.
+func (r *mutationResolver) CustomerAccessTokenDelete(ctx context.Context) (bool, error) {
+	return r.customerAccessTokenDelete(ctx)
+}
+
+// CustomerRecover is the resolver for the customerRecover field.
+func (r *mutationResolver) CustomerRecover(ctx context.Context, email string) (bool, error) {
+	return r.customerRecover(ctx, email)
+}
+
+// CustomerResetPassword is the resolver for the customerResetPassword field.
+func (r *mutationResolver) CustomerResetPassword(ctx context.Context, resetToken string, password string) (*model.CustomerAccessTokenPayload, error) {
+	return r.customerResetPassword(ctx, resetToken, password)
+}
+
+// CartAttachCustomer is the resolver for the cartAttachCustomer field.
+func (r *mutationResolver) CartAttachCustomer(ctx context.Context, cartID string) (*model.CartPayload, error) {
+	return r.cartAttachCustomer(ctx, cartID)
+}
+
+// CartApplyDiscountCode is the resolver for the cartApplyDiscountCode field.
+func (r *mutationResolver) CartApplyDiscountCode(ctx context.Context, cartID string, code string) (*model.CartPayload, error) {
+	err := r.Store.ApplyDiscountCode(ctx, cartID, code)
+	return r.cartPayload(ctx, cartID, err, nil)
+}
+
+// CartRemoveDiscountCode is the resolver for the cartRemoveDiscountCode field.
+func (r *mutationResolver) CartRemoveDiscountCode(ctx context.Context, cartID string, code string) (*model.CartPayload, error) {
+	err := r.Store.RemoveDiscountCode(ctx, cartID, code)
+	return r.cartPayload(ctx, cartID, err, nil)
+}
+
+// CreateDiscountCode is the resolver for the createDiscountCode field.
+func (r *mutationResolver) CreateDiscountCode(ctx context.Context, input model.CreateDiscountCodeInput) (*model.DiscountCodePayload, error) {
+	d, err := r.Store.CreateDiscountCode(ctx, newDiscountCode(input))
+	return discountCodePayload(ctx, d, err)
+}
+
+// UpdateDiscountCode is the resolver for the updateDiscountCode field.
+func (r *mutationResolver) UpdateDiscountCode(ctx context.Context, input model.UpdateDiscountCodeInput) (*model.DiscountCodePayload, error) {
+	id := parseProductID(input.DiscountCodeID)
+	d, err := r.Store.UpdateDiscountCode(ctx, id, storage.DiscountCodeUpdate{Active: input.Active, EndsAt: input.EndsAt, UsageLimit: input.UsageLimit})
+	return discountCodePayload(ctx, d, err)
+}
+
+// CartApplyGiftCard is the resolver for the cartApplyGiftCard field.
+func (r *mutationResolver) CartApplyGiftCard(ctx context.Context, cartID string, code string) (*model.CartPayload, error) {
+	if err := r.giftCardGuessLimited(ctx, cartID); err != nil {
+		return nil, err
+	}
+	err := r.Store.ApplyGiftCard(ctx, cartID, code)
+	return r.cartPayload(ctx, cartID, err, nil)
+}
+
+// CartRemoveGiftCard is the resolver for the cartRemoveGiftCard field.
+func (r *mutationResolver) CartRemoveGiftCard(ctx context.Context, cartID string, lastCharacters string) (*model.CartPayload, error) {
+	err := r.Store.RemoveGiftCard(ctx, cartID, lastCharacters)
+	return r.cartPayload(ctx, cartID, err, nil)
+}
+
+// CreateGiftCard is the resolver for the createGiftCard field.
+func (r *mutationResolver) CreateGiftCard(ctx context.Context, input model.CreateGiftCardInput) (*model.GiftCardPayload, error) {
+	g, code, err := r.Store.CreateGiftCard(ctx, input.InitialValue, input.CurrencyCode, input.ExpiresAt)
+	return giftCardPayload(ctx, g, code, err)
+}
+
+// DisableGiftCard is the resolver for the disableGiftCard field.
+func (r *mutationResolver) DisableGiftCard(ctx context.Context, giftCardID string) (*model.GiftCardPayload, error) {
+	g, err := r.Store.DisableGiftCard(ctx, parseProductID(giftCardID))
+	return giftCardPayload(ctx, g, "", err)
+}
+
+// AdjustGiftCard is the resolver for the adjustGiftCard field.
+func (r *mutationResolver) AdjustGiftCard(ctx context.Context, giftCardID string, amount string, reason string) (*model.GiftCardPayload, error) {
+	g, err := r.Store.AdjustGiftCard(ctx, parseProductID(giftCardID), amount, reason)
+	return giftCardPayload(ctx, g, "", err)
+}
+
+// CreateLocation is the resolver for the createLocation field.
+func (r *mutationResolver) CreateLocation(ctx context.Context, input model.CreateLocationInput) (*model.LocationPayload, error) {
+	priority := 0
+	if input.Priority != nil {
+		priority = *input.Priority
+	}
+	l, err := r.Store.CreateLocationKeyed(ctx, input.Name, priority, idempotencyKey(ctx, nil))
+	return r.locationPayload(ctx, l, err)
+}
+
+// UpdateLocation is the resolver for the updateLocation field.
+func (r *mutationResolver) UpdateLocation(ctx context.Context, input model.UpdateLocationInput) (*model.LocationPayload, error) {
+	l, err := r.Store.UpdateLocation(ctx, storage.LocationUpdate{
+		ID: parseLocationID(input.LocationID), Name: input.Name, Priority: input.Priority, Active: input.Active,
+		IdempotencyKey: idempotencyKey(ctx, nil),
+	})
+	return r.locationPayload(ctx, l, err)
+}
+
 // AdjustStock is the resolver for the adjustStock field.
 func (r *mutationResolver) AdjustStock(ctx context.Context, input model.AdjustStockInput) (*model.ProductPayload, error) {
 	reason := ""
 	if input.Reason != nil {
 		reason = *input.Reason
 	}
-	p, err := r.Store.AdjustStockKeyed(ctx, parseProductID(input.ProductID), input.Delta, reason, idempotencyKey(ctx, input.IdempotencyKey))
+	p, err := r.Store.AdjustStockAt(ctx, storage.AdjustStockParams{
+		ProductID: parseProductID(input.ProductID), LocationID: optionalLocationID(input.LocationID),
+		Delta: input.Delta, Reason: reason, IdempotencyKey: idempotencyKey(ctx, input.IdempotencyKey),
+	})
 	return r.productPayload(ctx, p, err)
 }
 
@@ -261,7 +438,7 @@ func (r *mutationResolver) Checkout(ctx context.Context, input model.CheckoutInp
 		ue, _ := userErrors(ctx, storage.PaymentRequired())
 		return &model.CheckoutPayload{UserErrors: ue}, nil
 	}
-	order, err := r.Store.Checkout(ctx, input.CartID, input.Email, idempotencyKey(ctx, input.IdempotencyKey))
+	order, err := r.Store.Checkout(ctx, input.CartID, checkoutEmail(ctx, input.Email), idempotencyKey(ctx, input.IdempotencyKey))
 	ue, err := userErrors(ctx, err)
 	if err != nil {
 		return nil, err
@@ -333,7 +510,7 @@ func (r *mutationResolver) SetStock(ctx context.Context, input model.SetStockInp
 
 // BeginCheckout is the resolver for the beginCheckout field.
 func (r *mutationResolver) BeginCheckout(ctx context.Context, input model.BeginCheckoutInput) (*model.CheckoutPayload, error) {
-	order, _, err := r.Payments.BeginCheckout(ctx, input.CartID, input.Email, idempotencyKey(ctx, input.IdempotencyKey))
+	order, _, err := r.Payments.BeginCheckout(ctx, input.CartID, checkoutEmail(ctx, input.Email), idempotencyKey(ctx, input.IdempotencyKey))
 	ue, err := userErrors(ctx, err)
 	if err != nil {
 		return nil, err
@@ -367,8 +544,23 @@ func (r *orderResolver) Total(ctx context.Context, obj *storage.Order) (*storage
 	total := new(big.Int)
 	for _, l := range lines {
 		total.Add(total, storage.LineTotal(l.UnitPriceCents, l.Quantity))
+		total.Sub(total, big.NewInt(l.DiscountCents))
 	}
-	return money(total, obj.Currency), nil
+	paid, err := loaders.For(ctx, r.Store).OrderGiftCardCents(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return money(total.Sub(total, big.NewInt(paid)), obj.Currency), nil
+}
+
+// GiftCardTotal is the resolver for the giftCardTotal field.
+func (r *orderResolver) GiftCardTotal(ctx context.Context, obj *storage.Order) (*storage.Money, error) {
+	return r.orderGiftCardTotal(ctx, obj)
+}
+
+// DiscountTotal is the resolver for the discountTotal field.
+func (r *orderResolver) DiscountTotal(ctx context.Context, obj *storage.Order) (*storage.Money, error) {
+	return r.orderDiscountTotal(ctx, obj)
 }
 
 // Payment is the resolver for the payment field.
@@ -376,14 +568,29 @@ func (r *orderResolver) Payment(ctx context.Context, obj *storage.Order) (*stora
 	return loaders.For(ctx, r.Store).PaymentByOrderID(ctx, obj.ID)
 }
 
+// Customer is the resolver for the customer field.
+func (r *orderResolver) Customer(ctx context.Context, obj *storage.Order) (*storage.Customer, error) {
+	return r.orderCustomer(ctx, obj)
+}
+
 // Product is the resolver for the product field.
 func (r *orderLineResolver) Product(ctx context.Context, obj *storage.OrderLine) (*storage.Product, error) {
 	return r.productByID(ctx, obj.ProductID)
 }
 
+// Allocations is the resolver for the allocations field.
+func (r *orderLineResolver) Allocations(ctx context.Context, obj *storage.OrderLine) ([]*storage.Allocation, error) {
+	return loaders.For(ctx, r.Store).Locations.AllocationsOf(ctx, obj.OrderID, obj.ProductID)
+}
+
 // Amount is the resolver for the amount field.
 func (r *paymentResolver) Amount(ctx context.Context, obj *storage.Payment) (*storage.Money, error) {
 	return money(big.NewInt(obj.AmountCents), obj.Currency), nil
+}
+
+// InventoryLevels is the resolver for the inventoryLevels field.
+func (r *productResolver) InventoryLevels(ctx context.Context, obj *storage.Product) ([]*storage.InventoryLevel, error) {
+	return loaders.For(ctx, r.Store).Locations.LevelsOf(ctx, obj.ID)
 }
 
 // Images is the resolver for the images field.
@@ -540,6 +747,54 @@ func (r *queryResolver) ProductGroups(ctx context.Context, first *int, after *st
 	}
 	return r.productGroups(ctx, groupCursor, func(name string) bool { return argGiven(ctx, name) },
 		pageArgs{first: first, after: after, last: last, before: before, sortKey: sortKey, reverse: reverse}, query, inStock, cid)
+}
+
+// Customer is the resolver for the customer field.
+func (r *queryResolver) Customer(ctx context.Context) (*storage.Customer, error) {
+	return viewer(ctx), nil
+}
+
+// Customers is the resolver for the customers field.
+func (r *queryResolver) Customers(ctx context.Context, first *int, after *string, query *string) (*model.CustomerConnection, error) {
+	return r.customers(ctx, first, after, query)
+}
+
+// CustomerByID is the resolver for the customerById field.
+func (r *queryResolver) CustomerByID(ctx context.Context, id string) (*storage.Customer, error) {
+	return r.customerByID(ctx, id)
+}
+
+// DiscountCodes is the resolver for the discountCodes field.
+func (r *queryResolver) DiscountCodes(ctx context.Context, first *int, after *string) (*model.DiscountCodeConnection, error) {
+	return r.discountCodes(ctx, first, after)
+}
+
+// DiscountAudit is the resolver for the discountAudit field.
+func (r *queryResolver) DiscountAudit(ctx context.Context, first *int, after *string, onlyProblems *bool) ([]*storage.DiscountAuditRow, error) {
+	p, err := auditParams(first, after, onlyProblems)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.DiscountAudit(ctx, p.First, p.After, p.OnlyProblems)
+}
+
+// GiftCard is the resolver for the giftCard field.
+func (r *queryResolver) GiftCard(ctx context.Context, id string) (*storage.GiftCard, error) {
+	return r.Store.GiftCardByID(ctx, parseProductID(id))
+}
+
+// GiftCardAudit is the resolver for the giftCardAudit field.
+func (r *queryResolver) GiftCardAudit(ctx context.Context, first *int, after *string, onlyProblems *bool) ([]*storage.GiftCardAuditRow, error) {
+	p, err := auditParams(first, after, onlyProblems)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.GiftCardAudit(ctx, p.First, p.After, p.OnlyProblems)
+}
+
+// Locations is the resolver for the locations field.
+func (r *queryResolver) Locations(ctx context.Context) ([]*storage.Location, error) {
+	return r.Store.Locations(ctx)
 }
 
 // InventoryAudit is the resolver for the inventoryAudit field.
@@ -702,8 +957,26 @@ func (r *Resolver) AuditRow() AuditRowResolver { return &auditRowResolver{r} }
 // Cart returns CartResolver implementation.
 func (r *Resolver) Cart() CartResolver { return &cartResolver{r} }
 
+// CartLine returns CartLineResolver implementation.
+func (r *Resolver) CartLine() CartLineResolver { return &cartLineResolver{r} }
+
 // Collection returns CollectionResolver implementation.
 func (r *Resolver) Collection() CollectionResolver { return &collectionResolver{r} }
+
+// Customer returns CustomerResolver implementation.
+func (r *Resolver) Customer() CustomerResolver { return &customerResolver{r} }
+
+// DiscountAuditRow returns DiscountAuditRowResolver implementation.
+func (r *Resolver) DiscountAuditRow() DiscountAuditRowResolver { return &discountAuditRowResolver{r} }
+
+// DiscountCode returns DiscountCodeResolver implementation.
+func (r *Resolver) DiscountCode() DiscountCodeResolver { return &discountCodeResolver{r} }
+
+// GiftCard returns GiftCardResolver implementation.
+func (r *Resolver) GiftCard() GiftCardResolver { return &giftCardResolver{r} }
+
+// GiftCardAuditRow returns GiftCardAuditRowResolver implementation.
+func (r *Resolver) GiftCardAuditRow() GiftCardAuditRowResolver { return &giftCardAuditRowResolver{r} }
 
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
@@ -745,7 +1018,13 @@ func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionRes
 type (
 	auditRowResolver               struct{ *Resolver }
 	cartResolver                   struct{ *Resolver }
+	cartLineResolver               struct{ *Resolver }
 	collectionResolver             struct{ *Resolver }
+	customerResolver               struct{ *Resolver }
+	discountAuditRowResolver       struct{ *Resolver }
+	discountCodeResolver           struct{ *Resolver }
+	giftCardResolver               struct{ *Resolver }
+	giftCardAuditRowResolver       struct{ *Resolver }
 	mutationResolver               struct{ *Resolver }
 	orderResolver                  struct{ *Resolver }
 	orderLineResolver              struct{ *Resolver }

@@ -38,7 +38,11 @@ func wsInit(adminToken string, shutdown context.Context) transport.WebsocketInit
 				auth = v
 			}
 		}
-		if auth != "" && adminToken != "" {
+		if tok := reqstate.BearerToken(auth); strings.HasPrefix(tok, reqstate.CustomerTokenPrefix) {
+			// A customer's token: their carts may be watched (the
+			// operations' middleware names the customer, withCustomer).
+			ctx = reqstate.WithCustomerToken(reqstate.WithAdmin(ctx, false), tok)
+		} else if auth != "" && adminToken != "" {
 			ctx = reqstate.WithAdmin(ctx, reqstate.BearerMatches(adminToken, auth))
 		}
 		return ctx, nil, nil

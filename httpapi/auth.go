@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"holdfast/reqstate"
 )
@@ -11,7 +12,14 @@ import (
 // disables admin access), and carries its Idempotency-Key header along.
 func Auth(token string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := reqstate.WithAdmin(r.Context(), reqstate.BearerMatches(token, r.Header.Get("Authorization")))
+		auth := r.Header.Get("Authorization")
+		ctx := r.Context()
+		if tok := reqstate.BearerToken(auth); strings.HasPrefix(tok, reqstate.CustomerTokenPrefix) {
+			// A customer's token: never the admin's (the prefix says so).
+			ctx = reqstate.WithCustomerToken(reqstate.WithAdmin(ctx, false), tok)
+		} else {
+			ctx = reqstate.WithAdmin(ctx, reqstate.BearerMatches(token, auth))
+		}
 		if k := r.Header.Get("Idempotency-Key"); k != "" {
 			ctx = reqstate.WithIdempotencyHeader(ctx, k)
 		}

@@ -164,6 +164,36 @@ func BearerMatches(token, header string) bool {
 	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
+type customerTokenKey struct{}
+
+// WithCustomerToken returns ctx carrying the customer access token the
+// request presented (see CustomerToken).
+func WithCustomerToken(ctx context.Context, token string) context.Context {
+	return context.WithValue(ctx, customerTokenKey{}, token)
+}
+
+// CustomerToken is the customer access token of the request ("" if none):
+// a bearer token with the customer prefix "hfc_". Which customer it
+// names (if any) is for the GraphQL layer to find out; the admin token is
+// told apart by the prefix alone, without reading the database.
+func CustomerToken(ctx context.Context) string {
+	t, _ := ctx.Value(customerTokenKey{}).(string)
+	return t
+}
+
+// CustomerTokenPrefix starts every customer access token.
+const CustomerTokenPrefix = "hfc_"
+
+// BearerToken is the token of an "Authorization: Bearer <token>" header
+// ("" if there is none).
+func BearerToken(header string) string {
+	const prefix = "bearer "
+	if len(header) <= len(prefix) || !strings.EqualFold(header[:len(prefix)], prefix) {
+		return ""
+	}
+	return strings.TrimSpace(header[len(prefix):])
+}
+
 type idemKey struct{}
 
 // WithIdempotencyHeader returns ctx carrying the request's Idempotency-Key

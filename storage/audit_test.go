@@ -32,14 +32,14 @@ func TestInventoryAuditPages(t *testing.T) {
 	page, err := s.InventoryAudit(ctx, storage.AuditParams{First: 2})
 	require.NoError(t, err)
 	require.Len(t, page, 2)
-	assert.Equal(t, storage.AuditRow{ProductID: ps[0].ID, Stock: 10, LedgerStock: 10, OK: true}, *page[0])
-	assert.Equal(t, storage.AuditRow{ProductID: ps[1].ID, Stock: 10, LedgerStock: 10, Held: 3, CartHeld: 3, OK: true}, *page[1])
+	assert.Equal(t, storage.AuditRow{ProductID: ps[0].ID, Stock: 10, LedgerStock: 10, LevelStock: 10, OK: true}, *page[0])
+	assert.Equal(t, storage.AuditRow{ProductID: ps[1].ID, Stock: 10, LedgerStock: 10, LevelStock: 10, Held: 3, CartHeld: 3, OK: true}, *page[1])
 
 	page, err = s.InventoryAudit(ctx, storage.AuditParams{First: 2, After: ps[1].ID})
 	require.NoError(t, err)
 	require.Len(t, page, 2)
-	assert.Equal(t, storage.AuditRow{ProductID: ps[2].ID, Stock: 10, LedgerStock: 10, Held: 2, PendingHeld: 2, OK: true}, *page[0])
-	assert.Equal(t, storage.AuditRow{ProductID: ps[3].ID, Stock: 11, LedgerStock: 10}, *page[1])
+	assert.Equal(t, storage.AuditRow{ProductID: ps[2].ID, Stock: 10, LedgerStock: 10, LevelStock: 10, Held: 2, PendingHeld: 2, OK: true}, *page[0])
+	assert.Equal(t, storage.AuditRow{ProductID: ps[3].ID, Stock: 11, LedgerStock: 10, LevelStock: 10}, *page[1])
 
 	page, err = s.InventoryAudit(ctx, storage.AuditParams{First: 100, OnlyProblems: true})
 	require.NoError(t, err)

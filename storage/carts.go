@@ -15,6 +15,9 @@ const (
 	CartActive     = "ACTIVE"
 	CartExpired    = "EXPIRED"
 	CartCheckedOut = "CHECKED_OUT"
+	// CartMerged: a guest cart whose lines moved into a customer's cart
+	// (MergedInto) when the customer attached it.
+	CartMerged = "MERGED"
 )
 
 // Cart is a shopper's cart. Its id is a bearer secret.
@@ -24,6 +27,11 @@ type Cart struct {
 	CreatedAt time.Time `db:"created_at"`
 	UpdatedAt time.Time `db:"updated_at"`
 	ExpiresAt time.Time `db:"expires_at"`
+	// CustomerID owns the cart (nil: a guest cart, its id is the bearer
+	// secret); a customer's cart answers only to that customer's token.
+	CustomerID *int64 `db:"customer_id" json:",omitempty"`
+	// MergedInto is the customer cart a MERGED cart's lines went to.
+	MergedInto *string `db:"merged_into" json:",omitempty"`
 }
 
 // CartLine is one product held by a cart, with the product's current price.
@@ -49,19 +57,24 @@ type CartLine struct {
 // can never exceed it either).
 const MaxQuantity = 1<<31 - 1
 
-const cartColumns = `id, status, created_at, updated_at, expires_at`
+const cartColumns = `id, status, created_at, updated_at, expires_at, customer_id, merged_into`
 
-// CreateCart opens an empty cart that expires HoldTTL from now.
+// createCartSQL opens a cart; $3 is the signed-in customer who owns it (0:
+// a guest cart).
+const createCartSQL = `
+	INSERT INTO carts (id, expires_at, customer_id)
+	VALUES ($1, now() + $2 * interval '1 millisecond', NULLIF($3::bigint, 0))
+	RETURNING ` + cartColumns
+
+// CreateCart opens an empty cart that expires HoldTTL from now; made by a
+// signed-in customer (WithViewer), it is theirs.
 func (s *Store) CreateCart(ctx context.Context) (*Cart, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	const q = `
-		INSERT INTO carts (id, expires_at)
-		VALUES ($1, now() + $2 * interval '1 millisecond')
-		RETURNING ` + cartColumns
 	var c Cart
+	viewer := viewerArg(ctx)
 	err := s.retry(ctx, func(ctx context.Context) error {
-		return sqlxGet(ctx, s.pool(), &c, q, NewSecretID(), s.opts.HoldTTL.Milliseconds())
+		return sqlxGet(ctx, s.pool(), &c, createCartSQL, NewSecretID(), s.opts.HoldTTL.Milliseconds(), viewer)
 	})
 	if err != nil {
 		return nil, err
@@ -87,13 +100,10 @@ func (s *Store) CreateCartKeyed(ctx context.Context, key string) (*Cart, error) 
 	if len(key) < MinCreateCartKeyLen || !ValidIdempotencyKey(key) {
 		return nil, keyErr()
 	}
-	const q = `
-		INSERT INTO carts (id, expires_at)
-		VALUES ($1, now() + $2 * interval '1 millisecond')
-		RETURNING ` + cartColumns
 	var first Cart
-	id, replayed, err := runKeyed(ctx, s, createCartScope, key, "createCart", requestHash("createCart"), func(ctx context.Context, tx *Tx) (string, error) {
-		if err := sqlxGet(ctx, tx.q, &first, q, NewSecretID(), s.opts.HoldTTL.Milliseconds()); err != nil {
+	viewer := viewerArg(ctx)
+	id, replayed, err := runKeyed(ctx, s, createCartScope, key, "createCart", requestHash("createCart", viewer), func(ctx context.Context, tx *Tx) (string, error) {
+		if err := sqlxGet(ctx, tx.q, &first, createCartSQL, NewSecretID(), s.opts.HoldTTL.Milliseconds(), viewer); err != nil {
 			return "", err
 		}
 		return first.ID, nil
@@ -110,7 +120,21 @@ func (s *Store) CreateCartKeyed(ctx context.Context, key string) (*Cart, error) 
 // CartByID returns the cart, or nil when there is none. A cart past its
 // expiry shows as EXPIRED (with no lines: its holds are no longer valid)
 // even before the reaper has released them; reading never writes.
+//
+// A customer's cart reads as nil unless ctx carries that customer
+// (WithViewer), exactly as an unknown id.
 func (s *Store) CartByID(ctx context.Context, id string) (*Cart, error) {
+	c, err := s.CartByIDAnyOwner(ctx, id)
+	if err != nil || c == nil || !visibleTo(ctx, c) {
+		return nil, err
+	}
+	return c, nil
+}
+
+// CartByIDAnyOwner is CartByID without the owner check, for the server's
+// own readers (the live hub pushes to subscribers checked when they
+// subscribed).
+func (s *Store) CartByIDAnyOwner(ctx context.Context, id string) (*Cart, error) {
 	if !ValidSecretID(id) {
 		return nil, nil
 	}
@@ -125,7 +149,7 @@ func readCart(ctx context.Context, q queryer, cartID string) (*Cart, error) {
 	const stmt = `
 		SELECT id,
 		       CASE WHEN status = 'ACTIVE' AND expires_at <= now() THEN 'EXPIRED' ELSE status END AS status,
-		       created_at, updated_at, expires_at
+		       created_at, updated_at, expires_at, customer_id, merged_into
 		FROM carts
 		WHERE id = $1`
 	var c Cart
@@ -243,6 +267,7 @@ var addToCartSQL = `
 		SELECT id, currency
 		FROM carts
 		WHERE id = $1 AND status = 'ACTIVE' AND expires_at > now()
+		  AND (customer_id IS NULL OR customer_id = $8)
 		FOR UPDATE
 	), reserved AS (
 		-- Joining cart locks the cart row before this locks the product row.
@@ -270,6 +295,7 @@ var addToCartPartialSQL = `
 		SELECT id, currency
 		FROM carts
 		WHERE id = $1 AND status = 'ACTIVE' AND expires_at > now()
+		  AND (customer_id IS NULL OR customer_id = $8)
 		FOR UPDATE
 	), product AS (
 		-- Joining cart locks the cart row before this locks the product row.
@@ -393,7 +419,7 @@ func (s *Store) reserveOn(ctx context.Context, q queryer, in AddToCartParams) (R
 			reservedLine
 		}
 		args := []any{in.CartID, in.ProductID, in.Quantity, s.opts.HoldTTL.Milliseconds(),
-			s.opts.MaxLineQuantity, s.opts.MaxCartQuantity, s.opts.MaxCartLines}
+			s.opts.MaxLineQuantity, s.opts.MaxCartQuantity, s.opts.MaxCartLines, viewerArg(ctx)}
 		var err error
 		if q != nil {
 			// A refusal that fails the statement (a cap, a currency key)
@@ -415,7 +441,12 @@ func (s *Store) reserveOn(ctx context.Context, q queryer, in AddToCartParams) (R
 			return res, err
 		}
 		// No row: nothing was reserved.
-		derr := s.diagnoseRefusal(ctx, diag, in.CartID, in.ProductID, in.Quantity, in.AllowPartial)
+		// A cart of another owner reads as no cart at all, whatever its
+		// state.
+		derr := s.checkOwner(ctx, diag, in.CartID)
+		if derr == nil {
+			derr = s.diagnoseRefusal(ctx, diag, in.CartID, in.ProductID, in.Quantity, in.AllowPartial)
+		}
 		if derr != nil {
 			return res, derr
 		}
@@ -468,6 +499,8 @@ func cartStateError(status sql.NullString, lapsed sql.NullBool) error {
 		return userErr(CodeCartNotFound, "no cart with this id", "input", "cartId")
 	case status.String == CartCheckedOut:
 		return userErr(CodeCartCheckedOut, "the cart has been checked out", "input", "cartId")
+	case status.String == CartMerged:
+		return userErr(CodeCartCheckedOut, "the cart was merged into the customer's cart (cartAttachCustomer): use that one", "input", "cartId")
 	case status.String == CartExpired || lapsed.Bool:
 		return userErr(CodeCartExpired, "the cart has expired and its holds were released", "input", "cartId")
 	}

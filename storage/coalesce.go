@@ -33,6 +33,16 @@ import (
 // DefaultMaxBatch bounds the members of one batch.
 const DefaultMaxBatch = 128
 
+// aloneFor is how long a product whose batch a per-customer limit refused
+// is reserved for one request at a time (see coalescer.alone).
+const aloneFor = 30 * time.Second
+
+// Sentinels matching the per-customer refusals by code.
+var (
+	errPerCustomerLimit = &Error{Code: CodePerCustomerLimit}
+	errCustomerRequired = &Error{Code: CodeCustomerRequired}
+)
+
 // coalescer queues concurrent all-or-nothing reservations per product and
 // runs them as batches. It owns its queues and counters; the Store hands it
 // the two ways to reserve (one request alone, a batch in one transaction)
@@ -50,6 +60,11 @@ type coalescer struct {
 
 	mu     sync.Mutex
 	queues map[int64]*productQueue
+	// alone holds, until the time given, products whose batches a
+	// per-customer limit refused (migrations/00024): one member over its
+	// customer's limit fails the whole batch, which then redoes every
+	// member alone, so such a product's reservations go alone for a while.
+	alone map[int64]time.Time
 
 	batches   atomic.Int64 // multi-member batches that ran
 	fallbacks atomic.Int64 // batches that fell back to one reservation per member
@@ -77,7 +92,7 @@ func newCoalescer(max int, timeout time.Duration,
 	if max <= 0 {
 		max = DefaultMaxBatch
 	}
-	return &coalescer{max: max, timeout: timeout, one: one, batch: batch, queues: map[int64]*productQueue{}}
+	return &coalescer{max: max, timeout: timeout, one: one, batch: batch, queues: map[int64]*productQueue{}, alone: map[int64]time.Time{}}
 }
 
 // reserve is AddToCart's entry point for all-or-nothing reservations.
@@ -89,6 +104,13 @@ func (s *Store) reserve(ctx context.Context, in AddToCartParams) (Reservation, e
 // or queues it for the product's next batch.
 func (c *coalescer) reserve(ctx context.Context, in AddToCartParams) (Reservation, error) {
 	c.mu.Lock()
+	if until, ok := c.alone[in.ProductID]; ok {
+		if time.Now().Before(until) {
+			c.mu.Unlock()
+			return c.one(ctx, in)
+		}
+		delete(c.alone, in.ProductID)
+	}
 	q, busy := c.queues[in.ProductID]
 	if !busy {
 		// Nothing in flight for this product: go now, alone.
@@ -170,6 +192,13 @@ func (c *coalescer) runBatch(productID int64, batch []*member) {
 	if err != nil {
 		// Fall back to one reservation per member.
 		c.fallbacks.Add(1)
+		if errors.Is(err, errPerCustomerLimit) || errors.Is(err, errCustomerRequired) {
+			c.mu.Lock()
+			if len(c.alone) < 10_000 {
+				c.alone[productID] = time.Now().Add(aloneFor)
+			}
+			c.mu.Unlock()
+		}
 		var wg sync.WaitGroup
 		for _, m := range live {
 			wg.Add(1)
@@ -261,10 +290,10 @@ type batchRow struct {
 // one reservation per member, which refuses just that member.
 var batchSQL = `
 	WITH RECURSIVE members AS (
-		SELECT cart_id, qty, ord
-		FROM unnest($2::text[], $3::integer[]) WITH ORDINALITY AS m(cart_id, qty, ord)
+		SELECT cart_id, qty, viewer, ord
+		FROM unnest($2::text[], $3::integer[], $8::bigint[]) WITH ORDINALITY AS m(cart_id, qty, viewer, ord)
 	), carts_locked AS (
-		SELECT id, currency
+		SELECT id, currency, customer_id
 		FROM carts
 		WHERE id = ANY($2) AND status = 'ACTIVE' AND expires_at > now()
 		ORDER BY id
@@ -278,7 +307,8 @@ var batchSQL = `
 	), eligible AS (
 		SELECT members.cart_id, members.qty, members.ord, row_number() OVER (ORDER BY members.ord) AS n
 		FROM members
-		JOIN carts_locked c ON c.id = members.cart_id
+		-- A customer's cart is eligible only for its customer's requests.
+		JOIN carts_locked c ON c.id = members.cart_id AND (c.customer_id IS NULL OR c.customer_id = members.viewer)
 		CROSS JOIN product
 		WHERE c.currency IS NULL OR c.currency = product.currency
 	), walk (n, ord, cart_id, qty, remaining, take) AS (
@@ -381,13 +411,15 @@ func (s *Store) batchLockFirst(ctx context.Context, productID int64, join func()
 		live = join()
 		carts := make([]string, len(live))
 		qtys := make([]int64, len(live))
+		viewers := make([]int64, len(live))
 		for i, m := range live {
 			carts[i] = m.in.CartID
 			qtys[i] = int64(m.in.Quantity)
+			viewers[i] = viewerArg(m.ctx)
 		}
 		rows = rows[:0]
 		return s.selectIn(ctx, tx, &rows, batchLockedSQL, productID, pq.Array(carts), pq.Array(qtys), s.opts.HoldTTL.Milliseconds(),
-			s.opts.MaxLineQuantity, s.opts.MaxCartQuantity, s.opts.MaxCartLines)
+			s.opts.MaxLineQuantity, s.opts.MaxCartQuantity, s.opts.MaxCartLines, pq.Array(viewers))
 	})
 	if err == nil && len(rows) != len(live) {
 		err = errBatchShape

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/lib/pq"
@@ -125,6 +127,9 @@ const (
 	cartCurrencyConstraint    = "cart_lines_cart_currency_fkey"    // 00008
 	productCurrencyConstraint = "cart_lines_product_currency_fkey" // 00008
 
+	customerLimitConstraint    = "customer_product_limits_within"            // 00024 (raised by a trigger)
+	customerRequiredConstraint = "customer_product_limits_customer_required" // 00024 (raised by a trigger)
+
 	productHandleConstraint       = "products_handle_key"       // 00010
 	collectionHandleConstraint    = "collections_handle_key"    // 00010
 	productHandleFormatConstraint = "products_handle_format"    // 00010
@@ -166,7 +171,11 @@ func retryable(err error) bool {
 // otherwise see an internal error.
 func cancelled(ctx context.Context, err error) error {
 	if err != nil && ctx.Err() != nil &&
-		(pq.As(err, pqerror.QueryCanceled) != nil || errors.Is(err, sql.ErrTxDone)) {
+		(pq.As(err, pqerror.QueryCanceled) != nil || errors.Is(err, sql.ErrTxDone) ||
+			// lib/pq gives up a connection whose context ended while it
+			// was dialled or mid-statement as a bad connection: the cause
+			// is the deadline, not the database.
+			errors.Is(err, driver.ErrBadConn)) {
 		return ctx.Err()
 	}
 	return err
@@ -197,6 +206,10 @@ func translate(err error) error {
 				return &dup
 			case manualReferenceIndex:
 				return duplicateReference()
+			case discountOncePerCustomerIndex:
+				return discountAlreadyUsed()
+			case discountCodeKeyIndex:
+				return userErr(CodeInvalidInput, "a discount code with this code exists (codes match whatever their case)", "input", "code")
 			}
 		case pqerror.ForeignKeyViolation:
 			switch e.Constraint {
@@ -204,6 +217,12 @@ func translate(err error) error {
 				return cartCurrencyErr()
 			case productCurrencyConstraint:
 				return productCurrencyErr()
+			case discountProductFK:
+				return userErr(CodeProductNotFound, "no product with one of these ids", "input", "productIds")
+			case discountGroupFK:
+				return userErr(CodeProductGroupNotFound, "no product group with one of these ids", "input", "productGroupIds")
+			case discountCollectionFK:
+				return userErr(CodeCollectionNotFound, "no collection with one of these ids", "input", "collectionIds")
 			case productGroupForeignKey:
 				return userErr(CodeProductGroupNotFound, "no product group with this id", "input", "groupId")
 			}
@@ -224,6 +243,16 @@ func translate(err error) error {
 				return variantOptionsErr("a variant must have exactly one of the listed values for each of its group's options, and options or values variants use cannot be removed")
 			case variantPairConstraint:
 				return variantOptionsErr("selectedOptions need a groupId: an ungrouped product has none")
+			case customerLimitConstraint:
+				return perCustomerLimit(e.Detail)
+			case discountUsesWithinConstraint:
+				return discountExhausted()
+			case giftCardHeldConstraint:
+				return giftCardEmpty()
+			case discountPeriodConstraint:
+				return userErr(CodeInvalidInput, "endsAt must be after startsAt", "input", "endsAt")
+			case customerRequiredConstraint:
+				return customerRequired()
 			case variantCurrencyConstraint:
 				return userErr(CodeCurrencyMismatch, "every variant of a product group has the same currency", "input", "currencyCode")
 			}
@@ -244,4 +273,19 @@ func translate(err error) error {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return fmt.Errorf("storage: %w", err)
+}
+
+// perCustomerLimit is PER_CUSTOMER_LIMIT with the customer's remaining
+// allowance, which the refusing trigger put in its DETAIL.
+func perCustomerLimit(detail string) *Error {
+	a, err := strconv.Atoi(strings.TrimSpace(detail))
+	if err != nil || a < 0 {
+		a = 0
+	}
+	return &Error{Code: CodePerCustomerLimit, Message: "this product is limited per customer: you already hold or bought as many as allowed",
+		Field: []string{"input", "quantity"}, Available: &a}
+}
+
+func customerRequired() *Error {
+	return userErr(CodeCustomerRequired, "this product is limited per customer: sign in (a customer's cart) to add it", "input", "productId")
 }

@@ -74,7 +74,8 @@ type CartSnapshot struct {
 // does not exist).
 func snapshotCart(ctx context.Context, q queryer, cartID string) (*CartSnapshot, error) {
 	c, err := readCart(ctx, q, cartID)
-	if err != nil || c == nil {
+	if err != nil || c == nil || !visibleTo(ctx, c) {
+		// Another customer's cart is no cart to this request.
 		return nil, err
 	}
 	snap := &CartSnapshot{Cart: c, Lines: []*CartLine{}}

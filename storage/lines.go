@@ -9,18 +9,19 @@ import (
 // lockCart takes the cart row's lock, the first lock of every cart
 // operation: it serialises every change to the cart's lines, so statements
 // that follow it in the transaction read the lines as they really are.
-// It refuses carts that are missing, checked out or expired.
+// It refuses carts that are missing, checked out, merged or expired, and a
+// customer's cart to anyone but that customer (ctx's viewer) as missing.
 func lockCart(ctx context.Context, q queryer, cartID string) (status string, err error) {
 	const stmt = `
 		SELECT status, expires_at <= now() AS lapsed
 		FROM carts
-		WHERE id = $1
+		WHERE id = $1 AND (customer_id IS NULL OR customer_id = $2)
 		FOR UPDATE`
 	var row struct {
 		Status string `db:"status"`
 		Lapsed bool   `db:"lapsed"`
 	}
-	if err := sqlxGet(ctx, q, &row, stmt, cartID); err != nil {
+	if err := sqlxGet(ctx, q, &row, stmt, cartID, viewerArg(ctx)); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return "", cartStateError(sql.NullString{}, sql.NullBool{})
 		}

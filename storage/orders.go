@@ -30,6 +30,9 @@ type Order struct {
 	// UpdatedAt changes with every change of the order (a trigger,
 	// migrations/00011).
 	UpdatedAt time.Time `db:"updated_at"`
+	// CustomerID is the signed-in customer whose cart this was (nil: a
+	// guest's).
+	CustomerID *int64 `db:"customer_id"`
 }
 
 // OrderLine is a snapshot of what was sold.
@@ -41,9 +44,11 @@ type OrderLine struct {
 	UnitPriceCents int64  `db:"unit_price_cents"`
 	Currency       string `db:"currency"`
 	Quantity       int    `db:"quantity"`
+	// DiscountCents is the line's share of the order's discount.
+	DiscountCents int64 `db:"discount_cents"`
 }
 
-const orderColumns = `id, seq, cart_id, email, status, currency, created_at, cancelled_at, updated_at`
+const orderColumns = `id, seq, cart_id, email, status, currency, created_at, cancelled_at, updated_at, customer_id`
 
 // MaxEmailLen is the longest address SMTP allows.
 const MaxEmailLen = 254
@@ -87,9 +92,10 @@ func validMailDomain(d string) bool {
 
 // Checkout turns a cart's holds into an order in ONE transaction: the cart
 // row is locked first, then its products in ascending id order; for each
-// line stock and held both drop by the quantity, a sale is written to the
-// ledger, the order and its line snapshots are inserted, and the cart is
-// marked checked out. Checking out a checked-out cart returns its order and
+// line stock and held both drop by the quantity, the order and its line
+// snapshots are inserted, the cart is marked checked out, and the order is
+// allocated to locations (allocateOrder: the levels drop, with a sale in the
+// ledger per location). Checking out a checked-out cart returns its order and
 // sells nothing twice.
 //
 // A non-empty key makes the call idempotent (see AddToCartParams).
@@ -164,6 +170,13 @@ func (s *Store) checkoutTx(ctx context.Context, tx *Tx, cartID, email string) (_
 		if lines == 0 {
 			return userErr(CodeCartEmpty, "the cart has no lines to check out", "input", "cartId")
 		}
+		// A cart with a discount code is priced from the database as it is
+		// now (its products locked first); nil when it has none.
+		pricing, err := checkoutPricing(ctx, tx.q, cartID, "UPDATE")
+		if err != nil {
+			return err
+		}
+		discountIDs, discountCents := discountArrays(pricing)
 		const sell = `
 			WITH lines AS (
 				SELECT product_id, quantity
@@ -177,22 +190,20 @@ func (s *Store) checkoutTx(ctx context.Context, tx *Tx, cartID, email string) (_
 				ORDER BY p.id
 				FOR UPDATE OF p
 			), placed AS (
-				INSERT INTO orders (id, cart_id, email, currency)
-				SELECT $2, $1, $3, (SELECT currency FROM locked ORDER BY id LIMIT 1)
+				INSERT INTO orders (id, cart_id, email, currency, customer_id)
+				SELECT $2, $1, $3, (SELECT currency FROM locked ORDER BY id LIMIT 1),
+				       (SELECT customer_id FROM carts WHERE id = $1)
 				RETURNING ` + orderColumns + `
 			), order_lines_written AS (
-				INSERT INTO order_lines (order_id, product_id, sku, name, unit_price_cents, currency, quantity)
-				SELECT $2, id, sku, name, price_cents, currency, quantity
+				INSERT INTO order_lines (order_id, product_id, sku, name, unit_price_cents, currency, quantity, discount_cents)
+				SELECT $2, id, sku, name, price_cents, currency, quantity,
+				       COALESCE((SELECT d.cents FROM unnest($4::bigint[], $5::bigint[]) AS d(id, cents) WHERE d.id = locked.id), 0)
 				FROM locked
 			), sold AS (
 				UPDATE products p
 				SET stock = p.stock - l.quantity, held = p.held - l.quantity, updated_at = now()
 				FROM locked l
 				WHERE p.id = l.id
-			), ledger AS (
-				INSERT INTO inventory_movements (product_id, delta, kind, order_id)
-				SELECT id, -quantity, 'sale', $2
-				FROM locked
 			), emptied AS (
 				DELETE FROM cart_lines
 				WHERE cart_id = $1
@@ -211,10 +222,21 @@ func (s *Store) checkoutTx(ctx context.Context, tx *Tx, cartID, email string) (_
 			Units int64 `db:"units"`
 			Cents int64 `db:"cents"`
 		}
-		if err := sqlxGet(ctx, tx.q, &row, sell, cartID, NewSecretID(), email); err != nil {
+		if err := sqlxGet(ctx, tx.q, &row, sell, cartID, NewSecretID(), email, discountIDs, discountCents); err != nil {
 			return err
 		}
 		order, sold = row.Order, sale{row.Units, row.Cents}
+		// The sale's ledger movements are written per location, by the
+		// allocation.
+		if err := s.allocateOrder(ctx, tx.q, order.ID); err != nil {
+			return err
+		}
+		if err := settleCheckoutDiscount(ctx, tx.q, pricing, cartID, order.ID, true); err != nil {
+			return err
+		}
+		if _, err := takeGiftCards(ctx, tx.q, cartID, order.ID, true); err != nil {
+			return err
+		}
 		if err := enqueueOrderEvent(ctx, tx.q, TopicOrderPlaced, order.ID); err != nil {
 			return err
 		}
@@ -272,15 +294,29 @@ func (s *Store) CancelOrderKeyed(ctx context.Context, orderID, key string) (*Ord
 		case st.Status != OrderPlaced:
 			return userErr(CodeInvalidInput, "the order was paid but never placed: it awaits or has had its refund", "input", "orderId")
 		}
+		// The locations the units go back to, then the products: the lock
+		// order.
+		if err := lockAllocationLocations(ctx, tx.q, orderID); err != nil {
+			return err
+		}
 		// Every line restocks, or the order stays placed: restocked skips a
 		// product whose stock would overflow, the order is cancelled only if
 		// no line was skipped, and otherwise the refusal rolls back the
-		// transaction, the lines restocked so far included.
+		// transaction, the lines restocked so far included. A product gets
+		// back its units allocated from active locations; the levels and the
+		// ledger follow (restoreAllocationsSQL, run next).
 		const restore = `
-			WITH locked AS (
-				SELECT p.id, l.quantity
+			WITH back AS (
+				SELECT a.product_id, sum(a.quantity) AS quantity
+				FROM order_line_allocations a
+				JOIN locations loc ON loc.id = a.location_id AND loc.active
+				WHERE a.order_id = $1
+				GROUP BY a.product_id
+			), locked AS (
+				SELECT p.id, COALESCE(b.quantity, 0) AS quantity
 				FROM products p
 				JOIN order_lines l ON l.product_id = p.id AND l.order_id = $1
+				LEFT JOIN back b ON b.product_id = p.id
 				ORDER BY p.id
 				FOR UPDATE OF p
 			), restocked AS (
@@ -289,10 +325,6 @@ func (s *Store) CancelOrderKeyed(ctx context.Context, orderID, key string) (*Ord
 				FROM locked l
 				WHERE p.id = l.id AND p.stock::bigint + l.quantity <= 2147483647
 				RETURNING p.id, l.quantity
-			), ledger AS (
-				INSERT INTO inventory_movements (product_id, delta, kind, order_id)
-				SELECT id, quantity, 'cancellation', $1
-				FROM restocked
 			), cancelled AS (
 				UPDATE orders
 				SET status = 'CANCELLED', cancelled_at = now()
@@ -313,6 +345,10 @@ func (s *Store) CancelOrderKeyed(ctx context.Context, orderID, key string) (*Ord
 			return userErr(CodeStockLimitExceeded, "cancelling would take a product's stock past 2147483647 units", "input", "orderId")
 		}
 		if err != nil {
+			return err
+		}
+		var restored int64
+		if err := sqlxGet(ctx, tx.q, &restored, restoreAllocationsSQL, orderID); err != nil {
 			return err
 		}
 		return enqueueOrderEvent(ctx, tx.q, TopicOrderCancelled, orderID)
@@ -370,7 +406,7 @@ func (s *Store) OrderLinesByOrderIDs(ctx context.Context, ids []string) (map[str
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	const q = `
-		SELECT order_id, product_id, sku, name, unit_price_cents, currency, quantity
+		SELECT order_id, product_id, sku, name, unit_price_cents, currency, quantity, discount_cents
 		FROM order_lines
 		WHERE order_id = ANY($1)
 		ORDER BY order_id, product_id`

@@ -31,11 +31,14 @@ const (
 	TopicProductBackInStock = "PRODUCT_BACK_IN_STOCK"
 	TopicStockAdjusted      = "STOCK_ADJUSTED"
 	TopicStockLow           = "STOCK_LOW"
+	// TopicInventoryLevelChanged: a product's level at a location changed
+	// (a trigger on inventory_levels, migrations/00025).
+	TopicInventoryLevelChanged = "INVENTORY_LEVEL_CHANGED"
 )
 
 // Topics lists every webhook topic.
 var Topics = []string{TopicOrderPlaced, TopicOrderCancelled, TopicOrderPaid, TopicProductSoldOut,
-	TopicProductBackInStock, TopicStockAdjusted, TopicStockLow}
+	TopicProductBackInStock, TopicStockAdjusted, TopicStockLow, TopicCustomerPasswordReset, TopicInventoryLevelChanged}
 
 func validTopic(t string) bool {
 	for _, k := range Topics {
@@ -73,15 +76,24 @@ func enqueueEvent(ctx context.Context, q queryer, topic string, data any) error 
 }
 
 // orderEventSQL builds an order event's data from the order as it is in the
-// transaction: its id, status, email, currency, total and lines.
+// transaction: its id, status, email, currency, total and lines, each with
+// its allocations to locations (what to pick where).
 const orderEventSQL = `
 	SELECT webhook_enqueue($2, jsonb_build_object(
 		'orderId', o.id, 'status', o.status, 'email', o.email, 'currency', o.currency,
 		'createdAt', o.created_at, 'updatedAt', o.updated_at,
-		'total', to_char(COALESCE((SELECT sum(l.unit_price_cents::numeric * l.quantity) FROM order_lines l WHERE l.order_id = o.id), 0) / 100, 'FM999999999999999990.00'),
+		'total', to_char((COALESCE((SELECT sum(l.unit_price_cents::numeric * l.quantity - l.discount_cents) FROM order_lines l WHERE l.order_id = o.id), 0)
+			- COALESCE((SELECT sum(g.amount_cents) FROM order_gift_cards g WHERE g.order_id = o.id), 0)) / 100, 'FM999999999999999990.00'),
+		'discountTotal', to_char(COALESCE((SELECT sum(l.discount_cents) FROM order_lines l WHERE l.order_id = o.id), 0)::numeric / 100, 'FM999999999999999990.00'),
+		'giftCardTotal', to_char(COALESCE((SELECT sum(g.amount_cents) FROM order_gift_cards g WHERE g.order_id = o.id), 0)::numeric / 100, 'FM999999999999999990.00'),
 		'lines', COALESCE((
 			SELECT jsonb_agg(jsonb_build_object('productId', l.product_id::text, 'sku', l.sku, 'quantity', l.quantity,
-				'unitPrice', to_char(l.unit_price_cents::numeric / 100, 'FM999999999999999990.00')) ORDER BY l.product_id)
+				'unitPrice', to_char(l.unit_price_cents::numeric / 100, 'FM999999999999999990.00'),
+				-- Where the units were taken from (placed orders; empty before).
+				'allocations', COALESCE((
+					SELECT jsonb_agg(jsonb_build_object('locationId', a.location_id::text, 'locationName', loc.name, 'quantity', a.quantity) ORDER BY a.location_id)
+					FROM order_line_allocations a JOIN locations loc ON loc.id = a.location_id
+					WHERE a.order_id = l.order_id AND a.product_id = l.product_id), '[]'::jsonb)) ORDER BY l.product_id)
 			FROM order_lines l WHERE l.order_id = o.id), '[]'::jsonb)))
 	FROM orders o
 	WHERE o.id = $1`

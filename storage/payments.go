@@ -202,6 +202,32 @@ func (s *Store) beginCheckoutTx(ctx context.Context, tx *Tx, cartID, email, prov
 	if lines == 0 {
 		return nil, userErr(CodeCartEmpty, "the cart has no lines to check out", "input", "cartId")
 	}
+	// A cart with a discount code is priced now, its products locked (in
+	// ascending id, before codes and cards: their prices stay put, and an
+	// order the cards pay entirely is sold at once); so are those of a cart
+	// with gift cards.
+	pricing, err := checkoutPricing(ctx, tx.q, cartID, "UPDATE")
+	if err != nil {
+		return nil, err
+	}
+	hasCards, err := cartHasGiftCards(ctx, tx.q, cartID)
+	if err != nil {
+		return nil, err
+	}
+	if hasCards && pricing == nil {
+		const lockProducts = `
+			SELECT p.id
+			FROM cart_lines cl
+			JOIN products p ON p.id = cl.product_id
+			WHERE cl.cart_id = $1
+			ORDER BY p.id
+			FOR UPDATE OF p`
+		var ids []int64
+		if err := sqlxSelect(ctx, tx.q, &ids, lockProducts, cartID); err != nil {
+			return nil, err
+		}
+	}
+	discountIDs, discountCents := discountArrays(pricing)
 	// The lines move from the cart to the order; their units stay in
 	// products.held, now on the order's account, so no product row is
 	// locked or written. Prices are the products' as of now.
@@ -215,16 +241,20 @@ func (s *Store) beginCheckoutTx(ctx context.Context, tx *Tx, cartID, email, prov
 			FROM products p
 			JOIN moved m ON m.product_id = p.id
 		), pending AS (
-			INSERT INTO orders (id, cart_id, email, currency, status)
-			SELECT $2, $1, $3, (SELECT currency FROM priced ORDER BY id LIMIT 1), 'PENDING_PAYMENT'
+			INSERT INTO orders (id, cart_id, email, currency, status, customer_id)
+			SELECT $2, $1, $3, (SELECT currency FROM priced ORDER BY id LIMIT 1), 'PENDING_PAYMENT',
+			       (SELECT customer_id FROM carts WHERE id = $1)
 			RETURNING ` + orderColumns + `
 		), order_lines_written AS (
-			INSERT INTO order_lines (order_id, product_id, sku, name, unit_price_cents, currency, quantity)
-			SELECT $2, id, sku, name, price_cents, currency, quantity
+			INSERT INTO order_lines (order_id, product_id, sku, name, unit_price_cents, currency, quantity, discount_cents)
+			SELECT $2, id, sku, name, price_cents, currency, quantity,
+			       COALESCE((SELECT d.cents FROM unnest($6::bigint[], $7::bigint[]) AS d(id, cents) WHERE d.id = priced.id), 0)
 			FROM priced
 		), payment AS (
+			-- What the customer owes: the lines less their discounts.
 			INSERT INTO payments (order_id, provider, amount_cents, currency, due_at)
-			SELECT id, $4, (SELECT sum(price_cents::numeric * quantity) FROM priced)::bigint, currency,
+			SELECT id, $4, ((SELECT sum(price_cents::numeric * quantity) FROM priced)
+			                - (SELECT COALESCE(sum(c), 0) FROM unnest($7::bigint[]) AS c))::bigint, currency,
 			       now() + $5 * interval '1 millisecond'
 			FROM pending
 		), checked_out AS (
@@ -233,13 +263,53 @@ func (s *Store) beginCheckoutTx(ctx context.Context, tx *Tx, cartID, email, prov
 			WHERE id = $1
 		)
 		SELECT * FROM pending`
-	if err := sqlxGet(ctx, tx.q, &order, pend, cartID, NewSecretID(), email, provider, ttl.Milliseconds()); err != nil {
+	if err := sqlxGet(ctx, tx.q, &order, pend, cartID, NewSecretID(), email, provider, ttl.Milliseconds(), discountIDs, discountCents); err != nil {
 		return nil, err
+	}
+	if err := settleCheckoutDiscount(ctx, tx.q, pricing, cartID, order.ID, false); err != nil {
+		return nil, err
+	}
+	if hasCards || pricing != nil {
+		if err := s.payByGiftCards(ctx, tx.q, cartID, &order); err != nil {
+			return nil, err
+		}
 	}
 	if err := notify(ctx, tx.q, ChannelCart, []string{cartID}); err != nil {
 		return nil, err
 	}
 	return &order, nil
+}
+
+// payByGiftCards holds what a new pending order's gift cards pay and asks
+// the provider only for the rest; when nothing is left to pay (the cards,
+// or the discount, cover everything) the order is sold and PLACED at once,
+// with no payment (the provider is never called).
+func (s *Store) payByGiftCards(ctx context.Context, q queryer, cartID string, order *Order) error {
+	taken, err := takeGiftCards(ctx, q, cartID, order.ID, false)
+	if err != nil {
+		return err
+	}
+	var rest int64
+	const pay = `UPDATE payments SET amount_cents = amount_cents - $2 WHERE order_id = $1 RETURNING amount_cents`
+	if err := sqlxGet(ctx, q, &rest, pay, order.ID, taken); err != nil {
+		return err
+	}
+	if rest > 0 {
+		return nil
+	}
+	if _, err := q.ExecContext(ctx, `DELETE FROM payments WHERE order_id = $1`, order.ID); err != nil {
+		return translate(err)
+	}
+	units, err := s.sellHeld(ctx, q, order.ID)
+	if err != nil {
+		return err
+	}
+	if err := enqueueOrderEvent(ctx, q, TopicOrderPlaced, order.ID); err != nil {
+		return err
+	}
+	s.checkouts.Add(1)
+	s.unitsSold.Add(units)
+	return sqlxGet(ctx, q, order, `SELECT `+orderColumns+` FROM orders WHERE id = $1`, order.ID)
 }
 
 // AttachIntent records the provider's reference and client secret on a
@@ -488,8 +558,9 @@ func (s *Store) paymentTx(ctx context.Context, ev PaymentEvent, apply func(tx *T
 
 // PaymentSucceeded applies a successful payment, once:
 //
-//   - PENDING_PAYMENT: the held units are sold (stock and held fall, a
-//     sale in the ledger) and the order is PLACED;
+//   - PENDING_PAYMENT: the held units are sold (stock and held fall, the
+//     order is allocated to locations, a sale in the ledger per location)
+//     and the order is PLACED;
 //   - PAYMENT_EXPIRED: the units are re-reserved and sold with the guarded
 //     UPDATE (stock - held >= quantity) if every line still can be, and the
 //     order is PLACED; otherwise it is REFUND_REQUIRED and a refund queued;
@@ -511,7 +582,7 @@ func (s *Store) PaymentSucceeded(ctx context.Context, ev PaymentEvent) (*Payment
 			if err := markSucceeded(ctx, tx.q, ev.OrderID, ev.Reference, PaymentPending); err != nil {
 				return 0, err
 			}
-			units, err := sellHeld(ctx, tx.q, ev.OrderID)
+			units, err := s.sellHeld(ctx, tx.q, ev.OrderID)
 			if err != nil {
 				return 0, err
 			}
@@ -522,7 +593,7 @@ func (s *Store) PaymentSucceeded(ctx context.Context, ev PaymentEvent) (*Payment
 			return 0, err
 		}
 		if st.Status == OrderPaymentExpired {
-			units, ok, err := sellAgain(ctx, tx.q, ev.OrderID)
+			units, ok, err := s.sellAgain(ctx, tx.q, ev.OrderID)
 			if err != nil {
 				return units, err
 			}
@@ -571,9 +642,10 @@ func markSucceeded(ctx context.Context, q queryer, orderID, reference, from stri
 
 // sellHeld sells a pending order's held units: the order becomes PLACED
 // only if it was PENDING_PAYMENT, and only then do its products (locked in
-// ascending id order) lose the units from stock and held, with a sale in
-// the ledger for each line.
-func sellHeld(ctx context.Context, q queryer, orderID string) (int64, error) {
+// ascending id order) lose the units from stock and held, and is the order
+// allocated to locations (allocateOrder: the sales in the ledger, per
+// location), all in the caller's transaction.
+func (s *Store) sellHeld(ctx context.Context, q queryer, orderID string) (int64, error) {
 	const stmt = `
 		WITH placed AS (
 			UPDATE orders
@@ -593,20 +665,21 @@ func sellHeld(ctx context.Context, q queryer, orderID string) (int64, error) {
 			FROM locked l
 			WHERE p.id = l.id
 			RETURNING p.id, l.quantity
-		), ledger AS (
-			INSERT INTO inventory_movements (product_id, delta, kind, order_id)
-			SELECT id, -quantity, 'sale', $1
-			FROM sold
 		)
 		SELECT id, quantity FROM sold`
-	return moveUnits(ctx, q, stmt, orderID)
+	units, err := moveUnits(ctx, q, stmt, orderID)
+	if err != nil || units == 0 {
+		return units, err
+	}
+	return units, s.allocateOrder(ctx, q, orderID)
 }
 
 // sellAgain sells an expired order's units from what is free now, with the
 // reservation's guard (stock - held >= quantity) on each product row
 // (locked in ascending id order): every line or none, the savepoint
-// undoing a partial sale. ok reports whether the order is PLACED.
-func sellAgain(ctx context.Context, q queryer, orderID string) (units int64, ok bool, err error) {
+// undoing a partial sale. ok reports whether the order is PLACED; it is
+// then allocated to locations (allocateOrder) in the same transaction.
+func (s *Store) sellAgain(ctx context.Context, q queryer, orderID string) (units int64, ok bool, err error) {
 	if _, err := q.ExecContext(ctx, `SAVEPOINT sell_again`); err != nil {
 		return 0, false, translate(err)
 	}
@@ -627,10 +700,6 @@ func sellAgain(ctx context.Context, q queryer, orderID string) (units int64, ok 
 			FROM locked l
 			WHERE p.id = l.id AND p.stock - p.held >= l.quantity
 			RETURNING p.id, l.quantity
-		), ledger AS (
-			INSERT INTO inventory_movements (product_id, delta, kind, order_id)
-			SELECT id, -quantity, 'sale', $1
-			FROM sold
 		)
 		SELECT (SELECT count(*) FROM sold) AS sold,
 		       (SELECT count(*) FROM lines) AS lines,
@@ -647,13 +716,24 @@ func sellAgain(ctx context.Context, q queryer, orderID string) (units int64, ok 
 		_, err := q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT sell_again`)
 		return 0, false, translate(err)
 	}
+	// The order's discount use and gift card amounts are taken again by
+	// the status change (migrations/00026, 00027), with their guards: a use
+	// or an amount no longer free refuses, as stock that is gone does.
 	res, err := q.ExecContext(ctx, `UPDATE orders SET status = 'PLACED' WHERE id = $1 AND status = 'PAYMENT_EXPIRED'`, orderID)
 	if err != nil {
-		return 0, false, translate(err)
+		err = translate(err)
+		if errors.Is(err, discountExhausted()) || errors.Is(err, discountAlreadyUsed()) || errors.Is(err, giftCardEmpty()) {
+			_, err := q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT sell_again`)
+			return 0, false, translate(err)
+		}
+		return 0, false, err
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
 		_, err := q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT sell_again`)
 		return 0, false, translate(err)
+	}
+	if err := s.allocateOrder(ctx, q, orderID); err != nil {
+		return 0, false, err
 	}
 	return row.Units, true, nil
 }

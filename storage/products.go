@@ -30,12 +30,16 @@ type Product struct {
 	// ungrouped); SelectedOptions its value of each of the group's options.
 	GroupID         *int64          `db:"group_id" json:"group_id"`
 	SelectedOptions OptionSelection `db:"selected_options" json:"selected_options"`
+	// LimitPerCustomer caps the units one customer holds in carts and
+	// pending or placed orders together (nil: no limit); see
+	// migrations/00024.
+	LimitPerCustomer *int `db:"limit_per_customer" json:"limit_per_customer"`
 }
 
 // Available is what can still be reserved.
 func (p *Product) Available() int { return p.Stock - p.Held }
 
-const productColumns = `id, sku, handle, name, description, price_cents, currency, stock, held, created_at, updated_at, low_stock_threshold, group_id, selected_options`
+const productColumns = `id, sku, handle, name, description, price_cents, currency, stock, held, created_at, updated_at, low_stock_threshold, group_id, selected_options, limit_per_customer`
 
 // productJSON builds, in SQL, the row of table alias t as a JSON object of
 // productColumns (the keys are the column names, Product's json tags), so a
@@ -78,6 +82,8 @@ type NewProduct struct {
 	// SelectedOptions its value of each of the group's options.
 	GroupID         *int64
 	SelectedOptions OptionSelection
+	// LimitPerCustomer, if set, is at least 1 (see Product).
+	LimitPerCustomer *int
 	// IdempotencyKey, if set, makes a repeat with the same input create
 	// nothing and answer what the first attempt answered.
 	IdempotencyKey string `json:"-"`
@@ -139,6 +145,9 @@ func validateNewProduct(in *NewProduct) (priceCents int64, err *Error) {
 	if in.LowStockThreshold != nil && *in.LowStockThreshold < 0 {
 		return 0, lowStockErr()
 	}
+	if in.LimitPerCustomer != nil && *in.LimitPerCustomer < 1 {
+		return 0, limitPerCustomerErr()
+	}
 	if err := validateSelection(in.GroupID != nil, in.SelectedOptions); err != nil {
 		return 0, err
 	}
@@ -151,8 +160,8 @@ func validateNewProduct(in *NewProduct) (priceCents int64, err *Error) {
 // createProductSQL inserts a product; $8 says whether $7 is a base handle
 // to make unique (derived from the name) or the handle as given.
 var createProductSQL = `
-	INSERT INTO products (sku, name, description, price_cents, currency, stock, handle, low_stock_threshold, group_id, selected_options)
-	VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $8 THEN ` + freeHandleSQL("products", "$7::text") + ` ELSE $7 END, $9, $10, $11)
+	INSERT INTO products (sku, name, description, price_cents, currency, stock, handle, low_stock_threshold, group_id, selected_options, limit_per_customer)
+	VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $8 THEN ` + freeHandleSQL("products", "$7::text") + ` ELSE $7 END, $9, $10, $11, $12)
 	RETURNING ` + productColumns
 
 // CreateProduct adds a product with its images and records its opening
@@ -177,7 +186,7 @@ func (s *Store) CreateProduct(ctx context.Context, in NewProduct) (*Product, err
 				return err
 			}
 		}
-		if err := tx.q.QueryRowxContext(ctx, createProductSQL, in.SKU, in.Name, in.Description, cents, in.Currency, in.Stock, handle, derived, in.LowStockThreshold, in.GroupID, in.SelectedOptions).StructScan(&p); err != nil {
+		if err := tx.q.QueryRowxContext(ctx, createProductSQL, in.SKU, in.Name, in.Description, cents, in.Currency, in.Stock, handle, derived, in.LowStockThreshold, in.GroupID, in.SelectedOptions, in.LimitPerCustomer).StructScan(&p); err != nil {
 			return translate(err)
 		}
 		if len(in.Images) > 0 {
@@ -294,4 +303,8 @@ func (s *Store) ProductsByIDs(ctx context.Context, ids []int64) (map[int64]*Prod
 }
 func lowStockErr() *Error {
 	return userErr(CodeInvalidInput, "lowStockThreshold must be at least 0 (null clears it)", "input", "lowStockThreshold")
+}
+
+func limitPerCustomerErr() *Error {
+	return userErr(CodeInvalidInput, "limitPerCustomer must be at least 1 (null: no limit)", "input", "limitPerCustomer")
 }

@@ -117,6 +117,11 @@ func (s *Store) RunReaper(ctx context.Context, interval time.Duration, log *slog
 			}
 		}
 		s.reapPayments(ctx, log)
+		if n, err := s.ReapCustomerTokens(ctx, 1000); err != nil && ctx.Err() == nil {
+			log.Warn("reaper: customer token cleanup failed", "err", err.Error())
+		} else if n > 0 {
+			log.Debug("reaper removed expired customer tokens", "tokens", n)
+		}
 		if n, err := s.ReapIdempotencyKeys(ctx, 1000); err != nil && ctx.Err() == nil {
 			log.Warn("reaper: idempotency key cleanup failed", "err", err.Error())
 		} else if n > 0 {

@@ -22,9 +22,12 @@ type SetStockItem struct {
 	HasProductID bool
 	SKU          string
 	Stock        int
-	// CompareStock, when set, makes the item apply only if the product's
+	// CompareStock, when set, makes the item apply only if the level's
 	// stock is exactly this when the update runs.
 	CompareStock *int
+	// LocationID is the location whose level Stock sets (0: the default
+	// location); the product's total moves by the level's change.
+	LocationID int64
 }
 
 // SetStockParams is the input of SetStock.
@@ -209,32 +212,39 @@ func (s *Store) resolveStockItems(ctx context.Context, items []SetStockItem) ([]
 // setStockSQL applies every item whose guard holds, in one statement, on
 // rows the transaction has locked. before is the same snapshot as the
 // UPDATE and, the rows being locked, their current values: it explains a
-// refusal (the current stock) and gives each movement its delta; the guard
-// itself is the UPDATE's WHERE clause.
+// refusal (the current level) and gives each movement its delta; the guard
+// itself is the UPDATE's WHERE clause. An item sets one level; its
+// product's total moves by as much.
 var setStockSQL = `
 	WITH items AS (
-		SELECT * FROM unnest($1::bigint[], $2::integer[], $3::integer[]) AS i(product_id, new_stock, compare)
+		SELECT * FROM unnest($1::bigint[], $2::integer[], $3::integer[], $5::bigint[]) AS i(product_id, new_stock, compare, location_id)
 	), before AS (
-		SELECT p.id, p.stock, p.held
+		SELECT p.id, p.stock, p.held, l.stock AS level
 		FROM products p
 		JOIN items i ON i.product_id = p.id
+		JOIN inventory_levels l ON l.product_id = p.id AND l.location_id = i.location_id
 	), updated AS (
 		UPDATE products p
-		SET stock = i.new_stock, updated_at = now()
+		SET stock = p.stock + (i.new_stock - b.level), updated_at = now()
 		FROM items i
+		JOIN before b ON b.id = i.product_id
 		WHERE p.id = i.product_id
-		  AND (i.compare IS NULL OR p.stock = i.compare)
-		  AND i.new_stock >= p.held
-		  AND p.stock <> i.new_stock
-		RETURNING p.id, p.sku, p.stock, p.held, p.group_id
-	), moves AS (
-		SELECT u.*, u.stock - b.stock AS delta,
-		       CASE WHEN u.stock > b.stock THEN 'restock' ELSE 'adjustment' END AS kind
+		  AND (i.compare IS NULL OR b.level = i.compare)
+		  AND p.stock::bigint + (i.new_stock - b.level) >= p.held
+		  AND p.stock::bigint + (i.new_stock - b.level) <= 2147483647
+		  AND b.level <> i.new_stock
+		RETURNING p.id, p.sku, p.stock, p.held, p.group_id, i.location_id, i.new_stock, i.new_stock - b.level AS delta
+	), leveled AS (
+		UPDATE inventory_levels l
+		SET stock = u.new_stock
 		FROM updated u
-		JOIN before b ON b.id = u.id
+		WHERE l.product_id = u.id AND l.location_id = u.location_id
+	), moves AS (
+		SELECT u.*, CASE WHEN u.delta > 0 THEN 'restock' ELSE 'adjustment' END AS kind
+		FROM updated u
 	), movement AS (
-		INSERT INTO inventory_movements (product_id, delta, kind, reason)
-		SELECT id, delta, kind, NULLIF($4, '') FROM moves
+		INSERT INTO inventory_movements (product_id, location_id, delta, kind, reason)
+		SELECT id, location_id, delta, kind, NULLIF($4, '') FROM moves
 	), event AS (
 		SELECT webhook_enqueue('STOCK_ADJUSTED', ` + stockAdjustedData("moves", "moves.delta", "moves.kind", "NULLIF($4, '')") + `)
 		FROM moves
@@ -242,27 +252,32 @@ var setStockSQL = `
 	)
 	-- side reads event: PostgreSQL runs a SELECT CTE only if the query reads it.
 	-- Live subscribers are notified by the products_notify_stock trigger.
-	SELECT i.product_id, b.stock AS current_stock, b.held AS current_held, u.id IS NOT NULL AS updated,
-	       (SELECT count(*) FROM event) AS side
+	SELECT i.product_id, b.stock AS current_stock, b.held AS current_held, b.level AS current_level,
+	       u.id IS NOT NULL AS updated, (SELECT count(*) FROM event) AS side
 	FROM items i
 	LEFT JOIN before b ON b.id = i.product_id
 	LEFT JOIN updated u ON u.id = i.product_id`
 
-// setStockTx locks the items' products in id order and applies the items;
-// it returns the products of the items that applied, in item order, and the
-// refusals.
+// setStockTx locks the items' locations (FOR SHARE) and then their
+// products in id order and applies the items; it returns the products of
+// the items that applied, in item order, and the refusals.
 func setStockTx(ctx context.Context, q queryer, in SetStockParams, ids []int64) ([]*Product, []*Error, error) {
-	var pids []int64
+	locs, refused, err := lockItemLocations(ctx, q, in.Items, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	var pids, lids []int64
 	var stocks []int64
 	var compares []*int64
 	index := map[int64]int{}
 	for i, id := range ids {
-		if id <= 0 {
+		if id <= 0 || locs[i] == 0 {
 			continue
 		}
 		it := in.Items[i]
 		index[id] = i
 		pids = append(pids, id)
+		lids = append(lids, locs[i])
 		stocks = append(stocks, int64(it.Stock))
 		if it.CompareStock != nil {
 			c := int64(*it.CompareStock)
@@ -272,24 +287,34 @@ func setStockTx(ctx context.Context, q queryer, in SetStockParams, ids []int64) 
 		}
 	}
 	if len(pids) == 0 {
-		return []*Product{}, nil, nil
+		return []*Product{}, refused, nil
 	}
 	// Ascending id: the lock order of every multi-product statement.
 	var locked []int64
 	if err := sqlxSelect(ctx, q, &locked, `SELECT id FROM products WHERE id = ANY($1) ORDER BY id FOR UPDATE`, pq.Array(pids)); err != nil {
 		return nil, nil, err
 	}
+	// A location that never held the product starts at 0.
+	const levels = `
+		INSERT INTO inventory_levels (product_id, location_id, stock)
+		SELECT i.product_id, i.location_id, 0
+		FROM unnest($1::bigint[], $2::bigint[]) AS i(product_id, location_id)
+		JOIN products p ON p.id = i.product_id
+		ON CONFLICT (product_id, location_id) DO NOTHING`
+	if _, err := q.ExecContext(ctx, levels, pq.Array(pids), pq.Array(lids)); err != nil {
+		return nil, nil, translate(err)
+	}
 	var rows []struct {
 		ProductID    int64 `db:"product_id"`
 		CurrentStock *int  `db:"current_stock"`
 		CurrentHeld  *int  `db:"current_held"`
+		CurrentLevel *int  `db:"current_level"`
 		Updated      bool  `db:"updated"`
 		Side         int64 `db:"side"`
 	}
-	if err := sqlxSelect(ctx, q, &rows, setStockSQL, pq.Array(pids), pq.Array(stocks), int64Array(compares), in.Reason); err != nil {
+	if err := sqlxSelect(ctx, q, &rows, setStockSQL, pq.Array(pids), pq.Array(stocks), int64Array(compares), in.Reason, pq.Array(lids)); err != nil {
 		return nil, nil, err
 	}
-	var refused []*Error
 	var ok []int64
 	for _, r := range rows {
 		i := index[r.ProductID]
@@ -297,20 +322,25 @@ func setStockTx(ctx context.Context, q queryer, in SetStockParams, ids []int64) 
 		switch {
 		case r.CurrentStock == nil:
 			refused = append(refused, itemErr(CodeProductNotFound, i, "no product with this id"))
-		case r.Updated || *r.CurrentStock == it.Stock && (it.CompareStock == nil || *it.CompareStock == *r.CurrentStock):
+		case r.Updated || *r.CurrentLevel == it.Stock && (it.CompareStock == nil || *it.CompareStock == *r.CurrentLevel):
 			ok = append(ok, r.ProductID)
-		case it.CompareStock != nil && *it.CompareStock != *r.CurrentStock:
-			e := itemErr(CodeStockChanged, i, fmt.Sprintf("the stock is %d, not the %d compareStock expected", *r.CurrentStock, *it.CompareStock))
-			e.CurrentStock = r.CurrentStock
+		case it.CompareStock != nil && *it.CompareStock != *r.CurrentLevel:
+			e := itemErr(CodeStockChanged, i, fmt.Sprintf("the stock is %d, not the %d compareStock expected", *r.CurrentLevel, *it.CompareStock))
+			e.CurrentStock = r.CurrentLevel
+			refused = append(refused, e)
+		case int64(*r.CurrentStock)+int64(it.Stock-*r.CurrentLevel) > MaxStock:
+			e := itemErr(CodeStockLimitExceeded, i, "the product's stock would exceed 2147483647")
+			e.CurrentStock = r.CurrentLevel
 			refused = append(refused, e)
 		default:
 			e := itemErr(CodeStockBelowHeld, i, "stock cannot fall below the units carts hold")
-			e.CurrentStock = r.CurrentStock
+			e.CurrentStock = r.CurrentLevel
 			avail := *r.CurrentStock - *r.CurrentHeld
 			e.Available = &avail
 			refused = append(refused, e)
 		}
 	}
+	sortItemErrors(refused)
 	var ps []*Product
 	if len(ok) > 0 {
 		if err := sqlxSelect(ctx, q, &ps, `SELECT `+productColumns+` FROM products WHERE id = ANY($1)`, pq.Array(ok)); err != nil {
@@ -328,6 +358,57 @@ func setStockTx(ctx context.Context, q queryer, in SetStockParams, ids []int64) 
 		}
 	}
 	return products, refused, nil
+}
+
+// lockItemLocations resolves and locks FOR SHARE (in id order) the
+// locations the items name (0: the default location): locs[i] is the
+// location of item i, 0 for an item refused here (LOCATION_NOT_FOUND, or
+// INVALID_INPUT for an inactive location) or already refused (ids[i] 0).
+func lockItemLocations(ctx context.Context, q queryer, items []SetStockItem, ids []int64) ([]int64, []*Error, error) {
+	var want []int64
+	for i, it := range items {
+		if ids[i] > 0 && it.LocationID > 0 {
+			want = append(want, it.LocationID)
+		}
+	}
+	const stmt = `
+		SELECT ` + locationColumns + `
+		FROM locations
+		WHERE id = ANY($1) OR is_default
+		ORDER BY id
+		FOR SHARE`
+	var rows []Location
+	if err := sqlxSelect(ctx, q, &rows, stmt, pq.Array(want)); err != nil {
+		return nil, nil, err
+	}
+	byID := make(map[int64]Location, len(rows))
+	var def Location
+	for _, l := range rows {
+		byID[l.ID] = l
+		if l.IsDefault {
+			def = l
+		}
+	}
+	locs := make([]int64, len(items))
+	var refused []*Error
+	for i, it := range items {
+		if ids[i] <= 0 {
+			continue
+		}
+		l, found := def, true
+		if it.LocationID != 0 {
+			l, found = byID[it.LocationID]
+		}
+		switch {
+		case !found:
+			refused = append(refused, itemErr(CodeLocationNotFound, i, "no location with this id"))
+		case !l.Active:
+			refused = append(refused, itemErr(CodeInvalidInput, i, "the location is inactive: its stock cannot change"))
+		default:
+			locs[i] = l.ID
+		}
+	}
+	return locs, refused, nil
 }
 
 // int64Array passes nullable integers as a PostgreSQL array.
@@ -387,6 +468,9 @@ func stockRequestHash(in SetStockParams) []byte {
 			c = strconv.Itoa(*it.CompareStock)
 		}
 		parts = append(parts, it.HasProductID, it.ProductID, it.SKU, it.Stock, c)
+		if it.LocationID != 0 {
+			parts = append(parts, "location", it.LocationID)
+		}
 	}
 	return requestHash("setStock", parts...)
 }

@@ -60,6 +60,10 @@ type Options struct {
 	// coalesced into one statement (default DefaultMaxBatch); 1 disables
 	// coalescing.
 	MaxBatch int
+	// AllocationStrategy orders the locations a sold order's units are
+	// taken from (ALLOCATION_STRATEGY): AllocatePriority or
+	// AllocateMostStock.
+	AllocationStrategy string
 }
 
 // setDefaults fills what no setting configures. The settings themselves
@@ -70,7 +74,7 @@ func (o *Options) setDefaults() {
 		o.QueryTimeout = 10 * time.Second
 	}
 	if o.HoldTTL <= 0 || o.DefaultCurrency == "" || o.IdempotencyTTL <= 0 || o.SearchTimeout <= 0 ||
-		o.MaxLineQuantity <= 0 || o.MaxCartQuantity <= 0 || o.MaxCartLines <= 0 {
+		o.MaxLineQuantity <= 0 || o.MaxCartQuantity <= 0 || o.MaxCartLines <= 0 || !ValidAllocationStrategy(o.AllocationStrategy) {
 		panic("storage: Options lack settings: the server's wiring passes them, tests take storagetest.Options")
 	}
 }

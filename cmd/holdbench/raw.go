@@ -310,6 +310,12 @@ func (r *rawSide) checkout(ctx context.Context, cart, email string) (outcome, er
 		  FROM cart_lines cl WHERE cl.cart_id = $1 AND p.id = cl.product_id`, []any{cart}},
 		{`INSERT INTO inventory_movements (product_id, delta, kind, order_id)
 		  SELECT product_id, -quantity, 'sale', $1 FROM cart_lines WHERE cart_id = $2`, []any{order, cart}},
+		// The allocation, as the server's checkout does it: the benchmark's
+		// stock lies at the default location (id 1).
+		{`UPDATE inventory_levels l SET stock = l.stock - cl.quantity
+		  FROM cart_lines cl WHERE cl.cart_id = $1 AND l.product_id = cl.product_id AND l.location_id = 1 AND l.stock >= cl.quantity`, []any{cart}},
+		{`INSERT INTO order_line_allocations (order_id, product_id, location_id, quantity)
+		  SELECT $1, product_id, 1, quantity FROM cart_lines WHERE cart_id = $2`, []any{order, cart}},
 		{`DELETE FROM cart_lines WHERE cart_id = $1`, []any{cart}},
 	}
 	for i, s := range steps {

@@ -2,6 +2,7 @@
 // package client alone:
 //
 //	partner sync -csv stock.csv        set stock counts from a CSV of sku,stock
+//	             [-location ID]        ... at one location (default: the default location)
 //	partner register -endpoint URL     create a webhook endpoint, print its secret
 //	partner receive -secret whsec_...  receive webhooks: verify, deduplicate, log
 //
@@ -51,6 +52,7 @@ func run(args []string, out io.Writer) error {
 	case "sync":
 		file := fs.String("csv", "", "CSV file of sku,stock (a header line is skipped)")
 		reason := fs.String("reason", "partner sync", "recorded on each ledger movement")
+		location := fs.String("location", "", "the location whose counts the CSV holds (its id; empty: the default location)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -63,10 +65,10 @@ func run(args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return syncStock(ctx, client.New(*api, client.Options{Token: *token}), rows, *reason, out)
+		return syncStock(ctx, client.New(*api, client.Options{Token: *token}), rows, *reason, *location, out)
 	case "register":
 		endpoint := fs.String("endpoint", "http://127.0.0.1:9000/hooks", "the receiver's URL")
-		topics := fs.String("topics", "ORDER_PLACED,ORDER_CANCELLED,ORDER_PAID,PRODUCT_SOLD_OUT,PRODUCT_BACK_IN_STOCK,STOCK_ADJUSTED,STOCK_LOW", "comma-separated topics")
+		topics := fs.String("topics", "ORDER_PLACED,ORDER_CANCELLED,ORDER_PAID,PRODUCT_SOLD_OUT,PRODUCT_BACK_IN_STOCK,STOCK_ADJUSTED,STOCK_LOW,INVENTORY_LEVEL_CHANGED", "comma-separated topics")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -143,14 +145,14 @@ func readCSV(r io.Reader) ([]row, error) {
 	}
 }
 
-// syncStock sets every row's stock with compareStock: the stock this job
-// read just before. When a sale or an adjustment moved a product in
+// syncStock sets every row's stock at location (its id; "": the default
+// location) with compareStock: the level this job read just before. When a sale or an adjustment moved a product in
 // between (STOCK_CHANGED), the item is retried against the currentStock
 // the refusal reports, up to three times; other refusals are reported.
 // Batches of 250 items, one transaction each (allowPartial: one refused
 // item does not hold back the others).
-func syncStock(ctx context.Context, c graphql.Client, rows []row, reason string, out io.Writer) error {
-	current, err := currentStock(ctx, c)
+func syncStock(ctx context.Context, c graphql.Client, rows []row, reason, location string, out io.Writer) error {
+	current, err := currentStock(ctx, c, location)
 	if err != nil {
 		return err
 	}
@@ -170,7 +172,11 @@ func syncStock(ctx context.Context, c graphql.Client, rows []row, reason string,
 		for try := 0; len(todo) > 0 && try < 4; try++ {
 			var items []client.SetStockItem
 			for _, i := range todo {
-				items = append(items, client.SetStockItem{Sku: &batch[i].SKU, Stock: batch[i].Stock, CompareStock: compare[i]})
+				item := client.SetStockItem{Sku: &batch[i].SKU, Stock: batch[i].Stock, CompareStock: compare[i]}
+				if location != "" {
+					item.LocationId = &location
+				}
+				items = append(items, item)
 			}
 			partial := true
 			res, err := client.SetStock(ctx, c, client.SetStockInput{Items: items, Reason: &reason, AllowPartial: &partial})
@@ -178,7 +184,11 @@ func syncStock(ctx context.Context, c graphql.Client, rows []row, reason string,
 				return err
 			}
 			for _, p := range res.SetStock.Products {
-				fmt.Fprintf(out, "%s: stock %d (available %d)\n", p.Sku, p.Stock, p.Available)
+				if location != "" {
+					fmt.Fprintf(out, "%s: stock %d (available %d) after setting location %s\n", p.Sku, p.Stock, p.Available, location)
+				} else {
+					fmt.Fprintf(out, "%s: stock %d (available %d)\n", p.Sku, p.Stock, p.Available)
+				}
 			}
 			var again []int
 			for _, ue := range res.SetStock.UserErrors {
@@ -205,8 +215,12 @@ func syncStock(ctx context.Context, c graphql.Client, rows []row, reason string,
 	return nil
 }
 
-// currentStock reads every product's stock, by SKU.
-func currentStock(ctx context.Context, c graphql.Client) (map[string]int, error) {
+// currentStock reads every product's stock, by SKU; with a location, its
+// level there (0 where it has none yet).
+func currentStock(ctx context.Context, c graphql.Client, location string) (map[string]int, error) {
+	if location != "" {
+		return currentLevels(ctx, c, location)
+	}
 	out := map[string]int{}
 	var after *string
 	for {
@@ -217,6 +231,31 @@ func currentStock(ctx context.Context, c graphql.Client) (map[string]int, error)
 		}
 		for _, e := range page.Products.Edges {
 			out[e.Node.Sku] = e.Node.Stock
+		}
+		if !page.Products.PageInfo.HasNextPage {
+			return out, nil
+		}
+		after = page.Products.PageInfo.EndCursor
+	}
+}
+
+// currentLevels reads every product's level at location, by SKU.
+func currentLevels(ctx context.Context, c graphql.Client, location string) (map[string]int, error) {
+	out := map[string]int{}
+	var after *string
+	for {
+		first := 25
+		page, err := client.ProductLevelsPage(ctx, c, &first, after)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range page.Products.Edges {
+			out[e.Node.Sku] = 0
+			for _, l := range e.Node.InventoryLevels {
+				if l.Location.Id == location {
+					out[e.Node.Sku] = l.Stock
+				}
+			}
 		}
 		if !page.Products.PageInfo.HasNextPage {
 			return out, nil

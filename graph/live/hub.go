@@ -283,7 +283,7 @@ func (h *Hub) flush(ctx context.Context) {
 		h.mu.Unlock()
 	}
 	for id := range carts {
-		c, err := h.store.CartByID(ctx, id)
+		c, err := h.store.CartByIDAnyOwner(ctx, id)
 		if err != nil {
 			h.retryLater(nil, nil, dirtyC, firstC, err)
 			return

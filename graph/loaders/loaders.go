@@ -22,8 +22,16 @@ type Loaders struct {
 	CartLines  *dataloadgen.Loader[string, []*storage.CartLine]
 	OrderLines *dataloadgen.Loader[string, []*storage.OrderLine]
 	Payment    *dataloadgen.Loader[string, *storage.Payment] // by order id
-	Catalog    *Catalog
-	Groups     *Groups
+	// CartDiscount is a cart's discount code as pricing needs it (absent:
+	// none).
+	CartDiscount *dataloadgen.Loader[string, *storage.CartDiscountState]
+	// CartGiftCards are the cards applied to a cart, in ascending id.
+	CartGiftCards *dataloadgen.Loader[string, []*storage.CartGiftCard]
+	// OrderGiftCards is what gift cards paid of an order (absent: none).
+	OrderGiftCards *dataloadgen.Loader[string, int64]
+	Catalog        *Catalog
+	Groups         *Groups
+	Locations      *Locations
 }
 
 // New builds a fresh set of loaders over store.
@@ -38,10 +46,14 @@ func New(store *storage.Store) *Loaders {
 		CartLines: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string][]*storage.CartLine, error) {
 			return store.CartLinesByCartIDs(ctx, ids)
 		}, wait),
-		OrderLines: dataloadgen.NewMappedLoader(store.OrderLinesByOrderIDs, wait),
-		Payment:    dataloadgen.NewMappedLoader(store.PaymentsByOrderIDs, wait),
-		Catalog:    newCatalog(store),
-		Groups:     newGroups(store),
+		OrderLines:     dataloadgen.NewMappedLoader(store.OrderLinesByOrderIDs, wait),
+		Payment:        dataloadgen.NewMappedLoader(store.PaymentsByOrderIDs, wait),
+		CartDiscount:   dataloadgen.NewMappedLoader(store.CartDiscountsByCartIDs, wait),
+		CartGiftCards:  dataloadgen.NewMappedLoader(store.CartGiftCardsByCartIDs, wait),
+		OrderGiftCards: dataloadgen.NewMappedLoader(store.GiftCardTotalsByOrderIDs, wait),
+		Catalog:        newCatalog(store),
+		Groups:         newGroups(store),
+		Locations:      newLocations(store),
 	}
 }
 
@@ -55,6 +67,29 @@ func (l *Loaders) ProductByID(ctx context.Context, id int64) (*storage.Product, 
 	return p, err
 }
 
+// CartDiscountOf loads a cart's discount code (nil: none).
+func (l *Loaders) CartDiscountOf(ctx context.Context, cartID string) (*storage.CartDiscountState, error) {
+	d, err := l.CartDiscount.Load(ctx, cartID)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return nil, nil
+	}
+	return d, err
+}
+
+// CartGiftCardsOf loads the cards applied to a cart (none: empty).
+func (l *Loaders) CartGiftCardsOf(ctx context.Context, cartID string) ([]*storage.CartGiftCard, error) {
+	return orNone(l.CartGiftCards.Load(ctx, cartID))
+}
+
+// OrderGiftCardCents loads what gift cards paid of an order.
+func (l *Loaders) OrderGiftCardCents(ctx context.Context, orderID string) (int64, error) {
+	n, err := l.OrderGiftCards.Load(ctx, orderID)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return 0, nil
+	}
+	return n, err
+}
+
 // Reset forgets everything loaded so far. Mutations call it after they
 // write, so a payload never shows data cached before the write.
 func (l *Loaders) Reset() {
@@ -62,8 +97,12 @@ func (l *Loaders) Reset() {
 	l.CartLines.ClearAll()
 	l.OrderLines.ClearAll()
 	l.Payment.ClearAll()
+	l.CartDiscount.ClearAll()
+	l.CartGiftCards.ClearAll()
+	l.OrderGiftCards.ClearAll()
 	l.Catalog.reset()
 	l.Groups.reset()
+	l.Locations.reset()
 }
 
 // Middleware gives every request its own loaders. A websocket lives for

@@ -8,6 +8,7 @@ import (
 	"holdfast/storage"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 )
@@ -34,16 +35,28 @@ type AdjustStockInput struct {
 	Delta int `json:"delta"`
 	// Why, recorded on the ledger movement.
 	Reason *string `json:"reason,omitempty"`
+	// The location whose level changes (absent: the default location); the product's stock moves with it, and the level never falls below 0.
+	LocationID *string `json:"locationId,omitempty"`
 	// Makes retries safe: a repeat changes nothing and answers what the first attempt did.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+// A gift card on a cart, and what it would pay at checkout with the cart as it is.
+type AppliedGiftCard struct {
+	// The last 4 characters of its code.
+	LastCharacters string `json:"lastCharacters"`
+	// What it pays of the cart's total (cards pay in ascending card order, each up to what it has).
+	AmountUsed *storage.Money `json:"amountUsed"`
+	// What it would have left (balance less holds less amountUsed).
+	BalanceAfter *storage.Money `json:"balanceAfter"`
 }
 
 // A cart to turn into an order awaiting payment.
 type BeginCheckoutInput struct {
 	// The cart to turn into an order.
 	CartID string `json:"cartId"`
-	// The shopper's email address, as for checkout.
-	Email string `json:"email"`
+	// The shopper's email address, as for checkout (optional for a signed-in customer).
+	Email *string `json:"email,omitempty"`
 	// Makes retries safe, as for checkout.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
@@ -52,6 +65,18 @@ type BeginCheckoutInput struct {
 type CancelOrderInput struct {
 	// The order to cancel.
 	OrderID string `json:"orderId"`
+}
+
+// A code on a cart, and what it does now.
+type CartDiscount struct {
+	// The code as it was created.
+	Code string `json:"code"`
+	// Whether it gives its discount now; a code that does not stays on the cart, keeps its use, and applies again once its condition holds.
+	Applicable bool `json:"applicable"`
+	// Why it does not apply (null when it does): DISCOUNT_CODE_NOT_ACTIVE, MINIMUM_SUBTOTAL_NOT_MET, DISCOUNT_CODE_NOT_APPLICABLE (no line in its scope) or CURRENCY_MISMATCH.
+	Reason *ErrorCode `json:"reason,omitempty"`
+	// What it takes off the cart's subtotal (0.00 when it does not apply).
+	Amount *storage.Money `json:"amount"`
 }
 
 // The answer of a cart mutation.
@@ -76,14 +101,16 @@ type CartWarning struct {
 	Requested *int `json:"requested,omitempty"`
 	// On QUANTITY_REDUCED: the units reserved.
 	Reserved *int `json:"reserved,omitempty"`
+	// On CART_MERGED: the customer's cart the lines went to.
+	CartID *string `json:"cartId,omitempty"`
 }
 
 // A cart to check out.
 type CheckoutInput struct {
 	// The cart to turn into an order.
 	CartID string `json:"cartId"`
-	// The shopper's email address: a plain address such as ada@example.com.
-	Email string `json:"email"`
+	// The shopper's email address: a plain address such as ada@example.com. Optional for a signed-in customer: the account's email.
+	Email *string `json:"email,omitempty"`
 	// Makes retries safe, as for addToCart.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
@@ -138,6 +165,52 @@ type CreateCollectionInput struct {
 	Description *string `json:"description,omitempty"`
 }
 
+// A new discount code (admin).
+type CreateDiscountCodeInput struct {
+	// 1-64 letters, digits, '-' and '_'; unique whatever its case.
+	Code string `json:"code"`
+	// PERCENTAGE or FIXED_AMOUNT.
+	Kind string `json:"kind"`
+	// "15" or "12.5" (percent, above 0 and at most 100) or "5.00" (an amount).
+	Value string `json:"value"`
+	// Required for FIXED_AMOUNT and with a minimum.
+	CurrencyCode *string `json:"currencyCode,omitempty"`
+	// The cart subtotal below which the code gives nothing, in currencyCode.
+	MinimumSubtotalAmount *string `json:"minimumSubtotalAmount,omitempty"`
+	// When the code starts to apply.
+	StartsAt *time.Time `json:"startsAt,omitempty"`
+	// When it stops applying.
+	EndsAt *time.Time `json:"endsAt,omitempty"`
+	// The most uses, held and consumed together (none: no limit).
+	UsageLimit *int `json:"usageLimit,omitempty"`
+	// Once per customer (needs a signed-in customer's cart).
+	OncePerCustomer *bool `json:"oncePerCustomer,omitempty"`
+	// Products the code applies to.
+	ProductIds []string `json:"productIds,omitempty"`
+	// Product groups the code applies to.
+	ProductGroupIds []string `json:"productGroupIds,omitempty"`
+	// Collections the code applies to (none of the three: every product).
+	CollectionIds []string `json:"collectionIds,omitempty"`
+}
+
+// A new gift card (admin).
+type CreateGiftCardInput struct {
+	// Its value, such as "50.00".
+	InitialValue string `json:"initialValue"`
+	// Its currency: it pays carts in that currency only.
+	CurrencyCode string `json:"currencyCode"`
+	// When it stops being accepted.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+// A new location (admin); it starts active and empty.
+type CreateLocationInput struct {
+	// Its name, 1-200 characters.
+	Name string `json:"name"`
+	// Allocation order under ALLOCATION_STRATEGY=priority (lowest first).
+	Priority *int `json:"priority,omitempty"`
+}
+
 // A new product group (admin); its variants join it through createProduct or updateProduct.
 type CreateProductGroupInput struct {
 	// The article's title.
@@ -172,6 +245,8 @@ type CreateProductInput struct {
 	Images []*ImageInput `json:"images,omitempty"`
 	// STOCK_LOW fires when available falls to this or below (at least 0).
 	LowStockThreshold *int `json:"lowStockThreshold,omitempty"`
+	// At most this many units per customer (at least 1; absent or null: no limit).
+	LimitPerCustomer *int `json:"limitPerCustomer,omitempty"`
 	// Makes retries safe: a repeat creates nothing and answers what the first attempt did.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 	// Makes the product a variant of this group.
@@ -190,11 +265,117 @@ type CreateWebhookEndpointInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// A bearer token for a signed-in customer (shown once: only its hash is stored).
+type CustomerAccessToken struct {
+	// Send as `Authorization: Bearer <accessToken>`; it starts with `hfc_`.
+	AccessToken string `json:"accessToken"`
+	// When the token stops working (CUSTOMER_TOKEN_TTL after it was issued).
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// Credentials to sign in with.
+type CustomerAccessTokenCreateInput struct {
+	// The account's email (any case).
+	Email string `json:"email"`
+	// The account's password.
+	Password string `json:"password"`
+}
+
+// The answer of a mutation that signs a customer in.
+type CustomerAccessTokenPayload struct {
+	// The new access token (null when refused).
+	CustomerAccessToken *CustomerAccessToken `json:"customerAccessToken,omitempty"`
+	// Why it was refused (INVALID_CREDENTIALS, RESET_TOKEN_INVALID, PASSWORD_TOO_WEAK). Too many attempts are a top-level RATE_LIMITED error with retryAfterMs.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// A page of customers.
+type CustomerConnection struct {
+	// The page's customers, newest first.
+	Edges []*CustomerEdge `json:"edges"`
+	// Where the page sits, for the next one.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// A new account.
+type CustomerCreateInput struct {
+	// A plain address such as ada@example.com; unique, whatever its case.
+	Email string `json:"email"`
+	// 8 to 256 characters, not the email itself; no composition rules.
+	Password string `json:"password"`
+	// Optional, at most 200 characters.
+	FirstName *string `json:"firstName,omitempty"`
+	// Optional, at most 200 characters.
+	LastName *string `json:"lastName,omitempty"`
+}
+
+// A customer in a connection, with its cursor.
+type CustomerEdge struct {
+	// Pass as `after` to page from this customer.
+	Cursor string `json:"cursor"`
+	// The customer.
+	Node *storage.Customer `json:"node"`
+}
+
+// The answer of customerCreate.
+type CustomerPayload struct {
+	// The new customer (null when refused).
+	Customer *storage.Customer `json:"customer,omitempty"`
+	// Why the sign-up was refused (EMAIL_TAKEN, PASSWORD_TOO_WEAK, INVALID_INPUT).
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // The answer of deleteCollection.
 type DeleteCollectionPayload struct {
 	// The id of the collection deleted (null when refused).
 	DeletedCollectionID *string `json:"deletedCollectionId,omitempty"`
 	// Why the deletion was refused (empty when it applied).
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// A page of discount codes, newest first.
+type DiscountCodeConnection struct {
+	// The codes of the page.
+	Edges []*DiscountCodeEdge `json:"edges"`
+	// Where the page is.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// An edge of DiscountCodeConnection.
+type DiscountCodeEdge struct {
+	// Where this code is in the list.
+	Cursor string `json:"cursor"`
+	// The code.
+	Node *storage.DiscountCode `json:"node"`
+}
+
+// The answer of a discount code mutation.
+type DiscountCodePayload struct {
+	// The code as it is now (null when refused).
+	DiscountCode *storage.DiscountCode `json:"discountCode,omitempty"`
+	// Why the mutation was refused (empty when it applied).
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// What a discount code applies to: every product, or the products listed, those of the groups and those of the collections.
+type DiscountScope struct {
+	// True when the code names no product, group or collection.
+	AllProducts bool `json:"allProducts"`
+	// Products the code applies to.
+	Products []*storage.Product `json:"products"`
+	// Product groups whose variants the code applies to.
+	ProductGroups []*storage.ProductGroup `json:"productGroups"`
+	// Collections whose products the code applies to.
+	Collections []*storage.Collection `json:"collections"`
+}
+
+// The answer of a gift card mutation.
+type GiftCardPayload struct {
+	// The card as it is now (null when refused).
+	GiftCard *storage.GiftCard `json:"giftCard,omitempty"`
+	// createGiftCard only: the code, 16 characters; it is stored hashed and never shown again.
+	Code *string `json:"code,omitempty"`
+	// Why the mutation was refused (empty when it applied).
 	UserErrors []*UserError `json:"userErrors"`
 }
 
@@ -204,6 +385,14 @@ type ImageInput struct {
 	URL string `json:"url"`
 	// The text for readers that cannot see the image, at most 500 characters.
 	AltText *string `json:"altText,omitempty"`
+}
+
+// The answer of a mutation on a location.
+type LocationPayload struct {
+	// The location as it is after the mutation (null when refused).
+	Location *storage.Location `json:"location,omitempty"`
+	// Why the mutation was refused (empty when it applied).
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // What can be changed. A refusal is not a GraphQL error: the payload's
@@ -323,7 +512,7 @@ type SetStockInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
-// Sets a product's absolute on-hand count; the product is named by productId or by sku.
+// Sets a product's absolute on-hand count at one location; the product is named by productId or by sku.
 type SetStockItem struct {
 	// The product, by id (or give sku).
 	ProductID *string `json:"productId,omitempty"`
@@ -331,8 +520,10 @@ type SetStockItem struct {
 	Sku *string `json:"sku,omitempty"`
 	// The units on hand to record, 0 or more.
 	Stock int `json:"stock"`
-	// Apply only if the stock is exactly this now (else STOCK_CHANGED).
+	// Apply only if the level's stock is exactly this now (else STOCK_CHANGED).
 	CompareStock *int `json:"compareStock,omitempty"`
+	// The location whose level stock sets (absent: the default location); the product's stock moves by the level's change.
+	LocationID *string `json:"locationId,omitempty"`
 }
 
 // The answer of setStock.
@@ -374,6 +565,30 @@ type UpdateCollectionInput struct {
 	Description *string `json:"description,omitempty"`
 }
 
+// Changes to a discount code (admin); fields left out stay as they are.
+type UpdateDiscountCodeInput struct {
+	// The code to change.
+	DiscountCodeID string `json:"discountCodeId"`
+	// Switch the code on or off (carts holding it keep it, with applicable: false).
+	Active *bool `json:"active,omitempty"`
+	// A new end.
+	EndsAt *time.Time `json:"endsAt,omitempty"`
+	// A new limit; not below usesHeld + usesCount.
+	UsageLimit *int `json:"usageLimit,omitempty"`
+}
+
+// Changes to a location (admin): absent fields stay as they are.
+type UpdateLocationInput struct {
+	// The location to change.
+	LocationID string `json:"locationId"`
+	// A new name, 1-200 characters.
+	Name *string `json:"name,omitempty"`
+	// A new priority.
+	Priority *int `json:"priority,omitempty"`
+	// false deactivates it: its units leave the sellable total (STOCK_BELOW_HELD if carts hold them); the default location cannot be deactivated. true reactivates it, empty.
+	Active *bool `json:"active,omitempty"`
+}
+
 // Changes to a product group (admin): omitted fields stay as they are.
 type UpdateProductGroupInput struct {
 	// The group to change.
@@ -408,6 +623,8 @@ type UpdateProductInput struct {
 	Images []*ImageInput `json:"images,omitempty"`
 	// Sets the STOCK_LOW threshold; null clears it, absent leaves it.
 	LowStockThreshold graphql.Omittable[*int] `json:"lowStockThreshold,omitempty"`
+	// Sets the per-customer limit (at least 1); null removes it, absent leaves it. The customers' counts are recounted.
+	LimitPerCustomer graphql.Omittable[*int] `json:"limitPerCustomer,omitempty"`
 	// Moves the product into this group; null takes it out of its group, absent leaves it.
 	GroupID graphql.Omittable[*string] `json:"groupId,omitempty"`
 	// The variant's value of each of its group's options (with groupId, of the new group).
@@ -438,7 +655,7 @@ type UserError struct {
 	Field []string `json:"field,omitempty"`
 	// On INSUFFICIENT_STOCK: the units that could still be reserved (stock - held).
 	Available *int `json:"available,omitempty"`
-	// On STOCK_CHANGED and STOCK_BELOW_HELD from setStock: the product's stock when the item was refused.
+	// On STOCK_CHANGED and STOCK_BELOW_HELD from setStock: the item's level (the product's stock at its location) when the item was refused.
 	CurrentStock *int `json:"currentStock,omitempty"`
 }
 
@@ -474,15 +691,21 @@ type CartWarningCode string
 const (
 	// allowPartial reserved fewer units than requested.
 	CartWarningCodeQuantityReduced CartWarningCode = "QUANTITY_REDUCED"
+	// cartAttachCustomer merged this cart into the customer's cart: use cartId from now on.
+	CartWarningCodeCartMerged CartWarningCode = "CART_MERGED"
+	// cartAttachCustomer kept fewer units of a product than the guest cart held (a cap or limitPerCustomer); the rest were released.
+	CartWarningCodeMergeQuantityReduced CartWarningCode = "MERGE_QUANTITY_REDUCED"
 )
 
 var AllCartWarningCode = []CartWarningCode{
 	CartWarningCodeQuantityReduced,
+	CartWarningCodeCartMerged,
+	CartWarningCodeMergeQuantityReduced,
 }
 
 func (e CartWarningCode) IsValid() bool {
 	switch e {
-	case CartWarningCodeQuantityReduced:
+	case CartWarningCodeQuantityReduced, CartWarningCodeCartMerged, CartWarningCodeMergeQuantityReduced:
 		return true
 	}
 	return false
@@ -551,7 +774,7 @@ const (
 	ErrorCodeOrderNotFound ErrorCode = "ORDER_NOT_FOUND"
 	// cancelOrder of an order that is already cancelled.
 	ErrorCodeOrderAlreadyCancelled ErrorCode = "ORDER_ALREADY_CANCELLED"
-	// adjustStock would leave less stock than carts hold.
+	// adjustStock, setStock or deactivating a location (updateLocation) would leave less stock than carts hold.
 	ErrorCodeStockBelowHeld ErrorCode = "STOCK_BELOW_HELD"
 	// The idempotency key was used before with a different input.
 	ErrorCodeIdempotencyKeyReused ErrorCode = "IDEMPOTENCY_KEY_REUSED"
@@ -579,6 +802,38 @@ const (
 	ErrorCodeVariantOptionsInvalid ErrorCode = "VARIANT_OPTIONS_INVALID"
 	// No product group has this id.
 	ErrorCodeProductGroupNotFound ErrorCode = "PRODUCT_GROUP_NOT_FOUND"
+	// customerCreate with an email another account has (whatever its case).
+	ErrorCodeEmailTaken ErrorCode = "EMAIL_TAKEN"
+	// customerAccessTokenCreate with an unknown email or a wrong password (the same answer for both).
+	ErrorCodeInvalidCredentials ErrorCode = "INVALID_CREDENTIALS"
+	// A password shorter than 8 or longer than 256 characters, or equal to the email.
+	ErrorCodePasswordTooWeak ErrorCode = "PASSWORD_TOO_WEAK"
+	// The product is limited per customer and the cart is a guest's (sign in and use a customer's cart); or cartAttachCustomer without a customer token.
+	ErrorCodeCustomerRequired ErrorCode = "CUSTOMER_REQUIRED"
+	// The customer's carts and pending or placed orders already hold as many units as the product's limitPerCustomer allows; `available` is the customer's remaining allowance.
+	ErrorCodePerCustomerLimit ErrorCode = "PER_CUSTOMER_LIMIT"
+	// customerResetPassword with a reset token that is unknown, used or expired.
+	ErrorCodeResetTokenInvalid ErrorCode = "RESET_TOKEN_INVALID"
+	// No location with this id (a malformed id included).
+	ErrorCodeLocationNotFound ErrorCode = "LOCATION_NOT_FOUND"
+	// No discount code matches (codes match whatever their case), or none has this id.
+	ErrorCodeDiscountCodeNotFound ErrorCode = "DISCOUNT_CODE_NOT_FOUND"
+	// The discount code is switched off, not started or ended.
+	ErrorCodeDiscountCodeNotActive ErrorCode = "DISCOUNT_CODE_NOT_ACTIVE"
+	// The discount code's uses (held and consumed) are all taken.
+	ErrorCodeDiscountCodeExhausted ErrorCode = "DISCOUNT_CODE_EXHAUSTED"
+	// The discount code is once per customer and this customer holds or used it.
+	ErrorCodeDiscountCodeAlreadyUsed ErrorCode = "DISCOUNT_CODE_ALREADY_USED"
+	// The cart's subtotal is below the discount code's minimum (CartDiscount.reason).
+	ErrorCodeMinimumSubtotalNotMet ErrorCode = "MINIMUM_SUBTOTAL_NOT_MET"
+	// No line of the cart is among the products the discount code applies to (CartDiscount.reason).
+	ErrorCodeDiscountCodeNotApplicable ErrorCode = "DISCOUNT_CODE_NOT_APPLICABLE"
+	// No usable gift card has this code (unknown, disabled or expired), or none has this id.
+	ErrorCodeGiftCardNotFound ErrorCode = "GIFT_CARD_NOT_FOUND"
+	// The gift card has nothing left to spend (its balance is held or spent).
+	ErrorCodeGiftCardEmpty ErrorCode = "GIFT_CARD_EMPTY"
+	// The gift card is in another currency than the cart.
+	ErrorCodeGiftCardCurrencyMismatch ErrorCode = "GIFT_CARD_CURRENCY_MISMATCH"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -608,11 +863,27 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeWebhookEndpointNotFound,
 	ErrorCodeVariantOptionsInvalid,
 	ErrorCodeProductGroupNotFound,
+	ErrorCodeEmailTaken,
+	ErrorCodeInvalidCredentials,
+	ErrorCodePasswordTooWeak,
+	ErrorCodeCustomerRequired,
+	ErrorCodePerCustomerLimit,
+	ErrorCodeResetTokenInvalid,
+	ErrorCodeLocationNotFound,
+	ErrorCodeDiscountCodeNotFound,
+	ErrorCodeDiscountCodeNotActive,
+	ErrorCodeDiscountCodeExhausted,
+	ErrorCodeDiscountCodeAlreadyUsed,
+	ErrorCodeMinimumSubtotalNotMet,
+	ErrorCodeDiscountCodeNotApplicable,
+	ErrorCodeGiftCardNotFound,
+	ErrorCodeGiftCardEmpty,
+	ErrorCodeGiftCardCurrencyMismatch,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld, ErrorCodeIdempotencyKeyReused, ErrorCodeCartLimitExceeded, ErrorCodeStockLimitExceeded, ErrorCodePaymentNotPending, ErrorCodePaymentProviderUnavailable, ErrorCodePaymentRequired, ErrorCodeDuplicatePaymentReference, ErrorCodeDuplicateHandle, ErrorCodeCollectionNotFound, ErrorCodeStockChanged, ErrorCodeWebhookEndpointNotFound, ErrorCodeVariantOptionsInvalid, ErrorCodeProductGroupNotFound:
+	case ErrorCodeInsufficientStock, ErrorCodeProductNotFound, ErrorCodeCartNotFound, ErrorCodeInvalidQuantity, ErrorCodeInvalidInput, ErrorCodeDuplicateSku, ErrorCodeCurrencyMismatch, ErrorCodeCartExpired, ErrorCodeCartCheckedOut, ErrorCodeCartEmpty, ErrorCodeOrderNotFound, ErrorCodeOrderAlreadyCancelled, ErrorCodeStockBelowHeld, ErrorCodeIdempotencyKeyReused, ErrorCodeCartLimitExceeded, ErrorCodeStockLimitExceeded, ErrorCodePaymentNotPending, ErrorCodePaymentProviderUnavailable, ErrorCodePaymentRequired, ErrorCodeDuplicatePaymentReference, ErrorCodeDuplicateHandle, ErrorCodeCollectionNotFound, ErrorCodeStockChanged, ErrorCodeWebhookEndpointNotFound, ErrorCodeVariantOptionsInvalid, ErrorCodeProductGroupNotFound, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodePasswordTooWeak, ErrorCodeCustomerRequired, ErrorCodePerCustomerLimit, ErrorCodeResetTokenInvalid, ErrorCodeLocationNotFound, ErrorCodeDiscountCodeNotFound, ErrorCodeDiscountCodeNotActive, ErrorCodeDiscountCodeExhausted, ErrorCodeDiscountCodeAlreadyUsed, ErrorCodeMinimumSubtotalNotMet, ErrorCodeDiscountCodeNotApplicable, ErrorCodeGiftCardNotFound, ErrorCodeGiftCardEmpty, ErrorCodeGiftCardCurrencyMismatch:
 		return true
 	}
 	return false

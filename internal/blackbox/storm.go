@@ -21,13 +21,30 @@ const (
 	qBeginCheckout = `mutation($in: BeginCheckoutInput!) { beginCheckout(input: $in) { order { id status payment { status } } userErrors { code } } }`
 	qConfirmPay    = `mutation($in: ConfirmPaymentInput!) { confirmPayment(input: $in) { order { id status } userErrors { code } } }`
 	QAdjustStock   = `mutation($in: AdjustStockInput!) { adjustStock(input: $in) { product { id } userErrors { code } } }`
-	qAudit         = `query($after: ID) { inventoryAudit(first: 500, after: $after) { product { id } stock ledgerStock held cartHeld pendingHeld ok } }`
+	qCreateLoc     = `mutation($in: CreateLocationInput!) { createLocation(input: $in) { location { id } userErrors { code } } }`
+	qAudit         = `query($after: ID) { inventoryAudit(first: 500, after: $after) { product { id } stock ledgerStock held cartHeld pendingHeld levelStock badLevels allocationMismatches ok } }`
+	qCreateCode    = `mutation($in: CreateDiscountCodeInput!) { createDiscountCode(input: $in) { discountCode { id } userErrors { code } } }`
+	qApplyCode     = `mutation($c: ID!, $code: String!) { cartApplyDiscountCode(cartId: $c, code: $code) { cart { id total { amount } } userErrors { code } } }`
+	qCreateCard    = `mutation($in: CreateGiftCardInput!) { createGiftCard(input: $in) { code userErrors { code } } }`
+	qApplyCard     = `mutation($c: ID!, $code: String!) { cartApplyGiftCard(cartId: $c, code: $code) { cart { id total { amount } } userErrors { code } } }`
 )
 
 // World is a catalog and a pool of carts shared by the storm's workers.
 type World struct {
 	SKUs     []string
 	Products []string // GraphQL ids, index-aligned with skus
+	// Locations are the world's locations ("" names the default one): each
+	// product's stock lies in all three, and the storm's adjustStock picks
+	// one at random.
+	Locations []string
+
+	// Codes are discount codes the storm applies to carts: one limited to
+	// a few uses, one once per customer is not (the storm's carts are
+	// guests'), one unlimited.
+	Codes []string
+	// GiftCards are gift card codes the storm applies to carts (many
+	// carts, a few cards: they run dry).
+	GiftCards []string
 
 	mu     sync.Mutex
 	carts  []string
@@ -35,18 +52,34 @@ type World struct {
 	unpaid []string // orders begun with payment (confirmed or not)
 }
 
-// SetupWorld creates nProducts products with the given stock and nCarts
-// carts through the API (failing t on any error).
+// SetupWorld creates two locations, nProducts products with the given
+// stock, split over the default location and those two (a third in each,
+// the default location holding the rest), and nCarts carts through the API
+// (failing t on any error).
 func SetupWorld(t *testing.T, base string, nProducts, stock, nCarts int) *World {
 	t.Helper()
 	c := NewClient(base, true, nil)
 	defer c.Close()
-	w := &World{}
+	w := &World{Locations: []string{""}}
 	tag := fmt.Sprintf("%x", time.Now().UnixNano()&0xffffff)
+	for i := range 2 {
+		o, v := c.Do("createLocation", "createLocation", true, qCreateLoc, map[string]any{"in": map[string]any{
+			"name": fmt.Sprintf("storm %s %d", tag, i), "priority": i + 1,
+		}})
+		if o.Class != ClassOK {
+			t.Fatalf("createLocation: %s %s", o.Key(), o.Detail)
+		}
+		var l struct{ Location struct{ ID string } }
+		if err := json.Unmarshal(v, &l); err != nil {
+			t.Fatalf("decode location: %v", err)
+		}
+		w.Locations = append(w.Locations, l.Location.ID)
+	}
+	third := stock / 3
 	for i := range nProducts {
 		sku := fmt.Sprintf("F-%s-%02d", tag, i)
 		o, v := c.Do("createProduct", "createProduct", true, QCreateProduct, map[string]any{"in": map[string]any{
-			"sku": sku, "name": "Fault product " + sku, "priceAmount": "10.00", "currencyCode": "USD", "stock": stock,
+			"sku": sku, "name": "Fault product " + sku, "priceAmount": "10.00", "currencyCode": "USD", "stock": stock - 2*third,
 		}})
 		if o.Class != ClassOK {
 			t.Fatalf("createProduct: %s %s", o.Key(), o.Detail)
@@ -57,6 +90,37 @@ func SetupWorld(t *testing.T, base string, nProducts, stock, nCarts int) *World 
 		}
 		w.SKUs = append(w.SKUs, sku)
 		w.Products = append(w.Products, p.Product.ID)
+		for _, loc := range w.Locations[1:] {
+			if third == 0 {
+				break
+			}
+			o, _ := c.Do("adjustStock", "adjustStock", true, QAdjustStock, map[string]any{"in": map[string]any{
+				"productId": p.Product.ID, "delta": third, "reason": "storm setup", "locationId": loc,
+			}})
+			if o.Class != ClassOK {
+				t.Fatalf("adjustStock at location %s: %s %s", loc, o.Key(), o.Detail)
+			}
+		}
+	}
+	for i, in := range []map[string]any{
+		{"code": "STORM-LIMITED-" + tag, "kind": "PERCENTAGE", "value": "10", "usageLimit": 5},
+		{"code": "STORM-FIXED-" + tag, "kind": "FIXED_AMOUNT", "value": "3.00", "currencyCode": "USD", "minimumSubtotalAmount": "20.00"},
+	} {
+		o, _ := c.Do("createDiscountCode", "createDiscountCode", true, qCreateCode, map[string]any{"in": in})
+		if o.Class != ClassOK {
+			t.Fatalf("createDiscountCode %d: %s %s", i, o.Key(), o.Detail)
+		}
+		w.Codes = append(w.Codes, in["code"].(string))
+	}
+	for _, value := range []string{"25.00", "60.00"} {
+		o, v := c.Do("createGiftCard", "createGiftCard", true, qCreateCard, map[string]any{"in": map[string]any{
+			"initialValue": value, "currencyCode": "USD",
+		}})
+		var g struct{ Code string }
+		if o.Class != ClassOK || json.Unmarshal(v, &g) != nil || g.Code == "" {
+			t.Fatalf("createGiftCard: %s %s", o.Key(), o.Detail)
+		}
+		w.GiftCards = append(w.GiftCards, g.Code)
 	}
 	for range nCarts {
 		id, o := CreateCart(c)
@@ -185,6 +249,16 @@ func (s *Storm) step(rng *rand.Rand) Outcome {
 		o, _ = s.c.Do("updateCartLine", "updateCartLine", false, qUpdateLine, map[string]any{"in": map[string]any{
 			"cartId": cart, "productId": product, "quantity": rng.IntN(5),
 		}})
+	case p < 52 && len(w.GiftCards) > 0:
+		o, _ = s.c.Do("cartApplyGiftCard", "cartApplyGiftCard", false, qApplyCard, map[string]any{
+			"c": cart, "code": w.GiftCards[rng.IntN(len(w.GiftCards))],
+		})
+	case p < 54 && len(w.Codes) > 0:
+		// Apply a discount code (the limited one runs out; applying
+		// another replaces the cart's).
+		o, _ = s.c.Do("cartApplyDiscountCode", "cartApplyDiscountCode", false, qApplyCode, map[string]any{
+			"c": cart, "code": w.Codes[rng.IntN(len(w.Codes))],
+		})
 	case p < 60:
 		o, _ = s.c.Do("removeCartLine", "removeCartLine", false, QRemoveLine, map[string]any{"in": map[string]any{
 			"cartId": cart, "productId": product,
@@ -216,9 +290,13 @@ func (s *Storm) step(rng *rand.Rand) Outcome {
 		if delta == 0 {
 			delta = 1
 		}
-		o, _ = s.c.Do("adjustStock", "adjustStock", true, QAdjustStock, map[string]any{"in": map[string]any{
-			"productId": product, "delta": delta, "reason": "fault storm",
-		}})
+		in := map[string]any{"productId": product, "delta": delta, "reason": "fault storm"}
+		if n := len(w.Locations); n > 0 {
+			if loc := w.Locations[rng.IntN(n)]; loc != "" {
+				in["locationId"] = loc
+			}
+		}
+		o, _ = s.c.Do("adjustStock", "adjustStock", true, QAdjustStock, map[string]any{"in": in})
 	case p < 91:
 		// Confirm a payment: on time, late (after the reaper expired it),
 		// again, or under another reference; retried after a transport

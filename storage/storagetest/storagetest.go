@@ -100,6 +100,8 @@ func Options() storage.Options {
 		ReadMaxConns:    d.DBReadMaxConns,
 		ConnectWait:     d.DBConnectWait,
 		NoPrepare:       !d.DBPrepare,
+
+		AllocationStrategy: d.AllocationStrategy,
 	}
 }
 
@@ -132,6 +134,45 @@ func MustProduct(t testing.TB, s *storage.Store, sku string, stock int) *storage
 		t.Fatalf("create product %s: %v", sku, err)
 	}
 	return p
+}
+
+// MustLocation creates a location.
+func MustLocation(t testing.TB, s *storage.Store, name string, priority int) *storage.Location {
+	t.Helper()
+	l, err := s.CreateLocation(context.Background(), name, priority)
+	if err != nil {
+		t.Fatalf("create location %s: %v", name, err)
+	}
+	return l
+}
+
+// MustStockAt sets a product's level at a location (the product's stock
+// moves by as much).
+func MustStockAt(t testing.TB, s *storage.Store, productID, locationID int64, stock int) {
+	t.Helper()
+	res, err := s.SetStock(context.Background(), storage.SetStockParams{Items: []storage.SetStockItem{
+		{HasProductID: true, ProductID: productID, LocationID: locationID, Stock: stock},
+	}})
+	if err != nil {
+		t.Fatalf("set stock of product %d at location %d: %v", productID, locationID, err)
+	}
+	if len(res.Errors) > 0 {
+		t.Fatalf("set stock of product %d at location %d: %v", productID, locationID, res.Errors[0])
+	}
+}
+
+// Levels reads a product's levels by location id.
+func Levels(t testing.TB, s *storage.Store, productID int64) map[int64]int {
+	t.Helper()
+	m, err := s.LevelsByProductIDs(context.Background(), []int64{productID})
+	if err != nil {
+		t.Fatalf("levels of product %d: %v", productID, err)
+	}
+	out := map[int64]int{}
+	for _, l := range m[productID] {
+		out[l.Location.ID] = l.Stock
+	}
+	return out
 }
 
 // MustCart creates a cart.
@@ -238,12 +279,46 @@ func AssertBooks(t testing.TB, s *storage.Store) []*storage.AuditRow {
 	}
 	for _, r := range rows {
 		if !r.OK {
-			t.Errorf("books broken for product %d: stock=%d held=%d cart_held=%d pending_held=%d ledger_stock=%d",
-				r.ProductID, r.Stock, r.Held, r.CartHeld, r.PendingHeld, r.LedgerStock)
+			t.Errorf("books broken for product %d: stock=%d held=%d cart_held=%d pending_held=%d ledger_stock=%d customer_limit_mismatches=%d level_stock=%d bad_levels=%d allocation_mismatches=%d",
+				r.ProductID, r.Stock, r.Held, r.CartHeld, r.PendingHeld, r.LedgerStock, r.CustomerLimitMismatches, r.LevelStock, r.BadLevels, r.AllocationMismatches)
 		}
 	}
 	AssertOrderBooks(t, s)
+	AssertDiscountBooks(t, s)
+	AssertGiftCardBooks(t, s)
 	return rows
+}
+
+// AssertGiftCardBooks checks every gift card through the store's own audit
+// (GiftCardAudit): balance = initial + its movements, held = what orders
+// awaiting payment hold, 0 <= held <= balance, no hold left elsewhere.
+func AssertGiftCardBooks(t testing.TB, s *storage.Store) {
+	t.Helper()
+	rows, err := s.GiftCardAudit(context.Background(), storage.MaxAuditPage, 0, true)
+	if err != nil {
+		t.Fatalf("books: gift card audit: %v", err)
+	}
+	for _, r := range rows {
+		t.Errorf("books broken for gift card %d: balance=%d ledger=%d held=%d live_holds=%d stray=%d",
+			r.GiftCardID, r.BalanceCents, r.LedgerBalanceCents, r.HeldCents, r.LiveHoldsCents, r.StrayHolds)
+	}
+}
+
+// AssertDiscountBooks checks every discount code through the store's own
+// audit (DiscountAudit): uses_held = live holds (active carts, orders
+// awaiting payment), uses_count = uses consumed by placed orders, their sum
+// within usage_limit, no use left on anything else, and every order's line
+// discounts adding up to its discount.
+func AssertDiscountBooks(t testing.TB, s *storage.Store) {
+	t.Helper()
+	rows, err := s.DiscountAudit(context.Background(), storage.MaxAuditPage, 0, true)
+	if err != nil {
+		t.Fatalf("books: discount audit: %v", err)
+	}
+	for _, r := range rows {
+		t.Errorf("books broken for discount code %d (%s): uses_held=%d live_holds=%d uses_count=%d consumed=%d stray=%d order_mismatches=%d",
+			r.DiscountCodeID, r.Code, r.UsesHeld, r.LiveHolds, r.UsesCount, r.ConsumedUses, r.StrayUses, r.OrderMismatches)
+	}
 }
 
 // AssertOrderBooks checks what the product audit cannot see, order by
@@ -279,6 +354,26 @@ func AssertOrderBooks(t testing.TB, s *storage.Store) {
 			WHEN 'REFUNDED' THEN p.status = 'REFUNDED'
 			WHEN 'CANCELLED' THEN p.status IS NULL OR p.status IN ('EXPIRED', 'SUCCEEDED', 'REFUNDED')
 		END
+		UNION ALL
+		-- A placed order's lines are allocated in full; every allocation is
+		-- the sale at its location.
+		SELECT o.id, o.status, 'allocated ' || COALESCE(a.n, 0) || ' of product ' || ol.product_id || ' (line: ' || ol.quantity || ')'
+		FROM orders o
+		JOIN order_lines ol ON ol.order_id = o.id
+		LEFT JOIN LATERAL (
+			SELECT sum(quantity) AS n FROM order_line_allocations a
+			WHERE a.order_id = ol.order_id AND a.product_id = ol.product_id
+		) a ON true
+		WHERE o.status = 'PLACED' AND COALESCE(a.n, 0) <> ol.quantity
+		UNION ALL
+		SELECT o.id, o.status, 'allocation of ' || a.quantity || ' of product ' || a.product_id || ' at location ' || a.location_id || ' sold ' || -COALESCE(m.n, 0)
+		FROM order_line_allocations a
+		JOIN orders o ON o.id = a.order_id
+		LEFT JOIN LATERAL (
+			SELECT sum(delta) AS n FROM inventory_movements m
+			WHERE m.order_id = a.order_id AND m.product_id = a.product_id AND m.location_id = a.location_id AND m.kind = 'sale'
+		) m ON true
+		WHERE COALESCE(m.n, 0) <> -a.quantity
 		UNION ALL
 		SELECT o.id, o.status, 'paid, but no refund queued'
 		FROM orders o JOIN payments p ON p.order_id = o.id

@@ -159,7 +159,7 @@ func TestAssertBooksPagesTheAudit(t *testing.T) {
 	rows := storagetest.AssertBooks(r, s)
 	assert.Empty(t, r.errs)
 	require.Len(t, rows, storage.MaxAuditPage+1)
-	assert.Equal(t, storage.AuditRow{ProductID: p.ID, Stock: 5, LedgerStock: 5, Held: 2, PendingHeld: 2, OK: true}, *rows[len(rows)-1])
+	assert.Equal(t, storage.AuditRow{ProductID: p.ID, Stock: 5, LedgerStock: 5, LevelStock: 5, Held: 2, PendingHeld: 2, OK: true}, *rows[len(rows)-1])
 
 	// The product on the second page: stock off its ledger.
 	_, err = s.DB().Exec(`UPDATE products SET stock = stock + 1 WHERE id = $1`, p.ID)
@@ -170,7 +170,7 @@ func TestAssertBooksPagesTheAudit(t *testing.T) {
 	r = &recorder{TB: t}
 	storagetest.AssertBooks(r, s)
 	assert.Equal(t, []string{
-		fmt.Sprintf("books broken for product %d: stock=6 held=2 cart_held=0 pending_held=2 ledger_stock=5", p.ID),
+		fmt.Sprintf("books broken for product %d: stock=6 held=2 cart_held=0 pending_held=2 ledger_stock=5 customer_limit_mismatches=0 level_stock=5 bad_levels=0 allocation_mismatches=0", p.ID),
 		fmt.Sprintf("books broken for order %s (PENDING_PAYMENT): payment FAILED", o.ID),
 	}, r.errs)
 }
