@@ -63,10 +63,10 @@ stripe-mock: ## install stripe-mock (the version pinned here) into bin/ unless i
 FAULTS_DEVDB_ENV := DEVDB_DIR=.data/faults-pg DEVDB_PORT=54439
 
 test-faults: ## fault-injection tests (own private PostgreSQL cluster)
-	@export $(FAULTS_DEVDB_ENV); \
+	@export $(FAULTS_DEVDB_ENV); rm -rf .data/faults-logs; \
 	trap '$(DEVDB) stop || true' EXIT; \
 	FAULTS_DATABASE_URL="$$(DEVDB_NAME=postgres $(DEVDB) url)"; export FAULTS_DATABASE_URL; \
-	export FAULTS_DEVDB="$(CURDIR)/$(DEVDB)" FAULTS_DEVDB_ENV="$(FAULTS_DEVDB_ENV)"; \
+	export FAULTS_DEVDB="$(CURDIR)/$(DEVDB)" FAULTS_DEVDB_ENV="$(FAULTS_DEVDB_ENV)" FAULTS_LOG_DIR="$(CURDIR)/.data/faults-logs"; \
 	unset DATABASE_URL TEST_DATABASE_URL; \
 	$(GO) test -tags faults -race -count=1 -v -timeout 5m ./faults/
 
