@@ -93,6 +93,8 @@ export type NewProduct = {
   /** A variant of this group, with its value of each option. */
   groupId?: string;
   selectedOptions?: { name: string; value: string }[];
+  /** At most this many units per customer (only customers' carts may add it). */
+  limitPerCustomer?: number;
 };
 
 export type Product = { id: string; handle: string; name: string };
@@ -113,6 +115,7 @@ export async function createProduct(request: APIRequestContext, p: NewProduct): 
         images: p.images ?? [{ url: svgImage('#334155', p.name.split(' ')[0]), altText: p.name }],
         groupId: p.groupId,
         selectedOptions: p.selectedOptions,
+        limitPerCustomer: p.limitPerCustomer,
       },
     },
     true,
@@ -152,4 +155,71 @@ export async function adjustStock(request: APIRequestContext, productId: string,
 export async function stockOf(request: APIRequestContext, productId: string) {
   const data = await gql(request, `query($id: ID!) { product(id: $id) { available stock held } }`, { id: productId }, true);
   return data.product as { available: number; stock: number; held: number };
+}
+
+export type NewDiscountCode = {
+  code: string;
+  kind: 'PERCENTAGE' | 'FIXED_AMOUNT';
+  value: string;
+  currencyCode?: string;
+  minimumSubtotalAmount?: string;
+  usageLimit?: number;
+  oncePerCustomer?: boolean;
+};
+
+export async function createDiscountCode(request: APIRequestContext, d: NewDiscountCode): Promise<{ id: string; code: string }> {
+  const data = await gql(
+    request,
+    `mutation($in: CreateDiscountCodeInput!) { createDiscountCode(input: $in) { discountCode { id code } userErrors { code message } } }`,
+    { in: d },
+    true,
+  );
+  expect(data.createDiscountCode.userErrors).toEqual([]);
+  return data.createDiscountCode.discountCode;
+}
+
+export async function discountUses(request: APIRequestContext, id: string): Promise<{ usesHeld: number; usesCount: number }> {
+  // discountCodes lists newest first; the tests' codes are among the newest.
+  const data = await gql(request, `{ discountCodes(first: 100) { edges { node { id usesHeld usesCount } } } }`, {}, true);
+  const node = data.discountCodes.edges.map((e: { node: { id: string } }) => e.node).find((n: { id: string }) => n.id === id);
+  expect(node, `discount code ${id}`).toBeTruthy();
+  return { usesHeld: node.usesHeld, usesCount: node.usesCount };
+}
+
+/** A gift card of initialValue USD; its code is shown this once. */
+export async function createGiftCard(request: APIRequestContext, initialValue: string): Promise<{ id: string; code: string; lastCharacters: string }> {
+  const data = await gql(
+    request,
+    `mutation($in: CreateGiftCardInput!) { createGiftCard(input: $in) { giftCard { id lastCharacters } code userErrors { code message } } }`,
+    { in: { initialValue, currencyCode: 'USD' } },
+    true,
+  );
+  expect(data.createGiftCard.userErrors).toEqual([]);
+  return { ...data.createGiftCard.giftCard, code: data.createGiftCard.code };
+}
+
+export async function giftCardBalance(request: APIRequestContext, id: string): Promise<{ balance: string; held: string }> {
+  const data = await gql(request, `query($id: ID!) { giftCard(id: $id) { balance { amount } held { amount } } }`, { id }, true);
+  return { balance: data.giftCard.balance.amount, held: data.giftCard.held.amount };
+}
+
+/** The product page's add-to-cart: quantity, then the button. */
+export async function addToCart(page: Page, quantity: number) {
+  await page.getByLabel('Quantity', { exact: true }).fill(String(quantity));
+  await page.getByRole('button', { name: 'Add to cart' }).click();
+}
+
+/** What the last add-to-cart said. */
+export const addStatus = (page: Page) => page.locator('.add-status .notice');
+export const cartCount = (page: Page) => page.getByTestId('cart-count');
+/** A cart page's line of a product. */
+export const cartLine = (page: Page, p: { handle: string }) => page.locator(`[data-testid="cart-line"][data-product="${p.handle}"]`);
+export const lineQuantity = (page: Page, p: { handle: string }) => cartLine(page, p).getByLabel('Quantity', { exact: true });
+
+/** "$1,234.50" or "−$8.00" → minor units (negative for a deduction). */
+export function cents(text: string): number {
+  const m = /^\s*([−-])?\$([\d,]+)\.(\d\d)\s*$/.exec(text);
+  if (!m) throw new Error(`not an amount in dollars: ${JSON.stringify(text)}`);
+  const n = Number(m[2].replace(/,/g, '')) * 100 + Number(m[3]);
+  return m[1] ? -n : n;
 }

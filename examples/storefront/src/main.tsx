@@ -1,24 +1,23 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
-import { Provider } from 'urql';
 import { App } from './App';
+import { SessionProvider } from './account/SessionContext';
 import { CartProvider } from './cart/CartContext';
-import { makeClient } from './client';
 import './styles.css';
 
-const client = makeClient();
 // Vite's base (/shop/) without its trailing slash.
 const basename = import.meta.env.BASE_URL.replace(/\/$/, '');
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <Provider value={client}>
+    {/* The session gives the GraphQL client (which carries its token). */}
+    <SessionProvider>
       <BrowserRouter basename={basename}>
         <CartProvider>
           <App />
         </CartProvider>
       </BrowserRouter>
-    </Provider>
+    </SessionProvider>
   </StrictMode>,
 );

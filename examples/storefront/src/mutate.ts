@@ -20,6 +20,8 @@ export class TransportError extends Error {
     message: string,
     readonly code: string | undefined,
     readonly reason: RetryReason | undefined,
+    /** On a rate limit: how long the server asked to wait. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'TransportError';
@@ -74,6 +76,12 @@ export interface MutateOptions {
   onRetry?: (n: RetryNotice) => void;
   /** Attempts in all (default 5). */
   attempts?: number;
+  /**
+   * Whether RATE_LIMITED is retried (default true). A limit meant to stop
+   * guessing (gift card codes) is better told to the shopper than waited
+   * out: the TransportError then carries retryAfterMs.
+   */
+  retryRateLimited?: boolean;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -92,7 +100,8 @@ export async function mutate<Data, Variables extends AnyVariables>(
     if (!result.error && result.data) return result.data;
     const error = result.error;
     const retry = error ? retryAfter(error, attempt) : undefined;
-    if (retry && attempt < attempts) {
+    const retryable = retry && !(retry.reason === 'rate-limited' && opts.retryRateLimited === false);
+    if (retry && retryable && attempt < attempts) {
       opts.onRetry?.({ ...retry, attempt });
       await sleep(retry.delayMs);
       continue;
@@ -101,6 +110,6 @@ export async function mutate<Data, Variables extends AnyVariables>(
     const message = retry
       ? messages[retry.reason]
       : `Something went wrong${code ? ` (${code})` : ''}. Please try again.`;
-    throw new TransportError(message, code, retry?.reason);
+    throw new TransportError(message, code, retry?.reason, retry?.reason === 'rate-limited' ? retry.delayMs : undefined);
   }
 }

@@ -44,13 +44,21 @@ export const CartFieldsFragment = graphql(`
     expiresAt
     updatedAt
     totalQuantity
+    # A cart has one currency (CURRENCY_MISMATCH): the lines' amounts are
+    # shown in the subtotal's.
     subtotal { amount currencyCode }
-    # The API prices a cart's lines at 50 each (MAX_COMPLEXITY 1000):
-    # select no more of a line's product than the page shows.
+    discountTotal { amount currencyCode }
+    total { amount currencyCode }
+    discounts { code applicable reason amount { amount currencyCode } }
+    giftCards { lastCharacters amountUsed { amount currencyCode } balanceAfter { amount currencyCode } }
+    # The API prices a cart's lines at 50 each (MAX_COMPLEXITY 1000; a
+    # mutation's answer pays 1 per scalar too): select no more of a line
+    # than the page shows, and no currencyCode per line.
     lines {
       quantity
-      lineTotal { amount currencyCode }
-      product { id handle name price { amount currencyCode } images { url } }
+      lineTotal { amount }
+      discountedTotal { amount }
+      product { id handle name price { amount } images { url } }
     }
   }
 `);
@@ -71,6 +79,8 @@ export const OrderFieldsFragment = graphql(`
     status
     createdAt
     total { amount currencyCode }
+    discountTotal { amount currencyCode }
+    giftCardTotal { amount currencyCode }
     lines {
       sku
       name
@@ -146,6 +156,7 @@ export const ProductByHandleQuery = graphql(`
   query ProductByHandle($handle: String!) {
     productByHandle(handle: $handle) {
       ...ProductCard
+      limitPerCustomer
       description
       collections { handle title }
       group { handle title }
@@ -170,6 +181,7 @@ export const ProductGroupByHandleQuery = graphql(`
         selectedOptions { name value }
         price { amount currencyCode }
         available
+        limitPerCustomer
       }
     }
   }
@@ -204,12 +216,23 @@ export const CreateCartMutation = graphql(`
   }
 `);
 
+export const CartWarningFragment = graphql(`
+  fragment CartWarningFields on CartWarning {
+    code
+    message
+    productId
+    requested
+    reserved
+    cartId
+  }
+`);
+
 export const AddToCartMutation = graphql(`
   mutation AddToCart($input: AddToCartInput!) {
     addToCart(input: $input) {
       cart { ...CartFields }
       userErrors { ...UserErrorFields }
-      warnings { code message productId requested reserved }
+      warnings { ...CartWarningFields }
     }
   }
 `);
@@ -228,6 +251,112 @@ export const RemoveCartLineMutation = graphql(`
     removeCartLine(input: $input) {
       cart { ...CartFields }
       userErrors { ...UserErrorFields }
+    }
+  }
+`);
+
+// A code or a card: these mutations take no idempotency key (the API has
+// none for them); repeating one changes nothing (the same code is applied
+// once; removing what is not there is no error).
+export const ApplyDiscountCodeMutation = graphql(`
+  mutation ApplyDiscountCode($cartId: ID!, $code: String!) {
+    cartApplyDiscountCode(cartId: $cartId, code: $code) {
+      cart { ...CartFields }
+      userErrors { ...UserErrorFields }
+    }
+  }
+`);
+
+export const RemoveDiscountCodeMutation = graphql(`
+  mutation RemoveDiscountCode($cartId: ID!, $code: String!) {
+    cartRemoveDiscountCode(cartId: $cartId, code: $code) {
+      cart { ...CartFields }
+      userErrors { ...UserErrorFields }
+    }
+  }
+`);
+
+export const ApplyGiftCardMutation = graphql(`
+  mutation ApplyGiftCard($cartId: ID!, $code: String!) {
+    cartApplyGiftCard(cartId: $cartId, code: $code) {
+      cart { ...CartFields }
+      userErrors { ...UserErrorFields }
+    }
+  }
+`);
+
+export const RemoveGiftCardMutation = graphql(`
+  mutation RemoveGiftCard($cartId: ID!, $lastCharacters: String!) {
+    cartRemoveGiftCard(cartId: $cartId, lastCharacters: $lastCharacters) {
+      cart { ...CartFields }
+      userErrors { ...UserErrorFields }
+    }
+  }
+`);
+
+// ---------------------------------------------------------------- customers
+
+export const CustomerCreateMutation = graphql(`
+  mutation CustomerCreate($input: CustomerCreateInput!) {
+    customerCreate(input: $input) {
+      customer { id email }
+      userErrors { ...UserErrorFields }
+    }
+  }
+`);
+
+export const CustomerSignInMutation = graphql(`
+  mutation CustomerSignIn($input: CustomerAccessTokenCreateInput!) {
+    customerAccessTokenCreate(input: $input) {
+      customerAccessToken { accessToken expiresAt }
+      userErrors { ...UserErrorFields }
+    }
+  }
+`);
+
+export const CustomerSignOutMutation = graphql(`
+  mutation CustomerSignOut {
+    customerAccessTokenDelete
+  }
+`);
+
+// At sign-in: the guest cart becomes the customer's, or merges into theirs
+// (CART_MERGED names the cart to use; MERGE_QUANTITY_REDUCED what was let go).
+export const CartAttachCustomerMutation = graphql(`
+  mutation CartAttachCustomer($cartId: ID!) {
+    cartAttachCustomer(cartId: $cartId) {
+      cart { ...CartFields }
+      userErrors { ...UserErrorFields }
+      warnings { ...CartWarningFields }
+    }
+  }
+`);
+
+// At sign-in without a guest cart: the cart the customer last used.
+export const CustomerActiveCartQuery = graphql(`
+  query CustomerActiveCart {
+    customer { id activeCart { ...CartFields } }
+  }
+`);
+
+// Whether the server still knows the session's token (it may have been
+// revoked elsewhere, by a password reset say): null means signed out.
+export const SessionCheckQuery = graphql(`
+  query SessionCheck {
+    customer { id }
+  }
+`);
+
+export const AccountQuery = graphql(`
+  query Account($after: String) {
+    customer {
+      id
+      email
+      firstName
+      orders(first: 20, after: $after) {
+        edges { node { id createdAt status total { amount currencyCode } } }
+        pageInfo { hasNextPage endCursor }
+      }
     }
   }
 `);

@@ -1,4 +1,4 @@
-// Checkout, as the API offers it today: checkout(input: {cartId, email})
+// Checkout, as the API offers it today: checkout(input: {cartId, email?})
 // turns the cart's holds into an order at once. A payment step (a
 // beginCheckout that hands the shopper to a payment page, then an order
 // once paid) would be another CheckoutFlow: the cart page only knows this
@@ -14,7 +14,8 @@ export type Order = OrderFieldsFragment;
 
 export interface CheckoutRequest {
   cartId: string;
-  email: string;
+  /** The receipt's address; a signed-in customer's cart may leave it out (their account's email). */
+  email?: string;
 }
 
 export type CheckoutOutcome =

@@ -10,7 +10,7 @@ import { formatMoney } from '../money';
 import { ProductGroupByHandleQuery } from '../operations';
 import { useLiveStock } from '../stock';
 import { canBuy, initialSelection, pricesDiffer, variantFor, type Selection } from '../variants';
-import { AddToCart } from './ProductPage';
+import { AddToCart, LimitNote } from './ProductPage';
 
 export function GroupPage() {
   const { handle = '' } = useParams();
@@ -84,7 +84,8 @@ export function GroupPage() {
           )}
         </p>
         {group.description && <p className="description">{group.description}</p>}
-        <AddToCart productId={variant?.id ?? ''} available={available} disabled={!variant} />
+        {variant?.limitPerCustomer != null && <LimitNote limit={variant.limitPerCustomer} />}
+        <AddToCart productId={variant?.id ?? ''} available={available} disabled={!variant} limitPerCustomer={variant?.limitPerCustomer} />
       </div>
     </article>
   );

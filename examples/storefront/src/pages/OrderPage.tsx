@@ -4,6 +4,7 @@ import { Link, useLocation, useParams } from 'react-router';
 import { useQuery } from 'urql';
 import type { Order } from '../checkout';
 import { Notice, Price, ProductImage, Spinner } from '../components';
+import { formatDeduction, fromMinorUnits, isZero, minorUnits } from '../money';
 import { OrderQuery } from '../operations';
 
 export function OrderPage() {
@@ -36,7 +37,23 @@ export function OrderPage() {
           </li>
         ))}
       </ul>
-      <p className="order-total">Total: <strong data-testid="order-total"><Price money={order.total} /></strong></p>
+      <dl className="totals order-totals" aria-label="Totals">
+        {(!isZero(order.discountTotal) || !isZero(order.giftCardTotal)) && (
+          <div>
+            <dt>Items</dt>
+            <dd data-testid="order-items-total">
+              <Price money={fromMinorUnits(order.lines.reduce((n, l) => n + minorUnits(l.lineTotal.amount), 0), order.total.currencyCode)} />
+            </dd>
+          </div>
+        )}
+        {!isZero(order.discountTotal) && (
+          <div className="deduction"><dt>Discount</dt><dd data-testid="order-discount">{formatDeduction(order.discountTotal)}</dd></div>
+        )}
+        {!isZero(order.giftCardTotal) && (
+          <div className="deduction"><dt>Gift cards</dt><dd data-testid="order-gift-cards">{formatDeduction(order.giftCardTotal)}</dd></div>
+        )}
+        <div className="total"><dt>Total</dt><dd data-testid="order-total"><Price money={order.total} /></dd></div>
+      </dl>
       <p><Link to="/" className="button">Keep shopping</Link></p>
     </div>
   );

@@ -1,7 +1,8 @@
 // A product by its handle, with its live stock level (stockChanged) and an
 // add-to-cart that explains every refusal.
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { Link, useParams } from 'react-router';
+import { Link, useLocation, useParams } from 'react-router';
+import { useSession } from '../account/SessionContext';
 import { useClient, useQuery, useSubscription } from 'urql';
 import { useCart } from '../cart/CartContext';
 import { Crumbs, Gallery, Notice, Price, Spinner, StockNote, retryText } from '../components';
@@ -46,9 +47,28 @@ export function ProductPage() {
             One variant of <Link to={`/groups/${product.group.handle}`}>{product.group.title}</Link>: see all its options.
           </p>
         )}
-        <AddToCart productId={product.id} available={available} />
+        {product.limitPerCustomer != null && <LimitNote limit={product.limitPerCustomer} />}
+        <AddToCart productId={product.id} available={available} limitPerCustomer={product.limitPerCustomer} />
       </div>
     </article>
+  );
+}
+
+/** The sign-in page, coming back here afterwards. */
+export function useSignInLink(): string {
+  const here = useLocation();
+  return `/account?next=${encodeURIComponent(here.pathname + here.search)}`;
+}
+
+/** "Limited to N per customer" (and, for a guest, that signing in is needed). */
+export function LimitNote({ limit }: { limit: number }) {
+  const { session } = useSession();
+  const signIn = useSignInLink();
+  return (
+    <p className="limit" data-testid="limit">
+      Limited to {limit} per customer
+      {session ? '.' : <>: <Link to={signIn}>sign in</Link> to buy it.</>}
+    </p>
   );
 }
 
@@ -60,9 +80,16 @@ type AddState =
   | { kind: 'failed'; message: string };
 
 /** Adds productId (a product, or the chosen variant of a group) to the cart. */
-export function AddToCart({ productId, available, disabled }: { productId: string; available: number; disabled?: boolean }) {
+export function AddToCart({ productId, available, disabled, limitPerCustomer }: {
+  productId: string;
+  available: number;
+  disabled?: boolean;
+  /** The product's limit per customer, if it has one (for the refusal's words). */
+  limitPerCustomer?: number | null;
+}) {
   const client = useClient();
   const cart = useCart();
+  const signIn = useSignInLink();
   const [quantity, setQuantity] = useState('1');
   const [state, setState] = useState<AddState>({ kind: 'idle' });
   const keys = useRef(new ActionKeys('add')).current;
@@ -135,13 +162,28 @@ export function AddToCart({ productId, available, disabled }: { productId: strin
         )}
         {state.kind === 'refused' && (
           <Notice kind="warn">
-            {describeRefusal(state.error)}
+            {describeRefusal(state.error, { action: 'add', limitPerCustomer })}
             {state.error.code === 'INSUFFICIENT_STOCK' && !!state.error.available && (
               <>
                 {' '}
                 <button type="button" className="link" onClick={() => void add(state.requested, true)}>
                   Add the {state.error.available} left
                 </button>
+              </>
+            )}
+            {/* allowPartial does not shrink a request to the allowance: ask for it. */}
+            {state.error.code === 'PER_CUSTOMER_LIMIT' && !!state.error.available && (
+              <>
+                {' '}
+                <button type="button" className="link" onClick={() => void add(state.error.available!, false)}>
+                  Add {state.error.available}
+                </button>
+              </>
+            )}
+            {state.error.code === 'CUSTOMER_REQUIRED' && (
+              <>
+                {' '}
+                <Link to={signIn}>Sign in or create an account</Link>
               </>
             )}
           </Notice>

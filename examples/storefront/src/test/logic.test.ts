@@ -5,12 +5,15 @@ import { describe, expect, it } from 'vitest';
 import { formatCountdown, isNewer, type Cart } from '../cart/CartContext';
 import { graphqlURL, websocketURL } from '../config';
 import { ActionKeys, KEY_PATTERN, newIdempotencyKey } from '../idempotency';
-import { formatMoney } from '../money';
+import { parseSession } from '../account/session';
+import { authHeaders } from '../client';
+import { formatDeduction, formatMoney, fromMinorUnits, isZero, minorUnits } from '../money';
+import { nextPath } from '../pages/AccountPage';
 import { mutate, parseRetryAfter, retryAfter, TransportError } from '../mutate';
 import type { ProductListFragment } from '../gql/graphql';
 import { countText } from '../pages/CatalogPage';
 import { fillPage, needsMore } from '../paging';
-import { describeRefusal } from '../refusals';
+import { describeDiscountReason, describeMerge, describeRefusal, rateLimitedText } from '../refusals';
 import { canBuy, initialSelection, pricesDiffer, variantFor } from '../variants';
 
 describe('idempotency keys', () => {
@@ -108,6 +111,20 @@ describe('retries', () => {
   });
 });
 
+describe('a rate limit meant to stop guessing', () => {
+  it('is told, not waited out, when the caller says so', async () => {
+    let calls = 0;
+    const client = {
+      mutation: () => ({ toPromise: async () => (calls++, { error: rateLimited('9') }) }),
+    } as unknown as Client;
+    const err = (await mutate(client, {} as never, {}, { retryRateLimited: false, sleep: async () => {} }).catch((e: unknown) => e)) as TransportError;
+    expect(calls).toBe(1);
+    expect(err.reason).toBe('rate-limited');
+    expect(err.retryAfterMs).toBe(9000);
+    expect(rateLimitedText('gift card attempts', err.retryAfterMs)).toBe('Too many gift card attempts: please wait 9 s and try again.');
+  });
+});
+
 describe('refusals', () => {
   const e = (code: string, extra: object = {}) =>
     ({ code, message: 'msg', field: null, available: null, ...extra }) as Parameters<typeof describeRefusal>[0];
@@ -119,11 +136,93 @@ describe('refusals', () => {
     expect(describeRefusal(e('INVALID_INPUT', { field: ['input', 'email'] }))).toMatch(/email/);
     expect(describeRefusal(e('CART_EXPIRED'))).toMatch(/expired/);
   });
+
+  it('say what a limit per customer leaves, and when signing in is needed', () => {
+    expect(describeRefusal(e('PER_CUSTOMER_LIMIT', { available: 0 }), { limitPerCustomer: 1 }))
+      .toBe('Limited to 1 per customer: you already have 1 in your cart or orders.');
+    expect(describeRefusal(e('PER_CUSTOMER_LIMIT', { available: 2 }), { limitPerCustomer: 3 }))
+      .toBe('Limited to 3 per customer: you can add 2 more.');
+    expect(describeRefusal(e('PER_CUSTOMER_LIMIT', { available: 0 }))).toMatch(/^This product is limited per customer/);
+    expect(describeRefusal(e('CUSTOMER_REQUIRED'), { action: 'add' })).toBe('Sign in to buy this product: it is limited per customer.');
+    expect(describeRefusal(e('CUSTOMER_REQUIRED'), { action: 'discount' })).toMatch(/^Sign in to use this code/);
+  });
+
+  it('explain account, discount and gift card refusals in words', () => {
+    for (const code of [
+      'EMAIL_TAKEN', 'INVALID_CREDENTIALS', 'PASSWORD_TOO_WEAK', 'DISCOUNT_CODE_NOT_FOUND', 'DISCOUNT_CODE_NOT_ACTIVE',
+      'DISCOUNT_CODE_EXHAUSTED', 'DISCOUNT_CODE_ALREADY_USED', 'MINIMUM_SUBTOTAL_NOT_MET', 'GIFT_CARD_NOT_FOUND',
+      'GIFT_CARD_EMPTY', 'GIFT_CARD_CURRENCY_MISMATCH',
+    ]) {
+      const text = describeRefusal(e(code, { message: 'raw server message' }));
+      expect(text, code).not.toBe('Raw server message');
+      expect(text, code).not.toMatch(/[A-Z]{2,}_[A-Z]/);
+    }
+    expect(describeRefusal(e('DISCOUNT_CODE_EXHAUSTED'))).toMatch(/no uses left/);
+    expect(describeDiscountReason('MINIMUM_SUBTOTAL_NOT_MET')).toMatch(/below the minimum/);
+    expect(describeDiscountReason('DISCOUNT_CODE_NOT_APPLICABLE')).toMatch(/eligible/);
+  });
+
+  it('tell what a sign-in merge kept', () => {
+    const names = new Map([['7', 'Wool cap']]);
+    const w = (code: 'CART_MERGED' | 'MERGE_QUANTITY_REDUCED', extra: object = {}) =>
+      ({ code, message: '', productId: null, requested: null, reserved: null, cartId: null, ...extra });
+    expect(describeMerge([], names)).toEqual([]);
+    expect(describeMerge([
+      w('CART_MERGED', { cartId: 'c2' }),
+      w('MERGE_QUANTITY_REDUCED', { productId: '7', requested: 5, reserved: 2, message: 'merging kept 2 of 5 units (MAX_LINE_QUANTITY); the rest were released' }),
+      w('MERGE_QUANTITY_REDUCED', { productId: '8', requested: 1, reserved: 0, message: "merging kept 0 of 1 units (the product's limit per customer); the rest were released" }),
+    ], names)).toEqual([
+      'The items you added before signing in are now in your account’s cart, with what it already held.',
+      'Wool cap: we kept 2 of the 5 you had added (a cart line may not hold more); the rest went back on the shelf.',
+      "A product: we could not keep the 1 you had added (the product's limit per customer); they went back on the shelf.",
+    ]);
+  });
 });
+
+describe('money in minor units', () => {
+  it('adds up without floats', () => {
+    expect(minorUnits('24.90')).toBe(2490);
+    expect(minorUnits('0.1')).toBe(10);
+    expect(minorUnits('-5.00')).toBe(-500);
+    expect(minorUnits('1,000.00')).toBeNaN();
+    expect(fromMinorUnits(30, 'USD')).toEqual({ amount: '0.30', currencyCode: 'USD' });
+    expect(fromMinorUnits(['19.99', '0.01', '80.00'].reduce((n, a) => n + minorUnits(a), 0), 'USD').amount).toBe('100.00');
+    expect(fromMinorUnits(-1205, 'USD').amount).toBe('-12.05');
+    expect(isZero({ amount: '0.00', currencyCode: 'USD' })).toBe(true);
+    expect(formatDeduction({ amount: '12.00', currencyCode: 'USD' })).toBe('−$12.00');
+  });
+});
+
+describe('a customer session', () => {
+  const now = Date.parse('2026-01-01T00:00:00Z');
+  const stored = (expiresAt: string) => JSON.stringify({ accessToken: 'hfc_x', expiresAt, email: 'ada@example.com' });
+  it('is kept until its token expires, and goes with every request', () => {
+    expect(parseSession(stored('2026-01-31T00:00:00Z'), now)).toEqual({ accessToken: 'hfc_x', expiresAt: '2026-01-31T00:00:00Z', email: 'ada@example.com' });
+    expect(parseSession(stored('2025-12-31T00:00:00Z'), now)).toBeNull();
+    expect(parseSession('{"accessToken":1}', now)).toBeNull();
+    expect(parseSession('not json', now)).toBeNull();
+    expect(parseSession(null, now)).toBeNull();
+    expect(authHeaders('hfc_x')).toEqual({ Authorization: 'Bearer hfc_x' });
+    expect(authHeaders(null)).toEqual({});
+  });
+  it('goes back where the shopper was after signing in, never off the shop', () => {
+    expect(nextPath('/products/print', false)).toBe('/products/print');
+    expect(nextPath(null, true)).toBe('/cart');
+    expect(nextPath(null, false)).toBe('/account');
+    expect(nextPath('//evil.example/x', false)).toBe('/account');
+    expect(nextPath('https://evil.example/', true)).toBe('/cart');
+    expect(nextPath('/account', false)).toBe('/account');
+  });
+});
+
+const usd = (amount: string) => ({ amount, currencyCode: 'USD' });
 
 describe('cart news', () => {
   const cart = (updatedAt: string, status: Cart['status'] = 'ACTIVE', id = 'c') =>
-    ({ id, status, updatedAt, expiresAt: updatedAt, totalQuantity: 0, subtotal: { amount: '0.00', currencyCode: 'USD' }, lines: [] }) as Cart;
+    ({
+      id, status, updatedAt, expiresAt: updatedAt, totalQuantity: 0, lines: [], discounts: [], giftCards: [],
+      subtotal: usd('0.00'), discountTotal: usd('0.00'), total: usd('0.00'),
+    }) as Cart;
   it('keeps the newest state of a cart', () => {
     expect(isNewer(null, cart('2026-01-01T00:00:00Z'))).toBe(true);
     expect(isNewer(cart('2026-01-01T00:00:01Z'), cart('2026-01-01T00:00:00Z'))).toBe(false);
