@@ -24724,7 +24724,7 @@ func (ec *executionContext) unmarshalNAdjustStockInput2holdfastᚋgraphᚋmodel�
 }
 
 func (ec *executionContext) marshalNAppliedGiftCard2ᚕᚖholdfastᚋgraphᚋmodelᚐAppliedGiftCardᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AppliedGiftCard) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAppliedGiftCard2ᚖholdfastᚋgraphᚋmodelᚐAppliedGiftCard(ctx, sel, v[i])
@@ -24748,7 +24748,7 @@ func (ec *executionContext) marshalNAppliedGiftCard2ᚖholdfastᚋgraphᚋmodel�
 }
 
 func (ec *executionContext) marshalNAuditRow2ᚕᚖholdfastᚋstorageᚐAuditRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.AuditRow) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAuditRow2ᚖholdfastᚋstorageᚐAuditRow(ctx, sel, v[i])
@@ -24804,7 +24804,7 @@ func (ec *executionContext) marshalNCart2ᚖholdfastᚋstorageᚐCart(ctx contex
 }
 
 func (ec *executionContext) marshalNCartDiscount2ᚕᚖholdfastᚋgraphᚋmodelᚐCartDiscountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CartDiscount) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCartDiscount2ᚖholdfastᚋgraphᚋmodelᚐCartDiscount(ctx, sel, v[i])
@@ -24828,7 +24828,7 @@ func (ec *executionContext) marshalNCartDiscount2ᚖholdfastᚋgraphᚋmodelᚐC
 }
 
 func (ec *executionContext) marshalNCartHolding2ᚕᚖholdfastᚋstorageᚐCartHoldingᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.CartHolding) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCartHolding2ᚖholdfastᚋstorageᚐCartHolding(ctx, sel, v[i])
@@ -24852,7 +24852,7 @@ func (ec *executionContext) marshalNCartHolding2ᚖholdfastᚋstorageᚐCartHold
 }
 
 func (ec *executionContext) marshalNCartLine2ᚕᚖholdfastᚋstorageᚐCartLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.CartLine) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCartLine2ᚖholdfastᚋstorageᚐCartLine(ctx, sel, v[i])
@@ -24898,7 +24898,7 @@ func (ec *executionContext) marshalNCartStatus2string(ctx context.Context, sel a
 }
 
 func (ec *executionContext) marshalNCartWarning2ᚕᚖholdfastᚋgraphᚋmodelᚐCartWarningᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CartWarning) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCartWarning2ᚖholdfastᚋgraphᚋmodelᚐCartWarning(ctx, sel, v[i])
@@ -24945,7 +24945,7 @@ func (ec *executionContext) marshalNCheckoutPayload2ᚖholdfastᚋgraphᚋmodel�
 }
 
 func (ec *executionContext) marshalNCollection2ᚕᚖholdfastᚋstorageᚐCollectionᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.Collection) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCollection2ᚖholdfastᚋstorageᚐCollection(ctx, sel, v[i])
@@ -24977,7 +24977,7 @@ func (ec *executionContext) marshalNCollectionConnection2ᚖholdfastᚋgraphᚋm
 }
 
 func (ec *executionContext) marshalNCollectionEdge2ᚕᚖholdfastᚋgraphᚋmodelᚐCollectionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CollectionEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCollectionEdge2ᚖholdfastᚋgraphᚋmodelᚐCollectionEdge(ctx, sel, v[i])
@@ -25083,7 +25083,7 @@ func (ec *executionContext) unmarshalNCustomerCreateInput2holdfastᚋgraphᚋmod
 }
 
 func (ec *executionContext) marshalNCustomerEdge2ᚕᚖholdfastᚋgraphᚋmodelᚐCustomerEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CustomerEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCustomerEdge2ᚖholdfastᚋgraphᚋmodelᚐCustomerEdge(ctx, sel, v[i])
@@ -25123,7 +25123,7 @@ func (ec *executionContext) marshalNDeleteCollectionPayload2ᚖholdfastᚋgraph�
 }
 
 func (ec *executionContext) marshalNDiscountAuditRow2ᚕᚖholdfastᚋstorageᚐDiscountAuditRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.DiscountAuditRow) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNDiscountAuditRow2ᚖholdfastᚋstorageᚐDiscountAuditRow(ctx, sel, v[i])
@@ -25163,7 +25163,7 @@ func (ec *executionContext) marshalNDiscountCodeConnection2ᚖholdfastᚋgraph�
 }
 
 func (ec *executionContext) marshalNDiscountCodeEdge2ᚕᚖholdfastᚋgraphᚋmodelᚐDiscountCodeEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DiscountCodeEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNDiscountCodeEdge2ᚖholdfastᚋgraphᚋmodelᚐDiscountCodeEdge(ctx, sel, v[i])
@@ -25227,7 +25227,7 @@ func (ec *executionContext) marshalNErrorCode2holdfastᚋgraphᚋmodelᚐErrorCo
 }
 
 func (ec *executionContext) marshalNGiftCardAuditRow2ᚕᚖholdfastᚋstorageᚐGiftCardAuditRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.GiftCardAuditRow) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNGiftCardAuditRow2ᚖholdfastᚋstorageᚐGiftCardAuditRow(ctx, sel, v[i])
@@ -25316,7 +25316,7 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 }
 
 func (ec *executionContext) marshalNImage2ᚕᚖholdfastᚋstorageᚐImageᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.Image) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNImage2ᚖholdfastᚋstorageᚐImage(ctx, sel, v[i])
@@ -25359,7 +25359,7 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 }
 
 func (ec *executionContext) marshalNInventoryLevel2ᚕᚖholdfastᚋstorageᚐInventoryLevelᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.InventoryLevel) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNInventoryLevel2ᚖholdfastᚋstorageᚐInventoryLevel(ctx, sel, v[i])
@@ -25387,7 +25387,7 @@ func (ec *executionContext) marshalNLocation2holdfastᚋstorageᚐLocation(ctx c
 }
 
 func (ec *executionContext) marshalNLocation2ᚕᚖholdfastᚋstorageᚐLocationᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.Location) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNLocation2ᚖholdfastᚋstorageᚐLocation(ctx, sel, v[i])
@@ -25443,7 +25443,7 @@ func (ec *executionContext) marshalNOrderConnection2ᚖholdfastᚋgraphᚋmodel�
 }
 
 func (ec *executionContext) marshalNOrderEdge2ᚕᚖholdfastᚋgraphᚋmodelᚐOrderEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.OrderEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrderEdge2ᚖholdfastᚋgraphᚋmodelᚐOrderEdge(ctx, sel, v[i])
@@ -25467,7 +25467,7 @@ func (ec *executionContext) marshalNOrderEdge2ᚖholdfastᚋgraphᚋmodelᚐOrde
 }
 
 func (ec *executionContext) marshalNOrderLine2ᚕᚖholdfastᚋstorageᚐOrderLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.OrderLine) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrderLine2ᚖholdfastᚋstorageᚐOrderLine(ctx, sel, v[i])
@@ -25491,7 +25491,7 @@ func (ec *executionContext) marshalNOrderLine2ᚖholdfastᚋstorageᚐOrderLine(
 }
 
 func (ec *executionContext) marshalNOrderLineAllocation2ᚕᚖholdfastᚋstorageᚐAllocationᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.Allocation) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrderLineAllocation2ᚖholdfastᚋstorageᚐAllocation(ctx, sel, v[i])
@@ -25567,7 +25567,7 @@ func (ec *executionContext) marshalNPriceRange2ᚖholdfastᚋstorageᚐPriceRang
 }
 
 func (ec *executionContext) marshalNProduct2ᚕᚖholdfastᚋstorageᚐProductᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.Product) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProduct2ᚖholdfastᚋstorageᚐProduct(ctx, sel, v[i])
@@ -25599,7 +25599,7 @@ func (ec *executionContext) marshalNProductConnection2ᚖholdfastᚋgraphᚋmode
 }
 
 func (ec *executionContext) marshalNProductEdge2ᚕᚖholdfastᚋgraphᚋmodelᚐProductEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ProductEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProductEdge2ᚖholdfastᚋgraphᚋmodelᚐProductEdge(ctx, sel, v[i])
@@ -25623,7 +25623,7 @@ func (ec *executionContext) marshalNProductEdge2ᚖholdfastᚋgraphᚋmodelᚐPr
 }
 
 func (ec *executionContext) marshalNProductGroup2ᚕᚖholdfastᚋstorageᚐProductGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.ProductGroup) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProductGroup2ᚖholdfastᚋstorageᚐProductGroup(ctx, sel, v[i])
@@ -25655,7 +25655,7 @@ func (ec *executionContext) marshalNProductGroupConnection2ᚖholdfastᚋgraph�
 }
 
 func (ec *executionContext) marshalNProductGroupEdge2ᚕᚖholdfastᚋgraphᚋmodelᚐProductGroupEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ProductGroupEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProductGroupEdge2ᚖholdfastᚋgraphᚋmodelᚐProductGroupEdge(ctx, sel, v[i])
@@ -25687,7 +25687,7 @@ func (ec *executionContext) marshalNProductGroupPayload2ᚖholdfastᚋgraphᚋmo
 }
 
 func (ec *executionContext) marshalNProductOption2ᚕᚖholdfastᚋstorageᚐProductOptionᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.ProductOption) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProductOption2ᚖholdfastᚋstorageᚐProductOption(ctx, sel, v[i])
@@ -25743,7 +25743,7 @@ func (ec *executionContext) unmarshalNRemoveCartLineInput2holdfastᚋgraphᚋmod
 }
 
 func (ec *executionContext) marshalNSelectedOption2ᚕᚖholdfastᚋstorageᚐProductSelectedOptionᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.ProductSelectedOption) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSelectedOption2ᚖholdfastᚋstorageᚐProductSelectedOption(ctx, sel, v[i])
@@ -25904,7 +25904,7 @@ func (ec *executionContext) unmarshalNUpdateWebhookEndpointInput2holdfastᚋgrap
 }
 
 func (ec *executionContext) marshalNUserError2ᚕᚖholdfastᚋgraphᚋmodelᚐUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNUserError2ᚖholdfastᚋgraphᚋmodelᚐUserError(ctx, sel, v[i])
@@ -25944,7 +25944,7 @@ func (ec *executionContext) marshalNWebhookDeliveryConnection2ᚖholdfastᚋgrap
 }
 
 func (ec *executionContext) marshalNWebhookDeliveryEdge2ᚕᚖholdfastᚋgraphᚋmodelᚐWebhookDeliveryEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WebhookDeliveryEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNWebhookDeliveryEdge2ᚖholdfastᚋgraphᚋmodelᚐWebhookDeliveryEdge(ctx, sel, v[i])
@@ -25968,7 +25968,7 @@ func (ec *executionContext) marshalNWebhookDeliveryEdge2ᚖholdfastᚋgraphᚋmo
 }
 
 func (ec *executionContext) marshalNWebhookEndpoint2ᚕᚖholdfastᚋstorageᚐWebhookEndpointᚄ(ctx context.Context, sel ast.SelectionSet, v []*storage.WebhookEndpoint) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNWebhookEndpoint2ᚖholdfastᚋstorageᚐWebhookEndpoint(ctx, sel, v[i])
@@ -26028,7 +26028,7 @@ func (ec *executionContext) unmarshalNWebhookTopic2ᚕstringᚄ(ctx context.Cont
 }
 
 func (ec *executionContext) marshalNWebhookTopic2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNWebhookTopic2string(ctx, sel, v[i])
@@ -26048,7 +26048,7 @@ func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlge
 }
 
 func (ec *executionContext) marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx, sel, v[i])
@@ -26092,7 +26092,7 @@ func (ec *executionContext) unmarshalN__DirectiveLocation2ᚕstringᚄ(ctx conte
 }
 
 func (ec *executionContext) marshalN__DirectiveLocation2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__DirectiveLocation2string(ctx, sel, v[i])
@@ -26120,7 +26120,7 @@ func (ec *executionContext) marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlg
 }
 
 func (ec *executionContext) marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -26148,7 +26148,7 @@ func (ec *executionContext) marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋg
 }
 
 func (ec *executionContext) marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -26403,7 +26403,7 @@ func (ec *executionContext) marshalOOrderStatus2ᚕstringᚄ(ctx context.Context
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrderStatus2string(ctx, sel, v[i])
@@ -26595,7 +26595,7 @@ func (ec *executionContext) marshalOWebhookTopic2ᚕstringᚄ(ctx context.Contex
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNWebhookTopic2string(ctx, sel, v[i])
@@ -26614,7 +26614,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])
@@ -26633,7 +26633,7 @@ func (ec *executionContext) marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Field2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐField(ctx, sel, v[i])
@@ -26652,7 +26652,7 @@ func (ec *executionContext) marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -26671,7 +26671,7 @@ func (ec *executionContext) marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])

@@ -2,7 +2,7 @@
 // thin resolvers that translate between GraphQL and package storage.
 package graph
 
-//go:generate go tool gqlgen generate
+//go:generate go run ./internal/gqlgen
 
 import (
 	"context"
