@@ -20898,6 +20898,9 @@ func (ec *executionContext) _AuditRow(ctx context.Context, sel ast.SelectionSet,
 var cartImplementors = []string{"Cart"}
 
 func (ec *executionContext) _Cart(ctx context.Context, sel ast.SelectionSet, obj *storage.Cart) graphql.Marshaler {
+	if m := ec.compiledCart(ctx, sel, obj); m != nil {
+		return m
+	}
 	fields := graphql.CollectFields(ec.OperationContext, sel, cartImplementors)
 
 	out := graphql.NewFieldSet(fields)

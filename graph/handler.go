@@ -84,6 +84,9 @@ type HandlerConfig struct {
 	// WebhookResolver looks webhook hosts up when endpoints are created or
 	// updated (default net.DefaultResolver; tests inject one).
 	WebhookResolver webhooks.Resolver
+	// GenericRender turns the compiled cart renderer off: every answer
+	// through gqlgen's field execution (tests compare the two).
+	GenericRender bool
 }
 
 func (cfg *HandlerConfig) setDefaults() {
@@ -169,7 +172,11 @@ func newHandler(cfg HandlerConfig) (http.Handler, *boundedCache[*ast.QueryDocume
 	srv.AddTransport(gqltransport.POST{})
 	// Both caches are bounded by bytes: a refused or oversized document is
 	// never kept (see cache.go and doclimits.go).
-	queryCache := newBoundedCache[*ast.QueryDocument](1000, queryCacheMaxDocument, queryCacheBytes)
+	const queryCacheDocuments = 1000
+	queryCache := newBoundedCache[*ast.QueryDocument](queryCacheDocuments, queryCacheMaxDocument, queryCacheBytes)
+	if !cfg.GenericRender {
+		resolver.renderPlans = newRenderPlans(queryCacheDocuments)
+	}
 	srv.SetQueryCache(queryCache)
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})

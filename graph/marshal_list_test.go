@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -69,7 +70,8 @@ func TestListsReachingNoResolverAreMarshalledInline(t *testing.T) {
 // nulls that element alone, reported as an error.
 func TestInlineListKeepsPathsAndRecovers(t *testing.T) {
 	t.Parallel()
-	ctx := graphql.WithResponseContext(context.Background(), graphql.DefaultErrorPresenter, graphql.DefaultRecover)
+	recovered := func(_ context.Context, v any) error { return fmt.Errorf("recovered: %v", v) }
+	ctx := graphql.WithResponseContext(context.Background(), graphql.DefaultErrorPresenter, recovered)
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{Field: graphql.CollectedField{Field: &ast.Field{Alias: "lines"}}})
 	var goroutineChecks []bool
 	ret := marshalList(ctx, nil, 4, 0, false, func(ctx context.Context, i int) graphql.Marshaler {

@@ -16,6 +16,8 @@ type Metrics struct {
 	liveSent      prometheus.Counter
 	liveConflated prometheus.Counter
 	liveDropped   *prometheus.CounterVec
+
+	cartRenders *prometheus.CounterVec
 }
 
 // NewMetrics registers the GraphQL layer's metrics on reg.
@@ -42,7 +44,23 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "holdfast_live_connections_dropped_total",
 			Help: "Websocket connections closed by the server because their reader stalled (write_timeout), their queue overflowed (queue_full) or a write failed (write_error).",
 		}, []string{"reason"}),
+		cartRenders: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "holdfast_cart_renders_total",
+			Help: "Carts rendered in answers: by their selection's compiled plan (compiled), or by gqlgen's field execution (generic: a selection the plan cannot write, or a resolver error).",
+		}, []string{"path"}),
 	}
+}
+
+// CartRender records one cart rendered, compiled or not.
+func (m *Metrics) CartRender(compiled bool) {
+	if m == nil {
+		return
+	}
+	path := "generic"
+	if compiled {
+		path = "compiled"
+	}
+	m.cartRenders.WithLabelValues(path).Inc()
 }
 
 // Reservation records one addToCart outcome ("" for granted).

@@ -48,6 +48,10 @@ type Resolver struct {
 	// GiftCardGuessPerCart and GiftCardGuessPerAddress limit
 	// cartApplyGiftCard attempts (nil: no limit).
 	GiftCardGuessPerCart, GiftCardGuessPerAddress RateLimiter
+
+	// renderPlans holds the compiled plans of cart selections
+	// (compiled_render.go); nil: every answer takes gqlgen's path.
+	renderPlans *renderPlans
 }
 
 // productByID loads a product through the request's dataloader.

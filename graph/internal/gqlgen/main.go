@@ -13,6 +13,10 @@
 // the calling goroutine. Which fields those are is gqlgen's own decision
 // (codegen.Field.IsConcurrent), written by the plugin below to
 // graph/concurrent_fields_gen.go, so the two cannot drift apart.
+//
+// And the generated _Cart asks graph's compiled renderer first
+// (compiled_render.go), which answers for selections it can write from the
+// loaded rows and hands every other back to gqlgen.
 package main
 
 import (
@@ -33,6 +37,11 @@ const (
 	tableFile     = "concurrent_fields_gen.go"
 	concurrently  = "graphql.MarshalSliceConcurrently(ctx, len(v), "
 	replacement   = "marshalList(ctx, sel, len(v), "
+
+	// The cart's marshaller first asks the compiled renderer
+	// (graph/compiled_render.go).
+	cartSignature = "func (ec *executionContext) _Cart(ctx context.Context, sel ast.SelectionSet, obj *storage.Cart) graphql.Marshaler {\n"
+	cartCompiled  = "\tif m := ec.compiledCart(ctx, sel, obj); m != nil {\n\t\treturn m\n\t}\n"
 )
 
 func main() {
@@ -115,7 +124,8 @@ func (c *concurrentFields) write(path string) error {
 }
 
 // rewrite points every list marshaller of the generated executor at
-// marshalList (same arguments after sel).
+// marshalList (same arguments after sel), and makes the cart's marshaller
+// try the compiled renderer first.
 func rewrite(path string) error {
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -129,5 +139,9 @@ func rewrite(path string) error {
 		return fmt.Errorf("%s: a MarshalSliceConcurrently call of another shape: has gqlgen's list template changed?", path)
 	}
 	out := strings.ReplaceAll(string(src), concurrently, replacement)
+	if strings.Count(out, cartSignature) != 1 {
+		return fmt.Errorf("%s: %q not found once: has gqlgen's object template changed?", path, cartSignature)
+	}
+	out = strings.Replace(out, cartSignature, cartSignature+cartCompiled, 1)
 	return os.WriteFile(path, []byte(out), 0o644)
 }

@@ -1,0 +1,374 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"unsafe"
+
+	"github.com/99designs/gqlgen/graphql"
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"holdfast/storage"
+)
+
+// The compiled cart renderer (issue 26).
+//
+// gqlgen executes every field of an answer through the same machinery: a
+// FieldContext, a derived context, a path and a marshaler per field. For
+// the cart a storefront renders after every add, that is about 10 µs and
+// 200 allocations per line, most of the answer's cost once the database
+// round trips are gone (docs/performance.md). But the selection of a cached
+// document is fixed: when the selection under a Cart uses only fields whose
+// values are already loaded (the cart row, its lines with their products,
+// the totals of those lines), no directives and no arguments, it is
+// compiled once into a plan, and every later answer with that document is
+// written from the loaded rows by the plan, in one buffer.
+//
+// The plan calls the same resolvers and the same scalar marshalers as
+// gqlgen's path, in the same order of keys, so the bytes are the same
+// (TestCompiledRenderIsByteIdentical compares both on every document the
+// project's clients send). Anything else takes gqlgen's path: a field the
+// plan does not know, a directive anywhere below, an argument, and, at run
+// time, any resolver error or null where the schema forbids one — gqlgen
+// then runs the selection from the start and reports the error as always
+// (the loaders have cached what was read, so it reads nothing twice).
+
+// renderKind is what one field of a plan writes.
+type renderKind uint8
+
+const (
+	rTypename renderKind = iota
+	rCartID
+	rCartStatus
+	rCartExpiresAt
+	rCartCreatedAt
+	rCartUpdatedAt
+	rCartTotalQuantity
+	rCartSubtotal
+	rCartLines
+	rLineQuantity
+	rLineTotal
+	rLineProduct
+	rProductID
+	rProductSKU
+	rProductName
+	rProductHandle
+	rProductDescription
+	rProductPrice
+	rProductAvailable
+	rMoneyAmount
+	rMoneyCurrencyCode
+)
+
+// renderable maps the fields a plan can write, per type, to their kind
+// and, for fields of object type, the type below.
+var renderable = map[string]map[string]struct {
+	kind renderKind
+	obj  string
+}{
+	"Cart": {
+		"id": {kind: rCartID}, "status": {kind: rCartStatus}, "expiresAt": {kind: rCartExpiresAt},
+		"createdAt": {kind: rCartCreatedAt}, "updatedAt": {kind: rCartUpdatedAt},
+		"totalQuantity": {kind: rCartTotalQuantity}, "subtotal": {kind: rCartSubtotal, obj: "Money"},
+		"lines": {kind: rCartLines, obj: "CartLine"},
+	},
+	"CartLine": {
+		"quantity": {kind: rLineQuantity}, "lineTotal": {kind: rLineTotal, obj: "Money"},
+		"product": {kind: rLineProduct, obj: "Product"},
+	},
+	"Product": {
+		"id": {kind: rProductID}, "sku": {kind: rProductSKU}, "name": {kind: rProductName},
+		"handle": {kind: rProductHandle}, "description": {kind: rProductDescription},
+		"price": {kind: rProductPrice, obj: "Money"}, "available": {kind: rProductAvailable},
+	},
+	"Money": {"amount": {kind: rMoneyAmount}, "currencyCode": {kind: rMoneyCurrencyCode}},
+}
+
+// renderPlan writes one object: its fields in the answer's order.
+type renderPlan struct {
+	typeName string
+	fields   []renderField
+}
+
+type renderField struct {
+	key  []byte // `"alias":`
+	kind renderKind
+	sub  *renderPlan
+}
+
+// planKey is a selection set's identity: the document it belongs to is
+// cached (and kept alive by the plan cache's reference to it), so its
+// backing array does not move and is not reused while the entry lives.
+type planKey struct {
+	first *ast.Selection
+	n     int
+}
+
+// renderPlans caches the plans of selections under a Cart (nil: not
+// compilable), for as many selections as query documents are cached.
+type renderPlans struct {
+	cache *lru.Cache[planKey, planEntry]
+}
+
+type planEntry struct {
+	sel  ast.SelectionSet // keeps the selection's backing array alive
+	plan *renderPlan
+}
+
+func newRenderPlans(size int) *renderPlans {
+	c, err := lru.New[planKey, planEntry](max(size, 16))
+	if err != nil {
+		panic(err) // only for a size < 1
+	}
+	return &renderPlans{cache: c}
+}
+
+func (p *renderPlans) plan(opCtx *graphql.OperationContext, typeName string, sel ast.SelectionSet) *renderPlan {
+	if len(sel) == 0 {
+		return nil
+	}
+	key := planKey{unsafe.SliceData(sel), len(sel)}
+	if e, ok := p.cache.Get(key); ok {
+		return e.plan
+	}
+	var plan *renderPlan
+	if !hasDirectives(sel, 0) {
+		plan = compilePlan(opCtx, typeName, sel)
+	}
+	p.cache.Add(key, planEntry{sel: sel, plan: plan})
+	return plan
+}
+
+// hasDirectives reports whether sel, its fragments or anything below uses
+// a directive (@skip and @include depend on variables, @defer on the
+// transport: the plan serves all of them only without any).
+func hasDirectives(sel ast.SelectionSet, depth int) bool {
+	if depth > 64 {
+		return true
+	}
+	for _, s := range sel {
+		switch s := s.(type) {
+		case *ast.Field:
+			if len(s.Directives) > 0 || hasDirectives(s.SelectionSet, depth+1) {
+				return true
+			}
+		case *ast.InlineFragment:
+			if len(s.Directives) > 0 || hasDirectives(s.SelectionSet, depth+1) {
+				return true
+			}
+		case *ast.FragmentSpread:
+			if len(s.Directives) > 0 || s.Definition == nil || len(s.Definition.Directives) > 0 ||
+				hasDirectives(s.Definition.SelectionSet, depth+1) {
+				return true
+			}
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// compilePlan builds the plan of sel on typeName, or nil when a field
+// cannot be written by one. Fields are collected as gqlgen collects them
+// (fragments flattened, same-alias fields merged, in order).
+func compilePlan(opCtx *graphql.OperationContext, typeName string, sel ast.SelectionSet) *renderPlan {
+	known := renderable[typeName]
+	if known == nil {
+		return nil
+	}
+	plan := &renderPlan{typeName: typeName}
+	for i, f := range graphql.CollectFields(opCtx, sel, []string{typeName}) {
+		rf := renderField{kind: rTypename}
+		if f.Name != "__typename" {
+			k, ok := known[f.Name]
+			if !ok || len(f.Arguments) > 0 || f.Definition == nil || len(f.Definition.Directives) > 0 {
+				return nil
+			}
+			rf.kind = k.kind
+			if k.obj != "" {
+				if rf.sub = compilePlan(opCtx, k.obj, f.Selections); rf.sub == nil {
+					return nil
+				}
+			} else if len(f.Selections) > 0 {
+				return nil
+			}
+		}
+		var key bytes.Buffer
+		if i > 0 {
+			key.WriteByte(',')
+		}
+		graphql.MarshalString(f.Alias).MarshalGQL(&key)
+		key.WriteByte(':')
+		rf.key = key.Bytes()
+		plan.fields = append(plan.fields, rf)
+	}
+	if len(plan.fields) == 0 {
+		return nil
+	}
+	return plan
+}
+
+// compiledCart is called first by the generated _Cart (the rewrite of
+// graph/internal/gqlgen): the answer written by the selection's plan, or
+// nil for gqlgen's own path.
+func (ec *executionContext) compiledCart(ctx context.Context, sel ast.SelectionSet, obj *storage.Cart) graphql.Marshaler {
+	r, ok := ec.Resolvers.(*Resolver)
+	if !ok || obj == nil {
+		return nil
+	}
+	if r.renderPlans == nil {
+		r.Metrics.CartRender(false)
+		return nil
+	}
+	plan := r.renderPlans.plan(ec.OperationContext, "Cart", sel)
+	if plan == nil {
+		r.Metrics.CartRender(false)
+		return nil
+	}
+	var buf bytes.Buffer
+	buf.Grow(512)
+	if !ec.writeCart(ctx, r, plan, obj, &buf) {
+		r.Metrics.CartRender(false)
+		return nil
+	}
+	r.Metrics.CartRender(true)
+	out := buf.Bytes()
+	return graphql.WriterFunc(func(w io.Writer) { _, _ = w.Write(out) })
+}
+
+func (ec *executionContext) writeCart(ctx context.Context, r *Resolver, plan *renderPlan, c *storage.Cart, buf *bytes.Buffer) bool {
+	buf.WriteByte('{')
+	for _, f := range plan.fields {
+		buf.Write(f.key)
+		switch f.kind {
+		case rTypename:
+			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
+		case rCartID:
+			ec.marshalNID2string(ctx, nil, c.ID).MarshalGQL(buf)
+		case rCartStatus:
+			ec.marshalNCartStatus2string(ctx, nil, c.Status).MarshalGQL(buf)
+		case rCartExpiresAt:
+			ec.marshalNTime2timeᚐTime(ctx, nil, c.ExpiresAt).MarshalGQL(buf)
+		case rCartCreatedAt:
+			ec.marshalNTime2timeᚐTime(ctx, nil, c.CreatedAt).MarshalGQL(buf)
+		case rCartUpdatedAt:
+			ec.marshalNTime2timeᚐTime(ctx, nil, c.UpdatedAt).MarshalGQL(buf)
+		case rCartTotalQuantity:
+			n, err := r.Cart().TotalQuantity(ctx, c)
+			if err != nil {
+				return false
+			}
+			ec.marshalNInt2int(ctx, nil, n).MarshalGQL(buf)
+		case rCartSubtotal:
+			m, err := r.Cart().Subtotal(ctx, c)
+			if err != nil || !writeMoney(f.sub, m, buf) {
+				return false
+			}
+		case rCartLines:
+			lines, err := r.Cart().Lines(ctx, c)
+			if err != nil || lines == nil {
+				return false
+			}
+			buf.WriteByte('[')
+			for i, l := range lines {
+				if i > 0 {
+					buf.WriteByte(',')
+				}
+				if !ec.writeLine(ctx, f.sub, l, buf) {
+					return false
+				}
+			}
+			buf.WriteByte(']')
+		default:
+			return false
+		}
+	}
+	buf.WriteByte('}')
+	return true
+}
+
+func (ec *executionContext) writeLine(ctx context.Context, plan *renderPlan, l *storage.CartLine, buf *bytes.Buffer) bool {
+	if l == nil {
+		return false
+	}
+	buf.WriteByte('{')
+	for _, f := range plan.fields {
+		buf.Write(f.key)
+		switch f.kind {
+		case rTypename:
+			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
+		case rLineQuantity:
+			ec.marshalNInt2int(ctx, nil, l.Quantity).MarshalGQL(buf)
+		case rLineTotal:
+			if !writeMoney(f.sub, l.LineTotal(), buf) {
+				return false
+			}
+		case rLineProduct:
+			if !ec.writeProduct(ctx, f.sub, l.Product, buf) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	buf.WriteByte('}')
+	return true
+}
+
+func (ec *executionContext) writeProduct(ctx context.Context, plan *renderPlan, p *storage.Product, buf *bytes.Buffer) bool {
+	if p == nil {
+		return false
+	}
+	buf.WriteByte('{')
+	for _, f := range plan.fields {
+		buf.Write(f.key)
+		switch f.kind {
+		case rTypename:
+			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
+		case rProductID:
+			ec.marshalNID2int64(ctx, nil, p.ID).MarshalGQL(buf)
+		case rProductSKU:
+			ec.marshalNString2string(ctx, nil, p.SKU).MarshalGQL(buf)
+		case rProductName:
+			ec.marshalNString2string(ctx, nil, p.Name).MarshalGQL(buf)
+		case rProductHandle:
+			ec.marshalNString2string(ctx, nil, p.Handle).MarshalGQL(buf)
+		case rProductDescription:
+			ec.marshalOString2ᚖstring(ctx, nil, p.Description).MarshalGQL(buf)
+		case rProductPrice:
+			if !writeMoney(f.sub, p.Price(), buf) {
+				return false
+			}
+		case rProductAvailable:
+			ec.marshalNInt2int(ctx, nil, p.Available()).MarshalGQL(buf)
+		default:
+			return false
+		}
+	}
+	buf.WriteByte('}')
+	return true
+}
+
+func writeMoney(plan *renderPlan, m *storage.Money, buf *bytes.Buffer) bool {
+	if m == nil {
+		return false
+	}
+	buf.WriteByte('{')
+	for _, f := range plan.fields {
+		buf.Write(f.key)
+		switch f.kind {
+		case rTypename:
+			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
+		case rMoneyAmount:
+			graphql.MarshalString(m.Amount).MarshalGQL(buf)
+		case rMoneyCurrencyCode:
+			graphql.MarshalString(m.CurrencyCode).MarshalGQL(buf)
+		default:
+			return false
+		}
+	}
+	buf.WriteByte('}')
+	return true
+}
