@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"sync"
 	"unsafe"
 
 	"github.com/99designs/gqlgen/graphql"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"holdfast/graph/loaders"
+	"holdfast/graph/model"
 	"holdfast/storage"
 )
 
@@ -48,8 +51,13 @@ const (
 	rCartTotalQuantity
 	rCartSubtotal
 	rCartLines
+	rCartDiscountTotal
+	rCartTotal
+	rCartDiscounts
+	rCartGiftCards
 	rLineQuantity
 	rLineTotal
+	rLineDiscountedTotal
 	rLineProduct
 	rProductID
 	rProductSKU
@@ -58,8 +66,18 @@ const (
 	rProductDescription
 	rProductPrice
 	rProductAvailable
+	rProductImages
 	rMoneyAmount
 	rMoneyCurrencyCode
+	rDiscountCode
+	rDiscountApplicable
+	rDiscountReason
+	rDiscountAmount
+	rGiftCardLastCharacters
+	rGiftCardAmountUsed
+	rGiftCardBalanceAfter
+	rImageURL
+	rImageAltText
 )
 
 // renderable maps the fields a plan can write, per type, to their kind
@@ -72,18 +90,30 @@ var renderable = map[string]map[string]struct {
 		"id": {kind: rCartID}, "status": {kind: rCartStatus}, "expiresAt": {kind: rCartExpiresAt},
 		"createdAt": {kind: rCartCreatedAt}, "updatedAt": {kind: rCartUpdatedAt},
 		"totalQuantity": {kind: rCartTotalQuantity}, "subtotal": {kind: rCartSubtotal, obj: "Money"},
-		"lines": {kind: rCartLines, obj: "CartLine"},
+		"lines": {kind: rCartLines, obj: "CartLine"}, "discountTotal": {kind: rCartDiscountTotal, obj: "Money"},
+		"total": {kind: rCartTotal, obj: "Money"}, "discounts": {kind: rCartDiscounts, obj: "CartDiscount"},
+		"giftCards": {kind: rCartGiftCards, obj: "AppliedGiftCard"},
 	},
 	"CartLine": {
 		"quantity": {kind: rLineQuantity}, "lineTotal": {kind: rLineTotal, obj: "Money"},
-		"product": {kind: rLineProduct, obj: "Product"},
+		"discountedTotal": {kind: rLineDiscountedTotal, obj: "Money"}, "product": {kind: rLineProduct, obj: "Product"},
 	},
 	"Product": {
 		"id": {kind: rProductID}, "sku": {kind: rProductSKU}, "name": {kind: rProductName},
 		"handle": {kind: rProductHandle}, "description": {kind: rProductDescription},
 		"price": {kind: rProductPrice, obj: "Money"}, "available": {kind: rProductAvailable},
+		"images": {kind: rProductImages, obj: "Image"},
 	},
 	"Money": {"amount": {kind: rMoneyAmount}, "currencyCode": {kind: rMoneyCurrencyCode}},
+	"CartDiscount": {
+		"code": {kind: rDiscountCode}, "applicable": {kind: rDiscountApplicable},
+		"reason": {kind: rDiscountReason}, "amount": {kind: rDiscountAmount, obj: "Money"},
+	},
+	"AppliedGiftCard": {
+		"lastCharacters": {kind: rGiftCardLastCharacters}, "amountUsed": {kind: rGiftCardAmountUsed, obj: "Money"},
+		"balanceAfter": {kind: rGiftCardBalanceAfter, obj: "Money"},
+	},
+	"Image": {"url": {kind: rImageURL}, "altText": {kind: rImageAltText}},
 }
 
 // renderPlan writes one object: its fields in the answer's order.
@@ -96,6 +126,20 @@ type renderField struct {
 	key  []byte // `"alias":`
 	kind renderKind
 	sub  *renderPlan
+	// For a cart's lines: whether a line's discountedTotal is asked (the
+	// cart is priced once for all of them) and its product's images (they
+	// are loaded for every line in one batch before the first is written).
+	pricing, images bool
+}
+
+// asks reports whether plan writes a field of kind.
+func (p *renderPlan) asks(kind renderKind) bool {
+	for _, f := range p.fields {
+		if f.kind == kind {
+			return true
+		}
+	}
+	return false
 }
 
 // planKey is a selection set's identity: the document it belongs to is
@@ -195,6 +239,14 @@ func compilePlan(opCtx *graphql.OperationContext, typeName string, sel ast.Selec
 				return nil
 			}
 		}
+		if rf.kind == rCartLines {
+			rf.pricing = rf.sub.asks(rLineDiscountedTotal)
+			for _, lf := range rf.sub.fields {
+				if lf.kind == rLineProduct && lf.sub.asks(rProductImages) {
+					rf.images = true
+				}
+			}
+		}
 		var key bytes.Buffer
 		if i > 0 {
 			key.WriteByte(',')
@@ -213,11 +265,17 @@ func compilePlan(opCtx *graphql.OperationContext, typeName string, sel ast.Selec
 // compiledCart is called first by the generated _Cart (the rewrite of
 // graph/internal/gqlgen): the answer written by the selection's plan, or
 // nil for gqlgen's own path.
-func (ec *executionContext) compiledCart(ctx context.Context, sel ast.SelectionSet, obj *storage.Cart) graphql.Marshaler {
+func (ec *executionContext) compiledCart(ctx context.Context, sel ast.SelectionSet, obj *storage.Cart) (m graphql.Marshaler) {
 	r, ok := ec.Resolvers.(*Resolver)
 	if !ok || obj == nil {
 		return nil
 	}
+	defer func() {
+		if recover() != nil { // gqlgen's path runs the selection again and reports it
+			r.Metrics.CartRender(false)
+			m = nil
+		}
+	}()
 	if r.renderPlans == nil {
 		r.Metrics.CartRender(false)
 		return nil
@@ -227,9 +285,10 @@ func (ec *executionContext) compiledCart(ctx context.Context, sel ast.SelectionS
 		r.Metrics.CartRender(false)
 		return nil
 	}
+	vals, ok := r.loadCart(ctx, plan, obj)
 	var buf bytes.Buffer
 	buf.Grow(512)
-	if !ec.writeCart(ctx, r, plan, obj, &buf) {
+	if !ok || !ec.writeCart(ctx, plan, obj, vals, &buf) {
 		r.Metrics.CartRender(false)
 		return nil
 	}
@@ -238,9 +297,126 @@ func (ec *executionContext) compiledCart(ctx context.Context, sel ast.SelectionS
 	return graphql.WriterFunc(func(w io.Writer) { _, _ = w.Write(out) })
 }
 
-func (ec *executionContext) writeCart(ctx context.Context, r *Resolver, plan *renderPlan, c *storage.Cart, buf *bytes.Buffer) bool {
+// cartLines is what a plan's lines field writes from: the lines, the
+// cart's pricing when a line's discountedTotal is asked.
+type cartLines struct {
+	lines   []*storage.CartLine
+	pricing *storage.CartPricing
+}
+
+// loadCart resolves the plan's resolver-backed cart fields, through the
+// same resolvers as gqlgen's path and, as gqlgen runs them, concurrently,
+// so that their dataloader waits overlap; vals[i] is field i's value.
+// false: an error, a panic or a null where the schema has none.
+func (r *Resolver) loadCart(ctx context.Context, plan *renderPlan, c *storage.Cart) ([]any, bool) {
+	vals := make([]any, len(plan.fields))
+	var tasks []func() bool
+	for i, f := range plan.fields {
+		task := r.cartTask(ctx, f, c, &vals[i])
+		if task != nil {
+			tasks = append(tasks, task)
+		}
+	}
+	if len(tasks) == 0 {
+		return vals, true
+	}
+	ok := make([]bool, len(tasks))
+	run := func(i int) {
+		defer func() {
+			if recover() != nil {
+				ok[i] = false // gqlgen's path runs it again and reports the panic
+			}
+		}()
+		ok[i] = tasks[i]()
+	}
+	var wg sync.WaitGroup
+	for i := 1; i < len(tasks); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run(i)
+		}()
+	}
+	run(0)
+	wg.Wait()
+	for _, v := range ok {
+		if !v {
+			return nil, false
+		}
+	}
+	return vals, true
+}
+
+// cartTask returns the work that resolves f into *out (nil: f is written
+// from the cart row alone).
+func (r *Resolver) cartTask(ctx context.Context, f renderField, c *storage.Cart, out *any) func() bool {
+	moneyTask := func(get func(context.Context, *storage.Cart) (*storage.Money, error)) func() bool {
+		return func() bool {
+			m, err := get(ctx, c)
+			*out = m
+			return err == nil && m != nil
+		}
+	}
+	switch f.kind {
+	case rCartTotalQuantity:
+		return func() bool {
+			n, err := r.Cart().TotalQuantity(ctx, c)
+			*out = n
+			return err == nil
+		}
+	case rCartSubtotal:
+		return moneyTask(r.Cart().Subtotal)
+	case rCartDiscountTotal:
+		return moneyTask(r.Cart().DiscountTotal)
+	case rCartTotal:
+		return moneyTask(r.Cart().Total)
+	case rCartDiscounts:
+		return func() bool {
+			ds, err := r.Cart().Discounts(ctx, c)
+			*out = ds
+			return err == nil && ds != nil
+		}
+	case rCartGiftCards:
+		return func() bool {
+			gs, err := r.Cart().GiftCards(ctx, c)
+			*out = gs
+			return err == nil && gs != nil
+		}
+	case rCartLines:
+		return func() bool {
+			lines, err := r.Cart().Lines(ctx, c)
+			if err != nil || lines == nil {
+				return false
+			}
+			cl := cartLines{lines: lines}
+			if f.images {
+				// One batch for every line's images; each line's resolver
+				// then finds them in the loader's cache. Its error is not
+				// ours: a product without images is "not found" to the
+				// mapped loader, which the resolver reads as none.
+				ids := make([]int64, 0, len(lines))
+				for _, l := range lines {
+					if l != nil && l.Product != nil {
+						ids = append(ids, l.Product.ID)
+					}
+				}
+				_, _ = loaders.For(ctx, r.Store).Catalog.ProductImages.LoadAll(ctx, ids)
+			}
+			if f.pricing {
+				if cl.pricing, err = r.cartPricing(ctx, c.ID); err != nil {
+					return false
+				}
+			}
+			*out = cl
+			return true
+		}
+	}
+	return nil
+}
+
+func (ec *executionContext) writeCart(ctx context.Context, plan *renderPlan, c *storage.Cart, vals []any, buf *bytes.Buffer) bool {
 	buf.WriteByte('{')
-	for _, f := range plan.fields {
+	for i, f := range plan.fields {
 		buf.Write(f.key)
 		switch f.kind {
 		case rTypename:
@@ -256,27 +432,43 @@ func (ec *executionContext) writeCart(ctx context.Context, r *Resolver, plan *re
 		case rCartUpdatedAt:
 			ec.marshalNTime2timeᚐTime(ctx, nil, c.UpdatedAt).MarshalGQL(buf)
 		case rCartTotalQuantity:
-			n, err := r.Cart().TotalQuantity(ctx, c)
-			if err != nil {
+			ec.marshalNInt2int(ctx, nil, vals[i].(int)).MarshalGQL(buf)
+		case rCartSubtotal, rCartDiscountTotal, rCartTotal:
+			if !writeMoney(f.sub, vals[i].(*storage.Money), buf) {
 				return false
 			}
-			ec.marshalNInt2int(ctx, nil, n).MarshalGQL(buf)
-		case rCartSubtotal:
-			m, err := r.Cart().Subtotal(ctx, c)
-			if err != nil || !writeMoney(f.sub, m, buf) {
-				return false
-			}
-		case rCartLines:
-			lines, err := r.Cart().Lines(ctx, c)
-			if err != nil || lines == nil {
-				return false
-			}
+		case rCartDiscounts:
+			ds := vals[i].([]*model.CartDiscount)
 			buf.WriteByte('[')
-			for i, l := range lines {
-				if i > 0 {
+			for j, d := range ds {
+				if j > 0 {
 					buf.WriteByte(',')
 				}
-				if !ec.writeLine(ctx, f.sub, l, buf) {
+				if !ec.writeDiscount(ctx, f.sub, d, buf) {
+					return false
+				}
+			}
+			buf.WriteByte(']')
+		case rCartGiftCards:
+			gs := vals[i].([]*model.AppliedGiftCard)
+			buf.WriteByte('[')
+			for j, g := range gs {
+				if j > 0 {
+					buf.WriteByte(',')
+				}
+				if !writeGiftCard(f.sub, g, buf) {
+					return false
+				}
+			}
+			buf.WriteByte(']')
+		case rCartLines:
+			cl := vals[i].(cartLines)
+			buf.WriteByte('[')
+			for j, l := range cl.lines {
+				if j > 0 {
+					buf.WriteByte(',')
+				}
+				if !ec.writeLine(ctx, f.sub, l, cl.pricing, buf) {
 					return false
 				}
 			}
@@ -289,7 +481,7 @@ func (ec *executionContext) writeCart(ctx context.Context, r *Resolver, plan *re
 	return true
 }
 
-func (ec *executionContext) writeLine(ctx context.Context, plan *renderPlan, l *storage.CartLine, buf *bytes.Buffer) bool {
+func (ec *executionContext) writeLine(ctx context.Context, plan *renderPlan, l *storage.CartLine, pricing *storage.CartPricing, buf *bytes.Buffer) bool {
 	if l == nil {
 		return false
 	}
@@ -303,6 +495,18 @@ func (ec *executionContext) writeLine(ctx context.Context, plan *renderPlan, l *
 			ec.marshalNInt2int(ctx, nil, l.Quantity).MarshalGQL(buf)
 		case rLineTotal:
 			if !writeMoney(f.sub, l.LineTotal(), buf) {
+				return false
+			}
+		case rLineDiscountedTotal:
+			// As cartLineDiscounted: a line of no cart is not discounted.
+			m := money(storage.LineTotal(l.PriceCents, l.Quantity), l.Currency)
+			if l.CartID != "" {
+				if pricing == nil {
+					return false
+				}
+				m = lineDiscounted(l, pricing)
+			}
+			if !writeMoney(f.sub, m, buf) {
 				return false
 			}
 		case rLineProduct:
@@ -343,6 +547,100 @@ func (ec *executionContext) writeProduct(ctx context.Context, plan *renderPlan, 
 			}
 		case rProductAvailable:
 			ec.marshalNInt2int(ctx, nil, p.Available()).MarshalGQL(buf)
+		case rProductImages:
+			// Loaded for every line before the first was written.
+			imgs, err := ec.Resolvers.Product().Images(ctx, p)
+			if err != nil || imgs == nil {
+				return false
+			}
+			buf.WriteByte('[')
+			for j, img := range imgs {
+				if j > 0 {
+					buf.WriteByte(',')
+				}
+				if !ec.writeImage(ctx, f.sub, img, buf) {
+					return false
+				}
+			}
+			buf.WriteByte(']')
+		default:
+			return false
+		}
+	}
+	buf.WriteByte('}')
+	return true
+}
+
+func (ec *executionContext) writeImage(ctx context.Context, plan *renderPlan, img *storage.Image, buf *bytes.Buffer) bool {
+	if img == nil {
+		return false
+	}
+	buf.WriteByte('{')
+	for _, f := range plan.fields {
+		buf.Write(f.key)
+		switch f.kind {
+		case rTypename:
+			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
+		case rImageURL:
+			ec.marshalNString2string(ctx, nil, img.URL).MarshalGQL(buf)
+		case rImageAltText:
+			ec.marshalOString2ᚖstring(ctx, nil, img.AltText).MarshalGQL(buf)
+		default:
+			return false
+		}
+	}
+	buf.WriteByte('}')
+	return true
+}
+
+func (ec *executionContext) writeDiscount(ctx context.Context, plan *renderPlan, d *model.CartDiscount, buf *bytes.Buffer) bool {
+	if d == nil {
+		return false
+	}
+	buf.WriteByte('{')
+	for _, f := range plan.fields {
+		buf.Write(f.key)
+		switch f.kind {
+		case rTypename:
+			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
+		case rDiscountCode:
+			ec.marshalNString2string(ctx, nil, d.Code).MarshalGQL(buf)
+		case rDiscountApplicable:
+			ec.marshalNBoolean2bool(ctx, nil, d.Applicable).MarshalGQL(buf)
+		case rDiscountReason:
+			ec.marshalOErrorCode2ᚖholdfastᚋgraphᚋmodelᚐErrorCode(ctx, nil, d.Reason).MarshalGQL(buf)
+		case rDiscountAmount:
+			if !writeMoney(f.sub, d.Amount, buf) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	buf.WriteByte('}')
+	return true
+}
+
+func writeGiftCard(plan *renderPlan, g *model.AppliedGiftCard, buf *bytes.Buffer) bool {
+	if g == nil {
+		return false
+	}
+	buf.WriteByte('{')
+	for _, f := range plan.fields {
+		buf.Write(f.key)
+		switch f.kind {
+		case rTypename:
+			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
+		case rGiftCardLastCharacters:
+			graphql.MarshalString(g.LastCharacters).MarshalGQL(buf)
+		case rGiftCardAmountUsed:
+			if !writeMoney(f.sub, g.AmountUsed, buf) {
+				return false
+			}
+		case rGiftCardBalanceAfter:
+			if !writeMoney(f.sub, g.BalanceAfter, buf) {
+				return false
+			}
 		default:
 			return false
 		}

@@ -54,7 +54,14 @@ func (r *Resolver) cartLineDiscounted(ctx context.Context, line *storage.CartLin
 	if err != nil {
 		return nil, err
 	}
-	return money(total.Sub(total, big.NewInt(p.LineDiscount(line.ProductID))), line.Currency), nil
+	return lineDiscounted(line, p), nil
+}
+
+// lineDiscounted is a cart line's total less its share of the cart's
+// discount, as p priced it.
+func lineDiscounted(line *storage.CartLine, p *storage.CartPricing) *storage.Money {
+	total := storage.LineTotal(line.PriceCents, line.Quantity)
+	return money(total.Sub(total, big.NewInt(p.LineDiscount(line.ProductID))), line.Currency)
 }
 
 // orderDiscountTotal is the order's lines' discounts together.

@@ -15,10 +15,20 @@ import (
 
 // BenchmarkStorefrontCart renders the cart a storefront shows, of 1 and of
 // 100 lines, through the whole handler chain (CPU and allocations per
-// answer; make bench-render).
+// answer; make bench-render): the benchmark's storefront selection and the
+// example storefront's own (CartFields, with discounts, gift cards and
+// images), each by the compiled renderer and by gqlgen's field execution
+// (GenericRender).
 func BenchmarkStorefrontCart(b *testing.B) {
 	store, _ := storagetest.NewStore(b, storagetest.Options())
-	h := newAPI(graph.HandlerConfig{Store: store}, httpapi.APIConfig{})
+	handlers := map[string]http.Handler{
+		"compiled": newAPI(graph.HandlerConfig{Store: store}, httpapi.APIConfig{}),
+		"generic":  newAPI(graph.HandlerConfig{Store: store, GenericRender: true}, httpapi.APIConfig{}),
+	}
+	docs := map[string]string{
+		"bench":      `query($id: ID!) { cart(id: $id) { ` + storefrontCart + ` } }`,
+		"storefront": storefrontBlocks(b, "Cart", "CartFields"),
+	}
 	for _, n := range []int{1, 100} {
 		c := storagetest.MustCart(b, store)
 		for i := 0; i < n; i++ {
@@ -27,18 +37,23 @@ func BenchmarkStorefrontCart(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		body := string(gqlBody(`query($id: ID!) { cart(id: $id) { `+storefrontCart+` } }`, map[string]any{"id": c.ID}))
-		b.Run(fmt.Sprintf("%d lines", n), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				rec := httptest.NewRecorder()
-				req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				h.ServeHTTP(rec, req)
-				if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"totalQuantity":`+fmt.Sprint(n)) {
-					b.Fatalf("%d %s", rec.Code, rec.Body.String())
-				}
+		for _, doc := range []string{"bench", "storefront"} {
+			body := string(gqlBody(docs[doc], map[string]any{"id": c.ID}))
+			for _, path := range []string{"compiled", "generic"} {
+				h := handlers[path]
+				b.Run(fmt.Sprintf("%d lines/%s/%s", n, doc, path), func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						rec := httptest.NewRecorder()
+						req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
+						req.Header.Set("Content-Type", "application/json")
+						h.ServeHTTP(rec, req)
+						if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"totalQuantity":`+fmt.Sprint(n)) {
+							b.Fatalf("%d %s", rec.Code, rec.Body.String())
+						}
+					}
+				})
 			}
-		})
+		}
 	}
 }
