@@ -37,7 +37,7 @@ func rawPost(t *testing.T, url, query string, vars map[string]any) []byte {
 }
 
 // cartRenders reads holdfast_cart_renders_total{path} from reg.
-func cartRenders(t *testing.T, reg *prometheus.Registry, path string) float64 {
+func cartRenders(t *testing.T, reg *prometheus.Registry, path string) int {
 	t.Helper()
 	mfs, err := reg.Gather()
 	require.NoError(t, err)
@@ -48,7 +48,7 @@ func cartRenders(t *testing.T, reg *prometheus.Registry, path string) float64 {
 		for _, m := range mf.GetMetric() {
 			for _, l := range m.GetLabel() {
 				if l.GetName() == "path" && l.GetValue() == path {
-					return m.GetCounter().GetValue()
+					return int(m.GetCounter().GetValue())
 				}
 			}
 		}
