@@ -98,7 +98,7 @@ bench-refusal: ## what refusing hostile documents costs, against a small query (
 
 bench-render: ## what rendering a storefront cart of 1 and 100 lines costs (Go benchmark)
 	@if [ -z "$${TEST_DATABASE_URL:-}" ]; then TEST_DATABASE_URL="$$(DEVDB_NAME=postgres $(DEVDB) url)"; export TEST_DATABASE_URL; fi; \
-	$(GO) test -run '^$$' -bench StorefrontCart -benchmem -count 3 ./graph/
+	$(GO) test -run '^$$' -bench 'StorefrontCart|CatalogGrid' -benchmem -count 3 ./graph/
 
 bench-smoke: ## seconds-long holdbench run (CI), every scenario and shape: fails on oversell, an idle cell or a broken answer
 	@$(MAKE) --no-print-directory bench BENCH_ARGS="-smoke"

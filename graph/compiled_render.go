@@ -67,6 +67,28 @@ const (
 	rProductPrice
 	rProductAvailable
 	rProductImages
+	rProductSelectedOptions
+	rProductCreatedAt
+	rProductLimitPerCustomer
+	rGroupCollections
+	rCollectionHandle
+	rCollectionTitle
+	rGroupID
+	rGroupHandle
+	rGroupTitle
+	rGroupDescription
+	rGroupOptions
+	rGroupVariants
+	rGroupImages
+	rGroupPriceRange
+	rGroupAvailable
+	rGroupCreatedAt
+	rOptionName
+	rOptionValues
+	rSelectedName
+	rSelectedValue
+	rRangeMin
+	rRangeMax
 	rMoneyAmount
 	rMoneyCurrencyCode
 	rDiscountCode
@@ -102,9 +124,23 @@ var renderable = map[string]map[string]struct {
 		"id": {kind: rProductID}, "sku": {kind: rProductSKU}, "name": {kind: rProductName},
 		"handle": {kind: rProductHandle}, "description": {kind: rProductDescription},
 		"price": {kind: rProductPrice, obj: "Money"}, "available": {kind: rProductAvailable},
-		"images": {kind: rProductImages, obj: "Image"},
+		"images": {kind: rProductImages, obj: "Image"}, "createdAt": {kind: rProductCreatedAt},
+		"limitPerCustomer": {kind: rProductLimitPerCustomer},
+		// Only as a group's variant (the group's options give the order).
+		"selectedOptions": {kind: rProductSelectedOptions, obj: "SelectedOption"},
 	},
-	"Money": {"amount": {kind: rMoneyAmount}, "currencyCode": {kind: rMoneyCurrencyCode}},
+	"ProductGroup": {
+		"id": {kind: rGroupID}, "handle": {kind: rGroupHandle}, "title": {kind: rGroupTitle},
+		"description": {kind: rGroupDescription}, "options": {kind: rGroupOptions, obj: "ProductOption"},
+		"variants": {kind: rGroupVariants, obj: "Product"}, "images": {kind: rGroupImages, obj: "Image"},
+		"priceRange": {kind: rGroupPriceRange, obj: "PriceRange"}, "available": {kind: rGroupAvailable},
+		"createdAt": {kind: rGroupCreatedAt}, "collections": {kind: rGroupCollections, obj: "Collection"},
+	},
+	"Collection":     {"handle": {kind: rCollectionHandle}, "title": {kind: rCollectionTitle}},
+	"ProductOption":  {"name": {kind: rOptionName}, "values": {kind: rOptionValues}},
+	"SelectedOption": {"name": {kind: rSelectedName}, "value": {kind: rSelectedValue}},
+	"PriceRange":     {"min": {kind: rRangeMin, obj: "Money"}, "max": {kind: rRangeMax, obj: "Money"}},
+	"Money":          {"amount": {kind: rMoneyAmount}, "currencyCode": {kind: rMoneyCurrencyCode}},
 	"CartDiscount": {
 		"code": {kind: rDiscountCode}, "applicable": {kind: rDiscountApplicable},
 		"reason": {kind: rDiscountReason}, "amount": {kind: rDiscountAmount, obj: "Money"},
@@ -127,8 +163,9 @@ type renderField struct {
 	kind renderKind
 	sub  *renderPlan
 	// For a cart's lines: whether a line's discountedTotal is asked (the
-	// cart is priced once for all of them) and its product's images (they
-	// are loaded for every line in one batch before the first is written).
+	// cart is priced once for all of them); for a cart's lines and a
+	// group's variants, whether the products' images are (they are loaded
+	// for all of them in one batch before the first is written).
 	pricing, images bool
 }
 
@@ -142,23 +179,40 @@ func (p *renderPlan) asks(kind renderKind) bool {
 	return false
 }
 
-// planKey is a selection set's identity: the document it belongs to is
-// cached (and kept alive by the plan cache's reference to it), so its
-// backing array does not move and is not reused while the entry lives.
+// planKey identifies a selection set by its nodes. gqlgen hands an object
+// a fresh copy of its field's selections on every request (CollectFields
+// appends them), but the nodes are those of the cached document: the first
+// and last node and the count find the entry, which keeps the selection it
+// was compiled from (and so its nodes, whose addresses cannot be reused
+// while it lives) and is used only if every node matches.
 type planKey struct {
-	first *ast.Selection
-	n     int
+	first, last unsafe.Pointer
+	n           int
 }
 
-// renderPlans caches the plans of selections under a Cart (nil: not
-// compilable), for as many selections as query documents are cached.
+func nodeOf(s ast.Selection) unsafe.Pointer {
+	switch s := s.(type) {
+	case *ast.Field:
+		return unsafe.Pointer(s)
+	case *ast.FragmentSpread:
+		return unsafe.Pointer(s)
+	case *ast.InlineFragment:
+		return unsafe.Pointer(s)
+	}
+	return nil
+}
+
+// renderPlans caches the plans of selections under a Cart or a
+// ProductGroup (nil: not compilable), for as many selections as query
+// documents are cached.
 type renderPlans struct {
 	cache *lru.Cache[planKey, planEntry]
 }
 
 type planEntry struct {
-	sel  ast.SelectionSet // keeps the selection's backing array alive
-	plan *renderPlan
+	typeName string
+	sel      ast.SelectionSet // the nodes compiled (kept alive)
+	plan     *renderPlan
 }
 
 func newRenderPlans(size int) *renderPlans {
@@ -173,16 +227,31 @@ func (p *renderPlans) plan(opCtx *graphql.OperationContext, typeName string, sel
 	if len(sel) == 0 {
 		return nil
 	}
-	key := planKey{unsafe.SliceData(sel), len(sel)}
-	if e, ok := p.cache.Get(key); ok {
+	key := planKey{nodeOf(sel[0]), nodeOf(sel[len(sel)-1]), len(sel)}
+	if key.first == nil || key.last == nil {
+		return nil
+	}
+	if e, ok := p.cache.Get(key); ok && e.typeName == typeName && sameNodes(e.sel, sel) {
 		return e.plan
 	}
 	var plan *renderPlan
 	if !hasDirectives(sel, 0) {
 		plan = compilePlan(opCtx, typeName, sel)
 	}
-	p.cache.Add(key, planEntry{sel: sel, plan: plan})
+	p.cache.Add(key, planEntry{typeName: typeName, sel: append(ast.SelectionSet(nil), sel...), plan: plan})
 	return plan
+}
+
+func sameNodes(a, b ast.SelectionSet) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if nodeOf(a[i]) != nodeOf(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // hasDirectives reports whether sel, its fragments or anything below uses
@@ -239,13 +308,20 @@ func compilePlan(opCtx *graphql.OperationContext, typeName string, sel ast.Selec
 				return nil
 			}
 		}
-		if rf.kind == rCartLines {
+		switch rf.kind {
+		case rCartLines:
 			rf.pricing = rf.sub.asks(rLineDiscountedTotal)
 			for _, lf := range rf.sub.fields {
 				if lf.kind == rLineProduct && lf.sub.asks(rProductImages) {
 					rf.images = true
 				}
 			}
+		case rLineProduct:
+			if rf.sub.asks(rProductSelectedOptions) {
+				return nil // a cart line's product has no group at hand
+			}
+		case rGroupVariants:
+			rf.images = rf.sub.asks(rProductImages)
 		}
 		var key bytes.Buffer
 		if i > 0 {
@@ -272,27 +348,27 @@ func (ec *executionContext) compiledCart(ctx context.Context, sel ast.SelectionS
 	}
 	defer func() {
 		if recover() != nil { // gqlgen's path runs the selection again and reports it
-			r.Metrics.CartRender(false)
+			r.Metrics.Render("Cart", false)
 			m = nil
 		}
 	}()
 	if r.renderPlans == nil {
-		r.Metrics.CartRender(false)
+		r.Metrics.Render("Cart", false)
 		return nil
 	}
 	plan := r.renderPlans.plan(ec.OperationContext, "Cart", sel)
 	if plan == nil {
-		r.Metrics.CartRender(false)
+		r.Metrics.Render("Cart", false)
 		return nil
 	}
 	vals, ok := r.loadCart(ctx, plan, obj)
 	var buf bytes.Buffer
 	buf.Grow(512)
 	if !ok || !ec.writeCart(ctx, plan, obj, vals, &buf) {
-		r.Metrics.CartRender(false)
+		r.Metrics.Render("Cart", false)
 		return nil
 	}
-	r.Metrics.CartRender(true)
+	r.Metrics.Render("Cart", true)
 	out := buf.Bytes()
 	return graphql.WriterFunc(func(w io.Writer) { _, _ = w.Write(out) })
 }
@@ -320,11 +396,22 @@ func (r *Resolver) loadCart(ctx context.Context, plan *renderPlan, c *storage.Ca
 	if len(tasks) == 0 {
 		return vals, true
 	}
+	if !runTasks(tasks) {
+		return nil, false
+	}
+	return vals, true
+}
+
+// runTasks runs tasks, all but the first in goroutines of their own, as
+// gqlgen runs a set of resolver fields (their dataloader waits overlap);
+// false if one failed or panicked (gqlgen's path then runs them again and
+// reports what went wrong).
+func runTasks(tasks []func() bool) bool {
 	ok := make([]bool, len(tasks))
 	run := func(i int) {
 		defer func() {
 			if recover() != nil {
-				ok[i] = false // gqlgen's path runs it again and reports the panic
+				ok[i] = false
 			}
 		}()
 		ok[i] = tasks[i]()
@@ -341,10 +428,18 @@ func (r *Resolver) loadCart(ctx context.Context, plan *renderPlan, c *storage.Ca
 	wg.Wait()
 	for _, v := range ok {
 		if !v {
-			return nil, false
+			return false
 		}
 	}
-	return vals, true
+	return true
+}
+
+// prefetchImages loads the images of every product in one batch; each
+// product's resolver then finds them in the loader's cache. Its error is
+// not ours: a product without images is "not found" to the mapped loader,
+// which the resolver reads as none.
+func (r *Resolver) prefetchImages(ctx context.Context, ids []int64) {
+	_, _ = loaders.For(ctx, r.Store).Catalog.ProductImages.LoadAll(ctx, ids)
 }
 
 // cartTask returns the work that resolves f into *out (nil: f is written
@@ -390,17 +485,13 @@ func (r *Resolver) cartTask(ctx context.Context, f renderField, c *storage.Cart,
 			}
 			cl := cartLines{lines: lines}
 			if f.images {
-				// One batch for every line's images; each line's resolver
-				// then finds them in the loader's cache. Its error is not
-				// ours: a product without images is "not found" to the
-				// mapped loader, which the resolver reads as none.
 				ids := make([]int64, 0, len(lines))
 				for _, l := range lines {
 					if l != nil && l.Product != nil {
 						ids = append(ids, l.Product.ID)
 					}
 				}
-				_, _ = loaders.For(ctx, r.Store).Catalog.ProductImages.LoadAll(ctx, ids)
+				r.prefetchImages(ctx, ids)
 			}
 			if f.pricing {
 				if cl.pricing, err = r.cartPricing(ctx, c.ID); err != nil {
@@ -510,7 +601,7 @@ func (ec *executionContext) writeLine(ctx context.Context, plan *renderPlan, l *
 				return false
 			}
 		case rLineProduct:
-			if !ec.writeProduct(ctx, f.sub, l.Product, buf) {
+			if !ec.writeProduct(ctx, f.sub, l.Product, nil, buf) {
 				return false
 			}
 		default:
@@ -521,7 +612,9 @@ func (ec *executionContext) writeLine(ctx context.Context, plan *renderPlan, l *
 	return true
 }
 
-func (ec *executionContext) writeProduct(ctx context.Context, plan *renderPlan, p *storage.Product, buf *bytes.Buffer) bool {
+// writeProduct writes p; group is the group p is written as a variant of
+// (nil: none), which gives its selected options their order.
+func (ec *executionContext) writeProduct(ctx context.Context, plan *renderPlan, p *storage.Product, group *storage.ProductGroup, buf *bytes.Buffer) bool {
 	if p == nil {
 		return false
 	}
@@ -547,6 +640,26 @@ func (ec *executionContext) writeProduct(ctx context.Context, plan *renderPlan, 
 			}
 		case rProductAvailable:
 			ec.marshalNInt2int(ctx, nil, p.Available()).MarshalGQL(buf)
+		case rProductCreatedAt:
+			ec.marshalNTime2timeᚐTime(ctx, nil, p.CreatedAt).MarshalGQL(buf)
+		case rProductLimitPerCustomer:
+			ec.marshalOInt2ᚖint(ctx, nil, p.LimitPerCustomer).MarshalGQL(buf)
+		case rProductSelectedOptions:
+			// As the resolver answers, with the group at hand instead of
+			// read again: its options' order, the variant's values.
+			if group == nil || p.GroupID == nil || *p.GroupID != group.ID {
+				return false
+			}
+			buf.WriteByte('[')
+			for j, o := range group.Options.Selected(p.SelectedOptions) {
+				if j > 0 {
+					buf.WriteByte(',')
+				}
+				if !ec.writeSelected(ctx, f.sub, o, buf) {
+					return false
+				}
+			}
+			buf.WriteByte(']')
 		case rProductImages:
 			// Loaded for every line before the first was written.
 			imgs, err := ec.Resolvers.Product().Images(ctx, p)
@@ -563,6 +676,25 @@ func (ec *executionContext) writeProduct(ctx context.Context, plan *renderPlan, 
 				}
 			}
 			buf.WriteByte(']')
+		default:
+			return false
+		}
+	}
+	buf.WriteByte('}')
+	return true
+}
+
+func (ec *executionContext) writeSelected(ctx context.Context, plan *renderPlan, o storage.ProductSelectedOption, buf *bytes.Buffer) bool {
+	buf.WriteByte('{')
+	for _, f := range plan.fields {
+		buf.Write(f.key)
+		switch f.kind {
+		case rTypename:
+			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
+		case rSelectedName:
+			ec.marshalNString2string(ctx, nil, o.Name).MarshalGQL(buf)
+		case rSelectedValue:
+			ec.marshalNString2string(ctx, nil, o.Value).MarshalGQL(buf)
 		default:
 			return false
 		}
@@ -663,6 +795,220 @@ func writeMoney(plan *renderPlan, m *storage.Money, buf *bytes.Buffer) bool {
 			graphql.MarshalString(m.Amount).MarshalGQL(buf)
 		case rMoneyCurrencyCode:
 			graphql.MarshalString(m.CurrencyCode).MarshalGQL(buf)
+		default:
+			return false
+		}
+	}
+	buf.WriteByte('}')
+	return true
+}
+
+// compiledProductGroup is called first by the generated _ProductGroup: the
+// group written by its selection's plan, or nil for gqlgen's own path. In
+// a list of groups (a catalog page) gqlgen marshals each group in a
+// goroutine of its own (the selection reaches resolvers), so the groups'
+// loads still join one batch per loader.
+func (ec *executionContext) compiledProductGroup(ctx context.Context, sel ast.SelectionSet, g *storage.ProductGroup) (m graphql.Marshaler) {
+	r, ok := ec.Resolvers.(*Resolver)
+	if !ok || g == nil {
+		return nil
+	}
+	if r.renderPlans == nil {
+		r.Metrics.Render("ProductGroup", false)
+		return nil
+	}
+	defer func() {
+		if recover() != nil {
+			m = nil
+		}
+	}()
+	plan := r.renderPlans.plan(ec.OperationContext, "ProductGroup", sel)
+	if plan == nil {
+		r.Metrics.Render("ProductGroup", false)
+		return nil
+	}
+	compiled := false
+	defer func() { r.Metrics.Render("ProductGroup", compiled) }()
+	vals := make([]any, len(plan.fields))
+	var tasks []func() bool
+	for i, f := range plan.fields {
+		out := &vals[i]
+		switch f.kind {
+		case rGroupVariants:
+			tasks = append(tasks, func() bool {
+				vs, err := r.ProductGroup().Variants(ctx, g)
+				if err != nil || vs == nil {
+					return false
+				}
+				if f.images {
+					ids := make([]int64, 0, len(vs))
+					for _, v := range vs {
+						if v != nil {
+							ids = append(ids, v.ID)
+						}
+					}
+					r.prefetchImages(ctx, ids)
+				}
+				*out = vs
+				return true
+			})
+		case rGroupImages:
+			tasks = append(tasks, func() bool {
+				imgs, err := r.ProductGroup().Images(ctx, g)
+				*out = imgs
+				return err == nil && imgs != nil
+			})
+		case rGroupCollections:
+			tasks = append(tasks, func() bool {
+				cs, err := r.ProductGroup().Collections(ctx, g)
+				*out = cs
+				return err == nil && cs != nil
+			})
+		case rGroupOptions:
+			tasks = append(tasks, func() bool {
+				opts, err := r.ProductGroup().Options(ctx, g)
+				*out = opts
+				return err == nil && opts != nil
+			})
+		}
+	}
+	if len(tasks) > 0 && !runTasks(tasks) {
+		return nil
+	}
+	var buf bytes.Buffer
+	buf.Grow(1024)
+	if !ec.writeGroup(ctx, plan, g, vals, &buf) {
+		return nil
+	}
+	compiled = true
+	out := buf.Bytes()
+	return graphql.WriterFunc(func(w io.Writer) { _, _ = w.Write(out) })
+}
+
+func (ec *executionContext) writeGroup(ctx context.Context, plan *renderPlan, g *storage.ProductGroup, vals []any, buf *bytes.Buffer) bool {
+	buf.WriteByte('{')
+	for i, f := range plan.fields {
+		buf.Write(f.key)
+		switch f.kind {
+		case rTypename:
+			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
+		case rGroupID:
+			ec.marshalNID2int64(ctx, nil, g.ID).MarshalGQL(buf)
+		case rGroupHandle:
+			ec.marshalNString2string(ctx, nil, g.Handle).MarshalGQL(buf)
+		case rGroupTitle:
+			ec.marshalNString2string(ctx, nil, g.Title).MarshalGQL(buf)
+		case rGroupDescription:
+			ec.marshalOString2ᚖstring(ctx, nil, g.Description).MarshalGQL(buf)
+		case rGroupAvailable:
+			ec.marshalNInt2int(ctx, nil, g.Available).MarshalGQL(buf)
+		case rGroupCreatedAt:
+			ec.marshalNTime2timeᚐTime(ctx, nil, g.CreatedAt).MarshalGQL(buf)
+		case rGroupPriceRange:
+			pr := g.PriceRange()
+			buf.WriteByte('{')
+			for _, rf := range f.sub.fields {
+				buf.Write(rf.key)
+				switch rf.kind {
+				case rTypename:
+					graphql.MarshalString(f.sub.typeName).MarshalGQL(buf)
+				case rRangeMin:
+					if !writeMoney(rf.sub, pr.Min, buf) {
+						return false
+					}
+				case rRangeMax:
+					if !writeMoney(rf.sub, pr.Max, buf) {
+						return false
+					}
+				default:
+					return false
+				}
+			}
+			buf.WriteByte('}')
+		case rGroupOptions:
+			buf.WriteByte('[')
+			for j, o := range vals[i].([]*storage.ProductOption) {
+				if j > 0 {
+					buf.WriteByte(',')
+				}
+				if !ec.writeOption(ctx, f.sub, o, buf) {
+					return false
+				}
+			}
+			buf.WriteByte(']')
+		case rGroupCollections:
+			buf.WriteByte('[')
+			for j, c := range vals[i].([]*storage.Collection) {
+				if j > 0 {
+					buf.WriteByte(',')
+				}
+				if c == nil {
+					return false
+				}
+				buf.WriteByte('{')
+				for _, cf := range f.sub.fields {
+					buf.Write(cf.key)
+					switch cf.kind {
+					case rTypename:
+						graphql.MarshalString(f.sub.typeName).MarshalGQL(buf)
+					case rCollectionHandle:
+						ec.marshalNString2string(ctx, nil, c.Handle).MarshalGQL(buf)
+					case rCollectionTitle:
+						ec.marshalNString2string(ctx, nil, c.Title).MarshalGQL(buf)
+					default:
+						return false
+					}
+				}
+				buf.WriteByte('}')
+			}
+			buf.WriteByte(']')
+		case rGroupImages:
+			buf.WriteByte('[')
+			for j, img := range vals[i].([]*storage.Image) {
+				if j > 0 {
+					buf.WriteByte(',')
+				}
+				if !ec.writeImage(ctx, f.sub, img, buf) {
+					return false
+				}
+			}
+			buf.WriteByte(']')
+		case rGroupVariants:
+			buf.WriteByte('[')
+			for j, v := range vals[i].([]*storage.Product) {
+				if j > 0 {
+					buf.WriteByte(',')
+				}
+				if !ec.writeProduct(ctx, f.sub, v, g, buf) {
+					return false
+				}
+			}
+			buf.WriteByte(']')
+		default:
+			return false
+		}
+	}
+	buf.WriteByte('}')
+	return true
+}
+
+func (ec *executionContext) writeOption(ctx context.Context, plan *renderPlan, o *storage.ProductOption, buf *bytes.Buffer) bool {
+	if o == nil {
+		return false
+	}
+	buf.WriteByte('{')
+	for _, f := range plan.fields {
+		buf.Write(f.key)
+		switch f.kind {
+		case rTypename:
+			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
+		case rOptionName:
+			ec.marshalNString2string(ctx, nil, o.Name).MarshalGQL(buf)
+		case rOptionValues:
+			if o.Values == nil {
+				return false
+			}
+			ec.marshalNString2ᚕstringᚄ(ctx, nil, o.Values).MarshalGQL(buf)
 		default:
 			return false
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -36,20 +37,28 @@ func rawPost(t *testing.T, url, query string, vars map[string]any) []byte {
 	return raw
 }
 
-// cartRenders reads holdfast_cart_renders_total{path} from reg.
+// cartRenders reads holdfast_renders_total{type="Cart",path} from reg.
 func cartRenders(t *testing.T, reg *prometheus.Registry, path string) int {
+	t.Helper()
+	return renders(t, reg, "Cart", path)
+}
+
+// renders reads holdfast_renders_total{type,path} from reg.
+func renders(t *testing.T, reg *prometheus.Registry, typ, path string) int {
 	t.Helper()
 	mfs, err := reg.Gather()
 	require.NoError(t, err)
 	for _, mf := range mfs {
-		if mf.GetName() != "holdfast_cart_renders_total" {
+		if mf.GetName() != "holdfast_renders_total" {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "path" && l.GetValue() == path {
-					return int(m.GetCounter().GetValue())
-				}
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["type"] == typ && labels["path"] == path {
+				return int(m.GetCounter().GetValue())
 			}
 		}
 	}
@@ -224,4 +233,92 @@ func TestCompiledRenderIsByteIdentical(t *testing.T) {
 	// handed the others back.
 	assert.Positive(t, cartRenders(t, reg, "compiled"))
 	assert.Positive(t, cartRenders(t, reg, "generic"))
+}
+
+// The same for product groups: the storefront's catalog grid (GroupCard),
+// its product page (ProductGroupByHandle) and the benchmark's grid, by
+// the compiled renderer and by gqlgen.
+func TestCompiledGroupRenderIsByteIdentical(t *testing.T) {
+	t.Parallel()
+	store, _ := storagetest.NewStore(t, storagetest.Options())
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	serve := func(generic bool, metrics *graph.Metrics) string {
+		srv := httptest.NewServer(newAPI(graph.HandlerConfig{
+			Store: store, AdminToken: adminToken, GenericRender: generic, Metrics: metrics,
+		}, httpapi.APIConfig{}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	compiled, generic := serve(false, graph.NewMetrics(reg)), serve(true, nil)
+
+	desc := "Soft \"cotton\" <3 & more\n\u2028"
+	alt := "Front, in \"Black\""
+	coll, err := store.CreateCollection(ctx, storage.NewCollection{Title: "Summer & Sun"})
+	require.NoError(t, err)
+	var handles []string
+	for gi, title := range []string{`Tee "Classic" é`, "Cap", "Empty group"} {
+		g, err := store.CreateProductGroup(ctx, storage.NewProductGroup{Title: title, Description: &desc, Options: storage.ProductOptions{
+			{Name: "Size", Values: []string{"S", "M", "L"}}, {Name: "Colour", Values: []string{"Black", "White"}},
+		}, Images: []storage.NewImage{{URL: "/g1.png", AltText: &alt}, {URL: "/g2.png"}}})
+		require.NoError(t, err)
+		handles = append(handles, g.Handle)
+		if gi == 2 {
+			continue // no variants: price range 0.00 XXX
+		}
+		limit := 1
+		for si, size := range []string{"L", "S", "M"} {
+			for ci, colour := range []string{"White", "Black"} {
+				np := storage.NewProduct{
+					SKU: fmt.Sprintf("G%d-%s-%s", gi, size, colour), Name: title + " " + size, Currency: "USD", Stock: 5 + si,
+					PriceAmount: fmt.Sprintf("%d.%02d", 10+si, 5*ci), GroupID: &g.ID,
+					SelectedOptions: storage.OptionSelection{"Size": size, "Colour": colour},
+				}
+				if ci == 0 {
+					np.Images = []storage.NewImage{{URL: "/v.png", AltText: &alt}}
+					np.LimitPerCustomer = &limit
+				}
+				p, err := store.CreateProduct(ctx, np)
+				require.NoError(t, err)
+				if si == 0 && gi == 0 {
+					_, err = store.AddProductsToCollection(ctx, coll.ID, []int64{p.ID})
+					require.NoError(t, err)
+				}
+			}
+		}
+	}
+
+	grid := `query($a: String) { productGroups(first: 20, after: $a) { edges { cursor node { id title handle
+		priceRange { min { amount currencyCode } max { amount currencyCode } } available images { url altText }
+		variants { id selectedOptions { name value } price { amount currencyCode } available } } }
+		pageInfo { hasNextPage endCursor } } }`
+	page := `query($h: String!) { productGroupByHandle(handle: $h) { __typename id title handle description createdAt
+		options { name values } priceRange { min { amount } max { amount currencyCode } } available images { url altText }
+		variants { id sku createdAt limitPerCustomer selectedOptions { value name __typename } price { amount currencyCode }
+		available images { url } } } }`
+	docs := []struct {
+		name, q string
+		vars    map[string]any
+	}{
+		{"the benchmark's grid", grid, nil},
+		{"a product page", page, map[string]any{"h": handles[0]}},
+		{"a group without variants", page, map[string]any{"h": handles[2]}},
+		{"the storefront's catalog groups", storefrontBlocks(t, "CatalogGroups", "GroupCard"), map[string]any{"first": 12}},
+	}
+	for _, h := range handles {
+		docs = append(docs, struct {
+			name, q string
+			vars    map[string]any
+		}{"the storefront's product page", storefrontBlocks(t, "ProductGroupByHandle"), map[string]any{"handle": h}})
+	}
+	for _, d := range docs {
+		before := renders(t, reg, "ProductGroup", "compiled")
+		want := string(rawPost(t, generic, d.q, d.vars))
+		assert.Equal(t, want, string(rawPost(t, compiled, d.q, d.vars)), d.name)
+		assert.Greater(t, renders(t, reg, "ProductGroup", "compiled"), before, "%s took the compiled path", d.name)
+	}
+	// A variant's selected options follow the group's option order (Size,
+	// then Colour), whatever the order the variant was created with.
+	assert.Contains(t, string(rawPost(t, compiled, page, map[string]any{"h": handles[0]})),
+		`"selectedOptions":[{"value":"L","name":"Size","__typename":"SelectedOption"},{"value":"White","name":"Colour","__typename":"SelectedOption"}]`)
 }

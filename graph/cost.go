@@ -13,7 +13,9 @@ import (
 // An operation's cost, checked against MaxComplexity, is what it asks the
 // server to produce, priced the way Shopify prices queries:
 //
-//   - a scalar or enum field costs nothing; an object costs 1 plus its fields;
+//   - a scalar or enum field costs nothing, and so does a value object
+//     (valueTypes: Money, PriceRange, SelectedOption); another object costs
+//     1 plus its fields;
 //   - a list of objects costs its size × (1 + an element's fields), its size
 //     being its page (first, last) or the typical count listSize gives;
 //   - a connection costs 1 plus its fields, its edges priced at its page size.
@@ -28,6 +30,14 @@ import (
 // document, with the request's variables). Each fragment is priced once per
 // page size it is spread under; a cyclic or unknown fragment, an unknown
 // type or field costs nothing (validation refuses those documents).
+
+// valueTypes are objects that are values of their parent's row, read
+// with it and holding only scalars or other values (an amount, a price
+// range, a variant's option values): in a query they cost what scalars
+// cost, nothing, so that a catalog page of groups with every variant's
+// price and options (what a storefront grid shows) is priced by the
+// groups and variants it reads, not by the amounts written for each.
+var valueTypes = map[string]bool{"Money": true, "PriceRange": true, "SelectedOption": true}
 
 // listSize is the number of elements a list or connection field is priced
 // at, and whether it is one; arg reads the field's arguments (schema
@@ -232,6 +242,10 @@ func (w *costWalker) field(parent *ast.Definition, f *ast.Field, edges int64) in
 	}
 	n, sized := listSize(parent.Name, f.Name, func(name string) any { return argValue(def, f, name, w.vars) })
 	isList := def.Type.Elem != nil
+	if w.leaf == 0 && valueTypes[typ.Name] {
+		// Priced as the scalars it holds: free.
+		return w.set(typ, f.SelectionSet, 0)
+	}
 	if w.leaf > 0 {
 		child := w.set(typ, f.SelectionSet, 0)
 		if !sized {

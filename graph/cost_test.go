@@ -123,7 +123,8 @@ func TestOperationCost(t *testing.T) {
 		want int64
 	}{
 		{"scalars are free", `{ __typename product(id: "1") { id sku name available } }`, nil, 1},
-		{"an object costs 1", `{ product(id: "1") { id price { amount } } }`, nil, 2},
+		{"an object costs 1", `{ product(id: "1") { id group { id } } }`, nil, 2},
+		{"a value object costs what its scalars cost", `{ product(id: "1") { id price { amount } selectedOptions { name } } }`, nil, 1},
 		{"a connection: 1 + its edges (edge and node) + pageInfo", `{ products(first: 10) { totalCount edges { cursor node { id } } pageInfo { hasNextPage } } }`, nil, 1 + 10*2 + 1},
 		{"the default page", `{ products { edges { node { id } } } }`, nil, 1 + 20*2},
 		{"first from a variable", `query($n: Int) { products(first: $n) { edges { node { id } } } }`, map[string]any{"n": 7}, 1 + 7*2},
@@ -138,7 +139,7 @@ func TestOperationCost(t *testing.T) {
 		{"the audit's default page", fullAuditQuery, nil, 100 * 2},
 		{"the audit's largest page of scalars", `{ inventoryAudit(first: 1000) { stock ok } }`, nil, 1000},
 		{"the audit with products, 500 rows", `{ inventoryAudit(first: 500) { product { id } ok } }`, nil, 1000},
-		{"a fragment spread twice", `{ a: product(id: "1") { ...P } b: product(id: "2") { ...P } } fragment P on Product { price { amount } }`, nil, 4},
+		{"a fragment spread twice", `{ a: product(id: "1") { ...P } b: product(id: "2") { ...P } } fragment P on Product { group { id } }`, nil, 4},
 		{"a connection's fragment priced at its page", `{ products(first: 5) { ...L } collections(first: 2) { edges { node { products(first: 3) { ...L } } } } }
 			fragment L on ProductConnection { edges { node { id } } }`, nil, (1 + 5*2) + (1 + 2*(1+1+(1+3*2)))},
 		{"nested connections multiply", `{ collections(first: 10) { edges { node { products(first: 10) { edges { node { id } } } } } } }`, nil, 1 + 10*(1+1+(1+10*2))},

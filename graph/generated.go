@@ -23434,6 +23434,9 @@ func (ec *executionContext) _ProductEdge(ctx context.Context, sel ast.SelectionS
 var productGroupImplementors = []string{"ProductGroup"}
 
 func (ec *executionContext) _ProductGroup(ctx context.Context, sel ast.SelectionSet, obj *storage.ProductGroup) graphql.Marshaler {
+	if m := ec.compiledProductGroup(ctx, sel, obj); m != nil {
+		return m
+	}
 	fields := graphql.CollectFields(ec.OperationContext, sel, productGroupImplementors)
 
 	out := graphql.NewFieldSet(fields)

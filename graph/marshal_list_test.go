@@ -94,3 +94,38 @@ func TestInlineListKeepsPathsAndRecovers(t *testing.T) {
 	assert.Equal(t, ast.Path{ast.PathName("lines"), ast.PathIndex(1)}, errs[0].Path)
 	assert.Equal(t, ast.Path{ast.PathName("lines"), ast.PathIndex(2)}, errs[1].Path)
 }
+
+// A selection's plan is compiled once: gqlgen hands the cart a fresh copy
+// of its selections on every request, and the plan is found by their nodes.
+// A selection with a directive has none, and a plan is never served for
+// another selection with the same first and last node.
+func TestRenderPlansAreFoundByTheirNodes(t *testing.T) {
+	t.Parallel()
+	schema := testSchema(t)
+	doc, errs := gqlparser.LoadQueryWithRules(schema, `query($id: ID!) {
+		a: cart(id: $id) { id lines { quantity } totalQuantity }
+		b: cart(id: $id) { id totalQuantity }
+		c: cart(id: $id) { id lines @include(if: true) { quantity } }
+	}`, nil)
+	require.Empty(t, errs)
+	opCtx := &graphql.OperationContext{Doc: doc, Variables: map[string]any{"id": "x"}}
+	root := graphql.CollectFields(opCtx, doc.Operations[0].SelectionSet, []string{"Query"})
+	require.Len(t, root, 3)
+	fresh := func(i int) ast.SelectionSet {
+		// What gqlgen passes: CollectFields' copy of the field's selections.
+		return graphql.CollectFields(opCtx, doc.Operations[0].SelectionSet, []string{"Query"})[i].Selections
+	}
+	p := newRenderPlans(16)
+	first := p.plan(opCtx, "Cart", fresh(0))
+	require.NotNil(t, first)
+	assert.Same(t, first, p.plan(opCtx, "Cart", fresh(0)), "found again, not compiled again")
+	assert.Equal(t, 1, p.cache.Len())
+	other := p.plan(opCtx, "Cart", fresh(1))
+	require.NotNil(t, other)
+	assert.NotSame(t, first, other)
+	assert.Nil(t, p.plan(opCtx, "Cart", fresh(2)), "a directive below: gqlgen's path")
+	// Same first and last node, another middle: not the cached plan.
+	a := fresh(0)
+	swapped := ast.SelectionSet{a[0], fresh(1)[1], a[2]}
+	assert.NotSame(t, first, p.plan(opCtx, "Cart", swapped))
+}

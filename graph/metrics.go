@@ -17,7 +17,7 @@ type Metrics struct {
 	liveConflated prometheus.Counter
 	liveDropped   *prometheus.CounterVec
 
-	cartRenders *prometheus.CounterVec
+	renders *prometheus.CounterVec
 }
 
 // NewMetrics registers the GraphQL layer's metrics on reg.
@@ -44,15 +44,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "holdfast_live_connections_dropped_total",
 			Help: "Websocket connections closed by the server because their reader stalled (write_timeout), their queue overflowed (queue_full) or a write failed (write_error).",
 		}, []string{"reason"}),
-		cartRenders: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "holdfast_cart_renders_total",
-			Help: "Carts rendered in answers: by their selection's compiled plan (compiled), or by gqlgen's field execution (generic: a selection the plan cannot write, or a resolver error).",
-		}, []string{"path"}),
+		renders: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "holdfast_renders_total",
+			Help: "Carts and product groups rendered in answers, by type: by their selection's compiled plan (path compiled), or by gqlgen's field execution (generic: a selection the plan cannot write, or a resolver error).",
+		}, []string{"type", "path"}),
 	}
 }
 
-// CartRender records one cart rendered, compiled or not.
-func (m *Metrics) CartRender(compiled bool) {
+// Render records one object of type typ rendered, compiled or not.
+func (m *Metrics) Render(typ string, compiled bool) {
 	if m == nil {
 		return
 	}
@@ -60,7 +60,7 @@ func (m *Metrics) CartRender(compiled bool) {
 	if compiled {
 		path = "compiled"
 	}
-	m.cartRenders.WithLabelValues(path).Inc()
+	m.renders.WithLabelValues(typ, path).Inc()
 }
 
 // Reservation records one addToCart outcome ("" for granted).

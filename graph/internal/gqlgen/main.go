@@ -14,7 +14,7 @@
 // (codegen.Field.IsConcurrent), written by the plugin below to
 // graph/concurrent_fields_gen.go, so the two cannot drift apart.
 //
-// And the generated _Cart asks graph's compiled renderer first
+// And the generated _Cart and _ProductGroup ask graph's compiled renderer first
 // (compiled_render.go), which answers for selections it can write from the
 // loaded rows and hands every other back to gqlgen.
 package main
@@ -42,6 +42,9 @@ const (
 	// (graph/compiled_render.go).
 	cartSignature = "func (ec *executionContext) _Cart(ctx context.Context, sel ast.SelectionSet, obj *storage.Cart) graphql.Marshaler {\n"
 	cartCompiled  = "\tif m := ec.compiledCart(ctx, sel, obj); m != nil {\n\t\treturn m\n\t}\n"
+	// And so does a product group's.
+	groupSignature = "func (ec *executionContext) _ProductGroup(ctx context.Context, sel ast.SelectionSet, obj *storage.ProductGroup) graphql.Marshaler {\n"
+	groupCompiled  = "\tif m := ec.compiledProductGroup(ctx, sel, obj); m != nil {\n\t\treturn m\n\t}\n"
 )
 
 func main() {
@@ -124,8 +127,8 @@ func (c *concurrentFields) write(path string) error {
 }
 
 // rewrite points every list marshaller of the generated executor at
-// marshalList (same arguments after sel), and makes the cart's marshaller
-// try the compiled renderer first.
+// marshalList (same arguments after sel), and makes the cart's and the
+// product group's marshallers try the compiled renderer first.
 func rewrite(path string) error {
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -143,5 +146,9 @@ func rewrite(path string) error {
 		return fmt.Errorf("%s: %q not found once: has gqlgen's object template changed?", path, cartSignature)
 	}
 	out = strings.Replace(out, cartSignature, cartSignature+cartCompiled, 1)
+	if strings.Count(out, groupSignature) != 1 {
+		return fmt.Errorf("%s: %q not found once: has gqlgen's object template changed?", path, groupSignature)
+	}
+	out = strings.Replace(out, groupSignature, groupSignature+groupCompiled, 1)
 	return os.WriteFile(path, []byte(out), 0o644)
 }
