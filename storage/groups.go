@@ -67,6 +67,8 @@ func (o OptionSelection) Value() (driver.Value, error) {
 
 func scanJSON(src, dst any) error {
 	switch v := src.(type) {
+	case nil:
+		return nil // NULL: dst keeps its zero value
 	case []byte:
 		return json.Unmarshal(v, dst)
 	case string:
@@ -394,7 +396,10 @@ func (s *Store) VariantsByGroupIDs(ctx context.Context, ids []int64) (map[int64]
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	q := `
-		SELECT ` + qualifiedProductColumns + `, g.options AS group_options
+		SELECT ` + qualifiedProductColumns + `,
+		       -- The group's options (for the display order) on its first
+		       -- variant's row only: decoded once per group, not per variant.
+		       CASE WHEN p.id = min(p.id) OVER (PARTITION BY p.group_id) THEN g.options END AS group_options
 		FROM products p
 		JOIN product_groups g ON g.id = p.group_id
 		WHERE p.group_id = ANY($1)
@@ -414,7 +419,9 @@ func (s *Store) VariantsByGroupIDs(ctx context.Context, ids []int64) (map[int64]
 	for i := range rows {
 		p := rows[i].Product
 		out[*p.GroupID] = append(out[*p.GroupID], &p)
-		opts[*p.GroupID] = rows[i].GroupOptions
+		if rows[i].GroupOptions != nil {
+			opts[*p.GroupID] = rows[i].GroupOptions
+		}
 	}
 	for id, vs := range out {
 		SortVariants(opts[id], vs)

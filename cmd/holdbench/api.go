@@ -35,10 +35,10 @@ type side interface {
 	update(ctx context.Context, cart string, product int64, qty int) (outcome, *cartView, error)
 	remove(ctx context.Context, cart string, product int64) (outcome, *cartView, error)
 	checkout(ctx context.Context, cart, email string) (outcome, error)
-	// The browse scenario's reads (storefront selections).
-	productsPage(ctx context.Context, first int, after string) (*productPage, error)
-	product(ctx context.Context, id int64) (*productView, error)
-	cart(ctx context.Context, id string) (*cartView, error)
+	// The browse scenario's reads (browse.go): a catalog grid page of
+	// product groups, a group's product page (nil when there is none).
+	groupsPage(ctx context.Context, first int, after string) (*groupPage, error)
+	groupByHandle(ctx context.Context, handle string) (*groupView, error)
 }
 
 // gqlClient posts GraphQL requests over one keep-alive http.Client, to one
@@ -209,9 +209,8 @@ const (
 	qCheckout      = `mutation($c: ID!, $e: String!) { checkout(input: {cartId: $c, email: $e}) { order { id } userErrors { code message } } }`
 
 	// The browse scenario's reads.
-	qProducts = `query($n: Int!, $a: String) { products(first: $n, after: $a) { edges { node { id name price ` + selMoney + ` available } } pageInfo { hasNextPage endCursor } } }`
-	qProduct  = `query($id: ID!) { product(id: $id) { id name price ` + selMoney + ` available description } }`
-	qCart     = `query($id: ID!) { cart(id: $id) { ` + selCart + ` } }`
+	qGroupGrid = `query($n: Int!, $a: String) { productGroups(first: $n, after: $a) { edges { node { ` + selGroupGrid + ` } } pageInfo { hasNextPage endCursor } } }`
+	qGroupPage = `query($h: String!) { productGroupByHandle(handle: $h) { ` + selGroupPage + ` } }`
 )
 
 // cartMutations are the documents of the cart mutations of one shape. The
@@ -330,35 +329,29 @@ func (a *apiSide) query(ctx context.Context, field, query string, vars map[strin
 	return true, nil
 }
 
-func (a *apiSide) productsPage(ctx context.Context, first int, after string) (*productPage, error) {
+func (a *apiSide) groupsPage(ctx context.Context, first int, after string) (*groupPage, error) {
 	vars := map[string]any{"n": first, "a": nil}
 	if after != "" {
 		vars["a"] = after
 	}
-	var p productPage
-	ok, err := a.query(ctx, "products", qProducts, vars, &p)
-	if err != nil || !ok {
+	var p groupPage
+	ok, err := a.query(ctx, "productGroups", qGroupGrid, vars, &p)
+	if err != nil {
 		return nil, err
+	}
+	if !ok {
+		return nil, renderErr("productGroups: no data")
 	}
 	return &p, nil
 }
 
-func (a *apiSide) product(ctx context.Context, id int64) (*productView, error) {
-	var p productView
-	ok, err := a.query(ctx, "product", qProduct, map[string]any{"id": pid(id)}, &p)
+func (a *apiSide) groupByHandle(ctx context.Context, handle string) (*groupView, error) {
+	var g groupView
+	ok, err := a.query(ctx, "productGroupByHandle", qGroupPage, map[string]any{"h": handle}, &g)
 	if err != nil || !ok {
 		return nil, err
 	}
-	return &p, nil
-}
-
-func (a *apiSide) cart(ctx context.Context, id string) (*cartView, error) {
-	var c cartView
-	ok, err := a.query(ctx, "cart", qCart, map[string]any{"id": id}, &c)
-	if err != nil || !ok {
-		return nil, err
-	}
-	return &c, nil
+	return &g, nil
 }
 
 // waitReady polls /readyz until it answers 200.

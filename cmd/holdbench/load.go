@@ -30,12 +30,18 @@ type cellStats struct {
 	rssMB     float64       // max server RSS during the cell; -1 = not measured
 	serverCPU time.Duration // the server process's CPU during the cell; -1 = not measured
 	selfCPU   time.Duration // holdbench's own CPU during the cell; -1 = not measured
-	otherCPU  time.Duration // the cell's other processes (proxy, pooler); -1 = none
-	waits     []waitShare   // PostgreSQL wait events of the cell's backends, when sampled
-	commits   int64         // transactions the database committed during the cell; -1 = not counted
-	problem   string        // a correctness problem besides the check (e.g. sold > stock)
-	sellout   bool
-	start     time.Time // when the clock started
+	// serverAllocs is the server's heap allocations during the cell (its
+	// go_memstats_mallocs_total, less what reading it costs); -1 = not
+	// measured. renders are its holdfast_renders_total increments, by
+	// series labels.
+	serverAllocs float64
+	renders      map[string]float64
+	otherCPU     time.Duration // the cell's other processes (proxy, pooler); -1 = none
+	waits        []waitShare   // PostgreSQL wait events of the cell's backends, when sampled
+	commits      int64         // transactions the database committed during the cell; -1 = not counted
+	problem      string        // a correctness problem besides the check (e.g. sold > stock)
+	sellout      bool
+	start        time.Time // when the clock started
 }
 
 // rate is successful operations per second: over the whole cell, or for a
@@ -56,6 +62,15 @@ func (c *cellStats) rate() float64 {
 
 // requests is every operation sent during the cell, whatever its outcome.
 func (c *cellStats) requests() int64 { return int64(len(c.lat)) }
+
+// allocsPerOp is the server's allocations per request sent; -1 when not
+// measured.
+func (c *cellStats) allocsPerOp() float64 {
+	if c == nil || c.serverAllocs < 0 || c.requests() == 0 {
+		return -1
+	}
+	return c.serverAllocs / float64(c.requests())
+}
 
 // cpuPerOp is cpu divided by the requests sent; -1 when not measured.
 func (c *cellStats) cpuPerOp(cpu time.Duration) time.Duration {
@@ -99,7 +114,7 @@ type worker struct {
 	lastOK    time.Duration
 	errSample string
 	opOK      map[string]int64
-	// browse: the cursor of the next products page and pages read in a row
+	// browse: the cursor of the next grid page and pages read in a row
 	after string
 	pages int
 }
@@ -196,6 +211,11 @@ type cell struct {
 	other []int
 	// waits, when set, samples PostgreSQL's wait events during the clock.
 	waits *sql.DB
+	// noCart: the workers need no cart (browse reads the catalog only).
+	noCart bool
+	// metrics, when set, reads the server's counters (go_memstats_mallocs_total
+	// and the render counts, see metrics.go) around the clock.
+	metrics func(context.Context) (serverCounters, error)
 }
 
 // runCell runs c.clients workers against c.side for c.dur, each with its own
@@ -212,6 +232,9 @@ func runCell(ctx context.Context, c cell) (*cellStats, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if c.noCart {
+				return
+			}
 			cart, err := s.newCart(ctx)
 			if err != nil {
 				errc <- fmt.Errorf("%s: create cart: %w", s.name(), err)
@@ -235,6 +258,10 @@ func runCell(ctx context.Context, c cell) (*cellStats, error) {
 	pids := c.pids
 	if len(pids) == 0 {
 		pids = []int{c.pid}
+	}
+	var scrape *counterDelta
+	if c.metrics != nil {
+		scrape = startCounters(ctx, c.metrics)
 	}
 	rss := sampleRSS(pids...)
 	cpu := startCPU(pids...)
@@ -285,6 +312,10 @@ func runCell(ctx context.Context, c cell) (*cellStats, error) {
 	}
 	wg.Wait()
 	serverCPU, selfCPU := cpu.stop()
+	allocs, renders := float64(-1), map[string]float64(nil)
+	if scrape != nil {
+		allocs, renders = scrape.stop(ctx)
+	}
 	otherUsed, _ := otherCPU.stop()
 	rssMB := rss.stop()
 	var waits []waitShare
@@ -298,7 +329,8 @@ func runCell(ctx context.Context, c cell) (*cellStats, error) {
 	}
 
 	st := &cellStats{side: s.name(), shape: s.shape(), clients: clients, opOK: map[string]int64{}, start: start,
-		rssMB: rssMB, serverCPU: serverCPU, selfCPU: selfCPU, otherCPU: otherUsed, waits: waits, commits: commits}
+		rssMB: rssMB, serverCPU: serverCPU, selfCPU: selfCPU, otherCPU: otherUsed, waits: waits, commits: commits,
+		serverAllocs: allocs, renders: renders}
 	n := 0
 	for _, w := range workers {
 		n += len(w.lat)
@@ -401,64 +433,5 @@ func mixedStep(products []int64, ops mixedOps) stepFn {
 			w.resetCart()
 		}
 		return op, o, err
-	}
-}
-
-// browsePageSize and browsePages: a listing reads pages of 20, following
-// endCursor for up to 5 pages, then starts over at the first.
-const (
-	browsePageSize = 20
-	browsePages    = 5
-)
-
-// browseStep is what a storefront reads most: 60% a products page (the next
-// of the worker's listing), 25% one product (its page: with description),
-// 15% the worker's cart with the storefront selection. Every answer is
-// checked like a mutation's.
-func browseStep(products []int64) stepFn {
-	return func(ctx context.Context, s side, w *worker) (string, outcome, error) {
-		r := w.rng.IntN(100)
-		switch {
-		case r < 60:
-			p, err := s.productsPage(ctx, browsePageSize, w.after)
-			if err == nil {
-				err = checkPage(p, browsePageSize)
-			}
-			if err != nil {
-				w.after, w.pages = "", 0
-				return "products", 0, err
-			}
-			w.pages++
-			if p.PageInfo.HasNextPage && w.pages < browsePages {
-				w.after = *p.PageInfo.EndCursor
-			} else {
-				w.after, w.pages = "", 0
-			}
-			return "products", granted, nil
-		case r < 85:
-			id := products[w.rng.IntN(len(products))]
-			p, err := s.product(ctx, id)
-			switch {
-			case err != nil:
-			case p == nil:
-				err = renderErr("product %d not found", id)
-			case p.ID != pid(id):
-				err = renderErr("asked for product %d, got %q", id, p.ID)
-			case p.Description == nil || *p.Description == "":
-				err = renderErr("product %d without its description", id)
-			default:
-				err = checkProductView(p, false)
-			}
-			return "product", granted, err
-		default:
-			v, err := s.cart(ctx, w.cart)
-			if err == nil {
-				err = checkCart(v, w.cart, w.want())
-			}
-			if err != nil {
-				w.known = false
-			}
-			return "cart", granted, err
-		}
 	}
 }

@@ -11,7 +11,7 @@
 // database at the end (unless -keep). With -url it drives that server and
 // uses -db as is (for the raw baseline, seeding and the oversell checks).
 //
-// Every scenario runs with each response shape of -shapes (see shape.go):
+// Every cart scenario runs with each response shape of -shapes (see shape.go):
 // storefront asks the mutations for what a cart page renders (the cart, its
 // totals, every line with its product), minimal for cart { id } and the
 // userErrors. The raw baseline of the storefront shape reads the same in
@@ -19,20 +19,31 @@
 // hold the lines the client put in the cart), so a broken render cannot
 // pass for a fast one.
 //
-// Scenarios (one cart per client):
+// Scenarios (one cart per client, except in browse):
 //
 //	hot      every client adds 1 unit of ONE product (stock 1e9) in a loop
 //	sellout  the same on a product with -sellout-stock units: a flash sale
 //	spread   each request adds 1 unit of a random one of 10,000 products
 //	mixed    60% add, 15% updateCartLine, 10% removeCartLine, 15% checkout
 //	bigcart  every cart holds 100 lines; each request adds 1 unit of one of them
-//	browse   reads: products pages, product(id:), cart(id:) (storefront only)
+//	browse   reads what storefronts read most, in shapes of its own
+//	         (-browse-shapes; see browse.go): grid, a catalog grid page of
+//	         20 product groups (productGroups, each group's price range,
+//	         available, images and every variant's options, price and
+//	         available), following endCursor for up to 5 pages; page, a
+//	         product page (productGroupByHandle of a random group, with its
+//	         description, options and variants). The raw baseline reads the
+//	         same rows in two queries (groups joined to their variants, then
+//	         their images). -browse-groups groups of -browse-variants
+//	         variants, seeded by SQL
 //	watchers -watchers N websocket subscribers watch the hot product's stock
 //	         while -watcher-writers clients reserve it (its own table; see
 //	         watchers.go)
 //
 // Each cell also reports the server's CPU per operation (from
-// /proc/<pid>/stat) and holdbench's own. Results go to a markdown table
+// /proc/<pid>/stat) and holdbench's own, and for API cells the server's
+// heap allocations per operation (go_memstats_mallocs_total from its
+// /metrics, read before and after the clock; see metrics.go). Results go to a markdown table
 // (-out) and an SVG plot (-plot).
 package main
 
@@ -52,25 +63,27 @@ import (
 )
 
 type options struct {
-	clients      []int
-	duration     time.Duration
-	scenarios    []string
-	url          string
-	db           string
-	pool         int
-	out          string
-	plot         string
-	smoke        bool
-	keep         bool
-	strict       bool
-	adminToken   string
-	selloutStock int
-	spreadN      int
-	mixedN       int
-	bigcartLines int
-	browseN      int
-	shapes       []string
-	noRaw        bool
+	clients        []int
+	duration       time.Duration
+	scenarios      []string
+	url            string
+	db             string
+	pool           int
+	out            string
+	plot           string
+	smoke          bool
+	keep           bool
+	strict         bool
+	adminToken     string
+	selloutStock   int
+	spreadN        int
+	mixedN         int
+	bigcartLines   int
+	browseGroups   int
+	browseVariants int
+	browseShapes   []string
+	shapes         []string
+	noRaw          bool
 	// The scaling run (scaling.go).
 	replicas       []int
 	topology       string
@@ -124,7 +137,9 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.spreadN, "spread-products", 10000, "number of products in the spread scenario")
 	fs.IntVar(&o.mixedN, "mixed-products", 100, "number of products in the mixed scenario")
 	fs.IntVar(&o.bigcartLines, "bigcart-lines", 100, "lines (distinct products) in every cart of the bigcart scenario")
-	fs.IntVar(&o.browseN, "browse-products", 200, "products the browse scenario's product(id:) picks from")
+	fs.IntVar(&o.browseGroups, "browse-groups", 200, "product groups in the browse scenario's catalog")
+	fs.IntVar(&o.browseVariants, "browse-variants", 12, "variants of each browse group (Colour x Size, up to 4 sizes; 12 = 3 colours x 4 sizes), at most 400")
+	browseShapes := fs.String("browse-shapes", strings.Join(allBrowseShapes, ","), "comma-separated shapes of the browse scenario: "+strings.Join(allBrowseShapes, ","))
 	fs.BoolVar(&o.noRaw, "no-raw", false, "skip the raw-SQL baseline")
 	replicas := fs.String("replicas", "", "scaling run: comma-separated replica counts (e.g. 1,2,4); hot and spread with the storefront answer at each, the first count the baseline (see scaling.go)")
 	fs.StringVar(&o.topology, "topology", "cluster", "scaling run: cluster (nginx + PgBouncer, scripts/cluster.sh) or direct (replicas straight on PostgreSQL, round robin in the client)")
@@ -265,14 +280,32 @@ func parseFlags(args []string) (*options, error) {
 	if len(o.shapes) == 0 {
 		return nil, errors.New("-shapes: none given")
 	}
+	for _, s := range strings.Split(*browseShapes, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !slices.Contains(allBrowseShapes, s) {
+			return nil, fmt.Errorf("-browse-shapes: unknown shape %q (want %s)", s, strings.Join(allBrowseShapes, ","))
+		}
+		if !slices.Contains(o.browseShapes, s) {
+			o.browseShapes = append(o.browseShapes, s)
+		}
+	}
+	if len(o.browseShapes) == 0 {
+		return nil, errors.New("-browse-shapes: none given")
+	}
 	if o.duration <= 0 {
 		return nil, errors.New("-duration must be positive")
 	}
 	if o.pool < 1 {
 		return nil, errors.New("-pool must be at least 1")
 	}
-	if o.selloutStock < 1 || o.spreadN < 1 || o.mixedN < 1 || o.bigcartLines < 1 || o.browseN < 1 {
-		return nil, errors.New("-sellout-stock, -spread-products, -mixed-products, -bigcart-lines and -browse-products must be positive")
+	if o.selloutStock < 1 || o.spreadN < 1 || o.mixedN < 1 || o.bigcartLines < 1 || o.browseGroups < 1 || o.browseVariants < 1 {
+		return nil, errors.New("-sellout-stock, -spread-products, -mixed-products, -bigcart-lines, -browse-groups and -browse-variants must be positive")
+	}
+	if o.browseVariants > 400 {
+		return nil, errors.New("-browse-variants: at most 400 (4 sizes x 100 colours, a group's most option values)")
 	}
 	return o, nil
 }

@@ -5,10 +5,15 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"strconv"
 	"time"
+
+	"github.com/lib/pq"
 )
 
 // rawSide is the baseline: the same operations as plain transactions issued
@@ -24,7 +29,9 @@ import (
 // For the storefront shape it then reads what the answer renders, in one
 // query (readCart): the cart row and its lines joined to their products.
 // The other operations of the mixed scenario are straightforward equivalents
-// (see each method), and so are the browse scenario's reads.
+// (see each method). The browse scenario's reads (groupsPage,
+// groupByHandle) take two queries each: the groups joined to their
+// variants, then the groups' images.
 type rawSide struct {
 	db  *sql.DB
 	shp string
@@ -134,10 +141,139 @@ func (r *rawSide) cart(ctx context.Context, id string) (*cartView, error) {
 	return v, nil
 }
 
-// productsPage is the keyset page products(first:, after:) reads: first+1
-// rows to know whether more follow. after is the last id of the previous
-// page ("" for the first).
-func (r *rawSide) productsPage(ctx context.Context, first int, after string) (*productPage, error) {
+// rawGridSQL is the grid's page of groups (keyset on id, as the API's
+// default listing) with their variants, in one query: first+1 groups to
+// know whether more follow, the extra one without its variants.
+const rawGridSQL = `
+	SELECT g.id, g.title, g.handle, g.options, g.min_price_cents, g.max_price_cents, g.currency, g.rn,
+	       v.id, v.price_cents, v.stock - v.held, v.selected_options
+	FROM (SELECT id, title, handle, options, min_price_cents, max_price_cents, currency, row_number() OVER (ORDER BY id) AS rn
+	      FROM product_groups WHERE id > $1 ORDER BY id LIMIT $2 + 1) g
+	LEFT JOIN products v ON v.group_id = g.id AND g.rn <= $2
+	ORDER BY g.id, v.id`
+
+// rawPageSQL is a product page's group and its variants, in one query.
+const rawPageSQL = `
+	SELECT g.id, g.title, g.handle, g.description, g.options, g.min_price_cents, g.max_price_cents, g.currency,
+	       v.id, v.sku, v.price_cents, v.stock - v.held, v.selected_options
+	FROM product_groups g
+	LEFT JOIN products v ON v.group_id = g.id
+	WHERE g.handle = $1
+	ORDER BY v.id`
+
+// rawImagesSQL is the images of the groups of $1, in display order.
+const rawImagesSQL = `
+	SELECT group_id, url, alt_text FROM product_group_images
+	WHERE group_id = ANY($1) ORDER BY group_id, position`
+
+// rawGroup builds a group's answer from its rows as the server does: its
+// options from the group's jsonb, each variant's selectedOptions in the
+// options' order, the variants in display order (by the position of their
+// value of each option in turn, then by id), available the sum of the
+// variants', priceRange the group's stored lowest and highest variant
+// price (kept by the database's triggers) in its currency (XXX without
+// variants).
+type rawGroup struct {
+	v   *groupView
+	pos []map[string]int // per option: value -> position
+	key [][]int          // per variant: its values' positions
+}
+
+func newRawGroup(id int64, title, handle string, desc sql.NullString, options []byte, lo, hi int64, currency sql.NullString) (*rawGroup, error) {
+	g := &rawGroup{v: &groupView{ID: strconv.FormatInt(id, 10), Title: title, Handle: handle, Images: []imageView{}}}
+	if desc.Valid {
+		g.v.Description = &desc.String
+	}
+	if err := json.Unmarshal(options, &g.v.Options); err != nil {
+		return nil, fmt.Errorf("group %d: options: %w", id, err)
+	}
+	g.pos = make([]map[string]int, len(g.v.Options))
+	for i, o := range g.v.Options {
+		g.pos[i] = make(map[string]int, len(o.Values))
+		for j, val := range o.Values {
+			g.pos[i][val] = j
+		}
+	}
+	cur := "XXX"
+	if currency.Valid {
+		cur = currency.String
+	}
+	g.v.PriceRange = priceRangeView{Min: moneyView{formatCents(lo), cur}, Max: moneyView{formatCents(hi), cur}}
+	return g, nil
+}
+
+func (g *rawGroup) addVariant(id int64, sku string, cents int64, available int, selected []byte) error {
+	var sel map[string]string
+	if err := json.Unmarshal(selected, &sel); err != nil {
+		return fmt.Errorf("variant %d: selected_options: %w", id, err)
+	}
+	v := variantView{ID: strconv.FormatInt(id, 10), SKU: sku, Available: available,
+		Price:           moneyView{formatCents(cents), g.v.PriceRange.Min.CurrencyCode},
+		SelectedOptions: make([]selectedOptionView, 0, len(g.v.Options))}
+	key := make([]int, len(g.v.Options))
+	for i, o := range g.v.Options {
+		if val, ok := sel[o.Name]; ok {
+			v.SelectedOptions = append(v.SelectedOptions, selectedOptionView{o.Name, val})
+			key[i] = g.pos[i][val]
+		}
+	}
+	g.v.Variants = append(g.v.Variants, v)
+	g.key = append(g.key, key)
+	g.v.Available += available
+	return nil
+}
+
+// done sorts the variants (read in id order) into display order.
+func (g *rawGroup) done() *groupView {
+	idx := make([]int, len(g.v.Variants))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return slices.Compare(g.key[idx[a]], g.key[idx[b]]) < 0 })
+	vs := make([]variantView, len(idx))
+	for i, j := range idx {
+		vs[i] = g.v.Variants[j]
+	}
+	if len(vs) == 0 {
+		vs = []variantView{}
+	}
+	g.v.Variants = vs
+	return g.v
+}
+
+// images reads the images of groups (by id) into them, in one query.
+func (r *rawSide) images(ctx context.Context, groups map[int64]*groupView) error {
+	ids := make([]int64, 0, len(groups))
+	for id := range groups {
+		ids = append(ids, id)
+	}
+	rows, err := r.db.QueryContext(ctx, rawImagesSQL, pq.Array(ids))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id  int64
+			img imageView
+			alt sql.NullString
+		)
+		if err := rows.Scan(&id, &img.URL, &alt); err != nil {
+			return err
+		}
+		if alt.Valid {
+			img.AltText = &alt.String
+		}
+		g := groups[id]
+		g.Images = append(g.Images, img)
+	}
+	return rows.Err()
+}
+
+// groupsPage is the grid's page: the groups and their variants in one
+// query, their images in another. after is the last group id of the
+// previous page ("" for the first).
+func (r *rawSide) groupsPage(ctx context.Context, first int, after string) (*groupPage, error) {
 	var afterID int64
 	if after != "" {
 		var err error
@@ -145,63 +281,114 @@ func (r *rawSide) productsPage(ctx context.Context, first int, after string) (*p
 			return nil, err
 		}
 	}
-	rows, err := r.db.QueryContext(ctx, `
-		SELECT id, name, price_cents, currency, stock - held
-		FROM products WHERE id > $1 ORDER BY id LIMIT $2`, afterID, first+1)
+	rows, err := r.db.QueryContext(ctx, rawGridSQL, afterID, first)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	p := &productPage{}
+	p := &groupPage{Edges: make([]groupEdge, 0, first)}
+	var (
+		g     *rawGroup
+		gid   int64
+		built []*groupView
+	)
+	byID := make(map[int64]*groupView, first)
 	for rows.Next() {
 		var (
-			id, cents int64
-			avail     int
-			name, cur string
+			id, lo, hi, rn int64
+			title, handle  string
+			options, sel   []byte
+			cur            sql.NullString
+			vid, cents     sql.NullInt64
+			avail          sql.NullInt64
 		)
-		if err := rows.Scan(&id, &name, &cents, &cur, &avail); err != nil {
+		if err := rows.Scan(&id, &title, &handle, &options, &lo, &hi, &cur, &rn, &vid, &cents, &avail, &sel); err != nil {
 			return nil, err
 		}
-		if len(p.Edges) == first {
+		if rn > int64(first) {
 			p.PageInfo.HasNextPage = true
-			break
+			continue
 		}
-		p.Edges = append(p.Edges, struct {
-			Node productView `json:"node"`
-		}{productView{ID: strconv.FormatInt(id, 10), Name: name, Price: moneyView{Amount: formatCents(cents), CurrencyCode: cur}, Available: avail}})
+		if g == nil || id != gid {
+			if g != nil {
+				built = append(built, g.done())
+			}
+			if g, err = newRawGroup(id, title, handle, sql.NullString{}, options, lo, hi, cur); err != nil {
+				return nil, err
+			}
+			gid = id
+			byID[id] = g.v
+		}
+		if vid.Valid {
+			if err := g.addVariant(vid.Int64, "", cents.Int64, int(avail.Int64), sel); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if n := len(p.Edges); n > 0 {
-		end := p.Edges[n-1].Node.ID
+	rows.Close()
+	if g != nil {
+		built = append(built, g.done())
+	}
+	if len(built) > 0 {
+		if err := r.images(ctx, byID); err != nil {
+			return nil, err
+		}
+		end := strconv.FormatInt(gid, 10)
 		p.PageInfo.EndCursor = &end
+	}
+	for _, v := range built {
+		p.Edges = append(p.Edges, groupEdge{Node: *v})
 	}
 	return p, nil
 }
 
-// product reads one product as the product page renders it; nil if none.
-func (r *rawSide) product(ctx context.Context, id int64) (*productView, error) {
-	var (
-		cents int64
-		p     productView
-		desc  sql.NullString
-	)
-	err := r.db.QueryRowContext(ctx, `
-		SELECT name, description, price_cents, currency, stock - held FROM products WHERE id = $1`, id).
-		Scan(&p.Name, &desc, &cents, &p.Price.CurrencyCode, &p.Available)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
+// groupByHandle is a product page: the group and its variants in one
+// query, its images in another; nil if there is none.
+func (r *rawSide) groupByHandle(ctx context.Context, handle string) (*groupView, error) {
+	rows, err := r.db.QueryContext(ctx, rawPageSQL, handle)
 	if err != nil {
 		return nil, err
 	}
-	p.ID = strconv.FormatInt(id, 10)
-	p.Price.Amount = formatCents(cents)
-	if desc.Valid {
-		p.Description = &desc.String
+	defer rows.Close()
+	var g *rawGroup
+	var gid int64
+	for rows.Next() {
+		var (
+			id, lo, hi   int64
+			title, h     string
+			desc, cur    sql.NullString
+			options, sel []byte
+			vid, cents   sql.NullInt64
+			avail        sql.NullInt64
+			sku          sql.NullString
+		)
+		if err := rows.Scan(&id, &title, &h, &desc, &options, &lo, &hi, &cur, &vid, &sku, &cents, &avail, &sel); err != nil {
+			return nil, err
+		}
+		if g == nil {
+			if g, err = newRawGroup(id, title, h, desc, options, lo, hi, cur); err != nil {
+				return nil, err
+			}
+			gid = id
+		}
+		if vid.Valid {
+			if err := g.addVariant(vid.Int64, sku.String, cents.Int64, int(avail.Int64), sel); err != nil {
+				return nil, err
+			}
+		}
 	}
-	return &p, nil
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if g == nil {
+		return nil, nil
+	}
+	v := g.done()
+	return v, r.images(ctx, map[int64]*groupView{gid: v})
 }
 
 func (r *rawSide) add(ctx context.Context, cart string, product int64, qty int) (outcome, *cartView, error) {

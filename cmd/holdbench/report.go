@@ -101,6 +101,14 @@ func ratio(r *row) float64 {
 	return r.api.rate() / r.raw.rate()
 }
 
+// fmtAllocs is the server's heap allocations per request of an API cell.
+func fmtAllocs(c *cellStats) string {
+	if a := c.allocsPerOp(); a >= 0 {
+		return fmt.Sprintf("%.0f", a)
+	}
+	return "n/a"
+}
+
 func fmtRSS(c *cellStats) string {
 	if c == nil || c.rssMB < 0 {
 		return "n/a"
@@ -239,7 +247,13 @@ func (e *env) scenarioDoc(sc string) string {
 	case "bigcart":
 		return fmt.Sprintf("Before the clock starts every cart gets 1 unit of each of %d products (by SQL, as the API's reservations would leave them: lines with their currency, the carts' totals, the products' held; separate sets for API and raw); then each request adds 1 unit of a random one of them, so the storefront answer renders %d lines.", e.o.bigcartLines, e.o.bigcartLines)
 	case "browse":
-		return fmt.Sprintf("What a storefront reads most, no writes: per request 60%% a `products(first: %d)` page (`id name price available`, `pageInfo`), following `endCursor` for up to %d pages from the start of the catalog, then starting over; 25%% `product(id:)` (`name price available description`) of one of %d products; 15%% `cart(id:)` with the storefront cart selection, of the client's cart (%d lines, filled by SQL before the clock). The raw side runs the keyset page query (`WHERE id > $1 ORDER BY id LIMIT %d`), the product by id, and the cart query. One shape only: its selections are the storefront's by definition.", browsePageSize, browsePages, max(e.o.browseN, browseCartLines), browseCartLines, browsePageSize+1)
+		return fmt.Sprintf("What storefronts read most, no writes, as two shapes of their own, each with its raw baseline. The catalog: %d product groups of %d variants each (Colour × Size; prices grow with the size in two groups of three, so their priceRange has min < max; stock %d each, so availability never moves) and %d images each, seeded by SQL as the admin API would leave them; API and raw read the same rows. "+
+			"*grid* is a catalog grid page: `productGroups(first: %d, after:)` with, per group, `%s`, and `pageInfo { hasNextPage endCursor }`; each client follows `endCursor` for up to %d pages from the start of the catalog, then starts over (images takes no arguments: the answer holds every image, though a grid shows the first). "+
+			"*page* is a product page: `productGroupByHandle(handle:)` of a random group with `%s`. "+
+			"The raw side reads the same rows in two queries per request: the groups (grid: the keyset page `WHERE id > $1 ORDER BY id LIMIT %d`, the extra row only to know whether more follow; page: by handle) `LEFT JOIN` their variants (price, `stock − held`, `selected_options`), then the groups' images (`WHERE group_id = ANY($1) ORDER BY group_id, position`); in Go it orders each variant's options and the variants as the server does (by the position of their value of each option in turn, then id), adds up `available` and takes `priceRange` from the group's stored lowest and highest variant price, as the server does. "+
+			"Every answer is checked: a full page of %d groups unless it is the last, in id order; every group's variants exactly the seeded ones in display order, each with its options and a price in the range's currency; `available` = the sum of its variants'; `priceRange` = their lowest and highest price; its images; on the page the asked group with its description and options, each variant's `selectedOptions` naming them in order.",
+			e.o.browseGroups, e.o.browseVariants, browseStock(e.o.browseVariants), browseImages,
+			browsePageSize, selGroupGrid, browsePages, selGroupPage, browsePageSize+1, browsePageSize)
 	}
 	return ""
 }
@@ -282,12 +296,13 @@ func (e *env) markdown() string {
 	w("- Each cell: %s of N concurrent clients, one cart each, one HTTP keep-alive connection each, looping without think time; then the same for the raw baseline over a pool of %d connections. Cells run one after the other, never at once: per client count, each shape API then raw. Load generator, server and PostgreSQL share the machine.\n\n", o.duration, o.pool)
 
 	w("## How to read this\n\n")
-	w("- **Shapes.** A storefront renders the cart from the mutation's answer after \"Add to cart\", so *storefront* asks `addToCart`, `updateCartLine` and `removeCartLine` for the cart page: `cart { %s }`, `userErrors { code message field available }`, `warnings { code message }`. *minimal* asks for `cart { id }` and the userErrors only, which no storefront sends. Every scenario runs both in the same run; *storefront ÷ minimal* is what rendering the cart costs (ops/s below 1× = slower, CPU and p99 above 1× = dearer).\n", selCart)
+	w("- **Shapes.** A storefront renders the cart from the mutation's answer after \"Add to cart\", so *storefront* asks `addToCart`, `updateCartLine` and `removeCartLine` for the cart page: `cart { %s }`, `userErrors { code message field available }`, `warnings { code message }`. *minimal* asks for `cart { id }` and the userErrors only, which no storefront sends. Every scenario runs both in the same run; *storefront ÷ minimal* is what rendering the cart costs (ops/s below 1× = slower, CPU and p99 above 1× = dearer). The browse scenario has shapes of its own, *grid* and *page* (see its section).\n", selCart)
 	w("- **Raw baseline.** The same operations as plain SQL from Go (`database/sql` + `lib/pq`), no HTTP, no GraphQL, over the same pool size. The reservation is one transaction: `BEGIN; UPDATE products SET held = held + $n WHERE id = $1 AND stock - held >= $n RETURNING currency;` then, if a row was updated, `INSERT INTO cart_lines (cart_id, product_id, quantity, currency) … ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = cart_lines.quantity + EXCLUDED.quantity; COMMIT` (else `ROLLBACK`, a refusal). For the storefront shape it then reads what the answer renders in one query, after refusals too: the cart row (status, expires_at) `LEFT JOIN` its lines `LEFT JOIN` their products (id, sku, name, price_cents, currency, stock − held), totals added up in Go. Raw carts are created with currency USD, the only one the benchmark uses, so their lines' currency foreign key holds without writing the cart row.\n")
 	w("- **ops/s** = successful operations per second: reservations in hot, sellout, spread and bigcart, every successful operation in mixed and browse. *API/raw* = API ops/s ÷ raw ops/s of the same shape.\n")
 	w("- **CPU µs/op** = CPU time spent during the cell's measured window ÷ requests sent (refusals included). *server*: the Holdfast process holdbench started (utime + stime of `/proc/<pid>/stat`, in clock ticks of 1/%d s; n/a with `-url`). *holdbench*: the load generator's own (getrusage), which in an API cell is the HTTP client and JSON decoding, and in a raw cell the whole Go side of the baseline (`database/sql`, `lib/pq`, building the answer). PostgreSQL's CPU is not counted on either side. On one machine the sides compete for the same cores, and loopback networking is partly charged to the sending process.\n", clockTicks())
+	w("- **server allocs/op** = the server's heap allocations during an API cell's measured window (`go_memstats_mallocs_total` from its `/metrics`, read before and after the clock, less what one read allocates) ÷ requests sent; n/a when `/metrics` cannot be read (raw cells have no server).\n")
 	w("- **p99** = 99th percentile latency of every request of the cell, in ms. **RSS** = the server's maximum resident memory during the cell (sampled every 200 ms).\n")
-	w("- **Checks.** Every answer is checked: a storefront cart must be the client's, add up (`totalQuantity` = the sum of its lines' quantities, each `lineTotal` = price × quantity, `subtotal` = their sum) and hold exactly the lines the client put in it (non-empty after a successful add), so a broken render cannot pass for a fast one; a failed check counts as an error (*RENDER CHECK FAILED* in the oversell column). *Oversell* is checked in the database after each cell, API and raw: `held <= stock`, `held = sum(quantity)` of the product's cart lines, `stock = sum(delta)` of its ledger (`none` = all hold).\n\n")
+	w("- **Checks.** Every answer is checked: a storefront cart must be the client's, add up (`totalQuantity` = the sum of its lines' quantities, each `lineTotal` = price × quantity, `subtotal` = their sum) and hold exactly the lines the client put in it (non-empty after a successful add), so a broken render cannot pass for a fast one; a failed check counts as an error (*RENDER CHECK FAILED* in the oversell column). The browse answers are checked as its section says. *Oversell* is checked in the database after each cell, API and raw: `held <= stock`, `held = sum(quantity)` of the product's cart lines, `stock = sum(delta)` of its ledger (`none` = all hold).\n\n")
 
 	if len(e.rows) > 0 {
 		e.rowsMarkdown(w)
@@ -353,12 +368,16 @@ func (e *env) scenarioNotes() []string {
 				s += fmt.Sprintf("; raw sold %d/%d in %.2f s", r.raw.ok, e.o.selloutStock, r.raw.lastOK.Seconds())
 			}
 			notes = append(notes, s+".")
-		case "mixed", "browse":
+		case "mixed":
 			s := fmt.Sprintf("%s at %d clients, %s, successful operations: API %s", r.scenario, r.clients, r.shape, fmtOps(r.api.opOK))
 			if r.raw != nil {
 				s += "; raw " + fmtOps(r.raw.opOK)
 			}
 			notes = append(notes, s+".")
+		case "browse":
+			if len(r.api.renders) > 0 {
+				notes = append(notes, fmt.Sprintf("browse %s at %d clients: the server rendered %s (holdfast_renders_total during the API cell).", r.shape, r.clients, fmtOps(r.api.renders)))
+			}
 		}
 		for _, c := range []*cellStats{r.api, r.raw} {
 			if c != nil && c.errSample != "" {
@@ -369,7 +388,7 @@ func (e *env) scenarioNotes() []string {
 	return append(notes, e.notes...)
 }
 
-func fmtOps(m map[string]int64) string {
+func fmtOps[N int64 | float64](m map[string]N) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -377,7 +396,7 @@ func fmtOps(m map[string]int64) string {
 	sort.Strings(keys)
 	var parts []string
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		parts = append(parts, fmt.Sprintf("%s %v", k, m[k]))
 	}
 	if len(parts) == 0 {
 		return "none"
@@ -479,44 +498,68 @@ func (e *env) cellCount() int {
 // cart and browse scenarios.
 func (e *env) rowsMarkdown(w func(string, ...any)) {
 	w("## Summary (ops/s)\n\n")
-	w("| scenario | clients | API storefront | API minimal | API storefront ÷ minimal | raw storefront | raw minimal | raw storefront ÷ minimal | API/raw storefront | API/raw minimal |\n")
-	w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
-	for _, sc := range e.scenarioOrder() {
-		for _, n := range e.clientOrder(sc) {
-			sf, mn := e.find(sc, n, shapeStorefront), e.find(sc, n, shapeMinimal)
-			w("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", sc, n,
-				fmtRate(api(sf)), fmtRate(api(mn)), div(api(sf).rate(), api(mn).rate()),
-				fmtRate(raw(sf)), fmtRate(raw(mn)), div(raw(sf).rate(), raw(mn).rate()),
-				fmtRatio(sf), fmtRatio(mn))
+	scenarios := e.scenarioOrder()
+	if slices.ContainsFunc(scenarios, func(sc string) bool { return sc != "browse" }) {
+		w("| scenario | clients | API storefront | API minimal | API storefront ÷ minimal | raw storefront | raw minimal | raw storefront ÷ minimal | API/raw storefront | API/raw minimal |\n")
+		w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		for _, sc := range scenarios {
+			if sc == "browse" {
+				continue
+			}
+			for _, n := range e.clientOrder(sc) {
+				sf, mn := e.find(sc, n, shapeStorefront), e.find(sc, n, shapeMinimal)
+				w("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", sc, n,
+					fmtRate(api(sf)), fmtRate(api(mn)), div(api(sf).rate(), api(mn).rate()),
+					fmtRate(raw(sf)), fmtRate(raw(mn)), div(raw(sf).rate(), raw(mn).rate()),
+					fmtRatio(sf), fmtRatio(mn))
+			}
 		}
+		w("\n")
 	}
-	w("\n")
+	if slices.Contains(scenarios, "browse") {
+		w("Browse (reads; shapes of its own, see its section):\n\n")
+		w("| scenario | clients | shape | API ops/s | raw ops/s | API/raw | server CPU µs/op | server allocs/op |\n")
+		w("|---|--:|---|--:|--:|--:|--:|--:|\n")
+		for _, n := range e.clientOrder("browse") {
+			for _, shape := range allBrowseShapes {
+				if r := e.find("browse", n, shape); r != nil {
+					w("| browse | %d | %s | %s | %s | %s | %s | %s |\n", n, shape, fmtRate(r.api), fmtRate(r.raw), fmtRatio(r), fmtCPU(srvCPU(r.api)), fmtAllocs(r.api))
+				}
+			}
+		}
+		w("\n")
+	}
 
 	w("## Results by scenario\n\n")
 	for _, sc := range e.scenarioOrder() {
 		w("### %s\n\n%s\n\n", sc, e.scenarioDoc(sc))
-		w("| clients | shape | API ops/s | raw ops/s | API/raw | API p99 ms | raw p99 ms | server CPU µs/op | holdbench CPU µs/op (API) | holdbench CPU µs/op (raw) | RSS MB | refusals API / raw | errors API / raw | oversell |\n")
-		w("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+		w("| clients | shape | API ops/s | raw ops/s | API/raw | API p99 ms | raw p99 ms | server CPU µs/op | server allocs/op | holdbench CPU µs/op (API) | holdbench CPU µs/op (raw) | RSS MB | refusals API / raw | errors API / raw | oversell |\n")
+		w("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+		shapes := allShapes
+		if sc == "browse" {
+			shapes = allBrowseShapes
+		}
 		for _, n := range e.clientOrder(sc) {
 			var byShape []*row
-			for _, shape := range allShapes {
+			for _, shape := range shapes {
 				r := e.find(sc, n, shape)
 				if r == nil {
 					continue
 				}
 				byShape = append(byShape, r)
-				w("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", n, shape,
+				w("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", n, shape,
 					fmtRate(r.api), fmtRate(r.raw), fmtRatio(r), fmtP99(r.api), fmtP99(r.raw),
-					fmtCPU(srvCPU(r.api)), fmtCPU(ownCPU(r.api)), fmtCPU(ownCPU(r.raw)), fmtRSS(r.api),
+					fmtCPU(srvCPU(r.api)), fmtAllocs(r.api), fmtCPU(ownCPU(r.api)), fmtCPU(ownCPU(r.raw)), fmtRSS(r.api),
 					pair(r.api, r.raw, func(c *cellStats) int64 { return c.refused }),
 					pair(r.api, r.raw, func(c *cellStats) int64 { return c.errs }), e.oversell(r))
 			}
-			if len(byShape) == 2 {
+			if len(byShape) == 2 && sc != "browse" {
 				sf, mn := byShape[0], byShape[1]
-				w("| %d | *storefront ÷ minimal* | *%s* | *%s* | | *%s* | *%s* | *%s* | *%s* | *%s* | | | | |\n", n,
+				w("| %d | *storefront ÷ minimal* | *%s* | *%s* | | *%s* | *%s* | *%s* | *%s* | *%s* | *%s* | | | | |\n", n,
 					div(sf.api.rate(), mn.api.rate()), div(raw(sf).rate(), raw(mn).rate()),
 					durRatio(p99(sf.api), p99(mn.api)), durRatio(p99(sf.raw), p99(mn.raw)),
-					durRatio(srvCPU(sf.api), srvCPU(mn.api)), durRatio(ownCPU(sf.api), ownCPU(mn.api)), durRatio(ownCPU(sf.raw), ownCPU(mn.raw)))
+					durRatio(srvCPU(sf.api), srvCPU(mn.api)), div(sf.api.allocsPerOp(), mn.api.allocsPerOp()),
+					durRatio(ownCPU(sf.api), ownCPU(mn.api)), durRatio(ownCPU(sf.raw), ownCPU(mn.raw)))
 			}
 		}
 		w("\n")

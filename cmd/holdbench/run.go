@@ -194,9 +194,6 @@ func run(ctx context.Context, o *options) (int, error) {
 	return code, nil
 }
 
-// The cart a browsing client has: 5 lines, for cart(id:).
-const browseCartLines = 5
-
 // scenario runs every client count of one scenario, for every shape API
 // then raw.
 func (e *env) scenario(ctx context.Context, sc string) error {
@@ -207,18 +204,14 @@ func (e *env) scenario(ctx context.Context, sc string) error {
 	var (
 		apiSet, rawSet []int64
 		ops            mixedOps
+		cat            *browseCatalog
 	)
-	seed := func(n, stock int, desc string, both bool) error {
+	seed := func(n, stock int) error {
 		var err error
-		if apiSet, err = seedProducts(ctx, e.meta, e.prefix+sc+"-api-", n, stock, desc); err != nil {
+		if apiSet, err = seedProducts(ctx, e.meta, e.prefix+sc+"-api-", n, stock, ""); err != nil {
 			return err
 		}
-		if !both {
-			rawSet = apiSet
-			logf("%s: seeded %d products (API and raw read the same)", sc, n)
-			return nil
-		}
-		if rawSet, err = seedProducts(ctx, e.meta, e.prefix+sc+"-raw-", n, stock, desc); err != nil {
+		if rawSet, err = seedProducts(ctx, e.meta, e.prefix+sc+"-raw-", n, stock, ""); err != nil {
 			return err
 		}
 		logf("%s: seeded %d products for the API and %d for raw", sc, n, n)
@@ -227,23 +220,24 @@ func (e *env) scenario(ctx context.Context, sc string) error {
 	var err error
 	switch sc {
 	case "spread":
-		err = seed(o.spreadN, 1_000_000_000, "", true)
+		err = seed(o.spreadN, 1_000_000_000)
 	case "mixed":
-		if err = seed(o.mixedN, 1_000_000, "", true); err == nil {
+		if err = seed(o.mixedN, 1_000_000); err == nil {
 			ops = e.probeMixed(ctx, apiSet[0])
 		}
 	case "bigcart":
-		err = seed(o.bigcartLines, 1_000_000_000, "", true)
+		err = seed(o.bigcartLines, 1_000_000_000)
 	case "browse":
-		err = seed(max(o.browseN, browseCartLines), 1_000_000_000,
-			"A product of the holdbench browse scenario, with a description of the length a product page shows: a sentence or two on what it is, what it is made of and why one would want it.", false)
+		if cat, err = seedBrowseCatalog(ctx, e.meta, e.prefix, o.browseGroups, o.browseVariants); err == nil {
+			logf("%s: seeded %d product groups of %d variants and %d images each (API and raw read the same)", sc, o.browseGroups, o.browseVariants, browseImages)
+		}
 	}
 	if err != nil {
 		return err
 	}
 	shapes := o.shapes
 	if sc == "browse" {
-		shapes = []string{shapeStorefront} // its selections are the storefront's by definition
+		shapes = o.browseShapes // reads: shapes of their own (browse.go)
 	}
 	pidToSample := 0
 	if e.srv != nil {
@@ -257,6 +251,7 @@ func (e *env) scenario(ctx context.Context, sc string) error {
 			var apiStep, rawStep stepFn
 			var apiPrep, rawPrep func(context.Context, []*worker) error
 			var apiCheck, rawCheck []int64
+			noCart := false
 			switch sc {
 			case "hot", "sellout":
 				stock := 1_000_000_000
@@ -283,12 +278,16 @@ func (e *env) scenario(ctx context.Context, sc string) error {
 				apiStep, rawStep = mixedStep(apiSet, ops), mixedStep(rawSet, ops)
 				apiCheck, rawCheck = apiSet, rawSet
 			case "browse":
-				apiStep, rawStep = browseStep(apiSet), browseStep(rawSet)
-				apiPrep, rawPrep = e.fillCarts(apiSet, browseCartLines), e.fillCarts(rawSet, browseCartLines)
-				apiCheck, rawCheck = apiSet, rawSet
+				apiStep = browseGridStep(cat)
+				if shape == shapePage {
+					apiStep = browsePageStep(cat)
+				}
+				rawStep, noCart = apiStep, true
+				apiCheck, rawCheck = cat.variants, cat.variants
 			}
 
-			st, err := runCell(ctx, cell{side: api, clients: n, dur: o.duration, step: apiStep, prepare: apiPrep, pid: pidToSample})
+			st, err := runCell(ctx, cell{side: api, clients: n, dur: o.duration, step: apiStep, prepare: apiPrep, pid: pidToSample,
+				noCart: noCart, metrics: e.gql.metricsReader()})
 			if err != nil {
 				return err
 			}
@@ -300,7 +299,7 @@ func (e *env) scenario(ctx context.Context, sc string) error {
 			}
 
 			if !o.noRaw {
-				st, err := runCell(ctx, cell{side: raw, clients: n, dur: o.duration, step: rawStep, prepare: rawPrep})
+				st, err := runCell(ctx, cell{side: raw, clients: n, dur: o.duration, step: rawStep, prepare: rawPrep, noCart: noCart})
 				if err != nil {
 					return err
 				}
@@ -309,8 +308,8 @@ func (e *env) scenario(ctx context.Context, sc string) error {
 				r.raw = st
 			}
 			e.rows = append(e.rows, r)
-			logf("%-8s %4d clients %-10s  api %8.0f/s p99 %7s cpu %s+%s µs/op refused %6d err %d  |  raw %8.0f/s p99 %7s cpu %s µs/op  |  oversell api=%s raw=%s",
-				sc, n, shape, r.api.rate(), ms(r.api.pct(99)), fmtUS(r.api.cpuPerOp(r.api.serverCPU)), fmtUS(r.api.cpuPerOp(r.api.selfCPU)),
+			logf("%-8s %4d clients %-10s  api %8.0f/s p99 %7s cpu %s+%s µs/op allocs %s/op refused %6d err %d  |  raw %8.0f/s p99 %7s cpu %s µs/op  |  oversell api=%s raw=%s",
+				sc, n, shape, r.api.rate(), ms(r.api.pct(99)), fmtUS(r.api.cpuPerOp(r.api.serverCPU)), fmtUS(r.api.cpuPerOp(r.api.selfCPU)), fmtAllocs(r.api),
 				r.api.refused, r.api.errs, r.raw.rate(), ms(r.raw.pct(99)), fmtUS(r.raw.cpuPerOp(r.raw.selfCPU)), r.api.check, rawCheckStr(r.raw))
 			if r.api.errSample != "" {
 				logf("  api first error: %s", r.api.errSample)
@@ -324,8 +323,8 @@ func (e *env) scenario(ctx context.Context, sc string) error {
 }
 
 // fillCarts returns a prepare step that puts perCart distinct products of
-// set (all of them in bigcart, a random few in browse), 1 unit each, in every
-// worker's cart, by SQL, and tells the workers.
+// set (all of them in bigcart), 1 unit each, in every worker's cart, by SQL,
+// and tells the workers.
 func (e *env) fillCarts(set []int64, perCart int) func(context.Context, []*worker) error {
 	return func(ctx context.Context, ws []*worker) error {
 		carts := make([]string, 0, len(ws)*perCart)

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -35,12 +36,11 @@ type moneyView struct {
 }
 
 type productView struct {
-	ID          string    `json:"id"`
-	SKU         string    `json:"sku"`
-	Name        string    `json:"name"`
-	Description *string   `json:"description"`
-	Price       moneyView `json:"price"`
-	Available   int       `json:"available"`
+	ID        string    `json:"id"`
+	SKU       string    `json:"sku"`
+	Name      string    `json:"name"`
+	Price     moneyView `json:"price"`
+	Available int       `json:"available"`
 }
 
 type lineView struct {
@@ -65,11 +65,70 @@ type pageInfoView struct {
 	EndCursor   *string `json:"endCursor"`
 }
 
-// productPage is one page of products(first:, after:).
-type productPage struct {
-	Edges []struct {
-		Node productView `json:"node"`
-	} `json:"edges"`
+// GraphQL selections of the browse scenario's shapes (see browse.go): a
+// catalog grid's product group (the first image is the one a grid shows,
+// but images takes no arguments, so the answer holds them all) and a
+// product page's.
+const (
+	selPriceRange = `priceRange { min ` + selMoney + ` max ` + selMoney + ` }`
+	selGroupGrid  = `id title handle ` + selPriceRange + ` available images { url altText }` +
+		` variants { id selectedOptions { name value } price ` + selMoney + ` available }`
+	selGroupPage = `id title handle description options { name values } ` + selPriceRange + ` available images { url altText }` +
+		` variants { id sku selectedOptions { name value } price ` + selMoney + ` available }`
+)
+
+type selectedOptionView struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type optionView struct {
+	Name   string   `json:"name"`
+	Values []string `json:"values"`
+}
+
+type imageView struct {
+	URL     string  `json:"url"`
+	AltText *string `json:"altText"`
+}
+
+// variantView is a variant (a Product) as a group renders it; sku only on
+// the product page.
+type variantView struct {
+	ID              string               `json:"id"`
+	SKU             string               `json:"sku"`
+	SelectedOptions []selectedOptionView `json:"selectedOptions"`
+	Price           moneyView            `json:"price"`
+	Available       int                  `json:"available"`
+}
+
+type priceRangeView struct {
+	Min moneyView `json:"min"`
+	Max moneyView `json:"max"`
+}
+
+// groupView is a product group as the grid (no description, no options) or
+// the product page renders it: decoded from the API's JSON, or built from
+// the raw baseline's rows.
+type groupView struct {
+	ID          string         `json:"id"`
+	Title       string         `json:"title"`
+	Handle      string         `json:"handle"`
+	Description *string        `json:"description"`
+	Options     []optionView   `json:"options"`
+	PriceRange  priceRangeView `json:"priceRange"`
+	Available   int            `json:"available"`
+	Images      []imageView    `json:"images"`
+	Variants    []variantView  `json:"variants"`
+}
+
+type groupEdge struct {
+	Node groupView `json:"node"`
+}
+
+// groupPage is one page of productGroups(first:, after:).
+type groupPage struct {
+	Edges    []groupEdge  `json:"edges"`
 	PageInfo pageInfoView `json:"pageInfo"`
 }
 
@@ -186,21 +245,152 @@ func checkCart(v *cartView, cart string, want map[int64]int) error {
 	return nil
 }
 
-// checkPage verifies a products page: full unless it is the last, every
-// node renders, a cursor to follow when there is more.
-func checkPage(p *productPage, first int) error {
+// seededGroup is what holdbench put in a group (browse.go): its id,
+// handle, variant ids in display order, option names in order, images.
+type seededGroup struct {
+	id       int64
+	handle   string
+	variants []int64
+	options  []string
+	images   int
+}
+
+// checkGroup verifies a product group as the grid (page false) or the
+// product page renders it: every variant renders (id, price in the range's
+// currency, available, one value of each option; and its sku on the page),
+// no two variants share an id or a combination, priceRange is the lowest
+// and highest variant price, available is the sum of the variants'. On the
+// page the description and the options are there, and each variant's
+// selectedOptions name them in order with one of their values. When want
+// (what holdbench seeded) is known the group is that one, with exactly its
+// variants in display order and its images.
+func checkGroup(g *groupView, want *seededGroup, page bool) error {
+	if g == nil {
+		return renderErr("no product group in the answer")
+	}
+	if g.ID == "" || g.Title == "" || g.Handle == "" {
+		return renderErr("product group without id, title or handle: %q %q %q", g.ID, g.Title, g.Handle)
+	}
+	if len(g.Variants) == 0 {
+		return renderErr("product group %s without variants", g.ID)
+	}
+	cur := g.PriceRange.Min.CurrencyCode
+	lo, err1 := parseCents(g.PriceRange.Min.Amount)
+	hi, err2 := parseCents(g.PriceRange.Max.Amount)
+	if err1 != nil || err2 != nil || cur == "" || g.PriceRange.Max.CurrencyCode != cur {
+		return renderErr("product group %s: priceRange %+v", g.ID, g.PriceRange)
+	}
+	if page {
+		if g.Description == nil || *g.Description == "" {
+			return renderErr("product group %s without its description", g.ID)
+		}
+		if len(g.Options) == 0 {
+			return renderErr("product group %s without its options", g.ID)
+		}
+	}
+	var vlo, vhi int64
+	sum := 0
+	ids := make(map[string]bool, len(g.Variants))
+	combos := make(map[string]bool, len(g.Variants))
+	for i := range g.Variants {
+		v := &g.Variants[i]
+		if v.ID == "" || ids[v.ID] {
+			return renderErr("product group %s: variant id %q missing or repeated", g.ID, v.ID)
+		}
+		ids[v.ID] = true
+		if page && v.SKU == "" {
+			return renderErr("product group %s: variant %s without its sku", g.ID, v.ID)
+		}
+		price, err := parseCents(v.Price.Amount)
+		if err != nil || v.Price.CurrencyCode != cur {
+			return renderErr("product group %s: variant %s priced %+v, the range is in %q", g.ID, v.ID, v.Price, cur)
+		}
+		if i == 0 || price < vlo {
+			vlo = price
+		}
+		if i == 0 || price > vhi {
+			vhi = price
+		}
+		if v.Available < 0 {
+			return renderErr("product group %s: variant %s available %d", g.ID, v.ID, v.Available)
+		}
+		sum += v.Available
+		if len(v.SelectedOptions) == 0 {
+			return renderErr("product group %s: variant %s without selectedOptions", g.ID, v.ID)
+		}
+		var combo strings.Builder
+		for j, so := range v.SelectedOptions {
+			if so.Name == "" || so.Value == "" {
+				return renderErr("product group %s: variant %s selects %+v", g.ID, v.ID, so)
+			}
+			if page && (len(v.SelectedOptions) != len(g.Options) || g.Options[j].Name != so.Name || !slices.Contains(g.Options[j].Values, so.Value)) {
+				return renderErr("product group %s: variant %s selects %+v, not the options %+v in order", g.ID, v.ID, v.SelectedOptions, g.Options)
+			}
+			if want != nil && (len(v.SelectedOptions) != len(want.options) || want.options[j] != so.Name) {
+				return renderErr("product group %s: variant %s selects %+v, the group's options are %v", g.ID, v.ID, v.SelectedOptions, want.options)
+			}
+			combo.WriteString(so.Name + "\x00" + so.Value + "\x00")
+		}
+		if combos[combo.String()] {
+			return renderErr("product group %s: two variants select %+v", g.ID, v.SelectedOptions)
+		}
+		combos[combo.String()] = true
+	}
+	if lo != vlo || hi != vhi {
+		return renderErr("product group %s: priceRange %s-%s but its variants are priced %s-%s", g.ID, g.PriceRange.Min.Amount, g.PriceRange.Max.Amount, formatCents(vlo), formatCents(vhi))
+	}
+	if g.Available != sum {
+		return renderErr("product group %s: available %d but its variants add up to %d", g.ID, g.Available, sum)
+	}
+	for _, img := range g.Images {
+		if img.URL == "" {
+			return renderErr("product group %s: an image without its url", g.ID)
+		}
+	}
+	if want == nil {
+		return nil
+	}
+	if g.ID != pid(want.id) || g.Handle != want.handle {
+		return renderErr("product group %s (%s) is not the seeded %d (%s)", g.ID, g.Handle, want.id, want.handle)
+	}
+	if len(g.Variants) != len(want.variants) {
+		return renderErr("product group %s: %d variants, it has %d", g.ID, len(g.Variants), len(want.variants))
+	}
+	for i, id := range want.variants {
+		if g.Variants[i].ID != pid(id) {
+			return renderErr("product group %s: variant %d is %s, want %d (its variants in display order: %v)", g.ID, i, g.Variants[i].ID, id, want.variants)
+		}
+	}
+	if len(g.Images) != want.images {
+		return renderErr("product group %s: %d images, it has %d", g.ID, len(g.Images), want.images)
+	}
+	return nil
+}
+
+// checkGroupPage verifies a page of product groups: full unless it is the
+// last, in id order (the listing's default), no group twice, a cursor to
+// follow when there is more, every group as checkGroup has it (against
+// what holdbench seeded, for the groups it did).
+func checkGroupPage(p *groupPage, first int, seeded map[string]*seededGroup) error {
 	if p == nil || len(p.Edges) == 0 || len(p.Edges) > first {
 		n := -1
 		if p != nil {
 			n = len(p.Edges)
 		}
-		return renderErr("products page with %d edges (first: %d)", n, first)
+		return renderErr("product groups page with %d edges (first: %d)", n, first)
 	}
 	if p.PageInfo.HasNextPage && (len(p.Edges) != first || p.PageInfo.EndCursor == nil || *p.PageInfo.EndCursor == "") {
-		return renderErr("products page of %d edges says there is more, endCursor %v", len(p.Edges), p.PageInfo.EndCursor)
+		return renderErr("product groups page of %d edges says there is more, endCursor %v", len(p.Edges), p.PageInfo.EndCursor)
 	}
+	var last int64
 	for i := range p.Edges {
-		if err := checkProductView(&p.Edges[i].Node, false); err != nil {
+		g := &p.Edges[i].Node
+		id, err := strconv.ParseInt(g.ID, 10, 64)
+		if err != nil || (i > 0 && id <= last) {
+			return renderErr("product groups page: group %q after %d, not in id order", g.ID, last)
+		}
+		last = id
+		if err := checkGroup(g, seeded[g.ID], false); err != nil {
 			return err
 		}
 	}
