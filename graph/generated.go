@@ -3688,7 +3688,7 @@ type ProductGroup {
   collections: [Collection!]!
   "The lowest and highest variant price (0.00 in XXX while the group has no variants)."
   priceRange: PriceRange!
-  "The sum of its variants' available."
+  "The sum of its variants' available (at most 2147483647, the largest Int)."
   available: Int!
   "When the group was created."
   createdAt: Time!

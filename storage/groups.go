@@ -96,10 +96,11 @@ type ProductGroup struct {
 
 // groupColumns of product_groups aliased g, and the sum of its variants'
 // available (read now: held changes with every reservation, so it is never
-// stored).
+// stored), capped at a GraphQL Int's maximum: each variant's stock fits
+// one, their sum may not.
 const groupColumns = `g.id, g.handle, g.title, g.description, g.options, g.min_price_cents, g.max_price_cents, g.currency,
 	g.created_at, g.updated_at,
-	COALESCE((SELECT sum(v.stock - v.held) FROM products v WHERE v.group_id = g.id), 0) AS available`
+	LEAST(COALESCE((SELECT sum(v.stock - v.held) FROM products v WHERE v.group_id = g.id), 0), 2147483647) AS available`
 
 // Option limits.
 const (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -511,4 +512,24 @@ func TestProductGroupImagesAndCollections(t *testing.T) {
 		assert.NotEmpty(t, c.Handle)
 	}
 	assert.Equal(t, []int64{c1.ID, c2.ID}, ids)
+}
+
+// A group's available is the sum of its variants', capped at the largest
+// GraphQL Int: each variant's stock fits one, their sum may not.
+func TestGroupAvailableFitsAnInt(t *testing.T) {
+	t.Parallel()
+	s, _ := storagetest.NewStore(t, storagetest.Options())
+	ctx := context.Background()
+	g, err := s.CreateProductGroup(ctx, storage.NewProductGroup{Title: "Huge", Options: storage.ProductOptions{{Name: "Size", Values: []string{"S", "M"}}}})
+	require.NoError(t, err)
+	for _, size := range []string{"S", "M"} {
+		_, err := s.CreateProduct(ctx, storage.NewProduct{
+			SKU: "HUGE-" + size, Name: "Huge " + size, PriceAmount: "1.00", Currency: "USD", Stock: 1_500_000_000,
+			GroupID: &g.ID, SelectedOptions: storage.OptionSelection{"Size": size},
+		})
+		require.NoError(t, err)
+	}
+	got, err := s.ProductGroupByID(ctx, g.ID)
+	require.NoError(t, err)
+	assert.Equal(t, math.MaxInt32, got.Available)
 }
