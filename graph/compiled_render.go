@@ -434,12 +434,28 @@ func runTasks(tasks []func() bool) bool {
 	return true
 }
 
-// prefetchImages loads the images of every product in one batch; each
-// product's resolver then finds them in the loader's cache. Its error is
-// not ours: a product without images is "not found" to the mapped loader,
-// which the resolver reads as none.
+// prefetchImages reads the images of every product in one query, without
+// the catalog loader's batching wait (every id is known here), and primes
+// the loader with them; each product's resolver then finds its images in
+// the cache (a product without any is primed with none, which is what the
+// resolver answers for it). On an error nothing is primed and the
+// resolvers load as usual.
 func (r *Resolver) prefetchImages(ctx context.Context, ids []int64) {
-	_, _ = loaders.For(ctx, r.Store).Catalog.ProductImages.LoadAll(ctx, ids)
+	if len(ids) == 0 {
+		return
+	}
+	imgs, err := r.Store.ImagesByProductIDs(ctx, ids)
+	if err != nil {
+		return
+	}
+	l := loaders.For(ctx, r.Store).Catalog.ProductImages
+	for _, id := range ids {
+		got := imgs[id]
+		if got == nil {
+			got = []*storage.Image{}
+		}
+		l.Prime(id, got)
+	}
 }
 
 // cartTask returns the work that resolves f into *out (nil: f is written

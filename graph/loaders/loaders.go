@@ -69,16 +69,34 @@ func (l *Loaders) ProductByID(ctx context.Context, id int64) (*storage.Product, 
 
 // CartDiscountOf loads a cart's discount code (nil: none).
 func (l *Loaders) CartDiscountOf(ctx context.Context, cartID string) (*storage.CartDiscountState, error) {
-	d, err := l.CartDiscount.Load(ctx, cartID)
-	if errors.Is(err, dataloadgen.ErrNotFound) {
-		return nil, nil
+	return l.CartDiscountThunk(ctx, cartID)()
+}
+
+// CartDiscountThunk starts loading a cart's discount code and returns the
+// wait for it: a caller that needs other loads first starts this one
+// before them, so that the batches run together instead of one after the
+// other.
+func (l *Loaders) CartDiscountThunk(ctx context.Context, cartID string) func() (*storage.CartDiscountState, error) {
+	thunk := l.CartDiscount.LoadThunk(ctx, cartID)
+	return func() (*storage.CartDiscountState, error) {
+		d, err := thunk()
+		if errors.Is(err, dataloadgen.ErrNotFound) {
+			return nil, nil
+		}
+		return d, err
 	}
-	return d, err
 }
 
 // CartGiftCardsOf loads the cards applied to a cart (none: empty).
 func (l *Loaders) CartGiftCardsOf(ctx context.Context, cartID string) ([]*storage.CartGiftCard, error) {
-	return orNone(l.CartGiftCards.Load(ctx, cartID))
+	return l.CartGiftCardsThunk(ctx, cartID)()
+}
+
+// CartGiftCardsThunk starts loading the cards applied to a cart and
+// returns the wait for them (see CartDiscountThunk).
+func (l *Loaders) CartGiftCardsThunk(ctx context.Context, cartID string) func() ([]*storage.CartGiftCard, error) {
+	thunk := l.CartGiftCards.LoadThunk(ctx, cartID)
+	return func() ([]*storage.CartGiftCard, error) { return orNone(thunk()) }
 }
 
 // OrderGiftCardCents loads what gift cards paid of an order.
