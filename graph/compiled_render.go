@@ -434,21 +434,29 @@ func runTasks(tasks []func() bool) bool {
 	return true
 }
 
-// prefetchImages reads the images of every product in one query, without
-// the catalog loader's batching wait (every id is known here), and primes
-// the loader with them; each product's resolver then finds its images in
-// the cache (a product without any is primed with none, which is what the
-// resolver answers for it). On an error nothing is primed and the
-// resolvers load as usual.
-func (r *Resolver) prefetchImages(ctx context.Context, ids []int64) {
+// prefetchImages loads the images of every product in ids before the
+// first is written; each product's resolver then finds its images in the
+// loader's cache. A cart (alone: the only object of its answer that needs
+// them) reads them in one query, without the catalog loader's batching
+// wait, and primes the loader (a product without any is primed with none,
+// which is what the resolver answers for it; on an error nothing is primed
+// and the resolvers load as usual). A group's variants join the loader's
+// batch instead, so that a page of groups reads them in one query, not one
+// per group; the loader's error is not ours (a product without images is
+// "not found" to it, which the resolver reads as none).
+func (r *Resolver) prefetchImages(ctx context.Context, ids []int64, alone bool) {
 	if len(ids) == 0 {
+		return
+	}
+	l := loaders.For(ctx, r.Store).Catalog.ProductImages
+	if !alone {
+		_, _ = l.LoadAll(ctx, ids)
 		return
 	}
 	imgs, err := r.Store.ImagesByProductIDs(ctx, ids)
 	if err != nil {
 		return
 	}
-	l := loaders.For(ctx, r.Store).Catalog.ProductImages
 	for _, id := range ids {
 		got := imgs[id]
 		if got == nil {
@@ -507,7 +515,7 @@ func (r *Resolver) cartTask(ctx context.Context, f renderField, c *storage.Cart,
 						ids = append(ids, l.Product.ID)
 					}
 				}
-				r.prefetchImages(ctx, ids)
+				r.prefetchImages(ctx, ids, true)
 			}
 			if f.pricing {
 				if cl.pricing, err = r.cartPricing(ctx, c.ID); err != nil {
@@ -522,12 +530,8 @@ func (r *Resolver) cartTask(ctx context.Context, f renderField, c *storage.Cart,
 }
 
 func (ec *executionContext) writeCart(ctx context.Context, plan *renderPlan, c *storage.Cart, vals []any, buf *bytes.Buffer) bool {
-	buf.WriteByte('{')
-	for i, f := range plan.fields {
-		buf.Write(f.key)
+	return writeObject(plan, buf, func(i int, f renderField) bool {
 		switch f.kind {
-		case rTypename:
-			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
 		case rCartID:
 			ec.marshalNID2string(ctx, nil, c.ID).MarshalGQL(buf)
 		case rCartStatus:
@@ -546,58 +550,32 @@ func (ec *executionContext) writeCart(ctx context.Context, plan *renderPlan, c *
 			}
 		case rCartDiscounts:
 			ds := vals[i].([]*model.CartDiscount)
-			buf.WriteByte('[')
-			for j, d := range ds {
-				if j > 0 {
-					buf.WriteByte(',')
-				}
-				if !ec.writeDiscount(ctx, f.sub, d, buf) {
-					return false
-				}
+			if !writeList(buf, ds, func(d *model.CartDiscount) bool { return ec.writeDiscount(ctx, f.sub, d, buf) }) {
+				return false
 			}
-			buf.WriteByte(']')
 		case rCartGiftCards:
 			gs := vals[i].([]*model.AppliedGiftCard)
-			buf.WriteByte('[')
-			for j, g := range gs {
-				if j > 0 {
-					buf.WriteByte(',')
-				}
-				if !writeGiftCard(f.sub, g, buf) {
-					return false
-				}
+			if !writeList(buf, gs, func(g *model.AppliedGiftCard) bool { return writeGiftCard(f.sub, g, buf) }) {
+				return false
 			}
-			buf.WriteByte(']')
 		case rCartLines:
 			cl := vals[i].(cartLines)
-			buf.WriteByte('[')
-			for j, l := range cl.lines {
-				if j > 0 {
-					buf.WriteByte(',')
-				}
-				if !ec.writeLine(ctx, f.sub, l, cl.pricing, buf) {
-					return false
-				}
+			if !writeList(buf, cl.lines, func(l *storage.CartLine) bool { return ec.writeLine(ctx, f.sub, l, cl.pricing, buf) }) {
+				return false
 			}
-			buf.WriteByte(']')
 		default:
 			return false
 		}
-	}
-	buf.WriteByte('}')
-	return true
+		return true
+	})
 }
 
 func (ec *executionContext) writeLine(ctx context.Context, plan *renderPlan, l *storage.CartLine, pricing *storage.CartPricing, buf *bytes.Buffer) bool {
 	if l == nil {
 		return false
 	}
-	buf.WriteByte('{')
-	for _, f := range plan.fields {
-		buf.Write(f.key)
+	return writeObject(plan, buf, func(i int, f renderField) bool {
 		switch f.kind {
-		case rTypename:
-			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
 		case rLineQuantity:
 			ec.marshalNInt2int(ctx, nil, l.Quantity).MarshalGQL(buf)
 		case rLineTotal:
@@ -605,15 +583,15 @@ func (ec *executionContext) writeLine(ctx context.Context, plan *renderPlan, l *
 				return false
 			}
 		case rLineDiscountedTotal:
-			// As cartLineDiscounted: a line of no cart is not discounted.
-			m := money(storage.LineTotal(l.PriceCents, l.Quantity), l.Currency)
-			if l.CartID != "" {
-				if pricing == nil {
-					return false
-				}
-				m = lineDiscounted(l, pricing)
+			// As cartLineDiscounted: priced with the cart, unless the line
+			// has none.
+			p := pricing
+			if l.CartID == "" {
+				p = nil
+			} else if p == nil {
+				return false
 			}
-			if !writeMoney(f.sub, m, buf) {
+			if !writeMoney(f.sub, lineDiscounted(l, p), buf) {
 				return false
 			}
 		case rLineProduct:
@@ -623,9 +601,8 @@ func (ec *executionContext) writeLine(ctx context.Context, plan *renderPlan, l *
 		default:
 			return false
 		}
-	}
-	buf.WriteByte('}')
-	return true
+		return true
+	})
 }
 
 // writeProduct writes p; group is the group p is written as a variant of
@@ -634,12 +611,8 @@ func (ec *executionContext) writeProduct(ctx context.Context, plan *renderPlan, 
 	if p == nil {
 		return false
 	}
-	buf.WriteByte('{')
-	for _, f := range plan.fields {
-		buf.Write(f.key)
+	return writeObject(plan, buf, func(i int, f renderField) bool {
 		switch f.kind {
-		case rTypename:
-			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
 		case rProductID:
 			ec.marshalNID2int64(ctx, nil, p.ID).MarshalGQL(buf)
 		case rProductSKU:
@@ -666,47 +639,28 @@ func (ec *executionContext) writeProduct(ctx context.Context, plan *renderPlan, 
 			if group == nil || p.GroupID == nil || *p.GroupID != group.ID {
 				return false
 			}
-			buf.WriteByte('[')
-			for j, o := range group.Options.Selected(p.SelectedOptions) {
-				if j > 0 {
-					buf.WriteByte(',')
-				}
-				if !ec.writeSelected(ctx, f.sub, o, buf) {
-					return false
-				}
+			if !writeList(buf, group.Options.Selected(p.SelectedOptions), func(o storage.ProductSelectedOption) bool { return ec.writeSelected(ctx, f.sub, o, buf) }) {
+				return false
 			}
-			buf.WriteByte(']')
 		case rProductImages:
 			// Loaded for every line before the first was written.
 			imgs, err := ec.Resolvers.Product().Images(ctx, p)
 			if err != nil || imgs == nil {
 				return false
 			}
-			buf.WriteByte('[')
-			for j, img := range imgs {
-				if j > 0 {
-					buf.WriteByte(',')
-				}
-				if !ec.writeImage(ctx, f.sub, img, buf) {
-					return false
-				}
+			if !writeList(buf, imgs, func(img *storage.Image) bool { return ec.writeImage(ctx, f.sub, img, buf) }) {
+				return false
 			}
-			buf.WriteByte(']')
 		default:
 			return false
 		}
-	}
-	buf.WriteByte('}')
-	return true
+		return true
+	})
 }
 
 func (ec *executionContext) writeSelected(ctx context.Context, plan *renderPlan, o storage.ProductSelectedOption, buf *bytes.Buffer) bool {
-	buf.WriteByte('{')
-	for _, f := range plan.fields {
-		buf.Write(f.key)
+	return writeObject(plan, buf, func(i int, f renderField) bool {
 		switch f.kind {
-		case rTypename:
-			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
 		case rSelectedName:
 			ec.marshalNString2string(ctx, nil, o.Name).MarshalGQL(buf)
 		case rSelectedValue:
@@ -714,21 +668,16 @@ func (ec *executionContext) writeSelected(ctx context.Context, plan *renderPlan,
 		default:
 			return false
 		}
-	}
-	buf.WriteByte('}')
-	return true
+		return true
+	})
 }
 
 func (ec *executionContext) writeImage(ctx context.Context, plan *renderPlan, img *storage.Image, buf *bytes.Buffer) bool {
 	if img == nil {
 		return false
 	}
-	buf.WriteByte('{')
-	for _, f := range plan.fields {
-		buf.Write(f.key)
+	return writeObject(plan, buf, func(i int, f renderField) bool {
 		switch f.kind {
-		case rTypename:
-			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
 		case rImageURL:
 			ec.marshalNString2string(ctx, nil, img.URL).MarshalGQL(buf)
 		case rImageAltText:
@@ -736,21 +685,16 @@ func (ec *executionContext) writeImage(ctx context.Context, plan *renderPlan, im
 		default:
 			return false
 		}
-	}
-	buf.WriteByte('}')
-	return true
+		return true
+	})
 }
 
 func (ec *executionContext) writeDiscount(ctx context.Context, plan *renderPlan, d *model.CartDiscount, buf *bytes.Buffer) bool {
 	if d == nil {
 		return false
 	}
-	buf.WriteByte('{')
-	for _, f := range plan.fields {
-		buf.Write(f.key)
+	return writeObject(plan, buf, func(i int, f renderField) bool {
 		switch f.kind {
-		case rTypename:
-			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
 		case rDiscountCode:
 			ec.marshalNString2string(ctx, nil, d.Code).MarshalGQL(buf)
 		case rDiscountApplicable:
@@ -764,21 +708,16 @@ func (ec *executionContext) writeDiscount(ctx context.Context, plan *renderPlan,
 		default:
 			return false
 		}
-	}
-	buf.WriteByte('}')
-	return true
+		return true
+	})
 }
 
 func writeGiftCard(plan *renderPlan, g *model.AppliedGiftCard, buf *bytes.Buffer) bool {
 	if g == nil {
 		return false
 	}
-	buf.WriteByte('{')
-	for _, f := range plan.fields {
-		buf.Write(f.key)
+	return writeObject(plan, buf, func(i int, f renderField) bool {
 		switch f.kind {
-		case rTypename:
-			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
 		case rGiftCardLastCharacters:
 			graphql.MarshalString(g.LastCharacters).MarshalGQL(buf)
 		case rGiftCardAmountUsed:
@@ -792,21 +731,16 @@ func writeGiftCard(plan *renderPlan, g *model.AppliedGiftCard, buf *bytes.Buffer
 		default:
 			return false
 		}
-	}
-	buf.WriteByte('}')
-	return true
+		return true
+	})
 }
 
 func writeMoney(plan *renderPlan, m *storage.Money, buf *bytes.Buffer) bool {
 	if m == nil {
 		return false
 	}
-	buf.WriteByte('{')
-	for _, f := range plan.fields {
-		buf.Write(f.key)
+	return writeObject(plan, buf, func(i int, f renderField) bool {
 		switch f.kind {
-		case rTypename:
-			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
 		case rMoneyAmount:
 			graphql.MarshalString(m.Amount).MarshalGQL(buf)
 		case rMoneyCurrencyCode:
@@ -814,8 +748,42 @@ func writeMoney(plan *renderPlan, m *storage.Money, buf *bytes.Buffer) bool {
 		default:
 			return false
 		}
+		return true
+	})
+}
+
+// writeObject writes one object of plan: its keys in order, __typename
+// itself, every other field by field (i is the field's index in plan);
+// false from field stops it.
+func writeObject(plan *renderPlan, buf *bytes.Buffer, field func(i int, f renderField) bool) bool {
+	buf.WriteByte('{')
+	for i, f := range plan.fields {
+		buf.Write(f.key)
+		if f.kind == rTypename {
+			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
+			continue
+		}
+		if !field(i, f) {
+			return false
+		}
 	}
 	buf.WriteByte('}')
+	return true
+}
+
+// writeList writes items as a JSON array, each by write; false from write
+// stops it.
+func writeList[T any](buf *bytes.Buffer, items []T, write func(T) bool) bool {
+	buf.WriteByte('[')
+	for j, it := range items {
+		if j > 0 {
+			buf.WriteByte(',')
+		}
+		if !write(it) {
+			return false
+		}
+	}
+	buf.WriteByte(']')
 	return true
 }
 
@@ -863,7 +831,7 @@ func (ec *executionContext) compiledProductGroup(ctx context.Context, sel ast.Se
 							ids = append(ids, v.ID)
 						}
 					}
-					r.prefetchImages(ctx, ids)
+					r.prefetchImages(ctx, ids, false)
 				}
 				*out = vs
 				return true
@@ -902,12 +870,8 @@ func (ec *executionContext) compiledProductGroup(ctx context.Context, sel ast.Se
 }
 
 func (ec *executionContext) writeGroup(ctx context.Context, plan *renderPlan, g *storage.ProductGroup, vals []any, buf *bytes.Buffer) bool {
-	buf.WriteByte('{')
-	for i, f := range plan.fields {
-		buf.Write(f.key)
+	return writeObject(plan, buf, func(i int, f renderField) bool {
 		switch f.kind {
-		case rTypename:
-			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
 		case rGroupID:
 			ec.marshalNID2int64(ctx, nil, g.ID).MarshalGQL(buf)
 		case rGroupHandle:
@@ -922,51 +886,23 @@ func (ec *executionContext) writeGroup(ctx context.Context, plan *renderPlan, g 
 			ec.marshalNTime2timeᚐTime(ctx, nil, g.CreatedAt).MarshalGQL(buf)
 		case rGroupPriceRange:
 			pr := g.PriceRange()
-			buf.WriteByte('{')
-			for _, rf := range f.sub.fields {
-				buf.Write(rf.key)
+			return writeObject(f.sub, buf, func(_ int, rf renderField) bool {
 				switch rf.kind {
-				case rTypename:
-					graphql.MarshalString(f.sub.typeName).MarshalGQL(buf)
 				case rRangeMin:
-					if !writeMoney(rf.sub, pr.Min, buf) {
-						return false
-					}
+					return writeMoney(rf.sub, pr.Min, buf)
 				case rRangeMax:
-					if !writeMoney(rf.sub, pr.Max, buf) {
-						return false
-					}
-				default:
-					return false
+					return writeMoney(rf.sub, pr.Max, buf)
 				}
-			}
-			buf.WriteByte('}')
+				return false
+			})
 		case rGroupOptions:
-			buf.WriteByte('[')
-			for j, o := range vals[i].([]*storage.ProductOption) {
-				if j > 0 {
-					buf.WriteByte(',')
-				}
-				if !ec.writeOption(ctx, f.sub, o, buf) {
-					return false
-				}
+			if !writeList(buf, vals[i].([]*storage.ProductOption), func(o *storage.ProductOption) bool { return ec.writeOption(ctx, f.sub, o, buf) }) {
+				return false
 			}
-			buf.WriteByte(']')
 		case rGroupCollections:
-			buf.WriteByte('[')
-			for j, c := range vals[i].([]*storage.Collection) {
-				if j > 0 {
-					buf.WriteByte(',')
-				}
-				if c == nil {
-					return false
-				}
-				buf.WriteByte('{')
-				for _, cf := range f.sub.fields {
-					buf.Write(cf.key)
+			return writeList(buf, vals[i].([]*storage.Collection), func(c *storage.Collection) bool {
+				return c != nil && writeObject(f.sub, buf, func(_ int, cf renderField) bool {
 					switch cf.kind {
-					case rTypename:
-						graphql.MarshalString(f.sub.typeName).MarshalGQL(buf)
 					case rCollectionHandle:
 						ec.marshalNString2string(ctx, nil, c.Handle).MarshalGQL(buf)
 					case rCollectionTitle:
@@ -974,50 +910,30 @@ func (ec *executionContext) writeGroup(ctx context.Context, plan *renderPlan, g 
 					default:
 						return false
 					}
-				}
-				buf.WriteByte('}')
-			}
-			buf.WriteByte(']')
+					return true
+				})
+			})
 		case rGroupImages:
-			buf.WriteByte('[')
-			for j, img := range vals[i].([]*storage.Image) {
-				if j > 0 {
-					buf.WriteByte(',')
-				}
-				if !ec.writeImage(ctx, f.sub, img, buf) {
-					return false
-				}
+			if !writeList(buf, vals[i].([]*storage.Image), func(img *storage.Image) bool { return ec.writeImage(ctx, f.sub, img, buf) }) {
+				return false
 			}
-			buf.WriteByte(']')
 		case rGroupVariants:
-			buf.WriteByte('[')
-			for j, v := range vals[i].([]*storage.Product) {
-				if j > 0 {
-					buf.WriteByte(',')
-				}
-				if !ec.writeProduct(ctx, f.sub, v, g, buf) {
-					return false
-				}
+			if !writeList(buf, vals[i].([]*storage.Product), func(v *storage.Product) bool { return ec.writeProduct(ctx, f.sub, v, g, buf) }) {
+				return false
 			}
-			buf.WriteByte(']')
 		default:
 			return false
 		}
-	}
-	buf.WriteByte('}')
-	return true
+		return true
+	})
 }
 
 func (ec *executionContext) writeOption(ctx context.Context, plan *renderPlan, o *storage.ProductOption, buf *bytes.Buffer) bool {
 	if o == nil {
 		return false
 	}
-	buf.WriteByte('{')
-	for _, f := range plan.fields {
-		buf.Write(f.key)
+	return writeObject(plan, buf, func(i int, f renderField) bool {
 		switch f.kind {
-		case rTypename:
-			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
 		case rOptionName:
 			ec.marshalNString2string(ctx, nil, o.Name).MarshalGQL(buf)
 		case rOptionValues:
@@ -1028,7 +944,6 @@ func (ec *executionContext) writeOption(ctx context.Context, plan *renderPlan, o
 		default:
 			return false
 		}
-	}
-	buf.WriteByte('}')
-	return true
+		return true
+	})
 }

@@ -65,6 +65,21 @@ func renders(t *testing.T, reg *prometheus.Registry, typ, path string) int {
 	return 0
 }
 
+// renderServers serves store twice: with the compiled renderer (its
+// metrics in reg) and with GenericRender.
+func renderServers(t *testing.T, store *storage.Store) (compiled, generic string, reg *prometheus.Registry) {
+	t.Helper()
+	reg = prometheus.NewRegistry()
+	serve := func(generic bool, metrics *graph.Metrics) string {
+		srv := httptest.NewServer(newAPI(graph.HandlerConfig{
+			Store: store, AdminToken: adminToken, GenericRender: generic, Metrics: metrics,
+		}, httpapi.APIConfig{}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	return serve(false, graph.NewMetrics(reg)), serve(true, nil), reg
+}
+
 // storefrontBlocks returns the storefront's operations.ts blocks (an
 // operation or a fragment each) that declare one of names.
 func storefrontBlocks(t testing.TB, names ...string) string {
@@ -98,15 +113,7 @@ func TestCompiledRenderIsByteIdentical(t *testing.T) {
 	t.Parallel()
 	store, _ := storagetest.NewStore(t, storagetest.Options())
 	ctx := context.Background()
-	reg := prometheus.NewRegistry()
-	serve := func(generic bool, metrics *graph.Metrics) string {
-		srv := httptest.NewServer(newAPI(graph.HandlerConfig{
-			Store: store, AdminToken: adminToken, GenericRender: generic, Metrics: metrics,
-		}, httpapi.APIConfig{}))
-		t.Cleanup(srv.Close)
-		return srv.URL
-	}
-	compiled, generic := serve(false, graph.NewMetrics(reg)), serve(true, nil)
+	compiled, generic, reg := renderServers(t, store)
 
 	desc := "Line one\nline \"two\" <b>&amp;</b> \u2028 é \\ end"
 	odd, err := store.CreateProduct(ctx, storage.NewProduct{
@@ -242,15 +249,7 @@ func TestCompiledGroupRenderIsByteIdentical(t *testing.T) {
 	t.Parallel()
 	store, _ := storagetest.NewStore(t, storagetest.Options())
 	ctx := context.Background()
-	reg := prometheus.NewRegistry()
-	serve := func(generic bool, metrics *graph.Metrics) string {
-		srv := httptest.NewServer(newAPI(graph.HandlerConfig{
-			Store: store, AdminToken: adminToken, GenericRender: generic, Metrics: metrics,
-		}, httpapi.APIConfig{}))
-		t.Cleanup(srv.Close)
-		return srv.URL
-	}
-	compiled, generic := serve(false, graph.NewMetrics(reg)), serve(true, nil)
+	compiled, generic, reg := renderServers(t, store)
 
 	desc := "Soft \"cotton\" <3 & more\n\u2028"
 	alt := "Front, in \"Black\""

@@ -49,9 +49,8 @@ func (r *Resolver) cartDiscounts(ctx context.Context, cartID string) ([]*model.C
 }
 
 func (r *Resolver) cartLineDiscounted(ctx context.Context, line *storage.CartLine) (*storage.Money, error) {
-	total := storage.LineTotal(line.PriceCents, line.Quantity)
 	if line.CartID == "" {
-		return money(total, line.Currency), nil
+		return lineDiscounted(line, nil), nil
 	}
 	p, err := r.cartPricing(ctx, line.CartID)
 	if err != nil {
@@ -61,9 +60,12 @@ func (r *Resolver) cartLineDiscounted(ctx context.Context, line *storage.CartLin
 }
 
 // lineDiscounted is a cart line's total less its share of the cart's
-// discount, as p priced it.
+// discount, as p priced it (nil: a line of no cart, not discounted).
 func lineDiscounted(line *storage.CartLine, p *storage.CartPricing) *storage.Money {
 	total := storage.LineTotal(line.PriceCents, line.Quantity)
+	if p == nil {
+		return money(total, line.Currency)
+	}
 	return money(total.Sub(total, big.NewInt(p.LineDiscount(line.ProductID))), line.Currency)
 }
 
