@@ -88,6 +88,7 @@ type Store struct {
 	queries       atomic.Int64
 	coalescer     *coalescer
 	stmts         sync.Map // query text -> *sqlx.Stmt
+	preparing     sync.Map // query text -> struct{}: a background prepare started (txPrepared)
 	cartsExpired  atomic.Int64
 	unitsReleased atomic.Int64
 	checkouts     atomic.Int64
@@ -318,6 +319,34 @@ func (s *Store) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) 
 	return st, nil
 }
 
+// txPrepared is query's prepared statement for use inside a transaction,
+// or nil: run it unprepared on the transaction's connection. It never
+// prepares there and then: preparing takes a connection of the pool, and a
+// transaction holding a row lock (a batch holds its product's) must not
+// wait for one. The pool's connections may all be held by requests waiting
+// for that very lock, and everything stalled until their deadlines (seen
+// as a 10 s stall of a product's first batch in the fault tests). A
+// missing statement is prepared in the background, once, for the next
+// transaction.
+func (s *Store) txPrepared(query string) *sqlx.Stmt {
+	if s.opts.NoPrepare {
+		return nil
+	}
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sqlx.Stmt)
+	}
+	if _, started := s.preparing.LoadOrStore(query, struct{}{}); !started {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), s.opts.QueryTimeout)
+			defer cancel()
+			if _, err := s.prepared(ctx, query); err != nil {
+				s.preparing.Delete(query) // the next transaction tries again
+			}
+		}()
+	}
+	return nil
+}
+
 // getPrepared runs a prepared single-row query into dest.
 func (s *Store) getPrepared(ctx context.Context, dest any, query string, args ...any) error {
 	if s.opts.NoPrepare {
@@ -334,13 +363,10 @@ func (s *Store) getPrepared(ctx context.Context, dest any, query string, args ..
 // execIn runs a hot statement in transaction tx: prepared (pool-wide, bound
 // to the transaction's connection) unless NoPrepare.
 func (s *Store) execIn(ctx context.Context, tx *Tx, query string, args ...any) (sql.Result, error) {
-	if s.opts.NoPrepare {
+	st := s.txPrepared(query)
+	if st == nil {
 		res, err := tx.q.ExecContext(ctx, query, args...)
 		return res, translate(err)
-	}
-	st, err := s.prepared(ctx, query)
-	if err != nil {
-		return nil, err
 	}
 	s.queries.Add(1)
 	res, err := tx.raw.StmtxContext(ctx, st).ExecContext(ctx, args...)
@@ -350,12 +376,9 @@ func (s *Store) execIn(ctx context.Context, tx *Tx, query string, args ...any) (
 // selectIn runs a hot query into the slice dest in transaction tx, as
 // execIn does.
 func (s *Store) selectIn(ctx context.Context, tx *Tx, dest any, query string, args ...any) error {
-	if s.opts.NoPrepare {
+	st := s.txPrepared(query)
+	if st == nil {
 		return sqlxSelect(ctx, tx.q, dest, query, args...)
-	}
-	st, err := s.prepared(ctx, query)
-	if err != nil {
-		return err
 	}
 	s.queries.Add(1)
 	return translate(tx.raw.StmtxContext(ctx, st).SelectContext(ctx, dest, args...))
