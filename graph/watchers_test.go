@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -330,4 +331,64 @@ func TestManySubscribersAfterListenerReconnect(t *testing.T) {
 	_, r := addToCart(t, w.srv.URL, cart.ID, pid(p), 8)
 	require.Empty(t, r.Errors)
 	all(t, subs, 42)
+}
+
+// A stockChanged subscription the fast path serves is taken by the
+// connection's reader before gqlgen: it holds no goroutine of its own, so
+// an idle watcher costs the connection's reader and gqlgen's close watcher
+// only (it was four goroutines: those two, gqlgen's keep-alive and its
+// operation goroutine). Not parallel: it counts the process's goroutines.
+func TestFastSubscriptionsHoldNoGoroutine(t *testing.T) {
+	w := newWatchServer(t, graph.HandlerConfig{WebsocketKeepAlive: time.Hour})
+	p := storagetest.MustProduct(t, w.store, "IDLE", 10)
+	// The first connection warms what every later one shares (pools,
+	// caches, the writer pool's workers).
+	w.subscribers(t, 1, p, 10)
+	before := runtime.NumGoroutine()
+	const n = 40
+	w.subscribers(t, n, p, 10)
+	after := runtime.NumGoroutine()
+	require.Equal(t, n+1, w.hub.Subscriptions())
+	// Writer-pool workers that have not yet noticed the queue is empty
+	// come and go: a margin for them, far below one more per connection.
+	assert.LessOrEqual(t, after-before, 2*n+8, "goroutines for %d idle watchers: %d", n, after-before)
+}
+
+// A client's complete ends a fast-path subscription: the server answers
+// complete (as gqlgen does for the operations it serves), the hub forgets
+// it, and the id may be used again.
+func TestFastSubscriptionComplete(t *testing.T) {
+	t.Parallel()
+	w := newWatchServer(t, graph.HandlerConfig{})
+	p := storagetest.MustProduct(t, w.store, "DONE", 10)
+	ws := dialWS(t, w.srv)
+	ws.subscribe("a", stockSub, map[string]any{"ids": []string{pid(p)}})
+	require.Equal(t, 10, ws.level(10*time.Second).Available)
+	require.Equal(t, 1, w.hub.Subscriptions())
+
+	require.NoError(t, wsjson.Write(ws.ctx, ws.conn, wsMsg{ID: "a", Type: "complete"}))
+	m := ws.next(10 * time.Second)
+	assert.Equal(t, wsMsg{ID: "a", Type: "complete"}, m)
+	require.Eventually(t, func() bool { return w.hub.Subscriptions() == 0 }, 10*time.Second, 5*time.Millisecond)
+
+	ws.subscribe("a", stockSub, map[string]any{"ids": []string{pid(p)}})
+	m = ws.next(10 * time.Second)
+	assert.Equal(t, "next", m.Type, "the id is free again: %s", m.Payload)
+	assert.Equal(t, "a", m.ID)
+	require.Equal(t, 1, w.hub.Subscriptions())
+}
+
+// The keep-alive is the connection's timer: a graphql-transport-ws socket
+// that is sent nothing else gets pings.
+func TestWebsocketKeepAlivePings(t *testing.T) {
+	t.Parallel()
+	w := newWatchServer(t, graph.HandlerConfig{WebsocketKeepAlive: 20 * time.Millisecond})
+	ws := dialWS(t, w.srv)
+	ctx, cancel := context.WithTimeout(ws.ctx, 20*time.Second)
+	defer cancel()
+	for range 2 {
+		var m wsMsg
+		require.NoError(t, wsjson.Read(ctx, ws.conn, &m))
+		assert.Equal(t, wsMsg{Type: "ping"}, m)
+	}
 }

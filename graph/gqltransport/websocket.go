@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -47,12 +48,32 @@ type wsTransport struct {
 }
 
 func (t wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	e := &wsExecutor{GraphExecutor: exec, t: &t}
+	e := &wsExecutor{GraphExecutor: exec, t: &t, header: r.Header}
 	ws := t.Websocket
 	impl := t.impl
-	impl.accepted = func(c *wsConn) { e.conn = c }
+	impl.accepted = func(c *wsConn) {
+		e.conn = c
+		if t.fast != nil {
+			c.onSubscribe, c.onComplete = e.subscribeFast, e.completeFast
+		}
+	}
 	ws.Implementation = impl
+	// The context connection_init gives the connection (gqlgen's, after
+	// InitFunc) is the one the fast path's subscriptions run in.
+	initFunc := ws.InitFunc
+	ws.InitFunc = func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		var ack *transport.InitPayload
+		var err error
+		if initFunc != nil {
+			ctx, ack, err = initFunc(ctx, p)
+		}
+		if err == nil {
+			e.initCtx.Store(&ctx)
+		}
+		return ctx, ack, err
+	}
 	ws.Do(w, r, e)
+	e.stopFast()
 	if e.conn != nil {
 		e.conn.closeIfOpen()
 	}
@@ -62,18 +83,34 @@ func (t wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 // and serves the subscriptions it can on the fast path (fastsub.go).
 type wsExecutor struct {
 	graphql.GraphExecutor
-	t    *wsTransport
-	conn *wsConn
-	ops  sync.Map // *graphql.OperationContext -> wsOp
+	t      *wsTransport
+	conn   *wsConn
+	header http.Header
+	ops    sync.Map // *graphql.OperationContext -> wsOp
+	// initCtx is the connection's context after connection_init.
+	initCtx atomic.Pointer[context.Context]
+
+	fmu sync.Mutex
+	// fast: the subscriptions the fast path serves, by id.
+	fast map[string]*fastEntry
+	// pre: an operation the reader created for a subscribe message the
+	// fast path did not take, handed to gqlgen's CreateOperationContext of
+	// the same message.
+	pre *preCreated
 }
 
 // wsOp is an operation between its creation and its dispatch.
 type wsOp struct {
 	st *reqstate.State
 	id string // the subscribe message's id
+	// fastTried: the reader offered it to the fast path, which declined.
+	fastTried bool
 }
 
 func (e *wsExecutor) CreateOperationContext(ctx context.Context, p *graphql.RawParams) (*graphql.OperationContext, gqlerror.List) {
+	if pre := e.takePreCreated(); pre != nil {
+		return pre.rc, pre.errs
+	}
 	addr := ""
 	if conn := reqstate.From(ctx); conn != nil {
 		addr = conn.ClientIP
@@ -109,7 +146,10 @@ func (e *wsExecutor) DispatchOperation(ctx context.Context, rc *graphql.Operatio
 	if rc.Operation != nil && rc.Operation.Operation != ast.Subscription {
 		ctx, cancel = context.WithTimeout(ctx, e.t.timeout)
 	}
-	responses := e.fastPath(ctx, rc, op.id)
+	var responses graphql.ResponseHandler
+	if !op.fastTried {
+		responses = e.fastPath(ctx, rc, op.id)
+	}
 	if responses == nil {
 		responses, ctx = e.GraphExecutor.DispatchOperation(ctx, rc)
 	}

@@ -72,16 +72,19 @@ func NewWebsocket(cfg WebsocketConfig) graphql.Transport {
 			writeTimeout: cfg.WriteTimeout,
 			maxQueued:    cfg.MaxQueued,
 			initTimeout:  cfg.InitTimeout,
+			keepAlive:    cfg.KeepAlive,
 			pool:         newWriterPool(),
 		},
 		Websocket: transport.Websocket{
 			InitFunc: cfg.Init,
 			// The init timeout is the connection's (wsConn): gqlgen's
 			// closes with 1002, not graphql-transport-ws's 4408.
-			InitTimeout:           0,
-			KeepAlivePingInterval: cfg.KeepAlive, // graphql-ws "ka"
-			PingPongInterval:      cfg.KeepAlive, // graphql-transport-ws ping
-			MissingPongOk:         true,          // keep quiet clients connected
+			InitTimeout: 0,
+			// The keep-alive (graphql-ws "ka", graphql-transport-ws ping)
+			// is the connection's too (wsConn.sendKeepAlive): a timer,
+			// where gqlgen's is a goroutine per socket. A client that
+			// answers no ping stays connected, as with gqlgen's
+			// MissingPongOk.
 		},
 		log:     cfg.Log,
 		observe: cfg.Observe,

@@ -1,13 +1,16 @@
 package gqltransport
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -50,6 +53,8 @@ type wsImplementation struct {
 	// accepted, if set, is told of each connection (the executor of the
 	// same request uses it for the fast path).
 	accepted func(*wsConn)
+	// keepAlive is the interval of the server's keep-alive messages.
+	keepAlive time.Duration
 }
 
 func (i wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
@@ -64,12 +69,14 @@ func (i wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o trans
 			opts.Subprotocols = append(opts.Subprotocols, p)
 		}
 	}
-	ws, err := websocket.Accept(w, r, &opts)
+	hw := &hijackRecorder{ResponseWriter: w}
+	ws, err := websocket.Accept(hw, r, &opts)
 	if err != nil {
 		return nil, err
 	}
-	c := &wsConn{ws: ws, active: map[string]bool{}, log: i.log, metrics: i.metrics,
-		writeTimeout: i.writeTimeout, maxQueued: i.maxQueued, pool: i.pool, st: reqstate.From(r.Context())}
+	c := &wsConn{ws: ws, raw: hw.conn, active: map[string]bool{}, log: i.log, metrics: i.metrics,
+		writeTimeout: i.writeTimeout, maxQueued: i.maxQueued, pool: i.pool, st: reqstate.From(r.Context()),
+		keepAliveEvery: i.keepAlive}
 	if i.initTimeout > 0 {
 		c.initTimer = time.AfterFunc(i.initTimeout, func() {
 			c.amu.Lock()
@@ -101,7 +108,10 @@ func (i wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o trans
 // does not finish within writeTimeout, or a full queue, drops the
 // connection (logged, and counted as LiveConnectionDropped).
 type wsConn struct {
-	ws           *websocket.Conn
+	ws *websocket.Conn
+	// raw is the socket under ws: the writer writes its batches of
+	// messages there itself (writeBatch).
+	raw          net.Conn
 	log          *slog.Logger
 	metrics      Metrics
 	writeTimeout time.Duration
@@ -119,6 +129,18 @@ type wsConn struct {
 	// lastSubscribe is the id of the subscribe message read last: gqlgen
 	// creates the operation's context before it reads the next message.
 	lastSubscribe string
+	// onSubscribe, if set, is offered each subscribe (or start) message
+	// before gqlgen: true means it serves the operation (the fast path,
+	// fastsub.go), and gqlgen never sees the message. onComplete is told of
+	// each complete (or stop): true means the id was onSubscribe's.
+	onSubscribe func(id string, p *graphql.RawParams) bool
+	onComplete  func(id string) bool
+
+	// The keep-alive: graphql-transport-ws pings, graphql-ws "ka"
+	// messages, every keepAliveEvery from connection_init on. A timer, not
+	// gqlgen's goroutine per connection.
+	keepAliveEvery time.Duration
+	keepAlive      *time.Timer
 
 	mu        sync.Mutex
 	ctrl      [][]byte
@@ -206,6 +228,7 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 			return int(mt), nil, c.protocolError(closeBadRequest, reqstate.CodeBadRequest, "Invalid message received: id must be a string")
 		}
 		transportWS := c.transportWS()
+		var sub subscribeMessage
 		c.amu.Lock()
 		inited := c.initReceived
 		switch m.Type {
@@ -221,6 +244,9 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 			c.initReceived = true
 			if c.initTimer != nil {
 				c.initTimer.Stop()
+			}
+			if c.keepAliveEvery > 0 {
+				c.keepAlive = time.AfterFunc(c.keepAliveEvery, c.sendKeepAlive)
 			}
 		case "ping", "pong":
 			if !transportWS {
@@ -263,7 +289,6 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 				_ = c.WriteClose(closeDuplicateID, "Subscriber for "+truncate(id, 64)+" already exists")
 				return int(mt), nil, transport.ErrWebsocketClosed
 			}
-			var sub subscribeMessage
 			if json.Unmarshal(b, &sub) != nil || sub.Payload == nil {
 				// gqlgen would answer "invalid json" with no code: answer
 				// here, and read on.
@@ -285,8 +310,39 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 			return int(mt), nil, c.protocolError(closeBadRequest, reqstate.CodeBadRequest, "Invalid message type "+truncate(m.Type, 32))
 		}
 		c.amu.Unlock()
+		switch m.Type {
+		case "subscribe", "start":
+			if c.onSubscribe != nil && c.onSubscribe(id, sub.Payload) {
+				continue
+			}
+		case "complete", "stop":
+			if c.onComplete != nil && c.onComplete(id) {
+				continue
+			}
+		}
 		return int(mt), bytes.NewReader(b), nil
 	}
+}
+
+// sendKeepAlive queues the protocol's keep-alive message and schedules
+// the next, until the socket closes.
+func (c *wsConn) sendKeepAlive() {
+	msg := []byte(`{"type":"ka"}`)
+	if c.transportWS() {
+		msg = []byte(`{"type":"ping"}`)
+	}
+	c.mu.Lock()
+	if c.dead || c.closeReq != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.ctrl = append(c.ctrl, msg)
+	c.ctrlBytes += len(msg)
+	c.kickLocked()
+	c.mu.Unlock()
+	c.amu.Lock()
+	c.keepAlive.Reset(c.keepAliveEvery)
+	c.amu.Unlock()
 }
 
 // messageID decodes a message's id: absent or null is "", anything but a
@@ -327,6 +383,9 @@ func (c *wsConn) closeIfOpen() {
 	c.amu.Lock()
 	if c.initTimer != nil {
 		c.initTimer.Stop()
+	}
+	if c.keepAlive != nil {
+		c.keepAlive.Stop()
 	}
 	c.amu.Unlock()
 	_ = c.WriteClose(int(websocket.StatusInternalError), "internal error")
@@ -416,7 +475,6 @@ func (c *wsConn) kickLocked() {
 // writeLoop writes what is queued until nothing is, then ends (or closes
 // the socket, if asked to).
 func (c *wsConn) writeLoop() {
-	var buf []byte
 	for {
 		c.mu.Lock()
 		if c.dead {
@@ -443,32 +501,10 @@ func (c *wsConn) writeLoop() {
 		}
 		c.mu.Unlock()
 
-		ctx, cancel := context.WithTimeout(context.Background(), c.writeTimeout)
-		err := func() error {
-			for _, b := range ctrl {
-				if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
-					return err
-				}
-			}
-			sent := 0
-			for _, k := range order {
-				if k.sub.ended() {
-					continue
-				}
-				buf = k.sub.envelope(buf[:0], payloads[k])
-				if err := c.ws.Write(ctx, websocket.MessageText, buf); err != nil {
-					c.metrics.LiveFramesSent(sent)
-					return err
-				}
-				sent++
-			}
-			c.metrics.LiveFramesSent(sent)
-			return nil
-		}()
-		cancel()
+		err := c.writeBatch(ctrl, order, payloads)
 		if err != nil {
 			reason := "write_error"
-			if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
 				reason = "write_timeout"
 			}
 			c.mu.Lock()
@@ -571,4 +607,105 @@ func truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// hijackRecorder keeps the connection coder/websocket hijacks.
+type hijackRecorder struct {
+	http.ResponseWriter
+	conn net.Conn
+}
+
+func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	h.conn = conn
+	return conn, brw, err
+}
+
+func (h *hijackRecorder) Unwrap() http.ResponseWriter { return h.ResponseWriter }
+
+// batchBufs are the writers' buffers, reused.
+var batchBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// writeBatch writes queued messages to the socket: gqlgen's messages, then
+// the stock frames (each wrapped in its subscription's envelope), framed
+// here into one buffer and written with one write(2) under one deadline.
+// coder/websocket's Write would take its frame lock, arm a context and
+// flush its buffer once per message: at a drop's scale that was most of
+// the writers' time besides the syscall itself. The socket's other writes
+// (coder's pongs and close frames, from the reader or Close) never land
+// inside one of these: each side writes whole frames in a single Write,
+// and the connection serialises Writes (net.Conn's write lock).
+func (c *wsConn) writeBatch(ctrl [][]byte, order []frameKey, payloads map[frameKey][]byte) error {
+	if c.raw == nil {
+		return c.writeEach(ctrl, order, payloads)
+	}
+	bp := batchBufs.Get().(*[]byte)
+	b := (*bp)[:0]
+	for _, m := range ctrl {
+		b = appendFrameHeader(b, len(m))
+		b = append(b, m...)
+	}
+	sent := 0
+	for _, k := range order {
+		if k.sub.ended() {
+			continue
+		}
+		p := payloads[k]
+		b = appendFrameHeader(b, len(k.sub.prefix)+len(p)+1)
+		b = k.sub.envelope(b, p)
+		sent++
+	}
+	_ = c.raw.SetWriteDeadline(time.Now().Add(c.writeTimeout))
+	_, err := c.raw.Write(b)
+	if err == nil {
+		// coder/websocket's own writes (its close frame) have no deadline.
+		_ = c.raw.SetWriteDeadline(time.Time{})
+		c.metrics.LiveFramesSent(sent)
+	}
+	if cap(b) <= 1<<16 {
+		*bp = b[:0]
+		batchBufs.Put(bp)
+	}
+	return err
+}
+
+// appendFrameHeader appends the header of an unmasked, final text frame of
+// n bytes (RFC 6455 5.2; a server's frames are never masked).
+func appendFrameHeader(b []byte, n int) []byte {
+	b = append(b, 0x81)
+	switch {
+	case n < 126:
+		return append(b, byte(n))
+	case n <= 0xffff:
+		return append(b, 126, byte(n>>8), byte(n))
+	default:
+		return append(b, 127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+}
+
+// writeEach writes queued messages one by one through coder/websocket
+// (a socket whose connection was not recorded at accept).
+func (c *wsConn) writeEach(ctrl [][]byte, order []frameKey, payloads map[frameKey][]byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), c.writeTimeout)
+	defer cancel()
+	for _, b := range ctrl {
+		if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
+			return err
+		}
+	}
+	sent := 0
+	var buf []byte
+	for _, k := range order {
+		if k.sub.ended() {
+			continue
+		}
+		buf = k.sub.envelope(buf[:0], payloads[k])
+		if err := c.ws.Write(ctx, websocket.MessageText, buf); err != nil {
+			c.metrics.LiveFramesSent(sent)
+			return err
+		}
+		sent++
+	}
+	c.metrics.LiveFramesSent(sent)
+	return nil
 }
