@@ -615,11 +615,23 @@ type hijackRecorder struct {
 	conn net.Conn
 }
 
+// Hijack hands coder/websocket the connection with a small writer in
+// place of net/http's 4 KB one, which an idle socket would keep for its
+// whole life: it only carries coder's control frames (pongs and the close
+// frame, at most 139 bytes: one write each); every other message is
+// written by writeBatch.
 func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return conn, brw, err
+	}
 	h.conn = conn
-	return conn, brw, err
+	return conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(conn, controlWriteBuffer)), nil
 }
+
+// controlWriteBuffer holds coder/websocket's largest control frame (a
+// 125-byte payload and a 14-byte header) whole.
+const controlWriteBuffer = 256
 
 func (h *hijackRecorder) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
