@@ -308,9 +308,13 @@ func (e *env) scenario(ctx context.Context, sc string) error {
 				r.raw = st
 			}
 			e.rows = append(e.rows, r)
-			logf("%-8s %4d clients %-10s  api %8.0f/s p99 %7s cpu %s+%s µs/op allocs %s/op refused %6d err %d  |  raw %8.0f/s p99 %7s cpu %s µs/op  |  oversell api=%s raw=%s",
+			rawPart := "raw not run (-no-raw)"
+			if r.raw != nil {
+				rawPart = fmt.Sprintf("raw %8.0f/s p99 %7s cpu %s µs/op", r.raw.rate(), ms(r.raw.pct(99)), fmtUS(r.raw.cpuPerOp(r.raw.selfCPU)))
+			}
+			logf("%-8s %4d clients %-10s  api %8.0f/s p99 %7s cpu %s+%s µs/op allocs %s/op refused %6d err %d  |  %s  |  oversell api=%s raw=%s",
 				sc, n, shape, r.api.rate(), ms(r.api.pct(99)), fmtUS(r.api.cpuPerOp(r.api.serverCPU)), fmtUS(r.api.cpuPerOp(r.api.selfCPU)), fmtAllocs(r.api),
-				r.api.refused, r.api.errs, r.raw.rate(), ms(r.raw.pct(99)), fmtUS(r.raw.cpuPerOp(r.raw.selfCPU)), r.api.check, rawCheckStr(r.raw))
+				r.api.refused, r.api.errs, rawPart, r.api.check, rawCheckStr(r.raw))
 			if r.api.errSample != "" {
 				logf("  api first error: %s", r.api.errSample)
 			}
