@@ -168,13 +168,8 @@ func (r *mutationResolver) AddToCart(ctx context.Context, input model.AddToCartI
 	if res.Cart != nil {
 		// The reservation returned the cart as it left it: no re-read (and,
 		// when it could tell them, its lines: nothing more to read).
-		l := loaders.For(ctx, r.Store)
 		if res.Lines != nil {
-			l.CartLines.Prime(res.Cart.ID, res.Lines)
-		}
-		if res.NoDiscount {
-			// The statement saw no code on the cart: priced without one.
-			l.CartDiscount.Prime(res.Cart.ID, nil)
+			loaders.For(ctx, r.Store).CartLines.Prime(res.Cart.ID, res.Lines)
 		}
 		ue, err := userErrors(ctx, err)
 		if err != nil {

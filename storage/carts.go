@@ -185,9 +185,6 @@ type Reservation struct {
 	// left them, when its statement could tell them all (the reserved line
 	// is the cart's only one); nil otherwise, and the cart's lines are read.
 	Lines []*CartLine `json:"-"`
-	// NoDiscount: the reservation's statement saw no discount code on the
-	// cart, so its answer is priced without reading the code.
-	NoDiscount bool `json:"-"`
 	// Snapshot is set for keyed requests: see CartSnapshot.
 	Snapshot *CartSnapshot `json:"-"`
 }
@@ -197,11 +194,7 @@ type reservedLine struct {
 	LineCount    sql.NullInt64 `db:"line_count"`
 	LineQuantity sql.NullInt64 `db:"line_quantity"`
 	ProductJSON  []byte        `db:"product_json"`
-	NoDiscount   sql.NullBool  `db:"no_discount"`
 }
-
-// noDiscount says whether the statement saw the cart without a code.
-func (r reservedLine) noDiscount() bool { return r.NoDiscount.Valid && r.NoDiscount.Bool }
 
 // lines renders the cart's lines from the statement alone when the
 // reserved line is the cart's only one (lineCount 1); nil otherwise, or if
@@ -352,9 +345,7 @@ const reservationTail = `
 	-- The product as reserved left it and the line's quantity let the caller
 	-- render a cart whose only line this is without reading it again.
 	SELECT reserved.granted, cart_touched.*, reserved.product_json, line.quantity AS line_quantity,
-	       (SELECT count(*) FROM notify_cart) AS notified,
-	       -- No code on the cart: its answer is priced without reading one.
-	       NOT EXISTS (SELECT 1 FROM discount_uses du WHERE du.cart_id = $1 AND du.order_id IS NULL) AS no_discount
+	       (SELECT count(*) FROM notify_cart) AS notified
 	FROM reserved, cart_touched, line`
 
 // AddToCart reserves quantity units of a product for a cart. It either
@@ -444,7 +435,6 @@ func (s *Store) reserveOn(ctx context.Context, q queryer, in AddToCartParams) (R
 			res.Reserved = out.Granted
 			res.Cart = &out.Cart
 			res.Lines = out.lines(in.CartID, int(out.LineCount.Int64))
-			res.NoDiscount = out.noDiscount()
 			return res, nil
 		}
 		if !errors.Is(err, ErrNotFound) {

@@ -221,7 +221,6 @@ func (c *coalescer) runBatch(productID int64, batch []*member) {
 			res.Reserved = m.in.Quantity
 			res.Cart = r.cart()
 			res.Lines = r.lines(m.in.CartID, int(r.LineCount.Int64))
-			res.NoDiscount = r.noDiscount()
 			m.done <- memberResult{res, nil}
 		case r.Eligible && r.Remaining.Valid && int(r.Remaining.Int64) < m.in.Quantity:
 			m.done <- memberResult{res, insufficient(int(r.Remaining.Int64))}
@@ -369,8 +368,7 @@ var batchSQL = `
 	       (e.ord IS NOT NULL) AS eligible,
 	       (SELECT available FROM product) - CASE WHEN EXISTS (SELECT 1 FROM reserved) THEN (SELECT n FROM total) ELSE 0 END AS remaining,
 	       -- As in addToCartSQL: enough to render a cart whose only line this is.
-	       (SELECT product_json FROM reserved) AS product_json, l.quantity AS line_quantity,
-	       NOT EXISTS (SELECT 1 FROM discount_uses du WHERE du.cart_id = members.cart_id AND du.order_id IS NULL) AS no_discount
+	       (SELECT product_json FROM reserved) AS product_json, l.quantity AS line_quantity
 	FROM members
 	LEFT JOIN eligible e ON e.ord = members.ord
 	LEFT JOIN granted g ON g.ord = members.ord

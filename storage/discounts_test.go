@@ -497,27 +497,3 @@ func TestRaceOncePerCustomer(t *testing.T) {
 	assert.Equal(t, [2]int{10, 0}, [2]int{held, count})
 	storagetest.AssertBooks(t, s)
 }
-
-// A reservation says whether its statement saw a code on the cart, so the
-// answer is priced without reading the code when there is none; both the
-// coalesced statement and the single one (allowPartial) say it.
-func TestReservationSaysWhetherTheCartHasACode(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s := storagetest.OpenStore(t, storagetest.URL(t), storagetest.Options())
-	p := pricedProduct(t, s, "NODISC", "10.00", 100)
-	mustCode(t, s, storage.NewDiscountCode{Code: "TENOFF", Kind: "PERCENTAGE", Value: "10"})
-	c, err := s.CreateCart(ctx)
-	require.NoError(t, err)
-	for _, partial := range []bool{false, true} {
-		res, err := s.AddToCart(ctx, storage.AddToCartParams{CartID: c.ID, ProductID: p.ID, Quantity: 1, AllowPartial: partial})
-		require.NoError(t, err)
-		assert.True(t, res.NoDiscount, "no code yet (allowPartial %v)", partial)
-	}
-	require.NoError(t, s.ApplyDiscountCode(ctx, c.ID, "TENOFF"))
-	for _, partial := range []bool{false, true} {
-		res, err := s.AddToCart(ctx, storage.AddToCartParams{CartID: c.ID, ProductID: p.ID, Quantity: 1, AllowPartial: partial})
-		require.NoError(t, err)
-		assert.False(t, res.NoDiscount, "the code is on the cart (allowPartial %v)", partial)
-	}
-}
