@@ -521,8 +521,8 @@ func (s *Store) CartLinesByCartIDs(ctx context.Context, cartIDs []string) (map[s
 		WHERE cl.cart_id = ANY($1)
 		  AND c.status = 'ACTIVE' AND c.expires_at > now()
 		ORDER BY cl.cart_id, cl.product_id`
-	var lines []*CartLine
-	if err := sqlxSelect(ctx, s.reader(), &lines, q, pq.Array(cartIDs)); err != nil {
+	lines, err := scanCartLines(ctx, s.reader(), q, pq.Array(cartIDs))
+	if err != nil {
 		return nil, err
 	}
 	out := make(map[string][]*CartLine, len(cartIDs))
@@ -533,4 +533,31 @@ func (s *Store) CartLinesByCartIDs(ctx context.Context, cartIDs []string) (map[s
 		out[l.CartID] = append(out[l.CartID], l)
 	}
 	return out, nil
+}
+
+// scanCartLines reads lines with their products (the columns of
+// CartLinesByCartIDs) with plain Scan: sqlx's reflection, per row and
+// field, was a fifth of the server's CPU on a 100-line cart's answer. A
+// line and its product are allocated together.
+func scanCartLines(ctx context.Context, q queryer, query string, args ...any) ([]*CartLine, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var lines []*CartLine
+	for rows.Next() {
+		lp := new(struct {
+			CartLine
+			p Product
+		})
+		l, p := &lp.CartLine, &lp.p
+		l.Product = p
+		dest := append([]any{&l.CartID, &l.ProductID, &l.Quantity, &l.PriceCents, &l.Currency}, p.scanDest()...)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, translate(err)
+		}
+		lines = append(lines, l)
+	}
+	return lines, translate(rows.Err())
 }

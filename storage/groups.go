@@ -405,24 +405,31 @@ func (s *Store) VariantsByGroupIDs(ctx context.Context, ids []int64) (map[int64]
 		JOIN product_groups g ON g.id = p.group_id
 		WHERE p.group_id = ANY($1)
 		ORDER BY p.group_id, p.id`
-	var rows []struct {
-		Product
-		GroupOptions ProductOptions `db:"group_options"`
+	// Plain Scan, not sqlx: reflection per row and field was most of a
+	// catalog page's read (see scanCartLines).
+	rows, err := s.reader().QueryContext(ctx, q, pq.Array(ids))
+	if err != nil {
+		return nil, translate(err)
 	}
-	if err := sqlxSelect(ctx, s.reader(), &rows, q, pq.Array(ids)); err != nil {
-		return nil, err
-	}
+	defer rows.Close()
 	out := make(map[int64][]*Product, len(ids))
 	opts := map[int64]ProductOptions{}
 	for _, id := range ids {
 		out[id] = []*Product{}
 	}
-	for i := range rows {
-		p := rows[i].Product
-		out[*p.GroupID] = append(out[*p.GroupID], &p)
-		if rows[i].GroupOptions != nil {
-			opts[*p.GroupID] = rows[i].GroupOptions
+	for rows.Next() {
+		p := new(Product)
+		var groupOptions ProductOptions
+		if err := rows.Scan(append(p.scanDest(), &groupOptions)...); err != nil {
+			return nil, translate(err)
 		}
+		out[*p.GroupID] = append(out[*p.GroupID], p)
+		if groupOptions != nil {
+			opts[*p.GroupID] = groupOptions
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
 	}
 	for id, vs := range out {
 		SortVariants(opts[id], vs)

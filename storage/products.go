@@ -36,6 +36,13 @@ type Product struct {
 	LimitPerCustomer *int `db:"limit_per_customer" json:"limit_per_customer"`
 }
 
+// scanDest is where Scan puts productColumns, in their order
+// (TestProductScanDestFollowsColumns).
+func (p *Product) scanDest() []any {
+	return []any{&p.ID, &p.SKU, &p.Handle, &p.Name, &p.Description, &p.PriceCents, &p.Currency, &p.Stock, &p.Held,
+		&p.CreatedAt, &p.UpdatedAt, &p.LowStockThreshold, &p.GroupID, &p.SelectedOptions, &p.LimitPerCustomer}
+}
+
 // Available is what can still be reserved.
 func (p *Product) Available() int { return p.Stock - p.Held }
 
