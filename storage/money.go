@@ -1,7 +1,9 @@
 package storage
 
 import (
+	"math"
 	"math/big"
+	"math/bits"
 	"regexp"
 	"strconv"
 )
@@ -43,6 +45,29 @@ func ValidCurrency(s string) bool { return currencyRe.MatchString(s) }
 
 // FormatCents renders cents as a decimal string with two decimals.
 func FormatCents(cents *big.Int) string {
+	if cents.IsInt64() && cents.Int64() != math.MinInt64 {
+		return formatCents64(cents.Int64())
+	}
+	return formatCentsBig(cents)
+}
+
+// formatCents64 is FormatCents of an int64 (other than math.MinInt64),
+// written into one string without math/big's divisions and allocations
+// (a 100-line cart formats 200 amounts); TestFormatCents compares them.
+func formatCents64(c int64) string {
+	var buf [24]byte
+	out := buf[:0]
+	if c < 0 {
+		out = append(out, '-')
+		c = -c
+	}
+	out = strconv.AppendInt(out, c/100, 10)
+	r := c % 100
+	out = append(out, '.', '0'+byte(r/10), '0'+byte(r%10))
+	return string(out)
+}
+
+func formatCentsBig(cents *big.Int) string {
 	neg := cents.Sign() < 0
 	abs := new(big.Int).Abs(cents)
 	q, r := new(big.Int).QuoRem(abs, big.NewInt(100), new(big.Int))
@@ -55,6 +80,13 @@ func FormatCents(cents *big.Int) string {
 
 // LineTotal multiplies a unit price by a quantity without overflow.
 func LineTotal(priceCents int64, quantity int) *big.Int {
+	if priceCents >= 0 && quantity >= 0 {
+		// Prices up to MaxPriceCents times quantities up to MaxQuantity
+		// always fit: one multiplication, no math/big arithmetic.
+		if hi, lo := bits.Mul64(uint64(priceCents), uint64(quantity)); hi == 0 && lo <= math.MaxInt64 {
+			return big.NewInt(int64(lo))
+		}
+	}
 	return new(big.Int).Mul(big.NewInt(priceCents), big.NewInt(int64(quantity)))
 }
 
