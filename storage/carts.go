@@ -140,7 +140,7 @@ func (s *Store) CartByIDAnyOwner(ctx context.Context, id string) (*Cart, error) 
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	return readCart(ctx, s.reader(), id)
+	return readCart(ctx, s.hotReader(), id)
 }
 
 // readCart reads a cart row as clients see it (a lapsed ACTIVE cart reads
@@ -521,7 +521,7 @@ func (s *Store) CartLinesByCartIDs(ctx context.Context, cartIDs []string) (map[s
 		WHERE cl.cart_id = ANY($1)
 		  AND c.status = 'ACTIVE' AND c.expires_at > now()
 		ORDER BY cl.cart_id, cl.product_id`
-	lines, err := scanCartLines(ctx, s.reader(), q, pq.Array(cartIDs))
+	lines, err := scanCartLines(ctx, s.hotReader(), q, pq.Array(cartIDs))
 	if err != nil {
 		return nil, err
 	}

@@ -482,7 +482,7 @@ func cartDiscountStates(ctx context.Context, q queryer, cartIDs []string) (map[s
 func (s *Store) CartDiscountsByCartIDs(ctx context.Context, cartIDs []string) (map[string]*CartDiscountState, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	return cartDiscountStates(ctx, s.reader(), cartIDs)
+	return cartDiscountStates(ctx, s.hotReader(), cartIDs)
 }
 
 // checkoutPricing prices a (locked) cart inside a checkout's transaction,

@@ -317,7 +317,7 @@ func (s *Store) CartGiftCardsByCartIDs(ctx context.Context, cartIDs []string) (m
 		WHERE c.cart_id = ANY($1)
 		ORDER BY c.cart_id, g.id`
 	var rows []*CartGiftCard
-	if err := sqlxSelect(ctx, s.reader(), &rows, q, pq.Array(cartIDs)); err != nil {
+	if err := sqlxSelect(ctx, s.hotReader(), &rows, q, pq.Array(cartIDs)); err != nil {
 		return nil, err
 	}
 	out := make(map[string][]*CartGiftCard, len(cartIDs))

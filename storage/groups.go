@@ -364,7 +364,7 @@ func (s *Store) groupWhere(ctx context.Context, cond string, arg any) (*ProductG
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	var g ProductGroup
-	err := sqlxGet(ctx, s.reader(), &g, `SELECT `+groupColumns+` FROM product_groups g WHERE `+cond, arg)
+	err := sqlxGet(ctx, s.hotReader(), &g, `SELECT `+groupColumns+` FROM product_groups g WHERE `+cond, arg)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
@@ -407,7 +407,7 @@ func (s *Store) VariantsByGroupIDs(ctx context.Context, ids []int64) (map[int64]
 		ORDER BY p.group_id, p.id`
 	// Plain Scan, not sqlx: reflection per row and field was most of a
 	// catalog page's read (see scanCartLines).
-	rows, err := s.reader().QueryContext(ctx, q, pq.Array(ids))
+	rows, err := s.hotReader().QueryContext(ctx, q, pq.Array(ids))
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -493,7 +493,7 @@ func (s *Store) ImagesByGroupIDs(ctx context.Context, ids []int64) (map[int64][]
 		FROM product_group_images
 		WHERE group_id = ANY($1)
 		ORDER BY group_id, position`
-	return imagesByOwner(ctx, s.reader(), q, ids)
+	return imagesByOwner(ctx, s.hotReader(), q, ids)
 }
 
 // CollectionsByGroupIDs loads, in one query, the collections holding some

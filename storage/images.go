@@ -122,7 +122,7 @@ func (s *Store) ImagesByProductIDs(ctx context.Context, ids []int64) (map[int64]
 		FROM product_images
 		WHERE product_id = ANY($1)
 		ORDER BY product_id, position`
-	return imagesByOwner(ctx, s.pool(), q, ids)
+	return imagesByOwner(ctx, s.hotReader(), q, ids)
 }
 
 // imagesByOwner reads images of products or groups with q ($1 the owners'

@@ -262,7 +262,7 @@ func (s *Store) productWhere(ctx context.Context, cond string, arg any) (*Produc
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	var p Product
-	err := sqlxGet(ctx, s.reader(), &p, `SELECT `+productColumns+` FROM products WHERE `+cond, arg)
+	err := sqlxGet(ctx, s.hotReader(), &p, `SELECT `+productColumns+` FROM products WHERE `+cond, arg)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
@@ -293,7 +293,7 @@ func (s *Store) ProductsByIDs(ctx context.Context, ids []int64) (map[int64]*Prod
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	const q = `SELECT ` + productColumns + ` FROM products WHERE id = ANY($1)`
-	rows, err := s.reader().QueryxContext(ctx, q, pq.Array(ids))
+	rows, err := s.hotReader().QueryxContext(ctx, q, pq.Array(ids))
 	if err != nil {
 		return nil, translate(err)
 	}

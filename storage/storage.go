@@ -88,6 +88,7 @@ type Store struct {
 	queries       atomic.Int64
 	coalescer     *coalescer
 	stmts         sync.Map // query text -> *sqlx.Stmt
+	readStmts     sync.Map // query text -> *sqlx.Stmt on the read pool (hotReader)
 	preparing     sync.Map // query text -> struct{}: a background prepare started (txPrepared)
 	cartsExpired  atomic.Int64
 	unitsReleased atomic.Int64
@@ -170,10 +171,12 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 
 // Close closes the prepared statements and the pool.
 func (s *Store) Close() error {
-	s.stmts.Range(func(_, st any) bool {
-		st.(*sqlx.Stmt).Close()
-		return true
-	})
+	for _, m := range []*sync.Map{&s.stmts, &s.readStmts} {
+		m.Range(func(_, st any) bool {
+			st.(*sqlx.Stmt).Close()
+			return true
+		})
+	}
 	if s.reads != s.db {
 		s.reads.Close()
 	}
@@ -224,6 +227,70 @@ func (s *Store) pool() queryer { return counted{s.db, &s.queries} }
 // reader is the read pool, for reads that render answers (never inside a
 // transaction, never before a write that depends on them).
 func (s *Store) reader() queryer { return counted{s.reads, &s.queries} }
+
+// hotReader is reader for the reads nearly every storefront answer makes
+// (a cart's lines, a group and its variants, images): their statements
+// are prepared on the read pool, so PostgreSQL parses and plans each once
+// per connection instead of on every call (unless NoPrepare). Only
+// constant query texts go through it: each text is one cached statement.
+func (s *Store) hotReader() queryer {
+	if s.opts.NoPrepare {
+		return s.reader()
+	}
+	return preparedReads{counted: counted{s.reads, &s.queries}, s: s}
+}
+
+// preparedReads runs queries through read-pool statements prepared once
+// per query text. Preparing takes a connection, as the query would: when
+// that fails the query fails with the same error, without a second
+// attempt at a connection (which, with PostgreSQL refusing connections,
+// would count and wait twice); only QueryRowx, whose row cannot carry the
+// error, then runs the query unprepared.
+type preparedReads struct {
+	counted
+	s *Store
+}
+
+func (p preparedReads) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	if st, ok := p.s.readStmts.Load(query); ok {
+		return st.(*sqlx.Stmt), nil
+	}
+	st, err := p.s.reads.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, translate(err)
+	}
+	if prev, loaded := p.s.readStmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sqlx.Stmt), nil
+	}
+	return st, nil
+}
+
+func (p preparedReads) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := p.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	p.n.Add(1)
+	return st.QueryContext(ctx, args...)
+}
+
+func (p preparedReads) QueryxContext(ctx context.Context, q string, args ...any) (*sqlx.Rows, error) {
+	st, err := p.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	p.n.Add(1)
+	return st.QueryxContext(ctx, args...)
+}
+
+func (p preparedReads) QueryRowxContext(ctx context.Context, q string, args ...any) *sqlx.Row {
+	if st, err := p.stmt(ctx, q); err == nil {
+		p.n.Add(1)
+		return st.QueryRowxContext(ctx, args...)
+	}
+	return p.counted.QueryRowxContext(ctx, q, args...)
+}
 
 // Tx is a transaction handed to WithTx callbacks.
 type Tx struct {
