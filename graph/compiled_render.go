@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"strconv"
 	"sync"
 	"unsafe"
 
@@ -543,7 +544,7 @@ func (ec *executionContext) writeCart(ctx context.Context, plan *renderPlan, c *
 		case rCartUpdatedAt:
 			ec.marshalNTime2timeᚐTime(ctx, nil, c.UpdatedAt).MarshalGQL(buf)
 		case rCartTotalQuantity:
-			ec.marshalNInt2int(ctx, nil, vals[i].(int)).MarshalGQL(buf)
+			writeInt(buf, vals[i].(int))
 		case rCartSubtotal, rCartDiscountTotal, rCartTotal:
 			if !writeMoney(f.sub, vals[i].(*storage.Money), buf) {
 				return false
@@ -577,7 +578,7 @@ func (ec *executionContext) writeLine(ctx context.Context, plan *renderPlan, l *
 	return writeObject(plan, buf, func(i int, f renderField) bool {
 		switch f.kind {
 		case rLineQuantity:
-			ec.marshalNInt2int(ctx, nil, l.Quantity).MarshalGQL(buf)
+			writeInt(buf, l.Quantity)
 		case rLineTotal:
 			if !writeMoney(f.sub, l.LineTotal(), buf) {
 				return false
@@ -616,23 +617,23 @@ func (ec *executionContext) writeProduct(ctx context.Context, plan *renderPlan, 
 		case rProductID:
 			ec.marshalNID2int64(ctx, nil, p.ID).MarshalGQL(buf)
 		case rProductSKU:
-			ec.marshalNString2string(ctx, nil, p.SKU).MarshalGQL(buf)
+			writeString(buf, p.SKU)
 		case rProductName:
-			ec.marshalNString2string(ctx, nil, p.Name).MarshalGQL(buf)
+			writeString(buf, p.Name)
 		case rProductHandle:
-			ec.marshalNString2string(ctx, nil, p.Handle).MarshalGQL(buf)
+			writeString(buf, p.Handle)
 		case rProductDescription:
-			ec.marshalOString2ᚖstring(ctx, nil, p.Description).MarshalGQL(buf)
+			writeOptString(buf, p.Description)
 		case rProductPrice:
 			if !writeMoney(f.sub, p.Price(), buf) {
 				return false
 			}
 		case rProductAvailable:
-			ec.marshalNInt2int(ctx, nil, p.Available()).MarshalGQL(buf)
+			writeInt(buf, p.Available())
 		case rProductCreatedAt:
 			ec.marshalNTime2timeᚐTime(ctx, nil, p.CreatedAt).MarshalGQL(buf)
 		case rProductLimitPerCustomer:
-			ec.marshalOInt2ᚖint(ctx, nil, p.LimitPerCustomer).MarshalGQL(buf)
+			writeOptInt(buf, p.LimitPerCustomer)
 		case rProductSelectedOptions:
 			// As the resolver answers, with the group at hand instead of
 			// read again: its options' order, the variant's values.
@@ -662,9 +663,9 @@ func (ec *executionContext) writeSelected(ctx context.Context, plan *renderPlan,
 	return writeObject(plan, buf, func(i int, f renderField) bool {
 		switch f.kind {
 		case rSelectedName:
-			ec.marshalNString2string(ctx, nil, o.Name).MarshalGQL(buf)
+			writeString(buf, o.Name)
 		case rSelectedValue:
-			ec.marshalNString2string(ctx, nil, o.Value).MarshalGQL(buf)
+			writeString(buf, o.Value)
 		default:
 			return false
 		}
@@ -679,9 +680,9 @@ func (ec *executionContext) writeImage(ctx context.Context, plan *renderPlan, im
 	return writeObject(plan, buf, func(i int, f renderField) bool {
 		switch f.kind {
 		case rImageURL:
-			ec.marshalNString2string(ctx, nil, img.URL).MarshalGQL(buf)
+			writeString(buf, img.URL)
 		case rImageAltText:
-			ec.marshalOString2ᚖstring(ctx, nil, img.AltText).MarshalGQL(buf)
+			writeOptString(buf, img.AltText)
 		default:
 			return false
 		}
@@ -696,7 +697,7 @@ func (ec *executionContext) writeDiscount(ctx context.Context, plan *renderPlan,
 	return writeObject(plan, buf, func(i int, f renderField) bool {
 		switch f.kind {
 		case rDiscountCode:
-			ec.marshalNString2string(ctx, nil, d.Code).MarshalGQL(buf)
+			writeString(buf, d.Code)
 		case rDiscountApplicable:
 			ec.marshalNBoolean2bool(ctx, nil, d.Applicable).MarshalGQL(buf)
 		case rDiscountReason:
@@ -719,7 +720,7 @@ func writeGiftCard(plan *renderPlan, g *model.AppliedGiftCard, buf *bytes.Buffer
 	return writeObject(plan, buf, func(i int, f renderField) bool {
 		switch f.kind {
 		case rGiftCardLastCharacters:
-			graphql.MarshalString(g.LastCharacters).MarshalGQL(buf)
+			writeString(buf, g.LastCharacters)
 		case rGiftCardAmountUsed:
 			if !writeMoney(f.sub, g.AmountUsed, buf) {
 				return false
@@ -742,9 +743,9 @@ func writeMoney(plan *renderPlan, m *storage.Money, buf *bytes.Buffer) bool {
 	return writeObject(plan, buf, func(i int, f renderField) bool {
 		switch f.kind {
 		case rMoneyAmount:
-			graphql.MarshalString(m.Amount).MarshalGQL(buf)
+			writeString(buf, m.Amount)
 		case rMoneyCurrencyCode:
-			graphql.MarshalString(m.CurrencyCode).MarshalGQL(buf)
+			writeString(buf, m.CurrencyCode)
 		default:
 			return false
 		}
@@ -760,7 +761,7 @@ func writeObject(plan *renderPlan, buf *bytes.Buffer, field func(i int, f render
 	for i, f := range plan.fields {
 		buf.Write(f.key)
 		if f.kind == rTypename {
-			graphql.MarshalString(plan.typeName).MarshalGQL(buf)
+			writeString(buf, plan.typeName)
 			continue
 		}
 		if !field(i, f) {
@@ -875,13 +876,13 @@ func (ec *executionContext) writeGroup(ctx context.Context, plan *renderPlan, g 
 		case rGroupID:
 			ec.marshalNID2int64(ctx, nil, g.ID).MarshalGQL(buf)
 		case rGroupHandle:
-			ec.marshalNString2string(ctx, nil, g.Handle).MarshalGQL(buf)
+			writeString(buf, g.Handle)
 		case rGroupTitle:
-			ec.marshalNString2string(ctx, nil, g.Title).MarshalGQL(buf)
+			writeString(buf, g.Title)
 		case rGroupDescription:
-			ec.marshalOString2ᚖstring(ctx, nil, g.Description).MarshalGQL(buf)
+			writeOptString(buf, g.Description)
 		case rGroupAvailable:
-			ec.marshalNInt2int(ctx, nil, g.Available).MarshalGQL(buf)
+			writeInt(buf, g.Available)
 		case rGroupCreatedAt:
 			ec.marshalNTime2timeᚐTime(ctx, nil, g.CreatedAt).MarshalGQL(buf)
 		case rGroupPriceRange:
@@ -904,9 +905,9 @@ func (ec *executionContext) writeGroup(ctx context.Context, plan *renderPlan, g 
 				return c != nil && writeObject(f.sub, buf, func(_ int, cf renderField) bool {
 					switch cf.kind {
 					case rCollectionHandle:
-						ec.marshalNString2string(ctx, nil, c.Handle).MarshalGQL(buf)
+						writeString(buf, c.Handle)
 					case rCollectionTitle:
-						ec.marshalNString2string(ctx, nil, c.Title).MarshalGQL(buf)
+						writeString(buf, c.Title)
 					default:
 						return false
 					}
@@ -935,7 +936,7 @@ func (ec *executionContext) writeOption(ctx context.Context, plan *renderPlan, o
 	return writeObject(plan, buf, func(i int, f renderField) bool {
 		switch f.kind {
 		case rOptionName:
-			ec.marshalNString2string(ctx, nil, o.Name).MarshalGQL(buf)
+			writeString(buf, o.Name)
 		case rOptionValues:
 			if o.Values == nil {
 				return false
@@ -946,4 +947,63 @@ func (ec *executionContext) writeOption(ctx context.Context, plan *renderPlan, o
 		}
 		return true
 	})
+}
+
+// The scalars the compiled path writes most, written as gqlgen's
+// marshalers write them (graphql.MarshalString's quoting, MarshalInt's
+// digits) but straight into the buffer: gqlgen allocates a closure per
+// value (a catalog page writes ~1,500 of them). TestScalarWriters compares
+// them with gqlgen's.
+
+func writeString(buf *bytes.Buffer, s string) {
+	const hex = "0123456789ABCDEF"
+	buf.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '\\' && c != '"' {
+			continue
+		}
+		buf.WriteString(s[start:i])
+		switch c {
+		case '\t':
+			buf.WriteString(`\t`)
+		case '\r':
+			buf.WriteString(`\r`)
+		case '\n':
+			buf.WriteString(`\n`)
+		case '\\':
+			buf.WriteString(`\\`)
+		case '"':
+			buf.WriteString(`\"`)
+		default:
+			buf.WriteString(`\u00`)
+			buf.WriteByte(hex[c>>4])
+			buf.WriteByte(hex[c&0xf])
+		}
+		start = i + 1
+	}
+	buf.WriteString(s[start:])
+	buf.WriteByte('"')
+}
+
+func writeOptString(buf *bytes.Buffer, s *string) {
+	if s == nil {
+		buf.WriteString("null")
+		return
+	}
+	writeString(buf, *s)
+}
+
+func writeInt(buf *bytes.Buffer, n int) {
+	var b [20]byte
+	buf.Write(strconv.AppendInt(b[:0], int64(n), 10))
+}
+
+func writeOptInt(buf *bytes.Buffer, n *int) {
+	if n == nil {
+		buf.WriteString("null")
+		return
+	}
+	writeInt(buf, *n)
 }
