@@ -733,6 +733,14 @@ func (r *queryResolver) ProductGroup(ctx context.Context, id string) (*storage.P
 
 // ProductGroupByHandle is the resolver for the productGroupByHandle field.
 func (r *queryResolver) ProductGroupByHandle(ctx context.Context, handle string) (*storage.ProductGroup, error) {
+	if selects(ctx, "variants") {
+		// A product page: the group and its variants in one query.
+		g, vs, err := r.Store.ProductGroupWithVariantsByHandle(ctx, handle)
+		if err == nil && g != nil {
+			loaders.For(ctx, r.Store).Groups.Variants.Prime(g.ID, vs)
+		}
+		return r.productGroup(ctx, g, err)
+	}
 	g, err := r.Store.ProductGroupByHandle(ctx, handle)
 	return r.productGroup(ctx, g, err)
 }

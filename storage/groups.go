@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
 	"errors"
@@ -439,6 +440,66 @@ func (s *Store) ProductGroupByHandle(ctx context.Context, handle string) (*Produ
 	}
 	return s.groupWhere(ctx, `g.handle = $1`, handle)
 }
+
+// ProductGroupWithVariantsByHandle reads a group and its variants (in
+// display order) in one query, for a product page, which shows both: one
+// round trip where ProductGroupByHandle and VariantsByGroupIDs are two. A
+// group without variants costs a second query; no group: nil.
+func (s *Store) ProductGroupWithVariantsByHandle(ctx context.Context, handle string) (*ProductGroup, []*Product, error) {
+	if !ValidHandle(handle) {
+		return nil, nil, nil
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	rows, err := s.hotReader().QueryContext(ctx, groupWithVariantsSQL, handle)
+	if err != nil {
+		return nil, nil, translate(err)
+	}
+	defer rows.Close()
+	var g *ProductGroup
+	var vs []*Product
+	// The group's columns repeat on every row: read on the first, skipped
+	// (not decoded) on the others.
+	var skip [11]sql.RawBytes
+	skipDest := make([]any, len(skip))
+	for i := range skip {
+		skipDest[i] = &skip[i]
+	}
+	for rows.Next() {
+		v := new(Product)
+		dest := skipDest
+		if g == nil {
+			g = new(ProductGroup)
+			dest = []any{&g.ID, &g.Handle, &g.Title, &g.Description, &g.Options, &g.MinPriceCents, &g.MaxPriceCents,
+				&g.Currency, &g.CreatedAt, &g.UpdatedAt, &g.Available}
+		}
+		if err := rows.Scan(append(dest[:len(dest):len(dest)], v.scanDest()...)...); err != nil {
+			return nil, nil, translate(err)
+		}
+		vs = append(vs, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, translate(err)
+	}
+	if g == nil {
+		g, err := s.ProductGroupByHandle(ctx, handle)
+		if g == nil || err != nil {
+			return nil, nil, err
+		}
+		return g, []*Product{}, nil
+	}
+	SortVariants(g.Options, vs)
+	return g, vs, nil
+}
+
+// groupWithVariantsSQL: groupColumns (their order is the Scan's in
+// ProductGroupWithVariantsByHandle), then each variant's productColumns.
+var groupWithVariantsSQL = `
+	SELECT ` + groupColumns + `, ` + qualifiedProductColumns + `
+	FROM product_groups g
+	JOIN products p ON p.group_id = g.id
+	WHERE g.handle = $1
+	ORDER BY p.id`
 
 func (s *Store) groupWhere(ctx context.Context, cond string, arg any) (*ProductGroup, error) {
 	ctx, cancel := s.withTimeout(ctx)

@@ -533,3 +533,41 @@ func TestGroupAvailableFitsAnInt(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, math.MaxInt32, got.Available)
 }
+
+// A product page's one-query read gives what the group's read and its
+// variants' read give, variants in display order; a group without variants
+// and an unknown handle too.
+func TestProductGroupWithVariantsByHandle(t *testing.T) {
+	t.Parallel()
+	s, _ := storagetest.NewStore(t, storagetest.Options())
+	ctx := context.Background()
+	g, err := s.CreateProductGroup(ctx, storage.NewProductGroup{Title: "Page tee", Options: storage.ProductOptions{{Name: "Size", Values: []string{"L", "S", "M"}}}})
+	require.NoError(t, err)
+	for _, size := range []string{"S", "M", "L"} {
+		_, err := s.CreateProduct(ctx, variant(g.ID, "PAGE-"+size, "20.00", 5, storage.OptionSelection{"Size": size}))
+		require.NoError(t, err)
+	}
+	wantG, err := s.ProductGroupByHandle(ctx, g.Handle)
+	require.NoError(t, err)
+	wantVs, err := s.VariantsByGroupIDs(ctx, []int64{g.ID})
+	require.NoError(t, err)
+	gotG, gotVs, err := s.ProductGroupWithVariantsByHandle(ctx, g.Handle)
+	require.NoError(t, err)
+	assert.Equal(t, wantG, gotG)
+	assert.Equal(t, wantVs[g.ID], gotVs)
+	require.Len(t, gotVs, 3)
+	assert.Equal(t, "L", gotVs[0].SelectedOptions["Size"], "display order")
+
+	empty, err := s.CreateProductGroup(ctx, storage.NewProductGroup{Title: "Page empty"})
+	require.NoError(t, err)
+	gotG, gotVs, err = s.ProductGroupWithVariantsByHandle(ctx, empty.Handle)
+	require.NoError(t, err)
+	require.NotNil(t, gotG)
+	assert.Equal(t, empty.ID, gotG.ID)
+	assert.Empty(t, gotVs)
+
+	gotG, gotVs, err = s.ProductGroupWithVariantsByHandle(ctx, "no-such-group")
+	require.NoError(t, err)
+	assert.Nil(t, gotG)
+	assert.Nil(t, gotVs)
+}
