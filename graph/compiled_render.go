@@ -640,7 +640,7 @@ func (ec *executionContext) writeProduct(ctx context.Context, plan *renderPlan, 
 			if group == nil || p.GroupID == nil || *p.GroupID != group.ID {
 				return false
 			}
-			if !writeList(buf, group.Options.Selected(p.SelectedOptions), func(o storage.ProductSelectedOption) bool { return ec.writeSelected(ctx, f.sub, o, buf) }) {
+			if !writeList(buf, group.Options.Selected(p.SelectedOptions), func(o storage.ProductSelectedOption) bool { return writeSelected(f.sub, o, buf) }) {
 				return false
 			}
 		case rProductImages:
@@ -649,7 +649,7 @@ func (ec *executionContext) writeProduct(ctx context.Context, plan *renderPlan, 
 			if err != nil || imgs == nil {
 				return false
 			}
-			if !writeList(buf, imgs, func(img *storage.Image) bool { return ec.writeImage(ctx, f.sub, img, buf) }) {
+			if !writeList(buf, imgs, func(img *storage.Image) bool { return writeImage(f.sub, img, buf) }) {
 				return false
 			}
 		default:
@@ -659,7 +659,7 @@ func (ec *executionContext) writeProduct(ctx context.Context, plan *renderPlan, 
 	})
 }
 
-func (ec *executionContext) writeSelected(ctx context.Context, plan *renderPlan, o storage.ProductSelectedOption, buf *bytes.Buffer) bool {
+func writeSelected(plan *renderPlan, o storage.ProductSelectedOption, buf *bytes.Buffer) bool {
 	return writeObject(plan, buf, func(i int, f renderField) bool {
 		switch f.kind {
 		case rSelectedName:
@@ -673,7 +673,7 @@ func (ec *executionContext) writeSelected(ctx context.Context, plan *renderPlan,
 	})
 }
 
-func (ec *executionContext) writeImage(ctx context.Context, plan *renderPlan, img *storage.Image, buf *bytes.Buffer) bool {
+func writeImage(plan *renderPlan, img *storage.Image, buf *bytes.Buffer) bool {
 	if img == nil {
 		return false
 	}
@@ -915,7 +915,7 @@ func (ec *executionContext) writeGroup(ctx context.Context, plan *renderPlan, g 
 				})
 			})
 		case rGroupImages:
-			if !writeList(buf, vals[i].([]*storage.Image), func(img *storage.Image) bool { return ec.writeImage(ctx, f.sub, img, buf) }) {
+			if !writeList(buf, vals[i].([]*storage.Image), func(img *storage.Image) bool { return writeImage(f.sub, img, buf) }) {
 				return false
 			}
 		case rGroupVariants:

@@ -64,30 +64,6 @@ func (s *fastSub) envelope(dst, payload []byte) []byte {
 	return append(dst, '}')
 }
 
-// fastPath serves rc on the fast path if it can: it returns nil when
-// gqlgen's path must serve it.
-func (e *wsExecutor) fastPath(ctx context.Context, rc *graphql.OperationContext, id string) graphql.ResponseHandler {
-	if e.t.fast == nil || e.conn == nil || id == "" {
-		return nil
-	}
-	var sub *fastSub
-	stop, ok := e.t.fast(ctx, rc, func() FrameSink {
-		sub = newFastSub(e.conn, id)
-		return sub
-	})
-	if !ok {
-		return nil
-	}
-	return func(ctx context.Context) *graphql.Response {
-		<-ctx.Done()
-		if sub != nil {
-			sub.done.Store(true)
-		}
-		stop()
-		return nil
-	}
-}
-
 // The reader's side of the fast path. A subscription gqlgen serves holds a
 // goroutine for its whole life (it waits for the subscription's end), and
 // the subscribe message is parsed and validated on the connection's reader
@@ -158,16 +134,14 @@ func (e *wsExecutor) tryFast(ctx context.Context, id string, p *graphql.RawParam
 		e.setPreCreated(id, rc, nil)
 		return false
 	}
-	op := v.(wsOp)
-	sctx := reqstate.With(graphql.WithOperationContext(ctx, rc), op.st)
+	st := v.(*reqstate.State)
+	sctx := reqstate.With(graphql.WithOperationContext(ctx, rc), st)
 	var sub *fastSub
 	stop, ok := e.t.fast(sctx, rc, func() FrameSink {
 		sub = newFastSub(e.conn, id)
 		return sub
 	})
 	if !ok {
-		op.fastTried = true
-		e.ops.Store(rc, op)
 		e.setPreCreated(id, rc, nil)
 		return false
 	}
@@ -176,7 +150,7 @@ func (e *wsExecutor) tryFast(ctx context.Context, id string, p *graphql.RawParam
 	if e.fast == nil {
 		e.fast = map[string]*fastEntry{}
 	}
-	e.fast[id] = &fastEntry{sub: sub, stop: stop, st: op.st}
+	e.fast[id] = &fastEntry{sub: sub, stop: stop, st: st}
 	e.fmu.Unlock()
 	return true
 }

@@ -86,7 +86,7 @@ type wsExecutor struct {
 	t      *wsTransport
 	conn   *wsConn
 	header http.Header
-	ops    sync.Map // *graphql.OperationContext -> wsOp
+	ops    sync.Map // *graphql.OperationContext -> its *reqstate.State, until dispatched
 	// initCtx is the connection's context after connection_init.
 	initCtx atomic.Pointer[context.Context]
 
@@ -97,14 +97,6 @@ type wsExecutor struct {
 	// fast path did not take, handed to gqlgen's CreateOperationContext of
 	// the same message.
 	pre *preCreated
-}
-
-// wsOp is an operation between its creation and its dispatch.
-type wsOp struct {
-	st *reqstate.State
-	id string // the subscribe message's id
-	// fastTried: the reader offered it to the fast path, which declined.
-	fastTried bool
 }
 
 func (e *wsExecutor) CreateOperationContext(ctx context.Context, p *graphql.RawParams) (*graphql.OperationContext, gqlerror.List) {
@@ -126,11 +118,7 @@ func (e *wsExecutor) CreateOperationContext(ctx context.Context, p *graphql.RawP
 		e.finish(st)
 		return rc, errs
 	}
-	op := wsOp{st: st}
-	if e.conn != nil {
-		op.id = e.conn.subscribeID()
-	}
-	e.ops.Store(rc, op)
+	e.ops.Store(rc, st)
 	return rc, nil
 }
 
@@ -139,20 +127,13 @@ func (e *wsExecutor) DispatchOperation(ctx context.Context, rc *graphql.Operatio
 	if !ok {
 		return e.GraphExecutor.DispatchOperation(ctx, rc)
 	}
-	op := v.(wsOp)
-	st := op.st
+	st := v.(*reqstate.State)
 	ctx = reqstate.With(ctx, st)
 	cancel := func() {}
 	if rc.Operation != nil && rc.Operation.Operation != ast.Subscription {
 		ctx, cancel = context.WithTimeout(ctx, e.t.timeout)
 	}
-	var responses graphql.ResponseHandler
-	if !op.fastTried {
-		responses = e.fastPath(ctx, rc, op.id)
-	}
-	if responses == nil {
-		responses, ctx = e.GraphExecutor.DispatchOperation(ctx, rc)
-	}
+	responses, ctx := e.GraphExecutor.DispatchOperation(ctx, rc)
 	var once sync.Once
 	answered := false
 	return func(ctx context.Context) *graphql.Response {

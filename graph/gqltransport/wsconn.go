@@ -74,6 +74,10 @@ func (i wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o trans
 	if err != nil {
 		return nil, err
 	}
+	if hw.conn == nil { // coder/websocket hijacked through hw, always
+		_ = ws.CloseNow()
+		return nil, errors.New("websocket: the connection was not recorded at accept")
+	}
 	c := &wsConn{ws: ws, raw: hw.conn, active: map[string]bool{}, log: i.log, metrics: i.metrics,
 		writeTimeout: i.writeTimeout, maxQueued: i.maxQueued, pool: i.pool, st: reqstate.From(r.Context()),
 		keepAliveEvery: i.keepAlive}
@@ -504,7 +508,7 @@ func (c *wsConn) writeLoop() {
 		err := c.writeBatch(ctrl, order, payloads)
 		if err != nil {
 			reason := "write_error"
-			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
 				reason = "write_timeout"
 			}
 			c.mu.Lock()
@@ -648,9 +652,6 @@ var batchBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &
 // inside one of these: each side writes whole frames in a single Write,
 // and the connection serialises Writes (net.Conn's write lock).
 func (c *wsConn) writeBatch(ctrl [][]byte, order []frameKey, payloads map[frameKey][]byte) error {
-	if c.raw == nil {
-		return c.writeEach(ctrl, order, payloads)
-	}
 	bp := batchBufs.Get().(*[]byte)
 	b := (*bp)[:0]
 	for _, m := range ctrl {
@@ -693,31 +694,4 @@ func appendFrameHeader(b []byte, n int) []byte {
 	default:
 		return append(b, 127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 	}
-}
-
-// writeEach writes queued messages one by one through coder/websocket
-// (a socket whose connection was not recorded at accept).
-func (c *wsConn) writeEach(ctrl [][]byte, order []frameKey, payloads map[frameKey][]byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), c.writeTimeout)
-	defer cancel()
-	for _, b := range ctrl {
-		if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
-			return err
-		}
-	}
-	sent := 0
-	var buf []byte
-	for _, k := range order {
-		if k.sub.ended() {
-			continue
-		}
-		buf = k.sub.envelope(buf[:0], payloads[k])
-		if err := c.ws.Write(ctx, websocket.MessageText, buf); err != nil {
-			c.metrics.LiveFramesSent(sent)
-			return err
-		}
-		sent++
-	}
-	c.metrics.LiveFramesSent(sent)
-	return nil
 }
