@@ -429,11 +429,16 @@ func TestWebsocketProtocolGuards(t *testing.T) {
 	t.Parallel()
 
 	t.Run("duplicate subscription id", func(t *testing.T) {
-		srv, _, _ := wsServer(t, graph.HandlerConfig{}, httpapi.APIConfig{})
-		ws := dialWS(t, srv)
-		q := `subscription { stockChanged(productIds: ["1"]) { available } }`
-		ws.subscribe("dup", q, nil)
-		ws.subscribe("dup", q, nil)
+		// The first subscription is live (it has its first level) when the
+		// second one with its id arrives: one that had already ended, on an
+		// error, would have freed the id.
+		w := newWatchServer(t, graph.HandlerConfig{})
+		p := storagetest.MustProduct(t, w.store, "DUP", 5)
+		ws := dialWS(t, w.srv)
+		vars := map[string]any{"ids": []string{pid(p)}}
+		ws.subscribe("dup", stockSub, vars)
+		require.Equal(t, 5, ws.level(10*time.Second).Available)
+		ws.subscribe("dup", stockSub, vars)
 		var status websocket.StatusCode
 		for {
 			_, _, err := ws.conn.Read(ws.ctx)
