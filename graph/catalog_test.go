@@ -168,9 +168,9 @@ func TestProductSortKeysAndPagination(t *testing.T) {
 		time.Sleep(2 * time.Millisecond) // distinct created_at, in id order
 	}
 	keys := map[string]func(p *storage.Product) string{
-		"ID":         func(p *storage.Product) string { return fmt.Sprintf("%020d", p.ID) },
-		"NAME":       func(p *storage.Product) string { return p.Name },
-		"PRICE":      func(p *storage.Product) string { return fmt.Sprintf("%020d", p.PriceCents) },
+		"ID":    func(p *storage.Product) string { return fmt.Sprintf("%020d", p.ID) },
+		"NAME":  func(p *storage.Product) string { return p.Name },
+		"PRICE": func(p *storage.Product) string { return fmt.Sprintf("%020d", p.PriceCents) },
 		// Fixed width: RFC3339Nano drops trailing zeros, so its strings
 		// do not sort as their times do (".12Z" after ".1203Z").
 		"CREATED_AT": func(p *storage.Product) string { return p.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000000Z") },
