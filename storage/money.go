@@ -109,18 +109,27 @@ func MoneyOf(cents *big.Int, currency string) *Money {
 	return &Money{Amount: FormatCents(cents), CurrencyCode: currency}
 }
 
+// moneyOfLine is MoneyOf(LineTotal(priceCents, quantity), currency)
+// without the big.Int when the product fits an int64, as it always does
+// for prices up to MaxPriceCents and quantities up to MaxQuantity (a
+// catalog page formats 240 prices).
+func moneyOfLine(priceCents int64, quantity int, currency string) *Money {
+	if priceCents >= 0 && quantity >= 0 {
+		if hi, lo := bits.Mul64(uint64(priceCents), uint64(quantity)); hi == 0 && lo <= math.MaxInt64 {
+			return &Money{Amount: formatCents64(int64(lo)), CurrencyCode: currency}
+		}
+	}
+	return MoneyOf(LineTotal(priceCents, quantity), currency)
+}
+
 // Price is the product's unit price.
-func (p *Product) Price() *Money { return MoneyOf(LineTotal(p.PriceCents, 1), p.Currency) }
+func (p *Product) Price() *Money { return moneyOfLine(p.PriceCents, 1, p.Currency) }
 
 // LineTotal is the line's quantity at the product's current price.
-func (l *CartLine) LineTotal() *Money {
-	return MoneyOf(LineTotal(l.PriceCents, l.Quantity), l.Currency)
-}
+func (l *CartLine) LineTotal() *Money { return moneyOfLine(l.PriceCents, l.Quantity, l.Currency) }
 
 // UnitPrice is the line's price at checkout.
-func (l *OrderLine) UnitPrice() *Money { return MoneyOf(LineTotal(l.UnitPriceCents, 1), l.Currency) }
+func (l *OrderLine) UnitPrice() *Money { return moneyOfLine(l.UnitPriceCents, 1, l.Currency) }
 
 // LineTotal is the line's quantity at its checkout price.
-func (l *OrderLine) LineTotal() *Money {
-	return MoneyOf(LineTotal(l.UnitPriceCents, l.Quantity), l.Currency)
-}
+func (l *OrderLine) LineTotal() *Money { return moneyOfLine(l.UnitPriceCents, l.Quantity, l.Currency) }

@@ -40,3 +40,16 @@ func TestLineTotal(t *testing.T) {
 		}
 	}
 }
+
+// moneyOfLine's int64 path formats what MoneyOf of math/big's product does.
+func TestMoneyOfLine(t *testing.T) {
+	for _, c := range []struct {
+		price int64
+		qty   int
+	}{{0, 0}, {5, 1}, {1990, 3}, {MaxPriceCents, MaxQuantity}, {math.MaxInt64, 1}, {math.MaxInt64, 2}, {-5, 3}, {5, -3}, {math.MinInt64, 1}} {
+		want := MoneyOf(new(big.Int).Mul(big.NewInt(c.price), big.NewInt(int64(c.qty))), "EUR")
+		if got := moneyOfLine(c.price, c.qty, "EUR"); *got != *want {
+			t.Errorf("moneyOfLine(%d, %d) = %+v, want %+v", c.price, c.qty, got, want)
+		}
+	}
+}
