@@ -33,7 +33,15 @@ type ProductOption struct {
 type ProductOptions []ProductOption
 
 // Scan reads the jsonb column.
-func (o *ProductOptions) Scan(src any) error { return scanJSON(src, o) }
+func (o *ProductOptions) Scan(src any) error {
+	if b, ok := src.([]byte); ok {
+		if opts, ok := parseProductOptions(b); ok {
+			*o = opts
+			return nil
+		}
+	}
+	return scanJSON(src, o)
+}
 
 // Value writes the jsonb column.
 func (o ProductOptions) Value() (driver.Value, error) {
@@ -63,78 +71,146 @@ func (o *OptionSelection) Scan(src any) error {
 	return scanJSON(src, o)
 }
 
-// parseFlatStrings reads a JSON object of strings without escapes, as
-// PostgreSQL writes a variant's selected options ({"Size": "M", ...}):
-// encoding/json's reflection was a tenth of a catalog page's CPU (240
-// variants). Anything else (an escape, a non-string value, malformed
-// input) is not ok, and encoding/json reads it (TestParseFlatStrings).
-func parseFlatStrings(b []byte) (map[string]string, bool) {
-	i := 0
-	ws := func() {
-		for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-			i++
-		}
+// flatJSON reads the JSON PostgreSQL writes for the catalog's small jsonb
+// columns (strings without escapes, objects, arrays) without
+// encoding/json's reflection, which was a tenth of a catalog page's CPU
+// (240 variants). Its readers say not ok for anything else (an escape, a
+// number, null, malformed input), and encoding/json reads that.
+type flatJSON struct {
+	b []byte
+	i int
+}
+
+func (l *flatJSON) ws() {
+	for l.i < len(l.b) && (l.b[l.i] == ' ' || l.b[l.i] == '\t' || l.b[l.i] == '\n' || l.b[l.i] == '\r') {
+		l.i++
 	}
-	str := func() (string, bool) {
-		if i >= len(b) || b[i] != '"' {
-			return "", false
-		}
-		start := i + 1
-		for j := start; j < len(b); j++ {
-			switch c := b[j]; {
-			case c == '"':
-				i = j + 1
-				return string(b[start:j]), true
-			case c == '\\' || c < 0x20:
-				return "", false
-			}
-		}
+}
+
+// punct skips white space and then c, if c is next.
+func (l *flatJSON) punct(c byte) bool {
+	l.ws()
+	if l.i < len(l.b) && l.b[l.i] == c {
+		l.i++
+		return true
+	}
+	return false
+}
+
+// str reads a string without escapes, after white space.
+func (l *flatJSON) str() (string, bool) {
+	l.ws()
+	if l.i >= len(l.b) || l.b[l.i] != '"' {
 		return "", false
 	}
-	ws()
-	if i >= len(b) || b[i] != '{' {
-		return nil, false
+	start := l.i + 1
+	for j := start; j < len(l.b); j++ {
+		switch c := l.b[j]; {
+		case c == '"':
+			l.i = j + 1
+			return string(l.b[start:j]), true
+		case c == '\\' || c < 0x20:
+			return "", false
+		}
 	}
-	i++
-	m := map[string]string{}
-	ws()
-	if i < len(b) && b[i] == '}' {
-		i++
-		ws()
-		return m, i == len(b)
+	return "", false
+}
+
+// end reports whether only white space is left.
+func (l *flatJSON) end() bool {
+	l.ws()
+	return l.i == len(l.b)
+}
+
+// list reads a comma-separated list of elements closed by close, the
+// opening bracket already read; elem reads one element.
+func (l *flatJSON) list(close byte, elem func() bool) bool {
+	if l.punct(close) {
+		return true
 	}
 	for {
-		ws()
-		k, ok := str()
-		if !ok {
-			return nil, false
+		if !elem() {
+			return false
 		}
-		ws()
-		if i >= len(b) || b[i] != ':' {
-			return nil, false
+		if l.punct(close) {
+			return true
 		}
-		i++
-		ws()
-		v, ok := str()
-		if !ok {
-			return nil, false
+		if !l.punct(',') {
+			return false
 		}
-		m[k] = v
-		ws()
-		if i >= len(b) {
-			return nil, false
-		}
-		if b[i] == ',' {
-			i++
-			continue
-		}
-		if b[i] != '}' {
-			return nil, false
-		}
-		i++
-		ws()
-		return m, i == len(b)
 	}
+}
+
+// parseFlatStrings reads a JSON object of strings, as PostgreSQL writes a
+// variant's selected options ({"Size": "M", ...}) (TestParseFlatStrings).
+func parseFlatStrings(b []byte) (map[string]string, bool) {
+	l := &flatJSON{b: b}
+	if !l.punct('{') {
+		return nil, false
+	}
+	m := map[string]string{}
+	ok := l.list('}', func() bool {
+		k, ok := l.str()
+		if !ok || !l.punct(':') {
+			return false
+		}
+		v, ok := l.str()
+		m[k] = v
+		return ok
+	})
+	if !ok || !l.end() {
+		return nil, false
+	}
+	return m, true
+}
+
+// parseProductOptions reads a group's options as PostgreSQL writes them
+// ([{"name": "Size", "values": ["S", "M"]}, ...]): each object with
+// exactly the keys name and values, once each, as the API stores them
+// (TestParseProductOptions). Anything else is not ok, for encoding/json.
+func parseProductOptions(b []byte) (ProductOptions, bool) {
+	l := &flatJSON{b: b}
+	if !l.punct('[') {
+		return nil, false
+	}
+	opts := ProductOptions{}
+	ok := l.list(']', func() bool {
+		if !l.punct('{') {
+			return false
+		}
+		var o ProductOption
+		var name, values bool
+		ok := l.list('}', func() bool {
+			k, ok := l.str()
+			if !ok || !l.punct(':') {
+				return false
+			}
+			switch {
+			case k == "name" && !name:
+				name = true
+				o.Name, ok = l.str()
+				return ok
+			case k == "values" && !values:
+				values = true
+				if !l.punct('[') {
+					return false
+				}
+				o.Values = []string{}
+				return l.list(']', func() bool {
+					v, ok := l.str()
+					o.Values = append(o.Values, v)
+					return ok
+				})
+			}
+			return false
+		})
+		opts = append(opts, o)
+		return ok && name && values
+	})
+	if !ok || !l.end() {
+		return nil, false
+	}
+	return opts, true
 }
 
 // Value writes the jsonb column (nil: NULL).

@@ -56,3 +56,44 @@ func TestParseFlatStrings(t *testing.T) {
 		}
 	}
 }
+
+// parseProductOptions reads what encoding/json reads, or declines.
+func TestParseProductOptions(t *testing.T) {
+	for _, in := range []string{
+		`[]`, ` [ ] `, `[{"name": "Size", "values": ["S", "M", "L"]}]`,
+		`[{"name": "Colour", "values": ["Red", "Blue", "Green"]}, {"name": "Size", "values": ["S", "M", "L", "XL"]}]`,
+		`[{"values":["a"],"name":"n"}]`, `[{"name": "", "values": []}]`, `[{"name": "Größe", "values": ["色"]}]`,
+	} {
+		got, ok := parseProductOptions([]byte(in))
+		if !ok {
+			t.Errorf("%s: declined", in)
+			continue
+		}
+		var want ProductOptions
+		if err := json.Unmarshal([]byte(in), &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %#v, encoding/json %#v", in, got, want)
+		}
+		var scanned ProductOptions
+		if err := scanned.Scan([]byte(in)); err != nil || !reflect.DeepEqual(scanned, want) {
+			t.Errorf("%s: Scan gave %#v, %v", in, scanned, err)
+		}
+	}
+	for _, in := range []string{
+		``, `null`, `{}`, `[{}]`, `[{"name": "a"}]`, `[{"values": []}]`, `[{"name": "a", "values": [], "x": 1}]`,
+		`[{"name": "a", "name": "b", "values": []}]`, `[{"Name": "a", "values": []}]`, `[{"name": null, "values": []}]`,
+		`[{"name": "a", "values": null}]`, `[{"name": "a", "values": [1]}]`, `[{"name": "a\"", "values": []}]`,
+		`[{"name": "a", "values": ["b",]}]`, `[{"name": "a", "values": []},]`, `[{"name": "a", "values": []}] x`, `[`,
+	} {
+		if o, ok := parseProductOptions([]byte(in)); ok {
+			t.Errorf("%q: read as %#v, should be left to encoding/json", in, o)
+		}
+	}
+	// What it declines, Scan still reads as encoding/json does.
+	var o ProductOptions
+	if err := o.Scan([]byte(`[{"name": "a\u00e9", "values": ["b"]}]`)); err != nil || o[0].Name != "aé" {
+		t.Errorf("escaped name: %#v, %v", o, err)
+	}
+}
