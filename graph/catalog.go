@@ -63,6 +63,7 @@ func (r *Resolver) catalogProducts(ctx context.Context, a pageArgs, query *strin
 	if err != nil {
 		return nil, err
 	}
+	skipUnreadFlags(ctx, &p)
 	page, err := r.Store.ListProducts(ctx, p)
 	if err != nil {
 		return nil, err
@@ -171,6 +172,18 @@ func argGiven(ctx context.Context, name string) bool {
 		return ok
 	}
 	return true
+}
+
+// skipUnreadFlags spares a page its second query (the rows beyond its
+// cursors) when the connection's selection reads neither flag it sets.
+// Pages read through the collections' loaders keep both: their keys are
+// the parameters the loaders were primed with.
+func skipUnreadFlags(ctx context.Context, p *storage.ProductPageParams) {
+	if !graphql.HasOperationContext(ctx) || graphql.GetFieldContext(ctx) == nil {
+		return
+	}
+	p.SkipPrior = !selects(ctx, "pageInfo", "hasPreviousPage")
+	p.SkipFollowing = !selects(ctx, "pageInfo", "hasNextPage")
 }
 
 // selects reports whether the selection of the field being resolved

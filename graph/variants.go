@@ -46,6 +46,7 @@ func (r *Resolver) productGroups(ctx context.Context, kind string, given func(st
 			return groups.Count(ctx, storage.CollectionCountKey{CollectionID: collectionID, Filter: f})
 		}
 	} else {
+		skipUnreadFlags(ctx, &pp)
 		page, err = r.Store.ListProductGroups(ctx, storage.GroupPageParams{ProductPageParams: pp, CollectionID: collectionID})
 	}
 	if err != nil {

@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -240,6 +241,23 @@ func TestProductGroupQueryCountIsConstant(t *testing.T) {
 	assert.Contains(t, many, `"available":24`)
 	assert.Equal(t, oneCost, manyCost, "a grid's statements must not grow with its groups")
 	assert.LessOrEqual(t, manyCost, int64(3), "page + count + images")
+
+	// A grid following endCursor reads only hasNextPage: the rows before
+	// its cursor (hasPreviousPage's second query) are not looked for;
+	// asked, they are.
+	next := `query($after: String) { productGroups(first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }`
+	firstCost, first := cost(next, nil)
+	var fp struct {
+		ProductGroups struct{ PageInfo struct{ EndCursor string } }
+	}
+	require.NoError(t, json.Unmarshal([]byte(first), &fp))
+	afterCost, after := cost(next, map[string]any{"after": fp.ProductGroups.PageInfo.EndCursor})
+	assert.Contains(t, after, `"hasNextPage":true`)
+	assert.Equal(t, firstCost, afterCost, "a page after a cursor, hasPreviousPage not asked: one query")
+	prev := `query($after: String) { productGroups(first: 2, after: $after) { pageInfo { hasPreviousPage } } }`
+	prevCost, withPrev := cost(prev, map[string]any{"after": fp.ProductGroups.PageInfo.EndCursor})
+	assert.Contains(t, withPrev, `"hasPreviousPage":true`)
+	assert.Equal(t, firstCost+1, prevCost, "hasPreviousPage asked after a cursor: the second query")
 
 	// A product listing with each product's group and options.
 	products := `query($n: Int) { products(first: $n, sortKey: NAME) { edges { node { sku group { handle } selectedOptions { name value } } } } }`

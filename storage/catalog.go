@@ -98,6 +98,12 @@ type ProductPageParams struct {
 	Reverse       bool
 	First, Last   int
 	After, Before ProductPosition
+	// SkipPrior and SkipFollowing say the caller will not read
+	// HasPreviousPage or HasNextPage where only the rows beyond After or
+	// Before decide them: when neither is read, a page after a cursor
+	// costs one query, not two (a grid following endCursor asks only
+	// hasNextPage and endCursor).
+	SkipPrior, SkipFollowing bool
 }
 
 // ProductEdge is a product of a page and its position.
@@ -322,7 +328,7 @@ func readPages[R, E any](ctx context.Context, s *Store, p ProductPageParams, col
 			return err
 		}
 		pages = pagesOf(collections, n, forward, rows, edge)
-		if p.After.ID == 0 && p.Before.ID == 0 {
+		if (p.After.ID == 0 || p.SkipPrior) && (p.Before.ID == 0 || p.SkipFollowing) {
 			return nil
 		}
 		return beyondCursors(ctx, rq, p, collections, source, pages)
@@ -457,10 +463,10 @@ func beyondCursors[E any](ctx context.Context, rq queryer, p ProductPageParams, 
 		return `EXISTS (SELECT 1 FROM ` + from + where(c) + `)`
 	}
 	prior, following := "false", "false"
-	if p.After.ID != 0 {
+	if p.After.ID != 0 && !p.SkipPrior {
 		prior = exists(o.after(&b, p.Sort, p.After))
 	}
-	if p.Before.ID != 0 {
+	if p.Before.ID != 0 && !p.SkipFollowing {
 		following = exists(o.flipped().after(&b, p.Sort, p.Before))
 	}
 	q := `SELECT 0::bigint AS collection_id, ` + prior + ` AS prior, ` + following + ` AS following`
