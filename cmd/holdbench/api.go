@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	gojson "github.com/goccy/go-json"
 	"io"
 	"net"
 	"net/http"
@@ -95,8 +96,11 @@ type errGraphQL struct{ msg string }
 
 func (e *errGraphQL) Error() string { return "graphql: " + e.msg }
 
-// do runs one operation and returns its data object's fields.
-func (c *gqlClient) do(ctx context.Context, query string, vars map[string]any, admin bool) (map[string]json.RawMessage, error) {
+// doAs runs one operation and decodes its data object's fields as D, in
+// one pass over the answer (nil for a field that is null). The load
+// generator shares the cores with the server, so its decoding is kept
+// cheap (goccy/go-json, one pass): see docs/benchmarks.md.
+func doAs[D any](ctx context.Context, c *gqlClient, query string, vars map[string]any, admin bool) (map[string]*D, error) {
 	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	if err != nil {
 		return nil, err
@@ -119,10 +123,10 @@ func (c *gqlClient) do(ctx context.Context, query string, vars map[string]any, a
 		return nil, err
 	}
 	var out struct {
-		Data   map[string]json.RawMessage `json:"data"`
-		Errors []gqlError                 `json:"errors"`
+		Data   map[string]*D `json:"data"`
+		Errors []gqlError    `json:"errors"`
 	}
-	if err := json.Unmarshal(raw, &out); err != nil {
+	if err := gojson.Unmarshal(raw, &out); err != nil {
 		return nil, fmt.Errorf("HTTP %d: %.200s", resp.StatusCode, raw)
 	}
 	if len(out.Errors) > 0 {
@@ -159,41 +163,40 @@ type payload struct {
 
 // mutate runs a single-field mutation and classifies its payload.
 func (c *gqlClient) mutate(ctx context.Context, field, query string, vars map[string]any, admin bool) (*payload, outcome, error) {
-	data, err := c.do(ctx, query, vars, admin)
+	data, err := doAs[payload](ctx, c, query, vars, admin)
 	if err != nil {
 		return nil, 0, err
 	}
-	raw, ok := data[field]
-	if !ok || string(raw) == "null" {
+	p := data[field]
+	if p == nil {
 		return nil, 0, fmt.Errorf("%s: no data", field)
-	}
-	var p payload
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, 0, fmt.Errorf("%s: %w", field, err)
 	}
 	if len(p.UserErrors) > 0 {
 		ue := p.UserErrors[0]
 		if ue.Code == "INSUFFICIENT_STOCK" {
-			return &p, refused, nil
+			return p, refused, nil
 		}
-		return &p, 0, fmt.Errorf("%s: %s: %s", field, ue.Code, ue.Message)
+		return p, 0, fmt.Errorf("%s: %s: %s", field, ue.Code, ue.Message)
 	}
-	return &p, granted, nil
+	return p, granted, nil
 }
 
 // mutationFields lists the Mutation type's fields by introspection; nil when
 // introspection is unavailable.
 func (c *gqlClient) mutationFields(ctx context.Context) (map[string]bool, error) {
-	data, err := c.do(ctx, `{ __schema { mutationType { fields { name } } } }`, nil, false)
+	data, err := doAs[json.RawMessage](ctx, c, `{ __schema { mutationType { fields { name } } } }`, nil, false)
 	if err != nil {
 		return nil, err
+	}
+	if data["__schema"] == nil {
+		return nil, errors.New("introspection: no __schema")
 	}
 	var s struct {
 		MutationType struct {
 			Fields []struct{ Name string } `json:"fields"`
 		} `json:"mutationType"`
 	}
-	if err := json.Unmarshal(data["__schema"], &s); err != nil {
+	if err := gojson.Unmarshal(*data["__schema"], &s); err != nil {
 		return nil, err
 	}
 	out := map[string]bool{}
@@ -312,21 +315,14 @@ func (a *apiSide) checkout(ctx context.Context, cart, email string) (outcome, er
 	return o, err
 }
 
-// query runs a query of one root field and decodes it into out; false when
+// queryField runs a query of one root field and decodes it as T; nil when
 // the field is null.
-func (a *apiSide) query(ctx context.Context, field, query string, vars map[string]any, out any) (bool, error) {
-	data, err := a.c.do(ctx, query, vars, false)
+func queryField[T any](ctx context.Context, a *apiSide, field, query string, vars map[string]any) (*T, error) {
+	data, err := doAs[T](ctx, a.c, query, vars, false)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	raw, ok := data[field]
-	if !ok || string(raw) == "null" {
-		return false, nil
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return false, fmt.Errorf("%s: %w", field, err)
-	}
-	return true, nil
+	return data[field], nil
 }
 
 func (a *apiSide) groupsPage(ctx context.Context, first int, after string) (*groupPage, error) {
@@ -334,24 +330,15 @@ func (a *apiSide) groupsPage(ctx context.Context, first int, after string) (*gro
 	if after != "" {
 		vars["a"] = after
 	}
-	var p groupPage
-	ok, err := a.query(ctx, "productGroups", qGroupGrid, vars, &p)
-	if err != nil {
-		return nil, err
+	p, err := queryField[groupPage](ctx, a, "productGroups", qGroupGrid, vars)
+	if err == nil && p == nil {
+		err = renderErr("productGroups: no data")
 	}
-	if !ok {
-		return nil, renderErr("productGroups: no data")
-	}
-	return &p, nil
+	return p, err
 }
 
 func (a *apiSide) groupByHandle(ctx context.Context, handle string) (*groupView, error) {
-	var g groupView
-	ok, err := a.query(ctx, "productGroupByHandle", qGroupPage, map[string]any{"h": handle}, &g)
-	if err != nil || !ok {
-		return nil, err
-	}
-	return &g, nil
+	return queryField[groupView](ctx, a, "productGroupByHandle", qGroupPage, map[string]any{"h": handle})
 }
 
 // waitReady polls /readyz until it answers 200.

@@ -5,9 +5,9 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
+	gojson "github.com/goccy/go-json"
 	"slices"
 	"sort"
 	"strconv"
@@ -184,7 +184,7 @@ func newRawGroup(id int64, title, handle string, desc sql.NullString, options []
 	if desc.Valid {
 		g.v.Description = &desc.String
 	}
-	if err := json.Unmarshal(options, &g.v.Options); err != nil {
+	if err := gojson.Unmarshal(options, &g.v.Options); err != nil {
 		return nil, fmt.Errorf("group %d: options: %w", id, err)
 	}
 	g.pos = make([]map[string]int, len(g.v.Options))
@@ -204,7 +204,7 @@ func newRawGroup(id int64, title, handle string, desc sql.NullString, options []
 
 func (g *rawGroup) addVariant(id int64, sku string, cents int64, available int, selected []byte) error {
 	var sel map[string]string
-	if err := json.Unmarshal(selected, &sel); err != nil {
+	if err := gojson.Unmarshal(selected, &sel); err != nil {
 		return fmt.Errorf("variant %d: selected_options: %w", id, err)
 	}
 	v := variantView{ID: strconv.FormatInt(id, 10), SKU: sku, Available: available,
