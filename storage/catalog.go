@@ -159,7 +159,11 @@ func (s *Store) CountProducts(ctx context.Context, f ProductFilter) (int, error)
 // indexes once a word looks common; the indexes bound that work.
 func (s *Store) read(ctx context.Context, search bool, fn func(queryer) error) error {
 	if !search {
-		return fn(s.reader())
+		// Prepared: a listing's statement text is one of a bounded set
+		// (sort key, direction, cursors, filter and collection shape; every
+		// value a placeholder), and parsing and planning a catalog page's
+		// query cost PostgreSQL more than running it.
+		return fn(s.hotReader())
 	}
 	tx, err := s.reads.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
